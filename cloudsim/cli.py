@@ -1,0 +1,244 @@
+"""The ``cloudsim`` command line (typer).
+
+Bad input never shows a traceback: it is one ``error: <field>: <what is wrong and what is allowed>``
+line on stderr and exit code 2. Ray is imported only when a Ray run is asked for.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import os
+import sys
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+
+import click
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from cloudsim.scenario import ScenarioError, builtin_description, builtin_names, load_scenario
+
+app = typer.Typer(
+    name="cloudsim",
+    help="A distributed multi-host cloud simulator: hypervisors, virtualization modes, placement, on Ray.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+err = Console(stderr=True)
+out = Console()
+
+
+class UsageFailure(Exception):
+    """A bad argument found after parsing; printed as one line, exit 2."""
+
+
+class BackendName(StrEnum):
+    ray = "ray"
+    local = "local"
+
+
+def _hms(seconds: float) -> str:
+    seconds = round(seconds)
+    d, rem = divmod(seconds, 86400)
+    h, rem = divmod(rem, 3600)
+    m, s = divmod(rem, 60)
+    return (f"{d}d " if d else "") + f"{h:02d}:{m:02d}:{s:02d}"
+
+
+def _summary_table(summary: dict[str, Any]) -> Table:
+    t = Table(title=f"cloudsim · {summary['scenario']} · seed {summary['seed']} · {summary['backend']}")
+    t.add_column("figure")
+    t.add_column("value", justify="right")
+    g = summary["guests"]
+    t.add_row("guests submitted / placed / rejected", f"{g['submitted']} / {g['placed']} / {g['rejected']}")
+    t.add_row("guests completed / running at end", f"{g['completed']} / {g['running_at_end']}")
+    if summary["rejections"]:
+        t.add_row("rejections", ", ".join(f"{k} {v}" for k, v in summary["rejections"].items()))
+    h = summary["hosts"]
+    t.add_row("hosts total / active mean / active max", f"{h['total']} / {h['active_mean']:.2f} / {h['active_max']}")
+    c = summary["consolidation_ratio"]
+    t.add_row("consolidation ratio mean / max / final", f"{c['mean']:.2f} / {c['max']:.2f} / {c['final']:.2f}")
+    u = summary["utilization"]
+    t.add_row("utilization cpu / memory (active hosts)", f"{u['cpu_mean']:.1%} / {u['memory_mean']:.1%}")
+    for mode, o in summary["overhead"].items():
+        t.add_row(
+            f"overhead {mode}",
+            f"cpu {o['cpu_fraction']:.1%} ({o['cpu_cores_mean']:.2f} cores), "
+            f"mem {o['memory_mib_per_guest']:.0f} MiB/guest, {o['guests_mean']:.1f} guests",
+        )
+    t.add_row("energy", f"{summary['energy_kwh']:.3f} kWh")
+    t.add_row("migrations", str(summary["migrations"]))
+    t.add_row("actors", str(summary["actors"]))
+    t.add_row("simulated / wall time", f"{_hms(summary['sim_time_s'])} / {summary['wall_time_s']:.2f} s")
+    return t
+
+
+@app.command()
+def run(
+    scenario: Annotated[str, typer.Argument(help="scenario file (YAML) or built-in name (see `cloudsim scenarios`)")],
+    set_: Annotated[
+        list[str] | None,
+        typer.Option("--set", help="override a field: dotted.path=value, e.g. placement.policy=worst-fit"),
+    ] = None,
+    backend: Annotated[BackendName, typer.Option(help="ray (host actors) or local (in-process)")] = BackendName.ray,
+    address: Annotated[
+        str | None,
+        typer.Option(envvar="RAY_ADDRESS", help="Ray cluster to join (host:port, auto, ray://...); default: local"),
+    ] = None,
+    hosts_per_actor: Annotated[
+        int | None,
+        typer.Option(min=1, help="hosts per Ray actor (default: the scenario's ray.hosts_per_actor)"),
+    ] = None,
+    seed: Annotated[int | None, typer.Option(help="override the scenario seed")] = None,
+    out_dir: Annotated[Path | None, typer.Option("--out", help="write summary.json, timeseries.csv, ...")] = None,
+    metrics_port: Annotated[
+        int | None, typer.Option(min=0, max=65535, help="serve Prometheus metrics on this port")
+    ] = None,
+    metrics_bind: Annotated[str, typer.Option(help="address the metrics endpoint binds to")] = "127.0.0.1",
+    run_id: Annotated[str | None, typer.Option(help="the run label (default: scenario-seed-timestamp)")] = None,
+    json_out: Annotated[bool, typer.Option("--json", help="print the summary as JSON instead of a table")] = False,
+    progress: Annotated[bool, typer.Option(help="show a progress bar")] = True,
+) -> None:
+    """Run a scenario and print its summary."""
+    from cloudsim.engine import LocalBackend, Simulation
+    from cloudsim.metrics.prom import SimCollector, make_registry, serve
+
+    overrides = list(set_ or [])
+    if hosts_per_actor is not None:
+        overrides.append(f"ray.hosts_per_actor={hosts_per_actor}")
+    sc, raw = load_scenario(scenario, overrides, seed=seed)
+    rid = run_id or f"{sc.name}-{sc.seed}-{_dt.datetime.now(_dt.UTC).strftime('%Y%m%dT%H%M%S')}"
+    if out_dir is not None:
+        if out_dir.exists() and not out_dir.is_dir():
+            raise UsageFailure(f"--out: {str(out_dir)!r} exists and is not a directory")
+        out_dir.mkdir(parents=True, exist_ok=True)
+
+    def simulate(be: Any) -> dict[str, Any]:
+        sim = Simulation(sc, be, run_id=rid)
+        server = None
+        if metrics_port is not None:
+            collector = SimCollector(sc.name, rid, sc.placement.policy)
+            sim.recorder.subscribe(collector.update)
+            try:
+                server, port = serve(make_registry(collector), metrics_port, metrics_bind)
+            except OSError as exc:
+                raise UsageFailure(f"--metrics-port: cannot listen on {metrics_bind}:{metrics_port}: {exc}") from None
+            err.print(f"metrics: http://{metrics_bind}:{port}/metrics")
+        try:
+            if progress and not json_out:
+                with Progress(
+                    TextColumn("[bold]{task.description}"),
+                    BarColumn(),
+                    TextColumn("sim {task.fields[sim]}"),
+                    TimeElapsedColumn(),
+                    console=err,
+                    transient=True,
+                ) as bar:
+                    task = bar.add_task(sc.name, total=sc.duration, sim=_hms(0))
+                    summary = sim.run(lambda t: bar.update(task, completed=t, sim=_hms(t)))
+            else:
+                summary = sim.run()
+        finally:
+            if server is not None:
+                server.shutdown()
+        if out_dir is not None:
+            import yaml
+
+            sim.recorder.write(out_dir, summary)
+            (out_dir / "scenario.yaml").write_text(yaml.safe_dump(raw, sort_keys=False), encoding="utf-8")
+        return summary
+
+    if backend is BackendName.local:
+        summary = simulate(LocalBackend())
+    else:
+        from cloudsim.distributed import RayBackend, RayConnectError, ray_session
+
+        try:
+            session = ray_session(address)
+            session.__enter__()
+        except RayConnectError as exc:
+            raise UsageFailure(str(exc)) from None
+        try:
+            summary = simulate(RayBackend())
+        finally:
+            session.__exit__(None, None, None)
+    if json_out:
+        sys.stdout.write(json.dumps(summary, indent=2) + "\n")
+    else:
+        out.print(_summary_table(summary))
+        if out_dir is not None:
+            out.print(f"wrote {out_dir}/summary.json, timeseries.csv, placements.jsonl, scenario.yaml")
+    if summary.get("interrupted"):
+        raise typer.Exit(130)
+
+
+@app.command()
+def validate(
+    scenario: Annotated[str, typer.Argument(help="scenario file (YAML) or built-in name")],
+    set_: Annotated[list[str] | None, typer.Option("--set", help="override a field: dotted.path=value")] = None,
+) -> None:
+    """Check a scenario without running it."""
+    sc, _ = load_scenario(scenario, set_ or [])
+    hosts = sum(g.count for g in sc.hosts)
+    out.print(
+        f"ok: {sc.name}: {hosts} hosts in {len(sc.hosts)} groups, duration {_hms(sc.duration)}, "
+        f"policy {sc.placement.policy}"
+    )
+
+
+@app.command()
+def policies() -> None:
+    """List the placement policies."""
+    from cloudsim.placement import POLICIES
+
+    width = max(len(n) for n in POLICIES)
+    for name, p in POLICIES.items():
+        out.print(f"{name:<{width}}  {p.description}", highlight=False)
+
+
+@app.command()
+def scenarios() -> None:
+    """List the built-in scenarios."""
+    names = builtin_names()
+    width = max(len(n) for n in names)
+    for name in names:
+        out.print(f"{name:<{width}}  {builtin_description(name)}", highlight=False)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Console-script entry point: runs the app and turns every expected failure into one line, exit 2."""
+    os.environ.setdefault("RAY_DEDUP_LOGS", "0")
+    try:
+        app(args=argv, standalone_mode=False)
+    except ScenarioError as exc:
+        err.print(f"error: {exc}", highlight=False, markup=False)
+        return 2
+    except UsageFailure as exc:
+        err.print(f"error: {exc}", highlight=False, markup=False)
+        return 2
+    except click.exceptions.NoArgsIsHelpError:
+        return 0
+    except click.UsageError as exc:
+        msg = exc.format_message().replace("\n", " ")
+        cmd = f" (see `cloudsim {exc.ctx.command.name} --help`)" if exc.ctx and exc.ctx.command.name else ""
+        err.print(f"error: {msg}{cmd}", highlight=False, markup=False)
+        return 2
+    except click.exceptions.Exit as exc:
+        return exc.exit_code
+    except click.exceptions.Abort:
+        err.print("aborted", highlight=False)
+        return 130
+    except click.ClickException as exc:
+        err.print(f"error: {exc.format_message()}", highlight=False, markup=False)
+        return exc.exit_code
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,8 @@
+"""The clock, the event heap, the controller loop and the in-process backend."""
+
+from cloudsim.engine.backend import Backend, LocalBackend
+from cloudsim.engine.cluster import Cluster, GuestCost
+from cloudsim.engine.core import Event, EventQueue, Priority
+from cloudsim.engine.simulation import Simulation
+
+__all__ = ["Backend", "Cluster", "Event", "EventQueue", "GuestCost", "LocalBackend", "Priority", "Simulation"]

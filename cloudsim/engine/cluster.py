@@ -1,0 +1,130 @@
+"""The physical cluster as arrays (one entry per host) and what a guest costs on each host group."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from cloudsim.model import ShardSpec
+from cloudsim.placement import Request
+from cloudsim.scenario.schema import GuestShape, HostGroup, Scenario
+from cloudsim.virt import (
+    HTYPE_INDEX,
+    MODE_INDEX,
+    OverheadProfile,
+    VirtMode,
+    host_kernel,
+    host_reserve_mib,
+    incompatibility,
+    profile_for,
+    resolve_profiles,
+)
+
+
+@dataclass(frozen=True)
+class GuestCost:
+    """What one guest shape costs on one host group."""
+
+    compatible: bool
+    why: str  # incompatibility reason ("" if compatible)
+    cpu_mips: float  # vCPUs x MIPS per vCPU at full use, without overhead
+    overhead_c: float  # CPU fraction lost to virtualization
+    cpu_reserved_mips: float  # cpu_mips / (1 - c): what placement reserves
+    mem_mib: float  # guest memory + per-instance overhead: what placement reserves
+    mem_overhead_mib: float
+    profile: OverheadProfile | None
+
+
+class Cluster:
+    """Hosts of a scenario as numpy arrays, in scenario order (group by group), with the overhead
+    profiles resolved for the scenario."""
+
+    def __init__(self, scenario: Scenario) -> None:
+        self.groups: list[HostGroup] = list(scenario.hosts)
+        self.names: list[str] = [f"{g.name}-{i}" for g in self.groups for i in range(g.count)]
+        self.group = np.repeat(np.arange(len(self.groups)), [g.count for g in self.groups])
+        per_group = {
+            "cores": [g.cpu.cores for g in self.groups],
+            "mips_per_core": [g.cpu.mips_per_core for g in self.groups],
+            "mem_mib": [g.memory_gib * 1024.0 for g in self.groups],
+            "htype": [HTYPE_INDEX[g.hypervisor.type] for g in self.groups],
+            "reserve_mib": [
+                host_reserve_mib(
+                    g.hypervisor.product,
+                    g.memory_gib * 1024.0,
+                    host_kernel(g.hypervisor.product, g.hypervisor.host_os) is not None,
+                )
+                for g in self.groups
+            ],
+        }
+        arrays = {k: np.asarray(v, dtype=np.float64)[self.group] for k, v in per_group.items()}
+        self.cores = arrays["cores"]
+        self.mips_per_core = arrays["mips_per_core"]
+        self.cpu_mips = self.cores * self.mips_per_core
+        self.mem_mib = arrays["mem_mib"]
+        self.htype = arrays["htype"].astype(np.int64)
+        self.reserve_mib = arrays["reserve_mib"]
+        self.power_curve_w = np.asarray([g.power.curve_w() for g in self.groups])[self.group]
+        self.empty_off = np.asarray([g.power.empty_hosts == "off" for g in self.groups])[self.group]
+        overrides = {m: {t: o.values() for t, o in by.items()} for m, by in scenario.overheads.items()}
+        self._mem_overridden = {
+            (m, t)
+            for m, by in overrides.items()
+            for t, vals in by.items()
+            if {"mem_fixed_mib", "mem_frac", "mem_per_extra_vcpu_mib"} & set(vals)
+        }
+        self.profiles = resolve_profiles(overrides)
+        self._cost_cache: dict[int, list[GuestCost]] = {}
+        self._shape_refs: list[GuestShape] = []  # keep cached shapes alive (id() keys)
+
+    def __len__(self) -> int:
+        return len(self.names)
+
+    def shard_specs(self, hosts_per_shard: int, seed: int) -> list[ShardSpec]:
+        """Contiguous groups of ``hosts_per_shard`` hosts, in host order."""
+        n = len(self)
+        return [
+            ShardSpec(
+                host_ids=np.arange(lo, min(lo + hosts_per_shard, n)),
+                cpu_mips=self.cpu_mips[lo : lo + hosts_per_shard],
+                mem_mib=self.mem_mib[lo : lo + hosts_per_shard],
+                reserve_mib=self.reserve_mib[lo : lo + hosts_per_shard],
+                power_curve_w=self.power_curve_w[lo : lo + hosts_per_shard],
+                empty_off=self.empty_off[lo : lo + hosts_per_shard],
+                seed=seed,
+            )
+            for lo in range(0, n, hosts_per_shard)
+        ]
+
+    def costs(self, shape: GuestShape) -> list[GuestCost]:
+        """What a guest of this shape costs on each host group (cached per shape object)."""
+        key = id(shape)
+        if key not in self._cost_cache:
+            self._shape_refs.append(shape)
+            self._cost_cache[key] = [self._cost(shape, g) for g in self.groups]
+        return self._cost_cache[key]
+
+    def _cost(self, shape: GuestShape, group: HostGroup) -> GuestCost:
+        hv = group.hypervisor
+        why = incompatibility(shape.mode, shape.os, hv.product, hv.host_os)
+        guest_mib = shape.memory_gib * 1024.0
+        cpu = shape.vcpus * (shape.mips_per_vcpu or group.cpu.mips_per_core)
+        if why is not None:
+            return GuestCost(False, why, cpu, 0.0, cpu, guest_mib, 0.0, None)
+        p = profile_for(self.profiles, shape.mode, hv.type, hv.product, (shape.mode, hv.type) in self._mem_overridden)
+        c = p.cpu_fraction(shape.kernel_intensity)
+        mem_over = p.memory_overhead_mib(guest_mib, shape.vcpus)
+        return GuestCost(True, "", cpu, c, cpu / (1.0 - c), guest_mib + mem_over, mem_over, p)
+
+    def request(self, guest_id: int, shape: GuestShape) -> Request:
+        """The placement request of a guest: its reservation on every host."""
+        costs = self.costs(shape)
+        g = self.group
+        cpu = np.array([c.cpu_reserved_mips for c in costs])[g]
+        mem = np.array([c.mem_mib for c in costs])[g]
+        ok = np.array([c.compatible for c in costs])[g]
+        return Request(guest_id, cpu, mem, ok, lambda h: f"{self.names[h]}: {costs[int(g[h])].why}")
+
+    def mode_index(self, mode: VirtMode) -> int:
+        return MODE_INDEX[mode]

@@ -1,0 +1,53 @@
+"""The clock and the event heap, keyed ``(time, priority, sequence)`` as in SimPy: events at the same
+time run in priority order, then in the order they were scheduled. Deterministic by construction."""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+from dataclasses import dataclass, field
+from enum import IntEnum
+from typing import Any
+
+
+class Priority(IntEnum):
+    """Order of events that fall at the same instant: capacity is freed before it is asked for, and a
+    tick observes the state after every other event at its time."""
+
+    DEPARTURE = 0
+    BOOT = 1
+    ARRIVAL = 2
+    TICK = 3
+
+
+@dataclass(order=True, frozen=True)
+class Event:
+    time_s: float
+    priority: Priority
+    seq: int
+    payload: Any = field(compare=False, default=None)
+
+
+class EventQueue:
+    """A min-heap of :class:`Event`. ``pop_batch`` returns every event at the earliest time."""
+
+    def __init__(self) -> None:
+        self._heap: list[Event] = []
+        self._seq = itertools.count()
+
+    def push(self, time_s: float, priority: Priority, payload: Any = None) -> None:
+        heapq.heappush(self._heap, Event(time_s, priority, next(self._seq), payload))
+
+    def __len__(self) -> int:
+        return len(self._heap)
+
+    def peek_time(self) -> float:
+        return self._heap[0].time_s
+
+    def pop_batch(self) -> list[Event]:
+        """All events at the earliest time, in (priority, sequence) order."""
+        first = heapq.heappop(self._heap)
+        batch = [first]
+        while self._heap and self._heap[0].time_s == first.time_s:
+            batch.append(heapq.heappop(self._heap))
+        return batch

@@ -1,0 +1,179 @@
+"""The controller loop: guests arrive, the placement pipeline decides on the controller's view, the
+commands go to the shards in one batch per shard per event time, ticks advance every shard, and the
+recorder turns host reports into the time series, the metrics and the summary.
+
+The controller is the single writer of allocation decisions: it reserves on its own view
+(:class:`~cloudsim.placement.Snapshot`); the shards apply the commands and own the dynamics.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from cloudsim.engine.backend import Backend
+from cloudsim.engine.cluster import Cluster
+from cloudsim.engine.core import EventQueue, Priority
+from cloudsim.metrics.recorder import Recorder
+from cloudsim.model import Command, Place, Remove
+from cloudsim.placement import Decision, Snapshot, decide, get_policy
+from cloudsim.scenario.schema import Scenario
+from cloudsim.virt import HTYPE_INDEX, MODE_INDEX
+from cloudsim.workload import Guest, generate, utilization_params
+
+
+@dataclass
+class _Hosted:
+    host: int
+    cpu_mips: float
+    mem_mib: float
+    mode: int
+    htype: int
+    mem_overhead_mib: float
+    guest_mib: float
+    booted: bool = False
+
+
+@dataclass
+class ControllerState:
+    """What the controller knows besides the host view: where each guest is and the counters."""
+
+    hosted: dict[int, _Hosted] = field(default_factory=dict)
+    placed: int = 0
+    rejected: int = 0
+    completed: int = 0
+    migrations: int = 0
+    rejections: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+
+
+class Simulation:
+    """One run of a scenario on a backend. ``run()`` returns the summary dict."""
+
+    def __init__(
+        self,
+        scenario: Scenario,
+        backend: Backend,
+        *,
+        run_id: str = "run",
+        hosts_per_shard: int | None = None,
+        recorder: Recorder | None = None,
+    ) -> None:
+        self.scenario = scenario
+        self.backend = backend
+        self.cluster = Cluster(scenario)
+        self.policy = get_policy(scenario.placement.policy)
+        self.guests: list[Guest] = generate(scenario)
+        n = len(self.cluster)
+        oc = scenario.placement.overcommit
+        self.view = Snapshot(
+            cpu_cap=self.cluster.cpu_mips * oc.cpu,
+            mem_cap=self.cluster.mem_mib * oc.memory,
+            cpu_used=np.zeros(n),
+            mem_used=self.cluster.reserve_mib.copy(),
+            guests=np.zeros(n, dtype=np.int64),
+        )
+        self.hosts_per_shard = hosts_per_shard or scenario.ray.hosts_per_actor
+        self.specs = self.cluster.shard_specs(self.hosts_per_shard, scenario.seed)
+        self.state = ControllerState()
+        self.recorder = recorder or Recorder(scenario, self.cluster, run_id=run_id)
+        self.queue = EventQueue()
+        self.decisions: list[tuple[float, Decision]] = []
+
+    def _shard_of(self, host: int) -> int:
+        return host // self.hosts_per_shard
+
+    # ------------------------------------------------------------------------------------------ run
+
+    def run(self, progress: Callable[[float], None] | None = None) -> dict:
+        """Run to the scenario's end (or until interrupted: the summary then covers the time run)."""
+        s = self.scenario
+        wall0 = time.perf_counter()
+        self.backend.start(self.specs)
+        self.recorder.begin(self.backend.name, self.backend.actors)
+        for g in self.guests:
+            self.queue.push(g.arrival_s, Priority.ARRIVAL, g)
+        n_ticks = math.floor(s.duration / s.tick + 1e-9)
+        for k in range(1, n_ticks + 1):
+            self.queue.push(k * s.tick, Priority.TICK, k)
+        if n_ticks * s.tick < s.duration - 1e-9:
+            self.queue.push(s.duration, Priority.TICK, n_ticks + 1)
+        now = 0.0
+        interrupted = False
+        try:
+            while len(self.queue) and self.queue.peek_time() <= s.duration:
+                batch = self.queue.pop_batch()
+                now = batch[0].time_s
+                commands: dict[int, list[Command]] = defaultdict(list)
+                ticks = []
+                for ev in batch:
+                    if ev.priority is Priority.ARRIVAL:
+                        self._arrive(now, ev.payload, commands)
+                    elif ev.priority is Priority.DEPARTURE:
+                        self._depart(ev.payload, commands)
+                    elif ev.priority is Priority.BOOT:
+                        if (h := self.state.hosted.get(ev.payload)) is not None:
+                            h.booted = True
+                    else:
+                        ticks.append(ev.payload)
+                if commands:
+                    self.backend.apply(now, commands)
+                for k in ticks:
+                    report = self.backend.advance(now, k)
+                    self.recorder.tick(now, report, self.state, wall_s=time.perf_counter() - wall0)
+                    if progress is not None:
+                        progress(now)
+        except KeyboardInterrupt:
+            interrupted = True
+        finally:
+            self.backend.close()
+        return self.recorder.summary(
+            self.state, sim_time_s=now, wall_time_s=time.perf_counter() - wall0, interrupted=interrupted
+        )
+
+    # ------------------------------------------------------------------------------------- handlers
+
+    def _arrive(self, t: float, guest: Guest, commands: dict[int, list[Command]]) -> None:
+        request = self.cluster.request(guest.id, guest.shape)
+        decision = decide(self.policy, self.view, request)
+        self.decisions.append((t, decision))
+        self.recorder.decision(t, guest, decision, self.cluster)
+        if decision.host is None:
+            self.state.rejected += 1
+            self.state.rejections[decision.reason or "unknown"] += 1
+            return
+        h = decision.host
+        cost = self.cluster.costs(guest.shape)[int(self.cluster.group[h])]
+        self.view.cpu_used[h] += cost.cpu_reserved_mips
+        self.view.mem_used[h] += cost.mem_mib
+        self.view.guests[h] += 1
+        self.state.placed += 1
+        mode = MODE_INDEX[guest.shape.mode]
+        htype = HTYPE_INDEX[self.cluster.groups[int(self.cluster.group[h])].hypervisor.type]
+        self.state.hosted[guest.id] = _Hosted(
+            h, cost.cpu_reserved_mips, cost.mem_mib, mode, htype, cost.mem_overhead_mib, guest.memory_mib
+        )
+        kind, p1, p2 = utilization_params(guest.shape)
+        commands[self._shard_of(h)].append(
+            Place(guest.id, h, mode, cost.cpu_mips, cost.overhead_c, cost.mem_mib, kind, p1, p2)
+        )
+        boot_s = cost.profile.boot_s if cost.profile else 0.0
+        self.queue.push(t + boot_s, Priority.BOOT, guest.id)
+        if guest.lifetime_s is not None:
+            self.queue.push(t + guest.lifetime_s, Priority.DEPARTURE, guest.id)
+
+    def _depart(self, guest_id: int, commands: dict[int, list[Command]]) -> None:
+        hosted = self.state.hosted.pop(guest_id)
+        h = hosted.host
+        self.view.cpu_used[h] -= hosted.cpu_mips
+        self.view.mem_used[h] -= hosted.mem_mib
+        self.view.guests[h] -= 1
+        if self.view.guests[h] == 0:  # drop float residue so an empty host is exactly empty
+            self.view.cpu_used[h] = 0.0
+            self.view.mem_used[h] = self.cluster.reserve_mib[h]
+        self.state.completed += 1
+        commands[self._shard_of(h)].append(Remove(guest_id, h))

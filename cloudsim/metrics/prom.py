@@ -1,0 +1,110 @@
+"""Prometheus metrics (names are a contract, see DESIGN.md and README.md).
+
+One ``CollectorRegistry`` per run with a custom collector that renders the recorder's latest snapshot at
+scrape time (the pattern measured cheapest in ``reference/metrics-prometheus-ray.md`` §1a). Every series
+carries ``scenario`` and ``run`` labels so one Prometheus holds many runs side by side.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from prometheus_client import CollectorRegistry, start_http_server
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+from cloudsim.metrics.recorder import Snapshot
+
+#: Metric name -> help text; every metric the collector emits.
+METRICS: dict[str, str] = {
+    "cloudsim_consolidation_ratio": "Hosted guests per active host",
+    "cloudsim_hosts": "Physical hosts by state (active: has guests; idle: on without guests; off)",
+    "cloudsim_guests": "Guests by virtualization mode and state",
+    "cloudsim_host_utilization_ratio": "Mean utilization of active hosts by resource (0-1)",
+    "cloudsim_virtualization_overhead": (
+        "Virtualization overhead by mode and hypervisor type: resource=cpu is host CPU spent on "
+        "virtualization / CPU delivered to guests; resource=memory is per-instance overhead / guest memory"
+    ),
+    "cloudsim_placements": "Placement decisions by policy and outcome",
+    "cloudsim_migrations": "Live migrations started",
+    "cloudsim_energy_joules": "Energy drawn by all hosts",
+    "cloudsim_sla_violation_ratio": "SLA violation by kind (cpu_shortfall: CPU asked but not delivered / asked)",
+    "cloudsim_sim_time_seconds": "Simulated clock",
+    "cloudsim_sim_speed_ratio": "Simulated seconds per wall-clock second",
+    "cloudsim_power_watts": "Power drawn by all hosts now",
+}
+
+
+class SimCollector(Collector):
+    """Renders the latest :class:`Snapshot` of a run. ``update`` swaps the snapshot atomically."""
+
+    def __init__(self, scenario: str, run: str, policy: str) -> None:
+        self.labels = {"scenario": scenario, "run": run}
+        self.policy = policy
+        self.snapshot = Snapshot()
+
+    def update(self, snapshot: Snapshot) -> None:
+        self.snapshot = snapshot
+
+    def _gauge(self, name: str, extra: list[str] | None = None) -> GaugeMetricFamily:
+        return GaugeMetricFamily(name, METRICS[name], labels=["scenario", "run", *(extra or [])])
+
+    def collect(self) -> Iterator[Metric]:
+        s = self.snapshot
+        base = [self.labels["scenario"], self.labels["run"]]
+
+        def gauge(name: str, value: float) -> GaugeMetricFamily:
+            g = self._gauge(name)
+            g.add_metric(base, value)
+            return g
+
+        yield gauge("cloudsim_consolidation_ratio", s.consolidation_ratio)
+        hosts = self._gauge("cloudsim_hosts", ["state"])
+        hosts.add_metric([*base, "active"], s.hosts_active)
+        hosts.add_metric([*base, "idle"], s.hosts_on - s.hosts_active)
+        hosts.add_metric([*base, "off"], s.hosts_total - s.hosts_on)
+        yield hosts
+        guests = self._gauge("cloudsim_guests", ["mode", "state"])
+        for (mode, state), n in sorted(s.guests.items()):
+            guests.add_metric([*base, mode, state], n)
+        yield guests
+        util = self._gauge("cloudsim_host_utilization_ratio", ["resource"])
+        util.add_metric([*base, "cpu"], s.cpu_utilization)
+        util.add_metric([*base, "memory"], s.memory_utilization)
+        yield util
+        over = self._gauge("cloudsim_virtualization_overhead", ["mode", "hypervisor_type", "resource"])
+        for (mode, htype, resource), v in sorted(s.overhead.items()):
+            over.add_metric([*base, mode, htype, resource], v)
+        yield over
+        placements = CounterMetricFamily(
+            "cloudsim_placements",
+            METRICS["cloudsim_placements"],
+            labels=["scenario", "run", "policy", "outcome"],
+        )
+        for outcome in ("placed", "rejected"):
+            placements.add_metric([*base, self.policy, outcome], s.placements.get(outcome, 0))
+        yield placements
+        for name, value in (("cloudsim_migrations", s.migrations), ("cloudsim_energy_joules", s.energy_j)):
+            c = CounterMetricFamily(name, METRICS[name], labels=["scenario", "run"])
+            c.add_metric(base, value)
+            yield c
+        sla = self._gauge("cloudsim_sla_violation_ratio", ["kind"])
+        for kind, v in sorted(s.sla.items()):
+            sla.add_metric([*base, kind], v)
+        yield sla
+        yield gauge("cloudsim_sim_time_seconds", s.time_s)
+        yield gauge("cloudsim_sim_speed_ratio", s.time_s / s.wall_s if s.wall_s > 0 else 0.0)
+        yield gauge("cloudsim_power_watts", s.power_w)
+
+
+def make_registry(collector: SimCollector) -> CollectorRegistry:
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(collector)
+    return registry
+
+
+def serve(registry: CollectorRegistry, port: int, bind: str = "127.0.0.1") -> tuple[Any, int]:
+    """Serve ``/metrics`` on ``bind:port`` (port 0 picks a free one). Returns (server, port)."""
+    server, _thread = start_http_server(port, addr=bind, registry=registry)
+    return server, int(server.server_address[1])

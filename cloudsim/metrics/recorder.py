@@ -1,0 +1,299 @@
+"""The recorder turns host reports and controller counters into one row per tick (the time series), the
+latest snapshot (what the Prometheus collector serves), the placement log and the run summary.
+
+Definitions (the summary keys of README.md):
+
+* an **active** host has at least one guest; ``consolidation_ratio`` = hosted guests / active hosts;
+* ``utilization`` means are over active hosts, then over ticks;
+* ``overhead.<mode>.cpu_fraction`` = host CPU spent on virtualization / CPU delivered to that mode's
+  guests, summed over hosts and ticks; ``cpu_cores_mean`` is that overhead in host cores, averaged over
+  ticks; ``memory_mib_per_guest`` is the per-instance memory overhead averaged over placed guests;
+* ``sla.cpu_shortfall_ratio`` = CPU asked but not delivered (host contention) / CPU asked, time-integrated.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from cloudsim.model import HostReport
+from cloudsim.virt import HYPERVISOR_TYPES, MODES
+
+if TYPE_CHECKING:
+    from cloudsim.engine.cluster import Cluster
+    from cloudsim.engine.simulation import ControllerState
+    from cloudsim.placement import Decision
+    from cloudsim.scenario.schema import Scenario
+    from cloudsim.workload import Guest
+
+
+def _r(x: float, digits: int = 6) -> float:
+    """Rounded for the summary (so equal runs print equal bytes whatever the platform's last bits)."""
+    v = round(float(x), digits)
+    return 0.0 if v == 0 else v
+
+
+@dataclass
+class Snapshot:
+    """The latest figures, as the metrics collector reads them (replaced whole at every tick)."""
+
+    time_s: float = 0.0
+    wall_s: float = 0.0
+    hosts_active: int = 0
+    hosts_on: int = 0
+    hosts_total: int = 0
+    consolidation_ratio: float = 0.0
+    cpu_utilization: float = 0.0
+    memory_utilization: float = 0.0
+    guests: dict[tuple[str, str], int] = field(default_factory=dict)  # (mode, state) -> count
+    overhead: dict[tuple[str, str, str], float] = field(default_factory=dict)  # (mode, htype, resource)
+    placements: dict[str, int] = field(default_factory=dict)  # outcome -> count
+    migrations: int = 0
+    energy_j: float = 0.0
+    power_w: float = 0.0
+    sla: dict[str, float] = field(default_factory=dict)
+
+
+class Recorder:
+    """Collects the run's figures. One per run; not shared (no global state)."""
+
+    def __init__(self, scenario: Scenario, cluster: Cluster, run_id: str = "run") -> None:
+        self.scenario = scenario
+        self.cluster = cluster
+        self.run_id = run_id
+        self.rows: list[dict[str, float]] = []
+        self.latest = Snapshot(hosts_total=len(cluster))
+        self.placement_log: list[dict[str, Any]] = []
+        self.backend = "local"
+        self.actors = 0
+        self._mode_sums: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
+        self._cell_sums: dict[tuple[str, str], dict[str, float]] = defaultdict(lambda: defaultdict(float))
+        self._modes_seen: set[str] = set()
+        self._listeners: list[Any] = []
+
+    def subscribe(self, fn: Any) -> None:
+        """Call ``fn(snapshot)`` after every tick (the live metrics endpoint, a pacing clock)."""
+        self._listeners.append(fn)
+
+    def begin(self, backend: str, actors: int) -> None:
+        self.backend, self.actors = backend, actors
+
+    # ----------------------------------------------------------------------------------- decisions
+
+    def decision(self, t: float, guest: Guest, decision: Decision, cluster: Cluster) -> None:
+        entry: dict[str, Any] = {
+            "time_s": _r(t, 3),
+            "guest": guest.name,
+            "mode": guest.shape.mode.value,
+            "os": guest.shape.os.value,
+        }
+        if decision.host is None:
+            entry.update(outcome="rejected", reason=decision.reason, detail=decision.detail)
+        else:
+            h = decision.host
+            cost = cluster.costs(guest.shape)[int(cluster.group[h])]
+            mode = guest.shape.mode.value
+            htype = cluster.groups[int(cluster.group[h])].hypervisor.type.value
+            self._modes_seen.add(mode)
+            for key in (mode,):
+                self._mode_sums[key]["placed"] += 1
+                self._mode_sums[key]["mem_overhead_mib"] += cost.mem_overhead_mib
+            cell = self._cell_sums[(mode, htype)]
+            cell["placed"] += 1
+            cell["mem_overhead_mib"] += cost.mem_overhead_mib
+            cell["guest_mib"] += guest.memory_mib
+            entry.update(
+                outcome="placed",
+                host=cluster.names[h],
+                detail=decision.detail,
+                reserved_cpu_mips=_r(cost.cpu_reserved_mips, 3),
+                reserved_mem_mib=_r(cost.mem_mib, 3),
+                overhead_cpu_fraction=_r(cost.overhead_c),
+                overhead_mem_mib=_r(cost.mem_overhead_mib, 3),
+            )
+        self.placement_log.append(entry)
+
+    # ---------------------------------------------------------------------------------------- ticks
+
+    def tick(self, t: float, report: HostReport, state: ControllerState, wall_s: float) -> None:
+        c = self.cluster
+        active = report.guests > 0
+        n_active = int(active.sum())
+        hosted = list(state.hosted.values())
+        row: dict[str, float] = {"time_s": t}
+        booting = sum(1 for h in hosted if not h.booted)
+        row["guests_hosted"] = len(hosted)
+        row["guests_running"] = len(hosted) - booting
+        row["guests_booting"] = booting
+        row["hosts_active"] = n_active
+        row["hosts_on"] = int(((report.guests > 0) | ~c.empty_off).sum())
+        row["consolidation_ratio"] = len(hosted) / n_active if n_active else 0.0
+        row["cpu_utilization"] = float((report.cpu_used_mips / c.cpu_mips)[active].mean()) if n_active else 0.0
+        row["memory_utilization"] = float((report.mem_used_mib / c.mem_mib)[active].mean()) if n_active else 0.0
+        row["power_w"] = float(report.power_w.sum())
+        row["energy_kwh"] = float(report.energy_j.sum()) / 3.6e6
+        demand = float(report.demand_mips_s.sum())
+        row["sla_cpu_shortfall_ratio"] = float(report.shortfall_mips_s.sum()) / demand if demand > 0 else 0.0
+        row["placed"], row["rejected"] = state.placed, state.rejected
+        row["completed"], row["migrations"] = state.completed, state.migrations
+        per_core = c.mips_per_core[:, None]
+        over_cores = (report.overhead_mips_by_mode / per_core).sum(axis=0)
+        deliv_cores = (report.delivered_mips_by_mode / per_core).sum(axis=0)
+        counts = {(m, st): 0 for m in MODES for st in ("booting", "running")}
+        mem_cells: dict[tuple[int, int], list[float]] = defaultdict(lambda: [0.0, 0.0])
+        for h in hosted:
+            counts[(MODES[h.mode], "running" if h.booted else "booting")] += 1
+            cell = mem_cells[(h.mode, h.htype)]
+            cell[0] += h.mem_overhead_mib
+            cell[1] += h.guest_mib
+        overhead: dict[tuple[str, str, str], float] = {}
+        for ti, htype in enumerate(HYPERVISOR_TYPES):
+            on_type = c.htype == ti
+            over = report.overhead_mips_by_mode[on_type].sum(axis=0)
+            deliv = report.delivered_mips_by_mode[on_type].sum(axis=0)
+            for mi, mode in enumerate(MODES):
+                if deliv[mi] > 0:
+                    overhead[(mode.value, htype.value, "cpu")] = float(over[mi] / deliv[mi])
+                    cell = self._cell_sums[(mode.value, htype.value)]
+                    cell["over_mips"] += float(over[mi])
+                    cell["deliv_mips"] += float(deliv[mi])
+                if (mi, ti) in mem_cells and mem_cells[(mi, ti)][1] > 0:
+                    o, gm = mem_cells[(mi, ti)]
+                    overhead[(mode.value, htype.value, "memory")] = o / gm
+        for mi, mode in enumerate(MODES):
+            m = mode.value
+            n_mode = counts[(mode, "booting")] + counts[(mode, "running")]
+            row[f"guests_{m}"] = n_mode
+            row[f"overhead_cores_{m}"] = float(over_cores[mi])
+            row[f"delivered_cores_{m}"] = float(deliv_cores[mi])
+            sums = self._mode_sums[m]
+            sums["ticks_guests"] += n_mode
+            sums["ticks_over_cores"] += float(over_cores[mi])
+            sums["over_mips"] += float(report.overhead_mips_by_mode[:, mi].sum())
+            sums["deliv_mips"] += float(report.delivered_mips_by_mode[:, mi].sum())
+        row["wall_s"] = wall_s
+        self.rows.append(row)
+        self.latest = Snapshot(
+            time_s=t,
+            wall_s=wall_s,
+            hosts_active=n_active,
+            hosts_on=int(row["hosts_on"]),
+            hosts_total=len(c),
+            consolidation_ratio=row["consolidation_ratio"],
+            cpu_utilization=row["cpu_utilization"],
+            memory_utilization=row["memory_utilization"],
+            guests={(m.value, st): v for (m, st), v in counts.items()},
+            overhead=overhead,
+            placements={"placed": state.placed, "rejected": state.rejected},
+            migrations=state.migrations,
+            energy_j=float(report.energy_j.sum()),
+            power_w=row["power_w"],
+            sla={"cpu_shortfall": row["sla_cpu_shortfall_ratio"]},
+        )
+        for fn in self._listeners:
+            fn(self.latest)
+
+    # -------------------------------------------------------------------------------------- summary
+
+    def summary(
+        self, state: ControllerState, sim_time_s: float, wall_time_s: float, interrupted: bool = False
+    ) -> dict[str, Any]:
+        rows = self.rows
+        ticks = len(rows)
+
+        def col(key: str) -> np.ndarray:
+            return np.array([r[key] for r in rows], dtype=np.float64)
+
+        active = col("hosts_active") if ticks else np.zeros(0)
+        busy = active > 0
+
+        def mean_busy(key: str) -> float:
+            return _r(col(key)[busy].mean()) if busy.any() else 0.0
+
+        overhead: dict[str, Any] = {}
+        for m in sorted(self._modes_seen, key=lambda m: [x.value for x in MODES].index(m)):
+            s = self._mode_sums[m]
+            overhead[m] = {
+                "guests_mean": _r(s["ticks_guests"] / ticks) if ticks else 0.0,
+                "cpu_fraction": _r(s["over_mips"] / s["deliv_mips"]) if s["deliv_mips"] > 0 else 0.0,
+                "cpu_cores_mean": _r(s["ticks_over_cores"] / ticks) if ticks else 0.0,
+                "memory_mib_per_guest": _r(s["mem_overhead_mib"] / s["placed"]) if s["placed"] else 0.0,
+            }
+        by_hv: dict[str, dict[str, Any]] = {}
+        for (m, ht), cell in sorted(self._cell_sums.items()):
+            if not cell.get("placed"):
+                continue
+            by_hv.setdefault(m, {})[ht] = {
+                "guests_placed": int(cell["placed"]),
+                "cpu_fraction": _r(cell["over_mips"] / cell["deliv_mips"]) if cell.get("deliv_mips") else 0.0,
+                "memory_fraction": _r(cell["mem_overhead_mib"] / cell["guest_mib"]) if cell["guest_mib"] else 0.0,
+                "memory_mib_per_guest": _r(cell["mem_overhead_mib"] / cell["placed"]),
+            }
+        ratio = col("consolidation_ratio") if ticks else np.zeros(0)
+        last = rows[-1] if rows else {}
+        submitted = state.placed + state.rejected
+        summary: dict[str, Any] = {
+            "scenario": self.scenario.name,
+            "seed": self.scenario.seed,
+            "run": self.run_id,
+            "backend": self.backend,
+            "actors": self.actors,
+            "policy": self.scenario.placement.policy,
+            "guests": {
+                "submitted": submitted,
+                "placed": state.placed,
+                "rejected": state.rejected,
+                "completed": state.completed,
+                "running_at_end": len(state.hosted),
+            },
+            "rejections": dict(sorted(state.rejections.items())),
+            "hosts": {
+                "total": len(self.cluster),
+                "active_mean": _r(active.mean()) if ticks else 0.0,
+                "active_max": int(active.max()) if ticks else 0,
+            },
+            "consolidation_ratio": {
+                "mean": _r(ratio[busy].mean()) if busy.any() else 0.0,
+                "max": _r(ratio.max()) if ticks else 0.0,
+                "final": _r(last.get("consolidation_ratio", 0.0)),
+            },
+            "utilization": {
+                "cpu_mean": mean_busy("cpu_utilization"),
+                "memory_mean": mean_busy("memory_utilization"),
+            },
+            "overhead": overhead,
+            "overhead_by_hypervisor": by_hv,
+            "energy_kwh": _r(last.get("energy_kwh", 0.0)),
+            "sla": {"cpu_shortfall_ratio": _r(last.get("sla_cpu_shortfall_ratio", 0.0))},
+            "migrations": state.migrations,
+            "ticks": ticks,
+            "sim_time_s": _r(sim_time_s, 3),
+            "wall_time_s": _r(wall_time_s, 3),
+        }
+        if interrupted:
+            summary["interrupted"] = True
+        return summary
+
+    # --------------------------------------------------------------------------------------- output
+
+    def write(self, out_dir: Path, summary: dict[str, Any]) -> list[Path]:
+        """``summary.json``, ``timeseries.csv`` and ``placements.jsonl`` in ``out_dir``."""
+        out_dir.mkdir(parents=True, exist_ok=True)
+        paths = [out_dir / "summary.json", out_dir / "timeseries.csv", out_dir / "placements.jsonl"]
+        paths[0].write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+        with paths[1].open("w", newline="", encoding="utf-8") as fh:
+            if self.rows:
+                writer = csv.DictWriter(fh, fieldnames=list(self.rows[0]))
+                writer.writeheader()
+                for row in self.rows:
+                    writer.writerow({k: (_r(v) if isinstance(v, float) else v) for k, v in row.items()})
+        with paths[2].open("w", encoding="utf-8") as fh:
+            for entry in self.placement_log:
+                fh.write(json.dumps(entry) + "\n")
+        return paths

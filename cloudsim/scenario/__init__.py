@@ -1,0 +1,24 @@
+"""Scenarios: the pydantic schema, the YAML loader, ``--set`` overrides and the one-line errors."""
+
+from cloudsim.scenario.loader import (
+    ScenarioError,
+    apply_override,
+    builtin_description,
+    builtin_names,
+    load_scenario,
+    read_raw,
+    validate,
+)
+from cloudsim.scenario.schema import Scenario, parse_duration
+
+__all__ = [
+    "Scenario",
+    "ScenarioError",
+    "apply_override",
+    "builtin_description",
+    "builtin_names",
+    "load_scenario",
+    "parse_duration",
+    "read_raw",
+    "validate",
+]

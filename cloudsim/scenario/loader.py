@@ -1,0 +1,280 @@
+"""Loading a scenario: YAML file or built-in name, ``--set`` overrides, validation, and the one-line
+errors that name the field path and the allowed values."""
+
+from __future__ import annotations
+
+import copy
+import re
+import types
+import typing
+from enum import Enum
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from cloudsim.placement.policies import policy_names
+from cloudsim.scenario.schema import Scenario
+from cloudsim.virt import PRODUCTS, HypervisorType, incompatibility
+
+
+class ScenarioError(ValueError):
+    """A bad scenario: ``path`` is the field (``hosts[1].hypervisor.type``), ``message`` says what is wrong
+    and what is allowed. ``str()`` is the one line the CLI prints."""
+
+    def __init__(self, path: str, message: str) -> None:
+        super().__init__(f"{path}: {message}" if path else message)
+        self.path = path
+        self.message = message
+
+
+# ---------------------------------------------------------------------------------------------- built-ins
+
+
+def builtin_names() -> list[str]:
+    """Names of the scenarios shipped with the package."""
+    folder = resources.files("cloudsim.scenario") / "builtin"
+    return sorted(p.name.removesuffix(".yaml") for p in folder.iterdir() if p.name.endswith(".yaml"))
+
+
+def builtin_text(name: str) -> str:
+    return (resources.files("cloudsim.scenario") / "builtin" / f"{name}.yaml").read_text(encoding="utf-8")
+
+
+def builtin_description(name: str) -> str:
+    """The first comment line of a built-in scenario."""
+    for line in builtin_text(name).splitlines():
+        if line.startswith("#"):
+            return line.lstrip("# ").strip()
+    return ""
+
+
+# ------------------------------------------------------------------------------------------------ reading
+
+
+def read_raw(source: str | Path) -> tuple[dict[str, Any], str]:
+    """The scenario mapping from a file path or a built-in name, and a label for where it came from."""
+    path = Path(source)
+    if path.is_file():
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ScenarioError("scenario", f"cannot read {str(path)!r}: {exc}") from None
+        label = str(path)
+    elif str(source) in builtin_names():
+        text, label = builtin_text(str(source)), f"built-in:{source}"
+    elif path.exists():
+        raise ScenarioError("scenario", f"{str(path)!r} is not a file")
+    else:
+        known = ", ".join(builtin_names())
+        raise ScenarioError("scenario", f"no file {str(source)!r} and no built-in of that name; built-ins: {known}")
+    if not text.strip():
+        raise ScenarioError("scenario", f"{label} is empty")
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ScenarioError("scenario", f"invalid YAML in {label}{where}: {problem}") from None
+    if data is None:
+        raise ScenarioError("scenario", f"{label} is empty")
+    if not isinstance(data, dict):
+        raise ScenarioError("scenario", f"{label} must be a mapping of keys (name, hosts, workload, ...)")
+    return data, label
+
+
+_TOKEN = re.compile(r"([A-Za-z_][A-Za-z0-9_\-]*)|\[(\d+)\]")
+
+
+def _parse_path(path: str) -> list[str | int]:
+    parts: list[str | int] = []
+    for dotted in path.split("."):
+        pos = 0
+        if not dotted:
+            raise ScenarioError(f"--set {path}", "empty path segment; use dotted.path or list[0].field")
+        while pos < len(dotted):
+            m = _TOKEN.match(dotted, pos)
+            if not m or (pos > 0 and m.group(1)):
+                raise ScenarioError(f"--set {path}", "malformed path; use dotted.path or list[0].field")
+            parts.append(m.group(1) if m.group(1) else int(m.group(2)))
+            pos = m.end()
+    return parts
+
+
+def apply_override(data: dict[str, Any], assignment: str) -> None:
+    """Apply one ``dotted.path=value`` (value parsed as YAML) to the raw scenario mapping in place."""
+    if "=" not in assignment:
+        raise ScenarioError(f"--set {assignment}", "expected dotted.path=value, e.g. placement.policy=worst-fit")
+    path, _, text = assignment.partition("=")
+    path = path.strip()
+    parts = _parse_path(path)
+    try:
+        value = yaml.safe_load(text) if text.strip() else ""
+    except yaml.YAMLError:
+        value = text
+    node: Any = data
+    for i, part in enumerate(parts):
+        last = i == len(parts) - 1
+        where = _format_loc(parts[: i + 1])
+        if isinstance(part, int):
+            if not isinstance(node, list):
+                raise ScenarioError(f"--set {path}", f"{_format_loc(parts[:i]) or 'scenario'} is not a list")
+            if part >= len(node):
+                raise ScenarioError(f"--set {path}", f"{where} is out of range ({len(node)} entries)")
+        elif not isinstance(node, dict):
+            raise ScenarioError(f"--set {path}", f"{_format_loc(parts[:i])} is not a mapping")
+        if last:
+            node[part] = value
+        else:
+            if isinstance(part, str) and part not in node:
+                node[part] = [] if isinstance(parts[i + 1], int) else {}
+            node = node[part]
+
+
+# ------------------------------------------------------------------------------------------------- errors
+
+
+def _format_loc(loc: typing.Sequence[str | int]) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def _unwrap(annotation: Any) -> Any:
+    """The model or container type inside Optional[...] / Annotated[...]."""
+    while True:
+        origin = typing.get_origin(annotation)
+        if origin is typing.Annotated:
+            annotation = typing.get_args(annotation)[0]
+        elif origin in (typing.Union, types.UnionType):
+            args = [a for a in typing.get_args(annotation) if a is not type(None)]
+            if len(args) != 1:
+                return annotation
+            annotation = args[0]
+        else:
+            return annotation
+
+
+def _annotation_at(loc: typing.Sequence[str | int]) -> Any:
+    """The annotation of the scenario field at ``loc`` (None when the path leaves the schema)."""
+    ann: Any = Scenario
+    for part in loc:
+        ann = _unwrap(ann)
+        origin = typing.get_origin(ann)
+        if isinstance(ann, type) and issubclass(ann, BaseModel):
+            if not isinstance(part, str) or part not in ann.model_fields:
+                return None
+            ann = ann.model_fields[part].annotation
+        elif origin is list:
+            ann = typing.get_args(ann)[0]
+        elif origin is dict:
+            ann = typing.get_args(ann)[1]
+        else:
+            return None
+    return _unwrap(ann)
+
+
+def _allowed(ann: Any) -> str | None:
+    ann = _unwrap(ann)
+    if isinstance(ann, type) and issubclass(ann, Enum):
+        return ", ".join(str(m.value) for m in ann)
+    if typing.get_origin(ann) is typing.Literal:
+        return ", ".join(str(a) for a in typing.get_args(ann))
+    return None
+
+
+def _message(err: dict[str, Any]) -> tuple[str, str]:
+    loc = [p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-"))]
+    kind, value = err["type"], err.get("input")
+    path = _format_loc(loc)
+    if kind == "extra_forbidden":
+        parent = _unwrap(_annotation_at(loc[:-1]))
+        if typing.get_origin(parent) is dict:  # a key of a mapping such as overheads
+            key_ann = typing.get_args(parent)[0]
+            return path, f"unknown key {loc[-1]!r}; allowed: {_allowed(key_ann)}"
+        keys = ", ".join(parent.model_fields) if isinstance(parent, type) and issubclass(parent, BaseModel) else ""
+        return path, f"unknown key {loc[-1]!r}; allowed keys: {keys}"
+    if kind == "missing":
+        return path, "is required"
+    if kind in ("enum", "literal_error"):
+        return path, f"{value!r} is not one of: {_allowed(_annotation_at(loc)) or err['ctx'].get('expected')}"
+    if kind == "value_error":
+        msg = str(err["ctx"]["error"]) if "ctx" in err else err["msg"]
+        # a validator may name a sub-field as "field: message"
+        head, sep, tail = msg.partition(": ")
+        parent = _annotation_at(loc)
+        if sep and isinstance(parent, type) and issubclass(parent, BaseModel) and head in parent.model_fields:
+            return _format_loc([*loc, head]), tail
+        return path, msg
+    if typing.get_origin(_unwrap(_annotation_at(loc[:-1]))) is dict and isinstance(loc[-1], str):
+        allowed = _allowed(typing.get_args(_unwrap(_annotation_at(loc[:-1])))[0])
+        if allowed:
+            return path, f"{value!r} is not one of: {allowed}"
+    msg = err["msg"][0].lower() + err["msg"][1:]
+    shown = "" if isinstance(value, dict | list) else f" (got {value!r})"
+    return path, f"{msg}{shown}"
+
+
+def validate(data: dict[str, Any]) -> Scenario:
+    """A :class:`Scenario` from a raw mapping, or a :class:`ScenarioError` for the first problem."""
+    try:
+        scenario = Scenario.model_validate(data)
+    except ValidationError as exc:
+        path, message = _message(exc.errors(include_url=False)[0])
+        raise ScenarioError(path, message) from None
+    check_semantics(scenario)
+    return scenario
+
+
+def check_semantics(s: Scenario) -> None:
+    """What the schema alone cannot say: known policy and products, unique names, runnable guests."""
+    known = policy_names()
+    if s.placement.policy not in known:
+        raise ScenarioError("placement.policy", f"unknown policy {s.placement.policy!r}; known: {', '.join(known)}")
+    seen: set[str] = set()
+    for i, group in enumerate(s.hosts):
+        hv = group.hypervisor
+        if group.name in seen:
+            raise ScenarioError(f"hosts[{i}].name", f"duplicate host group name {group.name!r}")
+        seen.add(group.name)
+        if hv.product not in PRODUCTS:
+            by_type = "; ".join(
+                f"{t.value}: {', '.join(p for p, v in PRODUCTS.items() if v.type is t)}" for t in HypervisorType
+            )
+            raise ScenarioError(f"hosts[{i}].hypervisor.product", f"unknown product {hv.product!r}; known: {by_type}")
+        if PRODUCTS[hv.product].type is not hv.type:
+            same = ", ".join(p for p, v in PRODUCTS.items() if v.type is hv.type)
+            raise ScenarioError(
+                f"hosts[{i}].hypervisor.product",
+                f"{hv.product} is a {PRODUCTS[hv.product].type.value} hypervisor; {hv.type.value} products: {same}",
+            )
+        if hv.host_os is not None and hv.type is HypervisorType.TYPE1:
+            raise ScenarioError(f"hosts[{i}].hypervisor.host_os", "only a type2 hypervisor runs on a host OS")
+    wl = s.workload
+    shapes = [("classes", i, c) for i, c in enumerate(wl.classes or [])]
+    shapes += [("guests", i, g) for i, g in enumerate(wl.guests or [])]
+    for key, i, g in shapes:
+        reasons = [incompatibility(g.mode, g.os, h.hypervisor.product, h.hypervisor.host_os) for h in s.hosts]
+        if all(reasons):
+            detail = "; ".join(f"{h.name}: {r}" for h, r in zip(s.hosts, reasons, strict=True))
+            raise ScenarioError(
+                f"workload.{key}[{i}].mode",
+                f"no host in the scenario can run a {g.os.value} guest in {g.mode.value} mode ({detail})",
+            )
+
+
+def load_scenario(
+    source: str | Path, overrides: typing.Iterable[str] = (), seed: int | None = None
+) -> tuple[Scenario, dict[str, Any]]:
+    """The validated scenario and the raw mapping it came from (after ``--set`` overrides)."""
+    raw, _ = read_raw(source)
+    raw = copy.deepcopy(raw)
+    for assignment in overrides:
+        apply_override(raw, assignment)
+    if seed is not None:
+        raw["seed"] = seed
+    return validate(raw), raw

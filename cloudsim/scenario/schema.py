@@ -1,0 +1,285 @@
+"""The scenario schema (pydantic v2). Every number has its unit in its name (``memory_gib``,
+``mips_per_core``, ``rate_per_hour``) or is a duration that accepts a unit suffix (``300s``, ``5m``,
+``6h``, ``1d``, or plain seconds). Unknown keys are errors."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+
+from cloudsim.virt import PROFILE_FIELDS, HypervisorType, OSFamily, VirtMode
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d*)?|\.\d+)\s*(ms|s|m|min|h|d)?\s*$")
+_UNIT_S = {None: 1.0, "ms": 0.001, "s": 1.0, "m": 60.0, "min": 60.0, "h": 3600.0, "d": 86400.0}
+
+
+def parse_duration(value: object) -> float:
+    """Seconds from ``300s``, ``5m``, ``6h``, ``1d``, ``250ms`` or a plain number of seconds."""
+    if isinstance(value, bool):
+        raise ValueError("expected a duration such as 300s, 5m, 6h, 1d or a number of seconds")
+    if isinstance(value, int | float):
+        seconds = float(value)
+    elif isinstance(value, str) and (m := _DURATION.match(value)):
+        seconds = float(m.group(1)) * _UNIT_S[m.group(2)]
+    else:
+        raise ValueError(f"malformed duration {value!r}; use 300s, 5m, 6h, 1d or a number of seconds")
+    if seconds < 0:
+        raise ValueError("a duration cannot be negative")
+    return seconds
+
+
+Duration = Annotated[float, BeforeValidator(parse_duration)]
+PositiveDuration = Annotated[float, BeforeValidator(parse_duration), Field(gt=0)]
+Fraction = Annotated[float, Field(ge=0.0, le=1.0)]
+
+
+class Strict(BaseModel):
+    """Base of every scenario section: unknown keys are errors, values are validated on assignment."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, use_enum_values=False)
+
+
+class Cpu(Strict):
+    cores: int = Field(gt=0, description="physical cores")
+    mips_per_core: float = Field(gt=0, description="MIPS of one core")
+
+
+class Hypervisor(Strict):
+    type: HypervisorType
+    product: str = Field(description="kvm, xen, esxi, hyperv (type1); virtualbox, vmware-workstation (type2)")
+    host_os: OSFamily | None = Field(None, description="the host OS under a Type 2 hypervisor (default linux)")
+
+
+# The SPECpower tables of reference/overhead-calibration.md §6a, watts at 0%, 10%, ..., 100% load.
+SPECPOWER_TABLES: dict[str, tuple[str, tuple[float, ...]]] = {
+    "P1": ("HP ProLiant ML110 G4", (86, 89.4, 92.6, 96, 99.5, 102, 106, 108, 112, 114, 117)),
+    "P2": ("HP ProLiant ML110 G5", (93.7, 97, 101, 105, 110, 116, 121, 125, 129, 133, 135)),
+    "P3": ("HP ProLiant ML110 G3", (105, 112, 118, 125, 131, 137, 147, 153, 157, 164, 169)),
+    "P4": ("IBM x3250 (Xeon X3470)", (41.6, 46.7, 52.3, 57.9, 65.4, 73, 80.7, 89.5, 99.6, 105, 113)),
+    "P5": ("IBM x3250 (Xeon X3480)", (42.3, 46.7, 49.7, 55.4, 61.8, 69.3, 76.1, 87, 96.1, 106, 113)),
+    "P6": ("IBM x3550 (Xeon X5670)", (66, 107, 120, 131, 143, 156, 173, 191, 211, 229, 247)),
+    "P7": ("IBM x3550 (Xeon X5675)", (58.4, 98, 109, 118, 128, 140, 153, 170, 189, 205, 222)),
+    "P8": ("IBM x3650 M2 (Xeon X5570)", (81.4, 110, 125, 139, 153, 167, 182, 199, 214, 229, 244)),
+    "P9": ("Dell PowerEdge R830", (86.4, 181, 215, 253, 287, 315, 340, 377, 421, 483, 562)),
+    "P10": ("Dell PowerEdge R740", (52.3, 129, 147, 170, 195, 224, 255, 292, 344, 408, 457)),
+    "P11": ("Dell PowerEdge R640", (55, 125, 151, 176, 202, 232, 261, 301, 357, 421, 469)),
+    "P12": ("Dell PowerEdge R940", (106, 245, 292, 336, 383, 437, 502, 583, 694, 820, 915)),
+}
+
+
+class Power(Strict):
+    """Host power. ``linear``: P(u) = idle + (max - idle) u with idle = idle_fraction * max; defaults are
+    CloudSim's examples, max 250 W and k = 0.7 [P14] (2008-era servers; k ~ 0.12 for 2017-era [P16]).
+    ``specpower``: linear interpolation in a SPECpower table [P13], by row ID (P1..P12)."""
+
+    model: Literal["linear", "specpower"] = "linear"
+    max_w: float = Field(250.0, gt=0)
+    idle_fraction: Fraction = 0.7
+    table: str | None = Field(None, description="SPECpower row ID P1..P12 (model: specpower)")
+    empty_hosts: Literal["off", "idle"] = Field(
+        "off", description="an empty host is switched off (0 W) or stays on drawing idle power"
+    )
+
+    @model_validator(mode="after")
+    def _table(self) -> Power:
+        if self.model == "specpower":
+            if self.table is None:
+                raise ValueError(f"table: specpower needs a table; one of: {', '.join(SPECPOWER_TABLES)}")
+            if self.table not in SPECPOWER_TABLES:
+                raise ValueError(f"table: unknown {self.table!r}; one of: {', '.join(SPECPOWER_TABLES)}")
+        return self
+
+    def curve_w(self) -> tuple[float, ...]:
+        """Watts at 0, 10, ..., 100 % CPU (a linear model is sampled at the same points; exact)."""
+        if self.model == "specpower":
+            return SPECPOWER_TABLES[self.table or ""][1]
+        idle = self.idle_fraction * self.max_w
+        return tuple(idle + (self.max_w - idle) * i / 10 for i in range(11))
+
+
+class HostGroup(Strict):
+    """``count`` identical hosts named ``{name}-0`` .. ``{name}-{count-1}``."""
+
+    name: str = Field(min_length=1)
+    count: int = Field(1, gt=0)
+    cpu: Cpu
+    memory_gib: float = Field(gt=0)
+    hypervisor: Hypervisor
+    power: Power = Power()
+
+
+_DIST_PARAMS: dict[str, tuple[str, ...]] = {
+    "constant": ("value",),
+    "uniform": ("low", "high"),
+    "normal": ("mean", "std"),
+    "exponential": ("mean",),
+}
+
+
+class Dist(Strict):
+    """A distribution: ``constant`` (value), ``uniform`` (low, high), ``normal`` (mean, std; truncated to
+    the valid range) or ``exponential`` (mean)."""
+
+    distribution: Literal["constant", "uniform", "normal", "exponential"]
+    value: float | None = None
+    low: float | None = None
+    high: float | None = None
+    mean: float | None = None
+    std: float | None = None
+
+    @model_validator(mode="after")
+    def _params(self) -> Dist:
+        need = _DIST_PARAMS[self.distribution]
+        given = {k for k in ("value", "low", "high", "mean", "std") if getattr(self, k) is not None}
+        if missing := [k for k in need if k not in given]:
+            raise ValueError(f"{self.distribution} needs {', '.join(need)}; missing {', '.join(missing)}")
+        if extra := sorted(given - set(need)):
+            raise ValueError(f"{self.distribution} takes only {', '.join(need)}; remove {', '.join(extra)}")
+        if self.distribution == "uniform" and self.low > self.high:  # type: ignore[operator]
+            raise ValueError("uniform needs low <= high")
+        if self.std is not None and self.std < 0:
+            raise ValueError("std must be >= 0")
+        return self
+
+
+class UtilizationDist(Dist):
+    """CPU utilization of a guest's vCPUs, a fraction in [0, 1], drawn afresh each tick."""
+
+    @model_validator(mode="after")
+    def _range(self) -> UtilizationDist:
+        for k in ("value", "low", "high", "mean"):
+            v = getattr(self, k)
+            if v is not None and not 0.0 <= v <= 1.0:
+                raise ValueError(f"{k} must be a utilization fraction in [0, 1], got {v}")
+        if self.distribution == "exponential":
+            raise ValueError("a utilization is constant, uniform or normal")
+        return self
+
+
+class LifetimeDist(Dist):
+    """A guest's lifetime; values are durations (``2h``)."""
+
+    value: Duration | None = None
+    low: Duration | None = None
+    high: Duration | None = None
+    mean: Duration | None = None
+    std: Duration | None = None
+
+
+FULL_UTILIZATION = UtilizationDist(distribution="constant", value=1.0)
+
+
+class GuestShape(Strict):
+    """What a guest is and asks for."""
+
+    mode: VirtMode
+    os: OSFamily
+    vcpus: int = Field(gt=0)
+    memory_gib: float = Field(gt=0)
+    mips_per_vcpu: float | None = Field(None, gt=0, description="default: one host core's MIPS per vCPU")
+    cpu_utilization: UtilizationDist = Field(
+        FULL_UTILIZATION, description="share of its vCPUs the guest uses (default: all of them)"
+    )
+    kernel_intensity: Fraction = Field(
+        0.1, description="share of OS-intensive work; weights cpu_os against cpu_compute (note §8a)"
+    )
+
+
+class GuestClass(GuestShape):
+    name: str = Field(min_length=1)
+    weight: float = Field(1.0, gt=0)
+
+
+class GuestSpec(GuestShape):
+    """One explicitly listed guest."""
+
+    name: str | None = None
+    arrival: Duration = 0.0
+    lifetime: PositiveDuration | None = Field(None, description="default: runs to the end")
+
+
+class Arrivals(Strict):
+    """``poisson`` (rate_per_hour), ``fixed`` (evenly spaced at rate_per_hour) or ``batch`` (count at ``at``)."""
+
+    process: Literal["poisson", "fixed", "batch"]
+    rate_per_hour: float | None = Field(None, gt=0)
+    count: int | None = Field(None, gt=0)
+    at: Duration = 0.0
+
+    @model_validator(mode="after")
+    def _params(self) -> Arrivals:
+        if self.process in ("poisson", "fixed") and self.rate_per_hour is None:
+            raise ValueError(f"rate_per_hour: {self.process} arrivals need a rate_per_hour")
+        if self.process == "batch" and self.count is None:
+            raise ValueError("count: batch arrivals need a count")
+        return self
+
+
+class Workload(Strict):
+    """Either generated arrivals (``arrivals`` + ``lifetime`` + ``classes``) or an explicit ``guests`` list."""
+
+    arrivals: Arrivals | None = None
+    lifetime: LifetimeDist | None = None
+    classes: list[GuestClass] | None = None
+    guests: list[GuestSpec] | None = None
+
+    @model_validator(mode="after")
+    def _one_form(self) -> Workload:
+        generated = (self.arrivals, self.classes)
+        if self.guests is not None:
+            if any(x is not None for x in (*generated, self.lifetime)):
+                raise ValueError("give either guests or arrivals/lifetime/classes, not both")
+            if not self.guests:
+                raise ValueError("guests: the list is empty")
+        else:
+            if self.arrivals is None or not self.classes:
+                raise ValueError("give arrivals and classes (with a lifetime), or an explicit guests list")
+        return self
+
+
+class Overcommit(Strict):
+    cpu: float = Field(1.0, gt=0)
+    memory: float = Field(1.0, gt=0)
+
+
+class Placement(Strict):
+    policy: str = "best-fit"
+    overcommit: Overcommit = Overcommit()
+
+
+class ProfileOverride(Strict):
+    """Any field of an overhead profile (see ``cloudsim/virt/profiles.py``)."""
+
+    cpu_compute: Fraction | None = Field(None, lt=1.0)
+    cpu_os: Fraction | None = Field(None, lt=1.0)
+    mem_fixed_mib: float | None = Field(None, ge=0)
+    mem_frac: float | None = Field(None, ge=0)
+    mem_per_extra_vcpu_mib: float | None = Field(None, ge=0)
+    disk_seq: float | None = Field(None, gt=0)
+    disk_rand: float | None = Field(None, gt=0)
+    net_tput: float | None = Field(None, gt=0)
+    net_lat_add_us: float | None = Field(None, ge=0)
+    boot_s: Duration | None = None
+
+    def values(self) -> dict[str, float]:
+        return {k: v for k in PROFILE_FIELDS if (v := getattr(self, k)) is not None}
+
+
+class RaySettings(Strict):
+    hosts_per_actor: int = Field(1, gt=0, description="hosts grouped in one Ray actor (1: one actor per host)")
+
+
+class Scenario(Strict):
+    """A whole scenario. See README.md for an annotated example."""
+
+    name: str = Field(min_length=1)
+    seed: int = 0
+    duration: PositiveDuration
+    tick: PositiveDuration = 300.0
+    hosts: list[HostGroup] = Field(min_length=1)
+    workload: Workload
+    placement: Placement = Placement()
+    overheads: dict[VirtMode, dict[HypervisorType, ProfileOverride]] = Field(default_factory=dict)
+    ray: RaySettings = RaySettings()

@@ -1,0 +1,150 @@
+"""The seed's vocabulary as code: hypervisor types and products, virtualization modes, OS families,
+and the compatibility rules that say which guest can run on which host.
+
+The rules (from ``seed/virtualization-notes.md`` and the products' documented capabilities):
+
+* A **Type 1** hypervisor runs on the bare metal (KVM, Xen, ESXi, Hyper-V); a **Type 2** hypervisor runs
+  as an application on a host OS (VirtualBox, VMware Workstation).
+* **Full virtualization** runs an unmodified guest of any OS family, either hardware-assisted
+  (``full_hw``: VT-x/AMD-V) or by binary translation (``full_bt``). KVM, Xen HVM and Hyper-V are built on
+  hardware assist and offer no binary translation.
+* **Paravirtualization** (``para``) needs a modified, PV-capable guest kernel (hypercalls, PV drivers):
+  Linux and the BSDs have one, Windows does not.
+* A **container** shares the host's kernel, so its OS family must be the host's kernel family. ESXi's
+  VMkernel runs no general-purpose containers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class HypervisorType(StrEnum):
+    """Where the hypervisor runs: ``type1`` on bare metal, ``type2`` hosted on an OS."""
+
+    TYPE1 = "type1"
+    TYPE2 = "type2"
+
+
+class VirtMode(StrEnum):
+    """How a guest is virtualized."""
+
+    CONTAINER = "container"
+    PARA = "para"
+    FULL_HW = "full_hw"
+    FULL_BT = "full_bt"
+
+
+class OSFamily(StrEnum):
+    """Guest and host kernel families."""
+
+    LINUX = "linux"
+    WINDOWS = "windows"
+    BSD = "bsd"
+
+
+#: Guest OS families with a paravirtualized kernel (Xen PV / pvops; NetBSD and FreeBSD ports).
+PV_CAPABLE_OS: frozenset[OSFamily] = frozenset({OSFamily.LINUX, OSFamily.BSD})
+
+#: Stable index of every mode, for numpy arrays (columns of per-mode tables).
+MODES: tuple[VirtMode, ...] = tuple(VirtMode)
+MODE_INDEX: dict[VirtMode, int] = {m: i for i, m in enumerate(MODES)}
+HYPERVISOR_TYPES: tuple[HypervisorType, ...] = tuple(HypervisorType)
+HTYPE_INDEX: dict[HypervisorType, int] = {h: i for i, h in enumerate(HYPERVISOR_TYPES)}
+
+
+@dataclass(frozen=True)
+class Product:
+    """A hypervisor product: its type, the kernel family it brings (``None`` for a Type 2 product,
+    whose kernel is the host OS's), and the guest modes it offers."""
+
+    name: str
+    type: HypervisorType
+    kernel: OSFamily | None
+    modes: frozenset[VirtMode]
+    note: str
+
+
+_ALL_VM = frozenset({VirtMode.PARA, VirtMode.FULL_HW, VirtMode.FULL_BT})
+
+PRODUCTS: dict[str, Product] = {
+    p.name: p
+    for p in (
+        Product(
+            "kvm",
+            HypervisorType.TYPE1,
+            OSFamily.LINUX,
+            frozenset({VirtMode.CONTAINER, VirtMode.PARA, VirtMode.FULL_HW}),
+            "Linux kernel module; needs VT-x/AMD-V (no binary translation); virtio for PV I/O",
+        ),
+        Product(
+            "xen",
+            HypervisorType.TYPE1,
+            OSFamily.LINUX,
+            frozenset({VirtMode.CONTAINER, VirtMode.PARA, VirtMode.FULL_HW}),
+            "PV guests and HVM guests; Linux dom0",
+        ),
+        Product(
+            "esxi",
+            HypervisorType.TYPE1,
+            None,
+            _ALL_VM,
+            "VMkernel (no general-purpose containers); BT in classic ESX, vmxnet/pvscsi PV drivers",
+        ),
+        Product(
+            "hyperv",
+            HypervisorType.TYPE1,
+            OSFamily.WINDOWS,
+            frozenset({VirtMode.CONTAINER, VirtMode.PARA, VirtMode.FULL_HW}),
+            "Windows parent partition; enlightened (PV) Linux guests; hardware assist only",
+        ),
+        Product(
+            "virtualbox",
+            HypervisorType.TYPE2,
+            None,
+            frozenset({VirtMode.CONTAINER, *_ALL_VM}),
+            "hosted; VT-x or (older releases) software virtualization; virtio-net with Guest Additions",
+        ),
+        Product(
+            "vmware-workstation",
+            HypervisorType.TYPE2,
+            None,
+            frozenset({VirtMode.CONTAINER, *_ALL_VM}),
+            "hosted; VT-x or (up to 2006-era releases) binary translation; vmxnet",
+        ),
+    )
+}
+
+
+def host_kernel(product: str, host_os: OSFamily | None) -> OSFamily | None:
+    """The kernel family a container on this host would share (``None``: no container kernel).
+
+    A Type 1 product brings its own kernel (KVM and Xen dom0: Linux; Hyper-V: Windows; ESXi: none);
+    a Type 2 product runs on the host OS, whose kernel the containers share.
+    """
+    p = PRODUCTS[product]
+    if p.type is HypervisorType.TYPE2:
+        return host_os or OSFamily.LINUX
+    return p.kernel
+
+
+def incompatibility(mode: VirtMode, guest_os: OSFamily, product: str, host_os: OSFamily | None) -> str | None:
+    """Why a guest of ``mode``/``guest_os`` cannot run on a host with ``product``, or ``None`` if it can.
+
+    The reason is a short sentence fit for a placement log or an error message.
+    """
+    p = PRODUCTS[product]
+    if mode not in p.modes:
+        offered = ", ".join(sorted(m.value for m in p.modes))
+        return f"{product} offers no {mode.value} guests (it offers {offered})"
+    if mode is VirtMode.PARA and guest_os not in PV_CAPABLE_OS:
+        capable = ", ".join(sorted(o.value for o in PV_CAPABLE_OS))
+        return f"para needs a PV-capable guest OS ({capable}); {guest_os.value} is not"
+    if mode is VirtMode.CONTAINER:
+        kernel = host_kernel(product, host_os)
+        if kernel is None:
+            return f"a container shares the host kernel and {product} has none for containers"
+        if kernel is not guest_os:
+            return f"a container shares the host kernel: {guest_os.value} guest on a {kernel.value} kernel"
+    return None
