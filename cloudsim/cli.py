@@ -51,32 +51,37 @@ def _hms(seconds: float) -> str:
     return (f"{d}d " if d else "") + f"{h:02d}:{m:02d}:{s:02d}"
 
 
-def _summary_table(summary: dict[str, Any]) -> Table:
+def _summary_tables(summary: dict[str, Any]) -> list[Table]:
+    """The run's headline figures, and the virtualization overhead per mode."""
     t = Table(title=f"cloudsim · {summary['scenario']} · seed {summary['seed']} · {summary['backend']}")
     t.add_column("figure")
     t.add_column("value", justify="right")
-    g = summary["guests"]
+    g, h = summary["guests"], summary["hosts"]
+    c, u = summary["consolidation_ratio"], summary["utilization"]
     t.add_row("guests submitted / placed / rejected", f"{g['submitted']} / {g['placed']} / {g['rejected']}")
     t.add_row("guests completed / running at end", f"{g['completed']} / {g['running_at_end']}")
     if summary["rejections"]:
         t.add_row("rejections", ", ".join(f"{k} {v}" for k, v in summary["rejections"].items()))
-    h = summary["hosts"]
-    t.add_row("hosts total / active mean / active max", f"{h['total']} / {h['active_mean']:.2f} / {h['active_max']}")
-    c = summary["consolidation_ratio"]
+    t.add_row("hosts total / active mean / max", f"{h['total']} / {h['active_mean']:.2f} / {h['active_max']}")
     t.add_row("consolidation ratio mean / max / final", f"{c['mean']:.2f} / {c['max']:.2f} / {c['final']:.2f}")
-    u = summary["utilization"]
-    t.add_row("utilization cpu / memory (active hosts)", f"{u['cpu_mean']:.1%} / {u['memory_mean']:.1%}")
-    for mode, o in summary["overhead"].items():
-        t.add_row(
-            f"overhead {mode}",
-            f"cpu {o['cpu_fraction']:.1%} ({o['cpu_cores_mean']:.2f} cores), "
-            f"mem {o['memory_mib_per_guest']:.0f} MiB/guest, {o['guests_mean']:.1f} guests",
-        )
+    t.add_row("cpu / memory utilization (active hosts)", f"{u['cpu_mean']:.1%} / {u['memory_mean']:.1%}")
     t.add_row("energy", f"{summary['energy_kwh']:.3f} kWh")
+    t.add_row("cpu shortfall (contention)", f"{summary['sla']['cpu_shortfall_ratio']:.2%}")
     t.add_row("migrations", str(summary["migrations"]))
-    t.add_row("actors", str(summary["actors"]))
+    t.add_row("policy / actors", f"{summary['policy']} / {summary['actors']}")
     t.add_row("simulated / wall time", f"{_hms(summary['sim_time_s'])} / {summary['wall_time_s']:.2f} s")
-    return t
+    m = Table(title="virtualization overhead by mode")
+    for col in ("mode", "guests (mean)", "cpu overhead", "overhead cores", "memory MiB/guest"):
+        m.add_column(col, justify="left" if col == "mode" else "right")
+    for mode, o in summary["overhead"].items():
+        m.add_row(
+            mode,
+            f"{o['guests_mean']:.1f}",
+            f"{o['cpu_fraction']:.1%}",
+            f"{o['cpu_cores_mean']:.2f}",
+            f"{o['memory_mib_per_guest']:.0f}",
+        )
+    return [t, m]
 
 
 @app.command()
@@ -171,7 +176,8 @@ def run(
     if json_out:
         sys.stdout.write(json.dumps(summary, indent=2) + "\n")
     else:
-        out.print(_summary_table(summary))
+        for table in _summary_tables(summary):
+            out.print(table)
         if out_dir is not None:
             out.print(f"wrote {out_dir}/summary.json, timeseries.csv, placements.jsonl, scenario.yaml")
     if summary.get("interrupted"):

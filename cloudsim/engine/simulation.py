@@ -20,7 +20,7 @@ from cloudsim.engine.backend import Backend
 from cloudsim.engine.cluster import Cluster
 from cloudsim.engine.core import EventQueue, Priority
 from cloudsim.metrics.recorder import Recorder
-from cloudsim.model import Command, Place, Remove
+from cloudsim.model import Command, HostReport, Place, Remove
 from cloudsim.placement import Decision, Snapshot, decide, get_policy
 from cloudsim.scenario.schema import Scenario
 from cloudsim.virt import HTYPE_INDEX, MODE_INDEX
@@ -83,6 +83,8 @@ class Simulation:
         self.recorder = recorder or Recorder(scenario, self.cluster, run_id=run_id)
         self.queue = EventQueue()
         self.decisions: list[tuple[float, Decision]] = []
+        #: called as ``hook(t, report)`` after every tick (tests check invariants here)
+        self.tick_hooks: list[Callable[[float, HostReport], None]] = []
 
     def _shard_of(self, host: int) -> int:
         return host // self.hosts_per_shard
@@ -125,6 +127,8 @@ class Simulation:
                 for k in ticks:
                     report = self.backend.advance(now, k)
                     self.recorder.tick(now, report, self.state, wall_s=time.perf_counter() - wall0)
+                    for hook in self.tick_hooks:
+                        hook(now, report)
                     if progress is not None:
                         progress(now)
         except KeyboardInterrupt:
@@ -177,3 +181,28 @@ class Simulation:
             self.view.mem_used[h] = self.cluster.reserve_mib[h]
         self.state.completed += 1
         commands[self._shard_of(h)].append(Remove(guest_id, h))
+
+    # ----------------------------------------------------------------------------------- invariants
+
+    def check_invariants(self, report: HostReport | None = None) -> list[str]:
+        """Conservation checks, as sentences (empty when all hold): submitted = placed + rejected; every
+        hosted guest on exactly one host; no host over capacity x overcommit; the controller's view
+        agrees with its own ledger and, given a report, with the shards."""
+        problems = []
+        st, v = self.state, self.view
+        arrived = sum(1 for _ in self.decisions)
+        if st.placed + st.rejected != arrived:
+            problems.append(f"placed {st.placed} + rejected {st.rejected} != submitted {arrived}")
+        if st.placed != len(st.hosted) + st.completed:
+            problems.append(f"placed {st.placed} != hosted {len(st.hosted)} + completed {st.completed}")
+        count = np.bincount([h.host for h in st.hosted.values()], minlength=len(v.guests))
+        if not np.array_equal(count, v.guests):
+            problems.append("guest count per host differs between the ledger and the view")
+        tol = 1e-6
+        if (over := np.flatnonzero(v.cpu_used > v.cpu_cap * (1 + tol))).size:
+            problems.append(f"cpu over capacity on hosts {over.tolist()}")
+        if (over := np.flatnonzero(v.mem_used > v.mem_cap * (1 + tol))).size:
+            problems.append(f"memory over capacity on hosts {over.tolist()}")
+        if report is not None and not np.array_equal(report.guests, v.guests):
+            problems.append("the shards hold different guests per host than the controller placed")
+        return problems

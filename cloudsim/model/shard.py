@@ -237,6 +237,10 @@ class HostShard:
         self._power = np.where(on, power_w(self.spec.power_curve_w, self._cpu_used / cap), 0.0)
         self._util = util
 
+    def guest_hosts(self) -> dict[int, int]:
+        """Guest id -> global host id, for every guest on this shard."""
+        return {int(g): int(h) + self._first for g, h in zip(self._g["gid"], self._g["host"], strict=True)}
+
     def report(self, t: float) -> HostReport:
         return HostReport(
             t=t,

@@ -1,0 +1,75 @@
+"""Prometheus metrics: every name of the contract, labelled scenario and run, served over HTTP."""
+
+from __future__ import annotations
+
+import urllib.request
+
+from prometheus_client.exposition import generate_latest
+
+from cloudsim.engine import LocalBackend, Simulation
+from cloudsim.metrics.prom import SimCollector, make_registry, serve
+from cloudsim.scenario import load_scenario
+
+CONTRACT = [
+    "cloudsim_consolidation_ratio",
+    "cloudsim_hosts",
+    "cloudsim_guests",
+    "cloudsim_host_utilization_ratio",
+    "cloudsim_virtualization_overhead",
+    "cloudsim_placements_total",
+    "cloudsim_migrations_total",
+    "cloudsim_energy_joules_total",
+    "cloudsim_sla_violation_ratio",
+    "cloudsim_sim_time_seconds",
+    "cloudsim_sim_speed_ratio",
+]
+
+
+def _run_with_collector():
+    sc, _ = load_scenario("quickstart")
+    sim = Simulation(sc, LocalBackend(), run_id="r1")
+    collector = SimCollector(sc.name, "r1", sc.placement.policy)
+    sim.recorder.subscribe(collector.update)
+    summary = sim.run()
+    return summary, collector
+
+
+def _samples(text: str) -> dict[str, float]:
+    out = {}
+    for line in text.splitlines():
+        if line and not line.startswith("#"):
+            key, _, value = line.rpartition(" ")
+            out[key] = float(value)
+    return out
+
+
+def test_every_contract_metric_is_exposed_with_run_labels():
+    summary, collector = _run_with_collector()
+    text = generate_latest(make_registry(collector)).decode()
+    for name in CONTRACT:
+        lines = [ln for ln in text.splitlines() if ln.startswith(name + "{")]
+        assert lines, name
+        assert all('scenario="quickstart"' in ln and 'run="r1"' in ln for ln in lines), name
+    s = _samples(text)
+    assert (
+        s['cloudsim_placements_total{outcome="placed",policy="best-fit",run="r1",scenario="quickstart"}']
+        == (summary["guests"]["placed"])
+    )
+    energy = s['cloudsim_energy_joules_total{run="r1",scenario="quickstart"}']
+    assert abs(energy / 3.6e6 - summary["energy_kwh"]) < 1e-5
+    assert s['cloudsim_sim_time_seconds{run="r1",scenario="quickstart"}'] == 4 * 3600
+    over = [k for k in s if k.startswith("cloudsim_virtualization_overhead{")]
+    assert any('mode="full_bt"' in k and 'hypervisor_type="type2"' in k and 'resource="cpu"' in k for k in over)
+    assert any('mode="para"' in k and 'hypervisor_type="type1"' in k and 'resource="memory"' in k for k in over)
+
+
+def test_endpoint_serves_on_loopback():
+    _, collector = _run_with_collector()
+    server, port = serve(make_registry(collector), 0)
+    try:
+        assert server.server_address[0] == "127.0.0.1"
+        body = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read().decode()
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert "cloudsim_consolidation_ratio{" in body

@@ -1,0 +1,127 @@
+"""The host shard: overhead, contention, power and energy by hand, and grouping invariance."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from cloudsim.model import DIST_CONSTANT, DIST_UNIFORM, HostReport, HostShard, Place, Remove, ShardSpec, power_w, rng
+from cloudsim.scenario.schema import SPECPOWER_TABLES
+from cloudsim.virt import MODE_INDEX, VirtMode
+
+LINEAR_100_200 = np.linspace(100.0, 200.0, 11)  # 100 W idle, 200 W at full load
+
+
+def spec(ids, seed=1, empty_off=True):
+    n = len(ids)
+    return ShardSpec(
+        host_ids=np.array(ids),
+        cpu_mips=np.full(n, 10_000.0),
+        mem_mib=np.full(n, 65_536.0),
+        reserve_mib=np.full(n, 1024.0),
+        power_curve_w=np.tile(LINEAR_100_200, (n, 1)),
+        empty_off=np.full(n, empty_off),
+        seed=seed,
+    )
+
+
+PARA = MODE_INDEX[VirtMode.PARA]
+CONTAINER = MODE_INDEX[VirtMode.CONTAINER]
+
+
+def test_overhead_power_and_energy_by_hand():
+    shard = HostShard(spec([0, 1]))
+    # 4000 MIPS of vCPUs at 50 % -> demand 2000; with c = 0.2 the host spends 2000 / 0.8 = 2500 MIPS
+    shard.apply(0.0, [Place(1, 0, PARA, 4000.0, 0.2, 5000.0, DIST_CONSTANT, 0.5, 0.0)])
+    r = shard.advance(100.0, 1)
+    assert r.cpu_demand_mips[0] == pytest.approx(2000)
+    assert r.cpu_used_mips[0] == pytest.approx(2500)
+    assert r.overhead_mips_by_mode[0, PARA] == pytest.approx(500)
+    assert r.delivered_mips_by_mode[0, PARA] == pytest.approx(2000)
+    # 25 % CPU on a 100 -> 200 W line: 125 W for 100 s = 12,500 J; host 1 is empty and off: 0 W
+    assert r.power_w.tolist() == pytest.approx([125.0, 0.0])
+    assert r.energy_j.tolist() == pytest.approx([12_500.0, 0.0])
+    assert r.mem_used_mib.tolist() == pytest.approx([1024 + 5000, 0.0])
+    assert r.guests.tolist() == [1, 0]
+
+
+def test_empty_host_left_on_draws_idle_power():
+    shard = HostShard(spec([0], empty_off=False))
+    r = shard.advance(60.0, 1)
+    assert r.power_w[0] == pytest.approx(100.0)
+    assert r.energy_j[0] == pytest.approx(6000.0)
+    assert r.mem_used_mib[0] == pytest.approx(1024.0)
+
+
+def test_contention_scales_every_guest_and_counts_the_shortfall():
+    shard = HostShard(spec([0]))
+    # two guests ask 8000 + 4000 = 12,000 MIPS of a 10,000 MIPS host (no overhead): scale 10/12
+    shard.apply(
+        0.0,
+        [
+            Place(1, 0, CONTAINER, 8000.0, 0.0, 100.0, DIST_CONSTANT, 1.0, 0.0),
+            Place(2, 0, CONTAINER, 4000.0, 0.0, 100.0, DIST_CONSTANT, 1.0, 0.0),
+        ],
+    )
+    r = shard.advance(10.0, 1)
+    assert r.cpu_used_mips[0] == pytest.approx(10_000)
+    assert r.cpu_delivered_mips[0] == pytest.approx(10_000)
+    # 2,000 MIPS short for 10 s of 12,000 MIPS asked
+    assert r.shortfall_mips_s[0] / r.demand_mips_s[0] == pytest.approx(2000 / 12000)
+    assert r.power_w[0] == pytest.approx(200.0)
+
+
+def test_remove_frees_the_host_and_energy_splits_at_the_event():
+    shard = HostShard(spec([0]))
+    shard.apply(0.0, [Place(1, 0, CONTAINER, 10_000.0, 0.0, 100.0, DIST_CONSTANT, 1.0, 0.0)])
+    shard.apply(30.0, [Remove(1, 0)])
+    r = shard.advance(60.0, 1)
+    # 200 W for 30 s, then off
+    assert r.energy_j[0] == pytest.approx(6000.0)
+    assert r.guests[0] == 0 and r.power_w[0] == 0
+
+
+def test_specpower_interpolation():
+    # ML110 G4 [P1]: 92.6 W at 20 %, 96 W at 30 % -> 94.3 W at 25 %; the ends are the table's ends
+    curve = np.array([SPECPOWER_TABLES["P1"][1]] * 3)
+    got = power_w(curve, np.array([0.25, 0.0, 1.0]))
+    assert got.tolist() == pytest.approx([94.3, 86.0, 117.0])
+
+
+def test_counter_based_draws_do_not_depend_on_company():
+    ids = np.array([5, 9, 1000])
+    alone = rng.uniform(7, ids[1:2], tick=3)
+    together = rng.uniform(7, ids, tick=3)
+    assert alone[0] == together[1]
+    assert not np.array_equal(rng.uniform(7, ids, 3), rng.uniform(7, ids, 4))
+    assert not np.array_equal(rng.uniform(7, ids, 3), rng.uniform(8, ids, 3))
+    u = rng.uniform(1, np.arange(200_000), 0)
+    assert u.min() >= 0 and u.max() < 1 and abs(u.mean() - 0.5) < 0.005
+
+
+def _run(groups: list[list[int]]) -> HostReport:
+    """Four hosts; guests with random utilization placed, removed and ticked; shards as grouped."""
+    shards = [HostShard(spec(g, seed=11)) for g in groups]
+    owner = {h: s for s, g in zip(shards, groups, strict=True) for h in g}
+    events = [
+        (0.0, [Place(i, i % 4, i % 4, 3000.0 + 100 * i, 0.01 * i, 512.0, DIST_UNIFORM, 0.1, 0.9) for i in range(8)]),
+        (150.0, [Remove(3, 3), Remove(5, 1)]),
+        (420.0, [Place(8, 3, 2, 2500.0, 0.06, 256.0, DIST_UNIFORM, 0.2, 0.7)]),
+    ]
+    reports: list[HostReport] = []
+    for k, tick_t in enumerate((300.0, 600.0, 900.0), start=1):
+        for t, cmds in [e for e in events if (k - 1) * 300 <= e[0] < tick_t]:
+            for shard in shards:
+                mine = [c for c in cmds if owner[c.host_id] is shard]
+                if mine:
+                    shard.apply(t, mine)
+        reports = [s.advance(tick_t, k) for s in shards]
+    return HostReport.concat(reports)
+
+
+def test_results_do_not_depend_on_grouping():
+    one = _run([[0, 1, 2, 3]])
+    for groups in ([[0], [1], [2], [3]], [[0, 1, 2], [3]]):
+        other = _run(groups)
+        for name in ("energy_j", "cpu_used_mips", "power_w", "overhead_mips_by_mode", "shortfall_mips_s"):
+            assert np.array_equal(getattr(one, name), getattr(other, name)), (groups, name)

@@ -1,0 +1,107 @@
+"""The filter -> score pipeline and the named policies, table-driven with the hand calculation."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from cloudsim.placement import POLICIES, Request, Snapshot, decide, get_policy, policy_names
+
+
+def snapshot(cpu_used, mem_used, cap=10_000.0):
+    n = len(cpu_used)
+    return Snapshot(
+        cpu_cap=np.full(n, cap),
+        mem_cap=np.full(n, cap),
+        cpu_used=np.array(cpu_used, dtype=float),
+        mem_used=np.array(mem_used, dtype=float),
+        guests=np.zeros(n, dtype=int),
+    )
+
+
+def request(cpu, mem, n, compatible=None):
+    ok = np.ones(n, dtype=bool) if compatible is None else np.array(compatible)
+    return Request(0, np.full(n, float(cpu)), np.full(n, float(mem)), ok, lambda h: f"host {h}: wrong mode")
+
+
+# Three hosts of 10,000 MIPS and 10,000 MiB; the guest asks 3,000 MIPS and 2,000 MiB.
+#   h0 used (6000, 2000) -> after (0.9, 0.4): mean 0.65, std 0.25, free before (0.4, 0.8), residual (0.1, 0.6)
+#   h1 used (2000, 7000) -> after (0.5, 0.9): mean 0.70, std 0.20, free before (0.8, 0.3), residual (0.5, 0.1)
+#   h2 empty             -> after (0.3, 0.2): mean 0.25, std 0.05, free before (1.0, 1.0), residual (0.7, 0.8)
+THREE = ([6000, 2000, 0], [2000, 7000, 0])
+
+
+@pytest.mark.parametrize(
+    ("policy", "expected"),
+    [
+        ("first-fit", 0),  # all fit; the first in host order
+        ("best-fit", 1),  # most allocated after: 0.70 > 0.65 > 0.25
+        ("worst-fit", 2),  # least allocated after: 0.75 > 0.35 > 0.30
+        # dot(demand, free): h0 0.3*0.4 + 0.2*0.8 = 0.28; h1 0.3*0.8 + 0.2*0.3 = 0.30; h2 0.3 + 0.2 = 0.50
+        ("dot-product", 2),
+        # |residual|^2: h0 0.01 + 0.36 = 0.37; h1 0.25 + 0.01 = 0.26; h2 0.49 + 0.64 = 1.13 -> smallest h1
+        ("l2-norm", 1),
+        # min-max normalised: balanced (1-std) h0 0, h1 0.25, h2 1; most allocated h0 0.889, h1 1, h2 0
+        # totals h0 0.889, h1 1.25, h2 1.0 -> h1
+        ("balanced", 1),
+    ],
+)
+def test_policy_choice(policy, expected):
+    d = decide(get_policy(policy), snapshot(*THREE), request(3000, 2000, 3))
+    assert d.host == expected, d
+
+
+def test_balanced_prefers_even_fill_where_best_fit_ties():
+    # request (1000, 1000). h0 used (8000, 0) -> after (0.9, 0.1): mean 0.5, std 0.4
+    #                       h1 used (4000, 4000) -> after (0.5, 0.5): mean 0.5, std 0
+    #                       h2 empty -> after (0.1, 0.1): mean 0.1, std 0
+    s, r = snapshot([8000, 4000, 0], [0, 4000, 0]), request(1000, 1000, 3)
+    assert decide(get_policy("best-fit"), s, r).host == 0  # tie 0.5 = 0.5 -> lowest id
+    assert decide(get_policy("balanced"), s, r).host == 1  # totals h0 1 + 0, h1 1 + 1, h2 0 + 1
+
+
+def test_ties_go_to_the_lowest_host_id():
+    s, r = snapshot([0, 0, 0, 0], [0, 0, 0, 0]), request(100, 100, 4)
+    for name in policy_names():
+        assert decide(get_policy(name), s, r).host == 0, name
+
+
+def test_capacity_is_inclusive():
+    # exactly full after placement still fits: 7000 + 3000 = 10000
+    d = decide(get_policy("best-fit"), snapshot([7000], [0]), request(3000, 0, 1))
+    assert d.host == 0
+
+
+def test_rejection_records_every_filter_and_the_binding_one():
+    # h0 incompatible; h1 lacks cpu (free 1000 < 3000); h2 lacks memory (free 1000 < 2000)
+    s = snapshot([0, 9000, 0], [0, 0, 9000])
+    d = decide(get_policy("best-fit"), s, request(3000, 2000, 3, compatible=[False, True, True]))
+    assert d.host is None
+    assert d.rejected_by == {"incompatible": 1, "insufficient_cpu": 1, "insufficient_memory": 1}
+    assert d.reason == "insufficient_memory"  # the filter that removed the last candidate
+    assert d.detail.startswith("0/3 hosts fit: 1 incompatible (host 0: wrong mode)")
+    assert "insufficient cpu (requested 3000 MIPS, most free 1000)" in d.detail
+    assert "insufficient memory (requested 2000 MiB, most free 1000)" in d.detail
+
+
+def test_a_full_host_of_the_only_compatible_type_is_a_capacity_rejection():
+    # two hosts cannot run the guest at all; the one that can is full: the guest waits on capacity
+    s = snapshot([0, 0, 9500], [0, 0, 0])
+    d = decide(get_policy("first-fit"), s, request(1000, 10, 3, compatible=[False, False, True]))
+    assert (d.host, d.reason) == (None, "insufficient_cpu")
+    assert d.rejected_by == {"incompatible": 2, "insufficient_cpu": 1}
+
+
+def test_unknown_policy_lists_the_known_ones():
+    with pytest.raises(KeyError) as exc:
+        get_policy("tetris")
+    for name in ("first-fit", "best-fit", "worst-fit", "dot-product", "balanced"):
+        assert name in str(exc.value)
+
+
+def test_every_policy_has_a_description_and_only_known_scorers():
+    from cloudsim.placement import SCORERS
+
+    assert {"first-fit", "best-fit", "worst-fit", "dot-product", "balanced"} <= set(POLICIES)
+    for p in POLICIES.values():
+        assert p.description and set(p.weights) <= set(SCORERS)

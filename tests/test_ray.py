@@ -1,0 +1,58 @@
+"""The Ray backend on the session's local Ray instance: same results as in-process, whatever the grouping,
+and the quickstart through the CLI."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from cloudsim.cli import main
+from cloudsim.engine import LocalBackend, Simulation
+from cloudsim.scenario import load_scenario
+from tests.helpers import stable_json
+
+
+@pytest.fixture(scope="module")
+def mixed_local():
+    sc, _ = load_scenario("mixed-modes")
+    return Simulation(sc, LocalBackend()).run()
+
+
+@pytest.mark.parametrize("hosts_per_actor", [1, 3])
+def test_ray_matches_local_byte_for_byte(ray_session, mixed_local, hosts_per_actor):
+    from cloudsim.distributed import RayBackend
+
+    sc, _ = load_scenario("mixed-modes", [f"ray.hosts_per_actor={hosts_per_actor}"])
+    backend = RayBackend()
+    summary = Simulation(sc, backend).run()
+    assert summary["backend"] == "ray"
+    assert summary["actors"] == {1: 8, 3: 3}[hosts_per_actor]  # 8 hosts: one actor each, or ceil(8/3)
+    assert stable_json(summary) == stable_json(mixed_local)
+    assert backend.handles == []  # actors released at the end
+
+
+def test_quickstart_through_the_cli_on_ray(ray_session, tmp_path, capsys):
+    out = tmp_path / "qs"
+    code = main(["run", "quickstart", "--out", str(out), "--no-progress", "--run-id", "qs-test"])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    assert "consolidation ratio" in captured.out
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["backend"] == "ray" and summary["actors"] == 4
+    assert summary["run"] == "qs-test"
+    assert summary["guests"]["placed"] > 0 and summary["consolidation_ratio"]["mean"] > 1
+    assert set(summary["overhead"]) == {"container", "para", "full_hw", "full_bt"}
+    header = (out / "timeseries.csv").read_text().splitlines()[0].split(",")
+    assert {"time_s", "hosts_active", "consolidation_ratio", "energy_kwh"} <= set(header)
+    assert (out / "placements.jsonl").read_text().count("\n") == summary["guests"]["submitted"]
+    # the same run in-process gives the same figures
+    code = main(["run", "quickstart", "--backend", "local", "--json", "--no-progress"])
+    local = json.loads(capsys.readouterr().out)
+    assert code == 0 and stable_json(local) == stable_json(summary)
+
+
+def test_cli_hosts_per_actor_flag(ray_session, capsys):
+    code = main(["run", "quickstart", "--hosts-per-actor", "2", "--json", "--set", "duration=30m"])
+    summary = json.loads(capsys.readouterr().out)
+    assert code == 0 and summary["actors"] == 2
