@@ -14,7 +14,6 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
-import click
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
@@ -217,32 +216,57 @@ def scenarios() -> None:
         out.print(f"{name:<{width}}  {builtin_description(name)}", highlight=False)
 
 
+def _click_exceptions(name: str) -> tuple[type[BaseException], ...]:
+    """The exception class ``name`` from typer's vendored click (typer >= 0.2x) and from click itself
+    (older typer), whichever exist."""
+    found: list[type[BaseException]] = []
+    for module in ("typer._click.exceptions", "click.exceptions"):
+        try:
+            mod = __import__(module, fromlist=[name])
+        except ImportError:
+            continue
+        if isinstance(cls := getattr(mod, name, None), type) and cls not in found:
+            found.append(cls)
+    return tuple(found)
+
+
+_NO_ARGS = _click_exceptions("NoArgsIsHelpError")
+_USAGE = _click_exceptions("UsageError")
+_CLICK = _click_exceptions("ClickException")
+_EXIT = (typer.Exit, *_click_exceptions("Exit"))
+_ABORT = (typer.Abort, *_click_exceptions("Abort"))
+
+
+def _fail(message: str) -> int:
+    """Print one ``error:`` line (never wrapped) and return exit code 2."""
+    sys.stderr.write(f"error: {' '.join(message.split())}\n")
+    return 2
+
+
 def main(argv: list[str] | None = None) -> int:
     """Console-script entry point: runs the app and turns every expected failure into one line, exit 2."""
     os.environ.setdefault("RAY_DEDUP_LOGS", "0")
     try:
         app(args=argv, standalone_mode=False)
-    except ScenarioError as exc:
-        err.print(f"error: {exc}", highlight=False, markup=False)
-        return 2
-    except UsageFailure as exc:
-        err.print(f"error: {exc}", highlight=False, markup=False)
-        return 2
-    except click.exceptions.NoArgsIsHelpError:
+    except (ScenarioError, UsageFailure) as exc:
+        return _fail(str(exc))
+    except _NO_ARGS as exc:
+        ctx = getattr(exc, "ctx", None)
+        sys.stdout.write((ctx.get_help() if ctx else exc.format_message()) + "\n")  # type: ignore[attr-defined]
         return 0
-    except click.UsageError as exc:
-        msg = exc.format_message().replace("\n", " ")
-        cmd = f" (see `cloudsim {exc.ctx.command.name} --help`)" if exc.ctx and exc.ctx.command.name else ""
-        err.print(f"error: {msg}{cmd}", highlight=False, markup=False)
-        return 2
-    except click.exceptions.Exit as exc:
-        return exc.exit_code
-    except click.exceptions.Abort:
-        err.print("aborted", highlight=False)
+    except _USAGE as exc:
+        ctx = getattr(exc, "ctx", None)
+        name = ctx.command.name if ctx and ctx.command.name not in (None, "cloudsim") else ""
+        cmd = f" (see `cloudsim {name}{' ' if name else ''}--help`)"
+        return _fail(exc.format_message() + cmd)  # type: ignore[attr-defined]
+    except _EXIT as exc:
+        return int(getattr(exc, "exit_code", 0))
+    except _ABORT:
+        sys.stderr.write("aborted\n")
         return 130
-    except click.ClickException as exc:
-        err.print(f"error: {exc.format_message()}", highlight=False, markup=False)
-        return exc.exit_code
+    except _CLICK as exc:
+        _fail(exc.format_message())  # type: ignore[attr-defined]
+        return int(getattr(exc, "exit_code", 1))
     return 0
 
 

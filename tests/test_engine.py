@@ -150,3 +150,45 @@ def test_energy_integrates_power_over_time():
     for prev, cur in itertools.pairwise(rows):
         assert (cur["energy_kwh"] - prev["energy_kwh"]) * 3.6e6 == pytest.approx(prev["power_w"] * 600, rel=1e-9)
     assert np.isclose(rows[0]["energy_kwh"] * 3.6e6, rows[0]["power_w"] * 600)
+
+
+class RecordingBackend(LocalBackend):
+    """The in-process backend, recording every call the controller makes."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.applies: list[tuple[float, list[int], int]] = []
+
+    def apply(self, t, commands):
+        self.applies.append((t, sorted(commands), sum(len(c) for c in commands.values())))
+        super().apply(t, commands)
+
+
+def test_one_batched_call_per_shard_per_event_time():
+    # 200 guests arriving together at t = 0 reach the shards in one call per shard, not one per guest
+    sc = _one_host("container")
+    backend = RecordingBackend()
+    Simulation(sc, backend).run()
+    assert len(backend.applies) == 1
+    t, shards, n_commands = backend.applies[0]
+    assert (t, shards, n_commands) == (0.0, [0], 59)
+    # and in a Poisson run: never two calls for the same event time
+    backend = RecordingBackend()
+    Simulation(load_scenario("mixed-modes", ["duration=1h"])[0], backend, hosts_per_shard=2).run()
+    times = [t for t, _, _ in backend.applies]
+    assert len(times) == len(set(times))
+
+
+def test_interrupted_run_keeps_what_it_computed():
+    sc, _ = load_scenario("mixed-modes")
+    sim = Simulation(sc, LocalBackend())
+
+    def stop(t, report):
+        if t >= 3600:
+            raise KeyboardInterrupt
+
+    sim.tick_hooks.append(stop)
+    summary = sim.run()
+    assert summary["interrupted"] is True
+    assert summary["sim_time_s"] == 3600 and summary["ticks"] == 12
+    assert summary["guests"]["placed"] > 0 and summary["energy_kwh"] > 0

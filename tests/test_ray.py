@@ -56,3 +56,27 @@ def test_cli_hosts_per_actor_flag(ray_session, capsys):
     code = main(["run", "quickstart", "--hosts-per-actor", "2", "--json", "--set", "duration=30m"])
     summary = json.loads(capsys.readouterr().out)
     assert code == 0 and summary["actors"] == 2
+
+
+def test_joins_an_existing_cluster_with_address(ray_session, tmp_path):
+    """A second driver (the real console entry point) joins the session's cluster by --address."""
+    import os
+    import subprocess
+    import sys
+
+    address = ray_session.get_runtime_context().gcs_address
+    env = {**os.environ, "RAY_AUTH_MODE": "disabled"}
+    cmd = [sys.executable, "-m", "cloudsim.cli", "run", "quickstart", "--address", address, "--no-progress",
+           "--set", "duration=1h", "--hosts-per-actor", "4", "--out", str(tmp_path)]  # fmt: skip
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=180)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["backend"] == "ray" and summary["actors"] == 1
+    assert ray_session.is_initialized()  # the joining driver did not shut our cluster down
+
+
+def test_unreachable_address_fails_fast_with_one_line(capsys):
+    code = main(["run", "quickstart", "--address", "127.0.0.1:1", "--no-progress"])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.startswith("error: --address: cannot reach Ray at '127.0.0.1:1'") and err.count("\n") == 1

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import os
+import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -15,6 +16,21 @@ class RayConnectError(RuntimeError):
     """Ray could not be reached or started; the message is one line for the CLI."""
 
 
+def _reachable(address: str, timeout_s: float = 3.0) -> str | None:
+    """Why a ``host:port`` (or ``ray://host:port``) address cannot be reached, or None if a TCP
+    connection opens. Ray's own client retries for minutes on a wrong address; this fails in seconds.
+    ``auto`` and other forms are left to Ray."""
+    target = address.removeprefix("ray://")
+    host, sep, port = target.rpartition(":")
+    if not sep or not port.isdigit() or not host:
+        return None if address == "auto" or "://" in address else "expected host:port, auto or ray://host:port"
+    try:
+        with socket.create_connection((host.strip("[]"), int(port)), timeout=timeout_s):
+            return None
+    except OSError as exc:
+        return exc.strerror or type(exc).__name__
+
+
 @contextmanager
 def ray_session(address: str | None = None, num_cpus: int | None = None) -> Iterator[dict[str, str]]:
     """A Ray session for one run. Yields a description (``{"address": ..., "started": "yes"|"no"}``).
@@ -23,6 +39,8 @@ def ray_session(address: str | None = None, num_cpus: int | None = None) -> Iter
     * ``address`` given: connect to that cluster (``host:port``, ``auto`` or ``ray://``).
     * otherwise: start a local instance (no dashboard) and shut it down at the end.
     """
+    if address and (why := _reachable(address)) is not None:
+        raise RayConnectError(f"--address: cannot reach Ray at {address!r}: {why}")
     if ray.is_initialized():
         yield {"address": "current session", "started": "no"}
         return

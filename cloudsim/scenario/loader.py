@@ -110,6 +110,8 @@ def apply_override(data: dict[str, Any], assignment: str) -> None:
         raise ScenarioError(f"--set {assignment}", "expected dotted.path=value, e.g. placement.policy=worst-fit")
     path, _, text = assignment.partition("=")
     path = path.strip()
+    if not path:
+        raise ScenarioError(f"--set {assignment}", "no path before '='; expected dotted.path=value")
     parts = _parse_path(path)
     try:
         value = yaml.safe_load(text) if text.strip() else ""
@@ -190,6 +192,10 @@ def _allowed(ann: Any) -> str | None:
 def _message(err: dict[str, Any]) -> tuple[str, str]:
     loc = [p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-"))]
     kind, value = err["type"], err.get("input")
+    if loc and loc[-1] == "[key]":  # a bad key of a mapping such as overheads: pydantic appends "[key]"
+        loc = loc[:-1]
+        allowed = _allowed(typing.get_args(_unwrap(_annotation_at(loc[:-1])))[0])
+        return _format_loc(loc), f"unknown key {loc[-1]!r}; allowed: {allowed}"
     path = _format_loc(loc)
     if kind == "extra_forbidden":
         parent = _unwrap(_annotation_at(loc[:-1]))
@@ -210,10 +216,6 @@ def _message(err: dict[str, Any]) -> tuple[str, str]:
         if sep and isinstance(parent, type) and issubclass(parent, BaseModel) and head in parent.model_fields:
             return _format_loc([*loc, head]), tail
         return path, msg
-    if typing.get_origin(_unwrap(_annotation_at(loc[:-1]))) is dict and isinstance(loc[-1], str):
-        allowed = _allowed(typing.get_args(_unwrap(_annotation_at(loc[:-1])))[0])
-        if allowed:
-            return path, f"{value!r} is not one of: {allowed}"
     msg = err["msg"][0].lower() + err["msg"][1:]
     shown = "" if isinstance(value, dict | list) else f" (got {value!r})"
     return path, f"{msg}{shown}"

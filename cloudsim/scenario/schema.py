@@ -4,8 +4,11 @@
 
 from __future__ import annotations
 
+import math
 import re
-from typing import Annotated, Literal
+import types
+import typing
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
@@ -25,6 +28,8 @@ def parse_duration(value: object) -> float:
         seconds = float(m.group(1)) * _UNIT_S[m.group(2)]
     else:
         raise ValueError(f"malformed duration {value!r}; use 300s, 5m, 6h, 1d or a number of seconds")
+    if not math.isfinite(seconds):
+        raise ValueError(f"a duration must be a finite number of seconds, got {value!r}")
     if seconds < 0:
         raise ValueError("a duration cannot be negative")
     return seconds
@@ -35,10 +40,28 @@ PositiveDuration = Annotated[float, BeforeValidator(parse_duration), Field(gt=0)
 Fraction = Annotated[float, Field(ge=0.0, le=1.0)]
 
 
-class Strict(BaseModel):
-    """Base of every scenario section: unknown keys are errors, values are validated on assignment."""
+def _is_number(annotation: Any) -> bool:
+    """Whether a field holds an int or a float (under ``Optional[...]`` and ``Annotated[...]``)."""
+    union = typing.get_origin(annotation) in (typing.Union, types.UnionType)
+    parts = typing.get_args(annotation) if union else (annotation,)
+    return any((typing.get_args(p)[0] if typing.get_origin(p) is Annotated else p) in (int, float) for p in parts)
 
-    model_config = ConfigDict(extra="forbid", validate_assignment=True, use_enum_values=False)
+
+class Strict(BaseModel):
+    """Base of every scenario section: unknown keys are errors, values are validated on assignment,
+    numbers are finite and no field takes a boolean."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, use_enum_values=False, allow_inf_nan=False)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_booleans(cls, data: Any) -> Any:
+        # pydantic would read YAML's true/yes/on as the number 1 (count: yes -> one host)
+        if isinstance(data, dict):
+            for key, value in data.items():
+                if isinstance(value, bool) and key in cls.model_fields and _is_number(cls.model_fields[key].annotation):
+                    raise ValueError(f"{key}: expected a number, not the boolean {str(value).lower()}")
+        return data
 
 
 class Cpu(Strict):
@@ -134,13 +157,13 @@ class Dist(Strict):
         need = _DIST_PARAMS[self.distribution]
         given = {k for k in ("value", "low", "high", "mean", "std") if getattr(self, k) is not None}
         if missing := [k for k in need if k not in given]:
-            raise ValueError(f"{self.distribution} needs {', '.join(need)}; missing {', '.join(missing)}")
+            raise ValueError(f"{missing[0]}: {self.distribution} needs {', '.join(need)}; missing {', '.join(missing)}")
         if extra := sorted(given - set(need)):
-            raise ValueError(f"{self.distribution} takes only {', '.join(need)}; remove {', '.join(extra)}")
+            raise ValueError(f"{extra[0]}: {self.distribution} takes only {', '.join(need)}; remove {', '.join(extra)}")
         if self.distribution == "uniform" and self.low > self.high:  # type: ignore[operator]
-            raise ValueError("uniform needs low <= high")
+            raise ValueError(f"high: uniform needs low <= high (low {self.low}, high {self.high})")
         if self.std is not None and self.std < 0:
-            raise ValueError("std must be >= 0")
+            raise ValueError("std: must be >= 0")
         return self
 
 
@@ -152,9 +175,9 @@ class UtilizationDist(Dist):
         for k in ("value", "low", "high", "mean"):
             v = getattr(self, k)
             if v is not None and not 0.0 <= v <= 1.0:
-                raise ValueError(f"{k} must be a utilization fraction in [0, 1], got {v}")
+                raise ValueError(f"{k}: must be a utilization fraction in [0, 1], got {v}")
         if self.distribution == "exponential":
-            raise ValueError("a utilization is constant, uniform or normal")
+            raise ValueError("distribution: a utilization is constant, uniform or normal")
         return self
 
 
