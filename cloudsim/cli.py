@@ -204,7 +204,7 @@ def policies() -> None:
 
     width = max(len(n) for n in POLICIES)
     for name, p in POLICIES.items():
-        out.print(f"{name:<{width}}  {p.description}", highlight=False)
+        typer.echo(f"{name:<{width}}  {p.description}")
 
 
 @app.command()
@@ -213,7 +213,7 @@ def scenarios() -> None:
     names = builtin_names()
     width = max(len(n) for n in names)
     for name in names:
-        out.print(f"{name:<{width}}  {builtin_description(name)}", highlight=False)
+        typer.echo(f"{name:<{width}}  {builtin_description(name)}")
 
 
 def _click_exceptions(name: str) -> tuple[type[BaseException], ...]:
@@ -247,7 +247,7 @@ def main(argv: list[str] | None = None) -> int:
     """Console-script entry point: runs the app and turns every expected failure into one line, exit 2."""
     os.environ.setdefault("RAY_DEDUP_LOGS", "0")
     try:
-        app(args=argv, standalone_mode=False)
+        rv = app(args=argv, standalone_mode=False)
     except (ScenarioError, UsageFailure) as exc:
         return _fail(str(exc))
     except _NO_ARGS as exc:
@@ -267,7 +267,7 @@ def main(argv: list[str] | None = None) -> int:
     except _CLICK as exc:
         _fail(exc.format_message())  # type: ignore[attr-defined]
         return int(getattr(exc, "exit_code", 1))
-    return 0
+    return rv if isinstance(rv, int) else 0
 
 
 if __name__ == "__main__":

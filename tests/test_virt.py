@@ -101,9 +101,10 @@ def test_cpu_ordering_container_below_para_below_full():
         (C, T1, "kvm", 4096, 2, 10.0),  # 10 MB per container, no proportional part [M11]
         # ESXi, PV: 30 MB + 1 % + 4 MB per extra vCPU [M1]: 30 + 40.96 + 12
         (P, T1, "esxi", 4096, 4, 30 + 40.96 + 12),
-        # KVM is QEMU-based: 130 MB + 0.2 % + 8 MB per extra vCPU [M5, M6]: 130 + 32.768 + 24
-        (P, T1, "kvm", 16384, 4, 130 + 32.768 + 24),
-        (FH, T1, "kvm", 8192, 4, 130 + 16.384 + 24),
+        # KVM is QEMU-based: 130 MB + 0.2 % + 8 MB per vCPU [M5, M6]: 130 + 32.768 + 4 * 8
+        (P, T1, "kvm", 16384, 4, 130 + 32.768 + 32),
+        (FH, T1, "kvm", 8192, 4, 130 + 16.384 + 32),
+        (FH, T1, "kvm", 1024, 1, 130 + 2.048 + 8),
         # classic ESX with BT: 32 MB + 1 % [M3]
         (FB, T1, "esxi", 1024, 1, 32 + 10.24),
         # Type 2: user-space VMM per VM, 130 MB + 1 % [M5]
@@ -122,6 +123,7 @@ def test_memory_overhead(mode, htype, product, guest_mib, vcpus, expected_mib):
         ("esxi", 262144, False, 272),  # service console [M2]
         ("virtualbox", 32768, True, 2048 + 64),  # host OS of a Type 2 hypervisor [T1]
         ("xen", 16384, True, 128 + 1024 + 64),  # Xen 128 MB + dom0 floor 1 GiB [M8]
+        ("xen", 22528, True, 128 + 1024 + 64),  # the 752 MB row for 20-24 GB lies under the 1 GiB floor
         ("xen", 32768, True, 128 + 2048 + 64),  # dom0 2 GB for 24-48 GB hosts [M8]
         ("xen", 262144, True, 128 + 4096 + 64),  # dom0 4 GB above 64 GB [M8]
     ],

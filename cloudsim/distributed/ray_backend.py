@@ -45,7 +45,9 @@ class RayBackend:
         self._pending: list[Any] = []
 
     def start(self, specs: list[ShardSpec]) -> None:
-        actor = ray.remote(num_cpus=0, max_restarts=0)(ShardActor)
+        # num_cpus=0: an idle shard holds no CPU slot; SPREAD: on a cluster, shards go to every node
+        # rather than piling onto the driver's (a no-op on one machine).
+        actor = ray.remote(num_cpus=0, max_restarts=0, scheduling_strategy="SPREAD")(ShardActor)
         self.handles = [actor.remote(spec) for spec in specs]
 
     def apply(self, t: float, commands: dict[int, list[Command]]) -> None:

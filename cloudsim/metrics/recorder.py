@@ -8,6 +8,9 @@ Definitions (the summary keys of README.md):
 * ``overhead.<mode>.cpu_fraction`` = host CPU spent on virtualization / CPU delivered to that mode's
   guests, summed over hosts and ticks; ``cpu_cores_mean`` is that overhead in host cores, averaged over
   ticks; ``memory_mib_per_guest`` is the per-instance memory overhead averaged over placed guests;
+  ``disk_seq_factor``, ``disk_rand_factor``, ``net_tput_factor`` (share of native device throughput a guest
+  sees), ``net_latency_add_us`` (added per round trip) and ``boot_s`` are the profile's figures averaged
+  over the placed guests of the mode;
 * ``sla.cpu_shortfall_ratio`` = CPU asked but not delivered (host contention) / CPU asked, time-integrated.
 """
 
@@ -31,6 +34,16 @@ if TYPE_CHECKING:
     from cloudsim.placement import Decision
     from cloudsim.scenario.schema import Scenario
     from cloudsim.workload import Guest
+
+
+#: Profile fields reported per mode as means over the placed guests (they depend on the host type mix).
+_IO_KEYS = {
+    "disk_seq": "disk_seq_factor",
+    "disk_rand": "disk_rand_factor",
+    "net_tput": "net_tput_factor",
+    "net_lat_add_us": "net_latency_add_us",
+    "boot_s": "boot_s",
+}
 
 
 def _r(x: float, digits: int = 6) -> float:
@@ -101,9 +114,12 @@ class Recorder:
             mode = guest.shape.mode.value
             htype = cluster.groups[int(cluster.group[h])].hypervisor.type.value
             self._modes_seen.add(mode)
-            for key in (mode,):
-                self._mode_sums[key]["placed"] += 1
-                self._mode_sums[key]["mem_overhead_mib"] += cost.mem_overhead_mib
+            sums = self._mode_sums[mode]
+            sums["placed"] += 1
+            sums["mem_overhead_mib"] += cost.mem_overhead_mib
+            if cost.profile is not None:
+                for key in _IO_KEYS:
+                    sums[key] += getattr(cost.profile, key)
             cell = self._cell_sums[(mode, htype)]
             cell["placed"] += 1
             cell["mem_overhead_mib"] += cost.mem_overhead_mib
@@ -224,6 +240,7 @@ class Recorder:
                 "cpu_fraction": _r(s["over_mips"] / s["deliv_mips"]) if s["deliv_mips"] > 0 else 0.0,
                 "cpu_cores_mean": _r(s["ticks_over_cores"] / ticks) if ticks else 0.0,
                 "memory_mib_per_guest": _r(s["mem_overhead_mib"] / s["placed"]) if s["placed"] else 0.0,
+                **{name: (_r(s[key] / s["placed"]) if s["placed"] else 0.0) for key, name in _IO_KEYS.items()},
             }
         by_hv: dict[str, dict[str, Any]] = {}
         for (m, ht), cell in sorted(self._cell_sums.items()):

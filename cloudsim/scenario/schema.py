@@ -142,8 +142,8 @@ _DIST_PARAMS: dict[str, tuple[str, ...]] = {
 
 
 class Dist(Strict):
-    """A distribution: ``constant`` (value), ``uniform`` (low, high), ``normal`` (mean, std; truncated to
-    the valid range) or ``exponential`` (mean)."""
+    """A distribution: ``constant`` (value), ``uniform`` (low, high), ``normal`` (mean, std; a draw outside
+    the valid range is clipped to it: [0, 1] for a utilization, >= 0 for a lifetime) or ``exponential`` (mean)."""
 
     distribution: Literal["constant", "uniform", "normal", "exponential"]
     value: float | None = None

@@ -232,19 +232,20 @@ DEFAULT_PROFILES: dict[tuple[VirtMode, HypervisorType], OverheadProfile] = {
 }
 
 #: QEMU-based VMMs (KVM) carry a larger constant per-VM overhead than ESXi's (note 8b PV/FV Type 1 rows:
-#: "QEMU-based VMMs: 130 MB + 0.2 % (+8 MB/vCPU)" [M5, M6] M). Applied to VM modes on ``kvm`` hosts.
-QEMU_MEMORY = {"mem_fixed_mib": 130.0, "mem_frac": 0.002, "mem_per_extra_vcpu_mib": 8.0}
+#: "QEMU-based VMMs: 130 MB + 0.2 % (+8 MB/vCPU)" [M5, M6] M). The 8 MB count for *every* vCPU (M6:
+#: "8 MiB x vCPUs"), so the first one is folded into the fixed part: 130 + 8 = 138, then 8 per extra vCPU.
+#: Applied to VM modes on ``kvm`` hosts.
+QEMU_MEMORY = {"mem_fixed_mib": 130.0 + 8.0, "mem_frac": 0.002, "mem_per_extra_vcpu_mib": 8.0}
 QEMU_PRODUCTS = frozenset({"kvm"})
 
 
 def xen_reserve_mib(host_mib: float) -> float:
     """Xen hypervisor (128 MB) plus dom0 sized by host memory, per current XenServer guidance [M8] H:
-    752 MB up to 24 GB, 2 GB to 48, 3 GB to 64, 4 GB above; never below 1 GiB for small hosts."""
+    2 GB for 24-48 GB hosts, 3 GB to 64, 4 GB above. The same guidance lists 752 MB for 20-24 GB hosts
+    but also says never to go below 1 GiB; we apply that floor to every host under 24 GB."""
     gib = host_mib / 1024
-    if gib < 20:
+    if gib < 24:
         dom0 = 1024.0
-    elif gib < 24:
-        dom0 = 752.0
     elif gib < 48:
         dom0 = 2048.0
     elif gib < 64:
