@@ -10,6 +10,7 @@ import datetime as _dt
 import json
 import os
 import sys
+import threading
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
@@ -83,6 +84,17 @@ def _summary_tables(summary: dict[str, Any]) -> list[Table]:
     return [t, m]
 
 
+def _stop_on_sigterm() -> None:
+    """Treat SIGTERM (a scheduler or ``kill``) like Ctrl-C: the run stops and keeps what it computed."""
+    import signal
+
+    def _interrupt(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _interrupt)
+
+
 @app.command()
 def run(
     scenario: Annotated[str, typer.Argument(help="scenario file (YAML) or built-in name (see `cloudsim scenarios`)")],
@@ -113,6 +125,7 @@ def run(
     from cloudsim.engine import LocalBackend, Simulation
     from cloudsim.metrics.prom import SimCollector, make_registry, serve
 
+    _stop_on_sigterm()
     overrides = list(set_ or [])
     if hosts_per_actor is not None:
         overrides.append(f"ray.hosts_per_actor={hosts_per_actor}")
@@ -261,8 +274,8 @@ def main(argv: list[str] | None = None) -> int:
         return _fail(exc.format_message() + cmd)  # type: ignore[attr-defined]
     except _EXIT as exc:
         return int(getattr(exc, "exit_code", 0))
-    except _ABORT:
-        sys.stderr.write("aborted\n")
+    except (*_ABORT, KeyboardInterrupt):
+        sys.stderr.write("interrupted before the simulation started; nothing to keep\n")
         return 130
     except _CLICK as exc:
         _fail(exc.format_message())  # type: ignore[attr-defined]

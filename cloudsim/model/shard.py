@@ -12,6 +12,7 @@ shards (or actors).
 
 from __future__ import annotations
 
+import bisect
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -126,7 +127,6 @@ class HostShard:
         self._g: dict[str, list[float]] = {
             k: [] for k in ("gid", "host", "mode", "cpu", "c", "mem", "kind", "p1", "p2")
         }
-        self._index: dict[int, int] = {}
         self._arrays: dict[str, np.ndarray] | None = None
         self._util = np.zeros(0)
         self._recompute()
@@ -147,10 +147,9 @@ class HostShard:
 
     def _add(self, p: Place) -> None:
         g = self._g
-        if g["gid"] and p.guest_id < g["gid"][-1]:  # keep guest-id order (migrations may come late)
-            pos = int(np.searchsorted(np.array(g["gid"]), p.guest_id))
-        else:
-            pos = len(g["gid"])
+        pos = bisect.bisect_left(g["gid"], p.guest_id)  # keep guest-id order (a migration may come late)
+        if pos < len(g["gid"]) and g["gid"][pos] == p.guest_id:
+            raise ValueError(f"guest {p.guest_id} is already on this shard")
         row = (
             p.guest_id,
             p.host_id - self._first,
@@ -164,13 +163,14 @@ class HostShard:
         )
         for key, value in zip(g, row, strict=True):
             g[key].insert(pos, value)
-        self._index = {int(gid): i for i, gid in enumerate(g["gid"])}
 
     def _drop(self, guest_id: int) -> None:
-        pos = self._index[guest_id]
+        gids = self._g["gid"]
+        pos = bisect.bisect_left(gids, guest_id)
+        if pos == len(gids) or gids[pos] != guest_id:
+            raise KeyError(f"guest {guest_id} is not on this shard")
         for values in self._g.values():
             del values[pos]
-        self._index = {int(gid): i for i, gid in enumerate(self._g["gid"])}
 
     # ---------------------------------------------------------------------------------------- time
 
