@@ -28,11 +28,6 @@ class ShardActor:
     def advance(self, t: float, tick: int) -> HostReport:
         return self.shard.advance(t, tick)
 
-    def pid(self) -> int:
-        import os
-
-        return os.getpid()
-
 
 class RayBackend:
     """One Ray actor per shard (per physical host when ``hosts_per_actor`` is 1). Ray must be

@@ -11,9 +11,7 @@ from cloudsim.placement import Request
 from cloudsim.scenario.schema import GuestShape, HostGroup, Scenario
 from cloudsim.virt import (
     HTYPE_INDEX,
-    MODE_INDEX,
     OverheadProfile,
-    VirtMode,
     host_kernel,
     host_reserve_mib,
     incompatibility,
@@ -125,6 +123,3 @@ class Cluster:
         mem = np.array([c.mem_mib for c in costs])[g]
         ok = np.array([c.compatible for c in costs])[g]
         return Request(guest_id, cpu, mem, ok, lambda h: f"{self.names[h]}: {costs[int(g[h])].why}")
-
-    def mode_index(self, mode: VirtMode) -> int:
-        return MODE_INDEX[mode]

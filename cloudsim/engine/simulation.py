@@ -21,9 +21,9 @@ from cloudsim.engine.cluster import Cluster
 from cloudsim.engine.core import EventQueue, Priority
 from cloudsim.metrics.recorder import Recorder
 from cloudsim.model import Command, HostReport, Place, Remove
-from cloudsim.placement import Decision, Snapshot, decide, get_policy
+from cloudsim.placement import Snapshot, decide, get_policy
 from cloudsim.scenario.schema import Scenario
-from cloudsim.virt import HTYPE_INDEX, MODE_INDEX
+from cloudsim.virt import MODE_INDEX
 from cloudsim.workload import Guest, generate, utilization_params
 
 
@@ -82,7 +82,7 @@ class Simulation:
         self.state = ControllerState()
         self.recorder = recorder or Recorder(scenario, self.cluster, run_id=run_id)
         self.queue = EventQueue()
-        self.decisions: list[tuple[float, Decision]] = []
+        self.submitted = 0  # guests that arrived (placed or rejected)
         #: called as ``hook(t, report)`` after every tick (tests check invariants here)
         self.tick_hooks: list[Callable[[float, HostReport], None]] = []
 
@@ -144,7 +144,7 @@ class Simulation:
     def _arrive(self, t: float, guest: Guest, commands: dict[int, list[Command]]) -> None:
         request = self.cluster.request(guest.id, guest.shape)
         decision = decide(self.policy, self.view, request)
-        self.decisions.append((t, decision))
+        self.submitted += 1
         self.recorder.decision(t, guest, decision, self.cluster)
         if decision.host is None:
             self.state.rejected += 1
@@ -157,7 +157,7 @@ class Simulation:
         self.view.guests[h] += 1
         self.state.placed += 1
         mode = MODE_INDEX[guest.shape.mode]
-        htype = HTYPE_INDEX[self.cluster.groups[int(self.cluster.group[h])].hypervisor.type]
+        htype = int(self.cluster.htype[h])
         self.state.hosted[guest.id] = _Hosted(
             h, cost.cpu_reserved_mips, cost.mem_mib, mode, htype, cost.mem_overhead_mib, guest.memory_mib
         )
@@ -190,9 +190,8 @@ class Simulation:
         agrees with its own ledger and, given a report, with the shards."""
         problems = []
         st, v = self.state, self.view
-        arrived = sum(1 for _ in self.decisions)
-        if st.placed + st.rejected != arrived:
-            problems.append(f"placed {st.placed} + rejected {st.rejected} != submitted {arrived}")
+        if st.placed + st.rejected != self.submitted:
+            problems.append(f"placed {st.placed} + rejected {st.rejected} != submitted {self.submitted}")
         if st.placed != len(st.hosted) + st.completed:
             problems.append(f"placed {st.placed} != hosted {len(st.hosted)} + completed {st.completed}")
         count = np.bincount([h.host for h in st.hosted.values()], minlength=len(v.guests))

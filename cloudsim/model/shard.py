@@ -13,7 +13,7 @@ shards (or actors).
 from __future__ import annotations
 
 import bisect
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -81,7 +81,6 @@ class HostReport:
     energy_j: np.ndarray  # cumulative
     shortfall_mips_s: np.ndarray  # cumulative CPU asked but not delivered (contention)
     demand_mips_s: np.ndarray  # cumulative CPU asked
-    extra: dict[str, np.ndarray] = field(default_factory=dict)
 
     @staticmethod
     def concat(reports: list[HostReport]) -> HostReport:
@@ -90,7 +89,7 @@ class HostReport:
         arrays = {
             name: np.concatenate([getattr(r, name) for r in reports])
             for name in first.__dataclass_fields__
-            if name not in ("t", "extra")
+            if name != "t"
         }
         return HostReport(t=first.t, **arrays)
 
@@ -128,7 +127,6 @@ class HostShard:
             k: [] for k in ("gid", "host", "mode", "cpu", "c", "mem", "kind", "p1", "p2")
         }
         self._arrays: dict[str, np.ndarray] | None = None
-        self._util = np.zeros(0)
         self._recompute()
 
     # ------------------------------------------------------------------------------------- commands
@@ -235,7 +233,6 @@ class HostShard:
         on = (self._guests > 0) | ~self.spec.empty_off
         self._mem_used = np.where(on, self.spec.reserve_mib + np.bincount(host, weights=a["mem"], minlength=n), 0.0)
         self._power = np.where(on, power_w(self.spec.power_curve_w, self._cpu_used / cap), 0.0)
-        self._util = util
 
     def guest_hosts(self) -> dict[int, int]:
         """Guest id -> global host id, for every guest on this shard."""

@@ -89,7 +89,6 @@ FILTERS: dict[str, FilterFn] = {
     "insufficient_cpu": _cpu_fits,
     "insufficient_memory": _mem_fits,
 }
-FILTER_ORDER: list[str] = list(FILTERS)
 
 
 def _describe(name: str, hosts: np.ndarray, s: Snapshot, r: Request) -> str:
