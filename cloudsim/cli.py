@@ -229,6 +229,109 @@ def scenarios() -> None:
         typer.echo(f"{name:<{width}}  {builtin_description(name)}")
 
 
+# ------------------------------------------------------------------------------------------ packing
+
+bench_app = typer.Typer(help="Benchmarks: packing quality against known optima.", no_args_is_help=True)
+app.add_typer(bench_app, name="bench")
+
+
+def _packing_policy(name: str) -> str:
+    from cloudsim.packing.engine import PACKING_POLICIES
+
+    if name not in PACKING_POLICIES:
+        raise UsageFailure(f"--policy: unknown packing policy {name!r}; known: {', '.join(PACKING_POLICIES)}")
+    return name
+
+
+@app.command()
+def pack(
+    file: Annotated[Path, typer.Argument(help="a BPPLIB text instance or a VPSolver .vbp instance")],
+    fmt: Annotated[str | None, typer.Option("--format", help="bpplib or vbp (default: by extension)")] = None,
+    policy: Annotated[str, typer.Option(help="packing policy (see `cloudsim pack --help`)")] = "search",
+    time_limit: Annotated[float, typer.Option(min=0.0, help="seconds for the search policy")] = 1.0,
+    seed: Annotated[int, typer.Option(help="seed of the search")] = 0,
+    json_out: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
+) -> None:
+    """Pack one bin packing instance and print bins used, the lower bound and the time taken.
+
+    Policies: first-fit, best-fit, ffd, bfd, ffd-max, ffd-l2, bfd-max, bfd-l2, dot-product, l2-norm, mbs,
+    portfolio, search (default)."""
+    from cloudsim.packing.engine import pack as run_pack
+    from cloudsim.packing.engine import warm_up
+    from cloudsim.packing.instance import PackingFormatError, read_instance
+
+    _packing_policy(policy)
+    if fmt is not None and fmt not in ("bpplib", "vbp"):
+        raise UsageFailure(f"--format: unknown {fmt!r}; one of: bpplib, vbp")
+    try:
+        inst = read_instance(file, fmt)
+    except PackingFormatError as exc:
+        raise UsageFailure(str(exc)) from None
+    warm_up()
+    result = run_pack(inst, policy, time_limit, seed)
+    if json_out:
+        sys.stdout.write(json.dumps(result.to_json()) + "\n")
+        return
+    proven = " (optimal: equals the lower bound)" if result.proven_optimal else ""
+    typer.echo(
+        f"{inst.name}: {inst.n} items, {inst.dims} dimension(s): {result.bins} bins{proven}; "
+        f"lower bound {result.lower_bound}; {result.time_s:.3f} s; policy {policy}"
+    )
+
+
+@bench_app.command("packing")
+def bench_packing(
+    data_dir: Annotated[Path, typer.Argument(help="folder with the benchmark sets (e.g. shared/data/binpacking)")],
+    optima: Annotated[Path, typer.Option(help="optima.csv: set, instance, opt_or_best, is_proven_optimal")],
+    sets: Annotated[str | None, typer.Option(help="comma-separated sets (default: all in optima.csv)")] = None,
+    policy: Annotated[list[str] | None, typer.Option(help="packing policy; repeat to compare")] = None,
+    time_limit: Annotated[float, typer.Option(min=0.0, help="seconds per instance for search")] = 1.0,
+    limit: Annotated[int | None, typer.Option(min=1, help="at most this many instances per set")] = None,
+    out_csv: Annotated[
+        Path | None, typer.Option("--out", help="per-instance rows (CSV), written as they finish")
+    ] = None,
+) -> None:
+    """Run packing policies over benchmark sets and print, per set and policy: instances, share at the
+    optimum (or best known), mean and max gap, median and max time per instance."""
+    from cloudsim.packing import bench
+
+    policies = [_packing_policy(p) for p in (policy or ["ffd", "bfd", "search"])]
+    chosen = [s.strip() for s in sets.split(",")] if sets else None
+    writer = bench.RowWriter(out_csv) if out_csv is not None else None
+
+    def tick(o: bench.Outcome) -> None:
+        if writer is not None:
+            writer.write(o)
+        if writer is not None and writer.count % 100 == 0:
+            err.print(f"{writer.count} runs...", highlight=False)
+
+    try:
+        outcomes = bench.run(data_dir, optima, chosen, policies, time_limit, limit, tick)
+    except bench.BenchError as exc:
+        raise UsageFailure(str(exc)) from None
+    finally:
+        if writer is not None:
+            writer.close()
+    table = Table(title=f"packing benchmark · time limit {time_limit:g} s")
+    for col in ("set", "policy", "inst.", "at best", "mean gap", "mean gap %", "max gap", "median s", "max s"):
+        table.add_column(col, justify="left" if col in ("set", "policy") else "right")
+    for r in bench.summarize(outcomes):
+        table.add_row(
+            str(r["set"]),
+            str(r["policy"]),
+            str(r["instances"]),
+            f"{r['at_best_pct']:.1f}%",
+            f"{r['mean_gap_bins']:.2f}",
+            f"{r['mean_gap_pct']:.2f}%",
+            f"{r['max_gap_bins']} ({r['max_gap_pct']:.1f}%)",
+            f"{r['median_time_s']:.3f}",
+            f"{r['max_time_s']:.2f}",
+        )
+    Console(width=max(out.width, 120)).print(table)
+    if out_csv is not None:
+        typer.echo(f"wrote {out_csv}")
+
+
 def _click_exceptions(name: str) -> tuple[type[BaseException], ...]:
     """The exception class ``name`` from typer's vendored click (typer >= 0.2x) and from click itself
     (older typer), whichever exist."""

@@ -115,6 +115,11 @@ class Cluster:
         mem_over = p.memory_overhead_mib(guest_mib, shape.vcpus)
         return GuestCost(True, "", cpu, c, cpu / (1.0 - c), guest_mib + mem_over, mem_over, p)
 
+    def min_demand(self, shape: GuestShape) -> tuple[float, float]:
+        """The least (cpu MIPS, memory MiB) the guest reserves on any host it can run on."""
+        ok = [c for c in self.costs(shape) if c.compatible]
+        return min(c.cpu_reserved_mips for c in ok), min(c.mem_mib for c in ok)
+
     def request(self, guest_id: int, shape: GuestShape) -> Request:
         """The placement request of a guest: its reservation on every host."""
         costs = self.costs(shape)

@@ -36,6 +36,8 @@ class _Hosted:
     htype: int
     mem_overhead_mib: float
     guest_mib: float
+    min_cpu_mips: float  # the least it would reserve on any compatible host (for the lower bound)
+    min_mem_mib: float
     booted: bool = False
 
 
@@ -48,6 +50,7 @@ class ControllerState:
     rejected: int = 0
     completed: int = 0
     migrations: int = 0
+    hosts_lower_bound: int = 0  # at the last tick: no packing of the hosted guests uses fewer hosts
     rejections: dict[str, int] = field(default_factory=lambda: defaultdict(int))
 
 
@@ -80,6 +83,9 @@ class Simulation:
         self.hosts_per_shard = hosts_per_shard or scenario.ray.hosts_per_actor
         self.specs = self.cluster.shard_specs(self.hosts_per_shard, scenario.seed)
         self.state = ControllerState()
+        # capacities for the lower bound: largest first, cumulative (memory net of host reservations)
+        self._cpu_cum = np.cumsum(np.sort(self.view.cpu_cap)[::-1])
+        self._mem_cum = np.cumsum(np.sort(self.view.mem_cap - self.cluster.reserve_mib)[::-1])
         self.recorder = recorder or Recorder(scenario, self.cluster, run_id=run_id)
         self.queue = EventQueue()
         self.submitted = 0  # guests that arrived (placed or rejected)
@@ -111,10 +117,10 @@ class Simulation:
                 batch = self.queue.pop_batch()
                 now = batch[0].time_s
                 commands: dict[int, list[Command]] = defaultdict(list)
-                ticks = []
+                ticks, wave = [], []
                 for ev in batch:
                     if ev.priority is Priority.ARRIVAL:
-                        self._arrive(now, ev.payload, commands)
+                        wave.append(ev.payload)
                     elif ev.priority is Priority.DEPARTURE:
                         self._depart(ev.payload, commands)
                     elif ev.priority is Priority.BOOT:
@@ -122,10 +128,13 @@ class Simulation:
                             h.booted = True
                     else:
                         ticks.append(ev.payload)
+                for guest in self._wave_order(wave):
+                    self._arrive(now, guest, commands)
                 if commands:
                     self.backend.apply(now, commands)
                 for k in ticks:
                     report = self.backend.advance(now, k)
+                    self.state.hosts_lower_bound = self.hosts_lower_bound()
                     self.recorder.tick(now, report, self.state, wall_s=time.perf_counter() - wall0)
                     for hook in self.tick_hooks:
                         hook(now, report)
@@ -140,6 +149,33 @@ class Simulation:
         )
 
     # ------------------------------------------------------------------------------------- handlers
+
+    def _wave_order(self, wave: list[Guest]) -> list[Guest]:
+        """Guests arriving at one instant, largest first (the FFD principle of the packing engine: the
+        sum of their least reservations as fractions of the largest host), ties in arrival order."""
+        if len(wave) < 2 or self.scenario.placement.wave_order == "arrival":
+            return wave
+        cpu_max, mem_max = float(self.view.cpu_cap.max()), float(self.view.mem_cap.max())
+
+        def size(g: Guest) -> float:
+            cpu, mem = self.cluster.min_demand(g.shape)
+            return cpu / cpu_max + mem / mem_max
+
+        return sorted(wave, key=lambda g: -size(g))
+
+    def hosts_lower_bound(self) -> int:
+        """Hosts that any packing of the hosted guests needs at least: per resource, the fewest hosts
+        whose capacities (largest first, memory net of reservations) cover the guests' least possible
+        reservations (the continuous bound L1 for unequal bins); the larger of the two."""
+        hosted = self.state.hosted.values()
+        need = 0
+        for total, cum in (
+            (sum(h.min_cpu_mips for h in hosted), self._cpu_cum),
+            (sum(h.min_mem_mib for h in hosted), self._mem_cum),
+        ):
+            if total > 0:
+                need = max(need, min(int(np.searchsorted(cum, total * (1 - 1e-12))) + 1, len(cum)))
+        return need
 
     def _arrive(self, t: float, guest: Guest, commands: dict[int, list[Command]]) -> None:
         request = self.cluster.request(guest.id, guest.shape)
@@ -159,7 +195,14 @@ class Simulation:
         mode = MODE_INDEX[guest.shape.mode]
         htype = int(self.cluster.htype[h])
         self.state.hosted[guest.id] = _Hosted(
-            h, cost.cpu_reserved_mips, cost.mem_mib, mode, htype, cost.mem_overhead_mib, guest.memory_mib
+            h,
+            cost.cpu_reserved_mips,
+            cost.mem_mib,
+            mode,
+            htype,
+            cost.mem_overhead_mib,
+            guest.memory_mib,
+            *self.cluster.min_demand(guest.shape),
         )
         kind, p1, p2 = utilization_params(guest.shape)
         commands[self._shard_of(h)].append(

@@ -33,6 +33,8 @@ METRICS: dict[str, str] = {
     "cloudsim_sim_time_seconds": "Simulated clock",
     "cloudsim_sim_speed_ratio": "Simulated seconds per wall-clock second",
     "cloudsim_power_watts": "Power drawn by all hosts now",
+    "cloudsim_packing_efficiency": "Lower bound on the hosts the hosted guests need / active hosts (1 is optimal)",
+    "cloudsim_hosts_lower_bound": "Hosts any packing of the hosted guests needs at least",
 }
 
 
@@ -96,6 +98,8 @@ class SimCollector(Collector):
         yield gauge("cloudsim_sim_time_seconds", s.time_s)
         yield gauge("cloudsim_sim_speed_ratio", s.time_s / s.wall_s if s.wall_s > 0 else 0.0)
         yield gauge("cloudsim_power_watts", s.power_w)
+        yield gauge("cloudsim_packing_efficiency", s.packing_efficiency)
+        yield gauge("cloudsim_hosts_lower_bound", s.hosts_lower_bound)
 
 
 def make_registry(collector: SimCollector) -> CollectorRegistry:

@@ -4,6 +4,9 @@ latest snapshot (what the Prometheus collector serves), the placement log and th
 Definitions (the summary keys of README.md):
 
 * an **active** host has at least one guest; ``consolidation_ratio`` = hosted guests / active hosts;
+* ``hosts.lower_bound_*``: hosts any packing of the hosted guests needs at least (L1 for unequal bins,
+  each guest at its least reservation over the hosts it can run on); ``packing_efficiency`` = that lower
+  bound / active hosts (1.0 is a packing no controller could beat);
 * ``utilization`` means are over active hosts, then over ticks;
 * ``overhead.<mode>.cpu_fraction`` = host CPU spent on virtualization / CPU delivered to that mode's
   guests, summed over hosts and ticks; ``cpu_cores_mean`` is that overhead in host cores, averaged over
@@ -62,6 +65,8 @@ class Snapshot:
     hosts_on: int = 0
     hosts_total: int = 0
     consolidation_ratio: float = 0.0
+    hosts_lower_bound: int = 0
+    packing_efficiency: float = 1.0
     cpu_utilization: float = 0.0
     memory_utilization: float = 0.0
     guests: dict[tuple[str, str], int] = field(default_factory=dict)  # (mode, state) -> count
@@ -150,6 +155,8 @@ class Recorder:
         row["hosts_active"] = n_active
         row["hosts_on"] = int(((report.guests > 0) | ~c.empty_off).sum())
         row["consolidation_ratio"] = len(hosted) / n_active if n_active else 0.0
+        row["hosts_lower_bound"] = state.hosts_lower_bound
+        row["packing_efficiency"] = state.hosts_lower_bound / n_active if n_active else 1.0
         row["cpu_utilization"] = float((report.cpu_used_mips / c.cpu_mips)[active].mean()) if n_active else 0.0
         row["memory_utilization"] = float((report.mem_used_mib / c.mem_mib)[active].mean()) if n_active else 0.0
         row["power_w"] = float(report.power_w.sum())
@@ -202,6 +209,8 @@ class Recorder:
             hosts_on=int(row["hosts_on"]),
             hosts_total=len(c),
             consolidation_ratio=row["consolidation_ratio"],
+            hosts_lower_bound=state.hosts_lower_bound,
+            packing_efficiency=row["packing_efficiency"],
             cpu_utilization=row["cpu_utilization"],
             memory_utilization=row["memory_utilization"],
             guests={(m.value, st): v for (m, st), v in counts.items()},
@@ -274,6 +283,12 @@ class Recorder:
                 "total": len(self.cluster),
                 "active_mean": _r(active.mean()) if ticks else 0.0,
                 "active_max": int(active.max()) if ticks else 0,
+                "lower_bound_mean": _r(col("hosts_lower_bound").mean()) if ticks else 0.0,
+                "lower_bound_max": int(col("hosts_lower_bound").max()) if ticks else 0,
+            },
+            "packing_efficiency": {
+                "mean": mean_busy("packing_efficiency"),
+                "final": _r(last.get("packing_efficiency", 1.0)),
             },
             "consolidation_ratio": {
                 "mean": _r(ratio[busy].mean()) if busy.any() else 0.0,

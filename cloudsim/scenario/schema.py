@@ -270,6 +270,10 @@ class Overcommit(Strict):
 class Placement(Strict):
     policy: str = "best-fit"
     overcommit: Overcommit = Overcommit()
+    wave_order: Literal["decreasing", "arrival"] = Field(
+        "decreasing",
+        description="guests arriving at the same instant are placed largest first (FFD) or in arrival order",
+    )
 
 
 class ProfileOverride(Strict):

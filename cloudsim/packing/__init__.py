@@ -1,0 +1,1 @@
+"""Bin packing: instances, lower bounds, constructive policies and local search (numba)."""

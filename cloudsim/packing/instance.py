@@ -1,0 +1,99 @@
+"""Bin packing instances: integer sizes (n items x d dimensions) and one capacity per dimension, read
+from BPPLIB text files (one dimension) or VPSolver ``.vbp`` files (vectors)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+
+class PackingFormatError(ValueError):
+    """A malformed instance file; ``str()`` is one line naming the file and the problem."""
+
+
+@dataclass(frozen=True)
+class Instance:
+    """``sizes`` (n, d) int64, ``capacity`` (d,) int64. Item ``i`` of a ``.vbp`` type with demand k
+    appears k times, consecutively, in file order. A size may be negative in a dimension (the Caprara-Toth
+    style triplet benchmarks have such items): a bin is feasible when every dimension's sum fits."""
+
+    name: str
+    sizes: np.ndarray
+    capacity: np.ndarray
+
+    @property
+    def n(self) -> int:
+        return int(self.sizes.shape[0])
+
+    @property
+    def dims(self) -> int:
+        return int(self.sizes.shape[1])
+
+    def __post_init__(self) -> None:
+        if self.sizes.ndim != 2 or self.capacity.shape != (self.sizes.shape[1],):
+            raise PackingFormatError(f"{self.name}: sizes must be (n, d) and capacity (d,)")
+        if (self.capacity <= 0).any():
+            raise PackingFormatError(f"{self.name}: capacities must be positive")
+        if len(self.sizes) and (self.sizes > self.capacity).any():
+            i = int(np.flatnonzero((self.sizes > self.capacity).any(axis=1))[0])
+            raise PackingFormatError(f"{self.name}: item {i} is larger than the bin capacity")
+
+
+def _ints(path: Path) -> list[int]:
+    try:
+        text = path.read_text(encoding="utf-8", errors="strict")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise PackingFormatError(f"{path}: cannot read: {exc}") from None
+    try:
+        return [int(tok) for tok in text.split()]
+    except ValueError:
+        bad = next(tok for tok in text.split() if not tok.lstrip("-").isdigit())
+        raise PackingFormatError(f"{path}: expected integers only, found {bad[:20]!r}") from None
+
+
+def read_bpplib(path: str | Path) -> Instance:
+    """BPPLIB format: ``n``, ``c``, then ``n`` integer weights (whitespace separated)."""
+    path = Path(path)
+    v = _ints(path)
+    if len(v) < 2:
+        raise PackingFormatError(f"{path}: expected n and capacity, then n weights")
+    n, c, w = v[0], v[1], v[2:]
+    if n < 0 or len(w) != n:
+        raise PackingFormatError(f"{path}: header says {n} items, file has {len(w)} weights")
+    return Instance(path.stem, np.array(w, dtype=np.int64).reshape(n, 1), np.array([c], dtype=np.int64))
+
+
+def read_vbp(path: str | Path) -> Instance:
+    """VPSolver ``.vbp``: ``d``, the d capacities, ``m`` item types, then per type d sizes and a demand."""
+    path = Path(path)
+    v = _ints(path)
+    if len(v) < 2:
+        raise PackingFormatError(f"{path}: expected d, d capacities, m, then m lines of d sizes and a demand")
+    d = v[0]
+    if d <= 0 or len(v) < 1 + d + 1:
+        raise PackingFormatError(f"{path}: bad dimension count {d}")
+    cap = v[1 : 1 + d]
+    m = v[1 + d]
+    body = v[2 + d :]
+    if m < 0 or len(body) != m * (d + 1):
+        raise PackingFormatError(f"{path}: header says {m} item types of {d + 1} numbers, found {len(body)} numbers")
+    rows = np.array(body, dtype=np.int64).reshape(m, d + 1) if m else np.zeros((0, d + 1), dtype=np.int64)
+    if (rows[:, d] < 0).any():
+        raise PackingFormatError(f"{path}: negative demand")
+    sizes = np.repeat(rows[:, :d], rows[:, d], axis=0)
+    return Instance(path.stem, sizes, np.array(cap, dtype=np.int64))
+
+
+def read_instance(path: str | Path, fmt: str | None = None) -> Instance:
+    """Read by ``fmt`` (``bpplib`` or ``vbp``), or by extension (``.vbp``; anything else is BPPLIB)."""
+    path = Path(path)
+    if not path.is_file():
+        raise PackingFormatError(f"{path}: no such file")
+    fmt = fmt or ("vbp" if path.suffix == ".vbp" else "bpplib")
+    if fmt == "vbp":
+        return read_vbp(path)
+    if fmt == "bpplib":
+        return read_bpplib(path)
+    raise PackingFormatError(f"--format: unknown {fmt!r}; one of: bpplib, vbp")
