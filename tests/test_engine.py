@@ -191,3 +191,42 @@ def test_interrupted_run_keeps_what_it_computed():
     assert summary["interrupted"] is True
     assert summary["sim_time_s"] == 3600 and summary["ticks"] == 12
     assert summary["guests"]["placed"] > 0 and summary["energy_kwh"] > 0
+
+
+def _two_hosts(guests_vcpus: list[int], policy: str, wave_order: str = "decreasing"):
+    """Two KVM hosts of 4 cores x 1000 MIPS; containers with no CPU overhead; all arrive at t = 0."""
+    return validate(
+        {
+            "name": "wave",
+            "duration": "10m",
+            "tick": "5m",
+            "hosts": [{"name": "h", "count": 2, "cpu": {"cores": 4, "mips_per_core": 1000}, "memory_gib": 64,
+                       "hypervisor": {"type": "type1", "product": "kvm"}}],
+            "workload": {"guests": [{"mode": "container", "os": "linux", "vcpus": v, "memory_gib": 1}
+                                    for v in guests_vcpus]},
+            "placement": {"policy": policy, "wave_order": wave_order},
+            "overheads": {"container": {"type1": {"cpu_compute": 0.0, "cpu_os": 0.0}}},
+        }
+    )  # fmt: skip
+
+
+def test_a_wave_is_placed_largest_first():
+    # vCPUs 1, 1, 3, 3 on two 4-core hosts, first fit.
+    # In arrival order: h0 <- 1, 1; 3 does not fit h0 (2 free) -> h1; the second 3 fits nowhere.
+    # Largest first (FFD): h0 <- 3, h1 <- 3, then 1 -> h0, 1 -> h1: everything fits.
+    arrival = Simulation(_two_hosts([1, 1, 3, 3], "first-fit", "arrival"), LocalBackend()).run()
+    ffd = Simulation(_two_hosts([1, 1, 3, 3], "first-fit"), LocalBackend()).run()
+    assert (arrival["guests"]["placed"], arrival["guests"]["rejected"]) == (3, 1)
+    assert (ffd["guests"]["placed"], ffd["guests"]["rejected"]) == (4, 0)
+
+
+def test_lower_bound_and_packing_efficiency():
+    # two 1-vCPU guests need one 4-core host at least; worst fit spreads them over two: efficiency 1/2,
+    # best fit packs them on one: efficiency 1
+    spread = Simulation(_two_hosts([1, 1], "worst-fit"), LocalBackend()).run()
+    packed = Simulation(_two_hosts([1, 1], "best-fit"), LocalBackend()).run()
+    assert spread["hosts"]["lower_bound_max"] == packed["hosts"]["lower_bound_max"] == 1
+    assert spread["hosts"]["active_max"] == 2 and spread["packing_efficiency"]["mean"] == 0.5
+    assert packed["hosts"]["active_max"] == 1 and packed["packing_efficiency"]["mean"] == 1.0
+    # 3 + 3 vCPUs exceed one host: the bound is 2, and two hosts is optimal
+    assert Simulation(_two_hosts([3, 3], "best-fit"), LocalBackend()).run()["packing_efficiency"]["final"] == 1.0

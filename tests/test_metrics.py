@@ -22,6 +22,7 @@ CONTRACT = [
     "cloudsim_sla_violation_ratio",
     "cloudsim_sim_time_seconds",
     "cloudsim_sim_speed_ratio",
+    "cloudsim_packing_efficiency",
 ]
 
 

@@ -12,8 +12,9 @@ Constructive policies (each a documented profile):
 * ``portfolio``: the best of all of the above.
 
 ``search`` (the default) starts from ``portfolio``; while that uses more bins than the lower bound, it
-tries an exact bin completion (Korf 2002) into lower-bound bins with a bounded number of nodes, and then
-a large neighbourhood search with exact repair (:func:`improve_lns`) until the time limit. Every result
+tries an exact bin completion (Korf 2002) into lower-bound bins, then randomised restarts of it (for
+70 % of the time limit when the bound leaves no waste, 15 % otherwise), and then a large neighbourhood search with exact repair (:func:`improve_lns`) until
+the time limit. Every result
 is checked by :func:`verify` before it is returned.
 """
 
@@ -194,7 +195,7 @@ def improve_lns(
         free = np.flatnonzero(np.isin(a, bins))
         sub = inst.sizes[free]
         order = np.argsort(-(sub / cap).sum(axis=1), kind="stable")
-        got = kernels.bin_completion(order, sub, cap, len(chosen), node_limit)
+        got = kernels.bin_completion(order, order, sub, cap, len(chosen), node_limit)
         if (got >= 0).all():  # one bin saved
             a[free] = bins[1:][got]
             a[a > worst] -= 1  # the worst bin is gone: renumber
@@ -207,7 +208,7 @@ def improve_lns(
         dummy[rng.choice(dims)] += 1  # strictly less room than the bin's current load
         sub2 = np.vstack([sub, dummy[None, :]])
         order2 = np.argsort(-(sub2 / cap).sum(axis=1), kind="stable")
-        got2 = kernels.bin_completion(order2, sub2, cap, len(bins), node_limit)
+        got2 = kernels.bin_completion(order2, order2, sub2, cap, len(bins), node_limit)
         if (got2 >= 0).all():
             slot = got2[-1]  # the dummy's bin becomes the (emptier) worst bin
             mapping = np.empty(len(bins), dtype=np.int64)
@@ -223,16 +224,28 @@ def improve_lns(
     return a
 
 
-#: Search nodes for the global bin completion at the lower bound (about 0.1 s here).
+#: Search nodes for the first (classic) bin completion at the lower bound.
 EXACT_NODE_LIMIT = 300_000
+#: Search nodes per randomised restart, per item.
+RESTART_NODES_PER_ITEM = 50
+#: Share of the time limit the randomised restarts may use before the LNS takes over: most of it when
+#: the bound leaves no waste at all (every bin must be exactly full, where exact completion is strongest),
+#: a little otherwise.
+RESTART_SHARE_NO_WASTE = 0.7
+RESTART_SHARE = 0.15
 
 
-def _exact_at_bound(inst: Instance, lb: int, deadline: float) -> np.ndarray | None:
-    """A packing into ``lb`` bins by bounded bin completion, or None (none found within the node limit)."""
-    if time.perf_counter() >= deadline:
-        return None
+def _exact_at_bound(inst: Instance, lb: int, deadline: float, seed: int = 0) -> np.ndarray | None:
+    """A packing into ``lb`` bins by bin completion, or None. First the classic search (largest items
+    first, bounded by :data:`EXACT_NODE_LIMIT` nodes), then randomised restarts: the bin of the largest
+    unused item is still completed first, but its completions are tried in a random order, each restart
+    bounded by :data:`RESTART_NODES_PER_ITEM` x n nodes, until ``deadline``."""
     order = _decreasing(_norm(inst).sum(axis=1))
-    got = kernels.bin_completion(order, inst.sizes, inst.capacity, lb, EXACT_NODE_LIMIT)
+    got = kernels.bin_completion(order, order, inst.sizes, inst.capacity, lb, EXACT_NODE_LIMIT)
+    rng = np.random.default_rng(seed)
+    while not (got >= 0).all() and time.perf_counter() < deadline:
+        cand = rng.permutation(inst.n)
+        got = kernels.bin_completion(order, cand, inst.sizes, inst.capacity, lb, RESTART_NODES_PER_ITEM * inst.n)
     return got if (got >= 0).all() else None
 
 
@@ -261,7 +274,9 @@ def pack(
             if best == lb:
                 break
         if policy == "search" and best is not None and best > lb:
-            exact = _exact_at_bound(inst, lb, t0 + time_limit_s)
+            no_waste = bool((lb * inst.capacity == inst.sizes.sum(axis=0)).any())
+            share = RESTART_SHARE_NO_WASTE if no_waste else RESTART_SHARE
+            exact = _exact_at_bound(inst, lb, t0 + share * time_limit_s, seed)
             assign = exact if exact is not None else improve_lns(inst, assign, lb, t0 + time_limit_s, seed)
     assign = _renumber(np.asarray(assign, dtype=np.int64))
     bins = verify(inst, assign)

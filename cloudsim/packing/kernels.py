@@ -180,6 +180,7 @@ def min_bin_slack(
 @njit(cache=False)
 def _bc_extend(
     order: np.ndarray,
+    cand: np.ndarray,
     sizes: np.ndarray,
     cap: np.ndarray,
     used: np.ndarray,
@@ -200,7 +201,7 @@ def _bc_extend(
     n, d = sizes.shape
     last = -1
     for p in range(start, n):
-        i = order[p]
+        i = cand[p]
         if used[i]:
             continue
         ok = True
@@ -222,7 +223,7 @@ def _bc_extend(
         used[i] = True
         assign[i] = b
         load += sizes[i]
-        if _bc_extend(order, sizes, cap, used, assign, b, p + 1, load, budget, k, nodes, limit):
+        if _bc_extend(order, cand, sizes, cap, used, assign, b, p + 1, load, budget, k, nodes, limit):
             return True
         load -= sizes[i]
         used[i] = False
@@ -257,7 +258,7 @@ def _bc_extend(
     used[seed] = True
     assign[seed] = b + 1
     new_load = sizes[seed].copy()
-    ok = _bc_extend(order, sizes, cap, used, assign, b + 1, first_unused + 1, new_load, budget, k, nodes, limit)
+    ok = _bc_extend(order, cand, sizes, cap, used, assign, b + 1, 0, new_load, budget, k, nodes, limit)
     if not ok:
         used[seed] = False
         assign[seed] = -1
@@ -266,9 +267,13 @@ def _bc_extend(
 
 
 @njit(cache=False)
-def bin_completion(order: np.ndarray, sizes: np.ndarray, cap: np.ndarray, k: int, limit: int) -> np.ndarray:
+def bin_completion(
+    order: np.ndarray, cand: np.ndarray, sizes: np.ndarray, cap: np.ndarray, k: int, limit: int
+) -> np.ndarray:
     """Exact depth-first bin completion (after Korf 2002) for a packing into ``k`` bins: the bin holding
-    the largest unused item is completed with maximal subsets of the unused items only (a subset that
+    the first unused item of ``order`` (largest first) is completed, trying the other items in ``cand``
+    order (``order`` itself for the classic search; a shuffle for randomised restarts), with maximal
+    subsets of the unused items only (a subset that
     leaves room for another unused item is dominated), equal items are tried once, and the total waste is
     bounded per dimension by ``k * capacity - total size``. Returns the assignment, or all ``-1`` when no
     packing into ``k`` bins exists or ``limit`` search nodes ran out."""
@@ -287,6 +292,6 @@ def bin_completion(order: np.ndarray, sizes: np.ndarray, cap: np.ndarray, k: int
     used[seed] = True
     assign[seed] = 0
     load = sizes[seed].copy()
-    if not _bc_extend(order, sizes, cap, used, assign, 0, 1, load, budget, k, nodes, limit):
+    if not _bc_extend(order, cand, sizes, cap, used, assign, 0, 0, load, budget, k, nodes, limit):
         assign[:] = -1
     return assign
