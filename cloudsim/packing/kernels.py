@@ -151,12 +151,7 @@ def min_bin_slack(
                 nxt[depth] = sel[depth] + 1
                 continue
             item = rem[j]
-            ok = True
-            for kk in range(d):
-                if load[kk] + sizes[item, kk] > cap[kk]:
-                    ok = False
-                    break
-            if not ok:
+            if not _fits(load, sizes[item], cap):
                 nxt[depth] = j + 1
                 continue
             load += sizes[item]
@@ -202,14 +197,7 @@ def _bc_extend(
     last = -1
     for p in range(start, n):
         i = cand[p]
-        if used[i]:
-            continue
-        ok = True
-        for kk in range(d):
-            if load[kk] + sizes[i, kk] > cap[kk]:
-                ok = False
-                break
-        if not ok:
+        if used[i] or not _fits(load, sizes[i], cap):
             continue
         if last >= 0:  # an item equal to the one just tried leads to the same subtrees
             same = True
@@ -238,12 +226,7 @@ def _bc_extend(
             continue
         if first_unused < 0:
             first_unused = p
-        fits = True
-        for kk in range(d):
-            if load[kk] + sizes[i, kk] > cap[kk]:
-                fits = False
-                break
-        if fits:
+        if _fits(load, sizes[i], cap):
             return False
     for kk in range(d):
         if cap[kk] - load[kk] > budget[kk]:
