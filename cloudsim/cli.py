@@ -313,7 +313,18 @@ def bench_packing(
         if writer is not None:
             writer.close()
     table = Table(title=f"packing benchmark · time limit {time_limit:g} s")
-    for col in ("set", "policy", "inst.", "at best", "mean gap", "mean gap %", "max gap", "median s", "max s"):
+    for col in (
+        "set",
+        "policy",
+        "inst.",
+        "at best",
+        "below best",
+        "mean gap",
+        "mean gap %",
+        "max gap",
+        "median s",
+        "max s",
+    ):
         table.add_column(col, justify="left" if col in ("set", "policy") else "right")
     for r in bench.summarize(outcomes):
         table.add_row(
@@ -321,6 +332,7 @@ def bench_packing(
             str(r["policy"]),
             str(r["instances"]),
             f"{r['at_best_pct']:.1f}%",
+            str(r["below_best"]),
             f"{r['mean_gap_bins']:.2f}",
             f"{r['mean_gap_pct']:.2f}%",
             f"{r['max_gap_bins']} ({r['max_gap_pct']:.1f}%)",
