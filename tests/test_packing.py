@@ -164,3 +164,12 @@ def test_bench_errors(tmp_path, capsys):
     assert "is not a folder" in capsys.readouterr().err
     assert main(["bench", "packing", str(DATA), "--optima", str(DATA / "optima.csv"), "--sets", "1d,zz"]) == 2
     assert "unknown zz; known: 1d, vbp" in capsys.readouterr().err
+
+
+def test_negative_components_are_packed_validly():
+    # Caprara-style triplet items may be negative in a dimension; a bin fits when every sum fits
+    sizes = np.array([[6, -2], [5, 4], [-1, 5], [4, 3], [3, -1], [2, 6]])
+    inst = Instance("neg", sizes, np.array([10, 10]))
+    for policy in ("ffd", "dot-product", "mbs", "search"):
+        r = pack(inst, policy, time_limit_s=0.3)
+        assert verify(inst, r.assignment) == r.bins >= r.lower_bound == 2

@@ -155,10 +155,9 @@ DEFAULT_TIME_LIMIT_S = 1.0
 
 def _renumber(assign: np.ndarray) -> np.ndarray:
     """Bins numbered 0..k-1 by first appearance in item order."""
-    _, first = np.unique(assign, return_index=True)
-    order = np.argsort(first)
+    bins, first = np.unique(assign, return_index=True)
     mapping = np.empty(int(assign.max()) + 1, dtype=np.int64)
-    mapping[np.unique(assign)[order]] = np.arange(len(order))
+    mapping[bins[np.argsort(first)]] = np.arange(len(bins))
     return mapping[assign]
 
 
@@ -203,8 +202,11 @@ def improve_lns(
             r = max(2, r - 1)
             continue
         load = sub[a[free] == worst].sum(axis=0)
-        dummy = cap - load
         dims = np.flatnonzero(load > 0)
+        if len(dims) == 0:  # (negative sizes) nothing to shrink in any dimension: widen the neighbourhood
+            r = min(r + 1, MAX_LNS_BINS, ub - 1)
+            continue
+        dummy = cap - load
         dummy[rng.choice(dims)] += 1  # strictly less room than the bin's current load
         sub2 = np.vstack([sub, dummy[None, :]])
         order2 = np.argsort(-(sub2 / cap).sum(axis=1), kind="stable")
