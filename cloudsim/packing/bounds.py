@@ -56,4 +56,4 @@ def lower_bound(sizes: np.ndarray, capacity: np.ndarray) -> int:
     if len(sizes) == 0:
         return 0
     l2s = [l2_1d(sizes[:, k], int(capacity[k])) for k in range(sizes.shape[1]) if (sizes[:, k] >= 0).all()]
-    return max(l1(sizes, capacity), *l2s)
+    return max([l1(sizes, capacity), *l2s])
