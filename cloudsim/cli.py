@@ -267,7 +267,7 @@ def pack(
         inst = read_instance(file, fmt)
     except PackingFormatError as exc:
         raise UsageFailure(str(exc)) from None
-    warm_up()
+    warm_up([policy])
     result = run_pack(inst, policy, time_limit, seed)
     if json_out:
         sys.stdout.write(json.dumps(result.to_json()) + "\n")

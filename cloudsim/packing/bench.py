@@ -92,7 +92,7 @@ def run(
     chosen = list(sets) if sets else available
     if unknown := [s for s in chosen if s not in available]:
         raise BenchError(f"--sets: unknown {', '.join(unknown)}; known: {', '.join(available)}")
-    warm_up()
+    warm_up(policies)
     out: list[Outcome] = []
     counts: dict[str, int] = {}
     for k in known:

@@ -285,10 +285,13 @@ def pack(
     return PackResult(policy, bins, lb, assign, time.perf_counter() - t0)
 
 
-def warm_up() -> None:
-    """Compile (or load from the disk cache) the numba kernels, so timings exclude compilation."""
+def warm_up(policies: list[str] | None = None) -> None:
+    """Compile (or load from the disk cache) the numba kernels the given policies use (default: all), so
+    timings exclude compilation. The recursive bin-completion kernel is compiled in every process (numba
+    does not cache recursive functions reliably); only ``search`` uses it."""
     tiny = Instance("warm-up", np.array([[3, 1], [2, 2], [2, 1], [1, 3]], dtype=np.int64), np.array([4, 4]))
-    for name in PACKING_POLICIES:
+    for name in policies or list(PACKING_POLICIES):
         pack(tiny, name, time_limit_s=0.05)
-    one = Instance("warm-up-1d", np.array([[5], [4], [3], [3], [2], [2], [1]], dtype=np.int64), np.array([10]))
-    improve_lns(one, np.arange(one.n, dtype=np.int64), 2, time.perf_counter() + 0.05)
+    if policies is None or "search" in policies:
+        one = Instance("warm-up-1d", np.array([[5], [4], [3], [3], [2], [2], [1]], dtype=np.int64), np.array([10]))
+        improve_lns(one, np.arange(one.n, dtype=np.int64), 2, time.perf_counter() + 0.05)
