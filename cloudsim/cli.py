@@ -325,7 +325,7 @@ def bench_packing(
         "median s",
         "max s",
     ):
-        table.add_column(col, justify="left" if col in ("set", "policy") else "right")
+        table.add_column(col, justify="left" if col in ("set", "policy") else "right", no_wrap=col == "set")
     for r in bench.summarize(outcomes):
         table.add_row(
             str(r["set"]),
