@@ -194,7 +194,7 @@ def improve_lns(
         free = np.flatnonzero(np.isin(a, bins))
         sub = inst.sizes[free]
         order = np.argsort(-(sub / cap).sum(axis=1), kind="stable")
-        got = kernels.bin_completion(order, order, sub, cap, len(chosen), node_limit)
+        got = kernels.bin_completion(order, order, sub, cap, len(chosen), node_limit, NO_NOISE)
         if (got >= 0).all():  # one bin saved
             a[free] = bins[1:][got]
             a[a > worst] -= 1  # the worst bin is gone: renumber
@@ -210,7 +210,7 @@ def improve_lns(
         dummy[rng.choice(dims)] += 1  # strictly less room than the bin's current load
         sub2 = np.vstack([sub, dummy[None, :]])
         order2 = np.argsort(-(sub2 / cap).sum(axis=1), kind="stable")
-        got2 = kernels.bin_completion(order2, order2, sub2, cap, len(bins), node_limit)
+        got2 = kernels.bin_completion(order2, order2, sub2, cap, len(bins), node_limit, NO_NOISE)
         if (got2 >= 0).all():
             slot = got2[-1]  # the dummy's bin becomes the (emptier) worst bin
             mapping = np.empty(len(bins), dtype=np.int64)
@@ -226,10 +226,14 @@ def improve_lns(
     return a
 
 
+#: ``noise`` argument of :func:`kernels.bin_completion` for the classic (largest item first) order.
+NO_NOISE = np.zeros(0)
+
 #: Search nodes for the first (classic) bin completion at the lower bound.
 EXACT_NODE_LIMIT = 300_000
-#: Search nodes per randomised restart, per item.
+#: Search nodes per randomised restart, per item (fail-first restarts can afford more).
 RESTART_NODES_PER_ITEM = 50
+RESTART_NODES_PER_ITEM_FAIL_FIRST = 200
 #: Share of the time limit the randomised restarts may use before the LNS takes over: most of it when
 #: the bound leaves no waste at all (every bin must be exactly full, where exact completion is strongest),
 #: a little otherwise.
@@ -239,15 +243,26 @@ RESTART_SHARE = 0.15
 
 def _exact_at_bound(inst: Instance, lb: int, deadline: float, seed: int = 0) -> np.ndarray | None:
     """A packing into ``lb`` bins by bin completion, or None. First the classic search (largest items
-    first, bounded by :data:`EXACT_NODE_LIMIT` nodes), then randomised restarts: the bin of the largest
-    unused item is still completed first, but its completions are tried in a random order, each restart
-    bounded by :data:`RESTART_NODES_PER_ITEM` x n nodes, until ``deadline``."""
+    first, bounded by :data:`EXACT_NODE_LIMIT` nodes), then randomised restarts: completions are tried
+    in a random order, each restart bounded by a number of nodes per item, until ``deadline``.
+
+    In one dimension, when the bound leaves no waste (every bin must be exactly full), three restarts in
+    four open each new bin with the item that has the fewest exact completions (fail-first, as in
+    Knuth's Algorithm X), ties broken at random; the others, and every restart elsewhere, open it with the
+    largest unused item (Korf). Neither rule dominates on these instances."""
     order = _decreasing(_norm(inst).sum(axis=1))
-    got = kernels.bin_completion(order, order, inst.sizes, inst.capacity, lb, EXACT_NODE_LIMIT)
     rng = np.random.default_rng(seed)
+    fail_first = inst.dims == 1 and int(lb * inst.capacity[0]) == int(inst.sizes[:, 0].sum())
+    per_item = RESTART_NODES_PER_ITEM_FAIL_FIRST if fail_first else RESTART_NODES_PER_ITEM
+
+    got = kernels.bin_completion(order, order, inst.sizes, inst.capacity, lb, EXACT_NODE_LIMIT, NO_NOISE)
+    restart = 0
     while not (got >= 0).all() and time.perf_counter() < deadline:
         cand = rng.permutation(inst.n)
-        got = kernels.bin_completion(order, cand, inst.sizes, inst.capacity, lb, RESTART_NODES_PER_ITEM * inst.n)
+        # neither seed rule dominates: mix fail-first (3 in 4) and largest-first restarts where both apply
+        noise = rng.random(inst.n) if fail_first and restart % 4 != 3 else NO_NOISE
+        got = kernels.bin_completion(order, cand, inst.sizes, inst.capacity, lb, per_item * inst.n, noise)
+        restart += 1
     return got if (got >= 0).all() else None
 
 

@@ -171,6 +171,45 @@ def min_bin_slack(
     return assign
 
 
+@njit(cache=True)
+def _fewest_completions(
+    order: np.ndarray, sizes: np.ndarray, cap: int, used: np.ndarray, hist: np.ndarray, noise: np.ndarray
+) -> int:
+    """The unused item (one dimension, zero waste) with the fewest, but at least one, pairs of unused
+    items that fill its bin exactly, ties broken by ``noise``: the most constrained bin is decided first
+    (fail-first, as in Knuth's Algorithm X). When no item has such a pair (bins need four items or more)
+    the counts say nothing, and the largest unused item is taken (Korf). ``hist[s]`` counts the unused
+    items of size ``s``."""
+    n = sizes.shape[0]
+    best, best_count, best_noise = -1, 1 << 62, 0.0
+    for i in range(n):
+        if used[i]:
+            continue
+        si = sizes[i, 0]
+        hist[si] -= 1
+        count = 0
+        for j in range(n):
+            if used[j] or j == i:
+                continue
+            rest = cap - si - sizes[j, 0]
+            if rest < 0 or rest > cap:
+                continue
+            if rest == 0:
+                count += 1  # i and j fill the bin on their own
+                continue
+            c = hist[rest] - (1 if rest == sizes[j, 0] else 0)
+            if c > 0:
+                count += c
+        hist[si] += 1
+        if count > 0 and (count < best_count or (count == best_count and noise[i] < best_noise)):
+            best, best_count, best_noise = i, count, noise[i]
+    if best < 0:
+        for p in range(n):
+            if not used[order[p]]:
+                return order[p]
+    return best
+
+
 # Recursive kernels are not cached: numba 0.68 mis-loads a cached recursive function (segfault).
 @njit(cache=False)
 def _bc_extend(
@@ -187,6 +226,8 @@ def _bc_extend(
     k: int,
     nodes: np.ndarray,
     limit: int,
+    hist: np.ndarray,
+    noise: np.ndarray,
 ) -> bool:
     """Extend bin ``b`` with items from ``order[start:]``; at a maximal bin whose waste fits the budget,
     open the next bin with the largest unused item. True when every item is packed in at most ``k`` bins."""
@@ -211,8 +252,12 @@ def _bc_extend(
         used[i] = True
         assign[i] = b
         load += sizes[i]
-        if _bc_extend(order, cand, sizes, cap, used, assign, b, p + 1, load, budget, k, nodes, limit):
+        if hist.shape[0] > 0:
+            hist[sizes[i, 0]] -= 1
+        if _bc_extend(order, cand, sizes, cap, used, assign, b, p + 1, load, budget, k, nodes, limit, hist, noise):
             return True
+        if hist.shape[0] > 0:
+            hist[sizes[i, 0]] += 1
         load -= sizes[i]
         used[i] = False
         assign[i] = -1
@@ -237,12 +282,16 @@ def _bc_extend(
         return False
     waste = cap - load
     budget -= waste
-    seed = order[first_unused]
+    seed = order[first_unused] if hist.shape[0] == 0 else _fewest_completions(order, sizes, cap[0], used, hist, noise)
     used[seed] = True
     assign[seed] = b + 1
+    if hist.shape[0] > 0:
+        hist[sizes[seed, 0]] -= 1
     new_load = sizes[seed].copy()
-    ok = _bc_extend(order, cand, sizes, cap, used, assign, b + 1, 0, new_load, budget, k, nodes, limit)
+    ok = _bc_extend(order, cand, sizes, cap, used, assign, b + 1, 0, new_load, budget, k, nodes, limit, hist, noise)
     if not ok:
+        if hist.shape[0] > 0:
+            hist[sizes[seed, 0]] += 1
         used[seed] = False
         assign[seed] = -1
         budget += waste
@@ -251,15 +300,23 @@ def _bc_extend(
 
 @njit(cache=False)
 def bin_completion(
-    order: np.ndarray, cand: np.ndarray, sizes: np.ndarray, cap: np.ndarray, k: int, limit: int
+    order: np.ndarray,
+    cand: np.ndarray,
+    sizes: np.ndarray,
+    cap: np.ndarray,
+    k: int,
+    limit: int,
+    noise: np.ndarray,
 ) -> np.ndarray:
     """Exact depth-first bin completion (after Korf 2002) for a packing into ``k`` bins: the bin holding
     the first unused item of ``order`` (largest first) is completed, trying the other items in ``cand``
     order (``order`` itself for the classic search; a shuffle for randomised restarts), with maximal
     subsets of the unused items only (a subset that
     leaves room for another unused item is dominated), equal items are tried once, and the total waste is
-    bounded per dimension by ``k * capacity - total size``. Returns the assignment, or all ``-1`` when no
-    packing into ``k`` bins exists or ``limit`` search nodes ran out."""
+    bounded per dimension by ``k * capacity - total size``. With ``noise`` (one random number per item)
+    in one dimension at zero waste, bins are opened fail-first instead (:func:`_fewest_completions`);
+    pass an empty array otherwise. Returns the assignment, or all ``-1`` when no packing into ``k`` bins
+    exists or ``limit`` search nodes ran out."""
     n, d = sizes.shape
     assign = np.full(n, -1, dtype=np.int64)
     if n == 0:
@@ -271,10 +328,19 @@ def bin_completion(
             return assign
     used = np.zeros(n, dtype=np.bool_)
     nodes = np.zeros(1, dtype=np.int64)
-    seed = order[0]
+    # fail-first seeds (``noise`` given): one dimension, zero waste, sizes indexable by a histogram
+    failfirst = noise.shape[0] == n and d == 1 and budget[0] == 0
+    hist = np.zeros(cap[0] + 1 if failfirst else 0, dtype=np.int64)
+    if failfirst:
+        for i in range(n):
+            hist[sizes[i, 0]] += 1
+        seed = _fewest_completions(order, sizes, cap[0], used, hist, noise)
+        hist[sizes[seed, 0]] -= 1
+    else:
+        seed = order[0]
     used[seed] = True
     assign[seed] = 0
     load = sizes[seed].copy()
-    if not _bc_extend(order, cand, sizes, cap, used, assign, 0, 0, load, budget, k, nodes, limit):
+    if not _bc_extend(order, cand, sizes, cap, used, assign, 0, 0, load, budget, k, nodes, limit, hist, noise):
         assign[:] = -1
     return assign
