@@ -236,11 +236,12 @@ app.add_typer(bench_app, name="bench")
 
 
 def _packing_policy(name: str) -> str:
-    from cloudsim.packing.engine import PACKING_POLICIES
+    from cloudsim.packing.engine import check_policy
 
-    if name not in PACKING_POLICIES:
-        raise UsageFailure(f"--policy: unknown packing policy {name!r}; known: {', '.join(PACKING_POLICIES)}")
-    return name
+    try:
+        return check_policy(name)
+    except KeyError as exc:
+        raise UsageFailure(f"--policy: {exc.args[0]}") from None
 
 
 @app.command()
@@ -261,8 +262,6 @@ def pack(
     from cloudsim.packing.instance import PackingFormatError, read_instance
 
     _packing_policy(policy)
-    if fmt is not None and fmt not in ("bpplib", "vbp"):
-        raise UsageFailure(f"--format: unknown {fmt!r}; one of: bpplib, vbp")
     try:
         inst = read_instance(file, fmt)
     except PackingFormatError as exc:

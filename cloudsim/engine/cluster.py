@@ -74,6 +74,7 @@ class Cluster:
         }
         self.profiles = resolve_profiles(overrides)
         self._cost_cache: dict[int, list[GuestCost]] = {}
+        self._min_cache: dict[int, tuple[float, float]] = {}
         self._shape_refs: list[GuestShape] = []  # keep cached shapes alive (id() keys)
 
     def __len__(self) -> int:
@@ -116,9 +117,13 @@ class Cluster:
         return GuestCost(True, "", cpu, c, cpu / (1.0 - c), guest_mib + mem_over, mem_over, p)
 
     def min_demand(self, shape: GuestShape) -> tuple[float, float]:
-        """The least (cpu MIPS, memory MiB) the guest reserves on any host it can run on."""
-        ok = [c for c in self.costs(shape) if c.compatible]
-        return min(c.cpu_reserved_mips for c in ok), min(c.mem_mib for c in ok)
+        """The least (cpu MIPS, memory MiB) the guest reserves on any host it can run on (cached per shape,
+        like :meth:`costs`)."""
+        key = id(shape)
+        if key not in self._min_cache:
+            ok = [c for c in self.costs(shape) if c.compatible]  # costs() keeps the shape alive
+            self._min_cache[key] = (min(c.cpu_reserved_mips for c in ok), min(c.mem_mib for c in ok))
+        return self._min_cache[key]
 
     def request(self, guest_id: int, shape: GuestShape) -> Request:
         """The placement request of a guest: its reservation on every host."""

@@ -117,7 +117,7 @@ class Recorder:
             h = decision.host
             cost = cluster.costs(guest.shape)[int(cluster.group[h])]
             mode = guest.shape.mode.value
-            htype = cluster.groups[int(cluster.group[h])].hypervisor.type.value
+            htype = HYPERVISOR_TYPES[int(cluster.htype[h])].value
             self._modes_seen.add(mode)
             sums = self._mode_sums[mode]
             sums["placed"] += 1

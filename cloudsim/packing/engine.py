@@ -266,13 +266,19 @@ def _exact_at_bound(inst: Instance, lb: int, deadline: float, seed: int = 0) -> 
     return got if (got >= 0).all() else None
 
 
+def check_policy(name: str) -> str:
+    """``name`` if it is a packing policy, else a ``KeyError`` whose message lists the known ones."""
+    if name not in PACKING_POLICIES:
+        raise KeyError(f"unknown packing policy {name!r}; known: {', '.join(PACKING_POLICIES)}")
+    return name
+
+
 def pack(
     inst: Instance, policy: str = DEFAULT_POLICY, time_limit_s: float = DEFAULT_TIME_LIMIT_S, seed: int = 0
 ) -> PackResult:
     """Pack ``inst`` with the named policy. The result is verified; raises ``KeyError`` (listing the known
     policies) for an unknown name."""
-    if policy not in PACKING_POLICIES:
-        raise KeyError(f"unknown packing policy {policy!r}; known: {', '.join(PACKING_POLICIES)}")
+    check_policy(policy)
     t0 = time.perf_counter()
     lb = lower_bound(inst.sizes, inst.capacity)
     if inst.n == 0:
