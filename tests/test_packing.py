@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import json
+import time
 from pathlib import Path
 
 import numpy as np
@@ -173,3 +174,31 @@ def test_negative_components_are_packed_validly():
     for policy in ("ffd", "dot-product", "mbs", "search"):
         r = pack(inst, policy, time_limit_s=0.3)
         assert verify(inst, r.assignment) == r.bins >= r.lower_bound == 2
+
+
+def test_two_bin_split_of_the_pool():
+    from cloudsim.packing.cns import _split_two
+
+    w = np.array([6, 5, 4, 3, 2], dtype=np.int64)
+    out = np.zeros(5, dtype=np.int64)
+    items = np.arange(5, dtype=np.int64)
+    assert _split_two(items, w, 10, out)  # 6+4 | 5+3+2
+    loads = [w[out == b].sum() for b in (0, 1)]
+    assert max(loads) <= 10 and sum(loads) == 20
+    assert not _split_two(items, w, 9, out)  # 20 > 2 x 9
+    w2 = np.array([7, 7, 6], dtype=np.int64)
+    assert not _split_two(np.arange(3, dtype=np.int64), w2, 10, np.zeros(3, dtype=np.int64))  # total fits, items do not
+
+
+def test_consistent_neighbourhood_search_saves_the_bins_ffd_wastes():
+    from cloudsim.packing import cns
+
+    # a perfect packing into 6 bins of 100 (triplets), shuffled; FFD needs more
+    rng = np.random.default_rng(3)
+    triplets = [(50, 26, 24), (49, 27, 24), (48, 27, 25), (46, 28, 26), (45, 30, 25), (44, 29, 27)]
+    w = np.array([x for t in triplets for x in t], dtype=np.int64)[rng.permutation(18)]
+    inst = Instance("triplets", w[:, None], np.array([100]))
+    ffd = pack(inst, "ffd")
+    assert ffd.bins > 6
+    got = cns.improve(w, 100, ffd.assignment, 6, time.perf_counter() + 5.0, seed=1)
+    assert verify(inst, got) == 6

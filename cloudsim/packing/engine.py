@@ -13,9 +13,10 @@ Constructive policies (each a documented profile):
 
 ``search`` (the default) starts from ``portfolio``; while that uses more bins than the lower bound, it
 tries an exact bin completion (Korf 2002) into lower-bound bins, then randomised restarts of it (for
-70 % of the time limit when the bound leaves no waste, 15 % otherwise), and then a large neighbourhood search with exact repair (:func:`improve_lns`) until
-the time limit. Every result
-is checked by :func:`verify` before it is returned.
+70 % of the time limit when the bound leaves no waste, 15 % otherwise). In one dimension, half of the time
+left goes to a consistent neighbourhood search (:mod:`cloudsim.packing.cns`, after Buljubašić & Vasquez
+2016); then a large neighbourhood search with exact repair (:func:`improve_lns`) runs until the time
+limit. Every result is checked by :func:`verify` before it is returned.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from cloudsim.packing import kernels
+from cloudsim.packing import cns, kernels
 from cloudsim.packing.bounds import lower_bound
 from cloudsim.packing.instance import Instance
 
@@ -144,8 +145,8 @@ PACKING_POLICIES: dict[str, str] = {
     **{name: desc for name, (_, desc) in CONSTRUCTIVE.items()},
     "portfolio": "the best result of all constructive policies",
     "search": (
-        "portfolio, then exact bin completion at the lower bound (bounded), then large neighbourhood "
-        "search with exact repair until the time limit"
+        "portfolio, then exact bin completion at the lower bound (bounded), then (1-D) consistent "
+        "neighbourhood search, then large neighbourhood search with exact repair until the time limit"
     ),
 }
 
@@ -239,6 +240,9 @@ RESTART_NODES_PER_ITEM_FAIL_FIRST = 200
 #: a little otherwise.
 RESTART_SHARE_NO_WASTE = 0.7
 RESTART_SHARE = 0.15
+#: In one dimension, the share of the time left after the restarts that consistent neighbourhood search
+#: (:mod:`cloudsim.packing.cns`) gets before the LNS takes over from its result.
+CNS_SHARE = 0.5
 
 
 def _exact_at_bound(inst: Instance, lb: int, deadline: float, seed: int = 0) -> np.ndarray | None:
@@ -300,7 +304,15 @@ def pack(
             no_waste = bool((lb * inst.capacity == inst.sizes.sum(axis=0)).any())
             share = RESTART_SHARE_NO_WASTE if no_waste else RESTART_SHARE
             exact = _exact_at_bound(inst, lb, t0 + share * time_limit_s, seed)
-            assign = exact if exact is not None else improve_lns(inst, assign, lb, t0 + time_limit_s, seed)
+            if exact is not None:
+                assign = exact
+            elif inst.dims == 1 and (inst.sizes > 0).all():
+                now = time.perf_counter()
+                split = now + CNS_SHARE * (t0 + time_limit_s - now)
+                assign = cns.improve(inst.sizes[:, 0], int(inst.capacity[0]), assign, lb, split, seed)
+                assign = improve_lns(inst, assign, lb, t0 + time_limit_s, seed)
+            else:
+                assign = improve_lns(inst, assign, lb, t0 + time_limit_s, seed)
     assign = _renumber(np.asarray(assign, dtype=np.int64))
     bins = verify(inst, assign)
     return PackResult(policy, bins, lb, assign, time.perf_counter() - t0)
