@@ -328,3 +328,6 @@ def warm_up(policies: list[str] | None = None) -> None:
     if policies is None or "search" in policies:
         one = Instance("warm-up-1d", np.array([[5], [4], [3], [3], [2], [2], [1]], dtype=np.int64), np.array([10]))
         improve_lns(one, np.arange(one.n, dtype=np.int64), 2, time.perf_counter() + 0.05)
+        w = one.sizes[:, 0].astype(np.int64)
+        partial = np.array([0, 1, -1, -1, -1, -1, -1], dtype=np.int64)  # two bins kept, the rest pooled
+        cns.search(w, 10, 2, partial, np.zeros((one.n, 2), dtype=np.int64), 0, 10, 0, *cns.PARAMS)
