@@ -11,6 +11,7 @@ import json
 import os
 import sys
 import threading
+import time
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
@@ -102,7 +103,10 @@ def run(
         list[str] | None,
         typer.Option("--set", help="override a field: dotted.path=value, e.g. placement.policy=worst-fit"),
     ] = None,
-    backend: Annotated[BackendName, typer.Option(help="ray (host actors) or local (in-process)")] = BackendName.ray,
+    backend: Annotated[
+        BackendName | None,
+        typer.Option(help="ray (host actors) or local (in-process); default ray, local for trace consolidation"),
+    ] = None,
     address: Annotated[
         str | None,
         typer.Option(envvar="RAY_ADDRESS", help="Ray cluster to join (host:port, auto, ray://...); default: local"),
@@ -135,6 +139,10 @@ def run(
         if out_dir.exists() and not out_dir.is_dir():
             raise UsageFailure(f"--out: {str(out_dir)!r} exists and is not a directory")
         out_dir.mkdir(parents=True, exist_ok=True)
+    if sc.workload.trace is not None:
+        _run_consolidation(sc, raw, rid, backend, address, out_dir, metrics_port, metrics_bind, json_out, progress)
+        return
+    backend = backend or BackendName.ray
 
     def simulate(be: Any) -> dict[str, Any]:
         sim = Simulation(sc, be, run_id=rid)
@@ -194,6 +202,98 @@ def run(
             out.print(f"wrote {out_dir}/summary.json, timeseries.csv, placements.jsonl, scenario.yaml")
     if summary.get("interrupted"):
         raise typer.Exit(130)
+
+
+def _run_consolidation(
+    sc: Any,
+    raw: dict[str, Any],
+    rid: str,
+    backend: BackendName | None,
+    address: str | None,
+    out_dir: Path | None,
+    metrics_port: int | None,
+    metrics_bind: str,
+    json_out: bool,
+    progress: bool,
+) -> None:
+    """A trace-driven consolidation run: in-process by default, or inside one Ray actor (``--backend ray``
+    or ``--address``); the results are the same."""
+    from cloudsim.consolidation.run import run_scenario, snapshot, write
+    from cloudsim.metrics.prom import ConsolidationCollector, make_registry, serve
+
+    collector, server = None, None
+    if metrics_port is not None:
+        collector = ConsolidationCollector(sc.name, rid)
+        try:
+            server, port = serve(make_registry(collector), metrics_port, metrics_bind)
+        except OSError as exc:
+            raise UsageFailure(f"--metrics-port: cannot listen on {metrics_bind}:{metrics_port}: {exc}") from None
+        err.print(f"metrics: http://{metrics_bind}:{port}/metrics")
+    wall0 = time.perf_counter()
+    try:
+        if backend is BackendName.ray or address is not None:
+            from cloudsim.distributed import RayConnectError, ray_session, run_remote
+
+            try:
+                with ray_session(address):
+                    summary, rows = run_remote(run_scenario, sc, rid)
+            except RayConnectError as exc:
+                raise UsageFailure(str(exc)) from None
+            summary["backend"] = "ray"
+        else:
+            with Progress(
+                TextColumn("[bold]{task.description}"),
+                BarColumn(),
+                TextColumn("sim {task.fields[sim]}"),
+                TimeElapsedColumn(),
+                console=err,
+                transient=True,
+                disable=not progress or json_out,
+            ) as bar:
+                task = bar.add_task(sc.name, total=sc.duration, sim=_hms(0))
+
+                def step(dc: Any, t: float) -> None:
+                    bar.update(task, completed=t, sim=_hms(t))
+                    if collector is not None:
+                        collector.update(snapshot(dc, t, time.perf_counter() - wall0))
+
+                summary, rows = run_scenario(sc, rid, step)
+    finally:
+        if server is not None:
+            server.shutdown()
+    if out_dir is not None:
+        import yaml
+
+        write(out_dir, summary, rows)
+        (out_dir / "scenario.yaml").write_text(yaml.safe_dump(raw, sort_keys=False), encoding="utf-8")
+    if json_out:
+        sys.stdout.write(json.dumps(summary, indent=2) + "\n")
+    else:
+        out.print(_consolidation_table(summary))
+        if out_dir is not None:
+            out.print(f"wrote {out_dir}/summary.json, timeseries.csv, scenario.yaml")
+    if summary.get("interrupted"):
+        raise typer.Exit(130)
+
+
+def _consolidation_table(summary: dict[str, Any]) -> Table:
+    t = Table(title=f"{summary['scenario']} ({summary['policy']}, {summary['trace']['vms']} VMs)", show_header=False)
+    sla, hosts = summary["sla"], summary["hosts"]
+    rows = [
+        ("energy", f"{summary['energy_kwh']:.2f} kWh"),
+        ("migrations", f"{summary['migrations']:,}"),
+        ("SLATAH", f"{sla['slatah_pct']:.3f} %"),
+        ("PDM", f"{sla['pdm_pct']:.4f} %"),
+        ("SLAV", f"{sla['slav_pct']:.6f} %"),
+        ("ESV", f"{summary['esv']:.3e}"),
+        ("host shutdowns", f"{hosts['shutdowns']:,} (mean {hosts['mean_time_before_shutdown_s']:.0f} s on before)"),
+        ("active hosts", f"{hosts['active_mean']:.1f} mean ({hosts['active_initial']} at start)"),
+        ("mean migration time", f"{summary['mean_migration_time_s']:.2f} s"),
+        ("wall time", f"{summary['wall_s']:.2f} s ({summary['backend']})"),
+    ]
+    for k, v in rows:
+        t.add_row(k, v)
+    return t
 
 
 @app.command()

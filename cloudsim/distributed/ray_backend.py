@@ -9,11 +9,14 @@ tick, advances all actors in parallel with a single ``ray.get``. Errors raised b
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import ray
 
 from cloudsim.model import Command, HostReport, HostShard, ShardSpec
+
+T = TypeVar("T")
 
 
 class ShardActor:
@@ -64,3 +67,9 @@ class RayBackend:
             ray.kill(h)
         self.handles = []
         self._pending = []
+
+
+def run_remote(fn: Callable[..., T], *args: Any) -> T:
+    """Run ``fn(*args)`` in a Ray worker of the current session and return its result (used for
+    in-process engines such as trace consolidation, whose hosts form one group)."""
+    return ray.get(ray.remote(num_cpus=0)(fn).remote(*args))

@@ -29,13 +29,67 @@ METRICS: dict[str, str] = {
     "cloudsim_placements": "Placement decisions by policy and outcome",
     "cloudsim_migrations": "Live migrations started",
     "cloudsim_energy_joules": "Energy drawn by all hosts",
-    "cloudsim_sla_violation_ratio": "SLA violation by kind (cpu_shortfall: CPU asked but not delivered / asked)",
+    "cloudsim_sla_violation_ratio": (
+        "SLA violation by kind (cpu_shortfall: CPU asked but not delivered / asked; consolidation runs: slatah, "
+        "pdm, slav, overall as fractions)"
+    ),
     "cloudsim_sim_time_seconds": "Simulated clock",
     "cloudsim_sim_speed_ratio": "Simulated seconds per wall-clock second",
     "cloudsim_power_watts": "Power drawn by all hosts now",
     "cloudsim_packing_efficiency": "Lower bound on the hosts the hosted guests need / active hosts (1 is optimal)",
     "cloudsim_hosts_lower_bound": "Hosts any packing of the hosted guests needs at least",
+    "cloudsim_host_shutdowns": "Hosts switched off (active -> no CPU allocated), consolidation runs",
+    "cloudsim_esv": "Energy (kWh) x SLA violation (SLATAH x PDM), consolidation runs (Beloglazov & Buyya eq. 39)",
 }
+
+
+class ConsolidationCollector(Collector):
+    """Renders the live values of a trace-driven consolidation run (``consolidation.run.snapshot``):
+    the same names as a placement run where they mean the same, plus shutdowns and ESV.
+    ``cloudsim_sla_violation_ratio`` has kinds slatah, pdm, slav and overall (fractions, not percent)."""
+
+    def __init__(self, scenario: str, run: str) -> None:
+        self.base = [scenario, run]
+        self.values: dict[str, float] = {}
+
+    def update(self, values: dict[str, float]) -> None:
+        self.values = values
+
+    def collect(self) -> Iterator[Metric]:
+        v, base = self.values, self.base
+        if not v:
+            return
+
+        def gauge(name: str, value: float, extra: dict[str, str] | None = None) -> GaugeMetricFamily:
+            g = GaugeMetricFamily(name, METRICS[name], labels=["scenario", "run", *(extra or {})])
+            g.add_metric([*base, *(extra or {}).values()], value)
+            return g
+
+        yield gauge("cloudsim_consolidation_ratio", v["consolidation_ratio"])
+        hosts = GaugeMetricFamily("cloudsim_hosts", METRICS["cloudsim_hosts"], labels=["scenario", "run", "state"])
+        hosts.add_metric([*base, "active"], v["hosts_active"])
+        hosts.add_metric([*base, "idle"], 0.0)
+        hosts.add_metric([*base, "off"], v["hosts_total"] - v["hosts_active"])
+        yield hosts
+        yield gauge("cloudsim_host_utilization_ratio", v["cpu_utilization"], {"resource": "cpu"})
+        for name, value in (
+            ("cloudsim_migrations", v["migrations"]),
+            ("cloudsim_energy_joules", v["energy_j"]),
+            ("cloudsim_host_shutdowns", v["shutdowns"]),
+        ):
+            c = CounterMetricFamily(name, METRICS[name], labels=["scenario", "run"])
+            c.add_metric(base, value)
+            yield c
+        sla = GaugeMetricFamily(
+            "cloudsim_sla_violation_ratio", METRICS["cloudsim_sla_violation_ratio"], labels=["scenario", "run", "kind"]
+        )
+        for kind in ("slatah", "pdm", "slav", "overall"):
+            sla.add_metric([*base, kind], v[kind])
+        yield sla
+        yield gauge("cloudsim_esv", v["esv"])
+        yield gauge("cloudsim_sim_time_seconds", v["time_s"])
+        yield gauge("cloudsim_sim_speed_ratio", v["time_s"] / v["wall_s"] if v["wall_s"] > 0 else 0.0)
+        yield gauge("cloudsim_power_watts", v["power_w"])
 
 
 class SimCollector(Collector):
@@ -102,7 +156,7 @@ class SimCollector(Collector):
         yield gauge("cloudsim_hosts_lower_bound", s.hosts_lower_bound)
 
 
-def make_registry(collector: SimCollector) -> CollectorRegistry:
+def make_registry(collector: Collector) -> CollectorRegistry:
     registry = CollectorRegistry(auto_describe=False)
     registry.register(collector)
     return registry

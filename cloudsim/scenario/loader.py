@@ -17,7 +17,7 @@ from pydantic import BaseModel, ValidationError
 
 from cloudsim.placement.policies import policy_names
 from cloudsim.scenario.schema import Scenario
-from cloudsim.virt import PRODUCTS, HypervisorType, incompatibility
+from cloudsim.virt import PRODUCTS, HypervisorType, VirtMode, incompatibility
 
 
 class ScenarioError(ValueError):
@@ -257,6 +257,8 @@ def check_semantics(s: Scenario) -> None:
         if hv.host_os is not None and hv.type is HypervisorType.TYPE1:
             raise ScenarioError(f"hosts[{i}].hypervisor.host_os", "only a type2 hypervisor runs on a host OS")
     wl = s.workload
+    if wl.trace is not None:
+        _check_trace(s)
     shapes = [("classes", i, c) for i, c in enumerate(wl.classes or [])]
     shapes += [("guests", i, g) for i, g in enumerate(wl.guests or [])]
     for key, i, g in shapes:
@@ -267,6 +269,30 @@ def check_semantics(s: Scenario) -> None:
                 f"workload.{key}[{i}].mode",
                 f"no host in the scenario can run a {g.os.value} guest in {g.mode.value} mode ({detail})",
             )
+
+
+def _check_trace(s: Scenario) -> None:
+    tr = s.workload.trace
+    assert tr is not None
+    if tr.path is None:
+        raise ScenarioError(
+            "workload.trace.path",
+            "is required: a PlanetLab day folder, e.g. --set workload.trace.path=../shared/data/planetlab/20110303",
+        )
+    if not Path(tr.path).is_dir():
+        raise ScenarioError(
+            "workload.trace.path", f"no such folder {tr.path!r} (a PlanetLab day folder, one file per VM)"
+        )
+    if tr.mode != "none":
+        for i, h in enumerate(s.hosts):
+            if why := incompatibility(VirtMode(tr.mode), tr.os, h.hypervisor.product, h.hypervisor.host_os):
+                raise ScenarioError(
+                    "workload.trace.mode", f"{tr.os.value} guests in {tr.mode} mode cannot run on hosts[{i}]: {why}"
+                )
+    if s.consolidation is not None and s.consolidation.allocation == "migrate":
+        c = s.consolidation
+        if c.detector == "thr" and not 0 < c.safety <= 1:
+            raise ScenarioError("consolidation.safety", f"the THR threshold is a utilization in (0, 1], got {c.safety}")
 
 
 def load_scenario(

@@ -240,17 +240,55 @@ class Arrivals(Strict):
         return self
 
 
+class VmType(Strict):
+    """A VM size of a trace-driven workload (CloudSim's EC2-like types)."""
+
+    name: str = Field(min_length=1)
+    mips: float = Field(gt=0, description="MIPS of the VM's one vCPU")
+    memory_mib: float = Field(gt=0)
+    bandwidth_mbps: float = Field(100.0, gt=0)
+
+
+#: CloudSim's four VM types (Constants.java of the power examples), assigned in blocks of ceil(n/4).
+CLOUDSIM_VM_TYPES = [
+    VmType(name="high-cpu-medium", mips=2500, memory_mib=870),
+    VmType(name="extra-large", mips=2000, memory_mib=1740),
+    VmType(name="small", mips=1000, memory_mib=1740),
+    VmType(name="micro", mips=500, memory_mib=613),
+]
+
+
+class Trace(Strict):
+    """VMs driven by recorded CPU utilization: one PlanetLab file per VM (``format: planetlab``), taken in
+    sorted file-name order; VM ``i`` gets ``vm_types[i // ceil(n / len(vm_types))]``. ``mode`` adds the
+    virtualization overhead of that mode on the hosts' hypervisor type (CloudSim models none: ``none``)."""
+
+    format: Literal["planetlab"] = "planetlab"
+    path: str | None = Field(None, description="a PlanetLab day folder, e.g. ../shared/data/planetlab/20110303")
+    limit: int | None = Field(None, gt=0, description="use only the first N VMs (sorted names)")
+    vm_types: list[VmType] = Field(default_factory=lambda: list(CLOUDSIM_VM_TYPES), min_length=1)
+    mode: VirtMode | Literal["none"] = "none"
+    os: OSFamily = OSFamily.LINUX
+    kernel_intensity: Fraction = 0.1
+
+
 class Workload(Strict):
-    """Either generated arrivals (``arrivals`` + ``lifetime`` + ``classes``) or an explicit ``guests`` list."""
+    """Generated arrivals (``arrivals`` + ``lifetime`` + ``classes``), an explicit ``guests`` list, or a
+    recorded ``trace`` (with a ``consolidation`` section)."""
 
     arrivals: Arrivals | None = None
     lifetime: LifetimeDist | None = None
     classes: list[GuestClass] | None = None
     guests: list[GuestSpec] | None = None
+    trace: Trace | None = None
 
     @model_validator(mode="after")
     def _one_form(self) -> Workload:
         generated = (self.arrivals, self.classes)
+        if self.trace is not None:
+            if any(x is not None for x in (*generated, self.lifetime, self.guests)):
+                raise ValueError("give a trace alone, without arrivals/lifetime/classes or guests")
+            return self
         if self.guests is not None:
             if any(x is not None for x in (*generated, self.lifetime)):
                 raise ValueError("give either guests or arrivals/lifetime/classes, not both")
@@ -294,6 +332,27 @@ class ProfileOverride(Strict):
         return {k: v for k in PROFILE_FIELDS if (v := getattr(self, k)) is not None}
 
 
+class Consolidation(Strict):
+    """Dynamic consolidation of a trace-driven workload (Beloglazov & Buyya 2012, as CloudSim 3.0.3 runs it).
+
+    ``allocation``: ``npa`` (no power management: every host on at full power), ``dvfs`` (power follows
+    load, no migration) or ``migrate`` (overload ``detector`` with its ``safety`` parameter, VM
+    ``selection``, power-aware best fit decreasing, underloaded hosts emptied and switched off)."""
+
+    allocation: Literal["npa", "dvfs", "migrate"] = "migrate"
+    detector: Literal["thr", "iqr", "mad", "lr", "lrr"] = "lr"
+    safety: float = Field(1.2, gt=0, description="THR: the threshold; IQR/MAD/LR/LRR: the safety parameter s")
+    selection: Literal["mmt", "mc", "rs", "mu"] = "mmt"
+    migration: Literal["cloudsim", "precopy"] = Field(
+        "precopy", description="cloudsim: RAM / (BW / 2), no downtime; precopy: rounds and downtime (note §5b)"
+    )
+    compat: bool = Field(True, description="CloudSim 3.0.3 behaviour (LRR fits like LR, as released)")
+    host_order: Literal["interleaved", "grouped"] = Field(
+        "interleaved", description="host i takes group i mod n (CloudSim) or groups follow one another"
+    )
+    host_bandwidth_gbps: float = Field(1.0, gt=0)
+
+
 class RaySettings(Strict):
     hosts_per_actor: int = Field(1, gt=0, description="hosts grouped in one Ray actor (1: one actor per host)")
 
@@ -310,3 +369,10 @@ class Scenario(Strict):
     placement: Placement = Placement()
     overheads: dict[VirtMode, dict[HypervisorType, ProfileOverride]] = Field(default_factory=dict)
     ray: RaySettings = RaySettings()
+    consolidation: Consolidation | None = None
+
+    @model_validator(mode="after")
+    def _trace_needs_consolidation(self) -> Scenario:
+        if (self.workload.trace is None) != (self.consolidation is None):
+            raise ValueError("consolidation: a trace workload needs a consolidation section, and only it takes one")
+        return self
