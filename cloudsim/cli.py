@@ -218,7 +218,9 @@ def _run_consolidation(
 ) -> None:
     """A trace-driven consolidation run: in-process by default, or inside one Ray actor (``--backend ray``
     or ``--address``); the results are the same."""
+    from cloudsim.consolidation.engine import CapacityError
     from cloudsim.consolidation.run import run_scenario, snapshot, write
+    from cloudsim.consolidation.trace import TraceError
     from cloudsim.metrics.prom import ConsolidationCollector, make_registry, serve
 
     collector, server = None, None
@@ -239,6 +241,11 @@ def _run_consolidation(
                     summary, rows = run_remote(run_scenario, sc, rid)
             except RayConnectError as exc:
                 raise UsageFailure(str(exc)) from None
+            except Exception as exc:  # a task error wraps the worker's exception as its cause
+                cause = getattr(exc, "cause", None)
+                if isinstance(cause, CapacityError | TraceError):
+                    raise UsageFailure(f"{_trace_field(cause)}: {cause}") from None
+                raise
             summary["backend"] = "ray"
         else:
             with Progress(
@@ -257,7 +264,10 @@ def _run_consolidation(
                     if collector is not None:
                         collector.update(snapshot(dc, t, time.perf_counter() - wall0))
 
-                summary, rows = run_scenario(sc, rid, step)
+                try:
+                    summary, rows = run_scenario(sc, rid, step)
+                except (CapacityError, TraceError) as exc:
+                    raise UsageFailure(f"{_trace_field(exc)}: {exc}") from None
     finally:
         if server is not None:
             server.shutdown()
@@ -274,6 +284,10 @@ def _run_consolidation(
             out.print(f"wrote {out_dir}/summary.json, timeseries.csv, scenario.yaml")
     if summary.get("interrupted"):
         raise typer.Exit(130)
+
+
+def _trace_field(exc: Exception) -> str:
+    return "workload.trace.path" if type(exc).__name__ == "TraceError" else "hosts"
 
 
 def _consolidation_table(summary: dict[str, Any]) -> Table:
@@ -304,10 +318,13 @@ def validate(
     """Check a scenario without running it."""
     sc, _ = load_scenario(scenario, set_ or [])
     hosts = sum(g.count for g in sc.hosts)
-    out.print(
-        f"ok: {sc.name}: {hosts} hosts in {len(sc.hosts)} groups, duration {_hms(sc.duration)}, "
-        f"policy {sc.placement.policy}"
-    )
+    if sc.workload.trace is not None:
+        from cloudsim.consolidation.run import policy_label
+
+        policy = f"consolidation {policy_label(sc)} on trace {sc.workload.trace.path}"
+    else:
+        policy = f"policy {sc.placement.policy}"
+    out.print(f"ok: {sc.name}: {hosts} hosts in {len(sc.hosts)} groups, duration {_hms(sc.duration)}, {policy}")
 
 
 @app.command()
@@ -331,7 +348,10 @@ def scenarios() -> None:
 
 # ------------------------------------------------------------------------------------------ packing
 
-bench_app = typer.Typer(help="Benchmarks: packing quality against known optima.", no_args_is_help=True)
+bench_app = typer.Typer(
+    help="Benchmarks: packing quality against known optima; consolidation policies on PlanetLab days.",
+    no_args_is_help=True,
+)
 app.add_typer(bench_app, name="bench")
 
 
@@ -440,6 +460,60 @@ def bench_packing(
         )
     Console(width=max(out.width, 120)).print(table)
     if out_csv is not None:
+        typer.echo(f"wrote {out_csv}")
+
+
+@bench_app.command("consolidation")
+def bench_consolidation(
+    data_dir: Annotated[
+        Path, typer.Argument(help="the PlanetLab folder with one folder per day (shared/data/planetlab)")
+    ],
+    days: Annotated[str | None, typer.Option(help="comma-separated days (default: every day folder)")] = None,
+    scenario: Annotated[
+        list[str] | None,
+        typer.Option(help="consolidation scenario (built-in name or file); repeat (default: the references and ours)"),
+    ] = None,
+    set_: Annotated[list[str] | None, typer.Option("--set", help="override a field in every scenario")] = None,
+    out_csv: Annotated[Path | None, typer.Option("--out", help="one row per day and scenario (CSV)")] = None,
+) -> None:
+    """Run consolidation scenarios on PlanetLab days: energy, migrations, SLATAH, PDM, SLAV and ESV per day
+    and scenario, then our policy's ESV against the best reference policy's, day by day."""
+    from cloudsim.consolidation import bench
+
+    names = list(scenario or [*bench.REFERENCE_POLICIES, bench.OURS])
+    chosen = [d.strip() for d in days.split(",")] if days else None
+
+    def tick(r: dict[str, Any]) -> None:
+        err.print(f"{r['day']} {r['policy']}: ESV {r['esv']:.3e} ({r['wall_s']:.1f} s)", highlight=False)
+
+    try:
+        rows = bench.run(data_dir, names, chosen, set_ or [], tick)
+    except bench.BenchError as exc:
+        raise UsageFailure(str(exc)) from None
+    table = Table(title="consolidation benchmark")
+    for col in ("day", "policy", "energy kWh", "migrations", "SLATAH %", "PDM %", "SLAV %", "ESV", "wall s"):
+        table.add_column(col, justify="left" if col in ("day", "policy") else "right")
+    for r in rows:
+        table.add_row(
+            r["day"], r["policy"], f"{r['energy_kwh']:.2f}", f"{r['migrations']:,}", f"{r['slatah_pct']:.3f}",
+            f"{r['pdm_pct']:.4f}", f"{r['slav_pct']:.6f}", f"{r['esv']:.3e}", f"{r['wall_s']:.2f}",
+        )  # fmt: skip
+    Console(width=max(out.width, 120)).print(table)
+    cmp = bench.compare(rows)
+    if cmp:
+        t2 = Table(title="ours against the best reference policy (lowest ESV) per day")
+        for col in ("day", "best reference", "its ESV", "our ESV", "ESV change", "energy kWh (ours / best)",
+                    "SLAV % (ours / best)"):  # fmt: skip
+            t2.add_column(col, justify="left" if col in ("day", "best reference") else "right")
+        for c in cmp:
+            t2.add_row(
+                c["day"], c["best_reference"], f"{c['best_esv']:.3e}", f"{c['ours_esv']:.3e}",
+                f"{c['esv_change_pct']:+.1f}%", f"{c['ours_energy_kwh']:.1f} / {c['best_energy_kwh']:.1f}",
+                f"{c['ours_slav_pct']:.6f} / {c['best_slav_pct']:.6f}",
+            )  # fmt: skip
+        Console(width=max(out.width, 120)).print(t2)
+    if out_csv is not None:
+        bench.write_csv(out_csv, rows)
         typer.echo(f"wrote {out_csv}")
 
 

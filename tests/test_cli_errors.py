@@ -245,7 +245,13 @@ def test_missing_file(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> Non
 
 
 def test_unknown_builtin_lists_the_builtins(capsys: pytest.CaptureFixture[str]) -> None:
-    assert_error(*cli(capsys, "run", "quikstart"), "scenario", "'quikstart'", "built-ins: mixed-modes, planetlab-dvfs,", "quickstart")
+    assert_error(
+        *cli(capsys, "run", "quikstart"),
+        "scenario",
+        "'quikstart'",
+        "built-ins: mixed-modes, planetlab-dvfs,",
+        "quickstart",
+    )
 
 
 def test_directory_instead_of_a_file(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:

@@ -386,3 +386,24 @@ def test_full_day_matches_cloudsim():
                 failures.append(rows[-1])
     print("\n".join(rows))
     assert not failures, failures
+
+
+def test_bench_consolidation_compares_ours_with_the_references(tmp_path, capsys):
+    root = tmp_path / "planetlab"
+    for seed, day in ((1, "20990101"), (2, "20990102")):
+        tiny_day(root / day, n=16, seed=seed).rename(root / day / "vms")
+        for f in (root / day / "vms").iterdir():
+            f.rename(root / day / f.name)
+        (root / day / "vms").rmdir()
+    out = tmp_path / "rows.csv"
+    args = ["bench", "consolidation", str(root), "--scenario", "planetlab-iqr-mmt", "--scenario", "planetlab-ours",
+            "--set", "duration=3h", "--out", str(out)]  # fmt: skip
+    assert main(args) == 0
+    text = capsys.readouterr().out
+    assert "ours against the best reference policy" in text and "IQR-MMT-1.5" in text
+    rows = out.read_text().splitlines()
+    assert rows[0].startswith("day,scenario,policy,energy_kwh,active_hosts") and len(rows) == 1 + 2 * 2
+    assert main(["bench", "consolidation", str(root), "--days", "20990109"]) == 2
+    assert "--days: no day '20990109'" in capsys.readouterr().err
+    assert main(["bench", "consolidation", str(tmp_path / "none")]) == 2
+    assert "DATA_DIR" in capsys.readouterr().err

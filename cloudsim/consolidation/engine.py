@@ -33,6 +33,10 @@ from cloudsim.consolidation.trace import Trace, interpolate
 # ------------------------------------------------------------------------------------------- types
 
 
+class CapacityError(ValueError):
+    """The data centre cannot hold the workload (a one-line message saying which VM and why)."""
+
+
 @dataclass(frozen=True)
 class HostType:
     name: str
@@ -114,6 +118,13 @@ class Config:
     migration: str = "cloudsim"  # or "precopy"
     precopy: PreCopy = field(default_factory=PreCopy)
     migration_slowdown: float = 0.1
+    #: where VMs leaving an overloaded host may go: ``cheapest`` (CloudSim: an empty host competes on the
+    #: power it would add, so one is woken whenever it adds least) or ``last-resort`` (a host that is off
+    #: is woken only when no host that is on can take the VM)
+    wake: str = "cheapest"
+    #: whether the underload pass may empty a host that has just been chosen as a target in the same step
+    #: (CloudSim: yes, so a VM can be migrated twice at once)
+    retarget: bool = True
     cpu_overhead: float = 0.0  # share of host CPU lost to virtualization: a request d costs d / (1 - c)
     memory_overhead_mb: Callable[[float], float] | None = None  # extra host RAM per VM of the given RAM
     seed: int = 0
@@ -405,7 +416,12 @@ class DataCenter:
             else:
                 target = self._first_fit(v)
             if target < 0:
-                raise RuntimeError(f"VM {v} fits on no host at t = 0 (the data centre is too small)")
+                largest = int(np.argmax(self.ram))
+                raise CapacityError(
+                    f"VM {v} ({self.vm_mips[v]:g} MIPS, {self.vm_ram_host[v]:.0f} MiB with overheads) fits on no "
+                    f"host at t = 0: the hosts are full or too small (the largest leaves {self.ram[largest]:.0f} "
+                    "MiB to guests after the hypervisor's reservation)"
+                )
             full = min(self.vm_mips[v] * self.cpu_scale, self.pe_mips[target])
             self.S[target] += full
             self.A[target] = self.S[target] if self.S[target] <= self.total[target] else self.total[target]
@@ -468,15 +484,22 @@ class DataCenter:
                     break
         moves: list[tuple[int, int]] = []
         to_move.sort(key=lambda x: -self.req[x])  # stable, as Collections.sort
+        switched_off = self.util_mips == 0
         for v in to_move:
-            target = self._find_host(v, over_mask)
+            target = -1
+            if self.cfg.wake == "last-resort":
+                target = self._find_host(v, over_mask | switched_off)
+            if target < 0:
+                target = self._find_host(v, over_mask)
             if target >= 0:
                 lists[target].append(v)
                 self._refresh(lists, [target])
                 moves.append((v, target))
         # underload pass
-        switched_off = self.util_mips == 0
         excl_under = over_mask | switched_off
+        if not self.cfg.retarget:
+            for _, th in moves:
+                excl_under[th] = True
         excl_place = excl_under.copy()
         u_now = self.util_mips / self.total
         u_now = np.where((u_now > 1) & (u_now < 1.01), 1.0, u_now)

@@ -82,6 +82,8 @@ def build(sc: Scenario, trace: Trace | None = None) -> tuple[Config, Trace]:
         limit_s=sc.duration,
         migration=c.migration,
         precopy=PreCopy(),
+        wake=c.wake,
+        retarget=c.retarget,
         cpu_overhead=cpu_overhead,
         memory_overhead_mb=mem_extra,
         seed=sc.seed,
@@ -94,7 +96,10 @@ def policy_label(sc: Scenario) -> str:
     assert c is not None
     if c.allocation != "migrate":
         return c.allocation.upper()
-    return f"{c.detector.upper()}-{c.selection.upper()}-{c.safety:g}"
+    label = f"{c.detector.upper()}-{c.selection.upper()}-{c.safety:g}"
+    if c.wake == "last-resort" or not c.retarget:
+        label += " (ours)" if c.wake == "last-resort" and not c.retarget else f" (wake {c.wake}, retarget {c.retarget})"
+    return label
 
 
 def summarize(sc: Scenario, run_id: str, res: Result, trace: Trace, wall_s: float, interrupted: bool) -> dict[str, Any]:

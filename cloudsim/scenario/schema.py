@@ -351,6 +351,14 @@ class Consolidation(Strict):
         "interleaved", description="host i takes group i mod n (CloudSim) or groups follow one another"
     )
     host_bandwidth_gbps: float = Field(1.0, gt=0)
+    wake: Literal["cheapest", "last-resort"] = Field(
+        "cheapest",
+        description="VMs leaving an overloaded host may wake an off host whenever it adds least power "
+        "(cheapest, CloudSim) or only when no host that is on can take them (last-resort)",
+    )
+    retarget: bool = Field(
+        True, description="the underload pass may empty a host just chosen as a target (CloudSim: yes)"
+    )
 
 
 class RaySettings(Strict):

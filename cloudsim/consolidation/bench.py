@@ -1,0 +1,124 @@
+"""``cloudsim bench consolidation``: built-in consolidation scenarios over PlanetLab day folders, and how a
+policy compares with the best of CloudSim's reference policies on each day."""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+from cloudsim.consolidation.run import run_scenario
+from cloudsim.consolidation.trace import read_planetlab
+from cloudsim.scenario import load_scenario
+
+#: CloudSim's reference policies with a published row (Beloglazov & Buyya 2012; the reference note §3.2).
+REFERENCE_POLICIES = (
+    "planetlab-thr-mmt",
+    "planetlab-iqr-mmt",
+    "planetlab-mad-mmt",
+    "planetlab-lr-mmt",
+    "planetlab-lrr-mmt",
+    "planetlab-lr-mc",
+    "planetlab-lr-mu",
+    "planetlab-lr-rs",
+)
+OURS = "planetlab-ours"
+COLUMNS = (
+    "day",
+    "scenario",
+    "policy",
+    "energy_kwh",
+    "active_hosts",
+    "migrations",
+    "slatah_pct",
+    "pdm_pct",
+    "slav_pct",
+    "esv",
+    "wall_s",
+)
+
+
+class BenchError(ValueError):
+    """Bad input to the consolidation benchmark (message names the argument)."""
+
+
+def days_in(data_dir: Path, days: Iterable[str] | None) -> list[Path]:
+    if not data_dir.is_dir():
+        raise BenchError(f"DATA_DIR: no folder {str(data_dir)!r} (the PlanetLab folder with one sub-folder per day)")
+    found = sorted(p for p in data_dir.iterdir() if p.is_dir())
+    if days:
+        names = {p.name: p for p in found}
+        missing = [d for d in days if d not in names]
+        if missing:
+            raise BenchError(f"--days: no day {missing[0]!r} in {data_dir}; days: {', '.join(names)}")
+        return [names[d] for d in days]
+    if not found:
+        raise BenchError(f"DATA_DIR: {str(data_dir)!r} holds no day folders")
+    return found
+
+
+def run(
+    data_dir: Path,
+    scenarios: list[str],
+    days: Iterable[str] | None = None,
+    overrides: Iterable[str] = (),
+    tick: Callable[[dict[str, Any]], None] | None = None,
+) -> list[dict[str, Any]]:
+    """One row per (day, scenario), in that order."""
+    rows = []
+    for day in days_in(data_dir, days):
+        trace = read_planetlab(day)
+        for name in scenarios:
+            sc, _ = load_scenario(name, [f"workload.trace.path={day}", *overrides])
+            s, _ = run_scenario(sc, f"{name}-{day.name}", trace=trace)
+            row = {
+                "day": day.name,
+                "scenario": name,
+                "policy": s["policy"],
+                "energy_kwh": s["energy_kwh"],
+                "active_hosts": s["hosts"]["active_mean"],
+                "migrations": s["migrations"],
+                "slatah_pct": s["sla"]["slatah_pct"],
+                "pdm_pct": s["sla"]["pdm_pct"],
+                "slav_pct": s["sla"]["slav_pct"],
+                "esv": s["esv"],
+                "wall_s": s["wall_s"],
+            }
+            rows.append(row)
+            if tick is not None:
+                tick(row)
+    return rows
+
+
+def compare(rows: list[dict[str, Any]], ours: str = OURS) -> list[dict[str, Any]]:
+    """Per day: our ESV against the lowest ESV of the reference policies that ran."""
+    out = []
+    for day in dict.fromkeys(r["day"] for r in rows):
+        mine = [r for r in rows if r["day"] == day and r["scenario"] == ours]
+        refs = [r for r in rows if r["day"] == day and r["scenario"] in REFERENCE_POLICIES]
+        if not mine or not refs:
+            continue
+        best = min(refs, key=lambda r: r["esv"])
+        m = mine[0]
+        out.append(
+            {
+                "day": day,
+                "best_reference": best["policy"],
+                "best_esv": best["esv"],
+                "ours_esv": m["esv"],
+                "esv_change_pct": 100 * (m["esv"] / best["esv"] - 1) if best["esv"] else float("nan"),
+                "ours_energy_kwh": m["energy_kwh"],
+                "best_energy_kwh": best["energy_kwh"],
+                "ours_slav_pct": m["slav_pct"],
+                "best_slav_pct": best["slav_pct"],
+            }
+        )
+    return out
+
+
+def write_csv(path: Path, rows: list[dict[str, Any]]) -> None:
+    with path.open("w", newline="", encoding="utf-8") as f:
+        w = csv.DictWriter(f, fieldnames=COLUMNS)
+        w.writeheader()
+        w.writerows(rows)
