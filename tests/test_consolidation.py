@@ -407,3 +407,21 @@ def test_bench_consolidation_compares_ours_with_the_references(tmp_path, capsys)
     assert "--days: no day '20990109'" in capsys.readouterr().err
     assert main(["bench", "consolidation", str(tmp_path / "none")]) == 2
     assert "DATA_DIR" in capsys.readouterr().err
+
+
+def test_selection_policies_by_hand(tmp_path):
+    # eight VMs, types in blocks of two: 0-1 2500 MIPS/870 MiB, 2-3 2000/1740, 4-5 1000/1740, 6-7 500/613
+    d = write_trace(tmp_path / "sel", {f"v{i}": [10] * 288 for i in range(8)})
+    dc = DataCenter(Config(hosts=2, selection="mmt"), read_planetlab(d))
+    util = np.array([0.4, 0.4, 0.3, 0.2, 0.1, 0.5, 0.05, 0.6])
+    dc.req = util * dc.vm_mips
+    lists = [[3, 2, 0, 6, 4], [5, 2]]
+    assert dc._select(lists, 0, 0.0) == 6  # MMT: the least RAM (613 MiB)
+    assert dc._select(lists, 1, 0.0) == 5  # MMT tie (1740 = 1740): the first in the host's list
+    dc.cfg = Config(hosts=2, selection="mu")
+    assert dc._select(lists, 0, 0.0) == 6  # MU: utilization 0.05 is the least
+    assert dc._select(lists, 1, 0.0) == 2  # 0.3 < 0.5
+    dc.cfg = Config(hosts=2, selection="rs", seed=5)
+    picks = {dc._select(lists, 0, 0.0) for _ in range(60)}
+    assert picks == {0, 2, 3, 4, 6}  # every VM on the host can be drawn
+    assert dc._select([[], []], 0, 0.0) == -1

@@ -16,6 +16,7 @@ def snapshot(cpu_used, mem_used, cap=10_000.0):
         cpu_used=np.array(cpu_used, dtype=float),
         mem_used=np.array(mem_used, dtype=float),
         guests=np.zeros(n, dtype=int),
+        power_curve_w=np.tile(np.linspace(100.0, 200.0, 11), (n, 1)),  # a linear 100-200 W server
     )
 
 
@@ -105,3 +106,25 @@ def test_every_policy_has_a_description_and_only_known_scorers():
     assert {"first-fit", "best-fit", "worst-fit", "dot-product", "balanced"} <= set(POLICIES)
     for p in POLICIES.values():
         assert p.description and set(p.weights) <= set(SCORERS)
+
+
+G4 = [86, 89.4, 92.6, 96, 99.5, 102, 106, 108, 112, 114, 117]  # SPECpower P1 (HP ML110 G4)
+G5 = [93.7, 97, 101, 105, 110, 116, 121, 125, 129, 133, 135]  # SPECpower P2 (HP ML110 G5)
+
+
+@pytest.mark.parametrize(
+    ("used", "curves", "expected"),
+    [
+        # +1000 of 10000 MIPS: h0 G4 0.6 -> 0.7: 106 -> 108 (+2.0); h1 G5 empty 0 -> 0.1: 93.7 -> 97 (+3.3);
+        # h2 G5 0.3 -> 0.4: 105 -> 110 (+5.0): h0
+        ([6000, 0, 3000], [G4, G5, G5], 0),
+        # h0 G5 0.4 -> 0.5: 110 -> 116 (+6.0); h1 G5 empty (+3.3): waking the empty host adds least
+        ([4000, 0], [G5, G5], 1),
+        # half a decile: h0 G4 0.25 -> 0.35: 94.3 -> 97.75 (+3.45); h1 G5 0.05 -> 0.15: 95.35 -> 99 (+3.65)
+        ([2500, 500], [G4, G5], 0),
+    ],
+)
+def test_power_aware_takes_the_least_power_increase(used, curves, expected):
+    s = snapshot(used, [0] * len(used))
+    s.power_curve_w = np.array(curves, dtype=float)
+    assert decide(get_policy("power-aware"), s, request(1000, 100, len(used))).host == expected

@@ -79,6 +79,7 @@ class Simulation:
             cpu_used=np.zeros(n),
             mem_used=self.cluster.reserve_mib.copy(),
             guests=np.zeros(n, dtype=np.int64),
+            power_curve_w=self.cluster.power_curve_w,
         )
         self.hosts_per_shard = hosts_per_shard or scenario.ray.hosts_per_actor
         self.specs = self.cluster.shard_specs(self.hosts_per_shard, scenario.seed)

@@ -30,6 +30,7 @@ class Snapshot:
     cpu_used: np.ndarray  # MIPS reserved
     mem_used: np.ndarray  # MiB reserved (hypervisor reservation included)
     guests: np.ndarray  # guests on each host
+    power_curve_w: np.ndarray | None = None  # (hosts, 11): watts at 0, 10, ..., 100 % CPU (power-aware)
 
 
 @dataclass(frozen=True)
@@ -144,6 +145,27 @@ def balanced(s: Snapshot, r: Request, h: np.ndarray) -> np.ndarray:
     return 1.0 - _fractions_after(s, r, h).std(axis=1)
 
 
+def _power(curve: np.ndarray, u: np.ndarray) -> np.ndarray:
+    """Watts on each row's 11-point curve at utilization ``u`` (clipped to [0, 1]), linear in between."""
+    u = np.clip(u, 0.0, 1.0)
+    lo = np.floor(u * 10).astype(np.int64)
+    hi = np.ceil(u * 10).astype(np.int64)
+    rows = np.arange(len(u))
+    return curve[rows, lo] + (curve[rows, hi] - curve[rows, lo]) * (u * 10 - lo)
+
+
+def power_increase(s: Snapshot, r: Request, h: np.ndarray) -> np.ndarray:
+    """Minus the extra watts the host would draw: P(u after) - P(u now) on its power curve, u = CPU
+    reserved / CPU capacity (power-aware best fit, Beloglazov & Buyya 2012). An empty host counts at its
+    idle power, as in the paper, so waking one costs only what the guest adds."""
+    if s.power_curve_w is None:
+        raise ValueError("power-aware placement needs the hosts' power curves in the snapshot")
+    curve = s.power_curve_w[h]
+    now = _power(curve, s.cpu_used[h] / s.cpu_cap[h])
+    after = _power(curve, (s.cpu_used[h] + r.cpu[h]) / s.cpu_cap[h])
+    return -(after - now)
+
+
 def lowest_index(s: Snapshot, r: Request, h: np.ndarray) -> np.ndarray:
     """Minus the host id: the first host in order (first fit)."""
     return -h.astype(np.float64)
@@ -156,6 +178,7 @@ SCORERS: dict[str, ScoreFn] = {
     "l2_residual": l2_residual,
     "balanced": balanced,
     "lowest_index": lowest_index,
+    "power_increase": power_increase,
 }
 
 
@@ -183,6 +206,11 @@ POLICIES: dict[str, Policy] = {
             "balanced",
             {"balanced": 1.0, "most_allocated": 1.0},
             "packs like best fit, preferring hosts whose cpu and memory fill evenly (k8s BalancedAllocation)",
+        ),
+        Policy(
+            "power-aware",
+            {"power_increase": 1.0},
+            "the host whose power rises least on its SPECpower or linear curve (PABFD, Beloglazov & Buyya 2012)",
         ),
         Policy(
             "l2-norm",
