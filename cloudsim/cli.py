@@ -6,6 +6,7 @@ line on stderr and exit code 2. Ray is imported only when a Ray run is asked for
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import json
 import os
@@ -124,10 +125,24 @@ def run(
     run_id: Annotated[str | None, typer.Option(help="the run label (default: scenario-seed-timestamp)")] = None,
     json_out: Annotated[bool, typer.Option("--json", help="print the summary as JSON instead of a table")] = False,
     progress: Annotated[bool, typer.Option(help="show a progress bar")] = True,
+    realtime_factor: Annotated[
+        float | None,
+        typer.Option(help="pace the run: this many simulated seconds per wall-clock second (default: flat out)"),
+    ] = None,
+    hold: Annotated[
+        bool, typer.Option("--hold", help="keep the metrics endpoint up after the run until Ctrl-C")
+    ] = False,
+    openmetrics: Annotated[
+        Path | None, typer.Option(help="write the whole run as OpenMetrics with timestamps (for promtool backfill)")
+    ] = None,
+    anchor: Annotated[
+        str | None,
+        typer.Option(help="wall time of simulated t=0 for --openmetrics: auto (end 3 h before now), now-6h, or ISO"),
+    ] = None,
 ) -> None:
     """Run a scenario and print its summary."""
     from cloudsim.engine import LocalBackend, Simulation
-    from cloudsim.metrics.prom import SimCollector, make_registry, serve
+    from cloudsim.metrics.prom import SimCollector
 
     _stop_on_sigterm()
     overrides = list(set_ or [])
@@ -135,26 +150,37 @@ def run(
         overrides.append(f"ray.hosts_per_actor={hosts_per_actor}")
     sc, raw = load_scenario(scenario, overrides, seed=seed)
     rid = run_id or f"{sc.name}-{sc.seed}-{_dt.datetime.now(_dt.UTC).strftime('%Y%m%dT%H%M%S')}"
+    if realtime_factor is not None and not (realtime_factor > 0 and realtime_factor < float("inf")):
+        raise UsageFailure(
+            f"--realtime-factor: must be a positive number of simulated seconds per second, got {realtime_factor}"
+        )
+    if hold and metrics_port is None:
+        raise UsageFailure("--hold: keeps the metrics endpoint up, so it needs --metrics-port")
+    if anchor is not None and openmetrics is None:
+        raise UsageFailure("--anchor: places the --openmetrics output in time, so it needs --openmetrics FILE")
+    if openmetrics is not None:
+        from cloudsim.metrics.openmetrics import AnchorError, parse_anchor
+
+        try:
+            parse_anchor(anchor, sc.duration)  # checked now, so a long run does not fail at the end
+        except AnchorError as exc:
+            raise UsageFailure(str(exc)) from None
     if out_dir is not None:
         if out_dir.exists() and not out_dir.is_dir():
             raise UsageFailure(f"--out: {str(out_dir)!r} exists and is not a directory")
         out_dir.mkdir(parents=True, exist_ok=True)
+    live = _Live(metrics_port, metrics_bind, realtime_factor, hold)
     if sc.workload.trace is not None:
-        _run_consolidation(sc, raw, rid, backend, address, out_dir, metrics_port, metrics_bind, json_out, progress)
+        _run_consolidation(sc, raw, rid, backend, address, out_dir, live, json_out, progress, openmetrics, anchor)
         return
     backend = backend or BackendName.ray
 
     def simulate(be: Any) -> dict[str, Any]:
         sim = Simulation(sc, be, run_id=rid)
-        server = None
-        if metrics_port is not None:
-            collector = SimCollector(sc.name, rid, sc.placement.policy)
-            sim.recorder.subscribe(collector.update)
-            try:
-                server, port = serve(make_registry(collector), metrics_port, metrics_bind)
-            except OSError as exc:
-                raise UsageFailure(f"--metrics-port: cannot listen on {metrics_bind}:{metrics_port}: {exc}") from None
-            err.print(f"metrics: http://{metrics_bind}:{port}/metrics")
+        collector = SimCollector(sc.name, rid, sc.placement.policy)
+        sim.recorder.subscribe(collector.update)
+        sim.recorder.subscribe(live.pace)
+        live.start(collector)
         try:
             if progress and not json_out:
                 with Progress(
@@ -169,14 +195,19 @@ def run(
                     summary = sim.run(lambda t: bar.update(task, completed=t, sim=_hms(t)))
             else:
                 summary = sim.run()
-        finally:
-            if server is not None:
-                server.shutdown()
-        if out_dir is not None:
-            import yaml
+            if out_dir is not None:
+                import yaml
 
-            sim.recorder.write(out_dir, summary)
-            (out_dir / "scenario.yaml").write_text(yaml.safe_dump(raw, sort_keys=False), encoding="utf-8")
+                sim.recorder.write(out_dir, summary)
+                (out_dir / "scenario.yaml").write_text(yaml.safe_dump(raw, sort_keys=False), encoding="utf-8")
+            if openmetrics is not None:
+                from cloudsim.metrics.families import placement_families
+
+                frames = [(x.time_s, placement_families(x, sc.placement.policy)) for x in sim.recorder.history]
+                _write_openmetrics(openmetrics, frames, sc.name, rid, anchor, sc.duration)
+        except BaseException:
+            live.stop()
+            raise
         return summary
 
     if backend is BackendName.local:
@@ -199,9 +230,73 @@ def run(
         for table in _summary_tables(summary):
             out.print(table)
         if out_dir is not None:
-            out.print(f"wrote {out_dir}/summary.json, timeseries.csv, placements.jsonl, scenario.yaml")
+            out.print(f"wrote {out_dir}/summary.json, timeseries.csv, placements.jsonl, metrics.jsonl, scenario.yaml")
+    try:
+        live.hold_until_interrupted(summary)
+    finally:
+        live.stop()
     if summary.get("interrupted"):
         raise typer.Exit(130)
+
+
+class _Live:
+    """The live side of a run: the metrics endpoint, pacing to a real-time factor, holding on at the end."""
+
+    def __init__(self, port: int | None, bind: str, realtime_factor: float | None, hold: bool) -> None:
+        self.port, self.bind, self.factor, self.hold = port, bind, realtime_factor, hold
+        self.server: Any = None
+        self.wall0 = time.perf_counter()
+
+    def start(self, collector: Any) -> None:
+        from cloudsim.metrics.prom import make_registry, serve
+
+        self.wall0 = time.perf_counter()
+        if self.port is None:
+            return
+        try:
+            self.server, port = serve(make_registry(collector), self.port, self.bind)
+        except OSError as exc:
+            raise UsageFailure(f"--metrics-port: cannot listen on {self.bind}:{self.port}: {exc}") from None
+        err.print(f"metrics: http://{self.bind}:{port}/metrics")
+
+    def pace(self, snapshot: Any) -> None:
+        """Sleep until the wall clock catches up with simulated time / factor."""
+        if self.factor is None:
+            return
+        t = snapshot.time_s if hasattr(snapshot, "time_s") else float(snapshot)
+        ahead = t / self.factor - (time.perf_counter() - self.wall0)
+        if ahead > 0:
+            time.sleep(ahead)
+
+    def hold_until_interrupted(self, summary: dict[str, Any]) -> None:
+        if not self.hold or self.server is None or summary.get("interrupted"):
+            return
+        err.print("run finished; holding the metrics endpoint (Ctrl-C to stop)")
+        with contextlib.suppress(KeyboardInterrupt):
+            threading.Event().wait()
+
+    def stop(self) -> None:
+        if self.server is not None:
+            self.server.shutdown()
+            self.server = None
+
+
+def _write_openmetrics(
+    path: Path, frames: list[Any], scenario: str, rid: str, anchor: str | None, duration_s: float
+) -> None:
+    from cloudsim.metrics.openmetrics import AnchorError, parse_anchor, write
+
+    try:
+        start = parse_anchor(anchor, duration_s)
+    except AnchorError as exc:
+        raise UsageFailure(str(exc)) from None
+    w = write(path, frames, scenario, rid, start)
+    first = _dt.datetime.fromtimestamp(w.start_ts, _dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    last = _dt.datetime.fromtimestamp(w.end_ts, _dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    err.print(
+        f"openmetrics: {path}: {w.series} series, {w.samples} samples, {first} .. {last} ({w.seconds:.2f} s)",
+        highlight=False,
+    )
 
 
 def _run_consolidation(
@@ -211,34 +306,28 @@ def _run_consolidation(
     backend: BackendName | None,
     address: str | None,
     out_dir: Path | None,
-    metrics_port: int | None,
-    metrics_bind: str,
+    live: _Live,
     json_out: bool,
     progress: bool,
+    openmetrics: Path | None,
+    anchor: str | None,
 ) -> None:
-    """A trace-driven consolidation run: in-process by default, or inside one Ray actor (``--backend ray``
+    """A trace-driven consolidation run: in-process by default, or inside one Ray worker (``--backend ray``
     or ``--address``); the results are the same."""
     from cloudsim.consolidation.engine import CapacityError
     from cloudsim.consolidation.run import run_scenario, snapshot, write
     from cloudsim.consolidation.trace import TraceError
-    from cloudsim.metrics.prom import ConsolidationCollector, make_registry, serve
+    from cloudsim.metrics.prom import ConsolidationCollector
 
-    collector, server = None, None
-    if metrics_port is not None:
-        collector = ConsolidationCollector(sc.name, rid)
-        try:
-            server, port = serve(make_registry(collector), metrics_port, metrics_bind)
-        except OSError as exc:
-            raise UsageFailure(f"--metrics-port: cannot listen on {metrics_bind}:{metrics_port}: {exc}") from None
-        err.print(f"metrics: http://{metrics_bind}:{port}/metrics")
-    wall0 = time.perf_counter()
+    collector = ConsolidationCollector(sc.name, rid)
+    live.start(collector)
     try:
         if backend is BackendName.ray or address is not None:
             from cloudsim.distributed import RayConnectError, ray_session, run_remote
 
             try:
                 with ray_session(address):
-                    summary, rows = run_remote(run_scenario, sc, rid)
+                    summary, rows, history = run_remote(run_scenario, sc, rid)
             except RayConnectError as exc:
                 raise UsageFailure(str(exc)) from None
             except Exception as exc:  # a task error wraps the worker's exception as its cause
@@ -247,6 +336,8 @@ def _run_consolidation(
                     raise UsageFailure(f"{_trace_field(cause)}: {cause}") from None
                 raise
             summary["backend"] = "ray"
+            if history:
+                collector.update(history[-1])
         else:
             with Progress(
                 TextColumn("[bold]{task.description}"),
@@ -261,27 +352,33 @@ def _run_consolidation(
 
                 def step(dc: Any, t: float) -> None:
                     bar.update(task, completed=t, sim=_hms(t))
-                    if collector is not None:
-                        collector.update(snapshot(dc, t, time.perf_counter() - wall0))
+                    if live.port is not None:
+                        collector.update(snapshot(dc, t, time.perf_counter() - live.wall0))
+                    live.pace(t)
 
                 try:
-                    summary, rows = run_scenario(sc, rid, step)
+                    summary, rows, history = run_scenario(sc, rid, step)
                 except (CapacityError, TraceError) as exc:
                     raise UsageFailure(f"{_trace_field(exc)}: {exc}") from None
-    finally:
-        if server is not None:
-            server.shutdown()
-    if out_dir is not None:
-        import yaml
-
-        write(out_dir, summary, rows)
-        (out_dir / "scenario.yaml").write_text(yaml.safe_dump(raw, sort_keys=False), encoding="utf-8")
-    if json_out:
-        sys.stdout.write(json.dumps(summary, indent=2) + "\n")
-    else:
-        out.print(_consolidation_table(summary))
         if out_dir is not None:
-            out.print(f"wrote {out_dir}/summary.json, timeseries.csv, scenario.yaml")
+            import yaml
+
+            write(out_dir, summary, rows, history)
+            (out_dir / "scenario.yaml").write_text(yaml.safe_dump(raw, sort_keys=False), encoding="utf-8")
+        if openmetrics is not None:
+            from cloudsim.metrics.families import consolidation_families
+
+            frames = [(h["time_s"], consolidation_families(h)) for h in history]
+            _write_openmetrics(openmetrics, frames, sc.name, rid, anchor, sc.duration)
+        if json_out:
+            sys.stdout.write(json.dumps(summary, indent=2) + "\n")
+        else:
+            out.print(_consolidation_table(summary))
+            if out_dir is not None:
+                out.print(f"wrote {out_dir}/summary.json, timeseries.csv, metrics.jsonl, scenario.yaml")
+        live.hold_until_interrupted(summary)
+    finally:
+        live.stop()
     if summary.get("interrupted"):
         raise typer.Exit(130)
 
@@ -308,6 +405,66 @@ def _consolidation_table(summary: dict[str, Any]) -> Table:
     for k, v in rows:
         t.add_row(k, v)
     return t
+
+
+export_app = typer.Typer(help="Export a finished run: OpenMetrics for Prometheus backfill.", no_args_is_help=True)
+app.add_typer(export_app, name="export")
+
+
+@export_app.command("openmetrics")
+def export_openmetrics(
+    run_dir: Annotated[Path, typer.Argument(help="a run directory written by cloudsim run --out DIR")],
+    out_file: Annotated[
+        Path | None, typer.Option("--out", help="the OpenMetrics file (default RUN_DIR/metrics.om)")
+    ] = None,
+    anchor: Annotated[
+        str | None, typer.Option(help="wall time of simulated t=0: auto (end 3 h before now), now-6h, or ISO")
+    ] = None,
+) -> None:
+    """Write a finished run as OpenMetrics text with explicit timestamps (seconds), each series in time
+    order, ending # EOF; load it with promtool tsdb create-blocks-from openmetrics."""
+    from cloudsim.metrics.openmetrics import frames_from_run_dir
+
+    try:
+        summary, frames = frames_from_run_dir(run_dir)
+    except FileNotFoundError as exc:
+        raise UsageFailure(str(exc)) from None
+    except (ValueError, KeyError, TypeError) as exc:
+        raise UsageFailure(f"RUN_DIR: {run_dir}/metrics.jsonl is not a cloudsim metrics file: {exc}") from None
+    end = max((t for t, _ in frames), default=0.0)
+    _write_openmetrics(out_file or run_dir / "metrics.om", frames, summary["scenario"], summary["run"], anchor, end)
+
+
+@app.command()
+def report(
+    run_dir: Annotated[Path, typer.Argument(help="a run directory written by cloudsim run --out DIR")],
+    out_dir: Annotated[Path | None, typer.Option("--out", help="where to write (default: RUN_DIR)")] = None,
+) -> None:
+    """Write a self-contained HTML page (report.html) and PNG charts (charts/) of one run."""
+    from cloudsim.report import ReportError
+    from cloudsim.report import report as make_report
+
+    try:
+        page = make_report(run_dir, out_dir)
+    except ReportError as exc:
+        raise UsageFailure(str(exc)) from None
+    typer.echo(f"wrote {page}")
+
+
+@app.command()
+def compare(
+    run_dirs: Annotated[list[Path], typer.Argument(help="two or more run directories (cloudsim run --out DIR)")],
+    out_dir: Annotated[Path, typer.Option("--out", help="where to write compare.html and charts/")] = Path("compare"),
+) -> None:
+    """A side-by-side table of several runs' summaries and overlaid charts, as one HTML page."""
+    from cloudsim.report import ReportError
+    from cloudsim.report import compare as make_compare
+
+    try:
+        page = make_compare(run_dirs, out_dir)
+    except ReportError as exc:
+        raise UsageFailure(str(exc)) from None
+    typer.echo(f"wrote {page}")
 
 
 @app.command()

@@ -43,6 +43,6 @@ def test_run_writes_its_outputs(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     assert "virtualization overhead by mode" in proc.stdout
     assert sorted(p.name for p in tmp_path.iterdir()) == [
-        "placements.jsonl", "scenario.yaml", "summary.json", "timeseries.csv"
+        "metrics.jsonl", "placements.jsonl", "scenario.yaml", "summary.json", "timeseries.csv"
     ]  # fmt: skip
     assert json.loads((tmp_path / "summary.json").read_text())["scenario"] == "quickstart"

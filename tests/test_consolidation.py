@@ -342,7 +342,7 @@ def test_two_hour_slice_of_the_reference_day():
     sc, _ = load_scenario("planetlab-lr-mmt", [f"workload.trace.path={PLANETLAB_DAY}", "duration=2h"])
     from cloudsim.consolidation.run import run_scenario
 
-    summary, rows = run_scenario(sc, "slice")
+    summary, rows, _ = run_scenario(sc, "slice")
     assert summary["trace"]["vms"] == 1052
     # the reference's first-step count: 775 hosts hold a VM with a non-zero request at 300.1 s
     assert summary["hosts"]["active_initial"] == 800 and rows[0][1] == pytest.approx(775, abs=60)
@@ -374,7 +374,7 @@ def test_full_day_matches_cloudsim():
     for label_, ref in REFERENCE_20110303.items():
         name, *extra = label_.split()
         sc, _ = load_scenario(name, [f"workload.trace.path={PLANETLAB_DAY}", *extra])
-        s, _ = run_scenario(sc, name)
+        s, _, _ = run_scenario(sc, name)
         ours = (s["energy_kwh"], s["migrations"], s["sla"]["slatah_pct"], s["sla"]["pdm_pct"], s["hosts"]["shutdowns"])
         for label, o, r, tol in zip(("energy", "migrations", "SLATAH", "PDM", "shutdowns"), ours, ref,
                                     (0.02, 0.05, 0.10, 0.10, 0.10), strict=True):  # fmt: skip

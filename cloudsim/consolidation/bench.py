@@ -71,7 +71,7 @@ def run(
         trace = read_planetlab(day)
         for name in scenarios:
             sc, _ = load_scenario(name, [f"workload.trace.path={day}", *overrides])
-            s, _ = run_scenario(sc, f"{name}-{day.name}", trace=trace)
+            s, _, _ = run_scenario(sc, f"{name}-{day.name}", trace=trace)
             row = {
                 "day": day.name,
                 "scenario": name,

@@ -15,6 +15,7 @@ import numpy as np
 from cloudsim.consolidation.detectors import Detector
 from cloudsim.consolidation.engine import Config, DataCenter, HostType, PreCopy, Result, VmType
 from cloudsim.consolidation.trace import Trace, read_planetlab
+from cloudsim.metrics.families import host_detail_values
 from cloudsim.scenario.schema import Scenario
 from cloudsim.virt import VirtMode
 from cloudsim.virt.profiles import host_reserve_mib, profile_for, resolve_profiles
@@ -127,20 +128,29 @@ def run_scenario(
     run_id: str,
     on_step: Callable[[DataCenter, float], None] | None = None,
     trace: Trace | None = None,
-) -> tuple[dict[str, Any], list[tuple[float, ...]]]:
-    """Run a consolidation scenario: (summary, time-series rows). Ctrl-C stops it and keeps what was
-    computed (the summary then says ``interrupted``)."""
+) -> tuple[dict[str, Any], list[tuple[float, ...]], list[dict[str, Any]]]:
+    """Run a consolidation scenario: (summary, time-series rows, per-step metric values). Ctrl-C stops it
+    and keeps what was computed (the summary then says ``interrupted``)."""
     wall0 = time.perf_counter()
     cfg, trace = build(sc, trace)
     dc = DataCenter(cfg, trace)
+    dc.host_names = host_names(sc)  # type: ignore[attr-defined]
+    history: list[dict[str, Any]] = []
+
+    def step(d: DataCenter, t: float) -> None:
+        history.append(snapshot(d, t, time.perf_counter() - wall0))
+        if on_step is not None:
+            on_step(d, t)
+
     interrupted = False
     try:
-        res = dc.run(on_step)
+        res = dc.run(step)
     except KeyboardInterrupt:
         interrupted = True
         res = dc.partial_result()
     summary = summarize(sc, run_id, res, trace, time.perf_counter() - wall0, interrupted)
-    return summary, timeseries(dc)
+    dc.history = history  # type: ignore[attr-defined]
+    return summary, timeseries(dc), history
 
 
 def timeseries(dc: DataCenter) -> list[tuple[float, ...]]:
@@ -153,8 +163,22 @@ def timeseries(dc: DataCenter) -> list[tuple[float, ...]]:
     ]
 
 
-def write(out_dir: Path, summary: dict[str, Any], rows: list[tuple[float, ...]]) -> None:
+def host_names(sc: Scenario) -> list[str]:
+    """``<group>-<k>`` for each host, in host order."""
+    seen = [0] * len(sc.hosts)
+    out = []
+    for k in host_order(sc):
+        out.append(f"{sc.hosts[k].name}-{seen[k]}")
+        seen[k] += 1
+    return out
+
+
+def write(out_dir: Path, summary: dict[str, Any], rows: list[tuple[float, ...]], history: list[dict[str, Any]]) -> None:
+    """``summary.json``, ``timeseries.csv`` and ``metrics.jsonl`` (the per-step metric values)."""
     (out_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+    with (out_dir / "metrics.jsonl").open("w", encoding="utf-8") as f:
+        for h in history:
+            f.write(json.dumps(h) + "\n")
     with (out_dir / "timeseries.csv").open("w", newline="", encoding="utf-8") as f:
         w = csv.writer(f)
         w.writerow(TIMESERIES)
@@ -166,6 +190,8 @@ def snapshot(dc: DataCenter, t: float, wall_s: float) -> dict[str, float]:
     """Live values for the metrics endpoint."""
     u = dc.util_mips / dc.total
     active = u > 0
+    names = getattr(dc, "host_names", None) or [f"host-{i}" for i in range(dc.H)]
+    buckets, top = host_detail_values(u[active], np.asarray(names)[active])
     vms = int((dc.host_of >= 0).sum())
     res = dc.partial_result()
     return {
@@ -186,4 +212,6 @@ def snapshot(dc: DataCenter, t: float, wall_s: float) -> dict[str, float]:
         "esv": res.esv,
         "overall": res.overall_sla_violation,
         "active_hosts_mean": float(np.mean(dc.timeline["active_hosts"])) if dc.timeline["active_hosts"] else 0.0,
+        "host_buckets": buckets,
+        "top_hosts": top,
     }

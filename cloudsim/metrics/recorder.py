@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from cloudsim.metrics.families import host_detail_values
 from cloudsim.model import HostReport
 from cloudsim.virt import HYPERVISOR_TYPES, MODES
 
@@ -76,6 +77,26 @@ class Snapshot:
     energy_j: float = 0.0
     power_w: float = 0.0
     sla: dict[str, float] = field(default_factory=dict)
+    rejections: dict[str, int] = field(default_factory=dict)  # binding reason -> count
+    host_buckets: list[int] = field(default_factory=list)  # hosts on by CPU utilization (cumulative)
+    top_hosts: list[tuple[str, float]] = field(default_factory=list)  # the busiest hosts
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-able form (tuple keys joined with '|'), for ``metrics.jsonl``."""
+        return {
+            **{k: v for k, v in self.__dict__.items() if k not in ("guests", "overhead", "top_hosts")},
+            "guests": {"|".join(k): v for k, v in self.guests.items()},
+            "overhead": {"|".join(k): v for k, v in self.overhead.items()},
+            "top_hosts": [list(x) for x in self.top_hosts],
+        }
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> Snapshot:
+        d = dict(d)
+        d["guests"] = {tuple(k.split("|")): v for k, v in d.get("guests", {}).items()}
+        d["overhead"] = {tuple(k.split("|")): v for k, v in d.get("overhead", {}).items()}
+        d["top_hosts"] = [tuple(x) for x in d.get("top_hosts", [])]
+        return cls(**{k: v for k, v in d.items() if k in cls.__dataclass_fields__})
 
 
 class Recorder:
@@ -87,6 +108,7 @@ class Recorder:
         self.run_id = run_id
         self.rows: list[dict[str, float]] = []
         self.latest = Snapshot(hosts_total=len(cluster))
+        self.history: list[Snapshot] = []  # one snapshot per tick (the OpenMetrics backfill reads it)
         self.placement_log: list[dict[str, Any]] = []
         self.backend = "local"
         self.actors = 0
@@ -202,6 +224,8 @@ class Recorder:
             sums["deliv_mips"] += float(report.delivered_mips_by_mode[:, mi].sum())
         row["wall_s"] = wall_s
         self.rows.append(row)
+        on = (report.guests > 0) | ~c.empty_off
+        buckets, top = host_detail_values((report.cpu_used_mips / c.cpu_mips)[on], np.asarray(c.names)[on])
         self.latest = Snapshot(
             time_s=t,
             wall_s=wall_s,
@@ -220,7 +244,11 @@ class Recorder:
             energy_j=float(report.energy_j.sum()),
             power_w=row["power_w"],
             sla={"cpu_shortfall": row["sla_cpu_shortfall_ratio"]},
+            rejections=dict(state.rejections),
+            host_buckets=buckets,
+            top_hosts=top,
         )
+        self.history.append(self.latest)
         for fn in self._listeners:
             fn(self.latest)
 
@@ -317,7 +345,12 @@ class Recorder:
     def write(self, out_dir: Path, summary: dict[str, Any]) -> list[Path]:
         """``summary.json``, ``timeseries.csv`` and ``placements.jsonl`` in ``out_dir``."""
         out_dir.mkdir(parents=True, exist_ok=True)
-        paths = [out_dir / "summary.json", out_dir / "timeseries.csv", out_dir / "placements.jsonl"]
+        paths = [
+            out_dir / "summary.json",
+            out_dir / "timeseries.csv",
+            out_dir / "placements.jsonl",
+            out_dir / "metrics.jsonl",
+        ]
         paths[0].write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
         with paths[1].open("w", newline="", encoding="utf-8") as fh:
             if self.rows:
@@ -328,4 +361,7 @@ class Recorder:
         with paths[2].open("w", encoding="utf-8") as fh:
             for entry in self.placement_log:
                 fh.write(json.dumps(entry) + "\n")
+        with paths[3].open("w", encoding="utf-8") as fh:
+            for snap in self.history:
+                fh.write(json.dumps(snap.to_json()) + "\n")
         return paths

@@ -1,0 +1,153 @@
+"""The metric families of a run at one instant, as plain data: the live endpoint renders them with
+prometheus-client, the backfill writes them as OpenMetrics text with timestamps. One definition, so a
+live scrape and a backfilled run have the same names, labels and meanings.
+
+Every sample carries the ``scenario`` and ``run`` labels (added by the renderers).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+#: Metric name -> help text: every metric a run can emit (names are a contract, see README.md).
+HELP: dict[str, str] = {
+    "cloudsim_consolidation_ratio": "Hosted guests per active host",
+    "cloudsim_hosts": "Physical hosts by state (active: has guests; idle: on without guests; off)",
+    "cloudsim_guests": "Guests by virtualization mode and state",
+    "cloudsim_host_utilization_ratio": "Mean utilization of active hosts by resource (0-1)",
+    "cloudsim_virtualization_overhead": (
+        "Virtualization overhead by mode and hypervisor type: resource=cpu is host CPU spent on "
+        "virtualization / CPU delivered to guests; resource=memory is per-instance overhead / guest memory"
+    ),
+    "cloudsim_placements": "Placement decisions by policy and outcome",
+    "cloudsim_rejections": "Rejected placements by binding reason",
+    "cloudsim_migrations": "Live migrations started",
+    "cloudsim_energy_joules": "Energy drawn by all hosts",
+    "cloudsim_sla_violation_ratio": (
+        "SLA violation by kind (cpu_shortfall: CPU asked but not delivered / asked; consolidation runs: slatah, "
+        "pdm, slav, overall as fractions)"
+    ),
+    "cloudsim_sim_time_seconds": "Simulated clock",
+    "cloudsim_sim_speed_ratio": "Simulated seconds per wall-clock second",
+    "cloudsim_power_watts": "Power drawn by all hosts now",
+    "cloudsim_packing_efficiency": "Lower bound on the hosts the hosted guests need / active hosts (1 is optimal)",
+    "cloudsim_hosts_lower_bound": "Hosts any packing of the hosted guests needs at least",
+    "cloudsim_host_shutdowns": "Hosts switched off (active -> no CPU allocated), consolidation runs",
+    "cloudsim_esv": "Energy (kWh) x SLA violation (SLATAH x PDM), consolidation runs (Beloglazov & Buyya eq. 39)",
+    "cloudsim_hosts_by_cpu_utilization": (
+        "Hosts that are on with CPU utilization <= le (cumulative, a histogram across hosts: one series per bucket "
+        "whatever the number of hosts)"
+    ),
+    "cloudsim_top_host_cpu_utilization": "CPU utilization of the busiest hosts at this instant (top 5; bounded)",
+}
+
+#: Upper bounds of the across-hosts utilization histogram.
+UTIL_BUCKETS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
+TOP_HOSTS = 5
+
+
+@dataclass
+class Family:
+    name: str
+    kind: str  # "gauge" or "counter"
+    samples: list[tuple[dict[str, str], float]] = field(default_factory=list)
+
+    def add(self, value: float, **labels: str) -> Family:
+        self.samples.append((labels, float(value)))
+        return self
+
+
+def _gauge(name: str, value: float, **labels: str) -> Family:
+    return Family(name, "gauge").add(value, **labels)
+
+
+def host_detail_values(util: Any, names: Any) -> tuple[list[int], list[tuple[str, float]]]:
+    """The bounded per-host view of one instant: cumulative counts of the hosts that are on by CPU
+    utilization (``UTIL_BUCKETS`` and +Inf) and the ``TOP_HOSTS`` busiest hosts as (name, utilization)."""
+    import numpy as np
+
+    u = np.asarray(util, dtype=float)
+    buckets = [int((u <= le + 1e-12).sum()) for le in UTIL_BUCKETS] + [len(u)]
+    top = [(str(names[i]), round(float(u[i]), 6)) for i in np.argsort(-u, kind="stable")[:TOP_HOSTS]]
+    return buckets, top
+
+
+def host_detail(buckets: list[int], top: list[tuple[str, float]]) -> list[Family]:
+    hist = Family("cloudsim_hosts_by_cpu_utilization", "gauge")
+    for le, n in zip([*(f"{b:g}" for b in UTIL_BUCKETS), "+Inf"], buckets, strict=True):
+        hist.add(n, le=le)
+    top_f = Family("cloudsim_top_host_cpu_utilization", "gauge")
+    for name, u in top:
+        top_f.add(u, host=name)
+    return [hist, top_f]
+
+
+def placement_families(s: Any, policy: str) -> list[Family]:
+    """The families of a placement run from a recorder :class:`~cloudsim.metrics.recorder.Snapshot`."""
+    hosts = Family("cloudsim_hosts", "gauge")
+    hosts.add(s.hosts_active, state="active").add(s.hosts_on - s.hosts_active, state="idle")
+    hosts.add(s.hosts_total - s.hosts_on, state="off")
+    guests = Family("cloudsim_guests", "gauge")
+    for (mode, state), n in sorted(s.guests.items()):
+        guests.add(n, mode=mode, state=state)
+    util = Family("cloudsim_host_utilization_ratio", "gauge")
+    util.add(s.cpu_utilization, resource="cpu").add(s.memory_utilization, resource="memory")
+    over = Family("cloudsim_virtualization_overhead", "gauge")
+    for (mode, htype, resource), v in sorted(s.overhead.items()):
+        over.add(v, mode=mode, hypervisor_type=htype, resource=resource)
+    placements = Family("cloudsim_placements", "counter")
+    for outcome in ("placed", "rejected"):
+        placements.add(s.placements.get(outcome, 0), policy=policy, outcome=outcome)
+    rejections = Family("cloudsim_rejections", "counter")
+    for reason in ("incompatible", "insufficient_cpu", "insufficient_memory"):
+        rejections.add(s.rejections.get(reason, 0), reason=reason)
+    sla = Family("cloudsim_sla_violation_ratio", "gauge")
+    for kind, v in sorted(s.sla.items()):
+        sla.add(v, kind=kind)
+    out = [
+        _gauge("cloudsim_consolidation_ratio", s.consolidation_ratio),
+        hosts,
+        guests,
+        util,
+        over,
+        placements,
+        rejections,
+        Family("cloudsim_migrations", "counter").add(s.migrations),
+        Family("cloudsim_energy_joules", "counter").add(s.energy_j),
+        sla,
+        _gauge("cloudsim_sim_time_seconds", s.time_s),
+        _gauge("cloudsim_sim_speed_ratio", s.time_s / s.wall_s if s.wall_s > 0 else 0.0),
+        _gauge("cloudsim_power_watts", s.power_w),
+        _gauge("cloudsim_packing_efficiency", s.packing_efficiency),
+        _gauge("cloudsim_hosts_lower_bound", s.hosts_lower_bound),
+    ]
+    if s.host_buckets:
+        out += host_detail(s.host_buckets, s.top_hosts)
+    return out
+
+
+def consolidation_families(v: dict[str, Any]) -> list[Family]:
+    """The families of a trace-driven consolidation run from ``consolidation.run.snapshot`` values."""
+    hosts = Family("cloudsim_hosts", "gauge")
+    hosts.add(v["hosts_active"], state="active").add(0, state="idle")
+    hosts.add(v["hosts_total"] - v["hosts_active"], state="off")
+    sla = Family("cloudsim_sla_violation_ratio", "gauge")
+    for kind in ("slatah", "pdm", "slav", "overall"):
+        sla.add(v[kind], kind=kind)
+    out = [
+        _gauge("cloudsim_consolidation_ratio", v["consolidation_ratio"]),
+        hosts,
+        Family("cloudsim_host_utilization_ratio", "gauge").add(v["cpu_utilization"], resource="cpu"),
+        Family("cloudsim_migrations", "counter").add(v["migrations"]),
+        Family("cloudsim_energy_joules", "counter").add(v["energy_j"]),
+        Family("cloudsim_host_shutdowns", "counter").add(v["shutdowns"]),
+        sla,
+        _gauge("cloudsim_esv", v["esv"]),
+        _gauge("cloudsim_sim_time_seconds", v["time_s"]),
+        _gauge("cloudsim_sim_speed_ratio", v["time_s"] / v["wall_s"] if v["wall_s"] > 0 else 0.0),
+        _gauge("cloudsim_power_watts", v["power_w"]),
+    ]
+    if v.get("host_buckets"):
+        out += host_detail(v["host_buckets"], v["top_hosts"])
+    return out

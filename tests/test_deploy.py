@@ -1,0 +1,145 @@
+"""deploy/ and dashboards/ parse and validate here (no Docker engine, no Grafana server, no Kubernetes):
+the compose file by parsing it, Prometheus's config with promtool, the Ray launcher YAML with Ray's own
+validation, the KubeRay job for the fields KubeRay requires, and the dashboard's structure and PromQL."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+DEPLOY = ROOT / "deploy"
+DASHBOARD = ROOT / "dashboards" / "cloudsim.json"
+
+needs_promtool = pytest.mark.skipif(
+    shutil.which("promtool") is None, reason="promtool not found (Debian: apt-get install prometheus; .ci/run does)"
+)
+
+
+def load(path: Path):
+    return yaml.safe_load(path.read_text(encoding="utf-8"))
+
+
+def test_compose_stack_is_wired():
+    compose = load(DEPLOY / "docker-compose.yml")
+    svc = compose["services"]
+    assert set(svc) == {"prometheus", "grafana"}
+    prom = svc["prometheus"]
+    assert any(c.startswith("--storage.tsdb.retention.time=") for c in prom["command"])
+    mounts = {m.split(":")[1] for m in prom["volumes"]}
+    assert {"/etc/prometheus/prometheus.yml", "/prometheus", "/backfill"} <= mounts
+    for m in prom["volumes"] + svc["grafana"]["volumes"]:
+        src = m.split(":")[0]
+        if src.startswith("."):
+            assert (DEPLOY / src).exists(), m  # every bind mount points at a file or folder in the repo
+    assert "host.docker.internal:host-gateway" in prom["extra_hosts"]
+    assert svc["grafana"]["depends_on"] == ["prometheus"]
+    assert "prom-data" in compose["volumes"]
+
+
+@needs_promtool
+def test_prometheus_config_passes_promtool():
+    r = subprocess.run(
+        ["promtool", "check", "config", str(DEPLOY / "prometheus" / "prometheus.yml")], capture_output=True, text=True
+    )
+    assert r.returncode == 0, r.stdout + r.stderr
+    cfg = load(DEPLOY / "prometheus" / "prometheus.yml")
+    assert cfg["scrape_configs"][0]["static_configs"][0]["targets"] == ["host.docker.internal:8000"]
+
+
+def test_grafana_provisioning_matches_the_dashboard():
+    ds = load(DEPLOY / "grafana" / "provisioning" / "datasources" / "prometheus.yml")["datasources"][0]
+    prov = load(DEPLOY / "grafana" / "provisioning" / "dashboards" / "cloudsim.yml")["providers"][0]
+    dash = json.loads(DASHBOARD.read_text())
+    uids = {t["datasource"]["uid"] for p in dash["panels"] if p["type"] != "row" for t in p["targets"]}
+    assert uids == {ds["uid"]}
+    assert ds["url"] == "http://prometheus:9090"
+    # the compose file mounts ../dashboards where the provider looks
+    grafana = load(DEPLOY / "docker-compose.yml")["services"]["grafana"]
+    assert f"../dashboards:{prov['options']['path']}:ro" in grafana["volumes"]
+
+
+def test_ray_cluster_launcher_yaml_passes_rays_validation():
+    from ray.autoscaler._private.util import prepare_config, validate_config
+
+    cfg = load(DEPLOY / "ray" / "cluster.yaml")
+    validate_config(prepare_config(cfg))
+    assert any("cloudsim" in c for c in cfg["setup_commands"])
+    broken = dict(cfg, max_wrokers=2)
+    with pytest.raises(Exception, match="max_wrokers"):
+        validate_config(prepare_config(broken))
+
+
+def test_kuberay_job_has_what_kuberay_requires():
+    job = load(DEPLOY / "kuberay" / "rayjob.yaml")
+    assert job["apiVersion"] == "ray.io/v1" and job["kind"] == "RayJob"
+    spec = job["spec"]
+    assert spec["entrypoint"].startswith("cloudsim run ")
+    cluster = spec["rayClusterSpec"]
+    assert re.fullmatch(r"\d+\.\d+\.\d+", cluster["rayVersion"])
+    assert cluster["headGroupSpec"]["template"]["spec"]["containers"]
+    for group in cluster["workerGroupSpecs"]:
+        for key in ("groupName", "minReplicas", "maxReplicas", "template"):
+            assert key in group, key
+        assert isinstance(group["replicas"], int) and group["minReplicas"] <= group["replicas"] <= group["maxReplicas"]
+    # the entrypoint is a real command line of this CLI: it parses, and its scenario validates
+    from cloudsim.cli import main
+
+    args = spec["entrypoint"].split()[1:]
+    assert args[0] == "run"
+    assert main(["validate", args[1]]) == 0
+
+
+def test_dashboard_is_generated_and_up_to_date():
+    r = subprocess.run(
+        [sys.executable, str(ROOT / "dashboards" / "build.py"), "--check"], capture_output=True, text=True
+    )
+    assert r.returncode == 0, r.stderr
+
+
+def panels() -> list[dict]:
+    return [p for p in json.loads(DASHBOARD.read_text())["panels"] if p["type"] != "row"]
+
+
+def test_dashboard_structure():
+    dash = json.loads(DASHBOARD.read_text())
+    names = {v["name"]: v for v in dash["templating"]["list"]}
+    assert names["scenario"]["multi"] and names["run"]["multi"]
+    cells: set[tuple[int, int]] = set()
+    for p in dash["panels"]:
+        g = p["gridPos"]
+        assert g["x"] + g["w"] <= 24
+        for x in range(g["x"], g["x"] + g["w"]):
+            for y in range(g["y"], g["y"] + g["h"]):
+                assert (x, y) not in cells, p["title"]
+                cells.add((x, y))
+    titles = " ".join(p["title"].lower() for p in panels())
+    for needed in ("consolidation ratio", "lower bound", "cpu and memory", "cpu overhead", "memory overhead",
+                   "guests by mode and state", "placements", "rejections", "migrations", "energy", "sla",
+                   "simulation speed"):  # fmt: skip
+        assert needed in titles, needed
+    for p in panels():
+        for t in p["targets"]:
+            assert 'scenario=~"$scenario"' in t["expr"] and 'run=~"$run"' in t["expr"], p["title"]
+
+
+def substituted(expr: str) -> str:
+    return expr.replace("$scenario", ".*").replace("$run", ".*")
+
+
+@needs_promtool
+def test_dashboard_queries_parse(tmp_path):
+    rules = {"groups": [{"name": "dashboard", "rules": [
+        {"record": f"panel_{i}_{k}", "expr": substituted(t["expr"])}
+        for i, p in enumerate(panels()) for k, t in enumerate(p["targets"])]}]}  # fmt: skip
+    path = tmp_path / "rules.yml"
+    path.write_text(yaml.safe_dump(rules))
+    r = subprocess.run(["promtool", "check", "rules", str(path)], capture_output=True, text=True)
+    assert r.returncode == 0, r.stdout + r.stderr
