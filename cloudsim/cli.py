@@ -276,9 +276,13 @@ class _Live:
             threading.Event().wait()
 
     def stop(self) -> None:
+        """Stop serving; bounded, so an interrupted run always exits (shutdown() waits for the serve loop)."""
         if self.server is not None:
-            self.server.shutdown()
-            self.server = None
+            server, self.server = self.server, None
+            closer = threading.Thread(target=server.shutdown, daemon=True)
+            closer.start()
+            closer.join(timeout=5)
+            server.server_close()
 
 
 def _write_openmetrics(

@@ -103,7 +103,12 @@ def test_live_endpoint_serves_every_metric_during_a_run_and_holds():
         assert finished(), "the endpoint still answers after the run"
     finally:
         proc.send_signal(signal.SIGINT)
-        out, _ = proc.communicate(timeout=30)
+        try:
+            out, _ = proc.communicate(timeout=60)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.communicate()
+            raise
     assert proc.returncode == 0
     assert "guests submitted" in out
 
