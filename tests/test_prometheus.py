@@ -102,7 +102,9 @@ def test_live_endpoint_serves_every_metric_during_a_run_and_holds():
         assert proc.poll() is None, "--hold keeps the process and its endpoint up"
         assert finished(), "the endpoint still answers after the run"
     finally:
-        proc.send_signal(signal.SIGINT)
+        # SIGTERM, as a scheduler would (the CLI treats it like Ctrl-C). SIGINT would do, but a background CI
+        # job starts its children with SIGINT ignored, and Python then never sees it.
+        proc.send_signal(signal.SIGTERM)
         try:
             out, _ = proc.communicate(timeout=60)
         except subprocess.TimeoutExpired:
