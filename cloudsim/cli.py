@@ -139,6 +139,10 @@ def run(
         str | None,
         typer.Option(help="wall time of simulated t=0 for --openmetrics: auto (end 3 h before now), now-6h, or ISO"),
     ] = None,
+    host_series: Annotated[
+        bool,
+        typer.Option(help="include the bounded per-host view (utilization histogram across hosts, top 5 hosts)"),
+    ] = True,
 ) -> None:
     """Run a scenario and print its summary."""
     from cloudsim.engine import LocalBackend, Simulation
@@ -171,13 +175,15 @@ def run(
         out_dir.mkdir(parents=True, exist_ok=True)
     live = _Live(metrics_port, metrics_bind, realtime_factor, hold)
     if sc.workload.trace is not None:
-        _run_consolidation(sc, raw, rid, backend, address, out_dir, live, json_out, progress, openmetrics, anchor)
+        _run_consolidation(
+            sc, raw, rid, backend, address, out_dir, live, json_out, progress, openmetrics, anchor, host_series
+        )
         return
     backend = backend or BackendName.ray
 
     def simulate(be: Any) -> dict[str, Any]:
         sim = Simulation(sc, be, run_id=rid)
-        collector = SimCollector(sc.name, rid, sc.placement.policy)
+        collector = SimCollector(sc.name, rid, sc.placement.policy, host_series)
         sim.recorder.subscribe(collector.update)
         sim.recorder.subscribe(live.pace)
         live.start(collector)
@@ -204,7 +210,7 @@ def run(
                 from cloudsim.metrics.families import placement_families
 
                 frames = [(x.time_s, placement_families(x, sc.placement.policy)) for x in sim.recorder.history]
-                _write_openmetrics(openmetrics, frames, sc.name, rid, anchor, sc.duration)
+                _write_openmetrics(openmetrics, frames, sc.name, rid, anchor, sc.duration, host_series)
         except BaseException:
             live.stop()
             raise
@@ -286,10 +292,19 @@ class _Live:
 
 
 def _write_openmetrics(
-    path: Path, frames: list[Any], scenario: str, rid: str, anchor: str | None, duration_s: float
+    path: Path,
+    frames: list[Any],
+    scenario: str,
+    rid: str,
+    anchor: str | None,
+    duration_s: float,
+    host_series: bool = True,
 ) -> None:
+    from cloudsim.metrics.families import without_host_series
     from cloudsim.metrics.openmetrics import AnchorError, parse_anchor, write
 
+    if not host_series:
+        frames = [(t, without_host_series(f)) for t, f in frames]
     try:
         start = parse_anchor(anchor, duration_s)
     except AnchorError as exc:
@@ -315,6 +330,7 @@ def _run_consolidation(
     progress: bool,
     openmetrics: Path | None,
     anchor: str | None,
+    host_series: bool = True,
 ) -> None:
     """A trace-driven consolidation run: in-process by default, or inside one Ray worker (``--backend ray``
     or ``--address``); the results are the same."""
@@ -323,7 +339,7 @@ def _run_consolidation(
     from cloudsim.consolidation.trace import TraceError
     from cloudsim.metrics.prom import ConsolidationCollector
 
-    collector = ConsolidationCollector(sc.name, rid)
+    collector = ConsolidationCollector(sc.name, rid, host_series)
     live.start(collector)
     try:
         if backend is BackendName.ray or address is not None:
@@ -373,7 +389,7 @@ def _run_consolidation(
             from cloudsim.metrics.families import consolidation_families
 
             frames = [(h["time_s"], consolidation_families(h)) for h in history]
-            _write_openmetrics(openmetrics, frames, sc.name, rid, anchor, sc.duration)
+            _write_openmetrics(openmetrics, frames, sc.name, rid, anchor, sc.duration, host_series)
         if json_out:
             sys.stdout.write(json.dumps(summary, indent=2) + "\n")
         else:
@@ -424,6 +440,9 @@ def export_openmetrics(
     anchor: Annotated[
         str | None, typer.Option(help="wall time of simulated t=0: auto (end 3 h before now), now-6h, or ISO")
     ] = None,
+    host_series: Annotated[
+        bool, typer.Option(help="include the bounded per-host view (histogram across hosts, top 5 hosts)")
+    ] = True,
 ) -> None:
     """Write a finished run as OpenMetrics text with explicit timestamps (seconds), each series in time
     order, ending # EOF; load it with promtool tsdb create-blocks-from openmetrics."""
@@ -436,7 +455,9 @@ def export_openmetrics(
     except (ValueError, KeyError, TypeError) as exc:
         raise UsageFailure(f"RUN_DIR: {run_dir}/metrics.jsonl is not a cloudsim metrics file: {exc}") from None
     end = max((t for t, _ in frames), default=0.0)
-    _write_openmetrics(out_file or run_dir / "metrics.om", frames, summary["scenario"], summary["run"], anchor, end)
+    _write_openmetrics(
+        out_file or run_dir / "metrics.om", frames, summary["scenario"], summary["run"], anchor, end, host_series
+    )
 
 
 @app.command()

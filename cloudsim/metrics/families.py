@@ -45,6 +45,8 @@ HELP: dict[str, str] = {
 #: Upper bounds of the across-hosts utilization histogram.
 UTIL_BUCKETS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
 TOP_HOSTS = 5
+#: The bounded per-host view (``--no-host-series`` leaves it out).
+HOST_FAMILIES = frozenset({"cloudsim_hosts_by_cpu_utilization", "cloudsim_top_host_cpu_utilization"})
 
 
 @dataclass
@@ -60,6 +62,10 @@ class Family:
 
 def _gauge(name: str, value: float, **labels: str) -> Family:
     return Family(name, "gauge").add(value, **labels)
+
+
+def without_host_series(families: list[Family]) -> list[Family]:
+    return [f for f in families if f.name not in HOST_FAMILIES]
 
 
 def host_detail_values(util: Any, names: Any) -> tuple[list[int], list[tuple[str, float]]]:

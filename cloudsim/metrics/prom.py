@@ -14,7 +14,13 @@ from prometheus_client import CollectorRegistry, start_http_server
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from cloudsim.metrics.families import HELP, Family, consolidation_families, placement_families
+from cloudsim.metrics.families import (
+    HELP,
+    Family,
+    consolidation_families,
+    placement_families,
+    without_host_series,
+)
 from cloudsim.metrics.recorder import Snapshot
 
 #: Metric name -> help text; every metric a run can emit.
@@ -35,23 +41,28 @@ def render(families: list[Family], scenario: str, run: str) -> Iterator[Metric]:
 class SimCollector(Collector):
     """Renders the latest :class:`Snapshot` of a placement run. ``update`` swaps the snapshot atomically."""
 
-    def __init__(self, scenario: str, run: str, policy: str) -> None:
+    def __init__(self, scenario: str, run: str, policy: str, host_series: bool = True) -> None:
         self.labels = {"scenario": scenario, "run": run}
         self.policy = policy
+        self.host_series = host_series
         self.snapshot = Snapshot()
 
     def update(self, snapshot: Snapshot) -> None:
         self.snapshot = snapshot
 
     def collect(self) -> Iterator[Metric]:
-        yield from render(placement_families(self.snapshot, self.policy), self.labels["scenario"], self.labels["run"])
+        fams = placement_families(self.snapshot, self.policy)
+        if not self.host_series:
+            fams = without_host_series(fams)
+        yield from render(fams, self.labels["scenario"], self.labels["run"])
 
 
 class ConsolidationCollector(Collector):
     """Renders the live values of a trace-driven consolidation run (``consolidation.run.snapshot``)."""
 
-    def __init__(self, scenario: str, run: str) -> None:
+    def __init__(self, scenario: str, run: str, host_series: bool = True) -> None:
         self.base = (scenario, run)
+        self.host_series = host_series
         self.values: dict[str, Any] = {}
 
     def update(self, values: dict[str, Any]) -> None:
@@ -59,7 +70,8 @@ class ConsolidationCollector(Collector):
 
     def collect(self) -> Iterator[Metric]:
         if self.values:
-            yield from render(consolidation_families(self.values), *self.base)
+            fams = consolidation_families(self.values)
+            yield from render(fams if self.host_series else without_host_series(fams), *self.base)
 
 
 def make_registry(collector: Collector) -> CollectorRegistry:
