@@ -657,6 +657,12 @@ def bench_consolidation(
     ] = None,
     set_: Annotated[list[str] | None, typer.Option("--set", help="override a field in every scenario")] = None,
     out_csv: Annotated[Path | None, typer.Option("--out", help="one row per day and scenario (CSV)")] = None,
+    backend: Annotated[
+        BackendName, typer.Option(help="local: one run after another here; ray: one Ray task per run, across a cluster")
+    ] = BackendName.local,
+    address: Annotated[
+        str | None, typer.Option(envvar="RAY_ADDRESS", help="Ray cluster to join (with --backend ray); default: local")
+    ] = None,
 ) -> None:
     """Run consolidation scenarios on PlanetLab days: energy, migrations, SLATAH, PDM, SLAV and ESV per day
     and scenario, then our policy's ESV against the best reference policy's, day by day."""
@@ -669,7 +675,16 @@ def bench_consolidation(
         err.print(f"{r['day']} {r['policy']}: ESV {r['esv']:.3e} ({r['wall_s']:.1f} s)", highlight=False)
 
     try:
-        rows = bench.run(data_dir, names, chosen, set_ or [], tick)
+        if backend is BackendName.ray or address is not None:
+            from cloudsim.distributed import RayConnectError, ray_session, sweep
+
+            try:
+                with ray_session(address):
+                    rows = bench.run(data_dir, names, chosen, set_ or [], tick, parallel=sweep)
+            except RayConnectError as exc:
+                raise UsageFailure(str(exc)) from None
+        else:
+            rows = bench.run(data_dir, names, chosen, set_ or [], tick)
     except bench.BenchError as exc:
         raise UsageFailure(str(exc)) from None
     table = Table(title="consolidation benchmark")

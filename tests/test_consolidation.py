@@ -425,3 +425,20 @@ def test_selection_policies_by_hand(tmp_path):
     picks = {dc._select(lists, 0, 0.0) for _ in range(60)}
     assert picks == {0, 2, 3, 4, 6}  # every VM on the host can be drawn
     assert dc._select([[], []], 0, 0.0) == -1
+
+
+def test_bench_consolidation_sweeps_as_ray_tasks_with_the_same_rows(tmp_path, capsys, ray_session):
+    root = tmp_path / "planetlab"
+    for seed, day in ((3, "20990103"), (4, "20990104")):
+        src = tiny_day(tmp_path / day, n=12, seed=seed)
+        src.rename(root / day) if root.exists() else (root.mkdir(), src.rename(root / day))
+    rows = {}
+    for backend in ("local", "ray"):
+        out = tmp_path / f"{backend}.csv"
+        args = ["bench", "consolidation", str(root), "--scenario", "planetlab-lr-mmt", "--scenario", "planetlab-ours",
+                "--set", "duration=2h", "--backend", backend, "--out", str(out)]  # fmt: skip
+        assert main(args) == 0
+        capsys.readouterr()
+        lines = out.read_text().splitlines()
+        rows[backend] = [",".join(line.split(",")[:-1]) for line in lines]  # wall_s aside
+    assert rows["local"] == rows["ray"] and len(rows["local"]) == 1 + 4

@@ -58,36 +58,51 @@ def days_in(data_dir: Path, days: Iterable[str] | None) -> list[Path]:
     return found
 
 
+def one(sc: Any, day_name: str, trace: Any = None) -> dict[str, Any]:
+    """Run one (day, scenario) pair; a benchmark row."""
+    s, _, _ = run_scenario(sc, f"{sc.name}-{day_name}", trace=trace)
+    return {
+        "day": day_name,
+        "scenario": sc.name,
+        "policy": s["policy"],
+        "energy_kwh": s["energy_kwh"],
+        "active_hosts": s["hosts"]["active_mean"],
+        "migrations": s["migrations"],
+        "slatah_pct": s["sla"]["slatah_pct"],
+        "pdm_pct": s["sla"]["pdm_pct"],
+        "slav_pct": s["sla"]["slav_pct"],
+        "esv": s["esv"],
+        "wall_s": s["wall_s"],
+    }
+
+
 def run(
     data_dir: Path,
     scenarios: list[str],
     days: Iterable[str] | None = None,
     overrides: Iterable[str] = (),
     tick: Callable[[dict[str, Any]], None] | None = None,
+    parallel: Callable[[list[tuple[Any, str]], Callable[[dict[str, Any]], None] | None], list] | None = None,
 ) -> list[dict[str, Any]]:
-    """One row per (day, scenario), in that order."""
-    rows = []
-    for day in days_in(data_dir, days):
-        trace = read_planetlab(day)
+    """One row per (day, scenario), in that order. ``parallel`` (``distributed.sweep``) runs the pairs as
+    Ray tasks across a cluster instead of one after another here; the rows are the same."""
+    chosen = days_in(data_dir, days)
+    jobs = []
+    for day in chosen:
         for name in scenarios:
             sc, _ = load_scenario(name, [f"workload.trace.path={day}", *overrides])
-            s, _, _ = run_scenario(sc, f"{name}-{day.name}", trace=trace)
-            row = {
-                "day": day.name,
-                "scenario": name,
-                "policy": s["policy"],
-                "energy_kwh": s["energy_kwh"],
-                "active_hosts": s["hosts"]["active_mean"],
-                "migrations": s["migrations"],
-                "slatah_pct": s["sla"]["slatah_pct"],
-                "pdm_pct": s["sla"]["pdm_pct"],
-                "slav_pct": s["sla"]["slav_pct"],
-                "esv": s["esv"],
-                "wall_s": s["wall_s"],
-            }
-            rows.append(row)
-            if tick is not None:
-                tick(row)
+            jobs.append((sc, day.name))
+    if parallel is not None:
+        return parallel(jobs, tick)
+    rows = []
+    traces: dict[str, Any] = {}
+    for sc, day_name in jobs:
+        if day_name not in traces:  # read each day once
+            traces = {day_name: read_planetlab(data_dir / day_name)}
+        row = one(sc, day_name, traces[day_name])
+        rows.append(row)
+        if tick is not None:
+            tick(row)
     return rows
 
 

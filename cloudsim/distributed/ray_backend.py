@@ -73,3 +73,22 @@ def run_remote(fn: Callable[..., T], *args: Any) -> T:
     """Run ``fn(*args)`` in a Ray worker of the current session and return its result (used for
     in-process engines such as trace consolidation, whose hosts form one group)."""
     return ray.get(ray.remote(num_cpus=0)(fn).remote(*args))
+
+
+def sweep(jobs: list[tuple[Any, str]], tick: Callable[[dict[str, Any]], None] | None = None) -> list[dict[str, Any]]:
+    """Consolidation benchmark rows for (scenario, day) pairs, one Ray task each (one CPU), spread over the
+    cluster; results come back in the order of ``jobs``. ``tick`` sees each row as it finishes."""
+    from cloudsim.consolidation.bench import one
+
+    task = ray.remote(num_cpus=1)(one)
+    refs = [task.remote(sc, day) for sc, day in jobs]
+    index = {ref: i for i, ref in enumerate(refs)}
+    rows: list[dict[str, Any] | None] = [None] * len(refs)
+    pending = list(refs)
+    while pending:
+        done, pending = ray.wait(pending, num_returns=1)
+        row = ray.get(done[0])
+        rows[index[done[0]]] = row
+        if tick is not None:
+            tick(row)
+    return [r for r in rows if r is not None]
