@@ -335,7 +335,7 @@ def _run_consolidation(
     """A trace-driven consolidation run: in-process by default, or inside one Ray worker (``--backend ray``
     or ``--address``); the results are the same."""
     from cloudsim.consolidation.engine import CapacityError
-    from cloudsim.consolidation.run import run_scenario, snapshot, write
+    from cloudsim.consolidation.run import run_scenario, write
     from cloudsim.consolidation.trace import TraceError
     from cloudsim.metrics.prom import ConsolidationCollector
 
@@ -372,8 +372,7 @@ def _run_consolidation(
 
                 def step(dc: Any, t: float) -> None:
                     bar.update(task, completed=t, sim=_hms(t))
-                    if live.port is not None:
-                        collector.update(snapshot(dc, t, time.perf_counter() - live.wall0))
+                    collector.update(dc.history[-1])  # the values run_scenario recorded for this step
                     live.pace(t)
 
                 try:
@@ -404,7 +403,9 @@ def _run_consolidation(
 
 
 def _trace_field(exc: Exception) -> str:
-    return "workload.trace.path" if type(exc).__name__ == "TraceError" else "hosts"
+    from cloudsim.consolidation.trace import TraceError
+
+    return "workload.trace.path" if isinstance(exc, TraceError) else "hosts"
 
 
 def _consolidation_table(summary: dict[str, Any]) -> Table:
@@ -466,14 +467,9 @@ def report(
     out_dir: Annotated[Path | None, typer.Option("--out", help="where to write (default: RUN_DIR)")] = None,
 ) -> None:
     """Write a self-contained HTML page (report.html) and PNG charts (charts/) of one run."""
-    from cloudsim.report import ReportError
     from cloudsim.report import report as make_report
 
-    try:
-        page = make_report(run_dir, out_dir)
-    except ReportError as exc:
-        raise UsageFailure(str(exc)) from None
-    typer.echo(f"wrote {page}")
+    _write_page(make_report, run_dir, out_dir)
 
 
 @app.command()
@@ -482,11 +478,17 @@ def compare(
     out_dir: Annotated[Path, typer.Option("--out", help="where to write compare.html and charts/")] = Path("compare"),
 ) -> None:
     """A side-by-side table of several runs' summaries and overlaid charts, as one HTML page."""
-    from cloudsim.report import ReportError
     from cloudsim.report import compare as make_compare
 
+    _write_page(make_compare, run_dirs, out_dir)
+
+
+def _write_page(make: Any, *args: Any) -> None:
+    """Run a report builder; its input errors become one-line usage errors."""
+    from cloudsim.report import ReportError
+
     try:
-        page = make_compare(run_dirs, out_dir)
+        page = make(*args)
     except ReportError as exc:
         raise UsageFailure(str(exc)) from None
     typer.echo(f"wrote {page}")

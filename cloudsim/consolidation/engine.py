@@ -23,6 +23,7 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -254,6 +255,8 @@ class DataCenter:
         self.finished = 0  # VMs destroyed as completed (a request of exactly 0 MIPS)
         self.mig_times: list[float] = []
         self.downtime = 0.0
+        self.host_names: list[str] | None = None  # for the top-hosts metric (default host-<i>)
+        self.history: list[dict[str, Any]] = []  # per-step metric values, filled by consolidation.run
         self.timeline: dict[str, list[float]] = {
             "t": [], "active_hosts": [], "power_w": [], "energy_kwh": [], "migrations": [], "vms": []
         }  # fmt: skip
@@ -539,6 +542,18 @@ class DataCenter:
             return self.cfg.precopy.duration(ram, self.bw[target] / (2 * 8000))
         return ram / (self.bw[target] / (2 * 8000)), 0.0
 
+    def _complete_due(self, pending: list[tuple[float, int, int]], until: float, inclusive: bool) -> None:
+        """Complete the pending migrations (end time, start order, vm) that end before ``until`` (or at it,
+        when ``inclusive``): one event per distinct end time, in time order; ``pending`` is consumed in place."""
+        pending.sort()
+        while pending and (pending[0][0] <= until if inclusive else pending[0][0] < until):
+            tc = pending[0][0]
+            self._advance(tc)
+            while pending and pending[0][0] == tc:
+                _, _, v = pending.pop(0)
+                self._complete(v)
+            self._settle(tc)
+
     def _complete(self, v: int) -> None:
         """A migration ends: the VM leaves its source (and any first target) and runs on its target, at the
         end of the target's list."""
@@ -576,15 +591,7 @@ class DataCenter:
             t_next = t + cfg.interval_s
             if t_next > cfg.limit_s:
                 break
-            # migrations completing before the next step, grouped by time
-            pending.sort()
-            while pending and pending[0][0] < t_next:
-                tc = pending[0][0]
-                self._advance(tc)
-                while pending and pending[0][0] == tc:
-                    _, _, v = pending.pop(0)
-                    self._complete(v)
-                self._settle(tc)
+            self._complete_due(pending, t_next, inclusive=False)  # before the next step
             t = t_next
             self.steps += 1
             self._advance(t)
@@ -613,14 +620,7 @@ class DataCenter:
             if on_step is not None:
                 on_step(self, t)
         # migrations still running complete before the end of the simulation
-        pending.sort()
-        while pending and pending[0][0] <= cfg.limit_s:
-            tc = pending[0][0]
-            self._advance(tc)
-            while pending and pending[0][0] == tc:
-                _, _, v = pending.pop(0)
-                self._complete(v)
-            self._settle(tc)
+        self._complete_due(pending, cfg.limit_s, inclusive=True)
         if cfg.allocation == "npa":  # no power management: every host at full power from 0 to the last step
             self.energy_ws = float(self.ptab[:, -1].sum() * t)
         return self._result(wall0, initial_active, self.steps)

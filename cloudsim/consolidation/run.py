@@ -129,13 +129,14 @@ def run_scenario(
     on_step: Callable[[DataCenter, float], None] | None = None,
     trace: Trace | None = None,
 ) -> tuple[dict[str, Any], list[tuple[float, ...]], list[dict[str, Any]]]:
-    """Run a consolidation scenario: (summary, time-series rows, per-step metric values). Ctrl-C stops it
-    and keeps what was computed (the summary then says ``interrupted``)."""
+    """Run a consolidation scenario: (summary, time-series rows, per-step metric values). ``on_step`` runs
+    after each step's values are in ``dc.history``. Ctrl-C stops it and keeps what was computed (the
+    summary then says ``interrupted``)."""
     wall0 = time.perf_counter()
     cfg, trace = build(sc, trace)
     dc = DataCenter(cfg, trace)
-    dc.host_names = host_names(sc)  # type: ignore[attr-defined]
-    history: list[dict[str, Any]] = []
+    dc.host_names = host_names(sc)
+    history = dc.history
 
     def step(d: DataCenter, t: float) -> None:
         history.append(snapshot(d, t, time.perf_counter() - wall0))
@@ -149,7 +150,6 @@ def run_scenario(
         interrupted = True
         res = dc.partial_result()
     summary = summarize(sc, run_id, res, trace, time.perf_counter() - wall0, interrupted)
-    dc.history = history  # type: ignore[attr-defined]
     return summary, timeseries(dc), history
 
 
@@ -190,7 +190,7 @@ def snapshot(dc: DataCenter, t: float, wall_s: float) -> dict[str, float]:
     """Live values for the metrics endpoint."""
     u = dc.util_mips / dc.total
     active = u > 0
-    names = getattr(dc, "host_names", None) or [f"host-{i}" for i in range(dc.H)]
+    names = dc.host_names or [f"host-{i}" for i in range(dc.H)]
     buckets, top = host_detail_values(u[active], np.asarray(names)[active])
     vms = int((dc.host_of >= 0).sum())
     res = dc.partial_result()

@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from cloudsim.model.shard import power_w
+
 # ------------------------------------------------------------------------------------------ snapshot
 
 
@@ -145,15 +147,6 @@ def balanced(s: Snapshot, r: Request, h: np.ndarray) -> np.ndarray:
     return 1.0 - _fractions_after(s, r, h).std(axis=1)
 
 
-def _power(curve: np.ndarray, u: np.ndarray) -> np.ndarray:
-    """Watts on each row's 11-point curve at utilization ``u`` (clipped to [0, 1]), linear in between."""
-    u = np.clip(u, 0.0, 1.0)
-    lo = np.floor(u * 10).astype(np.int64)
-    hi = np.ceil(u * 10).astype(np.int64)
-    rows = np.arange(len(u))
-    return curve[rows, lo] + (curve[rows, hi] - curve[rows, lo]) * (u * 10 - lo)
-
-
 def power_increase(s: Snapshot, r: Request, h: np.ndarray) -> np.ndarray:
     """Minus the extra watts the host would draw: P(u after) - P(u now) on its power curve, u = CPU
     reserved / CPU capacity (power-aware best fit, Beloglazov & Buyya 2012). An empty host counts at its
@@ -161,8 +154,8 @@ def power_increase(s: Snapshot, r: Request, h: np.ndarray) -> np.ndarray:
     if s.power_curve_w is None:
         raise ValueError("power-aware placement needs the hosts' power curves in the snapshot")
     curve = s.power_curve_w[h]
-    now = _power(curve, s.cpu_used[h] / s.cpu_cap[h])
-    after = _power(curve, (s.cpu_used[h] + r.cpu[h]) / s.cpu_cap[h])
+    now = power_w(curve, s.cpu_used[h] / s.cpu_cap[h])
+    after = power_w(curve, (s.cpu_used[h] + r.cpu[h]) / s.cpu_cap[h])
     return -(after - now)
 
 
