@@ -11,12 +11,19 @@ Constructive policies (each a documented profile):
   "DotProduct" and "Norm-based Greedy");
 * ``portfolio``: the best of all of the above.
 
-``search`` (the default) starts from ``portfolio``; while that uses more bins than the lower bound, it
-tries an exact bin completion (Korf 2002) into lower-bound bins, then randomised restarts of it (for
-70 % of the time limit when the bound leaves no waste, 15 % otherwise). In one dimension, half of the time
-left goes to a consistent neighbourhood search (:mod:`cloudsim.packing.cns`, after Buljubašić & Vasquez
-2016); then a large neighbourhood search with exact repair (:func:`improve_lns`) runs until the time
-limit. Every result is checked by :func:`verify` before it is returned.
+``search`` (the default) starts from ``portfolio``; while that uses more bins than the lower bound:
+
+* in one dimension, column generation (:mod:`cloudsim.packing.colgen`) computes the LP bound, which
+  raises the lower bound where it beats L2 (the search stops as soon as the bound is reached), and, when
+  the LP is tight, looks for a packing into that many bins among the patterns its dual prices at (almost)
+  zero reduced cost;
+* exact bin completion (Korf 2002) into lower-bound bins, then randomised restarts of it (for 70 % of the
+  time limit when the bound leaves no waste, where it runs first, 15 % of the time left otherwise);
+* in one dimension, half of the time left goes to a consistent neighbourhood search
+  (:mod:`cloudsim.packing.cns`, after Buljubašić & Vasquez 2016);
+* then a large neighbourhood search with exact repair (:func:`improve_lns`) runs until the time limit.
+
+Every result is checked by :func:`verify` before it is returned.
 """
 
 from __future__ import annotations
@@ -27,7 +34,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from cloudsim.packing import cns, kernels
+from cloudsim.packing import cns, colgen, kernels
 from cloudsim.packing.bounds import lower_bound
 from cloudsim.packing.instance import Instance
 
@@ -145,8 +152,9 @@ PACKING_POLICIES: dict[str, str] = {
     **{name: desc for name, (_, desc) in CONSTRUCTIVE.items()},
     "portfolio": "the best result of all constructive policies",
     "search": (
-        "portfolio, then exact bin completion at the lower bound (bounded), then (1-D) consistent "
-        "neighbourhood search, then large neighbourhood search with exact repair until the time limit"
+        "portfolio, then (1-D) the LP bound by column generation and packings from its dual, exact bin "
+        "completion at the lower bound (bounded), (1-D) consistent neighbourhood search, then large "
+        "neighbourhood search with exact repair until the time limit"
     ),
 }
 
@@ -243,6 +251,12 @@ RESTART_SHARE = 0.15
 #: In one dimension, the share of the time left after the restarts that consistent neighbourhood search
 #: (:mod:`cloudsim.packing.cns`) gets before the LNS takes over from its result.
 CNS_SHARE = 0.5
+#: Share of the time limit kept for renumbering and verifying the packing after the search ends.
+FINISH_SHARE = 0.01
+#: In one dimension, the time (share of the limit, from the start) column generation may take for the LP
+#: bound, and by when the packing from its dual must be found.
+LP_SHARE = 0.5
+COLGEN_SHARE = 0.85
 
 
 def _exact_at_bound(inst: Instance, lb: int, deadline: float, seed: int = 0) -> np.ndarray | None:
@@ -268,6 +282,48 @@ def _exact_at_bound(inst: Instance, lb: int, deadline: float, seed: int = 0) -> 
         got = kernels.bin_completion(order, cand, inst.sizes, inst.capacity, lb, per_item * inst.n, noise)
         restart += 1
     return got if (got >= 0).all() else None
+
+
+def _search(
+    inst: Instance, assign: np.ndarray, best: int, lb: int, t0: float, time_limit_s: float, seed: int
+) -> tuple[np.ndarray, int]:
+    """The improvement phases of ``search`` from a packing into ``best > lb`` bins; returns the packing and
+    the lower bound, raised by the LP bound where column generation ran.
+
+    One dimension (positive sizes, tables small enough): the LP bound by column generation, and a packing
+    into that many bins from its dual (:mod:`cloudsim.packing.colgen`); exact bin completion with restarts
+    comes after them, or before them when the bound leaves no waste (it is strongest there). Then, in one
+    dimension, consistent neighbourhood search; large neighbourhood search until the time limit."""
+    end = t0 + (1.0 - FINISH_SHARE) * time_limit_s  # the rest: renumbering and verification
+    no_waste = bool((lb * inst.capacity == inst.sizes.sum(axis=0)).any())
+    share = RESTART_SHARE_NO_WASTE if no_waste else RESTART_SHARE
+    one_d = inst.dims == 1 and bool((inst.sizes > 0).all())
+    w, cap = inst.sizes[:, 0], int(inst.capacity[0])
+    priced = one_d and colgen.fits_table(len(np.unique(w)), cap)
+    restarts_done = no_waste or not priced
+    if restarts_done:
+        exact = _exact_at_bound(inst, lb, t0 + share * time_limit_s, seed)
+        if exact is not None:
+            return exact, lb
+    if priced:
+        lp = colgen.solve_lp(w, cap, [assign], t0 + LP_SHARE * time_limit_s, target=best)
+        lb = max(lb, lp.bound)
+        if best <= lb:
+            return assign, lb
+        if lp.converged and lb - lp.dual_value <= colgen.MAX_GAP:
+            got = colgen.pack_at_bound(w, cap, lp, lb, t0 + COLGEN_SHARE * time_limit_s)
+            if got is not None:
+                return got, lb
+            restarts_done = True  # a tight LP that no cover met: bin completion will not either; CNS next
+    if not restarts_done:
+        now = time.perf_counter()
+        exact = _exact_at_bound(inst, lb, now + share * (end - now), seed)
+        if exact is not None:
+            return exact, lb
+    if one_d:
+        now = time.perf_counter()
+        assign = cns.improve(w, cap, assign, lb, now + CNS_SHARE * (end - now), seed)
+    return improve_lns(inst, assign, lb, end, seed), lb
 
 
 def check_policy(name: str) -> str:
@@ -301,18 +357,7 @@ def pack(
             if best == lb:
                 break
         if policy == "search" and best is not None and best > lb:
-            no_waste = bool((lb * inst.capacity == inst.sizes.sum(axis=0)).any())
-            share = RESTART_SHARE_NO_WASTE if no_waste else RESTART_SHARE
-            exact = _exact_at_bound(inst, lb, t0 + share * time_limit_s, seed)
-            if exact is not None:
-                assign = exact
-            elif inst.dims == 1 and (inst.sizes > 0).all():
-                now = time.perf_counter()
-                split = now + CNS_SHARE * (t0 + time_limit_s - now)
-                assign = cns.improve(inst.sizes[:, 0], int(inst.capacity[0]), assign, lb, split, seed)
-                assign = improve_lns(inst, assign, lb, t0 + time_limit_s, seed)
-            else:
-                assign = improve_lns(inst, assign, lb, t0 + time_limit_s, seed)
+            assign, lb = _search(inst, assign, best, lb, t0, time_limit_s, seed)
     assign = _renumber(np.asarray(assign, dtype=np.int64))
     bins = verify(inst, assign)
     return PackResult(policy, bins, lb, assign, time.perf_counter() - t0)
@@ -331,3 +376,4 @@ def warm_up(policies: list[str] | None = None) -> None:
         w = one.sizes[:, 0].astype(np.int64)
         partial = np.array([0, 1, -1, -1, -1, -1, -1], dtype=np.int64)  # two bins kept, the rest pooled
         cns.search(w, 10, 2, partial, np.zeros((one.n, 2), dtype=np.int64), 0, 10, 0, *cns.PARAMS)
+        colgen.warm_up()
