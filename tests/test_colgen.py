@@ -142,3 +142,27 @@ def test_search_reports_at_least_the_lp_bound():
     r = pack(inst, "search", time_limit_s=2.0)
     assert verify(inst, r.assignment) == r.bins <= ffd.bins
     assert r.lower_bound >= _lp(w.tolist(), 150).bound
+
+
+def test_exact_cover_agrees_with_brute_force():
+    # random small pattern sets: a cover is found exactly when one exists (the search is complete when it
+    # has enough nodes), and what it returns adds up to the demands within the bins
+    rng = np.random.default_rng(17)
+    none = np.zeros(0, dtype=np.int64)
+    for _ in range(60):
+        m = int(rng.integers(2, 5))
+        demand = rng.integers(1, 4, m).astype(np.int64)
+        pats = np.unique(rng.integers(0, 3, (int(rng.integers(2, 8)), m)), axis=0)
+        pats = pats[(pats.sum(axis=1) > 0) & (pats <= demand).all(axis=1)].astype(np.int64)
+        if len(pats) == 0:
+            continue
+        bins = int(rng.integers(1, 5))
+        exists = any(
+            (pats[list(combo)].sum(axis=0) == demand).all()
+            for k in range(1, bins + 1)
+            for combo in itertools.combinations_with_replacement(range(len(pats)), k)
+        )
+        chosen = colgen.exact_cover(pats, np.zeros(len(pats)), demand, bins, 0.0, np.zeros(len(pats)), none, 10, 10**6)
+        assert (chosen is not None) == exists, (pats, demand, bins)
+        if chosen is not None:
+            assert len(chosen) <= bins and (pats[chosen].sum(axis=0) == demand).all()

@@ -15,15 +15,16 @@ instance of the literature (the integer round-up property).
 
 :func:`pack_at_bound` uses the dual to search for a packing into ``m`` bins. With ``pi`` dual feasible,
 any packing into ``m`` bins satisfies ``sum over its bins of (1 - pi(bin)) <= m - sum_i d_i pi_i =: gap``,
-so every bin of it is a pattern of reduced cost at most ``gap``. When the LP bound is tight, ``gap`` is
-tiny and so is the set of such patterns: they are enumerated exactly (:func:`enumerate_patterns`, a
-depth-first search bounded by a knapsack table) and an exact cover of the demands by ``m`` of them is
-searched (:func:`exact_cover`, fail-first over sizes as in Knuth's Algorithm X, with the reduced-cost
-budget). Sizes whose dual is zero add nothing to a pattern's value, so they are left out of the patterns
-and packed afterwards into the room the chosen patterns leave (exact bin completion with each chosen
-bin's load as one fixed item). This is a heuristic only where the pattern set is cut short (too many
-patterns: the threshold is lowered) or the search runs out of nodes; a packing it returns is checked
-like every other.
+so every bin of it is a pattern of reduced cost at most ``gap``. When the LP bound is tight (``gap`` at
+most :data:`MAX_GAP`), the set of such patterns is small: it is enumerated exactly
+(:func:`enumerate_patterns`, a depth-first search bounded by a knapsack table) and a cover of the demands
+by ``m`` of them is searched: depth-first (:func:`exact_cover`, fail-first over sizes as in Knuth's
+Algorithm X, with the reduced-cost budget), then by LP diving and HiGHS's branch and cut
+(:class:`CoverModel`). Sizes whose dual is zero add nothing to a pattern's value, so they are left out of
+the patterns and packed afterwards into the room the chosen patterns leave (best fit, else exact bin
+completion with each chosen bin's load as one fixed item). The searches are bounded (nodes, backtracks,
+time) and the pattern set is cut to the better patterns when it is too large, so this is a heuristic;
+a packing it returns is checked like every other.
 """
 
 from __future__ import annotations
@@ -55,11 +56,13 @@ MAX_PATTERNS = 20_000
 #: Roundings the LP dive may undo, and its share of the time left after the depth-first cover.
 DIVE_BACKTRACKS = 50
 DIVE_SHARE = 0.75
+#: Time left (s) below which HiGHS's branch and cut runs without presolve.
+MIP_PRESOLVE_S = 2.0
 #: Search nodes of the depth-first exact cover (at most; fewer on large pattern sets: a node scans them
 #: all, so the nodes times the nonzeros of the patterns stay within ``COVER_WORK``), and of the completion
 #: of zero-dual items.
 COVER_NODES = 30_000
-COVER_WORK = 1.5e8
+COVER_WORK = 3e8
 FILL_NODES = 200_000
 
 
@@ -342,6 +345,34 @@ def _place_rest(room: np.ndarray, rest: np.ndarray) -> np.ndarray:
     return where
 
 
+@njit(cache=True)
+def _take(
+    p: int,
+    sign: int,
+    start: np.ndarray,
+    types: np.ndarray,
+    counts: np.ndarray,
+    by_type: np.ndarray,
+    by_type_start: np.ndarray,
+    by_type_count: np.ndarray,
+    remaining: np.ndarray,
+    blocked: np.ndarray,
+) -> None:
+    """Take pattern ``p`` (``sign`` 1) or give it back (-1): update the remaining demands, and for every
+    pattern sharing a size with it, how many of its sizes it needs more of than remain (``blocked``)."""
+    for e in range(start[p], start[p + 1]):
+        t = types[e]
+        old = remaining[t]
+        new = old - sign * counts[e]
+        for q in range(by_type_start[t], by_type_start[t + 1]):
+            c = by_type_count[q]
+            if sign > 0 and c <= old and c > new:
+                blocked[by_type[q]] += 1
+            elif sign < 0 and c > old and c <= new:
+                blocked[by_type[q]] -= 1
+        remaining[t] = new
+
+
 # Recursive kernels are not cached (numba mis-loads cached recursive functions; see kernels.py).
 @njit(cache=False)
 def _cover(
@@ -350,8 +381,10 @@ def _cover(
     counts: np.ndarray,
     by_type: np.ndarray,
     by_type_start: np.ndarray,
+    by_type_count: np.ndarray,
     rc: np.ndarray,
     remaining: np.ndarray,
+    blocked: np.ndarray,
     budget: float,
     bins_left: int,
     last: np.ndarray,
@@ -363,7 +396,9 @@ def _cover(
     rest: np.ndarray,
     cap: int,
 ) -> int:
-    """Depth-first exact cover; returns the number of patterns chosen (``chosen[:result]``), or -1. At a
+    """Depth-first exact cover; returns the number of patterns chosen (``chosen[:result]``), or -1. A
+    pattern is usable when it is not ``blocked`` (it needs no more of a size than remains), fits the
+    reduced-cost budget, and comes no earlier than the last one chosen for the size branched on. At a
     cover, the items ``rest`` (zero dual, largest first) must fit, by best fit, into the room the chosen
     patterns (of loads ``loads``) leave and the bins left: else the search goes on."""
     nodes[0] += 1
@@ -377,15 +412,10 @@ def _cover(
         n = 0
         for q in range(by_type_start[t], by_type_start[t + 1]):
             p = by_type[q]
-            if p < last[t] or rc[p] > budget:
-                continue
-            ok = True
-            for e in range(start[p], start[p + 1]):
-                if counts[e] > remaining[types[e]]:
-                    ok = False
-                    break
-            if ok:
+            if blocked[p] == 0 and p >= last[t] and rc[p] <= budget:
                 n += 1
+                if n >= best_n:
+                    break  # not fewer than the best size so far
         if n < best_n:
             best_t, best_n = t, n
             if n == 0:
@@ -403,27 +433,18 @@ def _cover(
     saved = last[t]
     for q in range(by_type_start[t], by_type_start[t + 1]):
         p = by_type[q]
-        if p < saved or rc[p] > budget:
+        if blocked[p] != 0 or p < saved or rc[p] > budget:
             continue
-        ok = True
-        for e in range(start[p], start[p + 1]):
-            if counts[e] > remaining[types[e]]:
-                ok = False
-                break
-        if not ok:
-            continue
-        for e in range(start[p], start[p + 1]):
-            remaining[types[e]] -= counts[e]
+        _take(p, 1, start, types, counts, by_type, by_type_start, by_type_count, remaining, blocked)
         chosen[depth] = p
         last[t] = p
         got = _cover(
-            start, types, counts, by_type, by_type_start, rc, remaining, budget - rc[p], bins_left - 1, last,
-            chosen, depth + 1, nodes, limit, loads, rest, cap,
+            start, types, counts, by_type, by_type_start, by_type_count, rc, remaining, blocked, budget - rc[p],
+            bins_left - 1, last, chosen, depth + 1, nodes, limit, loads, rest, cap,
         )  # fmt: skip
         if got >= 0:
             return got
-        for e in range(start[p], start[p + 1]):
-            remaining[types[e]] += counts[e]
+        _take(p, -1, start, types, counts, by_type, by_type_start, by_type_count, remaining, blocked)
         if nodes[0] > limit:
             break
     last[t] = saved
@@ -453,10 +474,14 @@ def exact_cover(
     order = np.argsort(nz_t, kind="stable")
     by_type = nz_p[order].astype(np.int64)
     by_type_start = np.searchsorted(nz_t[order], np.arange(m + 1)).astype(np.int64)
+    by_type_count = counts[order]
+    remaining = demand.astype(np.int64).copy()
+    blocked = np.zeros(p_count, dtype=np.int64)
+    np.add.at(blocked, nz_p, counts > remaining[nz_t])
     chosen = np.zeros(bins + 1, dtype=np.int64)
     got = _cover(
-        start, nz_t.astype(np.int64), counts, by_type, by_type_start, rc.astype(np.float64),
-        demand.astype(np.int64).copy(), float(budget) + 1e-9, bins, np.zeros(m, dtype=np.int64), chosen, 0,
+        start, nz_t.astype(np.int64), counts, by_type, by_type_start, by_type_count, rc.astype(np.float64),
+        remaining, blocked, float(budget) + 1e-9, bins, np.zeros(m, dtype=np.int64), chosen, 0,
         np.zeros(1, dtype=np.int64), limit, loads.astype(np.int64), np.sort(rest)[::-1].astype(np.int64), cap,
     )  # fmt: skip
     return None if got < 0 else chosen[:got]
@@ -557,9 +582,13 @@ class CoverModel:
             )
 
     def mip(self, deadline: float) -> np.ndarray | None:
-        """HiGHS branch and cut on the integer program, within ``deadline``."""
+        """HiGHS branch and cut on the integer program, within ``deadline``. HiGHS's presolve does not watch
+        the time limit (it took 1.3 s of a 0.15 s limit on Scholl's N4C3W2_A), so it runs only when at
+        least :data:`MIP_PRESOLVE_S` are left."""
         h = self.h
-        h.setOptionValue("time_limit", max(deadline - time.perf_counter(), 0.01))
+        left = deadline - time.perf_counter()
+        h.setOptionValue("time_limit", max(left, 0.01))
+        h.setOptionValue("presolve", "on" if left >= MIP_PRESOLVE_S else "off")
         h.setOptionValue("mip_max_improving_sols", 1)  # any cover will do: stop at the first
         h.changeColsIntegrality(self.count, np.arange(self.count, dtype=np.int32), np.ones(self.count, dtype=np.uint8))
         h.run()

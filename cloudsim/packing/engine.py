@@ -285,10 +285,18 @@ def _exact_at_bound(inst: Instance, lb: int, deadline: float, seed: int = 0) -> 
 
 
 def _search(
-    inst: Instance, assign: np.ndarray, best: int, lb: int, t0: float, time_limit_s: float, seed: int
+    inst: Instance,
+    assign: np.ndarray,
+    best: int,
+    lb: int,
+    t0: float,
+    time_limit_s: float,
+    seed: int,
+    tried: list[np.ndarray],
 ) -> tuple[np.ndarray, int]:
-    """The improvement phases of ``search`` from a packing into ``best > lb`` bins; returns the packing and
-    the lower bound, raised by the LP bound where column generation ran.
+    """The improvement phases of ``search`` from a packing into ``best > lb`` bins (``tried``: the
+    portfolio's packings, whose bins seed column generation); returns the packing and the lower bound,
+    raised by the LP bound where column generation ran.
 
     One dimension (positive sizes, tables small enough): the LP bound by column generation, and a packing
     into that many bins from its dual (:mod:`cloudsim.packing.colgen`); exact bin completion with restarts
@@ -306,7 +314,7 @@ def _search(
         if exact is not None:
             return exact, lb
     if priced:
-        lp = colgen.solve_lp(w, cap, [assign], t0 + LP_SHARE * time_limit_s, target=best)
+        lp = colgen.solve_lp(w, cap, tried, t0 + LP_SHARE * time_limit_s, target=best)
         lb = max(lb, lp.bound)
         if best <= lb:
             return assign, lb
@@ -346,18 +354,19 @@ def pack(
     if policy in CONSTRUCTIVE:
         assign = CONSTRUCTIVE[policy][0](inst)
     else:
-        assign, best = None, None
+        assign, best, tried = None, None, []
         for name, (fn, _) in CONSTRUCTIVE.items():
             if name in ("first-fit", "best-fit"):
                 continue
             a = fn(inst)
+            tried.append(a)
             nb = int(a.max()) + 1
             if best is None or nb < best:
                 assign, best = a, nb
             if best == lb:
                 break
         if policy == "search" and best is not None and best > lb:
-            assign, lb = _search(inst, assign, best, lb, t0, time_limit_s, seed)
+            assign, lb = _search(inst, assign, best, lb, t0, time_limit_s, seed, tried)
     assign = _renumber(np.asarray(assign, dtype=np.int64))
     bins = verify(inst, assign)
     return PackResult(policy, bins, lb, assign, time.perf_counter() - t0)
