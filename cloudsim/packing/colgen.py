@@ -139,22 +139,25 @@ def new_highs():  # -> highspy.Highs (imported late: only the 1-D search needs i
     import highspy
 
     global _quiet
-    if _quiet:
-        h = highspy.Highs()
-    else:
-        sys.stdout.flush()
-        saved = os.dup(1)
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        try:
-            os.dup2(devnull, 1)
-            h = highspy.Highs()
-            with contextlib.suppress(OSError, AttributeError):
-                ctypes.CDLL(None).fflush(None)  # C stdio buffers go to /dev/null too
-        finally:
-            os.dup2(saved, 1)
-            os.close(saved)
-            os.close(devnull)
+    h = None
+    if not _quiet:
         _quiet = True
+        with contextlib.suppress(OSError):  # no usable descriptor 1: nothing to protect
+            if sys.stdout is not None:
+                sys.stdout.flush()
+            saved = os.dup(1)
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            try:
+                os.dup2(devnull, 1)
+                h = highspy.Highs()
+                with contextlib.suppress(OSError, AttributeError):
+                    ctypes.CDLL(None).fflush(None)  # C stdio buffers go to /dev/null too
+            finally:
+                os.dup2(saved, 1)
+                os.close(saved)
+                os.close(devnull)
+    if h is None:
+        h = highspy.Highs()
     h.setOptionValue("output_flag", False)
     return h
 
