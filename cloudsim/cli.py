@@ -189,23 +189,14 @@ def run(
         live.start(collector)
         try:
             if progress and not json_out:
-                with Progress(
-                    TextColumn("[bold]{task.description}"),
-                    BarColumn(),
-                    TextColumn("sim {task.fields[sim]}"),
-                    TimeElapsedColumn(),
-                    console=err,
-                    transient=True,
-                ) as bar:
+                with _progress_bar() as bar:
                     task = bar.add_task(sc.name, total=sc.duration, sim=_hms(0))
                     summary = sim.run(lambda t: bar.update(task, completed=t, sim=_hms(t)))
             else:
                 summary = sim.run()
             if out_dir is not None:
-                import yaml
-
                 sim.recorder.write(out_dir, summary)
-                (out_dir / "scenario.yaml").write_text(yaml.safe_dump(raw, sort_keys=False), encoding="utf-8")
+                _write_scenario(out_dir, raw)
             if openmetrics is not None:
                 from cloudsim.metrics.families import placement_families
 
@@ -318,6 +309,26 @@ def _write_openmetrics(
     )
 
 
+def _progress_bar(disable: bool = False) -> Progress:
+    """The transient progress bar of a run on standard error: the scenario, the bar, the simulated time."""
+    return Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        TextColumn("sim {task.fields[sim]}"),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
+        disable=disable,
+    )
+
+
+def _write_scenario(out_dir: Path, raw: dict[str, Any]) -> None:
+    """The scenario as run, next to its results (``scenario.yaml``)."""
+    import yaml
+
+    (out_dir / "scenario.yaml").write_text(yaml.safe_dump(raw, sort_keys=False), encoding="utf-8")
+
+
 def _run_consolidation(
     sc: Any,
     raw: dict[str, Any],
@@ -359,15 +370,7 @@ def _run_consolidation(
             if history:
                 collector.update(history[-1])
         else:
-            with Progress(
-                TextColumn("[bold]{task.description}"),
-                BarColumn(),
-                TextColumn("sim {task.fields[sim]}"),
-                TimeElapsedColumn(),
-                console=err,
-                transient=True,
-                disable=not progress or json_out,
-            ) as bar:
+            with _progress_bar(disable=not progress or json_out) as bar:
                 task = bar.add_task(sc.name, total=sc.duration, sim=_hms(0))
 
                 def step(dc: Any, t: float) -> None:
@@ -380,10 +383,8 @@ def _run_consolidation(
                 except (CapacityError, TraceError) as exc:
                     raise UsageFailure(f"{_trace_field(exc)}: {exc}") from None
         if out_dir is not None:
-            import yaml
-
             write(out_dir, summary, rows, history)
-            (out_dir / "scenario.yaml").write_text(yaml.safe_dump(raw, sort_keys=False), encoding="utf-8")
+            _write_scenario(out_dir, raw)
         if openmetrics is not None:
             from cloudsim.metrics.families import consolidation_families
 
