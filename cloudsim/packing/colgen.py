@@ -34,6 +34,7 @@ import ctypes
 import os
 import sys
 import time
+from dataclasses import dataclass
 
 import numpy as np
 from numba import njit
@@ -162,17 +163,21 @@ def new_highs():  # -> highspy.Highs (imported late: only the 1-D search needs i
     return h
 
 
+@dataclass(frozen=True)
 class LPResult:
     """The outcome of :func:`solve_lp`. ``size``/``demand``: the distinct sizes (largest first) and their
-    counts; ``dual``: a dual-feasible ``pi`` (every pattern's value is at most 1); ``dual_value``:
-    ``sum d_i pi_i``, a lower bound on the LP and on the number of bins; ``converged``: the LP optimum
-    was reached (``dual_value`` is ``z_LP``); ``iterations``: master solves."""
+    counts; ``item_type``: the size index of each item; ``dual``: a dual-feasible ``pi`` (every pattern's
+    value is at most 1); ``dual_value``: ``sum d_i pi_i``, a lower bound on the LP and on the number of
+    bins; ``converged``: the LP optimum was reached (``dual_value`` is ``z_LP``); ``iterations``: master
+    solves."""
 
-    def __init__(
-        self, size: np.ndarray, demand: np.ndarray, dual: np.ndarray, dual_value: float, converged: bool, iters: int
-    ) -> None:
-        self.size, self.demand, self.dual = size, demand, dual
-        self.dual_value, self.converged, self.iterations = dual_value, converged, iters
+    size: np.ndarray
+    demand: np.ndarray
+    item_type: np.ndarray
+    dual: np.ndarray
+    dual_value: float
+    converged: bool
+    iterations: int
 
     @property
     def bound(self) -> int:
@@ -198,7 +203,6 @@ def solve_lp(
     packings: list[np.ndarray],
     deadline: float,
     target: int | None = None,
-    extra_demand: np.ndarray | None = None,
 ) -> LPResult:
     """Column generation for the Gilmore-Gomory LP of weights ``w`` (positive integers, each at most
     ``cap``). ``packings`` (assignments of the items to bins) seed the master with their bins. Stops at
@@ -211,8 +215,7 @@ def solve_lp(
     h.setOptionValue("presolve", "off")
     h.setOptionValue("simplex_strategy", 4)  # primal simplex: columns only ever join, the basis stays feasible
     inf = highspy.kHighsInf
-    lower = demand.astype(np.float64) + (0.0 if extra_demand is None else extra_demand)
-    h.addRows(m, lower, np.full(m, inf), 0, np.zeros(0, np.int32), np.zeros(0, np.int32), [])
+    h.addRows(m, demand.astype(np.float64), np.full(m, inf), 0, np.zeros(0, np.int32), np.zeros(0, np.int32), [])
     seen: set[bytes] = set()
 
     def add(a: np.ndarray) -> None:
@@ -267,7 +270,7 @@ def solve_lp(
         for a in found:
             if float(a @ pi) > 1.0 + PRICE_EPS:
                 add(a)
-    return LPResult(size, demand, best_dual, best_value, converged, iters)
+    return LPResult(size, demand, item_type, best_dual, best_value, converged, iters)
 
 
 @njit(cache=True)
@@ -555,16 +558,15 @@ class CoverModel:
         h, inf = self.h, self.inf
         lower = np.zeros(self.count)
         upper = np.full(self.count, inf)
-        stack: list[tuple[int, float]] = []
+        stack: list[tuple[int, float, float]] = []  # (pattern, its rounded-up value, its lower bound before)
         try:
             while time.perf_counter() < deadline:
                 h.run()
                 if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
                     if not stack or backtracks == 0:
                         return None
-                    p, ceil = stack.pop()
+                    p, ceil, lower[p] = stack.pop()
                     backtracks -= 1
-                    lower[p] = 0.0 if not any(q == p for q, _ in stack) else max(c for q, c in stack if q == p)
                     upper[p] = ceil - 1.0
                     h.changeColBounds(p, lower[p], upper[p])
                     continue
@@ -575,7 +577,7 @@ class CoverModel:
                     return self._chosen()
                 p = int(open_[np.argmax(frac[open_])])
                 ceil = float(np.ceil(x[p] - 1e-9))
-                stack.append((p, ceil))
+                stack.append((p, ceil, lower[p]))
                 lower[p] = ceil
                 h.changeColBounds(p, ceil, upper[p])
             return None
@@ -601,13 +603,13 @@ class CoverModel:
 
 
 def pack_at_bound(w: np.ndarray, cap: int, lp: LPResult, bins: int, deadline: float) -> np.ndarray | None:
-    """A packing of ``w`` into ``bins`` bins built from the dual of ``lp`` (see the module notes), or None:
+    """A packing of ``w`` (the weights ``lp`` was solved for) into ``bins`` bins built from the dual of
+    ``lp`` (see the module notes), or None:
     the low-reduced-cost patterns, then searches for a cover of the demands by them, each stopping at the
     first cover whose room takes the zero-dual items: a bounded depth-first exact cover with the patterns
     in the order of their values in the LP relaxation, the same in enumeration order, LP diving, and HiGHS's branch
     and cut until ``deadline`` (they succeed on different instances)."""
-    size, demand, item_type = types_of(w)
-    pi = lp.dual
+    size, demand, item_type, pi = lp.size, lp.demand, lp.item_type, lp.dual
     gap = bins - float(pi @ demand)
     if not -1e-9 <= gap <= MAX_GAP or not fits_table(len(size), cap):
         return None
