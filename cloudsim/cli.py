@@ -69,7 +69,17 @@ def _summary_tables(summary: dict[str, Any]) -> list[Table]:
     t.add_row("cpu / memory utilization (active hosts)", f"{u['cpu_mean']:.1%} / {u['memory_mean']:.1%}")
     t.add_row("energy", f"{summary['energy_kwh']:.3f} kWh")
     t.add_row("cpu shortfall (contention)", f"{summary['sla']['cpu_shortfall_ratio']:.2%}")
-    t.add_row("migrations", str(summary["migrations"]))
+    t.add_row("migrations", f"{summary['migrations']:,}")
+    if summary.get("kind") == "consolidation":
+        sla, h = summary["sla"], summary["hosts"]
+        t.add_row(
+            "SLATAH / PDM / SLAV", f"{sla['slatah_pct']:.3f} % / {sla['pdm_pct']:.4f} % / {sla['slav_pct']:.6f} %"
+        )
+        t.add_row("ESV", f"{summary['esv']:.3e}")
+        t.add_row("host shutdowns", f"{h['shutdowns']:,} (mean {h['mean_time_before_shutdown_s']:.0f} s on before)")
+        for mode, m in summary["migrations_by_mode"].items():
+            t.add_row(f"migrations of {mode} guests", f"{m['count']:,}, mean {m['mean_time_s']:.2f} s, "
+                      f"downtime {m['downtime_mean_s']:.3f} s")  # fmt: skip
     t.add_row("policy / actors", f"{summary['policy']} / {summary['actors']}")
     t.add_row("simulated / wall time", f"{_hms(summary['sim_time_s'])} / {summary['wall_time_s']:.2f} s")
     m = Table(title="virtualization overhead by mode")
@@ -106,7 +116,7 @@ def run(
     ] = None,
     backend: Annotated[
         BackendName | None,
-        typer.Option(help="ray (host actors) or local (in-process); default ray, local for trace consolidation"),
+        typer.Option(help="ray (host actors; the default) or local (in-process shards)"),
     ] = None,
     address: Annotated[
         str | None,
@@ -145,7 +155,8 @@ def run(
     ] = True,
 ) -> None:
     """Run a scenario and print its summary."""
-    from cloudsim.engine import LocalBackend, Simulation
+    from cloudsim.engine import LocalBackend
+    from cloudsim.engine import run as engine_run
     from cloudsim.metrics.prom import SimCollector
 
     _stop_on_sigterm()
@@ -174,40 +185,37 @@ def run(
             raise UsageFailure(f"--out: {str(out_dir)!r} exists and is not a directory")
         out_dir.mkdir(parents=True, exist_ok=True)
     live = _Live(metrics_port, metrics_bind, realtime_factor, hold)
-    if sc.workload.trace is not None:
-        _run_consolidation(
-            sc, raw, rid, backend, address, out_dir, live, json_out, progress, openmetrics, anchor, host_series
-        )
-        return
     backend = backend or BackendName.ray
+    trace = _read_trace(sc)
 
     def simulate(be: Any) -> dict[str, Any]:
-        sim = Simulation(sc, be, run_id=rid)
         collector = SimCollector(sc.name, rid, sc.placement.policy, host_series)
-        sim.recorder.subscribe(collector.update)
-        sim.recorder.subscribe(live.pace)
         live.start(collector)
         try:
-            if progress and not json_out:
-                with _progress_bar() as bar:
-                    task = bar.add_task(sc.name, total=sc.duration, sim=_hms(0))
-                    summary = sim.run(lambda t: bar.update(task, completed=t, sim=_hms(t)))
-            else:
-                summary = sim.run()
+            with _progress_bar(disable=not progress or json_out) as bar:
+                task = bar.add_task(sc.name, total=sc.duration, sim=_hms(0))
+                summary, recorder = engine_run(
+                    sc,
+                    be,
+                    run_id=rid,
+                    trace=trace,
+                    progress=lambda t: bar.update(task, completed=t, sim=_hms(t)),
+                    listeners=(collector.update, live.pace),
+                )
             if out_dir is not None:
-                sim.recorder.write(out_dir, summary)
+                recorder.write(out_dir, summary)
                 _write_scenario(out_dir, raw)
             if openmetrics is not None:
-                from cloudsim.metrics.families import placement_families
+                from cloudsim.metrics.families import run_families
 
-                frames = [(x.time_s, placement_families(x, sc.placement.policy)) for x in sim.recorder.history]
+                frames = [(x.time_s, run_families(x, sc.placement.policy)) for x in recorder.history]
                 _write_openmetrics(openmetrics, frames, sc.name, rid, anchor, sc.duration, host_series)
         except BaseException:
             live.stop()
             raise
         return summary
 
-    if backend is BackendName.local:
+    if backend is BackendName.local and address is None:
         summary = simulate(LocalBackend())
     else:
         from cloudsim.distributed import RayBackend, RayConnectError, ray_session
@@ -234,6 +242,19 @@ def run(
         live.stop()
     if summary.get("interrupted"):
         raise typer.Exit(130)
+
+
+def _read_trace(sc: Any) -> Any:
+    """The scenario's trace, read before any Ray start-up (a bad folder is a one-line error)."""
+    if sc.workload.trace is None:
+        return None
+    from cloudsim.workload import TraceError, read_planetlab
+
+    tr = sc.workload.trace
+    try:
+        return read_planetlab(tr.path, tr.limit)
+    except TraceError as exc:
+        raise UsageFailure(f"workload.trace.path: {exc}") from None
 
 
 class _Live:
@@ -329,106 +350,6 @@ def _write_scenario(out_dir: Path, raw: dict[str, Any]) -> None:
     (out_dir / "scenario.yaml").write_text(yaml.safe_dump(raw, sort_keys=False), encoding="utf-8")
 
 
-def _run_consolidation(
-    sc: Any,
-    raw: dict[str, Any],
-    rid: str,
-    backend: BackendName | None,
-    address: str | None,
-    out_dir: Path | None,
-    live: _Live,
-    json_out: bool,
-    progress: bool,
-    openmetrics: Path | None,
-    anchor: str | None,
-    host_series: bool = True,
-) -> None:
-    """A trace-driven consolidation run: in-process by default, or inside one Ray worker (``--backend ray``
-    or ``--address``); the results are the same."""
-    from cloudsim.consolidation.engine import CapacityError
-    from cloudsim.consolidation.run import run_scenario, write
-    from cloudsim.consolidation.trace import TraceError
-    from cloudsim.metrics.prom import ConsolidationCollector
-
-    collector = ConsolidationCollector(sc.name, rid, host_series)
-    live.start(collector)
-    try:
-        if backend is BackendName.ray or address is not None:
-            from cloudsim.distributed import RayConnectError, ray_session, run_remote
-
-            try:
-                with ray_session(address):
-                    summary, rows, history = run_remote(run_scenario, sc, rid)
-            except RayConnectError as exc:
-                raise UsageFailure(str(exc)) from None
-            except Exception as exc:  # a task error wraps the worker's exception as its cause
-                cause = getattr(exc, "cause", None)
-                if isinstance(cause, CapacityError | TraceError):
-                    raise UsageFailure(f"{_trace_field(cause)}: {cause}") from None
-                raise
-            summary["backend"] = "ray"
-            if history:
-                collector.update(history[-1])
-        else:
-            with _progress_bar(disable=not progress or json_out) as bar:
-                task = bar.add_task(sc.name, total=sc.duration, sim=_hms(0))
-
-                def step(dc: Any, t: float) -> None:
-                    bar.update(task, completed=t, sim=_hms(t))
-                    collector.update(dc.history[-1])  # the values run_scenario recorded for this step
-                    live.pace(t)
-
-                try:
-                    summary, rows, history = run_scenario(sc, rid, step)
-                except (CapacityError, TraceError) as exc:
-                    raise UsageFailure(f"{_trace_field(exc)}: {exc}") from None
-        if out_dir is not None:
-            write(out_dir, summary, rows, history)
-            _write_scenario(out_dir, raw)
-        if openmetrics is not None:
-            from cloudsim.metrics.families import consolidation_families
-
-            frames = [(h["time_s"], consolidation_families(h)) for h in history]
-            _write_openmetrics(openmetrics, frames, sc.name, rid, anchor, sc.duration, host_series)
-        if json_out:
-            sys.stdout.write(json.dumps(summary, indent=2) + "\n")
-        else:
-            out.print(_consolidation_table(summary))
-            if out_dir is not None:
-                out.print(f"wrote {out_dir}/summary.json, timeseries.csv, metrics.jsonl, scenario.yaml")
-        live.hold_until_interrupted(summary)
-    finally:
-        live.stop()
-    if summary.get("interrupted"):
-        raise typer.Exit(130)
-
-
-def _trace_field(exc: Exception) -> str:
-    from cloudsim.consolidation.trace import TraceError
-
-    return "workload.trace.path" if isinstance(exc, TraceError) else "hosts"
-
-
-def _consolidation_table(summary: dict[str, Any]) -> Table:
-    t = Table(title=f"{summary['scenario']} ({summary['policy']}, {summary['trace']['vms']} VMs)", show_header=False)
-    sla, hosts = summary["sla"], summary["hosts"]
-    rows = [
-        ("energy", f"{summary['energy_kwh']:.2f} kWh"),
-        ("migrations", f"{summary['migrations']:,}"),
-        ("SLATAH", f"{sla['slatah_pct']:.3f} %"),
-        ("PDM", f"{sla['pdm_pct']:.4f} %"),
-        ("SLAV", f"{sla['slav_pct']:.6f} %"),
-        ("ESV", f"{summary['esv']:.3e}"),
-        ("host shutdowns", f"{hosts['shutdowns']:,} (mean {hosts['mean_time_before_shutdown_s']:.0f} s on before)"),
-        ("active hosts", f"{hosts['active_mean']:.1f} mean ({hosts['active_initial']} at start)"),
-        ("mean migration time", f"{summary['mean_migration_time_s']:.2f} s"),
-        ("wall time", f"{summary['wall_s']:.2f} s ({summary['backend']})"),
-    ]
-    for k, v in rows:
-        t.add_row(k, v)
-    return t
-
-
 export_app = typer.Typer(help="Export a finished run: OpenMetrics for Prometheus backfill.", no_args_is_help=True)
 app.add_typer(export_app, name="export")
 
@@ -503,12 +424,13 @@ def validate(
     """Check a scenario without running it."""
     sc, _ = load_scenario(scenario, set_ or [])
     hosts = sum(g.count for g in sc.hosts)
-    if sc.workload.trace is not None:
-        from cloudsim.consolidation.run import policy_label
+    policy = f"policy {sc.placement.policy}"
+    if sc.consolidation is not None:
+        from cloudsim.metrics.recorder import policy_label
 
-        policy = f"consolidation {policy_label(sc)} on trace {sc.workload.trace.path}"
-    else:
-        policy = f"policy {sc.placement.policy}"
+        policy = f"consolidation {policy_label(sc)}"
+        if sc.workload.trace is not None:
+            policy += f" on trace {sc.workload.trace.path}"
     out.print(f"ok: {sc.name}: {hosts} hosts in {len(sc.hosts)} groups, duration {_hms(sc.duration)}, {policy}")
 
 
@@ -669,7 +591,7 @@ def bench_consolidation(
 ) -> None:
     """Run consolidation scenarios on PlanetLab days: energy, migrations, SLATAH, PDM, SLAV and ESV per day
     and scenario, then our policy's ESV against the best reference policy's, day by day."""
-    from cloudsim.consolidation import bench
+    from cloudsim import bench
 
     names = list(scenario or [*bench.REFERENCE_POLICIES, bench.OURS])
     chosen = [d.strip() for d in days.split(",")] if days else None

@@ -12,8 +12,9 @@ import json
 from pathlib import Path
 from typing import Any
 
-#: (chart file stem, title, y label, [(column, legend)]) for placement runs and for consolidation runs.
-PLACEMENT_CHARTS = [
+#: (chart file stem, title, y label, [(column, legend)]); a chart shows the columns a run has (consolidation
+#: runs add migrations, SLATAH and PDM).
+CHARTS = [
     ("hosts", "Active hosts and the packing lower bound", "hosts",
      [("hosts_active", "active"), ("hosts_lower_bound", "lower bound"), ("hosts_on", "on")]),
     ("consolidation", "Consolidation ratio", "guests per active host", [("consolidation_ratio", "ratio")]),
@@ -27,17 +28,13 @@ PLACEMENT_CHARTS = [
       ("overhead_cores_full_hw", "full_hw"), ("overhead_cores_full_bt", "full_bt")]),
     ("placements", "Placements (running totals)", "guests",
      [("placed", "placed"), ("rejected", "rejected"), ("completed", "completed")]),
+    ("migrations", "Migrations and host shutdowns (running totals)", "count",
+     [("migrations", "migrations"), ("shutdowns", "shutdowns")]),
     ("power", "Power", "W", [("power_w", "power")]),
     ("energy", "Energy", "kWh", [("energy_kwh", "energy")]),
-    ("sla", "CPU shortfall (SLA violation)", "fraction", [("sla_cpu_shortfall_ratio", "shortfall")]),
+    ("sla", "SLA violation", "fraction",
+     [("sla_cpu_shortfall_ratio", "CPU shortfall"), ("sla_slatah", "SLATAH"), ("sla_pdm", "PDM")]),
 ]  # fmt: skip
-CONSOLIDATION_CHARTS = [
-    ("hosts", "Active hosts", "hosts", [("active_hosts", "active")]),
-    ("power", "Power", "W", [("power_w", "power")]),
-    ("energy", "Energy", "kWh", [("energy_kwh", "energy")]),
-    ("migrations", "Migrations (running total)", "migrations", [("migrations", "migrations")]),
-    ("vms", "VMs in the data centre", "VMs", [("vms", "VMs")]),
-]
 
 
 class ReportError(ValueError):
@@ -59,11 +56,7 @@ def load_run(run_dir: Path) -> tuple[dict[str, Any], list[dict[str, float]]]:
 
 
 def _time_key(rows: list[dict[str, float]]) -> str:
-    return "t_s" if rows and "t_s" in rows[0] else "time_s"
-
-
-def charts_for(summary: dict[str, Any]) -> list[tuple[str, str, str, list[tuple[str, str]]]]:
-    return CONSOLIDATION_CHARTS if summary.get("kind") == "consolidation" else PLACEMENT_CHARTS
+    return "time_s"
 
 
 def _plot(path: Path, title: str, ylabel: str, lines: list[tuple[list[float], list[float], str]]) -> None:
@@ -130,7 +123,7 @@ def report(run_dir: Path, out_dir: Path | None = None) -> Path:
     charts_dir.mkdir(parents=True, exist_ok=True)
     tk = _time_key(rows)
     images = []
-    for stem, title, ylabel, cols in charts_for(summary):
+    for stem, title, ylabel, cols in CHARTS:
         lines = [
             ([r[tk] / 3600 for r in rows], [r.get(c, 0.0) for r in rows], label)
             for c, label in cols
@@ -161,9 +154,6 @@ def compare(run_dirs: list[Path], out_dir: Path) -> Path:
     if len(run_dirs) < 2:
         raise ReportError("RUN_DIR: give at least two run directories to compare")
     runs = [load_run(d) for d in run_dirs]
-    kinds = {s.get("kind", "placement") for s, _ in runs}
-    if len(kinds) > 1:
-        raise ReportError("RUN_DIR: cannot compare consolidation runs with placement runs (different figures)")
     out_dir.mkdir(parents=True, exist_ok=True)
     charts_dir = out_dir / "charts"
     charts_dir.mkdir(exist_ok=True)
@@ -176,7 +166,7 @@ def compare(run_dirs: list[Path], out_dir: Path) -> Path:
     )
     table = f"<h2>Summaries side by side</h2><table><tr><th>figure</th>{head}</tr>{body}</table>"
     images = []
-    for stem, title, ylabel, cols in charts_for(runs[0][0]):
+    for stem, title, ylabel, cols in CHARTS:
         lines = []
         for (_, rows), label in zip(runs, labels, strict=True):
             tk = _time_key(rows)

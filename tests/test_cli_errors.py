@@ -43,7 +43,7 @@ def _never_simulate(monkeypatch: pytest.MonkeyPatch) -> None:
     fake.RayBackend = fake.ray_session = refuse  # type: ignore[attr-defined]
     fake.RayConnectError = RuntimeError  # type: ignore[attr-defined]
     monkeypatch.setitem(sys.modules, "cloudsim.distributed", fake)
-    monkeypatch.setattr("cloudsim.engine.Simulation", refuse)
+    monkeypatch.setattr("cloudsim.engine.run", refuse)
 
 
 def base() -> dict[str, Any]:

@@ -11,9 +11,14 @@ import numpy as np
 import pytest
 import yaml
 
+from cloudsim import engine
 from cloudsim.cli import main
-from cloudsim.consolidation import kernels
-from cloudsim.consolidation.detectors import (
+from cloudsim.engine import LocalBackend, Simulation
+from cloudsim.model import PreCopy, power_w
+from cloudsim.model.interpolation import interpolate
+from cloudsim.placement import kernels
+from cloudsim.placement.consolidation import Consolidator, Settings
+from cloudsim.placement.detectors import (
     Detector,
     iqr,
     java_round,
@@ -22,9 +27,9 @@ from cloudsim.consolidation.detectors import (
     mad,
     max_correlation_r2,
 )
-from cloudsim.consolidation.engine import HOST_G4, Config, DataCenter, PreCopy, VmType, simulate, specpower
-from cloudsim.consolidation.trace import TraceError, interpolate, read_planetlab
 from cloudsim.scenario import load_scenario
+from cloudsim.scenario.schema import SPECPOWER_TABLES
+from cloudsim.workload import TraceError, read_planetlab
 from tests.conftest import SHARED_DATA
 
 PLANETLAB_DAY = SHARED_DATA / "planetlab" / "20110303"
@@ -127,10 +132,10 @@ def test_maximum_correlation_needs_more_samples_than_vms():
 
 
 def test_specpower_interpolates_between_deciles():
-    table = np.array([HOST_G4.power_w])
+    table = np.array([SPECPOWER_TABLES["P1"][1]])  # HP ProLiant ML110 G4
     # 13.44 % on the G4: 89.4 + (92.6 - 89.4) x 0.344 = 90.5008 W
-    assert specpower(table, np.array([0.1344]))[0] == pytest.approx(90.5008)
-    assert specpower(np.repeat(table, 3, axis=0), np.array([0.0, 1.0, 1.3])).tolist() == [86, 117, 117]
+    assert power_w(table, np.array([0.1344]))[0] == pytest.approx(90.5008)
+    assert power_w(np.repeat(table, 3, axis=0), np.array([0.0, 1.0, 1.3])).tolist() == [86, 117, 117]
 
 
 def test_precopy_matches_the_calibration_checks():
@@ -191,71 +196,104 @@ def tiny_day(tmp_path: Path, n: int = 24, seed: int = 3) -> Path:
     return write_trace(tmp_path / "tiny", rows)
 
 
-def tiny_config(**kw) -> Config:
-    base = dict(hosts=12, limit_s=6 * 3600.0, detector=Detector("lr", 1.2), migration="cloudsim")
-    base.update(kw)
-    return Config(**base)
+def trace_scenario(day: Path, *overrides: str, hosts: int = 6, duration: str = "6h"):
+    """planetlab-lr-mmt on ``day`` with 2 x ``hosts`` hosts for ``duration``, plus ``--set`` overrides."""
+    sc, _ = load_scenario(
+        "planetlab-lr-mmt",
+        [f"workload.trace.path={day}", f"duration={duration}", f"hosts[0].count={hosts}", f"hosts[1].count={hosts}",
+         *overrides],
+    )  # fmt: skip
+    return sc
+
+
+def run(sc, backend=None, hooks=()):
+    sim = Simulation(sc, backend or LocalBackend())
+    sim.tick_hooks.extend(hooks)
+    return sim.run(), sim
 
 
 def test_one_vm_at_constant_load_draws_the_table_power(tmp_path):
     d = write_trace(tmp_path / "flat", {"vm": [50] * 288})
-    cfg = Config(allocation="dvfs", hosts=1, host_types=(HOST_G4,), vm_types=(VmType("v", 1000, 613),), limit_s=7200.0)
-    res = simulate(cfg, read_planetlab(d))
+    sc = trace_scenario(d, "consolidation.allocation=dvfs", duration="2h", hosts=1)
+    sc.hosts = sc.hosts[:1]
+    sc.workload.trace.vm_types = [sc.workload.trace.vm_types[2].model_copy(update={"mips": 1000, "memory_mib": 613})]
+    s, _ = run(sc)
     # 500 of 3720 MIPS = 13.44 %: 90.5008 W (hand calculation above) from 300.1 s to the last step at 6900.1 s
     u = 500 / 3720
     watts = 89.4 + (92.6 - 89.4) * (u - 0.1) * 10
-    assert res.energy_kwh == pytest.approx(watts * 6600 / 3.6e6)
-    assert res.migrations == 0 and res.slatah == 0 and res.shutdowns == 0
+    assert s["energy_kwh"] == pytest.approx(watts * 6600 / 3.6e6, abs=1e-6)  # the summary keeps 6 decimals
+    assert s["migrations"] == 0 and s["sla"]["slatah_pct"] == 0 and s["hosts"]["shutdowns"] == 0
 
 
 def test_a_vm_requesting_nothing_is_finished_as_in_cloudsim(tmp_path):
     d = write_trace(tmp_path / "z", {"a": [30] * 288, "b": [30] * 3 + [0] * 285})
-    dc = DataCenter(Config(allocation="dvfs", hosts=2, limit_s=3600.0), read_planetlab(d))
-    dc.run()
-    assert dc.finished == 1 and dc.host_of[1] == -1 and dc.host_of[0] >= 0
+    s, sim = run(trace_scenario(d, "consolidation.allocation=dvfs", duration="1h", hosts=1))
+    assert s["guests"]["completed"] == 1 and set(sim.state.hosted) == {0}
+
+
+def test_the_fair_model_keeps_a_vm_requesting_nothing(tmp_path):
+    d = write_trace(tmp_path / "z", {"a": [30] * 288, "b": [30] * 3 + [0] * 285})
+    s, sim = run(trace_scenario(d, "consolidation.allocation=dvfs", "dynamics.model=fair", duration="1h", hosts=1))
+    assert s["guests"]["completed"] == 0 and set(sim.state.hosted) == {0, 1}
+
+
+def _without_wall(s: dict) -> dict:
+    return {k: v for k, v in s.items() if k not in ("wall_time_s", "run")}
 
 
 def test_consolidation_is_deterministic_and_conserves_vms(tmp_path):
-    tr = read_planetlab(tiny_day(tmp_path))
-    a = simulate(tiny_config(), tr)
-    b = simulate(tiny_config(), tr)
-    assert a.summary() == b.summary()
-    assert a.migrations > 0
-    dvfs = simulate(tiny_config(allocation="dvfs", detector=None), tr)
-    npa = simulate(tiny_config(allocation="npa", detector=None), tr)
-    assert a.energy_kwh < dvfs.energy_kwh < npa.energy_kwh
-    assert a.mean_active_hosts < dvfs.mean_active_hosts
+    day = tiny_day(tmp_path)
+    a, _ = run(trace_scenario(day))
+    b, _ = run(trace_scenario(day))
+    assert _without_wall(a) == _without_wall(b)
+    assert a["migrations"] > 0
+    dvfs, _ = run(trace_scenario(day, "consolidation.allocation=dvfs"))
+    npa, _ = run(trace_scenario(day, "consolidation.allocation=npa"))
+    assert a["energy_kwh"] < dvfs["energy_kwh"] < npa["energy_kwh"]
+    assert a["hosts"]["active_mean"] < dvfs["hosts"]["active_mean"]
+
+
+def check_every_tick(sim: Simulation, seen: list[float]):
+    """The engine's invariants at every tick, migrations in flight included, plus the consolidation view:
+    each guest on one host, or on its source, its target and any first target while it migrates."""
+
+    def hook(t: float, report) -> None:
+        assert sim.check_invariants(report) == [], t
+        con = sim.consolidator
+        for h, vl in enumerate(con.lists):
+            for v in vl:
+                assert con.host_of[v] == h or con.mig_to[v] == h or (v, h) in con.ghosts
+        on = sum(len(vl) for vl in con.lists)
+        assert on == int((con.host_of >= 0).sum()) + int((con.mig_to >= 0).sum()) + len(con.ghosts)
+        seen.append(t)
+
+    return hook
 
 
 @pytest.mark.parametrize("selection", ["mmt", "mc", "rs", "mu"])
 @pytest.mark.parametrize("detector", ["thr", "iqr", "mad", "lr", "lrr"])
 def test_every_policy_runs_and_keeps_hosts_consistent(tmp_path, detector, selection):
-    tr = read_planetlab(tiny_day(tmp_path, n=16))
     param = {"thr": 0.8, "iqr": 1.5, "mad": 2.5, "lr": 1.2, "lrr": 1.2}[detector]
-    seen = []
-
-    def check(dc: DataCenter, t: float) -> None:
-        on = [v for h in range(dc.H) for v in dc.lists[h]]
-        migrating = int((dc.mig_to >= 0).sum()) + len(dc.ghosts)
-        assert len(on) == int((dc.host_of >= 0).sum()) + migrating  # each VM once, plus its reservations
-        for h in range(dc.H):
-            for v in dc.lists[h]:
-                assert dc.host_of[v] == h or dc.mig_to[v] == h or (v, h) in dc.ghosts
-        seen.append(t)
-
-    cfg = tiny_config(detector=Detector(detector, param, compat=False), selection=selection)
-    res = DataCenter(cfg, tr).run(check)
-    assert len(seen) == res.steps and res.energy_kwh > 0
-    assert 0 <= res.slatah <= 1 and 0 <= res.pdm <= 1
+    sc = trace_scenario(
+        tiny_day(tmp_path, n=16), f"consolidation.detector={detector}", f"consolidation.safety={param}",
+        f"consolidation.selection={selection}", "consolidation.compat=false",
+    )  # fmt: skip
+    sim = Simulation(sc, LocalBackend())
+    seen: list[float] = []
+    sim.tick_hooks.append(check_every_tick(sim, seen))
+    s = sim.run()
+    assert len(seen) == s["ticks"] == 71 and s["energy_kwh"] > 0
+    assert 0 <= s["sla"]["slatah_pct"] <= 100 and 0 <= s["sla"]["pdm_pct"] <= 100
 
 
 def test_migration_model_changes_durations(tmp_path):
-    tr = read_planetlab(tiny_day(tmp_path))
-    cs = simulate(tiny_config(), tr)
-    pc = simulate(tiny_config(migration="precopy"), tr)
-    assert cs.total_downtime_s == 0 and pc.total_downtime_s > 0
+    day = tiny_day(tmp_path)
+    cs, _ = run(trace_scenario(day))
+    pc, _ = run(trace_scenario(day, "consolidation.migration=precopy"))
+    assert cs["downtime_total_s"] == 0 and pc["downtime_total_s"] > 0
     # RAM / (1 Gbit/s / 2) = RAM / 62.5 MB/s: between the micro (613 MB) and the 1740 MB types
-    assert 613 / 62.5 <= cs.mean_migration_time_s <= 1740 / 62.5
+    assert 613 / 62.5 <= cs["mean_migration_time_s"] <= 1740 / 62.5
+    assert cs["migrations_by_mode"]["full_hw"]["count"] == cs["migrations"]
 
 
 # ---------------------------------------------------------------------------------------------- scenarios
@@ -292,7 +330,7 @@ def test_run_cli_writes_the_summary(tmp_path, capsys):
     )
     assert json.loads((out / "summary.json").read_text())["migrations"] == summary["migrations"]
     lines = (out / "timeseries.csv").read_text().splitlines()
-    assert lines[0].startswith("t_s,active_hosts") and len(lines) == summary["steps"] + 1
+    assert lines[0].startswith("time_s,") and "sla_slatah" in lines[0] and len(lines) == summary["ticks"] + 1
 
 
 def test_run_cli_overrides_and_errors(tmp_path, capsys):
@@ -306,25 +344,24 @@ def test_run_cli_overrides_and_errors(tmp_path, capsys):
     assert with_vms["energy_kwh"] > with_containers["energy_kwh"]
 
 
-def test_trace_scenario_runs_the_same_in_a_ray_worker(tmp_path, capsys, ray_session):
+def test_trace_scenario_runs_the_same_on_host_actors(tmp_path, capsys, ray_session):
     path = scenario_file(tmp_path, tiny_day(tmp_path))
     runs = []
     for backend in ("local", "ray"):
         assert main(["run", str(path), "--backend", backend, "--json", "--run-id", "r"]) == 0
         s = json.loads(capsys.readouterr().out)
-        runs.append({k: v for k, v in s.items() if k not in ("wall_s", "backend")})
+        runs.append({k: v for k, v in s.items() if k not in ("wall_time_s", "backend", "actors")})
     assert runs[0] == runs[1]
 
 
 def test_live_metrics_of_a_consolidation_run(tmp_path):
     from prometheus_client import generate_latest
 
-    from cloudsim.consolidation.run import run_scenario, snapshot
-    from cloudsim.metrics.prom import ConsolidationCollector, make_registry
+    from cloudsim.metrics.prom import SimCollector, make_registry
 
     sc, _ = load_scenario(scenario_file(tmp_path, tiny_day(tmp_path)))
-    col = ConsolidationCollector(sc.name, "r1")
-    run_scenario(sc, "r1", lambda dc, t: col.update(snapshot(dc, t, 1.0)))
+    col = SimCollector(sc.name, "r1", sc.placement.policy)
+    engine.run(sc, run_id="r1", listeners=[col.update])
     text = generate_latest(make_registry(col)).decode()
     for name in ("cloudsim_energy_joules_total", "cloudsim_migrations_total", "cloudsim_host_shutdowns_total",
                  "cloudsim_esv", 'kind="slatah"', 'kind="pdm"', 'kind="slav"'):  # fmt: skip
@@ -340,13 +377,12 @@ needs_day = pytest.mark.skipif(not PLANETLAB_DAY.is_dir(), reason=f"PlanetLab tr
 @needs_day
 def test_two_hour_slice_of_the_reference_day():
     sc, _ = load_scenario("planetlab-lr-mmt", [f"workload.trace.path={PLANETLAB_DAY}", "duration=2h"])
-    from cloudsim.consolidation.run import run_scenario
-
-    summary, rows, _ = run_scenario(sc, "slice")
+    summary, recorder = engine.run(sc, run_id="slice")
+    rows = recorder.rows
     assert summary["trace"]["vms"] == 1052
     # the reference's first-step count: 775 hosts hold a VM with a non-zero request at 300.1 s
-    assert summary["hosts"]["active_initial"] == 800 and rows[0][1] == pytest.approx(775, abs=60)
-    assert rows[-1][1] < 200  # consolidated within two hours
+    assert summary["hosts"]["active_initial"] == 800 and rows[0]["hosts_active"] == pytest.approx(775, abs=60)
+    assert rows[-1]["hosts_active"] < 200  # consolidated within two hours
     assert summary["migrations"] > 1000
 
 
@@ -368,13 +404,11 @@ REFERENCE_20110303 = {  # ../shared/reference/cloudsim-planetlab.md §3.2 (sorte
 @needs_day
 def test_full_day_matches_cloudsim():
     """energy ±2 %, migrations ±5 %, SLATAH, PDM and shutdowns ±10 % of CloudSim 3.0.3 (the issue's targets)."""
-    from cloudsim.consolidation.run import run_scenario
-
     rows, failures = [], []
     for label_, ref in REFERENCE_20110303.items():
         name, *extra = label_.split()
         sc, _ = load_scenario(name, [f"workload.trace.path={PLANETLAB_DAY}", *extra])
-        s, _, _ = run_scenario(sc, name)
+        s, _ = engine.run(sc, run_id=name)
         ours = (s["energy_kwh"], s["migrations"], s["sla"]["slatah_pct"], s["sla"]["pdm_pct"], s["hosts"]["shutdowns"])
         for label, o, r, tol in zip(("energy", "migrations", "SLATAH", "PDM", "shutdowns"), ours, ref,
                                     (0.02, 0.05, 0.10, 0.10, 0.10), strict=True):  # fmt: skip
@@ -409,22 +443,32 @@ def test_bench_consolidation_compares_ours_with_the_references(tmp_path, capsys)
     assert "DATA_DIR" in capsys.readouterr().err
 
 
-def test_selection_policies_by_hand(tmp_path):
-    # eight VMs, types in blocks of two: 0-1 2500 MIPS/870 MiB, 2-3 2000/1740, 4-5 1000/1740, 6-7 500/613
-    d = write_trace(tmp_path / "sel", {f"v{i}": [10] * 288 for i in range(8)})
-    dc = DataCenter(Config(hosts=2, selection="mmt"), read_planetlab(d))
+def consolidator(selection: str, seed: int = 0) -> Consolidator:
+    """Two hosts and eight VMs of CloudSim's types in blocks of two: 0-1 2500 MIPS/870 MiB, 2-3 2000/1740,
+    4-5 1000/1740, 6-7 500/613."""
+    mips = np.repeat([2500.0, 2000.0, 1000.0, 500.0], 2)
+    ram = np.repeat([870.0, 1740.0, 1740.0, 613.0], 2)
+    h = np.array([3720.0, 5320.0])
+    ptab = np.array([SPECPOWER_TABLES["P1"][1], SPECPOWER_TABLES["P2"][1]])
+    z = np.zeros(8)
+    return Consolidator(Settings(Detector("lr", 1.2), selection, seed=seed), h, h / 2, ptab, np.array([0, 1]),
+                        mips, np.ones(8), ram, ram, z, z, np.full(2, 1e6))  # fmt: skip
+
+
+def test_selection_policies_by_hand():
+    con = consolidator("mmt")
     util = np.array([0.4, 0.4, 0.3, 0.2, 0.1, 0.5, 0.05, 0.6])
-    dc.req = util * dc.vm_mips
+    con.req = util * con.vm_mips
     lists = [[3, 2, 0, 6, 4], [5, 2]]
-    assert dc._select(lists, 0, 0.0) == 6  # MMT: the least RAM (613 MiB)
-    assert dc._select(lists, 1, 0.0) == 5  # MMT tie (1740 = 1740): the first in the host's list
-    dc.cfg = Config(hosts=2, selection="mu")
-    assert dc._select(lists, 0, 0.0) == 6  # MU: utilization 0.05 is the least
-    assert dc._select(lists, 1, 0.0) == 2  # 0.3 < 0.5
-    dc.cfg = Config(hosts=2, selection="rs", seed=5)
-    picks = {dc._select(lists, 0, 0.0) for _ in range(60)}
+    assert con.select(lists, 0) == 6  # MMT: the least RAM (613 MiB)
+    assert con.select(lists, 1) == 5  # MMT tie (1740 = 1740): the first in the host's list
+    con.cfg = Settings(None, "mu")
+    assert con.select(lists, 0) == 6  # MU: utilization 0.05 is the least
+    assert con.select(lists, 1) == 2  # 0.3 < 0.5
+    con = consolidator("rs", seed=5)
+    picks = {con.select(lists, 0) for _ in range(60)}
     assert picks == {0, 2, 3, 4, 6}  # every VM on the host can be drawn
-    assert dc._select([[], []], 0, 0.0) == -1
+    assert con.select([[], []], 0) == -1
 
 
 def test_bench_consolidation_sweeps_as_ray_tasks_with_the_same_rows(tmp_path, capsys, ray_session):

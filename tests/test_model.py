@@ -17,6 +17,7 @@ def spec(ids, seed=1, empty_off=True):
     return ShardSpec(
         host_ids=np.array(ids),
         cpu_mips=np.full(n, 10_000.0),
+        pe_mips=np.full(n, 2_500.0),
         mem_mib=np.full(n, 65_536.0),
         reserve_mib=np.full(n, 1024.0),
         power_curve_w=np.tile(LINEAR_100_200, (n, 1)),
@@ -67,7 +68,7 @@ def test_contention_scales_every_guest_and_counts_the_shortfall():
     assert r.cpu_used_mips[0] == pytest.approx(10_000)
     assert r.cpu_delivered_mips[0] == pytest.approx(10_000)
     # 2,000 MIPS short for 10 s of 12,000 MIPS asked
-    assert r.shortfall_mips_s[0] / r.demand_mips_s[0] == pytest.approx(2000 / 12000)
+    assert 1 - r.allocated_mips_s[0] / r.requested_mips_s[0] == pytest.approx(2000 / 12000)
     assert r.power_w[0] == pytest.approx(200.0)
 
 
@@ -123,5 +124,12 @@ def test_results_do_not_depend_on_grouping():
     one = _run([[0, 1, 2, 3]])
     for groups in ([[0], [1], [2], [3]], [[0, 1, 2], [3]]):
         other = _run(groups)
-        for name in ("energy_j", "cpu_used_mips", "power_w", "overhead_mips_by_mode", "shortfall_mips_s"):
+        for name in (
+            "energy_j",
+            "cpu_used_mips",
+            "power_w",
+            "overhead_mips_by_mode",
+            "allocated_mips_s",
+            "requested_mips_s",
+        ):
             assert np.array_equal(getattr(one, name), getattr(other, name)), (groups, name)

@@ -6,7 +6,7 @@ import base64
 import re
 
 from cloudsim.cli import main
-from cloudsim.report import PLACEMENT_CHARTS
+from cloudsim.report import CHARTS
 
 PNG = b"\x89PNG\r\n\x1a\n"
 
@@ -24,10 +24,10 @@ def test_report_page_embeds_every_chart(tmp_path, capsys):
     page = (tmp_path / "a" / "report.html").read_text()
     assert page.startswith("<!doctype html>") and page.rstrip().endswith("</html>")
     images = re.findall(r'src="data:image/png;base64,([^"]+)"', page)
-    assert len(images) == len(PLACEMENT_CHARTS)
+    assert len(images) == len(CHARTS)
     assert all(base64.b64decode(i).startswith(PNG) for i in images)
     assert "energy_kwh" in page and "quickstart" in page and "<script" not in page
-    for stem, *_ in PLACEMENT_CHARTS:
+    for stem, *_ in CHARTS:
         assert (tmp_path / "a" / "charts" / f"{stem}.png").read_bytes().startswith(PNG)
 
 

@@ -9,32 +9,39 @@ tick, advances all actors in parallel with a single ``ray.get``. Errors raised b
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any
 
+import numpy as np
 import ray
 
 from cloudsim.model import Command, HostReport, HostShard, ShardSpec
 
-T = TypeVar("T")
-
 
 class ShardActor:
-    """A :class:`~cloudsim.model.HostShard` in an actor process."""
+    """A :class:`~cloudsim.model.HostShard` in an actor process. ``trace`` arrives from the object store
+    (one copy per node, read in place)."""
 
-    def __init__(self, spec: ShardSpec) -> None:
-        self.shard = HostShard(spec)
+    def __init__(self, spec: ShardSpec, trace: np.ndarray | None) -> None:
+        self.shard = HostShard(spec, trace)
 
     def apply(self, t: float, commands: list[Command]) -> None:
         self.shard.apply(t, commands)
 
+    def complete(self, t: float) -> None:
+        self.shard.complete(t)
+
     def advance(self, t: float, tick: int) -> HostReport:
         return self.shard.advance(t, tick)
 
+    def report(self, t: float) -> HostReport:
+        return self.shard.report(t)
+
 
 class RayBackend:
-    """One Ray actor per shard (per physical host when ``hosts_per_actor`` is 1). Ray must be
-    initialised (see :func:`cloudsim.distributed.session.ray_session`)."""
+    """Host shards as Ray actors (one per physical host when ``hosts_per_actor`` is 1; ``auto``: about one
+    per CPU of the cluster). Ray must be initialised (see :func:`cloudsim.distributed.session.ray_session`)."""
 
     name = "ray"
 
@@ -42,21 +49,35 @@ class RayBackend:
         self.handles: list[Any] = []
         self._pending: list[Any] = []
 
-    def start(self, specs: list[ShardSpec]) -> None:
+    def grain(self, hosts: int) -> int:
+        cpus = max(1, int(ray.cluster_resources().get("CPU", 1)))
+        return max(1, math.ceil(hosts / cpus))
+
+    def start(self, specs: list[ShardSpec], trace: np.ndarray | None = None) -> None:
         # num_cpus=0: an idle shard holds no CPU slot; SPREAD: on a cluster, shards go to every node
-        # rather than piling onto the driver's (a no-op on one machine).
+        # rather than piling onto the driver's (a no-op on one machine). The trace goes to the object
+        # store once; every actor reads its guests' columns from the shared copy.
         actor = ray.remote(num_cpus=0, max_restarts=0, scheduling_strategy="SPREAD")(ShardActor)
-        self.handles = [actor.remote(spec) for spec in specs]
+        ref = None if trace is None else ray.put(trace)
+        self.handles = [actor.remote(spec, ref) for spec in specs]
 
     def apply(self, t: float, commands: dict[int, list[Command]]) -> None:
         for index, cmds in sorted(commands.items()):
             self._pending.append(self.handles[index].apply.remote(t, cmds))
 
-    def advance(self, t: float, tick: int) -> HostReport:
-        refs = [h.advance.remote(t, tick) for h in self.handles]
+    def complete(self, t: float) -> None:
+        self._pending += [h.complete.remote(t) for h in self.handles]
+
+    def _gather(self, refs: list[Any]) -> HostReport:
         pending, self._pending = self._pending, []
         results = ray.get(pending + refs)
         return HostReport.concat(results[len(pending) :])
+
+    def advance(self, t: float, tick: int) -> HostReport:
+        return self._gather([h.advance.remote(t, tick) for h in self.handles])
+
+    def report(self, t: float) -> HostReport:
+        return self._gather([h.report.remote(t) for h in self.handles])
 
     @property
     def actors(self) -> int:
@@ -69,16 +90,10 @@ class RayBackend:
         self._pending = []
 
 
-def run_remote(fn: Callable[..., T], *args: Any) -> T:
-    """Run ``fn(*args)`` in a Ray worker of the current session and return its result (used for
-    in-process engines such as trace consolidation, whose hosts form one group)."""
-    return ray.get(ray.remote(num_cpus=0)(fn).remote(*args))
-
-
 def sweep(jobs: list[tuple[Any, str]], tick: Callable[[dict[str, Any]], None] | None = None) -> list[dict[str, Any]]:
     """Consolidation benchmark rows for (scenario, day) pairs, one Ray task each (one CPU), spread over the
     cluster; results come back in the order of ``jobs``. ``tick`` sees each row as it finishes."""
-    from cloudsim.consolidation.bench import one
+    from cloudsim.bench import one
 
     task = ray.remote(num_cpus=1)(one)
     refs = [task.remote(sc, day) for sc, day in jobs]

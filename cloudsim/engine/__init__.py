@@ -1,8 +1,20 @@
-"""The clock, the event heap, the controller loop and the in-process backend."""
+"""The clock, the event heap, the controller loop and the in-process backend: cloudsim's one engine."""
 
+from cloudsim.engine.api import run
 from cloudsim.engine.backend import Backend, LocalBackend
 from cloudsim.engine.cluster import Cluster, GuestCost
 from cloudsim.engine.core import Event, EventQueue, Priority
-from cloudsim.engine.simulation import Simulation
+from cloudsim.engine.simulation import Simulation, tick_times
 
-__all__ = ["Backend", "Cluster", "Event", "EventQueue", "GuestCost", "LocalBackend", "Priority", "Simulation"]
+__all__ = [
+    "Backend",
+    "Cluster",
+    "Event",
+    "EventQueue",
+    "GuestCost",
+    "LocalBackend",
+    "Priority",
+    "Simulation",
+    "run",
+    "tick_times",
+]

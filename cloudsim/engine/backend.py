@@ -1,9 +1,12 @@
 """Backends run the host shards. The controller talks to them through :class:`Backend`: one batched
-``apply`` per shard per event time, and ``advance`` on every shard at each tick."""
+``apply`` per shard per event time, ``complete`` at every migration completion time, and ``advance`` on
+every shard at each tick."""
 
 from __future__ import annotations
 
 from typing import Protocol
+
+import numpy as np
 
 from cloudsim.model import Command, HostReport, HostShard, ShardSpec
 
@@ -14,14 +17,23 @@ class Backend(Protocol):
 
     name: str
 
-    def start(self, specs: list[ShardSpec]) -> None:
-        """Create one shard per spec."""
+    def grain(self, hosts: int) -> int:
+        """Hosts per shard when the scenario says ``auto``."""
+
+    def start(self, specs: list[ShardSpec], trace: np.ndarray | None) -> None:
+        """Create one shard per spec; ``trace`` (a trace workload's utilization matrix) is shared by all."""
 
     def apply(self, t: float, commands: dict[int, list[Command]]) -> None:
         """Send each shard (by index) its commands for time ``t``: one call per shard, in order."""
 
+    def complete(self, t: float) -> None:
+        """Every shard integrates to ``t`` and ends the migrations due then."""
+
     def advance(self, t: float, tick: int) -> HostReport:
         """Advance every shard to ``t`` (in parallel where possible); one report for all hosts."""
+
+    def report(self, t: float) -> HostReport:
+        """Every shard's state now (after the commands of ``t``), as one report."""
 
     @property
     def actors(self) -> int: ...
@@ -31,22 +43,33 @@ class Backend(Protocol):
 
 
 class LocalBackend:
-    """Shards in this process: the reference backend, and the fast one for small scenarios."""
+    """Shards in this process: the reference backend, and the fast one for small scenarios. ``auto`` is
+    one shard for all hosts."""
 
     name = "local"
 
     def __init__(self) -> None:
         self.shards: list[HostShard] = []
 
-    def start(self, specs: list[ShardSpec]) -> None:
-        self.shards = [HostShard(s) for s in specs]
+    def grain(self, hosts: int) -> int:
+        return max(1, hosts)
+
+    def start(self, specs: list[ShardSpec], trace: np.ndarray | None = None) -> None:
+        self.shards = [HostShard(s, trace) for s in specs]
 
     def apply(self, t: float, commands: dict[int, list[Command]]) -> None:
         for index, cmds in sorted(commands.items()):
             self.shards[index].apply(t, cmds)
 
+    def complete(self, t: float) -> None:
+        for s in self.shards:
+            s.complete(t)
+
     def advance(self, t: float, tick: int) -> HostReport:
         return HostReport.concat([s.advance(t, tick) for s in self.shards])
+
+    def report(self, t: float) -> HostReport:
+        return HostReport.concat([s.report(t) for s in self.shards])
 
     @property
     def actors(self) -> int:

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from cloudsim.model import ShardSpec
+from cloudsim.model import Dynamics, ShardSpec
 from cloudsim.placement import Request
 from cloudsim.scenario.schema import GuestShape, HostGroup, Scenario
 from cloudsim.virt import (
@@ -34,14 +34,44 @@ class GuestCost:
     profile: OverheadProfile | None
 
 
+def host_order(scenario: Scenario) -> list[int]:
+    """The host-group index of each host: one group after another, or round robin over the groups
+    (``consolidation.host_order: interleaved``, CloudSim's ``i % 2``)."""
+    counts = [g.count for g in scenario.hosts]
+    c = scenario.consolidation
+    if c is None or c.host_order == "grouped":
+        return [k for k, n in enumerate(counts) for _ in range(n)]
+    out: list[int] = []
+    left = list(counts)
+    while any(left):
+        for k in range(len(left)):
+            if left[k]:
+                out.append(k)
+                left[k] -= 1
+    return out
+
+
 class Cluster:
-    """Hosts of a scenario as numpy arrays, in scenario order (group by group), with the overhead
-    profiles resolved for the scenario."""
+    """Hosts of a scenario as numpy arrays, in host order, with the overhead profiles resolved for the
+    scenario. A trace workload with ``mode: none`` models no virtualization overhead (CloudSim's model):
+    no host reservation, no CPU or memory overhead."""
 
     def __init__(self, scenario: Scenario) -> None:
         self.groups: list[HostGroup] = list(scenario.hosts)
-        self.names: list[str] = [f"{g.name}-{i}" for g in self.groups for i in range(g.count)]
-        self.group = np.repeat(np.arange(len(self.groups)), [g.count for g in self.groups])
+        self.group = np.asarray(host_order(scenario), dtype=np.int64)
+        seen = [0] * len(self.groups)
+        self.names: list[str] = []
+        for k in self.group.tolist():
+            self.names.append(f"{self.groups[k].name}-{seen[k]}")
+            seen[k] += 1
+        tr = scenario.workload.trace
+        self.overheads = tr is None or tr.mode != "none"
+        self.dynamics = Dynamics(
+            model=scenario.dynamics.model,
+            source_share=1.0 - scenario.dynamics.migration_slowdown,
+            target_share=scenario.dynamics.target_share,
+            full_power=scenario.consolidation is not None and scenario.consolidation.allocation == "npa",
+        )
         per_group = {
             "cores": [g.cpu.cores for g in self.groups],
             "mips_per_core": [g.cpu.mips_per_core for g in self.groups],
@@ -62,7 +92,7 @@ class Cluster:
         self.cpu_mips = self.cores * self.mips_per_core
         self.mem_mib = arrays["mem_mib"]
         self.htype = arrays["htype"].astype(np.int64)
-        self.reserve_mib = arrays["reserve_mib"]
+        self.reserve_mib = arrays["reserve_mib"] if self.overheads else np.zeros(len(self.group))
         self.power_curve_w = np.asarray([g.power.curve_w() for g in self.groups])[self.group]
         self.empty_off = np.asarray([g.power.empty_hosts == "off" for g in self.groups])[self.group]
         overrides = {m: {t: o.values() for t, o in by.items()} for m, by in scenario.overheads.items()}
@@ -87,11 +117,13 @@ class Cluster:
             ShardSpec(
                 host_ids=np.arange(lo, min(lo + hosts_per_shard, n)),
                 cpu_mips=self.cpu_mips[lo : lo + hosts_per_shard],
+                pe_mips=self.mips_per_core[lo : lo + hosts_per_shard],
                 mem_mib=self.mem_mib[lo : lo + hosts_per_shard],
                 reserve_mib=self.reserve_mib[lo : lo + hosts_per_shard],
                 power_curve_w=self.power_curve_w[lo : lo + hosts_per_shard],
                 empty_off=self.empty_off[lo : lo + hosts_per_shard],
                 seed=seed,
+                dynamics=self.dynamics,
             )
             for lo in range(0, n, hosts_per_shard)
         ]
@@ -111,6 +143,8 @@ class Cluster:
         cpu = shape.vcpus * (shape.mips_per_vcpu or group.cpu.mips_per_core)
         if why is not None:
             return GuestCost(False, why, cpu, 0.0, cpu, guest_mib, 0.0, None)
+        if not self.overheads:
+            return GuestCost(True, "", cpu, 0.0, cpu, guest_mib, 0.0, None)
         p = profile_for(self.profiles, shape.mode, hv.type, hv.product, (shape.mode, hv.type) in self._mem_overridden)
         c = p.cpu_fraction(shape.kernel_intensity)
         mem_over = p.memory_overhead_mib(guest_mib, shape.vcpus)

@@ -11,13 +11,14 @@ from typing import Any
 
 
 class Priority(IntEnum):
-    """Order of events that fall at the same instant: capacity is freed before it is asked for, and a
-    tick observes the state after every other event at its time."""
+    """Order of events that fall at the same instant: migrations complete and capacity is freed before it
+    is asked for, and a tick observes the state after every other event at its time."""
 
-    DEPARTURE = 0
-    BOOT = 1
-    ARRIVAL = 2
-    TICK = 3
+    COMPLETION = 0
+    DEPARTURE = 1
+    BOOT = 2
+    ARRIVAL = 3
+    TICK = 4
 
 
 @dataclass(order=True, frozen=True)

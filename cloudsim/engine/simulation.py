@@ -1,9 +1,17 @@
-"""The controller loop: guests arrive, the placement pipeline decides on the controller's view, the
-commands go to the shards in one batch per shard per event time, ticks advance every shard, and the
-recorder turns host reports into the time series, the metrics and the summary.
+"""The controller loop, the one engine of cloudsim: guests arrive, the placement pipeline decides on the
+controller's view, the commands go to the shards in one batch per shard per event time, ticks advance
+every shard, consolidation runs as a phase of the controller at each tick, and the recorder turns host
+reports into the time series, the metrics and the summary.
 
 The controller is the single writer of allocation decisions: it reserves on its own view
-(:class:`~cloudsim.placement.Snapshot`); the shards apply the commands and own the dynamics.
+(:class:`~cloudsim.placement.Snapshot`) and keeps which guest is where (with the consolidation view,
+:class:`~cloudsim.placement.consolidation.Consolidator`); the shards apply the commands and own the
+dynamics (utilization from distributions or trace columns, allocation, power, SLA sums).
+
+A live migration is three commands: the target gets the guest with the time it completes, the source
+marks it outgoing, and (when a guest moved twice in one step) its first target marks it superseded.
+Both sides are booked while it runs; at its completion time every shard integrates to that instant and
+ends the migrations due, and the controller frees the source's booking.
 """
 
 from __future__ import annotations
@@ -20,17 +28,29 @@ from cloudsim.engine.backend import Backend
 from cloudsim.engine.cluster import Cluster
 from cloudsim.engine.core import EventQueue, Priority
 from cloudsim.metrics.recorder import Recorder
-from cloudsim.model import Command, HostReport, Place, Remove
+from cloudsim.model import (
+    DIST_TRACE,
+    Command,
+    HostReport,
+    MigrateOut,
+    MigrationModel,
+    Place,
+    Remove,
+    Supersede,
+)
 from cloudsim.placement import Snapshot, decide, get_policy
+from cloudsim.placement.consolidation import Consolidator, Settings
+from cloudsim.placement.detectors import Detector
 from cloudsim.scenario.schema import Scenario
-from cloudsim.virt import MODE_INDEX
-from cloudsim.workload import Guest, generate, utilization_params
+from cloudsim.virt import MODE_INDEX, VirtMode
+from cloudsim.workload import Guest, generate, trace_guests, utilization_params
+from cloudsim.workload.trace import Trace
 
 
 @dataclass
 class _Hosted:
     host: int
-    cpu_mips: float
+    cpu_mips: float  # booked on ``host``
     mem_mib: float
     mode: int
     htype: int
@@ -42,20 +62,51 @@ class _Hosted:
 
 
 @dataclass
+class _Migration:
+    target: int
+    end_s: float
+    cpu_mips: float  # booked on the target
+    mem_mib: float
+    passes: list[tuple[int, float, float]] = field(default_factory=list)  # (first target, cpu, mem) booked
+
+
+@dataclass
 class ControllerState:
     """What the controller knows besides the host view: where each guest is and the counters."""
 
     hosted: dict[int, _Hosted] = field(default_factory=dict)
+    migrating: dict[int, _Migration] = field(default_factory=dict)
     placed: int = 0
     rejected: int = 0
-    completed: int = 0
+    completed: int = 0  # departed at the end of their lifetime, or finished (a request of 0, cloudsim model)
     migrations: int = 0
     hosts_lower_bound: int = 0  # at the last tick: no packing of the hosted guests uses fewer hosts
+    active_initial: int = 0  # hosts holding guests at the first tick
     rejections: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    #: per mode: [migrations, total time s, downtime s]
+    migration_stats: dict[str, list[float]] = field(default_factory=lambda: defaultdict(lambda: [0, 0.0, 0.0]))
+
+
+def tick_times(scenario: Scenario) -> list[float]:
+    """The scheduling instants: ``k x tick`` up to the duration (and the duration itself when it is not a
+    multiple); in the cloudsim model CloudSim's clock, ``0.1 + k x tick`` accumulated, while not past the
+    duration."""
+    if scenario.dynamics.model == "cloudsim":
+        out, t = [], 0.1
+        while t + scenario.tick <= scenario.duration:
+            t = t + scenario.tick
+            out.append(t)
+        return out
+    n = math.floor(scenario.duration / scenario.tick + 1e-9)
+    out = [k * scenario.tick for k in range(1, n + 1)]
+    if n * scenario.tick < scenario.duration - 1e-9:
+        out.append(scenario.duration)
+    return out
 
 
 class Simulation:
-    """One run of a scenario on a backend. ``run()`` returns the summary dict."""
+    """One run of a scenario on a backend. ``run()`` returns the summary dict. ``trace`` is the scenario's
+    trace, when it has one and the caller has read it already."""
 
     def __init__(
         self,
@@ -65,36 +116,73 @@ class Simulation:
         run_id: str = "run",
         hosts_per_shard: int | None = None,
         recorder: Recorder | None = None,
+        trace: Trace | None = None,
     ) -> None:
         self.scenario = scenario
         self.backend = backend
         self.cluster = Cluster(scenario)
         self.policy = get_policy(scenario.placement.policy)
-        self.guests: list[Guest] = generate(scenario)
+        self.trace = trace
+        if scenario.workload.trace is not None:
+            self.guests, self.trace = trace_guests(scenario, trace)
+        else:
+            self.guests = generate(scenario)
         n = len(self.cluster)
+        self.cloudsim = scenario.dynamics.model == "cloudsim"
         oc = scenario.placement.overcommit
         self.view = Snapshot(
-            cpu_cap=self.cluster.cpu_mips * oc.cpu,
+            cpu_cap=self.cluster.cpu_mips * oc.cpu if not self.cloudsim else np.full(n, np.inf),
             mem_cap=self.cluster.mem_mib * oc.memory,
             cpu_used=np.zeros(n),
             mem_used=self.cluster.reserve_mib.copy(),
             guests=np.zeros(n, dtype=np.int64),
             power_curve_w=self.cluster.power_curve_w,
         )
-        self.hosts_per_shard = hosts_per_shard or scenario.ray.hosts_per_actor
+        grain = hosts_per_shard or scenario.ray.hosts_per_actor
+        self.hosts_per_shard = max(1, backend.grain(n) if grain == "auto" else int(grain))
         self.specs = self.cluster.shard_specs(self.hosts_per_shard, scenario.seed)
         self.state = ControllerState()
         # capacities for the lower bound: largest first, cumulative (memory net of host reservations)
-        self._cpu_cum = np.cumsum(np.sort(self.view.cpu_cap)[::-1])
+        self._cpu_cum = np.cumsum(np.sort(self.cluster.cpu_mips * oc.cpu)[::-1])
         self._mem_cum = np.cumsum(np.sort(self.view.mem_cap - self.cluster.reserve_mib)[::-1])
         self.recorder = recorder or Recorder(scenario, self.cluster, run_id=run_id)
         self.queue = EventQueue()
         self.submitted = 0  # guests that arrived (placed or rejected)
+        self._bookings = np.zeros(n, dtype=np.int64)  # guests booked on each host (both sides of a migration)
+        self._due: dict[float, list[int]] = {}  # completion time -> guests whose migration ends then
+        c = scenario.consolidation
+        self.migrate = c is not None and c.allocation == "migrate"
+        self.migration = MigrationModel(c.migration if c is not None else "precopy")
+        self.link_mb_s = (c.host_bandwidth_gbps if c is not None else 10.0) * 1e6 / 8000
+        self.consolidator = self._consolidator() if c is not None else None
         #: called as ``hook(t, report)`` after every tick (tests check invariants here)
         self.tick_hooks: list[Callable[[float, HostReport], None]] = []
 
     def _shard_of(self, host: int) -> int:
         return host // self.hosts_per_shard
+
+    def _consolidator(self) -> Consolidator:
+        s, cl = self.scenario, self.cluster
+        c = s.consolidation
+        assert c is not None
+        v = len(self.guests)
+        vm_mips, scale, vm_ram = np.zeros(v), np.ones(v), np.zeros(v)
+        book_mem, book_bw, book_cpu = np.zeros(v), np.zeros(v), np.zeros(v)
+        for g in self.guests:
+            costs = [x for x in cl.costs(g.shape) if x.compatible] or cl.costs(g.shape)
+            vm_mips[g.id] = costs[0].cpu_mips
+            scale[g.id] = 1.0 / (1.0 - costs[0].overhead_c)
+            vm_ram[g.id] = g.memory_mib
+            book_mem[g.id] = max(x.mem_mib for x in costs)
+            book_cpu[g.id] = 0.0 if self.cloudsim else max(x.cpu_reserved_mips for x in costs)
+            book_bw[g.id] = g.bandwidth_mbps * 1000 if self.cloudsim else 0.0
+        detector = Detector(c.detector, c.safety, c.compat) if self.migrate else None
+        settings = Settings(detector, c.selection, c.wake, c.retarget, book_migrations=not self.cloudsim, seed=s.seed)
+        link = np.full(len(cl), c.host_bandwidth_gbps * 1e6 if self.cloudsim else np.inf)
+        return Consolidator(
+            settings, cl.cpu_mips, cl.mips_per_core, cl.power_curve_w, cl.group, vm_mips, scale, vm_ram,
+            book_mem, book_bw, book_cpu, link,
+        )  # fmt: skip
 
     # ------------------------------------------------------------------------------------------ run
 
@@ -102,15 +190,13 @@ class Simulation:
         """Run to the scenario's end (or until interrupted: the summary then covers the time run)."""
         s = self.scenario
         wall0 = time.perf_counter()
-        self.backend.start(self.specs)
+        self.backend.start(self.specs, None if self.trace is None else self.trace.util)
         self.recorder.begin(self.backend.name, self.backend.actors)
+        start = 0.1 if self.cloudsim else 0.0
         for g in self.guests:
-            self.queue.push(g.arrival_s, Priority.ARRIVAL, g)
-        n_ticks = math.floor(s.duration / s.tick + 1e-9)
-        for k in range(1, n_ticks + 1):
-            self.queue.push(k * s.tick, Priority.TICK, k)
-        if n_ticks * s.tick < s.duration - 1e-9:
-            self.queue.push(s.duration, Priority.TICK, n_ticks + 1)
+            self.queue.push(max(g.arrival_s, start), Priority.ARRIVAL, g)
+        for k, t in enumerate(tick_times(s), start=1):
+            self.queue.push(t, Priority.TICK, k)
         now = 0.0
         interrupted = False
         try:
@@ -118,9 +204,12 @@ class Simulation:
                 batch = self.queue.pop_batch()
                 now = batch[0].time_s
                 commands: dict[int, list[Command]] = defaultdict(list)
-                ticks, wave = [], []
+                ticks, wave, completes = [], [], False
                 for ev in batch:
-                    if ev.priority is Priority.ARRIVAL:
+                    if ev.priority is Priority.COMPLETION:
+                        for v in self._due.pop(now):
+                            completes |= self._complete(v, now)
+                    elif ev.priority is Priority.ARRIVAL:
                         wave.append(ev.payload)
                     elif ev.priority is Priority.DEPARTURE:
                         self._depart(ev.payload, commands)
@@ -129,12 +218,18 @@ class Simulation:
                             h.booted = True
                     else:
                         ticks.append(ev.payload)
+                if completes:
+                    self.backend.complete(now)
                 for guest in self._wave_order(wave):
                     self._arrive(now, guest, commands)
                 if commands:
                     self.backend.apply(now, commands)
                 for k in ticks:
+                    if k == 1:
+                        self.state.active_initial = int((self.view.guests > 0).sum())
                     report = self.backend.advance(now, k)
+                    if self._tick(now, report):
+                        report = self.backend.report(now)
                     self.state.hosts_lower_bound = self.hosts_lower_bound()
                     self.recorder.tick(now, report, self.state, wall_s=time.perf_counter() - wall0)
                     for hook in self.tick_hooks:
@@ -153,10 +248,11 @@ class Simulation:
 
     def _wave_order(self, wave: list[Guest]) -> list[Guest]:
         """Guests arriving at one instant, largest first (the FFD principle of the packing engine: the
-        sum of their least reservations as fractions of the largest host), ties in arrival order."""
-        if len(wave) < 2 or self.scenario.placement.wave_order == "arrival":
+        sum of their least reservations as fractions of the largest host), ties in arrival order. A trace
+        workload keeps its order (CloudSim instantiates VMs by id)."""
+        if len(wave) < 2 or self.scenario.placement.wave_order == "arrival" or self.trace is not None:
             return wave
-        cpu_max, mem_max = float(self.view.cpu_cap.max()), float(self.view.mem_cap.max())
+        cpu_max, mem_max = float(self.cluster.cpu_mips.max()), float(self.view.mem_cap.max())
 
         def size(g: Guest) -> float:
             cpu, mem = self.cluster.min_demand(g.shape)
@@ -178,60 +274,173 @@ class Simulation:
                 need = max(need, min(int(np.searchsorted(cum, total * (1 - 1e-12))) + 1, len(cum)))
         return need
 
+    def _book(self, h: int, cpu: float, mem: float) -> None:
+        self.view.cpu_used[h] += cpu
+        self.view.mem_used[h] += mem
+        self._bookings[h] += 1
+
+    def _unbook(self, h: int, cpu: float, mem: float) -> None:
+        self.view.cpu_used[h] -= cpu
+        self.view.mem_used[h] -= mem
+        self._bookings[h] -= 1
+        if self._bookings[h] == 0:  # drop float residue so an empty host is exactly empty
+            self.view.cpu_used[h] = 0.0
+            self.view.mem_used[h] = self.cluster.reserve_mib[h]
+
     def _arrive(self, t: float, guest: Guest, commands: dict[int, list[Command]]) -> None:
-        request = self.cluster.request(guest.id, guest.shape)
-        decision = decide(self.policy, self.view, request)
         self.submitted += 1
-        self.recorder.decision(t, guest, decision, self.cluster)
-        if decision.host is None:
-            self.state.rejected += 1
-            self.state.rejections[decision.reason or "unknown"] += 1
-            return
-        h = decision.host
+        if self.trace is not None and self.consolidator is not None:
+            best_fit = self.scenario.consolidation.allocation == "migrate"  # type: ignore[union-attr]
+            free_mem, free_cpu = self.view.mem_cap - self.view.mem_used, self.view.cpu_cap - self.view.cpu_used
+            h = self.consolidator.place_initial(guest.id, best_fit, free_mem, free_cpu)
+            if h < 0:
+                self._reject(t, guest, "insufficient_capacity", "no host has room for its full request")
+                return
+            self.recorder.placed(t, guest, h, self.cluster, "first fit" if not best_fit else "power-aware best fit")
+        else:
+            decision = decide(self.policy, self.view, self.cluster.request(guest.id, guest.shape))
+            if decision.host is None:
+                self._reject(t, guest, decision.reason or "unknown", decision.detail)
+                return
+            h = decision.host
+            self.recorder.decision(t, guest, decision, self.cluster)
         cost = self.cluster.costs(guest.shape)[int(self.cluster.group[h])]
-        self.view.cpu_used[h] += cost.cpu_reserved_mips
-        self.view.mem_used[h] += cost.mem_mib
+        self._book(h, cost.cpu_reserved_mips, cost.mem_mib)
         self.view.guests[h] += 1
         self.state.placed += 1
         mode = MODE_INDEX[guest.shape.mode]
-        htype = int(self.cluster.htype[h])
         self.state.hosted[guest.id] = _Hosted(
             h,
             cost.cpu_reserved_mips,
             cost.mem_mib,
             mode,
-            htype,
+            int(self.cluster.htype[h]),
             cost.mem_overhead_mib,
             guest.memory_mib,
             *self.cluster.min_demand(guest.shape),
         )
-        kind, p1, p2 = utilization_params(guest.shape)
-        commands[self._shard_of(h)].append(
-            Place(guest.id, h, mode, cost.cpu_mips, cost.overhead_c, cost.mem_mib, kind, p1, p2)
-        )
+        if self.consolidator is not None:
+            self.consolidator.add(guest.id, h)
+        commands[self._shard_of(h)].append(self._place(guest, h))
         boot_s = cost.profile.boot_s if cost.profile else 0.0
         self.queue.push(t + boot_s, Priority.BOOT, guest.id)
         if guest.lifetime_s is not None:
             self.queue.push(t + guest.lifetime_s, Priority.DEPARTURE, guest.id)
 
+    def _place(self, guest: Guest, h: int, end_s: float | None = None) -> Place:
+        cost = self.cluster.costs(guest.shape)[int(self.cluster.group[h])]
+        if guest.column is not None:
+            kind, p1, p2 = DIST_TRACE, float(guest.column), 0.0
+        else:
+            kind, p1, p2 = utilization_params(guest.shape)
+        mode = MODE_INDEX[guest.shape.mode]
+        return Place(guest.id, h, mode, cost.cpu_mips, cost.overhead_c, cost.mem_mib, kind, p1, p2, end_s)
+
+    def _reject(self, t: float, guest: Guest, reason: str, detail: str) -> None:
+        self.state.rejected += 1
+        self.state.rejections[reason] += 1
+        self.recorder.rejected(t, guest, reason, detail)
+
     def _depart(self, guest_id: int, commands: dict[int, list[Command]]) -> None:
-        hosted = self.state.hosted.pop(guest_id)
-        h = hosted.host
-        self.view.cpu_used[h] -= hosted.cpu_mips
-        self.view.mem_used[h] -= hosted.mem_mib
-        self.view.guests[h] -= 1
-        if self.view.guests[h] == 0:  # drop float residue so an empty host is exactly empty
-            self.view.cpu_used[h] = 0.0
-            self.view.mem_used[h] = self.cluster.reserve_mib[h]
+        if guest_id not in self.state.hosted:
+            return  # finished earlier (cloudsim model)
+        for h in self._leave(guest_id):
+            commands[self._shard_of(h)].append(Remove(guest_id, h))
         self.state.completed += 1
-        commands[self._shard_of(h)].append(Remove(guest_id, h))
+
+    def _leave(self, guest_id: int) -> list[int]:
+        """Drop a guest from the controller's view (departed or finished); the hosts it was on."""
+        hosted = self.state.hosted.pop(guest_id)
+        self.view.guests[hosted.host] -= 1
+        self._unbook(hosted.host, hosted.cpu_mips, hosted.mem_mib)
+        hosts = [hosted.host]
+        if (m := self.state.migrating.pop(guest_id, None)) is not None:
+            self._unbook(m.target, m.cpu_mips, m.mem_mib)
+            for first, cpu, mem in m.passes:
+                self._unbook(first, cpu, mem)
+            hosts += [m.target, *(p[0] for p in m.passes)]
+        if self.consolidator is not None:
+            self.consolidator.remove(guest_id)
+        return hosts
+
+    # -------------------------------------------------------------------------------- consolidation
+
+    def _tick(self, t: float, report: HostReport) -> bool:
+        """The controller's phase at a tick: guests that finished leave its view; with consolidation on,
+        the migrations to start go out as commands. True when commands were sent."""
+        for gid in report.finished.tolist():
+            self._leave(gid)
+            self.state.completed += 1
+        if not self.migrate or self.consolidator is None:
+            return False
+        con = self.consolidator
+        con.observe(report.guest_ids, report.guest_util, report.guest_req_mips, report.cpu_used_mips)
+        moves = con.step(self.view.mem_cap - self.view.mem_used, self.view.cpu_cap - self.view.cpu_used)
+        if not moves:
+            return False
+        commands: dict[int, list[Command]] = defaultdict(list)
+        by_id = self.guests_by_id
+        for v, target in moves:
+            guest = by_id[v]
+            con.start(v, target)
+            hosted = self.state.hosted[v]
+            cost = self.cluster.costs(guest.shape)[int(self.cluster.group[target])]
+            container = guest.shape.mode is VirtMode.CONTAINER
+            dur, down = self.migration.duration(guest.memory_mib, self.link_mb_s, container)
+            end = t + dur
+            stats = self.state.migration_stats[guest.shape.mode.value]
+            stats[0] += 1
+            stats[1] += dur
+            stats[2] += down
+            self.state.migrations += 1
+            m = self.state.migrating.get(v)
+            passes = [] if m is None else [*m.passes, (m.target, m.cpu_mips, m.mem_mib)]
+            self.state.migrating[v] = _Migration(target, end, cost.cpu_reserved_mips, cost.mem_mib, passes)
+            self._book(target, cost.cpu_reserved_mips, cost.mem_mib)
+            src = hosted.host
+            commands[self._shard_of(src)].append(MigrateOut(v, src, end))
+            for p in passes:
+                commands[self._shard_of(p[0])].append(Supersede(v, p[0], end))
+            commands[self._shard_of(target)].append(self._place(guest, target, end))
+            if end not in self._due:
+                self._due[end] = []
+                self.queue.push(end, Priority.COMPLETION, end)
+            self._due[end].append(v)
+        self.backend.apply(t, commands)
+        return True
+
+    @property
+    def guests_by_id(self) -> dict[int, Guest]:
+        if not hasattr(self, "_by_id"):
+            self._by_id = {g.id: g for g in self.guests}
+        return self._by_id
+
+    def _complete(self, v: int, end: float) -> bool:
+        """A migration ends; a stale one (the guest moved again or left) does nothing."""
+        m = self.state.migrating.get(v)
+        if m is None or m.end_s != end:
+            return False
+        del self.state.migrating[v]
+        hosted = self.state.hosted[v]
+        self.view.guests[hosted.host] -= 1
+        self._unbook(hosted.host, hosted.cpu_mips, hosted.mem_mib)
+        for first, cpu, mem in m.passes:
+            self._unbook(first, cpu, mem)
+        hosted.host, hosted.cpu_mips, hosted.mem_mib = m.target, m.cpu_mips, m.mem_mib
+        hosted.htype = int(self.cluster.htype[m.target])
+        self.view.guests[m.target] += 1
+        if self.consolidator is not None:
+            self.consolidator.complete(v)
+        return True
 
     # ----------------------------------------------------------------------------------- invariants
 
     def check_invariants(self, report: HostReport | None = None) -> list[str]:
         """Conservation checks, as sentences (empty when all hold): submitted = placed + rejected; every
-        hosted guest on exactly one host; no host over capacity x overcommit; the controller's view
-        agrees with its own ledger and, given a report, with the shards."""
+        hosted guest on exactly one host (two or three while it migrates); no host over its booking (the
+        fair model; the cloudsim model books only at instantiation, as CloudSim); no host allocating more
+        CPU than it has; the controller's view agrees with its own ledger and, given a report, with the
+        shards."""
         problems = []
         st, v = self.state, self.view
         if st.placed + st.rejected != self.submitted:
@@ -242,10 +451,20 @@ class Simulation:
         if not np.array_equal(count, v.guests):
             problems.append("guest count per host differs between the ledger and the view")
         tol = 1e-6
-        if (over := np.flatnonzero(v.cpu_used > v.cpu_cap * (1 + tol))).size:
-            problems.append(f"cpu over capacity on hosts {over.tolist()}")
-        if (over := np.flatnonzero(v.mem_used > v.mem_cap * (1 + tol))).size:
-            problems.append(f"memory over capacity on hosts {over.tolist()}")
-        if report is not None and not np.array_equal(report.guests, v.guests):
-            problems.append("the shards hold different guests per host than the controller placed")
+        if not self.cloudsim:
+            if (over := np.flatnonzero(v.cpu_used > v.cpu_cap * (1 + tol))).size:
+                problems.append(f"cpu booked over capacity on hosts {over.tolist()}")
+            if (over := np.flatnonzero(v.mem_used > v.mem_cap * (1 + tol))).size:
+                problems.append(f"memory booked over capacity on hosts {over.tolist()}")
+        if report is not None:
+            if not np.array_equal(report.guests, v.guests):
+                problems.append("the shards hold different guests per host than the controller placed")
+            incoming = np.bincount(
+                [h for m in st.migrating.values() for h in (m.target, *(p[0] for p in m.passes))],
+                minlength=len(v.guests),
+            )
+            if not np.array_equal(report.incoming, incoming):
+                problems.append("the shards hold different incoming migrations than the controller started")
+            if (over := np.flatnonzero(report.cpu_used_mips > self.cluster.cpu_mips * (1 + tol))).size:
+                problems.append(f"cpu allocated over capacity on hosts {over.tolist()}")
         return problems

@@ -89,8 +89,9 @@ def host_detail(buckets: list[int], top: list[tuple[str, float]]) -> list[Family
     return [hist, top_f]
 
 
-def placement_families(s: Any, policy: str) -> list[Family]:
-    """The families of a placement run from a recorder :class:`~cloudsim.metrics.recorder.Snapshot`."""
+def run_families(s: Any, policy: str) -> list[Family]:
+    """The families of a run from a recorder :class:`~cloudsim.metrics.recorder.Snapshot` (consolidation
+    runs add host shutdowns, ESV and the SLATAH/PDM/SLAV kinds of SLA violation)."""
     hosts = Family("cloudsim_hosts", "gauge")
     hosts.add(s.hosts_active, state="active").add(s.hosts_on - s.hosts_active, state="idle")
     hosts.add(s.hosts_total - s.hosts_on, state="off")
@@ -128,32 +129,8 @@ def placement_families(s: Any, policy: str) -> list[Family]:
         _gauge("cloudsim_packing_efficiency", s.packing_efficiency),
         _gauge("cloudsim_hosts_lower_bound", s.hosts_lower_bound),
     ]
+    if s.esv is not None:
+        out += [Family("cloudsim_host_shutdowns", "counter").add(s.shutdowns), _gauge("cloudsim_esv", s.esv)]
     if s.host_buckets:
         out += host_detail(s.host_buckets, s.top_hosts)
-    return out
-
-
-def consolidation_families(v: dict[str, Any]) -> list[Family]:
-    """The families of a trace-driven consolidation run from ``consolidation.run.snapshot`` values."""
-    hosts = Family("cloudsim_hosts", "gauge")
-    hosts.add(v["hosts_active"], state="active").add(0, state="idle")
-    hosts.add(v["hosts_total"] - v["hosts_active"], state="off")
-    sla = Family("cloudsim_sla_violation_ratio", "gauge")
-    for kind in ("slatah", "pdm", "slav", "overall"):
-        sla.add(v[kind], kind=kind)
-    out = [
-        _gauge("cloudsim_consolidation_ratio", v["consolidation_ratio"]),
-        hosts,
-        Family("cloudsim_host_utilization_ratio", "gauge").add(v["cpu_utilization"], resource="cpu"),
-        Family("cloudsim_migrations", "counter").add(v["migrations"]),
-        Family("cloudsim_energy_joules", "counter").add(v["energy_j"]),
-        Family("cloudsim_host_shutdowns", "counter").add(v["shutdowns"]),
-        sla,
-        _gauge("cloudsim_esv", v["esv"]),
-        _gauge("cloudsim_sim_time_seconds", v["time_s"]),
-        _gauge("cloudsim_sim_speed_ratio", v["time_s"] / v["wall_s"] if v["wall_s"] > 0 else 0.0),
-        _gauge("cloudsim_power_watts", v["power_w"]),
-    ]
-    if v.get("host_buckets"):
-        out += host_detail(v["host_buckets"], v["top_hosts"])
     return out

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from cloudsim.metrics.families import HELP, Family, consolidation_families, placement_families
+from cloudsim.metrics.families import HELP, Family, run_families
 
 #: The run must end at least this long before now.
 HEAD_MARGIN_S = 3 * 3600
@@ -131,10 +131,6 @@ def frames_from_run_dir(run_dir: Path) -> tuple[dict[str, Any], list[tuple[float
     frames: list[tuple[float, list[Family]]] = []
     with metrics_path.open(encoding="utf-8") as fh:
         for line in fh:
-            d = json.loads(line)
-            if summary.get("kind") == "consolidation":
-                frames.append((d["time_s"], consolidation_families(d)))
-            else:
-                snap = Snapshot.from_json(d)
-                frames.append((snap.time_s, placement_families(snap, summary.get("policy", ""))))
+            snap = Snapshot.from_json(json.loads(line))
+            frames.append((snap.time_s, run_families(snap, summary.get("policy", ""))))
     return summary, frames

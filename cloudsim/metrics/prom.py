@@ -17,8 +17,7 @@ from prometheus_client.registry import Collector
 from cloudsim.metrics.families import (
     HELP,
     Family,
-    consolidation_families,
-    placement_families,
+    run_families,
     without_host_series,
 )
 from cloudsim.metrics.recorder import Snapshot
@@ -39,7 +38,7 @@ def render(families: list[Family], scenario: str, run: str) -> Iterator[Metric]:
 
 
 class SimCollector(Collector):
-    """Renders the latest :class:`Snapshot` of a placement run. ``update`` swaps the snapshot atomically."""
+    """Renders the latest :class:`Snapshot` of a run. ``update`` swaps the snapshot atomically."""
 
     def __init__(self, scenario: str, run: str, policy: str, host_series: bool = True) -> None:
         self.labels = {"scenario": scenario, "run": run}
@@ -51,27 +50,10 @@ class SimCollector(Collector):
         self.snapshot = snapshot
 
     def collect(self) -> Iterator[Metric]:
-        fams = placement_families(self.snapshot, self.policy)
+        fams = run_families(self.snapshot, self.policy)
         if not self.host_series:
             fams = without_host_series(fams)
         yield from render(fams, self.labels["scenario"], self.labels["run"])
-
-
-class ConsolidationCollector(Collector):
-    """Renders the live values of a trace-driven consolidation run (``consolidation.run.snapshot``)."""
-
-    def __init__(self, scenario: str, run: str, host_series: bool = True) -> None:
-        self.base = (scenario, run)
-        self.host_series = host_series
-        self.values: dict[str, Any] = {}
-
-    def update(self, values: dict[str, Any]) -> None:
-        self.values = values
-
-    def collect(self) -> Iterator[Metric]:
-        if self.values:
-            fams = consolidation_families(self.values)
-            yield from render(fams if self.host_series else without_host_series(fams), *self.base)
 
 
 def make_registry(collector: Collector) -> CollectorRegistry:

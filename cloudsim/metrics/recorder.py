@@ -50,6 +50,33 @@ _IO_KEYS = {
 }
 
 
+def policy_label(sc: Scenario) -> str:
+    """A consolidation run's policy as the literature names it: ``LR-MMT-1.2``, ``NPA``, ``DVFS``, with
+    ``(ours)`` for our wake and retarget rules."""
+    c = sc.consolidation
+    assert c is not None
+    if c.allocation != "migrate":
+        return c.allocation.upper()
+    label = f"{c.detector.upper()}-{c.selection.upper()}-{c.safety:g}"
+    if c.wake == "last-resort" or not c.retarget:
+        label += " (ours)" if c.wake == "last-resort" and not c.retarget else f" (wake {c.wake}, retarget {c.retarget})"
+    return label
+
+
+def sla_values(report: HostReport) -> dict[str, float]:
+    """The SLA figures so far (fractions), from a report's time integrals (Beloglazov & Buyya 2012 as
+    CloudSim 3.0.3 computes them): ``slatah`` = time hosts were active and allocated less than requested /
+    time active; ``pdm`` = CPU requested but not allocated because of migrations / CPU requested;
+    ``slav`` = slatah x pdm; ``overall`` = ``cpu_shortfall`` = CPU requested but not allocated (all causes)
+    / CPU requested."""
+    active = float(report.active_s.sum())
+    requested = float(report.requested_mips_s.sum())
+    slatah = float(report.full_s.sum()) / active if active > 0 else 0.0
+    pdm = float(report.migration_loss_mips_s.sum()) / requested if requested > 0 else 0.0
+    short = (requested - float(report.allocated_mips_s.sum())) / requested if requested > 0 else 0.0
+    return {"slatah": slatah, "pdm": pdm, "slav": slatah * pdm, "overall": short, "cpu_shortfall": short}
+
+
 def _r(x: float, digits: int = 6) -> float:
     """Rounded for the summary (so equal runs print equal bytes whatever the platform's last bits)."""
     v = round(float(x), digits)
@@ -78,6 +105,8 @@ class Snapshot:
     power_w: float = 0.0
     sla: dict[str, float] = field(default_factory=dict)
     rejections: dict[str, int] = field(default_factory=dict)  # binding reason -> count
+    shutdowns: int = 0
+    esv: float | None = None  # consolidation runs
     host_buckets: list[int] = field(default_factory=list)  # hosts on by CPU utilization (cumulative)
     top_hosts: list[tuple[str, float]] = field(default_factory=list)  # the busiest hosts
 
@@ -116,6 +145,8 @@ class Recorder:
         self._cell_sums: dict[tuple[str, str], dict[str, float]] = defaultdict(lambda: defaultdict(float))
         self._modes_seen: set[str] = set()
         self._listeners: list[Any] = []
+        self.consolidating = scenario.consolidation is not None
+        self._last_report: HostReport | None = None
 
     def subscribe(self, fn: Any) -> None:
         """Call ``fn(snapshot)`` after every tick (the live metrics endpoint, a pacing clock)."""
@@ -127,46 +158,53 @@ class Recorder:
     # ----------------------------------------------------------------------------------- decisions
 
     def decision(self, t: float, guest: Guest, decision: Decision, cluster: Cluster) -> None:
-        entry: dict[str, Any] = {
-            "time_s": _r(t, 3),
-            "guest": guest.name,
-            "mode": guest.shape.mode.value,
-            "os": guest.shape.os.value,
-        }
+        """Log a decision of the placement pipeline."""
         if decision.host is None:
-            entry.update(outcome="rejected", reason=decision.reason, detail=decision.detail)
+            self.rejected(t, guest, decision.reason or "unknown", decision.detail)
         else:
-            h = decision.host
-            cost = cluster.costs(guest.shape)[int(cluster.group[h])]
-            mode = guest.shape.mode.value
-            htype = HYPERVISOR_TYPES[int(cluster.htype[h])].value
-            self._modes_seen.add(mode)
-            sums = self._mode_sums[mode]
-            sums["placed"] += 1
-            sums["mem_overhead_mib"] += cost.mem_overhead_mib
-            if cost.profile is not None:
-                for key in _IO_KEYS:
-                    sums[key] += getattr(cost.profile, key)
-            cell = self._cell_sums[(mode, htype)]
-            cell["placed"] += 1
-            cell["mem_overhead_mib"] += cost.mem_overhead_mib
-            cell["guest_mib"] += guest.memory_mib
-            entry.update(
-                outcome="placed",
-                host=cluster.names[h],
-                detail=decision.detail,
-                reserved_cpu_mips=_r(cost.cpu_reserved_mips, 3),
-                reserved_mem_mib=_r(cost.mem_mib, 3),
-                overhead_cpu_fraction=_r(cost.overhead_c),
-                overhead_mem_mib=_r(cost.mem_overhead_mib, 3),
-            )
-        self.placement_log.append(entry)
+            self.placed(t, guest, decision.host, cluster, decision.detail)
+
+    def rejected(self, t: float, guest: Guest, reason: str, detail: str) -> None:
+        self.placement_log.append({**self._entry(t, guest), "outcome": "rejected", "reason": reason, "detail": detail})
+
+    def placed(self, t: float, guest: Guest, h: int, cluster: Cluster, detail: str) -> None:
+        """Log a placement on host ``h`` and count its overheads."""
+        cost = cluster.costs(guest.shape)[int(cluster.group[h])]
+        mode = guest.shape.mode.value
+        htype = HYPERVISOR_TYPES[int(cluster.htype[h])].value
+        self._modes_seen.add(mode)
+        sums = self._mode_sums[mode]
+        sums["placed"] += 1
+        sums["mem_overhead_mib"] += cost.mem_overhead_mib
+        if cost.profile is not None:
+            for key in _IO_KEYS:
+                sums[key] += getattr(cost.profile, key)
+        cell = self._cell_sums[(mode, htype)]
+        cell["placed"] += 1
+        cell["mem_overhead_mib"] += cost.mem_overhead_mib
+        cell["guest_mib"] += guest.memory_mib
+        self.placement_log.append(
+            {
+                **self._entry(t, guest),
+                "outcome": "placed",
+                "host": cluster.names[h],
+                "detail": detail,
+                "reserved_cpu_mips": _r(cost.cpu_reserved_mips, 3),
+                "reserved_mem_mib": _r(cost.mem_mib, 3),
+                "overhead_cpu_fraction": _r(cost.overhead_c),
+                "overhead_mem_mib": _r(cost.mem_overhead_mib, 3),
+            }
+        )
+
+    @staticmethod
+    def _entry(t: float, guest: Guest) -> dict[str, Any]:
+        return {"time_s": _r(t, 3), "guest": guest.name, "mode": guest.shape.mode.value, "os": guest.shape.os.value}
 
     # ---------------------------------------------------------------------------------------- ticks
 
     def tick(self, t: float, report: HostReport, state: ControllerState, wall_s: float) -> None:
         c = self.cluster
-        active = report.guests > 0
+        active = (report.guests + report.incoming > 0) | (report.cpu_used_mips > 0)
         n_active = int(active.sum())
         hosted = list(state.hosted.values())
         row: dict[str, float] = {"time_s": t}
@@ -175,7 +213,8 @@ class Recorder:
         row["guests_running"] = len(hosted) - booting
         row["guests_booting"] = booting
         row["hosts_active"] = n_active
-        row["hosts_on"] = int(((report.guests > 0) | ~c.empty_off).sum())
+        on = active | (~c.empty_off if c.dynamics.model != "cloudsim" else False)
+        row["hosts_on"] = int(on.sum())
         row["consolidation_ratio"] = len(hosted) / n_active if n_active else 0.0
         row["hosts_lower_bound"] = state.hosts_lower_bound
         row["packing_efficiency"] = state.hosts_lower_bound / n_active if n_active else 1.0
@@ -183,8 +222,11 @@ class Recorder:
         row["memory_utilization"] = float((report.mem_used_mib / c.mem_mib)[active].mean()) if n_active else 0.0
         row["power_w"] = float(report.power_w.sum())
         row["energy_kwh"] = float(report.energy_j.sum()) / 3.6e6
-        demand = float(report.demand_mips_s.sum())
-        row["sla_cpu_shortfall_ratio"] = float(report.shortfall_mips_s.sum()) / demand if demand > 0 else 0.0
+        sla = sla_values(report)
+        row["sla_cpu_shortfall_ratio"] = sla["cpu_shortfall"]
+        if self.consolidating:
+            row["sla_slatah"], row["sla_pdm"] = sla["slatah"], sla["pdm"]
+            row["shutdowns"] = int(report.shutdowns.sum())
         row["placed"], row["rejected"] = state.placed, state.rejected
         row["completed"], row["migrations"] = state.completed, state.migrations
         per_core = c.mips_per_core[:, None]
@@ -224,7 +266,7 @@ class Recorder:
             sums["deliv_mips"] += float(report.delivered_mips_by_mode[:, mi].sum())
         row["wall_s"] = wall_s
         self.rows.append(row)
-        on = (report.guests > 0) | ~c.empty_off
+        self._last_report = report
         buckets, top = host_detail_values((report.cpu_used_mips / c.cpu_mips)[on], np.asarray(c.names)[on])
         self.latest = Snapshot(
             time_s=t,
@@ -243,7 +285,9 @@ class Recorder:
             migrations=state.migrations,
             energy_j=float(report.energy_j.sum()),
             power_w=row["power_w"],
-            sla={"cpu_shortfall": row["sla_cpu_shortfall_ratio"]},
+            sla=sla if self.consolidating else {"cpu_shortfall": sla["cpu_shortfall"]},
+            shutdowns=int(report.shutdowns.sum()),
+            esv=sla["slatah"] * sla["pdm"] * row["energy_kwh"] if self.consolidating else None,
             rejections=dict(state.rejections),
             host_buckets=buckets,
             top_hosts=top,
@@ -292,6 +336,13 @@ class Recorder:
         ratio = col("consolidation_ratio") if ticks else np.zeros(0)
         last = rows[-1] if rows else {}
         submitted = state.placed + state.rejected
+        self._hosts_summary = {
+            "total": len(self.cluster),
+            "active_mean": _r(active.mean()) if ticks else 0.0,
+            "active_max": int(active.max()) if ticks else 0,
+            "lower_bound_mean": _r(col("hosts_lower_bound").mean()) if ticks else 0.0,
+            "lower_bound_max": int(col("hosts_lower_bound").max()) if ticks else 0,
+        }
         summary: dict[str, Any] = {
             "scenario": self.scenario.name,
             "seed": self.scenario.seed,
@@ -307,13 +358,7 @@ class Recorder:
                 "running_at_end": len(state.hosted),
             },
             "rejections": dict(sorted(state.rejections.items())),
-            "hosts": {
-                "total": len(self.cluster),
-                "active_mean": _r(active.mean()) if ticks else 0.0,
-                "active_max": int(active.max()) if ticks else 0,
-                "lower_bound_mean": _r(col("hosts_lower_bound").mean()) if ticks else 0.0,
-                "lower_bound_max": int(col("hosts_lower_bound").max()) if ticks else 0,
-            },
+            "hosts": dict(self._hosts_summary),
             "packing_efficiency": {
                 "mean": mean_busy("packing_efficiency"),
                 "final": _r(last.get("packing_efficiency", 1.0)),
@@ -336,9 +381,56 @@ class Recorder:
             "sim_time_s": _r(sim_time_s, 3),
             "wall_time_s": _r(wall_time_s, 3),
         }
+        if self.consolidating:
+            summary.update(self._consolidation_summary(state))
         if interrupted:
             summary["interrupted"] = True
         return summary
+
+    def _consolidation_summary(self, state: ControllerState) -> dict[str, Any]:
+        """The consolidation figures (the keys of the PlanetLab experiment): SLA, ESV, shutdowns,
+        migrations by mode with their mean time and downtime."""
+        sc, rep = self.scenario, self._last_report
+        sla = sla_values(rep) if rep is not None else dict.fromkeys(("slatah", "pdm", "slav", "overall"), 0.0)
+        energy = _r(self.rows[-1]["energy_kwh"]) if self.rows else 0.0
+        shutdowns = int(rep.shutdowns.sum()) if rep is not None else 0
+        on_s = float(rep.shutdown_on_s.sum()) if rep is not None else 0.0
+        count = sum(int(v[0]) for v in state.migration_stats.values())
+        total_s = sum(v[1] for v in state.migration_stats.values())
+        down_s = sum(v[2] for v in state.migration_stats.values())
+        by_mode = {
+            m: {"count": int(v[0]), "mean_time_s": _r(v[1] / v[0], 3), "downtime_mean_s": _r(v[2] / v[0], 4)}
+            for m, v in sorted(state.migration_stats.items())
+            if v[0]
+        }
+        tr = sc.workload.trace
+        out: dict[str, Any] = {
+            "kind": "consolidation",
+            "policy": policy_label(sc),
+            "sla": {
+                "cpu_shortfall_ratio": _r(sla["overall"]),
+                "slatah_pct": round(100 * sla["slatah"], 4),
+                "pdm_pct": round(100 * sla["pdm"], 5),
+                "slav_pct": round(100 * sla["slav"], 7),
+                "overall_violation_pct": round(100 * sla["overall"], 4),
+            },
+            "esv": energy * sla["slatah"] * sla["pdm"],
+            "migrations_by_mode": by_mode,
+            "mean_migration_time_s": _r(total_s / count, 3) if count else 0.0,
+            "downtime_total_s": _r(down_s, 3),
+        }
+        span = (rep.t - self.rows[0]["time_s"]) if rep is not None and self.rows else 0.0
+        out["hosts"] = {
+            **self._hosts_summary,
+            # time-weighted over the accounting period (CloudSim's), not sampled at the ticks
+            "active_mean": _r(float(rep.active_s.sum()) / span) if rep is not None and span > 0 else 0.0,
+            "shutdowns": shutdowns,
+            "mean_time_before_shutdown_s": round(on_s / shutdowns, 2) if shutdowns else 0.0,
+            "active_initial": state.active_initial,
+        }
+        if tr is not None:
+            out["trace"] = {"path": tr.path, "vms": state.placed + state.rejected, "mode": tr.mode}
+        return out
 
     # --------------------------------------------------------------------------------------- output
 

@@ -1,28 +1,39 @@
-"""The pure, deterministic host model (numpy): host shards, power curves, counter-based randomness.
-No Ray imports here (a test asserts it)."""
+"""The pure, deterministic host model (numpy): host shards, power curves, live migration, counter-based
+randomness. No Ray imports here (a test asserts it)."""
 
+from cloudsim.model.migration import MigrationModel, PreCopy
 from cloudsim.model.shard import (
     DIST_CONSTANT,
     DIST_NORMAL,
+    DIST_TRACE,
     DIST_UNIFORM,
     Command,
+    Dynamics,
     HostReport,
     HostShard,
+    MigrateOut,
     Place,
     Remove,
     ShardSpec,
+    Supersede,
     power_w,
 )
 
 __all__ = [
     "DIST_CONSTANT",
     "DIST_NORMAL",
+    "DIST_TRACE",
     "DIST_UNIFORM",
     "Command",
+    "Dynamics",
     "HostReport",
     "HostShard",
+    "MigrateOut",
+    "MigrationModel",
     "Place",
+    "PreCopy",
     "Remove",
     "ShardSpec",
+    "Supersede",
     "power_w",
 ]

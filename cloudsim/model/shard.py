@@ -1,29 +1,71 @@
 """A host shard: one or more physical hosts as numpy arrays, and the guests on them.
 
-The controller decides (which guest goes where, what it reserves); the shard owns the dynamics: each
-tick it draws every guest's CPU utilization, adds the virtualization overhead (``demand / (1 - c)``),
-resolves contention when a host is oversubscribed (every guest scaled by capacity / demand, the shortfall
-counted as SLA violation), and integrates power into energy.
+The controller decides (which guest goes where, when a migration starts and ends); the shard owns the
+dynamics. At every event time it
 
-Determinism: a host's integrals are split only at that host's own commands and at ticks, and per-host
-sums run over its guests in guest-id order, so the results do not depend on how hosts are grouped into
-shards (or actors).
+1. integrates each host over the interval since its last event: energy, and the SLA sums (time active,
+   time at full allocation, CPU requested and allocated, CPU lost to migrations);
+2. applies the controller's commands (place, remove, migrate in, migrate out) and completes the
+   migrations that end at that time;
+3. *settles*: from each guest's utilization at that time (a draw per tick from its distribution, or its
+   trace column) it computes what each guest requests and is allocated, and so each host's CPU in use,
+   power and memory booked.
+
+Two allocation models (the scenario's ``dynamics.model``, see :class:`Dynamics`):
+
+* ``fair`` (the default): a guest requests ``cpu x util / (1 - c)`` host MIPS (``c`` the virtualization
+  overhead); an oversubscribed host scales every request by capacity / requests; energy is the power of
+  the settled state times the interval; an empty host draws 0 W when ``empty_hosts: off``.
+* ``cloudsim``: CloudSim 3.0.3's power package (``reference/cloudsim-planetlab.md``). A request is capped
+  at one core's MIPS; an oversubscribed host scales and *floors* every allocation; energy is the trapezoid
+  ``(P(u_prev) + P(u_now)) / 2 x dt`` and 0 when ``u_prev`` is 0 (a host at 0 % CPU is off); trace
+  utilization is interpolated between samples at every event; a guest requesting exactly 0 MIPS counts as
+  finished and leaves; the state entries that the SLA sums integrate start at the first event after the
+  initial placement.
+
+In both, a migrating guest gets ``source_share`` (90 %) of its allocation on the source while the source
+counts its whole request, and the target books ``target_share`` (10 %) of the request from the start of
+the migration and counts the whole request as requested (CloudSim's 90 % / 10 %).
+
+Determinism: per-host sums run over the host's guests in guest-id order (residents first, then incoming
+migrations), and a host is integrated only at event times every shard sees (ticks, migration completions)
+or at its own commands, so results do not depend on how hosts are grouped into shards or actors.
 """
 
 from __future__ import annotations
 
-import bisect
-from dataclasses import dataclass
+import math
+from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import numpy as np
 
 from cloudsim.model import rng
+from cloudsim.model.interpolation import interpolate_rows
 from cloudsim.virt import MODES
 
 N_MODES = len(MODES)
 
-#: Utilization distribution kinds (``UtilDist.kind``).
-DIST_CONSTANT, DIST_UNIFORM, DIST_NORMAL = 0, 1, 2
+#: Utilization kinds (``Place.dist_kind``): distributions drawn per tick, or a trace column (``p1``).
+DIST_CONSTANT, DIST_UNIFORM, DIST_NORMAL, DIST_TRACE = 0, 1, 2, 3
+
+#: Row roles: a resident guest, a guest migrating out (leaves at its end time), a guest migrating in
+#: (resident from its end time), an incoming migration superseded in the same step (leaves at its end).
+RESIDENT, OUTGOING, INCOMING, SUPERSEDED = 0, 1, 2, 3
+
+
+@dataclass(frozen=True)
+class Dynamics:
+    """How shards turn utilization into allocation, power and SLA (the scenario's ``dynamics`` section)."""
+
+    model: str = "fair"  # "fair" or "cloudsim"
+    source_share: float = 0.9  # of its allocation a migrating guest keeps on the source [L9, L10]
+    target_share: float = 0.1  # of its request the target books while the migration runs (CloudSim)
+    full_power: bool = False  # every host on at full power (CloudSim's NPA experiment)
+
+    @property
+    def cloudsim(self) -> bool:
+        return self.model == "cloudsim"
 
 
 @dataclass(frozen=True)
@@ -32,17 +74,20 @@ class ShardSpec:
 
     host_ids: np.ndarray  # (n,) int, global ids
     cpu_mips: np.ndarray  # (n,) capacity
+    pe_mips: np.ndarray  # (n,) one core's MIPS (the cloudsim model caps a request there)
     mem_mib: np.ndarray  # (n,) capacity
     reserve_mib: np.ndarray  # (n,) hypervisor / host OS reservation
     power_curve_w: np.ndarray  # (n, 11) watts at 0, 10, ..., 100 % CPU
     empty_off: np.ndarray  # (n,) bool: an empty host is switched off (0 W)
     seed: int
+    dynamics: Dynamics = field(default_factory=Dynamics)
 
 
-@dataclass(frozen=True)
-class Place:
+class Place(NamedTuple):
     """Start a guest on a host. ``cpu_mips`` is what its vCPUs ask at full use (without overhead);
-    ``overhead_c`` the CPU fraction lost to virtualization; ``mem_mib`` its whole host footprint."""
+    ``overhead_c`` the CPU fraction lost to virtualization; ``mem_mib`` its whole host footprint;
+    ``dist_kind``, ``p1``, ``p2`` its utilization (a distribution, or ``DIST_TRACE`` with ``p1`` the
+    trace column). With ``end_s`` it is the target side of a migration that completes at ``end_s``."""
 
     guest_id: int
     host_id: int
@@ -53,204 +98,382 @@ class Place:
     dist_kind: int
     p1: float
     p2: float
+    end_s: float | None = None
 
 
-@dataclass(frozen=True)
-class Remove:
+class Remove(NamedTuple):
+    """A guest leaves a host (it departed, or the controller moved it away by other means)."""
+
     guest_id: int
     host_id: int
 
 
-Command = Place | Remove
+class MigrateOut(NamedTuple):
+    """The source side of a migration: the guest keeps running here until ``end_s``, then leaves."""
+
+    guest_id: int
+    host_id: int
+    end_s: float
+
+
+class Supersede(NamedTuple):
+    """An incoming migration that a second migration in the same step replaced: the guest passes through
+    this host and leaves it at ``end_s`` (CloudSim's double migration)."""
+
+    guest_id: int
+    host_id: int
+    end_s: float
+
+
+Command = Place | Remove | MigrateOut | Supersede
 
 
 @dataclass
 class HostReport:
-    """Per-host state of a shard at a time ``t`` (arrays aligned with ``host_ids``)."""
+    """Per-host state of a shard at a time ``t`` (arrays aligned with ``host_ids``), and the guests' current
+    utilization (resident guests, in guest-id order)."""
 
     t: float
     host_ids: np.ndarray
-    guests: np.ndarray  # guests on the host
-    cpu_used_mips: np.ndarray  # host CPU in use, overhead included (<= capacity)
-    cpu_demand_mips: np.ndarray  # what the guests' vCPUs ask, without overhead
-    cpu_delivered_mips: np.ndarray  # what the guests get
+    guests: np.ndarray  # resident guests on the host (a migrating guest counts on its source)
+    incoming: np.ndarray  # migrations in flight towards the host
+    cpu_used_mips: np.ndarray  # host CPU allocated (a migrating guest counts whole on its source)
+    cpu_requested_mips: np.ndarray  # host CPU the guests request (overhead included)
+    cpu_demand_mips: np.ndarray  # what resident guests' vCPUs ask, without overhead
+    cpu_delivered_mips: np.ndarray  # what resident guests get, without overhead
     overhead_mips_by_mode: np.ndarray  # (n, modes) host CPU spent on virtualization
     delivered_mips_by_mode: np.ndarray  # (n, modes)
-    mem_used_mib: np.ndarray  # reservation + guest footprints (0 for a switched-off host)
+    mem_used_mib: np.ndarray  # reservation + booked footprints (0 for a host that is off)
     power_w: np.ndarray
     energy_j: np.ndarray  # cumulative
-    shortfall_mips_s: np.ndarray  # cumulative CPU asked but not delivered (contention)
-    demand_mips_s: np.ndarray  # cumulative CPU asked
+    active_s: np.ndarray  # cumulative time with CPU allocated (SLATAH denominator)
+    full_s: np.ndarray  # cumulative time active and allocating less than requested (SLATAH numerator)
+    requested_mips_s: np.ndarray  # cumulative CPU requested by resident guests
+    allocated_mips_s: np.ndarray  # cumulative CPU allocated to resident guests
+    migration_loss_mips_s: np.ndarray  # cumulative CPU requested but not allocated while migrating (PDM)
+    shutdowns: np.ndarray  # active -> inactive transitions
+    shutdown_on_s: np.ndarray  # summed time on before each shutdown
+    guest_ids: np.ndarray  # resident guests, ascending
+    guest_util: np.ndarray  # their utilization now (fraction of their vCPUs)
+    guest_req_mips: np.ndarray  # their request now (host MIPS, overhead included)
+    finished: np.ndarray  # guests that finished (cloudsim model: a request of 0) since the last report
 
     @staticmethod
     def concat(reports: list[HostReport]) -> HostReport:
-        """One report for all hosts, in the order given (shards are contiguous in host-id order)."""
+        """One report for all hosts, in the order given (shards are contiguous in host-id order); guest
+        arrays are merged in guest-id order."""
         first = reports[0]
         arrays = {
             name: np.concatenate([getattr(r, name) for r in reports])
             for name in first.__dataclass_fields__
             if name != "t"
         }
+        order = np.argsort(arrays["guest_ids"], kind="stable")
+        for name in ("guest_ids", "guest_util", "guest_req_mips"):
+            arrays[name] = arrays[name][order]
+        arrays["finished"] = np.sort(arrays["finished"])
         return HostReport(t=first.t, **arrays)
 
 
 def power_w(curve_w: np.ndarray, util: np.ndarray) -> np.ndarray:
-    """Linear interpolation in 11-point power curves (CloudSim ``PowerModelSpecPower`` [P13]).
+    """Linear interpolation in 11-point power curves, as CloudSim's ``PowerModelSpecPower.getPower`` [P13]
+    computes it (the same formula in :func:`cloudsim.placement.kernels.power`).
 
-    ``curve_w`` is (n, 11), ``util`` (n,) in [0, 1]."""
-    x = np.clip(util, 0.0, 1.0) * 10.0
-    lo = np.minimum(np.floor(x).astype(np.int64), 9)
-    frac = x - lo
-    rows = np.arange(len(util))
-    return curve_w[rows, lo] + (curve_w[rows, lo + 1] - curve_w[rows, lo]) * frac
+    ``curve_w`` is (n, 11), ``util`` (n,), clipped to [0, 1]."""
+    u = np.clip(util, 0.0, 1.0)
+    lo = np.floor(u * 10).astype(np.int64)
+    hi = np.ceil(u * 10).astype(np.int64)
+    rows = np.arange(len(u))
+    p1 = curve_w[rows, lo]
+    return p1 + (curve_w[rows, hi] - p1) / 10 * (u - lo / 10) * 100
+
+
+_FIELDS = ("gid", "host", "mode", "cpu", "c", "mem", "kind", "p1", "p2", "role", "end")
+_INT_FIELDS = {"gid", "host", "mode", "kind", "role"}
 
 
 class HostShard:
-    """The hosts of one shard and their guests. Pure numpy; no Ray."""
+    """The hosts of one shard and their guests. Pure numpy; no Ray. ``trace`` is the utilization matrix
+    of a trace workload (``util[vm, sample]``), shared read-only by every shard."""
 
-    def __init__(self, spec: ShardSpec) -> None:
+    def __init__(self, spec: ShardSpec, trace: np.ndarray | None = None) -> None:
         self.spec = spec
+        self.dyn = spec.dynamics
+        self.trace = trace
         n = len(spec.host_ids)
         self._first = int(spec.host_ids[0]) if n else 0
         self.n = n
         self.tick = 0
-        # per-host integrals and the state they integrate
         self.last_t = np.zeros(n)
-        self.energy_j = np.zeros(n)
-        self.shortfall_mips_s = np.zeros(n)
-        self.demand_mips_s = np.zeros(n)
-        self._power = np.zeros(n)
-        self._shortfall = np.zeros(n)
-        self._demand = np.zeros(n)
-        # guests (parallel lists, kept in guest-id order)
-        self._g: dict[str, list[float]] = {
-            k: [] for k in ("gid", "host", "mode", "cpu", "c", "mem", "kind", "p1", "p2")
+        z = np.zeros
+        self.energy_j, self.active_s, self.full_s = z(n), z(n), z(n)
+        self.requested_mips_s, self.allocated_mips_s, self.migration_loss_mips_s = z(n), z(n), z(n)
+        self.shutdowns = np.zeros(n, dtype=np.int64)
+        self.shutdown_on_s = z(n)
+        # CloudSim counts every host as on at the start (so a host it never uses is a shutdown)
+        self._was_active = np.full(n, self.dyn.cloudsim)
+        self._on_since = z(n)
+        self._entries = not self.dyn.cloudsim  # the cloudsim model's state entries start at its first event
+        self._finished: list[int] = []
+        # the guests' rows as columns (see _FIELDS), in the order the controller's commands added them: a
+        # host's rows keep the same order whatever shard holds it, so its sums do too
+        self._a: dict[str, np.ndarray] = {
+            k: np.zeros(0, dtype=np.int64 if k in _INT_FIELDS else np.float64) for k in _FIELDS
         }
-        self._arrays: dict[str, np.ndarray] | None = None
-        self._recompute()
+        self._version = 0
+        self._alloc_key: tuple[float, int, int] | None = None
+        self._alloc: dict[str, np.ndarray] = {}
+        self._draw_key: tuple[int, int] | None = None
+        self._draw: np.ndarray = z(0)
+        self._settle(0.0, remove_idle=False)
 
     # ------------------------------------------------------------------------------------- commands
 
+    def _append(self, rows: list[list[float]]) -> None:
+        new = np.array(rows, dtype=np.float64).reshape(-1, len(_FIELDS))
+        self._a = {k: np.concatenate([self._a[k], new[:, i].astype(self._a[k].dtype)]) for i, k in enumerate(_FIELDS)}
+
+    def _keep(self, keep: np.ndarray) -> None:
+        self._a = {k: v[keep] for k, v in self._a.items()}
+
     def apply(self, t: float, commands: list[Command]) -> None:
-        """Apply commands at time ``t`` (integrating the touched hosts up to ``t`` first)."""
-        touched = np.unique(np.array([c.host_id for c in commands], dtype=np.int64) - self._first)
-        self._integrate(t, touched)
+        """Apply the controller's commands at time ``t``: integrate up to ``t`` first (every host in the
+        cloudsim model, the touched ones otherwise), then settle."""
+        if self.dyn.cloudsim:
+            self._integrate(t, np.arange(self.n))
+        else:
+            local = np.unique(np.array([c.host_id for c in commands], dtype=np.int64) - self._first)
+            self._integrate(t, local)
+        added: dict[tuple[int, int], list[float]] = {}  # new rows, appended at the end in command order
+        index: dict[tuple[int, int], int] | None = None
+        drop: list[int] = []
         for cmd in commands:
+            h = cmd.host_id - self._first
+            key = (cmd.guest_id, h)
             if isinstance(cmd, Place):
-                self._add(cmd)
+                role = RESIDENT if cmd.end_s is None else INCOMING
+                end = math.inf if cmd.end_s is None else cmd.end_s
+                added[key] = [cmd.guest_id, h, cmd.mode, cmd.cpu_mips, cmd.overhead_c, cmd.mem_mib,
+                              cmd.dist_kind, cmd.p1, cmd.p2, role, end]  # fmt: skip
+                continue
+            if key in added:  # a row placed in this batch (a guest moved twice in one step)
+                if isinstance(cmd, Remove):
+                    del added[key]
+                else:
+                    added[key][9] = OUTGOING if isinstance(cmd, MigrateOut) else SUPERSEDED
+                    added[key][10] = cmd.end_s
+                continue
+            if index is None:
+                index = {
+                    k: i for i, k in enumerate(zip(self._a["gid"].tolist(), self._a["host"].tolist(), strict=True))
+                }
+            i = index.get(key)
+            if i is None:
+                raise KeyError(f"guest {cmd.guest_id} is not on host {cmd.host_id}")
+            if isinstance(cmd, Remove):
+                drop.append(i)
             else:
-                self._drop(cmd.guest_id)
-        self._arrays = None
-        self._recompute()
+                self._a["role"][i] = OUTGOING if isinstance(cmd, MigrateOut) else SUPERSEDED
+                self._a["end"][i] = cmd.end_s
+        if drop:
+            keep = np.ones(len(self._a["gid"]), dtype=bool)
+            keep[drop] = False
+            self._keep(keep)
+        if added:
+            self._append(list(added.values()))
+        self._invalidate()
+        if self._entries:  # the cloudsim model's initial placement does not settle (CloudSim's clock)
+            self._settle(t, remove_idle=False)
 
-    def _add(self, p: Place) -> None:
-        g = self._g
-        pos = bisect.bisect_left(g["gid"], p.guest_id)  # keep guest-id order (a migration may come late)
-        if pos < len(g["gid"]) and g["gid"][pos] == p.guest_id:
-            raise ValueError(f"guest {p.guest_id} is already on this shard")
-        row = (
-            p.guest_id,
-            p.host_id - self._first,
-            p.mode,
-            p.cpu_mips,
-            p.overhead_c,
-            p.mem_mib,
-            p.dist_kind,
-            p.p1,
-            p.p2,
-        )
-        for key, value in zip(g, row, strict=True):
-            g[key].insert(pos, value)
-
-    def _drop(self, guest_id: int) -> None:
-        gids = self._g["gid"]
-        pos = bisect.bisect_left(gids, guest_id)
-        if pos == len(gids) or gids[pos] != guest_id:
-            raise KeyError(f"guest {guest_id} is not on this shard")
-        for values in self._g.values():
-            del values[pos]
+    def complete(self, t: float) -> None:
+        """A migration completion time (every shard sees each one): integrate to ``t``, end the migrations
+        due by ``t`` and settle."""
+        self._integrate(t, np.arange(self.n))
+        a = self._a
+        due = a["end"] <= t
+        if due.any():
+            arrived = due & (a["role"] == INCOMING)
+            a["role"][arrived] = RESIDENT
+            a["end"][arrived] = math.inf
+            self._keep(~(due & ~arrived))
+            self._invalidate()
+        self._settle(t, remove_idle=True)
 
     # ---------------------------------------------------------------------------------------- time
 
     def advance(self, t: float, tick: int) -> HostReport:
-        """Integrate every host up to ``t``, draw tick ``tick``'s utilizations, and report."""
+        """Integrate every host up to ``t``, take tick ``tick``'s utilizations, settle and report."""
         self._integrate(t, np.arange(self.n))
         self.tick = tick
-        self._recompute()
+        self._settle(t, remove_idle=True)
         return self.report(t)
 
+    def _invalidate(self) -> None:
+        self._version += 1
+        self._draw_key = None
+
+    def _utilization(self, a: dict[str, np.ndarray], t: float) -> np.ndarray:
+        """Each row's utilization at ``t``: its trace interpolated at ``t``, or its distribution's draw for
+        the current tick (counter-based: the same wherever the guest is)."""
+        kind = a["kind"]
+        if self._draw_key != (self.tick, len(kind)):
+            seed, gid, tick = self.spec.seed, a["gid"], self.tick
+            u1 = rng.uniform(seed, gid, tick, 0)
+            util = np.where(kind == DIST_UNIFORM, a["p1"] + (a["p2"] - a["p1"]) * u1, a["p1"])
+            normal = kind == DIST_NORMAL
+            if normal.any():
+                u2 = rng.uniform(seed, gid, tick, 1)
+                z = np.sqrt(-2.0 * np.log1p(-u1)) * np.cos(2.0 * np.pi * u2)  # Box-Muller
+                util = np.where(normal, a["p1"] + a["p2"] * z, util)
+            self._draw = np.clip(util, 0.0, 1.0)
+            self._draw_key = (self.tick, len(kind))
+        traced = kind == DIST_TRACE
+        if not traced.any():
+            return self._draw
+        if self.trace is None:
+            raise ValueError("a guest follows a trace column but this shard was given no trace")
+        util = self._draw.copy()
+        util[traced] = interpolate_rows(self.trace, a["p1"][traced].astype(np.int64), t)
+        return util
+
+    def _allocate(self, t: float) -> dict[str, np.ndarray]:
+        """Requests and allocations of every row at ``t`` with the current placement (cached until the
+        rows, the time or the tick change)."""
+        key = (t, self.tick, self._version)
+        if key == self._alloc_key:
+            return self._alloc
+        a = self._a
+        n, host, role = self.n, a["host"], a["role"]
+        util = self._utilization(a, t)
+        req = util * a["cpu"] / (1.0 - a["c"])  # host MIPS asked, overhead included
+        cloudsim = self.dyn.cloudsim
+        asked = np.minimum(req, self.spec.pe_mips[host]) if cloudsim else req
+        incoming = role >= INCOMING
+        tshare, sshare = self.dyn.target_share, self.dyn.source_share
+        share = np.where(incoming, asked * tshare, asked)
+        total = self.spec.cpu_mips
+        s = np.bincount(host, weights=share, minlength=n)
+        over = s > total
+        f = np.where(over, total / np.where(s > 0, s, 1.0), 1.0)[host]
+        out = role == OUTGOING
+        plain = np.where(out, asked * sshare, share)
+        if cloudsim:
+            scaled = np.floor(np.where(out, asked * f * sshare, share * f))
+            alloc = np.where(over[host], scaled, plain)
+        else:
+            alloc = plain * f
+        contrib = np.where(out, alloc / sshare, alloc)  # the source counts a migrating guest whole
+        used = np.bincount(host, weights=contrib, minlength=n)
+        self._alloc_key = key
+        self._alloc = {"util": util, "req": req, "alloc": alloc, "used": used, "resident": ~incoming, "out": out}
+        return self._alloc
+
+    def _host_power(self, used: np.ndarray, on: np.ndarray) -> np.ndarray:
+        if self.dyn.full_power:
+            return self.spec.power_curve_w[:, -1].copy()
+        return np.where(on, power_w(self.spec.power_curve_w, used / self.spec.cpu_mips), 0.0)
+
     def _integrate(self, t: float, hosts: np.ndarray) -> None:
+        """Energy and SLA sums of ``hosts`` over (last event, ``t``]."""
+        if len(hosts) == 0:
+            return
         dt = t - self.last_t[hosts]
-        self.energy_j[hosts] += self._power[hosts] * dt
-        self.shortfall_mips_s[hosts] += self._shortfall[hosts] * dt
-        self.demand_mips_s[hosts] += self._demand[hosts] * dt
+        if not (dt > 0).any():
+            self.last_t[hosts] = t
+            return
+        if self.dyn.cloudsim and not self.dyn.full_power:
+            # the trapezoid between the settled state and the state at t before any change, 0 W from 0 %
+            used_now = self._allocate(t)["used"][hosts]
+            curve, cap = self.spec.power_curve_w[hosts], self.spec.cpu_mips[hosts]
+            u_prev, u_now = self._used[hosts] / cap, used_now / cap
+            trap = (power_w(curve, u_prev) + power_w(curve, u_now)) / 2 * dt
+            self.energy_j[hosts] += np.where(u_prev > 0, trap, 0.0)
+        else:
+            self.energy_j[hosts] += self._power[hosts] * dt
+        if self._entries:
+            active = self._used[hosts] > 0
+            self.active_s[hosts] += np.where(active, dt, 0.0)
+            self.full_s[hosts] += np.where(active & (self._used[hosts] < self._requested[hosts]), dt, 0.0)
+            self.requested_mips_s[hosts] += dt * self._res_req[hosts]
+            self.allocated_mips_s[hosts] += dt * self._res_alloc[hosts]
+            self.migration_loss_mips_s[hosts] += dt * self._mig_loss[hosts]
         self.last_t[hosts] = t
 
-    def _guest_arrays(self) -> dict[str, np.ndarray]:
-        if self._arrays is None:
-            g = self._g
-            self._arrays = {
-                "gid": np.array(g["gid"], dtype=np.int64),
-                "host": np.array(g["host"], dtype=np.int64),
-                "mode": np.array(g["mode"], dtype=np.int64),
-                **{k: np.array(g[k], dtype=np.float64) for k in ("cpu", "c", "mem", "p1", "p2")},
-                "kind": np.array(g["kind"], dtype=np.int64),
-            }
-        return self._arrays
-
-    def _utilization(self, a: dict[str, np.ndarray]) -> np.ndarray:
-        seed, gid, tick = self.spec.seed, a["gid"], self.tick
-        u1 = rng.uniform(seed, gid, tick, 0)
-        util = np.where(a["kind"] == DIST_UNIFORM, a["p1"] + (a["p2"] - a["p1"]) * u1, a["p1"])
-        normal = a["kind"] == DIST_NORMAL
-        if normal.any():
-            u2 = rng.uniform(seed, gid, tick, 1)
-            z = np.sqrt(-2.0 * np.log1p(-u1)) * np.cos(2.0 * np.pi * u2)  # Box-Muller
-            util = np.where(normal, a["p1"] + a["p2"] * z, util)
-        return np.clip(util, 0.0, 1.0)
-
-    def _recompute(self) -> None:
-        a = self._guest_arrays()
+    def _settle(self, t: float, remove_idle: bool) -> None:
+        """The state after every change at ``t``: allocation, power, the SLA state entries, host
+        switch-offs; in the cloudsim model, guests requesting 0 MIPS finish first. (What only a report
+        needs is computed by :meth:`report`.)"""
+        al = self._allocate(t)
+        a = self._a
+        if remove_idle and self.dyn.cloudsim and len(a["gid"]):
+            done = (a["role"] == RESIDENT) & (al["req"] == 0)
+            if done.any():
+                self._finished += a["gid"][done].tolist()
+                self._keep(~done)
+                self._invalidate()
+                al = self._allocate(t)
+                a = self._a
         n, host = self.n, a["host"]
-        util = self._utilization(a)
-        demand = a["cpu"] * util  # guest-side MIPS asked
-        spend = demand / (1.0 - a["c"])  # host MIPS needed to deliver it
-        host_spend = np.bincount(host, weights=spend, minlength=n)
-        host_demand = np.bincount(host, weights=demand, minlength=n)
-        cap = self.spec.cpu_mips
-        scale = np.where(host_spend > cap, cap / np.where(host_spend > 0, host_spend, 1.0), 1.0)
-        g_scale = scale[host]
-        delivered = demand * g_scale
-        overhead = (spend - demand) * g_scale
-        flat = host * N_MODES + a["mode"]
-        self._by_mode_overhead = np.bincount(flat, weights=overhead, minlength=n * N_MODES).reshape(n, N_MODES)
-        self._by_mode_delivered = np.bincount(flat, weights=delivered, minlength=n * N_MODES).reshape(n, N_MODES)
-        self._guests = np.bincount(host, minlength=n)
-        self._cpu_used = np.minimum(host_spend, cap)
-        self._delivered = np.bincount(host, weights=delivered, minlength=n)
-        self._demand = host_demand
-        self._shortfall = host_demand - self._delivered
-        on = (self._guests > 0) | ~self.spec.empty_off
-        self._mem_used = np.where(on, self.spec.reserve_mib + np.bincount(host, weights=a["mem"], minlength=n), 0.0)
-        self._power = np.where(on, power_w(self.spec.power_curve_w, self._cpu_used / cap), 0.0)
+        res = al["resident"]
+        self._used = al["used"]
+        self._requested = np.bincount(host, weights=al["req"], minlength=n)
+        self._res_req = np.bincount(host, weights=np.where(res, al["req"], 0.0), minlength=n)
+        self._res_alloc = np.bincount(host, weights=np.where(res, al["alloc"], 0.0), minlength=n)
+        loss = np.where(al["out"] & (al["alloc"] < al["req"]), al["req"] - al["alloc"], 0.0)
+        self._mig_loss = np.bincount(host, weights=loss, minlength=n)
+        has = np.bincount(host, minlength=n) > 0
+        self._on = has | ~self.spec.empty_off
+        self._power = self._host_power(self._used, self._on)
+        if self._entries or t > 0:
+            active = self._used > 0 if self.dyn.cloudsim else has
+            off = self._was_active & ~active
+            self.shutdowns += off
+            self.shutdown_on_s += np.where(off, t - self._on_since, 0.0)
+            self._on_since = np.where(~self._was_active & active, t, self._on_since)
+            self._was_active = active
+            self._entries = True
+        self._settled = al
 
-    def guest_hosts(self) -> dict[int, int]:
-        """Guest id -> global host id, for every guest on this shard."""
-        return {int(g): int(h) + self._first for g, h in zip(self._g["gid"], self._g["host"], strict=True)}
+    def guest_hosts(self) -> dict[int, list[int]]:
+        """Guest id -> the global host ids it is on (two or three during a migration)."""
+        out: dict[int, list[int]] = {}
+        for gid, h in sorted(zip(self._a["gid"].tolist(), self._a["host"].tolist(), strict=True)):
+            out.setdefault(gid, []).append(h + self._first)
+        return out
 
     def report(self, t: float) -> HostReport:
+        """The settled state and the integrals so far."""
+        finished, self._finished = np.array(sorted(self._finished), dtype=np.int64), []
+        al, a, n = self._settled, self._a, self.n
+        host, res, c = a["host"], al["resident"], a["c"]
+        delivered = np.where(res, al["alloc"] * (1.0 - c), 0.0)
+        overhead = np.where(res, al["alloc"] * c, 0.0)
+        flat = host * N_MODES + a["mode"]
+        order = np.argsort(a["gid"][res], kind="stable")
+        mem = np.bincount(host, weights=a["mem"], minlength=n)
         return HostReport(
             t=t,
             host_ids=self.spec.host_ids,
-            guests=self._guests.copy(),
-            cpu_used_mips=self._cpu_used.copy(),
-            cpu_demand_mips=self._demand.copy(),
-            cpu_delivered_mips=self._delivered.copy(),
-            overhead_mips_by_mode=self._by_mode_overhead.copy(),
-            delivered_mips_by_mode=self._by_mode_delivered.copy(),
-            mem_used_mib=self._mem_used.copy(),
+            guests=np.bincount(host[res], minlength=n),
+            incoming=np.bincount(host[~res], minlength=n),
+            cpu_used_mips=self._used.copy(),
+            cpu_requested_mips=self._requested.copy(),
+            cpu_demand_mips=np.bincount(host, weights=np.where(res, al["req"] * (1.0 - c), 0.0), minlength=n),
+            cpu_delivered_mips=np.bincount(host, weights=delivered, minlength=n),
+            overhead_mips_by_mode=np.bincount(flat, weights=overhead, minlength=n * N_MODES).reshape(n, N_MODES),
+            delivered_mips_by_mode=np.bincount(flat, weights=delivered, minlength=n * N_MODES).reshape(n, N_MODES),
+            mem_used_mib=np.where(self._on, self.spec.reserve_mib + mem, 0.0),
             power_w=self._power.copy(),
             energy_j=self.energy_j.copy(),
-            shortfall_mips_s=self.shortfall_mips_s.copy(),
-            demand_mips_s=self.demand_mips_s.copy(),
+            active_s=self.active_s.copy(),
+            full_s=self.full_s.copy(),
+            requested_mips_s=self.requested_mips_s.copy(),
+            allocated_mips_s=self.allocated_mips_s.copy(),
+            migration_loss_mips_s=self.migration_loss_mips_s.copy(),
+            shutdowns=self.shutdowns.copy(),
+            shutdown_on_s=self.shutdown_on_s.copy(),
+            guest_ids=a["gid"][res][order],
+            guest_util=al["util"][res][order],
+            guest_req_mips=al["req"][res][order],
+            finished=finished,
         )

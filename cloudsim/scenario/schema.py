@@ -333,7 +333,8 @@ class ProfileOverride(Strict):
 
 
 class Consolidation(Strict):
-    """Dynamic consolidation of a trace-driven workload (Beloglazov & Buyya 2012, as CloudSim 3.0.3 runs it).
+    """Dynamic consolidation, a phase of the controller at every tick (Beloglazov & Buyya 2012, as CloudSim
+    3.0.3 runs it), for trace and synthetic workloads alike.
 
     ``allocation``: ``npa`` (no power management: every host on at full power), ``dvfs`` (power follows
     load, no migration) or ``migrate`` (overload ``detector`` with its ``safety`` parameter, VM
@@ -361,8 +362,35 @@ class Consolidation(Strict):
     )
 
 
+class Dynamics(Strict):
+    """How the host shards turn utilization into allocation, power and SLA.
+
+    ``fair`` (default): an oversubscribed host scales every request by capacity / requests; energy is the
+    power of each interval's state times its length. ``cloudsim``: CloudSim 3.0.3's power package, for
+    runs that must match it: a request is capped at one core; an oversubscribed host floors every
+    allocation; energy is the trapezoid between events, 0 W for a host at 0 % CPU; trace utilization is
+    interpolated at every event; a VM requesting 0 MIPS counts as finished and leaves; the clock runs at
+    0.1 + k x tick; only instantiation books memory and bandwidth. In both, a migrating guest keeps
+    ``1 - migration_slowdown`` of its allocation on the source and the target books ``target_share`` of
+    its request while the migration runs (CloudSim's 90 % / 10 %)."""
+
+    model: Literal["fair", "cloudsim"] = "fair"
+    migration_slowdown: Fraction = Field(0.1, lt=1.0, description="share of a migrating guest's CPU lost [L9, L10]")
+    target_share: Fraction = Field(0.1, description="share of a migrating guest's request booked on the target")
+
+
 class RaySettings(Strict):
-    hosts_per_actor: int = Field(1, gt=0, description="hosts grouped in one Ray actor (1: one actor per host)")
+    hosts_per_actor: int | Literal["auto"] = Field(
+        "auto",
+        description="hosts grouped in one Ray actor: auto (about one actor per CPU of the cluster; one shard "
+        "on the local backend) or a number (1: one actor per host)",
+    )
+
+    @model_validator(mode="after")
+    def _positive(self) -> RaySettings:
+        if self.hosts_per_actor != "auto" and self.hosts_per_actor < 1:  # type: ignore[operator]
+            raise ValueError("hosts_per_actor: auto or a whole number >= 1")
+        return self
 
 
 class Scenario(Strict):
@@ -378,9 +406,10 @@ class Scenario(Strict):
     overheads: dict[VirtMode, dict[HypervisorType, ProfileOverride]] = Field(default_factory=dict)
     ray: RaySettings = RaySettings()
     consolidation: Consolidation | None = None
+    dynamics: Dynamics = Dynamics()
 
     @model_validator(mode="after")
     def _trace_needs_consolidation(self) -> Scenario:
-        if (self.workload.trace is None) != (self.consolidation is None):
-            raise ValueError("consolidation: a trace workload needs a consolidation section, and only it takes one")
+        if self.workload.trace is not None and self.consolidation is None:
+            raise ValueError("consolidation: a trace workload needs a consolidation section (npa, dvfs or migrate)")
         return self

@@ -1,5 +1,7 @@
-"""Workloads: synthetic generators now; trace readers (PlanetLab, Azure, Alibaba) come later."""
+"""Workloads: synthetic generators (arrivals over guest classes, explicit guest lists) and trace readers
+(PlanetLab)."""
 
 from cloudsim.workload.synthetic import Guest, generate, utilization_params
+from cloudsim.workload.trace import Trace, TraceError, read_planetlab, trace_guests
 
-__all__ = ["Guest", "generate", "utilization_params"]
+__all__ = ["Guest", "Trace", "TraceError", "generate", "read_planetlab", "trace_guests", "utilization_params"]

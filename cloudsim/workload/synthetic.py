@@ -24,6 +24,8 @@ class Guest:
     shape: GuestShape
     arrival_s: float
     lifetime_s: float | None
+    column: int | None = None  # a trace workload: the guest's column in the trace matrix
+    bandwidth_mbps: float = 100.0  # what it books on its host's link while instantiated (cloudsim model)
 
     @property
     def memory_mib(self) -> float:

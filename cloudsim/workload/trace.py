@@ -10,9 +10,13 @@ from pathlib import Path
 
 import numpy as np
 
-#: Samples per file and their spacing.
+from cloudsim.model.interpolation import interpolate
+from cloudsim.scenario.schema import GuestShape, Scenario
+from cloudsim.virt import VirtMode
+from cloudsim.workload.synthetic import Guest
+
+#: Samples per file (their spacing is ``SAMPLE_INTERVAL_S``).
 SAMPLES = 288
-SAMPLE_INTERVAL_S = 300.0
 
 
 class TraceError(ValueError):
@@ -34,18 +38,6 @@ class Trace:
     def at(self, t: float, vms: np.ndarray | slice = slice(None)) -> np.ndarray:
         """Utilization at time ``t`` (s), interpolated linearly between the 5-minute samples."""
         return interpolate(self.util[vms], t)
-
-
-def interpolate(util: np.ndarray, t: float) -> np.ndarray:
-    """CloudSim's ``UtilizationModelPlanetLabInMemory.getUtilization``: the sample itself on the grid,
-    else a straight line between ``floor(t/300)`` and ``ceil(t/300)``."""
-    if t % SAMPLE_INTERVAL_S == 0:
-        return util[..., int(t // SAMPLE_INTERVAL_S)]
-    k1 = math.floor(t / SAMPLE_INTERVAL_S)
-    k2 = math.ceil(t / SAMPLE_INTERVAL_S)
-    u1 = util[..., k1]
-    delta = (util[..., k2] - u1) / ((k2 - k1) * SAMPLE_INTERVAL_S)
-    return u1 + delta * (t - k1 * SAMPLE_INTERVAL_S)
 
 
 def read_planetlab(folder: str | Path, limit: int | None = None) -> Trace:
@@ -73,3 +65,32 @@ def read_planetlab(folder: str | Path, limit: int | None = None) -> Trace:
         util[i, :SAMPLES] = row[:SAMPLES] / 100.0
     util[:, SAMPLES] = util[:, SAMPLES - 1]
     return Trace(tuple(names), util)
+
+
+def trace_guests(scenario: Scenario, trace: Trace | None = None) -> tuple[list[Guest], Trace]:
+    """One guest per trace VM (read from ``workload.trace.path`` unless given), all arriving at the start
+    and running to the end: VM ``i`` follows column ``i`` and gets ``vm_types[i // ceil(n / types)]``
+    (CloudSim's blocks); ``mode: none`` is CloudSim's model (a fully virtualized guest without overhead)."""
+    tr = scenario.workload.trace
+    assert tr is not None and tr.path is not None
+    trace = trace or read_planetlab(tr.path, tr.limit)
+    mode = VirtMode.FULL_HW if tr.mode == "none" else VirtMode(tr.mode)
+    shapes = [
+        GuestShape(
+            mode=mode,
+            os=tr.os,
+            vcpus=1,
+            memory_gib=t.memory_mib / 1024.0,
+            mips_per_vcpu=t.mips,
+            kernel_intensity=tr.kernel_intensity,
+        )
+        for t in tr.vm_types
+    ]
+    block = math.ceil(trace.vms / len(tr.vm_types))
+    guests = []
+    for i in range(trace.vms):
+        k = i // block
+        guests.append(
+            Guest(i, trace.names[i], tr.vm_types[k].name, shapes[k], 0.0, None, i, tr.vm_types[k].bandwidth_mbps)
+        )
+    return guests, trace

@@ -1,13 +1,14 @@
-"""Compiled inner loops of the consolidation engine (numba, cached to disk): power-aware best fit over the
-hosts and a host's allocation view. They implement exactly what ``engine.py`` and ``detectors.py``
-describe; the detectors here are the scalar forms of the vectorized ones there."""
+"""Compiled inner loops of the consolidation phase (numba, cached to disk): power-aware best fit over the
+hosts (PABFD, the compiled form of the ``power-aware`` policy's filter -> score pipeline with the
+detector as one more filter) and a host's allocation view. They implement what ``consolidation.py`` and
+``detectors.py`` describe; the detectors here are the scalar forms of the vectorized ones there."""
 
 from __future__ import annotations
 
 import numpy as np
 from numba import njit
 
-from cloudsim.consolidation.detectors import FALLBACK_THRESHOLD, LR_COEF, LR_WINDOW, MIN_IQR_MAD
+from cloudsim.placement.detectors import FALLBACK_THRESHOLD, LR_COEF, LR_WINDOW, MIN_IQR_MAD
 
 #: Detector codes for :func:`find_host`.
 THR, IQR, MAD, LR, LRR = 0, 1, 2, 3, 4
@@ -121,17 +122,20 @@ def find_host(
     total: np.ndarray,
     pe_mips: np.ndarray,
     ptab: np.ndarray,
-    check_ram: bool,
+    check_book: bool,
     ram_free: np.ndarray,
     bw_free: np.ndarray,
+    cpu_free: np.ndarray,
     vm_ram: float,
     vm_bw: float,
+    vm_cpu: float,
     det_kind: int,
     det_param: float,
 ) -> int:
     """PABFD: the suitable, not excluded host whose power rises least by taking a request of ``r`` MIPS
     (lowest id on ties); a host already holding VMs (``A != 0``) must not be overloaded afterwards.
-    ``det_kind`` < 0: no overload check. Empty hosts of one type are interchangeable, so only the
+    ``det_kind`` < 0: no overload check. With ``check_book`` the host must also have the guest's booking
+    free (memory, bandwidth and reserved CPU). Empty hosts of one type are interchangeable, so only the
     lowest-id one is evaluated. Returns -1 when no host qualifies."""
     h_count = total.shape[0]
     first = np.full(ntypes, -1, dtype=np.int64)
@@ -147,7 +151,7 @@ def find_host(
         avail = 0.0 if total[h] < S[h] else total[h] - S[h]
         if pe_mips[h] < r or avail < r:
             continue
-        if check_ram and (ram_free[h] < vm_ram or bw_free[h] < vm_bw):
+        if check_book and (ram_free[h] < vm_ram or bw_free[h] < vm_bw or cpu_free[h] < vm_cpu):
             continue
         if det_kind >= 0 and A[h] != 0:
             for j in range(row.shape[0]):

@@ -1,0 +1,336 @@
+"""Dynamic consolidation, the controller's phase at each scheduling interval (Beloglazov & Buyya 2012, as
+CloudSim 3.0.3's power package runs it; ``reference/cloudsim-planetlab.md``), pure: no Ray, no shard.
+
+The controller keeps its view here: which guests each host holds, in CloudSim's list order (a guest
+migrating in is appended to its target at the start of the migration and stays on its source until the
+end), each guest's current request and its utilization history. At every interval (:meth:`step`):
+
+1. **Overload.** Each host's detector (THR, IQR, MAD, LR, LRR) looks at its requested utilization and its
+   history (the sum of its current guests' histories). An overloaded host sheds guests one at a time,
+   chosen by the selection policy (MMT: least RAM; MU: least utilization; MC: highest correlation with
+   the others; RS: random, seeded), until it is no longer overloaded.
+2. **Destinations.** The shed guests, largest request first, go through power-aware best fit (PABFD,
+   :func:`cloudsim.placement.kernels.find_host`): the host whose power rises least, never one the move
+   would overload or an overloaded host. ``wake: last-resort`` first tries hosts that are on only.
+3. **Underload.** Hosts are emptied least-utilized first when every guest on them fits elsewhere on hosts
+   that are on; then they draw nothing (switched off) until a placement wakes them.
+
+Initial placement of a trace workload uses the same best fit with each guest's full request, or first fit
+(CloudSim's NPA and DVFS experiments).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from cloudsim.placement import kernels
+from cloudsim.placement.detectors import HISTORY, Detector, max_correlation_r2
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The scenario's consolidation section, as the phase uses it."""
+
+    detector: Detector | None  # None: no migrations (NPA, DVFS)
+    selection: str = "mmt"
+    wake: str = "cheapest"  # or "last-resort"
+    retarget: bool = True  # the underload pass may empty a host chosen as a target in the same step
+    book_migrations: bool = False  # a migration target must have the guest's booking free (not CloudSim)
+    seed: int = 0
+
+
+class Consolidator:
+    """The controller's consolidation view of ``hosts`` hosts and ``guests`` guests (ids 0..guests-1).
+
+    Host arrays: ``total`` (CPU MIPS), ``pe_mips`` (one core), ``ptab`` (power curves, (hosts, 11)),
+    ``htype`` (hosts of one type are interchangeable when empty), ``link_bw`` (what a host's link can
+    book, CloudSim's bandwidth units). Guest arrays: ``vm_mips`` (full request without overhead), ``scale``
+    (1 / (1 - overhead)), ``vm_ram`` (nominal RAM, for MMT), ``book_mem``, ``book_bw``, ``book_cpu`` (what
+    a guest books on a host). Memory and CPU bookings live in the controller's view, which passes what is
+    free to :meth:`place_initial` and :meth:`step`; bandwidth is booked here, at instantiation only."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        total: np.ndarray,
+        pe_mips: np.ndarray,
+        ptab: np.ndarray,
+        htype: np.ndarray,
+        vm_mips: np.ndarray,
+        scale: np.ndarray,
+        vm_ram: np.ndarray,
+        book_mem: np.ndarray,
+        book_bw: np.ndarray,
+        book_cpu: np.ndarray,
+        link_bw: np.ndarray,
+    ) -> None:
+        self.cfg = settings
+        self.H, self.V = len(total), len(vm_mips)
+        self.total, self.pe_mips, self.ptab = total, pe_mips, np.ascontiguousarray(ptab, dtype=np.float64)
+        self.htype = np.asarray(htype, dtype=np.int64)
+        self.ntypes = int(self.htype.max()) + 1 if self.H else 0
+        self.vm_mips, self.scale, self.vm_ram = vm_mips, scale, vm_ram
+        self.book_mem, self.book_bw, self.book_cpu = book_mem, book_bw, book_cpu
+        self.free_bw = np.asarray(link_bw, dtype=np.float64).copy()
+        self.free_mem = self.free_cpu = np.zeros(self.H)  # set from the controller's view before each search
+        det = settings.detector
+        self._det_code, self._det_param = -1, 0.0
+        if det is not None:
+            robust = det.name == "lrr" and not det.compat
+            self._det_code = kernels.LRR if robust else kernels.DETECTOR_CODES["lr" if det.name == "lrr" else det.name]
+            self._det_param = det.parameter
+        self.rng = np.random.default_rng(settings.seed)
+        self.lists: list[list[int]] = [[] for _ in range(self.H)]
+        self.host_of = np.full(self.V, -1, dtype=np.int64)
+        self.mig_to = np.full(self.V, -1, dtype=np.int64)
+        #: a guest moved twice in one step passes through its first target, booked there until it arrives
+        self.ghosts: list[tuple[int, int]] = []
+        self.req = np.zeros(self.V)
+        self.hist = np.zeros((self.V, HISTORY))
+        self.n_hist = 0
+        self.util_mips = np.zeros(self.H)  # allocated CPU per host after the last event (from the shards)
+        self._no_limit = np.full(self.H, np.inf)
+        self._reset_views()
+
+    # ------------------------------------------------------------------------------ observations
+
+    def observe(self, guest_ids: np.ndarray, util: np.ndarray, req: np.ndarray, util_mips: np.ndarray) -> None:
+        """One interval's report: the resident guests' utilization and request now, each host's CPU in use.
+        Each guest's history gains a sample (utilization x its overhead scale)."""
+        self.req = np.zeros(self.V)
+        self.req[guest_ids] = req
+        self.hist[:, 1:] = self.hist[:, :-1]
+        self.hist[:, 0] = 0.0
+        self.hist[guest_ids, 0] = util * self.scale[guest_ids]
+        self.n_hist = min(self.n_hist + 1, HISTORY)
+        self.util_mips = util_mips
+
+    def add(self, v: int, host: int) -> None:
+        """Guest ``v`` now runs on ``host`` (placed by the controller)."""
+        self.lists[host].append(v)
+        self.host_of[v] = host
+
+    def remove(self, v: int) -> list[int]:
+        """Guest ``v`` leaves the data centre (finished or departed); returns every host it was on."""
+        hosts = [int(self.host_of[v])]
+        if self.mig_to[v] >= 0:
+            hosts.append(int(self.mig_to[v]))
+        hosts += [gh for gv, gh in self.ghosts if gv == v]
+        self.ghosts = [g for g in self.ghosts if g[0] != v]
+        for h in hosts:
+            self.lists[h].remove(v)
+        self.host_of[v], self.mig_to[v] = -1, -1
+        return hosts
+
+    def complete(self, v: int) -> tuple[int, list[int]]:
+        """A migration ends: the guest leaves its source (and any first target) and runs on its target, at the
+        end of the target's list. Returns (target, hosts left)."""
+        src, dst = int(self.host_of[v]), int(self.mig_to[v])
+        left = [src] + [gh for gv, gh in self.ghosts if gv == v]
+        self.ghosts = [g for g in self.ghosts if g[0] != v]
+        for h in left:
+            self.lists[h].remove(v)
+        self.lists[dst].remove(v)
+        self.lists[dst].append(v)
+        self.host_of[v], self.mig_to[v] = dst, -1
+        return dst, left
+
+    # ------------------------------------------------------------------------------ host views
+
+    def _reset_views(self) -> None:
+        h = self.H
+        self.S, self.A, self.R = np.zeros(h), np.zeros(h), np.zeros(h)
+        self.HH = np.zeros((h, HISTORY))
+        self.HL = np.zeros(h, dtype=np.int64)
+        self.busy = np.zeros(h, dtype=bool)
+
+    def _refresh(self, lists: list[list[int]], hosts: list[int] | np.ndarray) -> None:
+        """(scheduler requested sum S, allocated sum A, requested sum R, history row, its length) of each
+        host with the guests ``lists[h]``, none of them migrating (the control step's view)."""
+        for h in hosts:
+            h = int(h)
+            vl = lists[h]
+            self.busy[h] = bool(vl)
+            if not vl:
+                self.S[h] = self.A[h] = self.R[h] = 0.0
+                self.HH[h] = 0.0
+                self.HL[h] = 0
+                continue
+            idx = np.array(vl, dtype=np.int64)
+            s, a, r, row, n = kernels.host_view(idx, self.req, self.pe_mips[h], self.total[h], self.hist, self.vm_mips)
+            self.S[h], self.A[h], self.R[h], self.HH[h], self.HL[h] = s, a, r, row, n
+
+    def _overloaded(self, hosts: np.ndarray) -> np.ndarray:
+        det = self.cfg.detector
+        assert det is not None
+        return det.overloaded(self.R[hosts] / self.total[hosts], self.HH[hosts], self.HL[hosts])
+
+    # ------------------------------------------------------------------------------- placement
+
+    def find_host(self, v: int, excluded: np.ndarray, instantiating: bool = False) -> int:
+        """PABFD (``findHostForVm``): the suitable host whose power rises least; -1 if none. While a guest is
+        instantiated it requests its full MIPS and must find its booking free; a migrating guest requests
+        its current MIPS and must find its booking free only with ``book_migrations``."""
+        r = self.vm_mips[v] * self.scale[v] if instantiating else self.req[v]
+        nz = np.flatnonzero(self.hist[v])
+        book = instantiating or self.cfg.book_migrations
+        return int(
+            kernels.find_host(
+                float(r), self.hist[v], int(nz[-1]) + 1 if len(nz) else 0, float(self.vm_mips[v]), excluded,
+                self.busy, self.htype, self.ntypes, self.S, self.A, self.R, self.HH, self.HL, self.util_mips,
+                self.total, self.pe_mips, self.ptab, book, self.free_mem, self.free_bw, self.free_cpu,
+                float(self.book_mem[v]), float(self.book_bw[v]), float(self.book_cpu[v]), self._det_code,
+                self._det_param,
+            )
+        )  # fmt: skip
+
+    def first_fit(self, v: int) -> int:
+        """The first host with room for the guest's full request and booking (CloudSim's NPA and DVFS)."""
+        r = self.vm_mips[v] * self.scale[v]
+        avail = np.where(self.total < self.S, 0.0, self.total - self.S)
+        ok = (
+            (self.pe_mips >= r)
+            & (avail >= r)
+            & (self.free_mem >= self.book_mem[v])
+            & (self.free_bw >= self.book_bw[v])
+            & (self.free_cpu >= self.book_cpu[v])
+        )
+        cand = np.flatnonzero(ok)
+        return int(cand[0]) if len(cand) else -1
+
+    def place_initial(self, v: int, best_fit: bool, free_mem: np.ndarray, free_cpu: np.ndarray) -> int:
+        """Instantiate guest ``v`` at the start: power-aware best fit (or first fit) on what is ``free``;
+        -1 when no host can take it. The controller books memory and CPU on the host it gets and calls
+        :meth:`add`."""
+        self.free_mem, self.free_cpu = free_mem, free_cpu
+        target = self.find_host(v, np.zeros(self.H, dtype=bool), instantiating=True) if best_fit else self.first_fit(v)
+        if target >= 0:
+            full = min(self.vm_mips[v] * self.scale[v], self.pe_mips[target])
+            self.S[target] += full
+            self.A[target] = self.S[target] if self.S[target] <= self.total[target] else self.total[target]
+            self.busy[target] = True
+            self.free_bw[target] -= self.book_bw[v]
+        return target
+
+    # ------------------------------------------------------------------------------ selection
+
+    def select(self, lists: list[list[int]], h: int) -> int:
+        """The guest the selection policy sheds from host ``h`` (-1 when it holds none)."""
+        vl = lists[h]
+        if not vl:
+            return -1
+        sel = self.cfg.selection
+        idx = np.array(vl)
+        if sel == "mmt":
+            return int(idx[int(np.argmin(self.vm_ram[idx]))])
+        if sel == "mu":
+            return int(idx[int(np.argmin(self.req[idx] / self.vm_mips[idx]))])
+        if sel == "rs":
+            return int(idx[int(self.rng.integers(len(idx)))])
+        if sel == "mc":
+            r2 = max_correlation_r2(self.hist[idx, : self.n_hist]) if self.n_hist else None
+            if r2 is None:
+                return int(idx[int(np.argmin(self.vm_ram[idx]))])
+            best, pick = np.finfo(float).tiny, 0
+            for i, x in enumerate(r2):
+                if x > best:
+                    best, pick = x, i
+            return int(idx[pick])
+        raise ValueError(f"unknown selection policy {sel!r}")
+
+    # ---------------------------------------------------------------------------------- the step
+
+    def _book(self, v: int, h: int, sign: float) -> None:
+        self.free_mem[h] -= sign * self.book_mem[v]
+        self.free_cpu[h] -= sign * self.book_cpu[v]
+
+    def step(self, free_mem: np.ndarray, free_cpu: np.ndarray) -> list[tuple[int, int]]:
+        """One control step: the migrations to start, as (guest, target) in CloudSim's order; ``free_mem``
+        and ``free_cpu`` are what each host has left to book (planned moves book on copies). The controller
+        calls :meth:`start` for each and turns them into commands. A guest already migrating is not moved
+        again in a later step."""
+        self.free_mem, self.free_cpu = free_mem.copy(), free_cpu.copy()
+        lists = [list(x) for x in self.lists]
+        self._reset_views()
+        self._refresh(lists, [h for h in range(self.H) if lists[h]])
+        over_mask = self._overloaded(np.arange(self.H))
+        to_move: list[int] = []
+        in_flight = bool((self.mig_to >= 0).any())
+        for h in np.flatnonzero(over_mask):
+            while True:
+                # guests migrating from an earlier step stay put (never the case at CloudSim's 300 s)
+                mine = [x for x in lists[h] if self.mig_to[x] < 0 and self.host_of[x] == h] if in_flight else lists[h]
+                v = self.select([mine], 0)
+                if v < 0:
+                    break
+                to_move.append(v)
+                lists[h].remove(v)
+                self._refresh(lists, [h])
+                if not self._overloaded(np.array([h]))[0]:
+                    break
+        moves: list[tuple[int, int]] = []
+        to_move.sort(key=lambda x: -self.req[x])  # stable, as Collections.sort
+        switched_off = self.util_mips == 0
+        booked: list[tuple[int, int]] = []
+        for v in to_move:
+            target = -1
+            if self.cfg.wake == "last-resort":
+                target = self.find_host(v, over_mask | switched_off)
+            if target < 0:
+                target = self.find_host(v, over_mask)
+            if target >= 0:
+                lists[target].append(v)
+                self._refresh(lists, [target])
+                self._book(v, target, 1.0)
+                booked.append((v, target))
+                moves.append((v, target))
+        # underload pass
+        excl_under = over_mask | switched_off
+        if not self.cfg.retarget:
+            for _, th in moves:
+                excl_under[th] = True
+        excl_place = excl_under.copy()
+        u_now = self.util_mips / self.total
+        u_now = np.where((u_now > 1) & (u_now < 1.01), 1.0, u_now)
+        while not excl_under.all():
+            cand = np.flatnonzero(~excl_under & (u_now > 0) & (u_now < 1))
+            if len(cand) == 0:
+                break
+            h = int(cand[np.argmin(u_now[cand])])
+            excl_under[h] = True
+            excl_place[h] = True
+            # guests planned onto h in this step may move again (CloudSim's double migration)
+            vms = [v for v in lists[h] if self.mig_to[v] < 0]
+            if not vms:
+                continue
+            vms.sort(key=lambda x: -self.req[x])
+            placed: list[tuple[int, int]] = []
+            for v in vms:
+                target = self.find_host(v, excl_place)
+                if target < 0:
+                    for pv, ph in placed:
+                        lists[ph].remove(pv)
+                        self._refresh(lists, [ph])
+                        self._book(pv, ph, -1.0)
+                    placed = []
+                    break
+                lists[target].append(v)
+                self._refresh(lists, [target])
+                self._book(v, target, 1.0)
+                placed.append((v, target))
+            for _, ph in placed:
+                excl_under[ph] = True
+            moves.extend(placed)
+        return moves
+
+    def start(self, v: int, target: int) -> int:
+        """Record that guest ``v`` starts migrating to ``target``; returns the first target it passes
+        through when it was already moved in this step (-1 otherwise)."""
+        first = int(self.mig_to[v])
+        if first >= 0:
+            self.ghosts.append((v, first))
+        self.mig_to[v] = target
+        self.lists[target].append(v)
+        return first
