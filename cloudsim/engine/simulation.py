@@ -168,7 +168,9 @@ class Simulation:
         v = len(self.guests)
         vm_mips, scale, vm_ram = np.zeros(v), np.ones(v), np.zeros(v)
         book_mem, book_bw, book_cpu = np.zeros(v), np.zeros(v), np.zeros(v)
+        compatible = np.ones((v, len(cl.groups)), dtype=bool)
         for g in self.guests:
+            compatible[g.id] = [x.compatible for x in cl.costs(g.shape)]
             costs = [x for x in cl.costs(g.shape) if x.compatible] or cl.costs(g.shape)
             vm_mips[g.id] = costs[0].cpu_mips
             scale[g.id] = 1.0 / (1.0 - costs[0].overhead_c)
@@ -320,7 +322,7 @@ class Simulation:
             *self.cluster.min_demand(guest.shape),
         )
         if self.consolidator is not None:
-            self.consolidator.add(guest.id, h)
+            self.consolidator.add(guest.id, h, cost.cpu_mips, 1.0 / (1.0 - cost.overhead_c))
         commands[self._shard_of(h)].append(self._place(guest, h))
         boot_s = cost.profile.boot_s if cost.profile else 0.0
         self.queue.push(t + boot_s, Priority.BOOT, guest.id)
@@ -431,6 +433,8 @@ class Simulation:
         self.view.guests[m.target] += 1
         if self.consolidator is not None:
             self.consolidator.complete(v)
+            cost = self.cluster.costs(self.guests_by_id[v].shape)[int(self.cluster.group[m.target])]
+            self.consolidator.vm_mips[v], self.consolidator.scale[v] = cost.cpu_mips, 1.0 / (1.0 - cost.overhead_c)
         return True
 
     # ----------------------------------------------------------------------------------- invariants

@@ -49,7 +49,9 @@ class Consolidator:
     book, CloudSim's bandwidth units). Guest arrays: ``vm_mips`` (full request without overhead), ``scale``
     (1 / (1 - overhead)), ``vm_ram`` (nominal RAM, for MMT), ``book_mem``, ``book_bw``, ``book_cpu`` (what
     a guest books on a host). Memory and CPU bookings live in the controller's view, which passes what is
-    free to :meth:`place_initial` and :meth:`step`; bandwidth is booked here, at instantiation only."""
+    free to :meth:`place_initial` and :meth:`step`; bandwidth is booked here, at instantiation only.
+    ``compatible`` (guests x host types, optional): where each guest may run at all (its mode and OS on
+    the host's hypervisor)."""
 
     def __init__(
         self,
@@ -65,6 +67,7 @@ class Consolidator:
         book_bw: np.ndarray,
         book_cpu: np.ndarray,
         link_bw: np.ndarray,
+        compatible: np.ndarray | None = None,
     ) -> None:
         self.cfg = settings
         self.H, self.V = len(total), len(vm_mips)
@@ -75,6 +78,7 @@ class Consolidator:
         self.book_mem, self.book_bw, self.book_cpu = book_mem, book_bw, book_cpu
         self.free_bw = np.asarray(link_bw, dtype=np.float64).copy()
         self.free_mem = self.free_cpu = np.zeros(self.H)  # set from the controller's view before each search
+        self.compatible = compatible
         det = settings.detector
         self._det_code, self._det_param = -1, 0.0
         if det is not None:
@@ -107,10 +111,15 @@ class Consolidator:
         self.n_hist = min(self.n_hist + 1, HISTORY)
         self.util_mips = util_mips
 
-    def add(self, v: int, host: int) -> None:
-        """Guest ``v`` now runs on ``host`` (placed by the controller)."""
+    def add(self, v: int, host: int, vm_mips: float | None = None, scale: float | None = None) -> None:
+        """Guest ``v`` now runs on ``host`` (placed by the controller); ``vm_mips`` and ``scale`` are its full
+        request and overhead scale there, when they depend on the host."""
         self.lists[host].append(v)
         self.host_of[v] = host
+        if vm_mips is not None:
+            self.vm_mips[v] = vm_mips
+        if scale is not None:
+            self.scale[v] = scale
 
     def remove(self, v: int) -> list[int]:
         """Guest ``v`` leaves the data centre (finished or departed); returns every host it was on."""
@@ -174,6 +183,8 @@ class Consolidator:
         instantiated it requests its full MIPS and must find its booking free; a migrating guest requests
         its current MIPS and must find its booking free only with ``book_migrations``."""
         r = self.vm_mips[v] * self.scale[v] if instantiating else self.req[v]
+        if self.compatible is not None:
+            excluded = excluded | ~self.compatible[v][self.htype]
         nz = np.flatnonzero(self.hist[v])
         book = instantiating or self.cfg.book_migrations
         return int(
@@ -197,6 +208,8 @@ class Consolidator:
             & (self.free_bw >= self.book_bw[v])
             & (self.free_cpu >= self.book_cpu[v])
         )
+        if self.compatible is not None:
+            ok &= self.compatible[v][self.htype]
         cand = np.flatnonzero(ok)
         return int(cand[0]) if len(cand) else -1
 

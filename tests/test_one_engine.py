@@ -1,0 +1,149 @@
+"""One engine for every workload: synthetic scenarios consolidate with live migration, invariants hold at
+every tick with migrations in flight, and summaries are byte-identical across backends and grains."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from cloudsim.engine import LocalBackend, Simulation, tick_times
+from cloudsim.model import MigrationModel, PreCopy
+from cloudsim.model.migration import CONTAINER_FREEZE_S
+from cloudsim.scenario import load_scenario
+from tests.test_consolidation import tiny_day, trace_scenario
+
+
+def stable(summary: dict) -> str:
+    """The summary without what legitimately differs between runs (wall time, backend, actor count)."""
+    return json.dumps({k: v for k, v in summary.items() if k not in ("wall_time_s", "backend", "actors")})
+
+
+def demo(*overrides: str, duration: str = "6h"):
+    sc, _ = load_scenario("consolidation-demo", [f"duration={duration}", *overrides])
+    return sc
+
+
+def test_a_synthetic_scenario_consolidates_with_live_migration():
+    on = demo()
+    off = demo("consolidation.allocation=dvfs")
+    s_on = Simulation(on, LocalBackend()).run()
+    s_off = Simulation(off, LocalBackend()).run()
+    assert s_on["kind"] == "consolidation" and s_on["policy"] == "LR-MMT-1.2 (ours)"
+    assert s_on["migrations"] > 0 and s_off["migrations"] == 0
+    assert set(s_on["migrations_by_mode"]) == {"container", "para", "full_hw"}
+    # consolidation packs the spread-out guests onto fewer hosts
+    assert s_on["hosts"]["active_mean"] < s_off["hosts"]["active_mean"]
+    assert s_on["consolidation_ratio"]["mean"] > s_off["consolidation_ratio"]["mean"]
+    # containers checkpoint and restore: frozen for the whole move; VMs pre-copy: frozen for a fraction
+    by = s_on["migrations_by_mode"]
+    assert by["container"]["downtime_mean_s"] == pytest.approx(by["container"]["mean_time_s"], rel=1e-3)
+    assert by["para"]["downtime_mean_s"] < 0.1 * by["para"]["mean_time_s"]
+
+
+def test_migration_times_per_mode_by_hand():
+    m = MigrationModel("precopy")
+    # a container of 2048 MiB over a 10 Gbit/s link (1250 MB/s, half for migration): 2 s + 2048 / 625 s
+    total, down = m.duration(2048.0, 1250.0, container=True)
+    assert total == down == pytest.approx(CONTAINER_FREEZE_S + 2048 / 625)
+    assert MigrationModel("cloudsim").duration(1740.0, 125.0, container=False) == (1740 / 62.5, 0.0)
+    assert m.duration(1024.0, 250.0, container=False) == PreCopy().duration(1024.0, 125.0)
+
+
+def test_invariants_hold_at_every_tick_with_migrations_in_flight():
+    # a slow link: migrations last hours, so guests depart, re-migrate and tick while migrating
+    sc = demo("consolidation.host_bandwidth_gbps=0.02", "ray.hosts_per_actor=3", duration="8h")
+    sim = Simulation(sc, LocalBackend())
+    in_flight = []
+
+    def check(t, report):
+        assert sim.check_invariants(report) == [], t
+        in_flight.append(len(sim.state.migrating))
+        owners: dict[int, list[int]] = {}
+        for shard in sim.backend.shards:
+            for g, hs in shard.guest_hosts().items():
+                owners.setdefault(g, []).extend(hs)
+        for g, hosted in sim.state.hosted.items():
+            m = sim.state.migrating.get(g)
+            want = [hosted.host] if m is None else [hosted.host, m.target, *(p[0] for p in m.passes)]
+            assert sorted(owners.pop(g)) == sorted(want), (t, g)
+        assert owners == {}, t  # no shard holds a guest the controller does not
+
+    sim.tick_hooks.append(check)
+    s = sim.run()
+    assert max(in_flight) > 0 and s["migrations"] > 0
+    assert s["guests"]["placed"] == s["guests"]["completed"] + s["guests"]["running_at_end"]
+
+
+@pytest.mark.parametrize("grain", [1, 4, 7])
+def test_summaries_do_not_depend_on_the_grain(grain):
+    sc = demo(duration="4h")
+    one = Simulation(sc, LocalBackend()).run()
+    other = Simulation(sc, LocalBackend(), hosts_per_shard=grain).run()
+    assert one["migrations"] > 0 and stable(one) == stable(other)
+
+
+def test_trace_summaries_byte_identical_on_host_actors_at_any_grain(tmp_path, ray_session):
+    """Guests migrate between shards held by different actors: one actor per host, a few hosts per actor,
+    and auto, against one in-process shard."""
+    from cloudsim.distributed import RayBackend
+
+    day = tiny_day(tmp_path)
+    local = Simulation(trace_scenario(day), LocalBackend()).run()
+    assert local["migrations"] > 0
+    for grain in (1, 5, "auto"):
+        sc = trace_scenario(day, f"ray.hosts_per_actor={grain}")
+        sim = Simulation(sc, RayBackend())
+        s = sim.run()
+        assert s["backend"] == "ray" and s["actors"] == {1: 12, 5: 3, "auto": 2}[grain]
+        assert stable(s) == stable(local), grain
+
+
+def test_synthetic_consolidation_byte_identical_on_host_actors(ray_session):
+    from cloudsim.distributed import RayBackend
+
+    sc = demo("ray.hosts_per_actor=6", duration="3h")
+    local = Simulation(sc, LocalBackend()).run()
+    on_ray = Simulation(sc, RayBackend()).run()
+    assert local["migrations"] > 0 and on_ray["actors"] == 4
+    assert stable(on_ray) == stable(local)
+
+
+def test_cloudsim_clock_and_fair_clock():
+    sc = demo(duration="1h")
+    assert tick_times(sc) == [300.0 * k for k in range(1, 13)]
+    sc = demo("dynamics.model=cloudsim", duration="1h")
+    ticks = tick_times(sc)
+    assert len(ticks) == 11 and ticks[0] == pytest.approx(300.1) and ticks[-1] == pytest.approx(3300.1)
+
+
+def test_hosts_per_actor_auto_is_one_shard_locally():
+    sim = Simulation(demo(duration="1h"), LocalBackend())
+    assert len(sim.specs) == 1 and sim.hosts_per_shard == 20
+    sim = Simulation(demo("ray.hosts_per_actor=1", duration="1h"), LocalBackend())
+    assert len(sim.specs) == 20
+
+
+def test_migration_shares_of_source_and_target_by_hand():
+    """CloudSim's 90 % / 10 %: a guest asking 1000 MIPS while it migrates keeps 900 on its source (which
+    counts 1000 as in use) and books 100 on its target; the 100 it loses counts for PDM."""
+    from cloudsim.model import DIST_CONSTANT, Dynamics, HostShard, MigrateOut, Place, ShardSpec
+
+    spec = ShardSpec(
+        host_ids=np.array([0, 1]), cpu_mips=np.full(2, 4000.0), pe_mips=np.full(2, 2000.0),
+        mem_mib=np.full(2, 8192.0), reserve_mib=np.zeros(2), power_curve_w=np.tile(np.linspace(100, 200, 11), (2, 1)),
+        empty_off=np.full(2, True), seed=0, dynamics=Dynamics(),
+    )  # fmt: skip
+    shard = HostShard(spec)
+    shard.apply(0.0, [Place(7, 0, 0, 2000.0, 0.0, 1024.0, DIST_CONSTANT, 0.5, 0.0)])
+    shard.apply(10.0, [MigrateOut(7, 0, 30.0), Place(7, 1, 0, 2000.0, 0.0, 1024.0, DIST_CONSTANT, 0.5, 0.0, 30.0)])
+    r = shard.report(10.0)
+    assert r.cpu_used_mips.tolist() == [1000.0, 100.0] and r.guests.tolist() == [1, 0]
+    assert r.incoming.tolist() == [0, 1] and r.mem_used_mib.tolist() == [1024.0, 1024.0]
+    shard.complete(30.0)
+    r = shard.advance(40.0, 1)
+    assert r.guests.tolist() == [0, 1] and r.cpu_used_mips.tolist() == [0.0, 1000.0]
+    # 20 s migrating: 100 MIPS short of 1000 asked; 40 s asked in all
+    assert r.migration_loss_mips_s.sum() == pytest.approx(100 * 20)
+    assert r.requested_mips_s.sum() == pytest.approx(1000 * 40)
