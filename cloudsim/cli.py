@@ -456,7 +456,8 @@ def scenarios() -> None:
 # ------------------------------------------------------------------------------------------ packing
 
 bench_app = typer.Typer(
-    help="Benchmarks: packing quality against known optima; consolidation policies on PlanetLab days.",
+    help="Benchmarks: packing quality against known optima; consolidation policies on PlanetLab days; the "
+    "engine's CPU time locally and on Ray.",
     no_args_is_help=True,
 )
 app.add_typer(bench_app, name="bench")
@@ -636,6 +637,99 @@ def bench_consolidation(
         Console(width=max(out.width, 120)).print(t2)
     if out_csv is not None:
         bench.write_csv(out_csv, rows)
+        typer.echo(f"wrote {out_csv}")
+
+
+@bench_app.command("sim")
+def bench_sim(
+    planetlab: Annotated[
+        Path | None,
+        typer.Option(help="a PlanetLab day folder: time planetlab-lr-mmt on it (e.g. shared/data/planetlab/20110303)"),
+    ] = None,
+    hosts: Annotated[int, typer.Option(min=0, help="hosts of the synthetic data centre (0: leave it out)")] = 10_000,
+    guests: Annotated[int, typer.Option(min=1, help="guests of the synthetic data centre")] = 20_000,
+    duration: Annotated[str, typer.Option(help="simulated time of the synthetic run (300s, 6h, 1d)")] = "1d",
+    backend: Annotated[
+        list[BackendName] | None, typer.Option(help="backends to time, side by side; repeat (default: local and ray)")
+    ] = None,
+    grain: Annotated[
+        list[str] | None,
+        typer.Option(help="hosts per actor on Ray: auto or a number; repeat to compare grains (default: auto)"),
+    ] = None,
+    address: Annotated[
+        str | None, typer.Option(envvar="RAY_ADDRESS", help="Ray cluster to join; default: a local instance")
+    ] = None,
+    out_csv: Annotated[Path | None, typer.Option("--out", help="the rows as CSV")] = None,
+) -> None:
+    """Time the engine side by side in one process: the PlanetLab LR-MMT day and a synthetic data centre with
+    consolidation on, locally (one shard) and on Ray at each grain. CPU seconds count the driver and every
+    actor process; the last column is the ratio to the first row of the same workload."""
+    import csv
+
+    from cloudsim import bench
+    from cloudsim.engine import LocalBackend
+
+    backends = list(dict.fromkeys(backend or [BackendName.local, BackendName.ray]))
+    grains: list[int | str] = []
+    for g in grain or ["auto"]:
+        if g != "auto" and not (g.isdigit() and int(g) >= 1):
+            raise UsageFailure(f"--grain: auto or a whole number of hosts per actor >= 1, got {g!r}")
+        grains.append(g if g == "auto" else int(g))
+    cases: list[tuple[Any, Any]] = []
+    if planetlab is not None:
+        sc, _ = load_scenario("planetlab-lr-mmt", [f"workload.trace.path={planetlab}"])
+        cases.append((sc, _read_trace(sc)))
+    if hosts > 0:
+        try:
+            cases.append((bench.synthetic_datacenter(hosts, guests, duration), None))
+        except ScenarioError as exc:
+            raise UsageFailure(f"--duration: {exc.message}") from None
+    if not cases:
+        raise UsageFailure("--planetlab: give a PlanetLab day folder, or --hosts > 0 for the synthetic data centre")
+    rows: list[dict[str, Any]] = []
+
+    def record(row: dict[str, Any]) -> None:
+        first = next(r for r in [*rows, row] if r["scenario"] == row["scenario"])
+        row["cpu_ratio"] = round(row["cpu_s"] / first["cpu_s"], 2) if first["cpu_s"] else float("nan")
+        rows.append(row)
+        err.print(f"{row['scenario']} {row['backend']} x{row['actors']}: {row['cpu_s']} s CPU", highlight=False)
+
+    session = None
+    try:
+        for sc, trace in cases:
+            for be in backends:
+                if be is BackendName.local:
+                    record(bench.time_run(sc, LocalBackend(), trace))
+                    continue
+                if session is None:
+                    from cloudsim.distributed import RayConnectError, ray_session
+
+                    try:
+                        session = ray_session(address)
+                        session.__enter__()
+                    except RayConnectError as exc:
+                        session = None
+                        raise UsageFailure(str(exc)) from None
+                from cloudsim.distributed import RayBackend
+
+                for g in grains:
+                    record(bench.time_run(sc, RayBackend(), trace, g))
+    finally:
+        if session is not None:
+            session.__exit__(None, None, None)
+    table = Table(title="engine benchmark (CPU seconds: driver + actors)")
+    cols = ("scenario", "backend", "hosts_per_shard", "actors", "driver_cpu_s", "actor_cpu_s", "cpu_s", "wall_s",
+            "migrations", "cpu_ratio")  # fmt: skip
+    for c in cols:
+        table.add_column(c.replace("_", " "), justify="left" if c in ("scenario", "backend") else "right")
+    for r in rows:
+        table.add_row(*(str(r[c]) for c in cols))
+    Console(width=max(out.width, 140)).print(table)
+    if out_csv is not None:
+        with out_csv.open("w", newline="", encoding="utf-8") as f:
+            w = csv.DictWriter(f, fieldnames=[*cols, "energy_kwh"])
+            w.writeheader()
+            w.writerows({k: r[k] for k in w.fieldnames} for r in rows)
         typer.echo(f"wrote {out_csv}")
 
 

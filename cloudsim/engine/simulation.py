@@ -85,6 +85,13 @@ class ControllerState:
     rejections: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     #: per mode: [migrations, total time s, downtime s]
     migration_stats: dict[str, list[float]] = field(default_factory=lambda: defaultdict(lambda: [0, 0.0, 0.0]))
+    #: per guest id, for the recorder's per-tick counts: 0 not hosted, 1 booting, 2 running; mode index; the
+    #: hypervisor type index of its host; its memory overhead and memory there (MiB)
+    status: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    mode: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    htype: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    mem_overhead_mib: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    guest_mib: np.ndarray = field(default_factory=lambda: np.zeros(0))
 
 
 def tick_times(scenario: Scenario) -> list[float]:
@@ -141,7 +148,11 @@ class Simulation:
         grain = hosts_per_shard or scenario.ray.hosts_per_actor
         self.hosts_per_shard = max(1, backend.grain(n) if grain == "auto" else int(grain))
         self.specs = self.cluster.shard_specs(self.hosts_per_shard, scenario.seed)
-        self.state = ControllerState()
+        v = max((g.id for g in self.guests), default=-1) + 1
+        self.state = ControllerState(
+            status=np.zeros(v, dtype=np.int64), mode=np.zeros(v, dtype=np.int64), htype=np.zeros(v, dtype=np.int64),
+            mem_overhead_mib=np.zeros(v), guest_mib=np.zeros(v),
+        )  # fmt: skip
         # capacities for the lower bound: largest first, cumulative (memory net of host reservations)
         self._cpu_cum = np.cumsum(np.sort(self.cluster.cpu_mips * oc.cpu)[::-1])
         self._mem_cum = np.cumsum(np.sort(self.view.mem_cap - self.cluster.reserve_mib)[::-1])
@@ -218,6 +229,7 @@ class Simulation:
                     elif ev.priority is Priority.BOOT:
                         if (h := self.state.hosted.get(ev.payload)) is not None:
                             h.booted = True
+                            self.state.status[ev.payload] = 2
                     else:
                         ticks.append(ev.payload)
                 if completes:
@@ -311,6 +323,9 @@ class Simulation:
         self.view.guests[h] += 1
         self.state.placed += 1
         mode = MODE_INDEX[guest.shape.mode]
+        st = self.state
+        st.status[guest.id], st.mode[guest.id], st.htype[guest.id] = 1, mode, int(self.cluster.htype[h])
+        st.mem_overhead_mib[guest.id], st.guest_mib[guest.id] = cost.mem_overhead_mib, guest.memory_mib
         self.state.hosted[guest.id] = _Hosted(
             h,
             cost.cpu_reserved_mips,
@@ -353,6 +368,7 @@ class Simulation:
     def _leave(self, guest_id: int) -> list[int]:
         """Drop a guest from the controller's view (departed or finished); the hosts it was on."""
         hosted = self.state.hosted.pop(guest_id)
+        self.state.status[guest_id] = 0
         self.view.guests[hosted.host] -= 1
         self._unbook(hosted.host, hosted.cpu_mips, hosted.mem_mib)
         hosts = [hosted.host]
@@ -429,11 +445,12 @@ class Simulation:
         for first, cpu, mem in m.passes:
             self._unbook(first, cpu, mem)
         hosted.host, hosted.cpu_mips, hosted.mem_mib = m.target, m.cpu_mips, m.mem_mib
-        hosted.htype = int(self.cluster.htype[m.target])
+        hosted.htype = self.state.htype[v] = int(self.cluster.htype[m.target])
+        cost = self.cluster.costs(self.guests_by_id[v].shape)[int(self.cluster.group[m.target])]
+        hosted.mem_overhead_mib = self.state.mem_overhead_mib[v] = cost.mem_overhead_mib
         self.view.guests[m.target] += 1
         if self.consolidator is not None:
             self.consolidator.complete(v)
-            cost = self.cluster.costs(self.guests_by_id[v].shape)[int(self.cluster.group[m.target])]
             self.consolidator.vm_mips[v], self.consolidator.scale[v] = cost.cpu_mips, 1.0 / (1.0 - cost.overhead_c)
         return True
 

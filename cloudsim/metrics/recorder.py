@@ -206,16 +206,17 @@ class Recorder:
         c = self.cluster
         active = (report.guests + report.incoming > 0) | (report.cpu_used_mips > 0)
         n_active = int(active.sum())
-        hosted = list(state.hosted.values())
+        n_hosted = len(state.hosted)
         row: dict[str, float] = {"time_s": t}
-        booting = sum(1 for h in hosted if not h.booted)
-        row["guests_hosted"] = len(hosted)
-        row["guests_running"] = len(hosted) - booting
+        status, mode_of = state.status, state.mode
+        booting = int((status == 1).sum())
+        row["guests_hosted"] = n_hosted
+        row["guests_running"] = n_hosted - booting
         row["guests_booting"] = booting
         row["hosts_active"] = n_active
         on = active | (~c.empty_off if c.dynamics.model != "cloudsim" else False)
         row["hosts_on"] = int(on.sum())
-        row["consolidation_ratio"] = len(hosted) / n_active if n_active else 0.0
+        row["consolidation_ratio"] = n_hosted / n_active if n_active else 0.0
         row["hosts_lower_bound"] = state.hosts_lower_bound
         row["packing_efficiency"] = state.hosts_lower_bound / n_active if n_active else 1.0
         row["cpu_utilization"] = float((report.cpu_used_mips / c.cpu_mips)[active].mean()) if n_active else 0.0
@@ -232,13 +233,21 @@ class Recorder:
         per_core = c.mips_per_core[:, None]
         over_cores = (report.overhead_mips_by_mode / per_core).sum(axis=0)
         deliv_cores = (report.delivered_mips_by_mode / per_core).sum(axis=0)
-        counts = {(m, st): 0 for m in MODES for st in ("booting", "running")}
-        mem_cells: dict[tuple[int, int], list[float]] = defaultdict(lambda: [0.0, 0.0])
-        for h in hosted:
-            counts[(MODES[h.mode], "running" if h.booted else "booting")] += 1
-            cell = mem_cells[(h.mode, h.htype)]
-            cell[0] += h.mem_overhead_mib
-            cell[1] += h.guest_mib
+        on_host = status > 0
+        n_cells = len(MODES) * len(HYPERVISOR_TYPES)
+        by_state = np.bincount(mode_of[on_host] * 2 + (status[on_host] - 1), minlength=2 * len(MODES))
+        counts = {
+            (m, st): int(by_state[2 * mi + k])
+            for mi, m in enumerate(MODES)
+            for k, st in enumerate(("booting", "running"))
+        }
+        cell_of = mode_of[on_host] * len(HYPERVISOR_TYPES) + state.htype[on_host]
+        cell_over = np.bincount(cell_of, weights=state.mem_overhead_mib[on_host], minlength=n_cells)
+        cell_mib = np.bincount(cell_of, weights=state.guest_mib[on_host], minlength=n_cells)
+        mem_cells = {
+            (i // len(HYPERVISOR_TYPES), i % len(HYPERVISOR_TYPES)): (float(cell_over[i]), float(cell_mib[i]))
+            for i in np.flatnonzero(cell_mib > 0).tolist()
+        }
         overhead: dict[tuple[str, str, str], float] = {}
         for ti, htype in enumerate(HYPERVISOR_TYPES):
             on_type = c.htype == ti

@@ -245,7 +245,7 @@ class HostShard:
             local = np.unique(np.array([c.host_id for c in commands], dtype=np.int64) - self._first)
             self._integrate(t, local)
         added: dict[tuple[int, int], list[float]] = {}  # new rows, appended at the end in command order
-        index: dict[tuple[int, int], int] | None = None
+        index: tuple[np.ndarray, np.ndarray] | None = None
         drop: list[int] = []
         for cmd in commands:
             h = cmd.host_id - self._first
@@ -263,13 +263,15 @@ class HostShard:
                     added[key][9] = OUTGOING if isinstance(cmd, MigrateOut) else SUPERSEDED
                     added[key][10] = cmd.end_s
                 continue
-            if index is None:
-                index = {
-                    k: i for i, k in enumerate(zip(self._a["gid"].tolist(), self._a["host"].tolist(), strict=True))
-                }
-            i = index.get(key)
-            if i is None:
+            if index is None:  # rows by (guest, host) code, sorted once per batch
+                codes = self._a["gid"] * max(self.n, 1) + self._a["host"]
+                order = np.argsort(codes, kind="stable")
+                index = (codes[order], order)
+            code = cmd.guest_id * max(self.n, 1) + h
+            j = int(np.searchsorted(index[0], code))
+            if j == len(index[0]) or index[0][j] != code:
                 raise KeyError(f"guest {cmd.guest_id} is not on host {cmd.host_id}")
+            i = int(index[1][j])
             if isinstance(cmd, Remove):
                 drop.append(i)
             else:

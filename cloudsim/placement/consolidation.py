@@ -21,6 +21,7 @@ Initial placement of a trace workload uses the same best fit with each guest's f
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
 import numpy as np
@@ -95,7 +96,9 @@ class Consolidator:
         self.hist = np.zeros((self.V, HISTORY))
         self.n_hist = 0
         self.util_mips = np.zeros(self.H)  # allocated CPU per host after the last event (from the shards)
-        self._no_limit = np.full(self.H, np.inf)
+        self.hist_len = np.zeros(self.V, dtype=np.int64)  # samples up to the oldest non-zero one
+        self._all = np.arange(self.H)
+        self._all_types = np.ones(self.ntypes, dtype=np.bool_)
         self._reset_views()
 
     # ------------------------------------------------------------------------------ observations
@@ -109,6 +112,8 @@ class Consolidator:
         self.hist[:, 0] = 0.0
         self.hist[guest_ids, 0] = util * self.scale[guest_ids]
         self.n_hist = min(self.n_hist + 1, HISTORY)
+        nonzero = self.hist != 0
+        self.hist_len = np.where(nonzero.any(axis=1), HISTORY - np.argmax(nonzero[:, ::-1], axis=1), 0)
         self.util_mips = util_mips
 
     def add(self, v: int, host: int, vm_mips: float | None = None, scale: float | None = None) -> None:
@@ -154,6 +159,12 @@ class Consolidator:
         self.HH = np.zeros((h, HISTORY))
         self.HL = np.zeros(h, dtype=np.int64)
         self.busy = np.zeros(h, dtype=bool)
+        self._busy_cache: np.ndarray | None = None
+
+    def _busy_hosts(self) -> np.ndarray:
+        if self._busy_cache is None:
+            self._busy_cache = np.flatnonzero(self.busy)
+        return self._busy_cache
 
     def _refresh(self, lists: list[list[int]], hosts: list[int] | np.ndarray) -> None:
         """(scheduler requested sum S, allocated sum A, requested sum R, history row, its length) of each
@@ -161,7 +172,9 @@ class Consolidator:
         for h in hosts:
             h = int(h)
             vl = lists[h]
-            self.busy[h] = bool(vl)
+            if self.busy[h] != bool(vl):
+                self.busy[h] = bool(vl)
+                self._busy_cache = None
             if not vl:
                 self.S[h] = self.A[h] = self.R[h] = 0.0
                 self.HH[h] = 0.0
@@ -171,6 +184,17 @@ class Consolidator:
             s, a, r, row, n = kernels.host_view(idx, self.req, self.pe_mips[h], self.total[h], self.hist, self.vm_mips)
             self.S[h], self.A[h], self.R[h], self.HH[h], self.HL[h] = s, a, r, row, n
 
+    def _refresh_all(self, lists: list[list[int]]) -> None:
+        """:meth:`_refresh` of every host, in one compiled call."""
+        lengths = np.fromiter(map(len, lists), dtype=np.int64, count=self.H)
+        flat = np.fromiter(itertools.chain.from_iterable(lists), dtype=np.int64, count=int(lengths.sum()))
+        offsets = np.zeros(self.H + 1, dtype=np.int64)
+        np.cumsum(lengths, out=offsets[1:])
+        kernels.host_views(flat, offsets, self.req, self.pe_mips, self.total, self.hist, self.vm_mips,
+                           self.S, self.A, self.R, self.HH, self.HL)  # fmt: skip
+        self.busy = lengths > 0
+        self._busy_cache = None
+
     def _overloaded(self, hosts: np.ndarray) -> np.ndarray:
         det = self.cfg.detector
         assert det is not None
@@ -178,22 +202,23 @@ class Consolidator:
 
     # ------------------------------------------------------------------------------- placement
 
-    def find_host(self, v: int, excluded: np.ndarray, instantiating: bool = False) -> int:
+    def find_host(self, v: int, excluded: np.ndarray, instantiating: bool = False, off_excluded: bool = False) -> int:
         """PABFD (``findHostForVm``): the suitable host whose power rises least; -1 if none. While a guest is
         instantiated it requests its full MIPS and must find its booking free; a migrating guest requests
-        its current MIPS and must find its booking free only with ``book_migrations``."""
+        its current MIPS and must find its booking free only with ``book_migrations``. ``off_excluded``:
+        ``excluded`` covers every switched-off host, so (as every host that is not busy is switched off or
+        overloaded) only the busy hosts need a look."""
         r = self.vm_mips[v] * self.scale[v] if instantiating else self.req[v]
-        if self.compatible is not None:
-            excluded = excluded | ~self.compatible[v][self.htype]
-        nz = np.flatnonzero(self.hist[v])
+        cand = self._busy_hosts() if off_excluded else self._all
+        type_ok = self._all_types if self.compatible is None else self.compatible[v]
         book = instantiating or self.cfg.book_migrations
         return int(
             kernels.find_host(
-                float(r), self.hist[v], int(nz[-1]) + 1 if len(nz) else 0, float(self.vm_mips[v]), excluded,
+                float(r), self.hist[v], int(self.hist_len[v]), float(self.vm_mips[v]), excluded, type_ok,
                 self.busy, self.htype, self.ntypes, self.S, self.A, self.R, self.HH, self.HL, self.util_mips,
                 self.total, self.pe_mips, self.ptab, book, self.free_mem, self.free_bw, self.free_cpu,
                 float(self.book_mem[v]), float(self.book_bw[v]), float(self.book_cpu[v]), self._det_code,
-                self._det_param,
+                self._det_param, cand,
             )
         )  # fmt: skip
 
@@ -224,6 +249,7 @@ class Consolidator:
             self.S[target] += full
             self.A[target] = self.S[target] if self.S[target] <= self.total[target] else self.total[target]
             self.busy[target] = True
+            self._busy_cache = None
             self.free_bw[target] -= self.book_bw[v]
         return target
 
@@ -265,9 +291,9 @@ class Consolidator:
         calls :meth:`start` for each and turns them into commands. A guest already migrating is not moved
         again in a later step."""
         self.free_mem, self.free_cpu = free_mem.copy(), free_cpu.copy()
-        lists = [list(x) for x in self.lists]
+        lists = list(map(list.copy, self.lists))
         self._reset_views()
-        self._refresh(lists, [h for h in range(self.H) if lists[h]])
+        self._refresh_all(lists)
         over_mask = self._overloaded(np.arange(self.H))
         to_move: list[int] = []
         in_flight = bool((self.mig_to >= 0).any())
@@ -286,18 +312,16 @@ class Consolidator:
         moves: list[tuple[int, int]] = []
         to_move.sort(key=lambda x: -self.req[x])  # stable, as Collections.sort
         switched_off = self.util_mips == 0
-        booked: list[tuple[int, int]] = []
         for v in to_move:
             target = -1
             if self.cfg.wake == "last-resort":
-                target = self.find_host(v, over_mask | switched_off)
+                target = self.find_host(v, over_mask | switched_off, off_excluded=True)
             if target < 0:
                 target = self.find_host(v, over_mask)
             if target >= 0:
                 lists[target].append(v)
                 self._refresh(lists, [target])
                 self._book(v, target, 1.0)
-                booked.append((v, target))
                 moves.append((v, target))
         # underload pass
         excl_under = over_mask | switched_off
@@ -307,21 +331,23 @@ class Consolidator:
         excl_place = excl_under.copy()
         u_now = self.util_mips / self.total
         u_now = np.where((u_now > 1) & (u_now < 1.01), 1.0, u_now)
-        while not excl_under.all():
-            cand = np.flatnonzero(~excl_under & (u_now > 0) & (u_now < 1))
-            if len(cand) == 0:
-                break
-            h = int(cand[np.argmin(u_now[cand])])
+        # least utilized first (ties: lowest id); utilization is the report's, fixed during the pass, and
+        # exclusions only grow, so one sorted pass picks what a fresh minimum each time would
+        under = np.flatnonzero((u_now > 0) & (u_now < 1))
+        for h in under[np.argsort(u_now[under], kind="stable")].tolist():
+            if excl_under[h]:
+                continue
             excl_under[h] = True
             excl_place[h] = True
             # guests planned onto h in this step may move again (CloudSim's double migration)
             vms = [v for v in lists[h] if self.mig_to[v] < 0]
             if not vms:
                 continue
-            vms.sort(key=lambda x: -self.req[x])
+            ids = np.array(vms)
+            vms = ids[np.argsort(-self.req[ids], kind="stable")].tolist()  # as a stable sort on -req
             placed: list[tuple[int, int]] = []
             for v in vms:
-                target = self.find_host(v, excl_place)
+                target = self.find_host(v, excl_place, off_excluded=True)
                 if target < 0:
                     for pv, ph in placed:
                         lists[ph].remove(pv)

@@ -110,6 +110,7 @@ def find_host(
     vm_hist_len: int,
     vm_mips: float,
     excluded: np.ndarray,
+    type_ok: np.ndarray,
     busy: np.ndarray,
     htype: np.ndarray,
     ntypes: int,
@@ -131,27 +132,36 @@ def find_host(
     vm_cpu: float,
     det_kind: int,
     det_param: float,
+    cand: np.ndarray,
 ) -> int:
     """PABFD: the suitable, not excluded host whose power rises least by taking a request of ``r`` MIPS
-    (lowest id on ties); a host already holding VMs (``A != 0``) must not be overloaded afterwards.
+    (lowest id on ties) among the host types ``type_ok`` allows; a host already holding VMs (``A != 0``) must not be overloaded afterwards.
     ``det_kind`` < 0: no overload check. With ``check_book`` the host must also have the guest's booking
     free (memory, bandwidth and reserved CPU). Empty hosts of one type are interchangeable, so only the
-    lowest-id one is evaluated. Returns -1 when no host qualifies."""
+    lowest-id one is evaluated. ``cand``: the hosts to look at, ascending (all of them, or only the busy
+    ones when every empty host is excluded anyway). Returns -1 when no host qualifies."""
     h_count = total.shape[0]
     first = np.full(ntypes, -1, dtype=np.int64)
-    for h in range(h_count):
-        if not excluded[h] and not busy[h] and first[htype[h]] < 0:
-            first[htype[h]] = h
+    if cand.shape[0] == h_count:
+        for h in range(h_count):
+            if not excluded[h] and type_ok[htype[h]] and not busy[h] and first[htype[h]] < 0:
+                first[htype[h]] = h
     best = -1
     best_diff = np.inf
     row = np.empty(HH.shape[1])
-    for h in range(h_count):
-        if excluded[h] or (not busy[h] and first[htype[h]] != h):
+    for h in cand:
+        if excluded[h] or not type_ok[htype[h]] or (not busy[h] and first[htype[h]] != h):
             continue
         avail = 0.0 if total[h] < S[h] else total[h] - S[h]
         if pe_mips[h] < r or avail < r:
             continue
         if check_book and (ram_free[h] < vm_ram or bw_free[h] < vm_bw or cpu_free[h] < vm_cpu):
+            continue
+        u_now = util_mips[h] / total[h]
+        if 1 < u_now < 1.01:
+            u_now = 1.0
+        diff = power(ptab[h], (A[h] + r) / total[h]) - power(ptab[h], u_now)
+        if not diff < best_diff:  # could not win: no need to ask the detector
             continue
         if det_kind >= 0 and A[h] != 0:
             for j in range(row.shape[0]):
@@ -159,13 +169,8 @@ def find_host(
             n = max(HL[h], vm_hist_len)
             if overloaded(det_kind, det_param, (R[h] + r) / total[h], row, n):
                 continue
-        u_now = util_mips[h] / total[h]
-        if 1 < u_now < 1.01:
-            u_now = 1.0
-        diff = power(ptab[h], (A[h] + r) / total[h]) - power(ptab[h], u_now)
-        if diff < best_diff:
-            best_diff = diff
-            best = h
+        best_diff = diff
+        best = h
     return best
 
 
@@ -196,3 +201,29 @@ def host_view(
             n = j + 1
             break
     return s, alloc, r_sum, row, n
+
+
+@njit(cache=True)
+def host_views(
+    flat: np.ndarray,
+    offsets: np.ndarray,
+    req: np.ndarray,
+    pe_mips: np.ndarray,
+    total: np.ndarray,
+    hist: np.ndarray,
+    vm_mips: np.ndarray,
+    S: np.ndarray,
+    A: np.ndarray,
+    R: np.ndarray,
+    HH: np.ndarray,
+    HL: np.ndarray,
+) -> None:
+    """:func:`host_view` of every host at once, written into ``S``, ``A``, ``R``, ``HH``, ``HL``: host ``h``
+    holds ``flat[offsets[h]:offsets[h + 1]]`` (in list order). The same sums in the same order."""
+    for h in range(offsets.shape[0] - 1):
+        lo, hi = offsets[h], offsets[h + 1]
+        if lo == hi:
+            continue
+        s, a, r, row, n = host_view(flat[lo:hi], req, pe_mips[h], total[h], hist, vm_mips)
+        S[h], A[h], R[h], HL[h] = s, a, r, n
+        HH[h, :] = row

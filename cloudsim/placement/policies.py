@@ -112,19 +112,20 @@ def _describe(name: str, hosts: np.ndarray, s: Snapshot, r: Request) -> str:
 ScoreFn = Callable[[Snapshot, Request, np.ndarray], np.ndarray]
 
 
-def _fractions_after(s: Snapshot, r: Request, h: np.ndarray) -> np.ndarray:
-    """(hosts, 2): cpu and memory fractions of capacity in use after placing the guest."""
-    return np.stack([(s.cpu_used[h] + r.cpu[h]) / s.cpu_cap[h], (s.mem_used[h] + r.mem[h]) / s.mem_cap[h]], axis=1)
+def _fractions_after(s: Snapshot, r: Request, h: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The cpu and memory fractions of capacity in use after placing the guest."""
+    return (s.cpu_used[h] + r.cpu[h]) / s.cpu_cap[h], (s.mem_used[h] + r.mem[h]) / s.mem_cap[h]
 
 
 def most_allocated(s: Snapshot, r: Request, h: np.ndarray) -> np.ndarray:
     """Mean allocated fraction after placement (best fit; Kubernetes ``MostAllocated``)."""
-    return _fractions_after(s, r, h).mean(axis=1)
+    cpu, mem = _fractions_after(s, r, h)
+    return (cpu + mem) / 2
 
 
 def least_allocated(s: Snapshot, r: Request, h: np.ndarray) -> np.ndarray:
     """Mean free fraction after placement (worst fit; Kubernetes ``LeastAllocated``)."""
-    return 1.0 - _fractions_after(s, r, h).mean(axis=1)
+    return 1.0 - most_allocated(s, r, h)
 
 
 def alignment(s: Snapshot, r: Request, h: np.ndarray) -> np.ndarray:
@@ -138,13 +139,16 @@ def alignment(s: Snapshot, r: Request, h: np.ndarray) -> np.ndarray:
 def l2_residual(s: Snapshot, r: Request, h: np.ndarray) -> np.ndarray:
     """Minus the squared L2 norm of the normalised residual capacity after placement (Panigrahy et al.
     2011 norm-based greedy): the host left with the least, most even slack wins."""
-    return -((1.0 - _fractions_after(s, r, h)) ** 2).sum(axis=1)
+    cpu, mem = _fractions_after(s, r, h)
+    return -((1.0 - cpu) ** 2 + (1.0 - mem) ** 2)
 
 
 def balanced(s: Snapshot, r: Request, h: np.ndarray) -> np.ndarray:
     """1 - standard deviation of the resource fractions after placement (Kubernetes
     ``BalancedAllocation``): prefers hosts whose cpu and memory fill in proportion."""
-    return 1.0 - _fractions_after(s, r, h).std(axis=1)
+    cpu, mem = _fractions_after(s, r, h)
+    mean = (cpu + mem) / 2
+    return 1.0 - np.sqrt(((cpu - mean) ** 2 + (mem - mean) ** 2) / 2)
 
 
 def power_increase(s: Snapshot, r: Request, h: np.ndarray) -> np.ndarray:
