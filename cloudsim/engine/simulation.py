@@ -56,8 +56,6 @@ class _Hosted:
     htype: int
     mem_overhead_mib: float
     guest_mib: float
-    min_cpu_mips: float  # the least it would reserve on any compatible host (for the lower bound)
-    min_mem_mib: float
     booted: bool = False
 
 
@@ -161,6 +159,11 @@ class Simulation:
         self.submitted = 0  # guests that arrived (placed or rejected)
         self._bookings = np.zeros(n, dtype=np.int64)  # guests booked on each host (both sides of a migration)
         self._due: dict[float, list[int]] = {}  # completion time -> guests whose migration ends then
+        # the least each guest would reserve on any host it can run on (for the lower bound)
+        least = [self.cluster.min_demand(g.shape) for g in self.guests]
+        self._min_cpu, self._min_mem = np.zeros(v), np.zeros(v)
+        for g, (cpu, mem) in zip(self.guests, least, strict=True):
+            self._min_cpu[g.id], self._min_mem[g.id] = cpu, mem
         c = scenario.consolidation
         self.migrate = c is not None and c.allocation == "migrate"
         self.migration = MigrationModel(c.migration if c is not None else "precopy")
@@ -278,11 +281,11 @@ class Simulation:
         """Hosts that any packing of the hosted guests needs at least: per resource, the fewest hosts
         whose capacities (largest first, memory net of reservations) cover the guests' least possible
         reservations (the continuous bound L1 for unequal bins); the larger of the two."""
-        hosted = self.state.hosted.values()
+        on = self.state.status > 0
         need = 0
         for total, cum in (
-            (sum(h.min_cpu_mips for h in hosted), self._cpu_cum),
-            (sum(h.min_mem_mib for h in hosted), self._mem_cum),
+            (float(self._min_cpu[on].sum()), self._cpu_cum),
+            (float(self._min_mem[on].sum()), self._mem_cum),
         ):
             if total > 0:
                 need = max(need, min(int(np.searchsorted(cum, total * (1 - 1e-12))) + 1, len(cum)))
@@ -334,7 +337,6 @@ class Simulation:
             int(self.cluster.htype[h]),
             cost.mem_overhead_mib,
             guest.memory_mib,
-            *self.cluster.min_demand(guest.shape),
         )
         if self.consolidator is not None:
             self.consolidator.add(guest.id, h, cost.cpu_mips, 1.0 / (1.0 - cost.overhead_c))

@@ -223,18 +223,27 @@ class HostShard:
         self._version = 0
         self._alloc_key: tuple[float, int, int] | None = None
         self._alloc: dict[str, np.ndarray] = {}
-        self._draw_key: tuple[int, int] | None = None
+        self._draw_tick = -1  # the tick of _draw, which is aligned with the rows
         self._draw: np.ndarray = z(0)
         self._settle(0.0, remove_idle=False)
 
     # ------------------------------------------------------------------------------------- commands
 
     def _append(self, rows: list[list[float]]) -> None:
-        new = np.array(rows, dtype=np.float64).reshape(-1, len(_FIELDS))
-        self._a = {k: np.concatenate([self._a[k], new[:, i].astype(self._a[k].dtype)]) for i, k in enumerate(_FIELDS)}
+        m = np.array(rows, dtype=np.float64).reshape(-1, len(_FIELDS))
+        new = {k: m[:, i].astype(self._a[k].dtype) for i, k in enumerate(_FIELDS)}
+        self._a = {k: np.concatenate([self._a[k], new[k]]) for k in _FIELDS}
+        if self._draw_tick == self.tick:  # keep the tick's draws aligned with the rows
+            self._draw = np.concatenate([self._draw, self._draws(new)])
+        else:
+            self._draw_tick = -1
 
     def _keep(self, keep: np.ndarray) -> None:
         self._a = {k: v[keep] for k, v in self._a.items()}
+        if self._draw_tick == self.tick:
+            self._draw = self._draw[keep]
+        else:
+            self._draw_tick = -1
 
     def apply(self, t: float, commands: list[Command]) -> None:
         """Apply the controller's commands at time ``t``: integrate up to ``t`` first (every host in the
@@ -312,23 +321,27 @@ class HostShard:
 
     def _invalidate(self) -> None:
         self._version += 1
-        self._draw_key = None
+
+    def _draws(self, a: dict[str, np.ndarray]) -> np.ndarray:
+        """The distribution draws of rows ``a`` for the current tick (counter-based: a pure function of the
+        seed, the guest, the tick and its distribution, the same wherever the guest is)."""
+        seed, gid, tick, kind = self.spec.seed, a["gid"], self.tick, a["kind"]
+        u1 = rng.uniform(seed, gid, tick, 0)
+        util = np.where(kind == DIST_UNIFORM, a["p1"] + (a["p2"] - a["p1"]) * u1, a["p1"])
+        normal = kind == DIST_NORMAL
+        if normal.any():
+            u2 = rng.uniform(seed, gid, tick, 1)
+            z = np.sqrt(-2.0 * np.log1p(-u1)) * np.cos(2.0 * np.pi * u2)  # Box-Muller
+            util = np.where(normal, a["p1"] + a["p2"] * z, util)
+        return np.clip(util, 0.0, 1.0)
 
     def _utilization(self, a: dict[str, np.ndarray], t: float) -> np.ndarray:
         """Each row's utilization at ``t``: its trace interpolated at ``t``, or its distribution's draw for
-        the current tick (counter-based: the same wherever the guest is)."""
+        the current tick (kept aligned with the rows as they change, redrawn when the tick changes)."""
         kind = a["kind"]
-        if self._draw_key != (self.tick, len(kind)):
-            seed, gid, tick = self.spec.seed, a["gid"], self.tick
-            u1 = rng.uniform(seed, gid, tick, 0)
-            util = np.where(kind == DIST_UNIFORM, a["p1"] + (a["p2"] - a["p1"]) * u1, a["p1"])
-            normal = kind == DIST_NORMAL
-            if normal.any():
-                u2 = rng.uniform(seed, gid, tick, 1)
-                z = np.sqrt(-2.0 * np.log1p(-u1)) * np.cos(2.0 * np.pi * u2)  # Box-Muller
-                util = np.where(normal, a["p1"] + a["p2"] * z, util)
-            self._draw = np.clip(util, 0.0, 1.0)
-            self._draw_key = (self.tick, len(kind))
+        if self._draw_tick != self.tick:
+            self._draw = self._draws(a)
+            self._draw_tick = self.tick
         traced = kind == DIST_TRACE
         if not traced.any():
             return self._draw

@@ -340,11 +340,16 @@ class Consolidator:
             excl_under[h] = True
             excl_place[h] = True
             # guests planned onto h in this step may move again (CloudSim's double migration)
-            vms = [v for v in lists[h] if self.mig_to[v] < 0]
+            vms = [v for v in lists[h] if self.mig_to[v] < 0] if in_flight else lists[h]
             if not vms:
                 continue
             ids = np.array(vms)
-            vms = ids[np.argsort(-self.req[ids], kind="stable")].tolist()  # as a stable sort on -req
+            req = self.req[ids]
+            # the largest request goes first (a stable sort on -req puts the first maximum first); most hosts
+            # fail there, so the rest is sorted only when it fits
+            if self.find_host(int(ids[int(np.argmax(req))]), excl_place, off_excluded=True) < 0:
+                continue
+            vms = ids[np.argsort(-req, kind="stable")].tolist()
             placed: list[tuple[int, int]] = []
             for v in vms:
                 target = self.find_host(v, excl_place, off_excluded=True)
