@@ -21,28 +21,36 @@ from cloudsim.model import Command, HostReport, HostShard, ShardSpec
 
 class ShardActor:
     """A :class:`~cloudsim.model.HostShard` in an actor process. ``trace`` arrives from the object store
-    (one copy per node, read in place)."""
+    (one copy per node, read in place). Every call first ends the migrations due at the completion times
+    it carries (the controller batches them into the next call instead of one call each)."""
 
     def __init__(self, spec: ShardSpec, trace: np.ndarray | None) -> None:
-        self.shard = HostShard(spec, trace)
-
-    def apply(self, t: float, commands: list[Command]) -> None:
-        self.shard.apply(t, commands)
-
-    def complete(self, t: float) -> None:
-        self.shard.complete(t)
-
-    def advance(self, t: float, tick: int) -> HostReport:
-        return self.shard.advance(t, tick)
-
-    def report(self, t: float) -> HostReport:
-        return self.shard.report(t)
-
-    def cpu_s(self) -> float:
-        """CPU seconds this actor's process has used (for ``cloudsim bench sim``)."""
         import time
 
-        return time.process_time()
+        self._cpu0 = time.process_time()  # the worker's start-up (Ray, imports) before this actor began
+        self.shard = HostShard(spec, trace)
+
+    def _catch_up(self, completions: list[float]) -> None:
+        for tc in completions:
+            self.shard.complete(tc)
+
+    def apply(self, completions: list[float], t: float, commands: list[Command], report: bool) -> Any:
+        self._catch_up(completions)
+        if commands:
+            self.shard.apply(t, commands)
+        return self.shard.report(t).pack() if report else None
+
+    def advance(self, completions: list[float], t: float, tick: int) -> Any:
+        """Advance to ``t``; the report travels packed (see :meth:`HostReport.pack`)."""
+        self._catch_up(completions)
+        return self.shard.advance(t, tick).pack()
+
+    def cpu_s(self, completions: list[float]) -> tuple[float, float]:
+        """(CPU seconds of the worker's start-up, CPU seconds since this actor began), for ``bench sim``."""
+        import time
+
+        self._catch_up(completions)
+        return self._cpu0, time.process_time() - self._cpu0
 
 
 class RayBackend:
@@ -54,7 +62,9 @@ class RayBackend:
     def __init__(self) -> None:
         self.handles: list[Any] = []
         self._pending: list[Any] = []
-        self.actor_cpu_s = 0.0
+        self._completions: list[list[float]] = []  # per actor: completion times not yet sent
+        self.actor_cpu_s = 0.0  # CPU the actors used for the run (after ``close``)
+        self.actor_startup_cpu_s = 0.0  # CPU their worker processes used before (Ray and imports)
 
     def grain(self, hosts: int) -> int:
         cpus = max(1, int(ray.cluster_resources().get("CPU", 1)))
@@ -67,36 +77,47 @@ class RayBackend:
         actor = ray.remote(num_cpus=0, max_restarts=0, scheduling_strategy="SPREAD")(ShardActor)
         ref = None if trace is None else ray.put(trace)
         self.handles = [actor.remote(spec, ref) for spec in specs]
+        self._completions = [[] for _ in specs]
 
-    def apply(self, t: float, commands: dict[int, list[Command]]) -> None:
-        for index, cmds in sorted(commands.items()):
-            self._pending.append(self.handles[index].apply.remote(t, cmds))
+    def _sent(self, index: int) -> list[float]:
+        out, self._completions[index] = self._completions[index], []
+        return out
+
+    def apply(self, t: float, commands: dict[int, list[Command]], report: bool = False) -> HostReport | None:
+        if not report:
+            for index, cmds in sorted(commands.items()):
+                self._pending.append(self.handles[index].apply.remote(self._sent(index), t, cmds, False))
+            return None
+        refs = [h.apply.remote(self._sent(i), t, commands.get(i, []), True) for i, h in enumerate(self.handles)]
+        return self._gather(refs)
 
     def complete(self, t: float) -> None:
-        self._pending += [h.complete.remote(t) for h in self.handles]
+        for pending in self._completions:
+            pending.append(t)
 
     def _gather(self, refs: list[Any]) -> HostReport:
         pending, self._pending = self._pending, []
         results = ray.get(pending + refs)
-        return HostReport.concat(results[len(pending) :])
+        return HostReport.concat([HostReport.unpack(r) for r in results[len(pending) :]])
 
     def advance(self, t: float, tick: int) -> HostReport:
-        return self._gather([h.advance.remote(t, tick) for h in self.handles])
-
-    def report(self, t: float) -> HostReport:
-        return self._gather([h.report.remote(t) for h in self.handles])
+        return self._gather([h.advance.remote(self._sent(i), t, tick) for i, h in enumerate(self.handles)])
 
     @property
     def actors(self) -> int:
         return len(self.handles)
 
     def close(self) -> None:
-        """Release the actors (after asking them for the CPU time they used: ``actor_cpu_s``)."""
+        """Release the actors (after asking them for the CPU time they used: ``actor_cpu_s``,
+        ``actor_startup_cpu_s``)."""
         if self.handles:
             try:
-                self.actor_cpu_s = float(sum(ray.get([h.cpu_s.remote() for h in self.handles])))
+                refs = [h.cpu_s.remote(self._sent(i)) for i, h in enumerate(self.handles)]
+                cpu = ray.get(refs)
+                self.actor_startup_cpu_s = float(sum(c[0] for c in cpu))
+                self.actor_cpu_s = float(sum(c[1] for c in cpu))
             except ray.exceptions.RayError:
-                self.actor_cpu_s = float("nan")
+                self.actor_cpu_s = self.actor_startup_cpu_s = float("nan")
         for h in self.handles:
             ray.kill(h)
         self.handles = []

@@ -23,17 +23,16 @@ class Backend(Protocol):
     def start(self, specs: list[ShardSpec], trace: np.ndarray | None) -> None:
         """Create one shard per spec; ``trace`` (a trace workload's utilization matrix) is shared by all."""
 
-    def apply(self, t: float, commands: dict[int, list[Command]]) -> None:
-        """Send each shard (by index) its commands for time ``t``: one call per shard, in order."""
+    def apply(self, t: float, commands: dict[int, list[Command]], report: bool = False) -> HostReport | None:
+        """Send each shard (by index) its commands for time ``t``: one call per shard, in order. With
+        ``report``, every shard reports its state afterwards (in the same call)."""
 
     def complete(self, t: float) -> None:
-        """Every shard integrates to ``t`` and ends the migrations due then."""
+        """Every shard integrates to ``t`` and ends the migrations due then (before its next call at the
+        latest: a remote backend sends completion times along with the next call)."""
 
     def advance(self, t: float, tick: int) -> HostReport:
         """Advance every shard to ``t`` (in parallel where possible); one report for all hosts."""
-
-    def report(self, t: float) -> HostReport:
-        """Every shard's state now (after the commands of ``t``), as one report."""
 
     @property
     def actors(self) -> int: ...
@@ -57,9 +56,10 @@ class LocalBackend:
     def start(self, specs: list[ShardSpec], trace: np.ndarray | None = None) -> None:
         self.shards = [HostShard(s, trace) for s in specs]
 
-    def apply(self, t: float, commands: dict[int, list[Command]]) -> None:
+    def apply(self, t: float, commands: dict[int, list[Command]], report: bool = False) -> HostReport | None:
         for index, cmds in sorted(commands.items()):
             self.shards[index].apply(t, cmds)
+        return HostReport.concat([s.report(t) for s in self.shards]) if report else None
 
     def complete(self, t: float) -> None:
         for s in self.shards:
@@ -67,9 +67,6 @@ class LocalBackend:
 
     def advance(self, t: float, tick: int) -> HostReport:
         return HostReport.concat([s.advance(t, tick) for s in self.shards])
-
-    def report(self, t: float) -> HostReport:
-        return HostReport.concat([s.report(t) for s in self.shards])
 
     @property
     def actors(self) -> int:

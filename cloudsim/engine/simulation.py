@@ -245,8 +245,8 @@ class Simulation:
                     if k == 1:
                         self.state.active_initial = int((self.view.guests > 0).sum())
                     report = self.backend.advance(now, k)
-                    if self._tick(now, report):
-                        report = self.backend.report(now)
+                    if moves := self._tick(now, report):  # the migrations start; record the state after
+                        report = self.backend.apply(now, moves, report=True) or report
                     self.state.hosts_lower_bound = self.hosts_lower_bound()
                     self.recorder.tick(now, report, self.state, wall_s=time.perf_counter() - wall0)
                     for hook in self.tick_hooks:
@@ -385,20 +385,18 @@ class Simulation:
 
     # -------------------------------------------------------------------------------- consolidation
 
-    def _tick(self, t: float, report: HostReport) -> bool:
+    def _tick(self, t: float, report: HostReport) -> dict[int, list[Command]]:
         """The controller's phase at a tick: guests that finished leave its view; with consolidation on,
-        the migrations to start go out as commands. True when commands were sent."""
+        the migrations to start, as commands per shard (empty: none)."""
         for gid in report.finished.tolist():
             self._leave(gid)
             self.state.completed += 1
+        commands: dict[int, list[Command]] = defaultdict(list)
         if not self.migrate or self.consolidator is None:
-            return False
+            return commands
         con = self.consolidator
         con.observe(report.guest_ids, report.guest_util, report.guest_req_mips, report.cpu_used_mips)
         moves = con.step(self.view.mem_cap - self.view.mem_used, self.view.cpu_cap - self.view.cpu_used)
-        if not moves:
-            return False
-        commands: dict[int, list[Command]] = defaultdict(list)
         by_id = self.guests_by_id
         for v, target in moves:
             guest = by_id[v]
@@ -426,8 +424,7 @@ class Simulation:
                 self._due[end] = []
                 self.queue.push(end, Priority.COMPLETION, end)
             self._due[end].append(v)
-        self.backend.apply(t, commands)
-        return True
+        return commands
 
     @property
     def guests_by_id(self) -> dict[int, Guest]:

@@ -158,6 +158,29 @@ class HostReport:
     guest_req_mips: np.ndarray  # their request now (host MIPS, overhead included)
     finished: np.ndarray  # guests that finished (cloudsim model: a request of 0) since the last report
 
+    def pack(self) -> tuple[float, np.ndarray, np.ndarray, np.ndarray]:
+        """The report as three arrays (per host, per guest, finished guests) for a cheap trip between
+        processes: one buffer each instead of one per field."""
+        n = len(self.host_ids)
+        hosts = np.column_stack([getattr(self, k).reshape(n, -1).astype(np.float64) for k in _HOST_FIELDS])
+        guests = np.column_stack([self.guest_ids.astype(np.float64), self.guest_util, self.guest_req_mips])
+        return self.t, hosts, guests, self.finished
+
+    @staticmethod
+    def unpack(packed: tuple[float, np.ndarray, np.ndarray, np.ndarray]) -> HostReport:
+        """The inverse of :meth:`pack`."""
+        t, hosts, guests, finished = packed
+        out: dict[str, np.ndarray] = {}
+        col = 0
+        for k in _HOST_FIELDS:
+            width = N_MODES if k in _BY_MODE else 1
+            block = hosts[:, col : col + width]
+            out[k] = block if width > 1 else (block[:, 0].astype(np.int64) if k in _INT_HOST else block[:, 0].copy())
+            col += width
+        out["guest_ids"] = guests[:, 0].astype(np.int64)
+        out["guest_util"], out["guest_req_mips"] = guests[:, 1].copy(), guests[:, 2].copy()
+        return HostReport(t=t, finished=finished, **out)
+
     @staticmethod
     def concat(reports: list[HostReport]) -> HostReport:
         """One report for all hosts, in the order given (shards are contiguous in host-id order); guest
@@ -173,6 +196,15 @@ class HostReport:
             arrays[name] = arrays[name][order]
         arrays["finished"] = np.sort(arrays["finished"])
         return HostReport(t=first.t, **arrays)
+
+
+_BY_MODE = {"overhead_mips_by_mode", "delivered_mips_by_mode"}
+_INT_HOST = {"host_ids", "guests", "incoming", "shutdowns"}
+_HOST_FIELDS = tuple(
+    k
+    for k in HostReport.__dataclass_fields__
+    if k not in ("t", "guest_ids", "guest_util", "guest_req_mips", "finished")
+)
 
 
 def power_w(curve_w: np.ndarray, util: np.ndarray) -> np.ndarray:
