@@ -49,14 +49,11 @@ from cloudsim.workload.trace import Trace
 
 @dataclass
 class _Hosted:
+    """Where a guest runs and what it books there (its source while it migrates)."""
+
     host: int
     cpu_mips: float  # booked on ``host``
     mem_mib: float
-    mode: int
-    htype: int
-    mem_overhead_mib: float
-    guest_mib: float
-    booted: bool = False
 
 
 @dataclass
@@ -154,6 +151,7 @@ class Simulation:
         # capacities for the lower bound: largest first, cumulative (memory net of host reservations)
         self._cpu_cum = np.cumsum(np.sort(self.cluster.cpu_mips * oc.cpu)[::-1])
         self._mem_cum = np.cumsum(np.sort(self.view.mem_cap - self.cluster.reserve_mib)[::-1])
+        self.guests_by_id = {g.id: g for g in self.guests}
         self.recorder = recorder or Recorder(scenario, self.cluster, run_id=run_id)
         self.queue = EventQueue()
         self.submitted = 0  # guests that arrived (placed or rejected)
@@ -230,8 +228,7 @@ class Simulation:
                     elif ev.priority is Priority.DEPARTURE:
                         self._depart(ev.payload, commands)
                     elif ev.priority is Priority.BOOT:
-                        if (h := self.state.hosted.get(ev.payload)) is not None:
-                            h.booted = True
+                        if ev.payload in self.state.hosted:
                             self.state.status[ev.payload] = 2
                     else:
                         ticks.append(ev.payload)
@@ -325,19 +322,11 @@ class Simulation:
         self._book(h, cost.cpu_reserved_mips, cost.mem_mib)
         self.view.guests[h] += 1
         self.state.placed += 1
-        mode = MODE_INDEX[guest.shape.mode]
         st = self.state
-        st.status[guest.id], st.mode[guest.id], st.htype[guest.id] = 1, mode, int(self.cluster.htype[h])
+        st.status[guest.id], st.mode[guest.id] = 1, MODE_INDEX[guest.shape.mode]
+        st.htype[guest.id] = int(self.cluster.htype[h])
         st.mem_overhead_mib[guest.id], st.guest_mib[guest.id] = cost.mem_overhead_mib, guest.memory_mib
-        self.state.hosted[guest.id] = _Hosted(
-            h,
-            cost.cpu_reserved_mips,
-            cost.mem_mib,
-            mode,
-            int(self.cluster.htype[h]),
-            cost.mem_overhead_mib,
-            guest.memory_mib,
-        )
+        self.state.hosted[guest.id] = _Hosted(h, cost.cpu_reserved_mips, cost.mem_mib)
         if self.consolidator is not None:
             self.consolidator.add(guest.id, h, cost.cpu_mips, 1.0 / (1.0 - cost.overhead_c))
         commands[self._shard_of(h)].append(self._place(guest, h))
@@ -426,12 +415,6 @@ class Simulation:
             self._due[end].append(v)
         return commands
 
-    @property
-    def guests_by_id(self) -> dict[int, Guest]:
-        if not hasattr(self, "_by_id"):
-            self._by_id = {g.id: g for g in self.guests}
-        return self._by_id
-
     def _complete(self, v: int, end: float) -> bool:
         """A migration ends; a stale one (the guest moved again or left) does nothing."""
         m = self.state.migrating.get(v)
@@ -444,9 +427,9 @@ class Simulation:
         for first, cpu, mem in m.passes:
             self._unbook(first, cpu, mem)
         hosted.host, hosted.cpu_mips, hosted.mem_mib = m.target, m.cpu_mips, m.mem_mib
-        hosted.htype = self.state.htype[v] = int(self.cluster.htype[m.target])
+        self.state.htype[v] = int(self.cluster.htype[m.target])
         cost = self.cluster.costs(self.guests_by_id[v].shape)[int(self.cluster.group[m.target])]
-        hosted.mem_overhead_mib = self.state.mem_overhead_mib[v] = cost.mem_overhead_mib
+        self.state.mem_overhead_mib[v] = cost.mem_overhead_mib
         self.view.guests[m.target] += 1
         if self.consolidator is not None:
             self.consolidator.complete(v)
