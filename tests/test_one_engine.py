@@ -147,3 +147,32 @@ def test_migration_shares_of_source_and_target_by_hand():
     # 20 s migrating: 100 MIPS short of 1000 asked; 40 s asked in all
     assert r.migration_loss_mips_s.sum() == pytest.approx(100 * 20)
     assert r.requested_mips_s.sum() == pytest.approx(1000 * 40)
+
+
+def test_cli_prints_consolidation_figures(capsys):
+    from cloudsim.cli import main
+
+    code = main(["run", "consolidation-demo", "--backend", "local", "--no-progress", "--set", "duration=2h"])
+    out = capsys.readouterr().out
+    assert code == 0
+    for row in ("SLATAH / PDM / SLAV", "ESV", "host shutdowns", "migrations of container guests", "LR-MMT-1.2 (ours)"):
+        assert row in out, row
+
+
+def test_bench_sim_times_local_and_ray_side_by_side(tmp_path, capsys, ray_session):
+    from cloudsim.cli import main
+
+    out = tmp_path / "sim.csv"
+    args = ["bench", "sim", "--hosts", "12", "--guests", "40", "--duration", "1h", "--grain", "auto", "--grain", "4",
+            "--out", str(out)]  # fmt: skip
+    assert main(args) == 0
+    capsys.readouterr()
+    rows = out.read_text().splitlines()
+    assert rows[0].startswith("scenario,backend,hosts_per_shard,actors,driver_cpu_s")
+    cells = [r.split(",") for r in rows[1:]]
+    assert [(c[1], c[2], c[3]) for c in cells] == [("local", "12", "0"), ("ray", "6", "2"), ("ray", "4", "3")]
+    assert len({c[-3] for c in cells}) == 1 and cells[0][-2] == "1.0"  # same migrations; ratio 1 for the first
+    assert main(["bench", "sim", "--hosts", "0"]) == 2
+    assert "--planetlab" in capsys.readouterr().err
+    assert main(["bench", "sim", "--hosts", "4", "--grain", "two"]) == 2
+    assert "--grain" in capsys.readouterr().err
