@@ -176,3 +176,23 @@ def test_bench_sim_times_local_and_ray_side_by_side(tmp_path, capsys, ray_sessio
     assert "--planetlab" in capsys.readouterr().err
     assert main(["bench", "sim", "--hosts", "4", "--grain", "two"]) == 2
     assert "--grain" in capsys.readouterr().err
+
+
+def test_migrations_respect_compatibility():
+    """Linux containers cannot run on a VirtualBox host over Windows: consolidation never sends them there."""
+    sc = demo("hosts[1].hypervisor.host_os=windows", "hosts[1].count=8", "hosts[0].count=6", duration="8h")
+    sim = Simulation(sc, LocalBackend())
+    bad = []
+
+    def check(t, report):
+        for g, hosted in sim.state.hosted.items():
+            m = sim.state.migrating.get(g)
+            for h in [hosted.host] + ([m.target] if m else []):
+                cost = sim.cluster.costs(sim.guests_by_id[g].shape)[int(sim.cluster.group[h])]
+                if not cost.compatible:
+                    bad.append((t, g, h))
+
+    sim.tick_hooks.append(check)
+    s = sim.run()
+    assert s["migrations"] > 0 and bad == []
+    assert s["migrations_by_mode"]["container"]["count"] > 0

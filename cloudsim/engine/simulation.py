@@ -165,7 +165,7 @@ class Simulation:
         c = scenario.consolidation
         self.migrate = c is not None and c.allocation == "migrate"
         self.migration = MigrationModel(c.migration if c is not None else "precopy")
-        self.link_mb_s = (c.host_bandwidth_gbps if c is not None else 10.0) * 1e6 / 8000
+        self.link_mb_s = c.host_bandwidth_gbps * 1e6 / 8000 if c is not None else 0.0  # a host's link, MB/s
         self.consolidator = self._consolidator() if c is not None else None
         #: called as ``hook(t, report)`` after every tick (tests check invariants here)
         self.tick_hooks: list[Callable[[float, HostReport], None]] = []
@@ -177,7 +177,7 @@ class Simulation:
         s, cl = self.scenario, self.cluster
         c = s.consolidation
         assert c is not None
-        v = len(self.guests)
+        v = len(self.state.status)
         vm_mips, scale, vm_ram = np.zeros(v), np.ones(v), np.zeros(v)
         book_mem, book_bw, book_cpu = np.zeros(v), np.zeros(v), np.zeros(v)
         compatible = np.ones((v, len(cl.groups)), dtype=bool)
@@ -195,7 +195,7 @@ class Simulation:
         link = np.full(len(cl), c.host_bandwidth_gbps * 1e6 if self.cloudsim else np.inf)
         return Consolidator(
             settings, cl.cpu_mips, cl.mips_per_core, cl.power_curve_w, cl.group, vm_mips, scale, vm_ram,
-            book_mem, book_bw, book_cpu, link,
+            book_mem, book_bw, book_cpu, link, None if compatible.all() else compatible,
         )  # fmt: skip
 
     # ------------------------------------------------------------------------------------------ run
