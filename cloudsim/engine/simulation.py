@@ -308,7 +308,11 @@ class Simulation:
             free_mem, free_cpu = self.view.mem_cap - self.view.mem_used, self.view.cpu_cap - self.view.cpu_used
             h = self.consolidator.place_initial(guest.id, best_fit, free_mem, free_cpu)
             if h < 0:
-                self._reject(t, guest, "insufficient_capacity", "no host has room for its full request")
+                con = self.consolidator
+                mem = float(con.book_mem[guest.id])
+                reason = "insufficient_cpu" if (free_mem >= mem).any() else "insufficient_memory"
+                cpu = float(con.vm_mips[guest.id] * con.scale[guest.id])
+                self._reject(t, guest, reason, f"no host has room for {cpu:.0f} MIPS and {mem:.0f} MiB at once")
                 return
             self.recorder.placed(t, guest, h, self.cluster, "first fit" if not best_fit else "power-aware best fit")
         else:
