@@ -34,11 +34,9 @@ class ShardActor:
         for tc in completions:
             self.shard.complete(tc)
 
-    def apply(self, completions: list[float], t: float, commands: list[Command], report: bool) -> Any:
+    def apply(self, completions: list[float], t: float, commands: list[Command]) -> None:
         self._catch_up(completions)
-        if commands:
-            self.shard.apply(t, commands)
-        return self.shard.report(t).pack() if report else None
+        self.shard.apply(t, commands)
 
     def advance(self, completions: list[float], t: float, tick: int) -> Any:
         """Advance to ``t``; the report travels packed (see :meth:`HostReport.pack`)."""
@@ -83,13 +81,9 @@ class RayBackend:
         out, self._completions[index] = self._completions[index], []
         return out
 
-    def apply(self, t: float, commands: dict[int, list[Command]], report: bool = False) -> HostReport | None:
-        if not report:
-            for index, cmds in sorted(commands.items()):
-                self._pending.append(self.handles[index].apply.remote(self._sent(index), t, cmds, False))
-            return None
-        refs = [h.apply.remote(self._sent(i), t, commands.get(i, []), True) for i, h in enumerate(self.handles)]
-        return self._gather(refs)
+    def apply(self, t: float, commands: dict[int, list[Command]]) -> None:
+        for index, cmds in sorted(commands.items()):
+            self._pending.append(self.handles[index].apply.remote(self._sent(index), t, cmds))
 
     def complete(self, t: float) -> None:
         for pending in self._completions:

@@ -23,9 +23,8 @@ class Backend(Protocol):
     def start(self, specs: list[ShardSpec], trace: np.ndarray | None) -> None:
         """Create one shard per spec; ``trace`` (a trace workload's utilization matrix) is shared by all."""
 
-    def apply(self, t: float, commands: dict[int, list[Command]], report: bool = False) -> HostReport | None:
-        """Send each shard (by index) its commands for time ``t``: one call per shard, in order. With
-        ``report``, every shard reports its state afterwards (in the same call)."""
+    def apply(self, t: float, commands: dict[int, list[Command]]) -> None:
+        """Send each shard (by index) its commands for time ``t``: one call per shard, in order."""
 
     def complete(self, t: float) -> None:
         """Every shard integrates to ``t`` and ends the migrations due then (before its next call at the
@@ -56,10 +55,9 @@ class LocalBackend:
     def start(self, specs: list[ShardSpec], trace: np.ndarray | None = None) -> None:
         self.shards = [HostShard(s, trace) for s in specs]
 
-    def apply(self, t: float, commands: dict[int, list[Command]], report: bool = False) -> HostReport | None:
+    def apply(self, t: float, commands: dict[int, list[Command]]) -> None:
         for index, cmds in sorted(commands.items()):
             self.shards[index].apply(t, cmds)
-        return HostReport.concat([s.report(t) for s in self.shards]) if report else None
 
     def complete(self, t: float) -> None:
         for s in self.shards:

@@ -242,12 +242,14 @@ class Simulation:
                     if k == 1:
                         self.state.active_initial = int((self.view.guests > 0).sum())
                     report = self.backend.advance(now, k)
-                    if moves := self._tick(now, report):  # the migrations start; record the state after
-                        report = self.backend.apply(now, moves, report=True) or report
+                    self._finish(report)
+                    # the tick's row and checks see the state the controller decides on
                     self.state.hosts_lower_bound = self.hosts_lower_bound()
                     self.recorder.tick(now, report, self.state, wall_s=time.perf_counter() - wall0)
                     for hook in self.tick_hooks:
                         hook(now, report)
+                    if moves := self._consolidate(now, report):
+                        self.backend.apply(now, moves)
                     if progress is not None:
                         progress(now)
         except KeyboardInterrupt:
@@ -378,12 +380,15 @@ class Simulation:
 
     # -------------------------------------------------------------------------------- consolidation
 
-    def _tick(self, t: float, report: HostReport) -> dict[int, list[Command]]:
-        """The controller's phase at a tick: guests that finished leave its view; with consolidation on,
-        the migrations to start, as commands per shard (empty: none)."""
+    def _finish(self, report: HostReport) -> None:
+        """Guests the shards finished (a request of 0 in the cloudsim model) leave the controller's view."""
         for gid in report.finished.tolist():
             self._leave(gid)
             self.state.completed += 1
+
+    def _consolidate(self, t: float, report: HostReport) -> dict[int, list[Command]]:
+        """The consolidation phase at a tick: the migrations to start, as commands per shard (empty:
+        none)."""
         commands: dict[int, list[Command]] = defaultdict(list)
         if not self.migrate or self.consolidator is None:
             return commands
