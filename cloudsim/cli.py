@@ -22,6 +22,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from cloudsim.metrics.files import atomic_open, finite
 from cloudsim.scenario import ScenarioError, builtin_description, builtin_names, load_scenario
 
 app = typer.Typer(
@@ -96,15 +97,66 @@ def _summary_tables(summary: dict[str, Any]) -> list[Table]:
     return [t, m]
 
 
-def _stop_on_sigterm() -> None:
-    """Treat SIGTERM (a scheduler or ``kill``) like Ctrl-C: the run stops and keeps what it computed."""
-    import signal
+class _Stopper:
+    """SIGINT (Ctrl-C) and SIGTERM (a scheduler, ``timeout``, Kubernetes, ``kill``) stop a run the same way:
+    the first one ends the simulation, which keeps what it computed; later ones, and any that arrive while
+    outputs are written (``hold``), only wait, so no file is cut short. ``install`` is called again after
+    Ray starts, since ``ray.init`` puts its own SIGTERM handler in place."""
 
-    def _interrupt(signum: int, frame: Any) -> None:
-        raise KeyboardInterrupt
+    def __init__(self) -> None:
+        self.count = 0
+        self.hold = False
 
-    if threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGTERM, _interrupt)
+    def __call__(self, signum: int, frame: Any) -> None:
+        self.count += 1
+        if self.count == 1 and not self.hold:
+            raise KeyboardInterrupt
+        err.print("stopping: finishing the outputs first", highlight=False)
+
+    def install(self) -> None:
+        import signal
+
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                if signal.getsignal(sig) is not signal.SIG_IGN:  # a background job's ignored SIGINT stays so
+                    signal.signal(sig, self)
+
+
+_RUN_FILES = ("summary.json", "timeseries.csv", "placements.jsonl", "metrics.jsonl", "scenario.yaml")
+
+
+def _prepare_out(out_dir: Path, force: bool) -> None:
+    """Check ``--out`` before the run: a new or empty folder, or (with ``--force``) a previous run's folder,
+    whose files are removed first; and one this process can write in."""
+    if out_dir.exists() and not out_dir.is_dir():
+        raise UsageFailure(f"--out: {str(out_dir)!r} exists and is not a directory")
+    if out_dir.is_dir():
+        present = {p.name for p in out_dir.iterdir()}
+        if present and not force:
+            what = "a previous run's outputs" if present & set(_RUN_FILES) else "other files"
+            raise UsageFailure(
+                f"--out: {str(out_dir)!r} already holds {what}; choose a new or empty folder, or add --force "
+                "to replace a previous run"
+            )
+        if present and not present & set(_RUN_FILES):
+            raise UsageFailure(
+                f"--out: {str(out_dir)!r} holds files that are not a cloudsim run; --force clears only a run folder"
+            )
+        for name in present & {*_RUN_FILES, "charts", "report.html"}:
+            p = out_dir / name
+            if p.is_dir():
+                import shutil
+
+                shutil.rmtree(p)
+            else:
+                p.unlink()
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        probe = out_dir / f".cloudsim-write-test-{os.getpid()}"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        raise UsageFailure(f"--out: cannot write in {str(out_dir)!r}: {exc.strerror or exc}") from None
 
 
 @app.command()
@@ -128,6 +180,9 @@ def run(
     ] = None,
     seed: Annotated[int | None, typer.Option(help="override the scenario seed")] = None,
     out_dir: Annotated[Path | None, typer.Option("--out", help="write summary.json, timeseries.csv, ...")] = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="with --out: replace a previous run's outputs in that folder")
+    ] = False,
     metrics_port: Annotated[
         int | None, typer.Option(min=0, max=65535, help="serve Prometheus metrics on this port")
     ] = None,
@@ -159,7 +214,8 @@ def run(
     from cloudsim.engine import run as engine_run
     from cloudsim.metrics.prom import SimCollector
 
-    _stop_on_sigterm()
+    stopper = _Stopper()
+    stopper.install()
     overrides = list(set_ or [])
     if hosts_per_actor is not None:
         overrides.append(f"ray.hosts_per_actor={hosts_per_actor}")
@@ -180,21 +236,21 @@ def run(
             parse_anchor(anchor, sc.duration)  # checked now, so a long run does not fail at the end
         except AnchorError as exc:
             raise UsageFailure(str(exc)) from None
+    if force and out_dir is None:
+        raise UsageFailure("--force: replaces a previous run's outputs, so it needs --out DIR")
     if out_dir is not None:
-        if out_dir.exists() and not out_dir.is_dir():
-            raise UsageFailure(f"--out: {str(out_dir)!r} exists and is not a directory")
-        out_dir.mkdir(parents=True, exist_ok=True)
+        _prepare_out(out_dir, force)
     live = _Live(metrics_port, metrics_bind, realtime_factor, hold)
     backend = backend or BackendName.ray
     trace = _read_trace(sc)
 
-    def simulate(be: Any) -> dict[str, Any]:
+    def simulate(be: Any) -> tuple[dict[str, Any], Any]:
         collector = SimCollector(sc.name, rid, sc.placement.policy, host_series)
         live.start(collector)
         try:
             with _progress_bar(disable=not progress or json_out) as bar:
                 task = bar.add_task(sc.name, total=sc.duration, sim=_hms(0))
-                summary, recorder = engine_run(
+                return engine_run(
                     sc,
                     be,
                     run_id=rid,
@@ -202,21 +258,12 @@ def run(
                     progress=lambda t: bar.update(task, completed=t, sim=_hms(t)),
                     listeners=(collector.update, live.pace),
                 )
-            if out_dir is not None:
-                recorder.write(out_dir, summary)
-                _write_scenario(out_dir, raw)
-            if openmetrics is not None:
-                from cloudsim.metrics.families import run_families
-
-                frames = [(x.time_s, run_families(x, sc.placement.policy)) for x in recorder.history]
-                _write_openmetrics(openmetrics, frames, sc.name, rid, anchor, sc.duration, host_series)
         except BaseException:
             live.stop()
             raise
-        return summary
 
     if backend is BackendName.local and address is None:
-        summary = simulate(LocalBackend())
+        summary, recorder = simulate(LocalBackend())
     else:
         from cloudsim.distributed import RayBackend, RayConnectError, ray_session
 
@@ -225,23 +272,61 @@ def run(
             session.__enter__()
         except RayConnectError as exc:
             raise UsageFailure(str(exc)) from None
+        stopper.install()  # ray.init replaced the SIGTERM handler
         try:
-            summary = simulate(RayBackend())
+            summary, recorder = simulate(RayBackend())
         finally:
+            stopper.hold = True  # shutting Ray down, then writing: later signals wait
             session.__exit__(None, None, None)
+    stopper.hold = True
     if json_out:
-        sys.stdout.write(json.dumps(summary, indent=2) + "\n")
+        sys.stdout.write(json.dumps(finite(summary), indent=2, allow_nan=False) + "\n")
     else:
         for table in _summary_tables(summary):
             out.print(table)
-        if out_dir is not None:
-            out.print(f"wrote {out_dir}/summary.json, timeseries.csv, placements.jsonl, metrics.jsonl, scenario.yaml")
+    written = _write_outputs(summary, recorder, raw, out_dir, openmetrics, anchor, host_series)
+    if written and not json_out:
+        out.print(f"wrote {written}")
+    stopped = stopper.count  # a signal during the run or the writing: exit 130 once the outputs are kept
+    stopper.hold = False
     try:
-        live.hold_until_interrupted(summary)
+        if not stopped:
+            live.hold_until_interrupted(summary)  # a signal now ends the hold (exit 0)
     finally:
         live.stop()
-    if summary.get("interrupted"):
+    if summary.get("interrupted") or stopped:
         raise typer.Exit(130)
+
+
+def _write_outputs(
+    summary: dict[str, Any],
+    recorder: Any,
+    raw: dict[str, Any],
+    out_dir: Path | None,
+    openmetrics: Path | None,
+    anchor: str | None,
+    host_series: bool,
+) -> str:
+    """Write ``--out`` and ``--openmetrics`` after the summary has been shown. A file that cannot be written
+    is one line and exit 2; the files are written whole or not at all. Returns what was written."""
+    written = []
+    try:
+        if out_dir is not None:
+            recorder.write(out_dir, summary)
+            _write_scenario(out_dir, raw)
+            written.append(f"{out_dir}/summary.json, timeseries.csv, placements.jsonl, metrics.jsonl, scenario.yaml")
+        if openmetrics is not None:
+            from cloudsim.metrics.families import run_families
+
+            sc = recorder.scenario
+            frames = [(x.time_s, run_families(x, sc.placement.policy)) for x in recorder.history]
+            _write_openmetrics(openmetrics, frames, sc.name, recorder.run_id, anchor, sc.duration, host_series)
+    except OSError as exc:
+        flag, where = ("--out", out_dir) if out_dir is not None and not written else ("--openmetrics", openmetrics)
+        raise UsageFailure(
+            f"{flag}: cannot write {str(where)!r}: {exc.strerror or exc}; the summary above is the run's result"
+        ) from None
+    return "; ".join(written)
 
 
 def _read_trace(sc: Any) -> Any:
@@ -347,7 +432,8 @@ def _write_scenario(out_dir: Path, raw: dict[str, Any]) -> None:
     """The scenario as run, next to its results (``scenario.yaml``)."""
     import yaml
 
-    (out_dir / "scenario.yaml").write_text(yaml.safe_dump(raw, sort_keys=False), encoding="utf-8")
+    with atomic_open(out_dir / "scenario.yaml") as fh:
+        fh.write(yaml.safe_dump(raw, sort_keys=False))
 
 
 export_app = typer.Typer(help="Export a finished run: OpenMetrics for Prometheus backfill.", no_args_is_help=True)

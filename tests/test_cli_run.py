@@ -46,3 +46,38 @@ def test_run_writes_its_outputs(tmp_path: Path) -> None:
         "metrics.jsonl", "placements.jsonl", "scenario.yaml", "summary.json", "timeseries.csv"
     ]  # fmt: skip
     assert json.loads((tmp_path / "summary.json").read_text())["scenario"] == "quickstart"
+
+
+def test_sigterm_on_the_ray_backend_keeps_the_outputs(tmp_path: Path) -> None:
+    """ray.init installs its own SIGTERM handler; the CLI puts its own back, so a scheduler's SIGTERM stops
+    a Ray run like Ctrl-C: exit 130, the summary marked interrupted, every output written whole."""
+    from tests.test_prometheus import free_port, get, poll
+
+    out = tmp_path / "run"
+    port = free_port()
+    cmd = [sys.executable, "-m", "cloudsim.cli", "run", "consolidation-demo", "--no-progress", "--set", "duration=30d",
+           "--metrics-port", str(port), "--realtime-factor", "20000", "--out", str(out)]  # fmt: skip
+    env = {**os.environ, "RAY_AUTH_MODE": "disabled"}
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    try:
+
+        def running() -> bool:
+            lines = get(f"http://127.0.0.1:{port}/metrics").decode().splitlines()
+            t = [ln for ln in lines if ln.startswith("cloudsim_sim_time_seconds{")]
+            return bool(t) and float(t[0].split()[-1]) > 3600
+
+        poll(running, timeout=120, what="the run on Ray to simulate an hour")
+        proc.send_signal(signal.SIGTERM)
+        stdout, stderr = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 130, stderr[-2000:]
+    assert "Traceback" not in stderr + stdout
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["interrupted"] is True and summary["backend"] == "ray"
+    assert 3600 < summary["sim_time_s"] < 30 * 86400
+    rows = (out / "timeseries.csv").read_text().splitlines()
+    assert len(rows) == summary["ticks"] + 1
+    assert (out / "metrics.jsonl").read_text().count("\n") == summary["ticks"]

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from cloudsim.metrics.families import HELP, Family, run_families
+from cloudsim.metrics.files import atomic_open
 
 #: The run must end at least this long before now.
 HEAD_MARGIN_S = 3 * 3600
@@ -102,7 +103,7 @@ def write(
                 by_labels.setdefault(key, []).append(f"{_value(value)} {ts}")
     samples = n_series = 0
     path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", encoding="utf-8") as fh:
+    with atomic_open(path) as fh:
         for name, by_labels in series.items():
             kind = kinds[name]
             fh.write(f"# HELP {name} {HELP[name]}\n# TYPE {name} {kind}\n")

@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from cloudsim.metrics.families import host_detail_values
+from cloudsim.metrics.files import atomic_open, finite
 from cloudsim.model import HostReport
 from cloudsim.virt import HYPERVISOR_TYPES, MODES
 
@@ -444,7 +445,8 @@ class Recorder:
     # --------------------------------------------------------------------------------------- output
 
     def write(self, out_dir: Path, summary: dict[str, Any]) -> list[Path]:
-        """``summary.json``, ``timeseries.csv`` and ``placements.jsonl`` in ``out_dir``."""
+        """``summary.json``, ``timeseries.csv``, ``placements.jsonl`` and ``metrics.jsonl`` in ``out_dir``,
+        each written whole or not at all (the summary last, so a folder with a summary has everything)."""
         out_dir.mkdir(parents=True, exist_ok=True)
         paths = [
             out_dir / "summary.json",
@@ -452,17 +454,18 @@ class Recorder:
             out_dir / "placements.jsonl",
             out_dir / "metrics.jsonl",
         ]
-        paths[0].write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
-        with paths[1].open("w", newline="", encoding="utf-8") as fh:
+        with atomic_open(paths[1], newline="") as fh:
             if self.rows:
                 writer = csv.DictWriter(fh, fieldnames=list(self.rows[0]))
                 writer.writeheader()
                 for row in self.rows:
                     writer.writerow({k: (_r(v) if isinstance(v, float) else v) for k, v in row.items()})
-        with paths[2].open("w", encoding="utf-8") as fh:
+        with atomic_open(paths[2]) as fh:
             for entry in self.placement_log:
-                fh.write(json.dumps(entry) + "\n")
-        with paths[3].open("w", encoding="utf-8") as fh:
+                fh.write(json.dumps(finite(entry), allow_nan=False) + "\n")
+        with atomic_open(paths[3]) as fh:
             for snap in self.history:
-                fh.write(json.dumps(snap.to_json()) + "\n")
+                fh.write(json.dumps(finite(snap.to_json()), allow_nan=False) + "\n")
+        with atomic_open(paths[0]) as fh:
+            fh.write(json.dumps(finite(summary), indent=2, allow_nan=False) + "\n")
         return paths

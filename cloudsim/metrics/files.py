@@ -1,0 +1,44 @@
+"""Output files that appear whole or not at all, and JSON that strict parsers accept."""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, TextIO
+
+
+@contextmanager
+def atomic_open(path: Path, newline: str | None = None) -> Iterator[TextIO]:
+    """Open ``path`` to write text so that it is replaced whole or not at all: the text goes to a
+    temporary file beside it, which is flushed to disk and renamed over ``path`` (``os.replace`` is atomic
+    on POSIX). An interruption or a full disk leaves the old file (or none), never a file cut short. A
+    ``path`` that exists and is not a regular file (``/dev/stdout``) is written directly."""
+    if path.exists() and not path.is_file():
+        with path.open("w", encoding="utf-8", newline=newline) as fh:
+            yield fh
+        return
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        with tmp.open("w", encoding="utf-8", newline=newline) as fh:
+            yield fh
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def finite(value: Any) -> Any:
+    """``value`` with every NaN or infinite float replaced by None, recursively, so that the JSON written
+    has no ``NaN`` or ``Infinity`` (which strict parsers reject)."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [finite(v) for v in value]
+    return value

@@ -1,0 +1,81 @@
+"""Nothing lost: outputs written whole or not at all, --out checked before the run, writer errors as one
+line with the summary still shown, JSON without NaN or Infinity."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from cloudsim.cli import main
+from cloudsim.metrics.files import atomic_open, finite
+
+QUICK = ["run", "quickstart", "--backend", "local", "--no-progress", "--set", "duration=30m"]
+
+
+def test_atomic_open_keeps_the_old_file_when_writing_fails(tmp_path):
+    path = tmp_path / "f.txt"
+    path.write_text("old\n")
+    with pytest.raises(RuntimeError), atomic_open(path) as fh:
+        fh.write("half of the new")
+        raise RuntimeError("interrupted")
+    assert path.read_text() == "old\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["f.txt"]  # no temporary file left
+    with atomic_open(path) as fh:
+        fh.write("new\n")
+    assert path.read_text() == "new\n"
+
+
+def test_json_never_holds_nan_or_infinity():
+    data = {"a": float("nan"), "b": [1.0, float("inf"), {"c": -float("inf")}], "d": 2}
+    assert json.dumps(finite(data), allow_nan=False) == '{"a": null, "b": [1.0, null, {"c": null}], "d": 2}'
+
+
+def test_out_refuses_a_previous_run_unless_forced(tmp_path, capsys):
+    out = tmp_path / "run"
+    assert main([*QUICK, "--out", str(out)]) == 0
+    first = json.loads((out / "summary.json").read_text())
+    (out / "charts").mkdir()  # a report's charts belong to the run too
+    capsys.readouterr()
+    assert main([*QUICK, "--out", str(out), "--seed", "5"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: --out:") and "previous run" in err and "--force" in err and err.count("\n") == 1
+    assert json.loads((out / "summary.json").read_text()) == first  # untouched
+    assert main([*QUICK, "--out", str(out), "--seed", "5", "--force", "--json"]) == 0
+    second = json.loads(capsys.readouterr().out)
+    assert second["seed"] == 5 and json.loads((out / "summary.json").read_text())["seed"] == 5
+    assert not (out / "charts").exists()
+    assert sorted(p.name for p in out.iterdir()) == sorted(
+        ["summary.json", "timeseries.csv", "placements.jsonl", "metrics.jsonl", "scenario.yaml"]
+    )
+
+
+def test_out_refuses_other_files_and_unwritable_places(tmp_path, capsys):
+    other = tmp_path / "mine"
+    other.mkdir()
+    (other / "notes.txt").write_text("keep me")
+    for args in ([], ["--force"]):
+        assert main([*QUICK, "--out", str(other), *args]) == 2
+        assert "error: --out:" in capsys.readouterr().err
+    assert (other / "notes.txt").read_text() == "keep me"
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    assert main([*QUICK, "--out", str(blocker / "run")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: --out: cannot write in") and err.count("\n") == 1
+    assert main([*QUICK, "--force"]) == 2
+    assert "--force" in capsys.readouterr().err
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="no /dev/full on this system")
+def test_an_output_that_cannot_be_written_is_one_line_and_the_summary_is_shown(tmp_path, capsys):
+    out = tmp_path / "run"
+    code = main([*QUICK, "--out", str(out), "--openmetrics", "/dev/full"])
+    captured = capsys.readouterr()
+    assert code == 2
+    assert "guests submitted" in captured.out  # the summary was printed
+    lines = [ln for ln in captured.err.splitlines() if ln.startswith("error:")]
+    assert len(lines) == 1 and lines[0].startswith("error: --openmetrics: cannot write '/dev/full'")
+    assert "Traceback" not in captured.err
+    assert json.loads((out / "summary.json").read_text())["scenario"] == "quickstart"  # --out was kept
