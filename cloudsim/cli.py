@@ -38,7 +38,12 @@ out = Console()
 
 
 class UsageFailure(Exception):
-    """A bad argument found after parsing; printed as one line, exit 2."""
+    """A bad argument found after parsing (or a run that could not finish); printed as one line, exit 2
+    (or ``exit_code``)."""
+
+    def __init__(self, message: str, exit_code: int = 2) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
 
 
 class BackendName(StrEnum):
@@ -294,6 +299,8 @@ def run(
             live.hold_until_interrupted(summary)  # a signal now ends the hold (exit 0)
     finally:
         live.stop()
+    if summary.get("lost"):
+        raise UsageFailure(f"backend: {summary['lost']}; the summary covers the time run", exit_code=1)
     if summary.get("interrupted") or stopped:
         raise typer.Exit(130)
 
@@ -852,7 +859,10 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("RAY_DEDUP_LOGS", "0")
     try:
         rv = app(args=argv, standalone_mode=False)
-    except (ScenarioError, UsageFailure) as exc:
+    except UsageFailure as exc:
+        _fail(str(exc))
+        return exc.exit_code
+    except ScenarioError as exc:
         return _fail(str(exc))
     except _NO_ARGS as exc:
         ctx = getattr(exc, "ctx", None)

@@ -9,6 +9,7 @@ tick, advances all actors in parallel with a single ``ray.get``. Errors raised b
 
 from __future__ import annotations
 
+import contextlib
 import math
 from collections.abc import Callable
 from typing import Any
@@ -16,19 +17,21 @@ from typing import Any
 import numpy as np
 import ray
 
+from cloudsim.engine.backend import BackendLost
 from cloudsim.model import Command, HostReport, HostShard, ShardSpec
 
 
 class ShardActor:
     """A :class:`~cloudsim.model.HostShard` in an actor process. ``trace`` arrives from the object store
     (one copy per node, read in place). Every call first ends the migrations due at the completion times
-    it carries (the controller batches them into the next call instead of one call each)."""
+    it carries (the controller batches them into the next call instead of one call each). ``state``: a
+    shard saved by :meth:`snapshot`, to rebuild a lost actor."""
 
-    def __init__(self, spec: ShardSpec, trace: np.ndarray | None) -> None:
+    def __init__(self, spec: ShardSpec, trace: np.ndarray | None, state: bytes | None = None) -> None:
         import time
 
         self._cpu0 = time.process_time()  # the worker's start-up (Ray, imports) before this actor began
-        self.shard = HostShard(spec, trace)
+        self.shard = HostShard(spec, trace) if state is None else HostShard.restore(state, trace)
 
     def _catch_up(self, completions: list[float]) -> None:
         for tc in completions:
@@ -43,6 +46,16 @@ class ShardActor:
         self._catch_up(completions)
         return self.shard.advance(t, tick).pack()
 
+    def snapshot(self, completions: list[float]) -> bytes:
+        """The shard's whole state (without the shared trace)."""
+        self._catch_up(completions)
+        return self.shard.save()
+
+    def pid(self) -> int:
+        import os
+
+        return os.getpid()
+
     def cpu_s(self, completions: list[float]) -> tuple[float, float]:
         """(CPU seconds of the worker's start-up, CPU seconds since this actor began), for ``bench sim``."""
         import time
@@ -53,14 +66,27 @@ class ShardActor:
 
 class RayBackend:
     """Host shards as Ray actors (one per physical host when ``hosts_per_actor`` is 1; ``auto``: about one
-    per CPU of the cluster). Ray must be initialised (see :func:`cloudsim.distributed.session.ray_session`)."""
+    per CPU of the cluster). Ray must be initialised (see :func:`cloudsim.distributed.session.ray_session`).
+
+    **A lost actor is rebuilt.** Every ``checkpoint_ticks`` ticks each actor's shard is saved in the driver,
+    and every call made to an actor since is logged. When an actor dies (its process killed, its node
+    lost), a new one starts from the last save and replays the calls since, in order: the shard is
+    deterministic, so it reaches the same state, and the run's summary is byte-identical to an undisturbed
+    one. ``recovered`` counts the actors rebuilt."""
 
     name = "ray"
 
-    def __init__(self) -> None:
+    def __init__(self, checkpoint_ticks: int = 12) -> None:
         self.handles: list[Any] = []
-        self._pending: list[Any] = []
+        self.checkpoint_ticks = checkpoint_ticks
+        self._pending: list[tuple[int, Any]] = []  # fire-and-forget calls not yet confirmed: (actor, ref)
         self._completions: list[list[float]] = []  # per actor: completion times not yet sent
+        self._log: list[list[tuple[str, tuple[Any, ...]]]] = []  # per actor: calls since its last save
+        self._saved: list[bytes | None] = []  # per actor: its shard at the last save (None: from the spec)
+        self._specs: list[ShardSpec] = []
+        self._trace_ref: Any = None
+        self._ticks = 0
+        self.recovered = 0
         self.actor_cpu_s = 0.0  # CPU the actors used for the run (after ``close``)
         self.actor_startup_cpu_s = 0.0  # CPU their worker processes used before (Ray and imports)
 
@@ -68,34 +94,96 @@ class RayBackend:
         cpus = max(1, int(ray.cluster_resources().get("CPU", 1)))
         return max(1, math.ceil(hosts / cpus))
 
-    def start(self, specs: list[ShardSpec], trace: np.ndarray | None = None) -> None:
+    def _actor_class(self) -> Any:
         # num_cpus=0: an idle shard holds no CPU slot; SPREAD: on a cluster, shards go to every node
-        # rather than piling onto the driver's (a no-op on one machine). The trace goes to the object
-        # store once; every actor reads its guests' columns from the shared copy.
-        actor = ray.remote(num_cpus=0, max_restarts=0, scheduling_strategy="SPREAD")(ShardActor)
-        ref = None if trace is None else ray.put(trace)
-        self.handles = [actor.remote(spec, ref) for spec in specs]
+        # rather than piling onto the driver's (a no-op on one machine).
+        return ray.remote(num_cpus=0, max_restarts=0, scheduling_strategy="SPREAD")(ShardActor)
+
+    def start(self, specs: list[ShardSpec], trace: np.ndarray | None = None) -> None:
+        # The trace goes to the object store once; every actor reads its guests' columns from the shared copy.
+        self._trace_ref = None if trace is None else ray.put(trace)
+        self._specs = list(specs)
+        actor = self._actor_class()
+        self.handles = [actor.remote(spec, self._trace_ref) for spec in specs]
         self._completions = [[] for _ in specs]
+        self._log = [[] for _ in specs]
+        self._saved = [None for _ in specs]
 
     def _sent(self, index: int) -> list[float]:
         out, self._completions[index] = self._completions[index], []
         return out
 
+    def _call(self, index: int, method: str, *args: Any) -> Any:
+        """Call ``method`` on actor ``index``, logged for a replay."""
+        self._log[index].append((method, args))
+        return getattr(self.handles[index], method).remote(*args)
+
     def apply(self, t: float, commands: dict[int, list[Command]]) -> None:
         for index, cmds in sorted(commands.items()):
-            self._pending.append(self.handles[index].apply.remote(self._sent(index), t, cmds))
+            self._pending.append((index, self._call(index, "apply", self._sent(index), t, cmds)))
 
     def complete(self, t: float) -> None:
         for pending in self._completions:
             pending.append(t)
 
-    def _gather(self, refs: list[Any]) -> HostReport:
+    def _recover(self, index: int, attempts: int = 3) -> Any:
+        """Rebuild actor ``index`` from its last save and replay the calls since; the last call's result.
+        :class:`~cloudsim.engine.BackendLost` when it cannot be rebuilt in ``attempts`` tries."""
+        why = ""
+        for _ in range(attempts):
+            self.recovered += 1
+            with contextlib.suppress(ray.exceptions.RayError):
+                ray.kill(self.handles[index])
+            handle = self._actor_class().remote(self._specs[index], self._trace_ref, self._saved[index])
+            self.handles[index] = handle
+            refs = [getattr(handle, method).remote(*args) for method, args in self._log[index]]
+            try:
+                return ray.get(refs)[-1] if refs else None
+            except ray.exceptions.RayError as exc:
+                why = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise BackendLost(f"host actor {index} was lost and could not be rebuilt in {attempts} tries: {why}")
+
+    def _gather(self, calls: list[tuple[int, Any]]) -> list[Any]:
+        """The results of ``calls`` (one per actor, in actor order), after the pending fire-and-forget calls;
+        an actor found dead is rebuilt and its calls replayed."""
         pending, self._pending = self._pending, []
-        results = ray.get(pending + refs)
-        return HostReport.concat([HostReport.unpack(r) for r in results[len(pending) :]])
+        dead: set[int] = set()
+        for index, ref in pending:
+            try:
+                ray.get(ref)
+            except ray.exceptions.RayActorError:
+                dead.add(index)
+        results: list[Any] = []
+        for index, ref in calls:
+            try:
+                results.append(None if index in dead else ray.get(ref))
+            except ray.exceptions.RayActorError:
+                dead.add(index)
+                results.append(None)
+        for index in sorted(dead):
+            value = self._recover(index)
+            for k, (i, _) in enumerate(calls):
+                if i == index:
+                    results[k] = value
+        return results
 
     def advance(self, t: float, tick: int) -> HostReport:
-        return self._gather([h.advance.remote(self._sent(i), t, tick) for i, h in enumerate(self.handles)])
+        calls = [(i, self._call(i, "advance", self._sent(i), t, tick)) for i in range(len(self.handles))]
+        packed = self._gather(calls)
+        self._ticks += 1
+        if self.checkpoint_ticks and self._ticks % self.checkpoint_ticks == 0:
+            self._save()
+        return HostReport.concat([HostReport.unpack(r) for r in packed])
+
+    def _save(self) -> None:
+        """Save every actor's shard in the driver; the call logs start afresh."""
+        saved = self._gather([(i, self._call(i, "snapshot", self._sent(i))) for i in range(len(self.handles))])
+        self._saved = saved
+        self._log = [[] for _ in self.handles]
+
+    def pids(self) -> list[int]:
+        """The process id of each actor (tests kill one to check the recovery)."""
+        return ray.get([h.pid.remote() for h in self.handles])
 
     @property
     def actors(self) -> int:

@@ -11,6 +11,11 @@ import numpy as np
 from cloudsim.model import Command, HostReport, HostShard, ShardSpec
 
 
+class BackendLost(RuntimeError):
+    """Shards were lost and could not be rebuilt (a cluster gone); the message is one line. The run stops
+    and keeps what it computed."""
+
+
 class Backend(Protocol):
     """Where the host shards live. ``name`` goes into the summary; ``actors`` is the number of worker
     processes (actors) holding shards (0 for in-process)."""

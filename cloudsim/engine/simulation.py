@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from cloudsim.engine.backend import Backend
+from cloudsim.engine.backend import Backend, BackendLost
 from cloudsim.engine.cluster import Cluster
 from cloudsim.engine.core import EventQueue, Priority
 from cloudsim.metrics.recorder import Recorder
@@ -212,7 +212,7 @@ class Simulation:
         for k, t in enumerate(tick_times(s), start=1):
             self.queue.push(t, Priority.TICK, k)
         now = 0.0
-        interrupted = False
+        interrupted, lost = False, ""
         try:
             while len(self.queue) and self.queue.peek_time() <= s.duration:
                 batch = self.queue.pop_batch()
@@ -254,11 +254,16 @@ class Simulation:
                         progress(now)
         except KeyboardInterrupt:
             interrupted = True
+        except BackendLost as exc:
+            interrupted, lost = True, str(exc)
         finally:
             self.backend.close()
-        return self.recorder.summary(
+        summary = self.recorder.summary(
             self.state, sim_time_s=now, wall_time_s=time.perf_counter() - wall0, interrupted=interrupted
         )
+        if lost:
+            summary["lost"] = lost
+        return summary
 
     # ------------------------------------------------------------------------------------- handlers
 

@@ -259,6 +259,24 @@ class HostShard:
         self._draw: np.ndarray = z(0)
         self._settle(0.0, remove_idle=False)
 
+    def save(self) -> bytes:
+        """The whole state of the shard (not the shared trace), for :meth:`restore`."""
+        import pickle
+
+        state = dict(self.__dict__)
+        state["trace"] = None
+        return pickle.dumps(state, protocol=pickle.HIGHEST_PROTOCOL)
+
+    @classmethod
+    def restore(cls, saved: bytes, trace: np.ndarray | None = None) -> HostShard:
+        """The shard :meth:`save` saved, reading ``trace``; it continues exactly as the original would."""
+        import pickle
+
+        shard = cls.__new__(cls)
+        shard.__dict__.update(pickle.loads(saved))
+        shard.trace = trace
+        return shard
+
     # ------------------------------------------------------------------------------------- commands
 
     def _append(self, rows: list[list[float]]) -> None:
