@@ -53,6 +53,65 @@ def builtin_description(name: str) -> str:
 
 # ------------------------------------------------------------------------------------------------ reading
 
+#: Deepest nesting a scenario may have (a real one is under 6 deep).
+MAX_DEPTH = 32
+
+
+class _StrictLoader(yaml.SafeLoader):
+    """YAML as a scenario should read: a key given twice, nesting deeper than ``MAX_DEPTH`` and YAML 1.1's
+    base-60 numbers (``190:20:30``, read as 685,830 by a plain loader) are not accepted; ``1:30`` stays a
+    string."""
+
+    def __init__(self, stream: Any) -> None:
+        super().__init__(stream)
+        self._depth = 0
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        self._depth += 1
+        try:
+            if self._depth > MAX_DEPTH:
+                mark = self.peek_event().start_mark
+                raise yaml.constructor.ConstructorError(None, None, f"nested deeper than {MAX_DEPTH} levels", mark)
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+    def construct_mapping(self, node: Any, deep: bool = False) -> Any:
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if isinstance(key, typing.Hashable) and key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"duplicate key {str(key)[:40]!r}", key_node.start_mark
+                )
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
+# YAML 1.1 resolves "1:30" (base 60) as a number; drop those forms from the int and float resolvers.
+_StrictLoader.yaml_implicit_resolvers = {
+    first: [(tag, rx) for tag, rx in resolvers if tag not in ("tag:yaml.org,2002:int", "tag:yaml.org,2002:float")]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_StrictLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:int",
+    re.compile(r"^(?:[-+]?0b[0-1_]+|[-+]?0[0-7_]+|[-+]?(?:0|[1-9][0-9_]*)|[-+]?0x[0-9a-fA-F_]+)$"),
+    list("-+0123456789"),
+)
+_StrictLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(
+        r"^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+][0-9]+)?|\.[0-9_]+(?:[eE][-+][0-9]+)?"
+        r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$"
+    ),
+    list("-+0123456789."),
+)
+
+
+def load_yaml(text: str) -> Any:
+    """Parse YAML with :class:`_StrictLoader`."""
+    return yaml.load(text, Loader=_StrictLoader)
+
 
 def read_raw(source: str | Path) -> tuple[dict[str, Any], str]:
     """The scenario mapping from a file path or a built-in name, and a label for where it came from."""
@@ -73,7 +132,7 @@ def read_raw(source: str | Path) -> tuple[dict[str, Any], str]:
     if not text.strip():
         raise ScenarioError("scenario", f"{label} is empty")
     try:
-        data = yaml.safe_load(text)
+        data = load_yaml(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
@@ -114,7 +173,7 @@ def apply_override(data: dict[str, Any], assignment: str) -> None:
         raise ScenarioError(f"--set {assignment}", "no path before '='; expected dotted.path=value")
     parts = _parse_path(path)
     try:
-        value = yaml.safe_load(text) if text.strip() else ""
+        value = load_yaml(text) if text.strip() else ""
     except yaml.YAMLError:
         value = text
     node: Any = data
@@ -298,9 +357,15 @@ def _check_trace(s: Scenario) -> None:
 def load_scenario(
     source: str | Path, overrides: typing.Iterable[str] = (), seed: int | None = None
 ) -> tuple[Scenario, dict[str, Any]]:
-    """The validated scenario and the raw mapping it came from (after ``--set`` overrides)."""
+    """The validated scenario and the raw mapping it came from (after ``--set`` overrides). A relative trace
+    path written in a scenario file is taken relative to that file's folder (one given with ``--set``,
+    relative to the current folder)."""
     raw, _ = read_raw(source)
     raw = copy.deepcopy(raw)
+    trace = (raw.get("workload") or {}).get("trace") if isinstance(raw.get("workload"), dict) else None
+    in_file = Path(source).is_file() and isinstance(trace, dict) and isinstance(trace.get("path"), str)
+    if in_file and not Path(trace["path"]).is_absolute():  # type: ignore[index]
+        trace["path"] = str(Path(source).resolve().parent / trace["path"])
     for assignment in overrides:
         apply_override(raw, assignment)
     if seed is not None:

@@ -17,6 +17,9 @@ from cloudsim.workload.synthetic import Guest
 
 #: Samples per file (their spacing is ``SAMPLE_INTERVAL_S``).
 SAMPLES = 288
+#: What the reader reads at most: bytes per file (a PlanetLab file is about 1 KB) and files per folder.
+MAX_FILE_BYTES = 64 * 1024
+MAX_FILES = 100_000
 
 
 class TraceError(ValueError):
@@ -51,13 +54,27 @@ def read_planetlab(folder: str | Path, limit: int | None = None) -> Trace:
         names = names[:limit]
     if not names:
         raise TraceError(f"trace folder {str(path)!r} holds no trace files")
+    if len(names) > MAX_FILES:
+        raise TraceError(f"trace folder {str(path)!r} holds {len(names):,} files; at most {MAX_FILES:,} VMs are read")
     util = np.empty((len(names), SAMPLES + 1), dtype=np.float64)
     for i, name in enumerate(names):
+        file = path / name
         try:
-            values = (path / name).read_bytes().split()
-            row = np.array([int(v) for v in values], dtype=np.float64)
-        except (OSError, ValueError) as exc:
-            raise TraceError(f"{path / name}: not a PlanetLab trace (one integer percent per line): {exc}") from None
+            with file.open("rb") as fh:
+                data = fh.read(MAX_FILE_BYTES + 1)
+        except OSError as exc:
+            raise TraceError(f"{file}: cannot read it ({exc.strerror or type(exc).__name__})") from None
+        if len(data) > MAX_FILE_BYTES:
+            raise TraceError(f"{file}: larger than {MAX_FILE_BYTES:,} bytes; a PlanetLab trace is 288 short lines")
+        values = data.split()
+        row = np.empty(len(values))
+        for k, v in enumerate(values):
+            if not v.isdigit() or not v.isascii() or len(v) > 3:
+                # the position, never the content (the file may not be a trace at all)
+                raise TraceError(
+                    f"{file}: not a PlanetLab trace: value {k + 1} is not an integer percent (one per line)"
+                )
+            row[k] = int(v)
         if len(row) < SAMPLES:
             raise TraceError(f"{path / name}: {len(row)} samples; a PlanetLab trace has {SAMPLES}")
         if row.min() < 0 or row.max() > 100:

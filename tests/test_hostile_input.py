@@ -1,0 +1,78 @@
+"""Hostile or odd input gets one line (exit 2), never a traceback, and never echoes a file's contents."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from cloudsim.cli import main
+from cloudsim.scenario import load_scenario
+from cloudsim.scenario.loader import builtin_text
+from cloudsim.workload import TraceError, read_planetlab
+
+
+def one_line(capsys, *args: str) -> str:
+    code = main(list(args))
+    err = capsys.readouterr().err
+    assert code == 2, err
+    assert "Traceback" not in err and err.count("\n") == 1 and err.startswith("error: ")
+    return err
+
+
+def scenario_file(tmp_path: Path, text: str) -> str:
+    path = tmp_path / "sc.yaml"
+    path.write_text(text)
+    return str(path)
+
+
+def test_a_key_given_twice_is_an_error_with_its_line(tmp_path, capsys):
+    text = builtin_text("quickstart").replace("seed: 42\n", "seed: 42\nseed: 43\n")
+    err = one_line(capsys, "validate", scenario_file(tmp_path, text))
+    assert "duplicate key 'seed'" in err and "line 4" in err
+
+
+def test_nesting_beyond_a_sane_depth_is_an_error(tmp_path, capsys):
+    err = one_line(capsys, "validate", scenario_file(tmp_path, "name: x\nextra: " + "[" * 200 + "]" * 200 + "\n"))
+    assert "nested deeper than 32 levels" in err
+
+
+def test_base_60_numbers_and_non_ascii_digits_are_not_durations(tmp_path, capsys):
+    quick = builtin_text("quickstart")
+    # YAML 1.1 reads 190:20:30 as 685,830 seconds; here it is a string, and not a duration
+    err = one_line(capsys, "validate", scenario_file(tmp_path, quick.replace("duration: 4h", "duration: 190:20:30")))
+    assert err.startswith("error: duration:") and "malformed duration" in err
+    arabic = "\u0663\u0660\u0660"  # ٣٠٠: Python's float() reads it as 300
+    err = one_line(capsys, "validate", "quickstart", "--set", f"tick={arabic}s")
+    assert err.startswith("error: tick:") and "malformed duration" in err
+
+
+def test_a_file_that_is_not_a_trace_is_named_but_never_shown(tmp_path):
+    day = tmp_path / "day"
+    day.mkdir()
+    secret = "root:x:0:0:root:/root:/bin/bash"
+    (day / "vm1").write_text(secret + "\n")
+    with pytest.raises(TraceError) as exc:
+        read_planetlab(day)
+    assert "vm1" in str(exc.value) and "value 1 is not an integer percent" in str(exc.value)
+    assert "root" not in str(exc.value).replace(str(tmp_path), "")
+    (day / "vm1").write_bytes(b"1\n" * 40_000)  # 80 KB: more than any PlanetLab file
+    with pytest.raises(TraceError, match="larger than"):
+        read_planetlab(day)
+
+
+def test_a_trace_path_in_a_scenario_file_is_relative_to_that_file(tmp_path, monkeypatch):
+    folder = tmp_path / "exp"
+    (folder / "traces" / "day").mkdir(parents=True)
+    for i in range(3):
+        (folder / "traces" / "day" / f"vm{i}").write_text("10\n" * 288)
+    data = yaml.safe_load(builtin_text("planetlab-lr-mmt"))
+    data["workload"]["trace"]["path"] = "traces/day"
+    path = folder / "sc.yaml"
+    path.write_text(yaml.safe_dump(data))
+    monkeypatch.chdir(tmp_path)  # elsewhere: the path still resolves against the file
+    sc, _ = load_scenario(str(path))
+    assert Path(sc.workload.trace.path) == folder / "traces" / "day"
+    sc, _ = load_scenario(str(path), ["workload.trace.path=exp/traces/day"])  # --set: the current folder
+    assert sc.workload.trace.path == "exp/traces/day"
