@@ -188,6 +188,10 @@ def run(
     force: Annotated[
         bool, typer.Option("--force", help="with --out: replace a previous run's outputs in that folder")
     ] = False,
+    max_memory: Annotated[
+        float | None,
+        typer.Option("--max-memory", min=0.001, help="GiB a run may need (default: half this machine's memory)"),
+    ] = None,
     metrics_port: Annotated[
         int | None, typer.Option(min=0, max=65535, help="serve Prometheus metrics on this port")
     ] = None,
@@ -224,7 +228,7 @@ def run(
     overrides = list(set_ or [])
     if hosts_per_actor is not None:
         overrides.append(f"ray.hosts_per_actor={hosts_per_actor}")
-    sc, raw = load_scenario(scenario, overrides, seed=seed)
+    sc, raw = load_scenario(scenario, overrides, seed=seed, max_memory_gib=max_memory)
     rid = run_id or f"{sc.name}-{sc.seed}-{_dt.datetime.now(_dt.UTC).strftime('%Y%m%dT%H%M%S')}"
     if realtime_factor is not None and not (realtime_factor > 0 and realtime_factor < float("inf")):
         raise UsageFailure(
@@ -513,9 +517,13 @@ def _write_page(make: Any, *args: Any) -> None:
 def validate(
     scenario: Annotated[str, typer.Argument(help="scenario file (YAML) or built-in name")],
     set_: Annotated[list[str] | None, typer.Option("--set", help="override a field: dotted.path=value")] = None,
+    max_memory: Annotated[
+        float | None,
+        typer.Option("--max-memory", min=0.001, help="GiB a run may need (default: half this machine's memory)"),
+    ] = None,
 ) -> None:
-    """Check a scenario without running it."""
-    sc, _ = load_scenario(scenario, set_ or [])
+    """Check a scenario without running it (everything `run` would refuse, this refuses)."""
+    sc, _ = load_scenario(scenario, set_ or [], max_memory_gib=max_memory)
     hosts = sum(g.count for g in sc.hosts)
     policy = f"policy {sc.placement.policy}"
     if sc.consolidation is not None:

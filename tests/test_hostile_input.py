@@ -76,3 +76,36 @@ def test_a_trace_path_in_a_scenario_file_is_relative_to_that_file(tmp_path, monk
     assert Path(sc.workload.trace.path) == folder / "traces" / "day"
     sc, _ = load_scenario(str(path), ["workload.trace.path=exp/traces/day"])  # --set: the current folder
     assert sc.workload.trace.path == "exp/traces/day"
+
+
+@pytest.mark.parametrize(
+    ("override", "field", "fragment"),
+    [
+        ("tick=1ms", "tick", "ticks"),
+        ("duration=1000000000", "workload", "GiB"),
+        ("hosts[0].count=9223372036854775807", "hosts", "--max-memory"),
+        ("workload.arrivals.rate_per_hour=1e300", "workload", "4e+300 guests"),
+        ("seed=-1", "seed", "greater than or equal to 0"),
+    ],
+)
+def test_runs_too_large_or_meaningless_are_refused_by_validate_and_run_alike(capsys, override, field, fragment):
+    for command in ("validate", "run"):
+        err = one_line(
+            capsys, command, "quickstart", "--set", override, *(["--backend", "local"] if command == "run" else [])
+        )
+        assert err.startswith(f"error: {field}:") and fragment in err, err
+
+
+def test_the_memory_limit_can_be_raised(capsys):
+    one_line(capsys, "validate", "quickstart", "--set", "tick=1s", "--max-memory", "0.001")
+    assert main(["validate", "quickstart", "--set", "tick=1s", "--max-memory", "4"]) == 0
+
+
+def test_a_trace_run_cannot_outlast_its_trace(tmp_path, capsys):
+    day = tmp_path / "day"
+    day.mkdir()
+    (day / "vm0").write_text("10\n" * 288)
+    err = one_line(
+        capsys, "validate", "planetlab-lr-mmt", "--set", f"workload.trace.path={day}", "--set", "duration=2d"
+    )
+    assert err.startswith("error: duration: a PlanetLab trace covers 1d")

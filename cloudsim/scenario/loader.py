@@ -280,15 +280,77 @@ def _message(err: dict[str, Any]) -> tuple[str, str]:
     return path, f"{msg}{shown}"
 
 
-def validate(data: dict[str, Any]) -> Scenario:
-    """A :class:`Scenario` from a raw mapping, or a :class:`ScenarioError` for the first problem."""
+def validate(data: dict[str, Any], max_memory_gib: float | None = None) -> Scenario:
+    """A :class:`Scenario` from a raw mapping, or a :class:`ScenarioError` for the first problem (including a
+    run too large for ``max_memory_gib``, by default half this machine's memory)."""
     try:
         scenario = Scenario.model_validate(data)
     except ValidationError as exc:
         path, message = _message(exc.errors(include_url=False)[0])
         raise ScenarioError(path, message) from None
     check_semantics(scenario)
+    check_size(scenario, max_memory_gib)
     return scenario
+
+
+#: Rough memory a run holds per guest, per host and per tick (recorder rows and snapshots), in bytes,
+#: measured on the built-ins and the 10,000-host benchmark (a guest ~1 KB with its history, a host ~2 KB).
+_BYTES_PER_GUEST, _BYTES_PER_HOST, _BYTES_PER_TICK = 1_500, 3_000, 4_000
+
+
+def machine_memory_gib() -> float:
+    """This machine's physical memory, GiB."""
+    import os
+
+    try:
+        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") / 2**30
+    except (ValueError, OSError, AttributeError):
+        return 8.0
+
+
+def estimate(s: Scenario) -> dict[str, float]:
+    """The work a scenario asks for, before it runs: ticks, hosts, guests (expected arrivals) and bytes."""
+    ticks = s.duration / s.tick
+    hosts = float(sum(g.count for g in s.hosts))
+    wl = s.workload
+    if wl.guests is not None:
+        guests = float(len(wl.guests))
+    elif wl.trace is not None:
+        guests = float(wl.trace.limit or 1_052)  # a PlanetLab day has about a thousand VMs
+    elif wl.arrivals is not None and wl.arrivals.process == "batch":
+        guests = float(wl.arrivals.count or 0)
+    else:
+        rate = wl.arrivals.rate_per_hour if wl.arrivals is not None else 0.0
+        guests = float(rate or 0.0) * max(s.duration - (wl.arrivals.at if wl.arrivals else 0.0), 0.0) / 3600
+    memory = guests * _BYTES_PER_GUEST + hosts * _BYTES_PER_HOST + ticks * _BYTES_PER_TICK
+    return {"ticks": ticks, "hosts": hosts, "guests": guests, "bytes": memory}
+
+
+def check_size(s: Scenario, max_memory_gib: float | None = None) -> None:
+    """Refuse a run that would not fit in memory: one line naming the figure and the flag that raises the
+    limit (``--max-memory``, default half this machine's memory)."""
+    limit = max_memory_gib if max_memory_gib is not None else machine_memory_gib() / 2
+    e = estimate(s)
+    need = e["bytes"] / 2**30
+    if need > limit:
+        biggest = max(
+            (("ticks", "duration / tick"), ("guests", "expected guests"), ("hosts", "hosts")),
+            key=lambda kv: (
+                e[kv[0]] * {"ticks": _BYTES_PER_TICK, "guests": _BYTES_PER_GUEST, "hosts": _BYTES_PER_HOST}[kv[0]]
+            ),
+        )
+        path = {"ticks": "tick", "guests": "workload", "hosts": "hosts"}[biggest[0]]
+        raise ScenarioError(
+            path,
+            f"the run would need about {_fig(need, 1)} GiB ({_fig(e['ticks'])} ticks, {_fig(e['hosts'])} hosts, "
+            f"{_fig(e['guests'])} guests; {biggest[1]} is the largest part), more than the {limit:,.1f} GiB "
+            "allowed; raise the limit with --max-memory GIB",
+        )
+
+
+def _fig(x: float, decimals: int = 0) -> str:
+    """A figure for a message: with thousands separators, or in scientific notation when huge."""
+    return f"{x:,.{decimals}f}" if x < 1e12 else f"{x:.3g}"
 
 
 def check_semantics(s: Scenario) -> None:
@@ -348,6 +410,9 @@ def _check_trace(s: Scenario) -> None:
                 raise ScenarioError(
                     "workload.trace.mode", f"{tr.os.value} guests in {tr.mode} mode cannot run on hosts[{i}]: {why}"
                 )
+    covered = 288 * 300.0  # a PlanetLab day: 288 samples 5 minutes apart
+    if s.duration > covered:
+        raise ScenarioError("duration", f"a PlanetLab trace covers 1d ({covered:g} s); got {s.duration:g} s")
     if s.consolidation is not None and s.consolidation.allocation == "migrate":
         c = s.consolidation
         if c.detector == "thr" and not 0 < c.safety <= 1:
@@ -355,7 +420,10 @@ def _check_trace(s: Scenario) -> None:
 
 
 def load_scenario(
-    source: str | Path, overrides: typing.Iterable[str] = (), seed: int | None = None
+    source: str | Path,
+    overrides: typing.Iterable[str] = (),
+    seed: int | None = None,
+    max_memory_gib: float | None = None,
 ) -> tuple[Scenario, dict[str, Any]]:
     """The validated scenario and the raw mapping it came from (after ``--set`` overrides). A relative trace
     path written in a scenario file is taken relative to that file's folder (one given with ``--set``,
@@ -370,4 +438,4 @@ def load_scenario(
         apply_override(raw, assignment)
     if seed is not None:
         raw["seed"] = seed
-    return validate(raw), raw
+    return validate(raw, max_memory_gib), raw

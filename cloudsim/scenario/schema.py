@@ -397,7 +397,7 @@ class Scenario(Strict):
     """A whole scenario. See README.md for an annotated example."""
 
     name: str = Field(min_length=1)
-    seed: int = 0
+    seed: int = Field(0, ge=0, lt=2**63, description="every random draw derives from it")
     duration: PositiveDuration
     tick: PositiveDuration = 300.0
     hosts: list[HostGroup] = Field(min_length=1)
