@@ -109,3 +109,19 @@ def test_a_trace_run_cannot_outlast_its_trace(tmp_path, capsys):
         capsys, "validate", "planetlab-lr-mmt", "--set", f"workload.trace.path={day}", "--set", "duration=2d"
     )
     assert err.startswith("error: duration: a PlanetLab trace covers 1d")
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "fragment"),
+    [
+        ("big.txt", "4\n9223372036854775807\n" + "9223372036854775806\n" * 4, "beyond 2^53"),
+        ("sum.txt", "4\n9007199254740000\n" + "9007199254740000\n" * 4, "add up beyond 2^53"),
+        ("many.vbp", "1\n10\n1\n1 1000000000\n", "1,000,000,000 items"),
+        ("bad.txt", "3\n10\n4\nroot:x:0:0\n7\n", "number 4 is not one"),
+    ],
+)
+def test_pack_refuses_what_it_cannot_answer_exactly(tmp_path, capsys, name, text, fragment):
+    path = tmp_path / name
+    path.write_text(text)
+    err = one_line(capsys, "pack", str(path), "--json")
+    assert fragment in err and "root:x" not in err

@@ -41,16 +41,37 @@ class Instance:
             raise PackingFormatError(f"{self.name}: item {i} is larger than the bin capacity")
 
 
+#: Limits of what the readers accept: integers are exact in float64 (the bounds and the LP) up to 2^53;
+#: a file is read up to 64 MiB; an instance has at most 10 million items (a 4-line .vbp can ask for more).
+MAX_VALUE = 2**53
+MAX_FILE_BYTES = 64 * 2**20
+MAX_ITEMS = 10_000_000
+
+
 def _ints(path: Path) -> list[int]:
     try:
-        text = path.read_text(encoding="utf-8", errors="strict")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise PackingFormatError(f"{path}: cannot read: {exc}") from None
-    try:
-        return [int(tok) for tok in text.split()]
-    except ValueError:
-        bad = next(tok for tok in text.split() if not tok.lstrip("-").isdigit())
-        raise PackingFormatError(f"{path}: expected integers only, found {bad[:20]!r}") from None
+        with path.open("rb") as fh:
+            data = fh.read(MAX_FILE_BYTES + 1)
+    except OSError as exc:
+        raise PackingFormatError(f"{path}: cannot read: {exc.strerror or type(exc).__name__}") from None
+    if len(data) > MAX_FILE_BYTES:
+        raise PackingFormatError(f"{path}: larger than {MAX_FILE_BYTES // 2**20} MiB")
+    out = []
+    for k, tok in enumerate(data.split()):
+        if not (tok.lstrip(b"-").isdigit() and tok.isascii()):
+            # the position, never the content
+            raise PackingFormatError(f"{path}: expected integers only; number {k + 1} is not one") from None
+        v = int(tok)
+        if abs(v) > MAX_VALUE:
+            raise PackingFormatError(f"{path}: number {k + 1} is beyond 2^53 = {MAX_VALUE:,}, where sizes stay exact")
+        out.append(v)
+    return out
+
+
+def _check_sums(path: Path, sizes: np.ndarray) -> None:
+    """Sums of sizes must stay exact in int64 (and float64 for the bounds): at most 2^53 in each dimension."""
+    if len(sizes) and (np.abs(sizes).astype(np.float64).sum(axis=0) > MAX_VALUE).any():
+        raise PackingFormatError(f"{path}: the sizes add up beyond 2^53 = {MAX_VALUE:,} in a dimension")
 
 
 def read_bpplib(path: str | Path) -> Instance:
@@ -62,7 +83,9 @@ def read_bpplib(path: str | Path) -> Instance:
     n, c, w = v[0], v[1], v[2:]
     if n < 0 or len(w) != n:
         raise PackingFormatError(f"{path}: header says {n} items, file has {len(w)} weights")
-    return Instance(path.stem, np.array(w, dtype=np.int64).reshape(n, 1), np.array([c], dtype=np.int64))
+    sizes = np.array(w, dtype=np.int64).reshape(n, 1)
+    _check_sums(path, sizes)
+    return Instance(path.stem, sizes, np.array([c], dtype=np.int64))
 
 
 def read_vbp(path: str | Path) -> Instance:
@@ -82,7 +105,11 @@ def read_vbp(path: str | Path) -> Instance:
     rows = np.array(body, dtype=np.int64).reshape(m, d + 1) if m else np.zeros((0, d + 1), dtype=np.int64)
     if (rows[:, d] < 0).any():
         raise PackingFormatError(f"{path}: negative demand")
+    items = int(rows[:, d].astype(np.float64).sum())
+    if items > MAX_ITEMS:
+        raise PackingFormatError(f"{path}: the demands ask for {items:,} items; at most {MAX_ITEMS:,}")
     sizes = np.repeat(rows[:, :d], rows[:, d], axis=0)
+    _check_sums(path, sizes)
     return Instance(path.stem, sizes, np.array(cap, dtype=np.int64))
 
 
