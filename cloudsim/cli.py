@@ -362,7 +362,7 @@ class _Live:
         self.wall0 = time.perf_counter()
 
     def start(self, collector: Any) -> None:
-        from cloudsim.metrics.prom import make_registry, serve
+        from cloudsim.metrics.prom import make_registry, serve, url
 
         self.wall0 = time.perf_counter()
         if self.port is None:
@@ -371,7 +371,7 @@ class _Live:
             self.server, port = serve(make_registry(collector), self.port, self.bind)
         except OSError as exc:
             raise UsageFailure(f"--metrics-port: cannot listen on {self.bind}:{self.port}: {exc}") from None
-        err.print(f"metrics: http://{self.bind}:{port}/metrics")
+        err.print(f"metrics: {url(self.bind, port)}", highlight=False)
 
     def pace(self, snapshot: Any) -> None:
         """Sleep until the wall clock catches up with simulated time / factor."""

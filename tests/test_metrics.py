@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import urllib.request
 
 from prometheus_client.exposition import generate_latest
@@ -74,3 +75,32 @@ def test_endpoint_serves_on_loopback():
         server.shutdown()
         server.server_close()
     assert "cloudsim_consolidation_ratio{" in body
+
+
+def test_endpoint_answers_404_elsewhere_and_survives_64_concurrent_scrapers():
+    import urllib.error
+    from concurrent.futures import ThreadPoolExecutor
+
+    from cloudsim.metrics.prom import url
+
+    _, collector = _run_with_collector()
+    server, port = serve(make_registry(collector), 0)
+    try:
+        for path in ("/", "/metrics/../etc/passwd", "/admin"):
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=5)
+                raise AssertionError(f"{path} was served")
+            except urllib.error.HTTPError as exc:
+                assert exc.code == 404
+
+        def scrape(_: int) -> bool:
+            body = urllib.request.urlopen(url("127.0.0.1", port), timeout=30).read()
+            return b"cloudsim_consolidation_ratio{" in body
+
+        with ThreadPoolExecutor(max_workers=64) as pool:
+            assert all(pool.map(scrape, range(64)))
+        assert threading.active_count() < 64  # a bounded pool, not a thread per scraper
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert url("::1", 9000) == "http://[::1]:9000/metrics"

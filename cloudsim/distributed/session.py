@@ -50,6 +50,9 @@ def ray_session(address: str | None = None, num_cpus: int | None = None) -> Iter
             ray.init(address=address, **kwargs)
         else:
             ray.init(address="local", num_cpus=num_cpus or os.cpu_count() or 1, include_dashboard=False, **kwargs)
+    except KeyboardInterrupt:
+        ray.shutdown()  # interrupted while starting: leave no Ray processes behind
+        raise
     except Exception as exc:  # ray raises ConnectionError, ValueError, RuntimeError...
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         where = f"at {address!r}" if address else "locally"

@@ -7,10 +7,15 @@ carries ``scenario`` and ``run`` labels so one Prometheus holds many runs side b
 
 from __future__ import annotations
 
+import socket
+import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from http.server import BaseHTTPRequestHandler, HTTPServer
+from socketserver import ThreadingMixIn
 from typing import Any
 
-from prometheus_client import CollectorRegistry, start_http_server
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
@@ -62,7 +67,57 @@ def make_registry(collector: Collector) -> CollectorRegistry:
     return registry
 
 
+class _MetricsServer(ThreadingMixIn, HTTPServer):
+    """An HTTP server for ``/metrics`` only: requests are handled by a bounded pool of threads (a flood of
+    scrapers cannot start a thread each), and the listen backlog holds 128 waiting connections."""
+
+    request_queue_size = 128
+    daemon_threads = True
+    allow_reuse_address = True
+    workers = 8
+
+    def __init__(self, address: tuple[str, int], registry: CollectorRegistry) -> None:
+        self.address_family = socket.AF_INET6 if ":" in address[0] else socket.AF_INET
+        self.registry = registry
+        self.pool = ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="cloudsim-metrics")
+        super().__init__(address, _MetricsHandler)
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        self.pool.submit(self.process_request_thread, request, client_address)
+
+    def server_close(self) -> None:
+        super().server_close()
+        self.pool.shutdown(wait=False, cancel_futures=True)
+
+
+class _MetricsHandler(BaseHTTPRequestHandler):
+    timeout = 10  # a client that stalls frees its thread
+
+    def do_GET(self) -> None:
+        path = self.path.split("?", 1)[0]
+        if path != "/metrics":
+            self.send_error(404, "only /metrics is served here")
+            return
+        body = generate_latest(self.server.registry)  # type: ignore[attr-defined]
+        self.send_response(200)
+        self.send_header("Content-Type", CONTENT_TYPE_LATEST)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass  # no line per scrape on stderr
+
+
 def serve(registry: CollectorRegistry, port: int, bind: str = "127.0.0.1") -> tuple[Any, int]:
-    """Serve ``/metrics`` on ``bind:port`` (port 0 picks a free one). Returns (server, port)."""
-    server, _thread = start_http_server(port, addr=bind, registry=registry)
+    """Serve ``/metrics`` on ``bind:port`` (port 0 picks a free one; an IPv6 address such as ``::1`` binds
+    IPv6); other paths answer 404. Returns (server, port); ``server.shutdown()`` stops it."""
+    server = _MetricsServer((bind, port), registry)
+    threading.Thread(target=server.serve_forever, name="cloudsim-metrics-server", daemon=True).start()
     return server, int(server.server_address[1])
+
+
+def url(bind: str, port: int) -> str:
+    """The endpoint's URL, an IPv6 address in brackets."""
+    host = f"[{bind}]" if ":" in bind else bind
+    return f"http://{host}:{port}/metrics"
