@@ -127,7 +127,7 @@ class _Stopper:
                     signal.signal(sig, self)
 
 
-_RUN_FILES = ("summary.json", "timeseries.csv", "placements.jsonl", "metrics.jsonl", "scenario.yaml")
+_RUN_FILES = ("summary.json", "timeseries.csv", "placements.jsonl", "metrics.jsonl", "scenario.yaml", "checkpoint.pkl")
 
 
 def _prepare_out(out_dir: Path, force: bool) -> None:
@@ -166,7 +166,9 @@ def _prepare_out(out_dir: Path, force: bool) -> None:
 
 @app.command()
 def run(
-    scenario: Annotated[str, typer.Argument(help="scenario file (YAML) or built-in name (see `cloudsim scenarios`)")],
+    scenario: Annotated[
+        str | None, typer.Argument(help="scenario file (YAML) or built-in name (see `cloudsim scenarios`)")
+    ] = None,
     set_: Annotated[
         list[str] | None,
         typer.Option("--set", help="override a field: dotted.path=value, e.g. placement.policy=worst-fit"),
@@ -191,6 +193,16 @@ def run(
     max_memory: Annotated[
         float | None,
         typer.Option("--max-memory", min=0.001, help="GiB a run may need (default: half this machine's memory)"),
+    ] = None,
+    checkpoint_every: Annotated[
+        str | None,
+        typer.Option(help="with --out: save the run to DIR/checkpoint.pkl every this much simulated time (30m, 6h)"),
+    ] = None,
+    resume: Annotated[
+        Path | None,
+        typer.Option(
+            help="continue the run saved in this --out folder (its checkpoint.pkl; resume only your own runs)"
+        ),
     ] = None,
     metrics_port: Annotated[
         int | None, typer.Option(min=0, max=65535, help="serve Prometheus metrics on this port")
@@ -225,11 +237,44 @@ def run(
 
     stopper = _Stopper()
     stopper.install()
-    overrides = list(set_ or [])
-    if hosts_per_actor is not None:
-        overrides.append(f"ray.hosts_per_actor={hosts_per_actor}")
-    sc, raw = load_scenario(scenario, overrides, seed=seed, max_memory_gib=max_memory)
-    rid = run_id or f"{sc.name}-{sc.seed}-{_dt.datetime.now(_dt.UTC).strftime('%Y%m%dT%H%M%S')}"
+    every_s = None
+    if checkpoint_every is not None:
+        from cloudsim.scenario.schema import parse_duration
+
+        try:
+            every_s = parse_duration(checkpoint_every)
+        except ValueError as exc:
+            raise UsageFailure(f"--checkpoint-every: {exc}") from None
+        if not every_s > 0 or (out_dir is None and resume is None):
+            raise UsageFailure("--checkpoint-every: a positive duration, with --out DIR (the checkpoint goes there)")
+    if resume is not None:
+        if scenario is not None or set_ or seed is not None or hosts_per_actor is not None or out_dir is not None:
+            raise UsageFailure("--resume: continues a saved run as it was; give no scenario, --set, --seed or --out")
+        checkpoint = resume / "checkpoint.pkl"
+        if not checkpoint.is_file():
+            raise UsageFailure(
+                f"--resume: no checkpoint.pkl in {str(resume)!r} (run with --out DIR --checkpoint-every)"
+            )
+        import yaml
+
+        from cloudsim.engine import Simulation
+
+        try:
+            saved = Simulation.resume(checkpoint, LocalBackend())
+            raw = yaml.safe_load((resume / "scenario.yaml").read_text(encoding="utf-8"))
+        except Exception as exc:  # a file that is not our checkpoint: one line
+            raise UsageFailure(
+                f"--resume: {str(checkpoint)!r} is not a cloudsim checkpoint ({type(exc).__name__})"
+            ) from None
+        sc, rid, out_dir = saved.scenario, saved.recorder.run_id, resume
+    elif scenario is None:
+        raise UsageFailure("SCENARIO: give a scenario file or built-in name (or --resume DIR)")
+    else:
+        overrides = list(set_ or [])
+        if hosts_per_actor is not None:
+            overrides.append(f"ray.hosts_per_actor={hosts_per_actor}")
+        sc, raw = load_scenario(scenario, overrides, seed=seed, max_memory_gib=max_memory)
+        rid = run_id or f"{sc.name}-{sc.seed}-{_dt.datetime.now(_dt.UTC).strftime('%Y%m%dT%H%M%S')}"
     if realtime_factor is not None and not (realtime_factor > 0 and realtime_factor < float("inf")):
         raise UsageFailure(
             f"--realtime-factor: must be a positive number of simulated seconds per second, got {realtime_factor}"
@@ -247,11 +292,13 @@ def run(
             raise UsageFailure(str(exc)) from None
     if force and out_dir is None:
         raise UsageFailure("--force: replaces a previous run's outputs, so it needs --out DIR")
-    if out_dir is not None:
+    if out_dir is not None and resume is None:
         _prepare_out(out_dir, force)
+        if every_s is not None:
+            _write_scenario(out_dir, raw)  # a resumed run reads it back
     live = _Live(metrics_port, metrics_bind, realtime_factor, hold)
     backend = backend or BackendName.ray
-    trace = _read_trace(sc)
+    trace = None if resume is not None else _read_trace(sc)
 
     def simulate(be: Any) -> tuple[dict[str, Any], Any]:
         collector = SimCollector(sc.name, rid, sc.placement.policy, host_series)
@@ -266,6 +313,8 @@ def run(
                     trace=trace,
                     progress=lambda t: bar.update(task, completed=t, sim=_hms(t)),
                     listeners=(collector.update, live.pace),
+                    checkpoint=None if every_s is None or out_dir is None else (out_dir / "checkpoint.pkl", every_s),
+                    resume=None if resume is None else resume / "checkpoint.pkl",
                 )
         except BaseException:
             live.stop()
@@ -294,6 +343,8 @@ def run(
         for table in _summary_tables(summary):
             out.print(table)
     written = _write_outputs(summary, recorder, raw, out_dir, openmetrics, anchor, host_series)
+    if out_dir is not None and not summary.get("interrupted"):
+        (out_dir / "checkpoint.pkl").unlink(missing_ok=True)  # a finished run needs no checkpoint
     if written and not json_out:
         out.print(f"wrote {written}")
     stopped = stopper.count  # a signal during the run or the writing: exit 130 once the outputs are kept

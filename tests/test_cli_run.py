@@ -81,3 +81,44 @@ def test_sigterm_on_the_ray_backend_keeps_the_outputs(tmp_path: Path) -> None:
     rows = (out / "timeseries.csv").read_text().splitlines()
     assert len(rows) == summary["ticks"] + 1
     assert (out / "metrics.jsonl").read_text().count("\n") == summary["ticks"]
+
+
+def test_resume_continues_an_interrupted_run_to_the_same_summary(tmp_path: Path) -> None:
+    """Checkpoints every 2 simulated hours; SIGTERM after 5 hours; --resume ends with the summary of a run
+    that was never stopped."""
+    from tests.test_prometheus import free_port, get, poll
+
+    env = {**os.environ, "RAY_AUTH_MODE": "disabled"}
+    base = [sys.executable, "-m", "cloudsim.cli", "run"]
+    common = ["--backend", "local", "--no-progress", "--set", "duration=2d", "--run-id", "r"]
+    straight = subprocess.run([*base, "consolidation-demo", *common, "--json"], capture_output=True, text=True,
+                              env=env, timeout=300)  # fmt: skip
+    assert straight.returncode == 0, straight.stderr
+    out, port = tmp_path / "run", free_port()
+    proc = subprocess.Popen([*base, "consolidation-demo", *common, "--out", str(out), "--checkpoint-every", "2h",
+                             "--metrics-port", str(port), "--realtime-factor", "20000"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)  # fmt: skip
+    try:
+
+        def past_five_hours() -> bool:
+            lines = get(f"http://127.0.0.1:{port}/metrics").decode().splitlines()
+            t = [ln for ln in lines if ln.startswith("cloudsim_sim_time_seconds{")]
+            return bool(t) and float(t[0].split()[-1]) > 5 * 3600
+
+        poll(past_five_hours, timeout=120, what="five simulated hours")
+        proc.send_signal(signal.SIGTERM)
+        proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 130 and (out / "checkpoint.pkl").is_file()
+    assert json.loads((out / "summary.json").read_text())["interrupted"] is True
+    resumed = subprocess.run([*base, "--resume", str(out), "--backend", "local", "--no-progress", "--json"],
+                             capture_output=True, text=True, env=env, timeout=300)  # fmt: skip
+    assert resumed.returncode == 0, resumed.stderr
+    a, b = json.loads(straight.stdout), json.loads(resumed.stdout)
+    a.pop("wall_time_s"), b.pop("wall_time_s")
+    assert a == b and a["migrations"] > 0
+    assert json.loads((out / "summary.json").read_text())["sim_time_s"] == 2 * 86400
+    assert not (out / "checkpoint.pkl").exists()  # a finished run keeps no checkpoint

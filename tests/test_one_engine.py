@@ -257,3 +257,26 @@ def test_an_actor_that_cannot_be_rebuilt_stops_the_run_and_keeps_what_it_compute
     assert s["interrupted"] is True and s["ticks"] == 4
     assert s["lost"].startswith("host actor 0 was lost and could not be rebuilt in 3 tries")
     assert backend.handles == []  # released
+
+
+@pytest.mark.parametrize("backend", ["local", "ray"])
+def test_a_run_resumed_from_its_checkpoint_ends_as_if_never_stopped(tmp_path, ray_session, backend):
+    from cloudsim.distributed import RayBackend
+
+    make = LocalBackend if backend == "local" else RayBackend
+    sc = trace_scenario(tiny_day(tmp_path), "ray.hosts_per_actor=5")
+    full = Simulation(sc, make()).run()
+    sim = Simulation(sc, make())
+    path = tmp_path / "checkpoint.pkl"
+    sim.checkpoint(path, 3600.0)
+
+    def stop(t, report):
+        if t > 3 * 3600 + 1000:  # after the checkpoint at the first tick past 3 h
+            raise KeyboardInterrupt
+
+    sim.tick_hooks.append(stop)
+    part = sim.run()
+    assert part["interrupted"] and path.is_file()
+    resumed = Simulation.resume(path, make())
+    assert 3 * 3600 <= resumed._now <= 3 * 3600 + 1000
+    assert stable(resumed.run()) == stable(full) and full["migrations"] > 0

@@ -79,3 +79,18 @@ def test_an_output_that_cannot_be_written_is_one_line_and_the_summary_is_shown(t
     assert len(lines) == 1 and lines[0].startswith("error: --openmetrics: cannot write '/dev/full'")
     assert "Traceback" not in captured.err
     assert json.loads((out / "summary.json").read_text())["scenario"] == "quickstart"  # --out was kept
+
+
+def test_resume_misuse_is_one_line(tmp_path, capsys):
+    assert main(["run", "--resume", str(tmp_path)]) == 2
+    assert "no checkpoint.pkl" in capsys.readouterr().err
+    (tmp_path / "checkpoint.pkl").write_bytes(b"not a pickle")
+    (tmp_path / "scenario.yaml").write_text("name: x\n")
+    assert main(["run", "--resume", str(tmp_path)]) == 2
+    assert "is not a cloudsim checkpoint" in capsys.readouterr().err
+    assert main(["run", "quickstart", "--resume", str(tmp_path)]) == 2
+    assert "--resume: continues a saved run as it was" in capsys.readouterr().err
+    assert main(["run", "quickstart", "--checkpoint-every", "1h"]) == 2
+    assert "--checkpoint-every" in capsys.readouterr().err
+    assert main(["run"]) == 2
+    assert "SCENARIO" in capsys.readouterr().err

@@ -99,15 +99,19 @@ class RayBackend:
         # rather than piling onto the driver's (a no-op on one machine).
         return ray.remote(num_cpus=0, max_restarts=0, scheduling_strategy="SPREAD")(ShardActor)
 
-    def start(self, specs: list[ShardSpec], trace: np.ndarray | None = None) -> None:
+    def start(self, specs: list[ShardSpec], trace: np.ndarray | None = None, saved: list[bytes] | None = None) -> None:
         # The trace goes to the object store once; every actor reads its guests' columns from the shared copy.
         self._trace_ref = None if trace is None else ray.put(trace)
         self._specs = list(specs)
+        self._saved = list(saved) if saved is not None else [None for _ in specs]
         actor = self._actor_class()
-        self.handles = [actor.remote(spec, self._trace_ref) for spec in specs]
+        self.handles = [actor.remote(spec, self._trace_ref, st) for spec, st in zip(specs, self._saved, strict=True)]
         self._completions = [[] for _ in specs]
         self._log = [[] for _ in specs]
-        self._saved = [None for _ in specs]
+
+    def save(self) -> list[bytes]:
+        self._save()
+        return list(self._saved)  # type: ignore[arg-type]
 
     def _sent(self, index: int) -> list[float]:
         out, self._completions[index] = self._completions[index], []

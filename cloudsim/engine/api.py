@@ -4,6 +4,7 @@ tests call it; the CLI adds only options, progress and printing."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from pathlib import Path
 from typing import Any
 
 from cloudsim.engine.backend import Backend, LocalBackend
@@ -21,12 +22,21 @@ def run(
     trace: Trace | None = None,
     progress: Callable[[float], None] | None = None,
     listeners: Iterable[Callable[[Any], None]] = (),
+    checkpoint: tuple[Path, float] | None = None,
+    resume: Path | None = None,
 ) -> tuple[dict[str, Any], Recorder]:
     """Run a scenario to its end on ``backend`` (default: in this process) and return its summary and the
     recorder (time series, placement log, per-tick snapshots). ``listeners`` see each tick's snapshot;
     ``progress`` the simulated time. Ctrl-C stops the run and keeps what it computed (the summary then
-    says ``interrupted``)."""
-    sim = Simulation(scenario, backend or LocalBackend(), run_id=run_id, trace=trace)
+    says ``interrupted``). ``checkpoint`` = (path, every simulated seconds) saves the run as it goes;
+    ``resume`` continues a run saved at that path (``scenario`` is then the saved one's)."""
+    backend = backend or LocalBackend()
+    if resume is not None:
+        sim = Simulation.resume(resume, backend)
+    else:
+        sim = Simulation(scenario, backend, run_id=run_id, trace=trace)
+    if checkpoint is not None:
+        sim.checkpoint(*checkpoint)
     for fn in listeners:
         sim.recorder.subscribe(fn)
     return sim.run(progress), sim.recorder

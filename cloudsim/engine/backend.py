@@ -25,8 +25,12 @@ class Backend(Protocol):
     def grain(self, hosts: int) -> int:
         """Hosts per shard when the scenario says ``auto``."""
 
-    def start(self, specs: list[ShardSpec], trace: np.ndarray | None) -> None:
-        """Create one shard per spec; ``trace`` (a trace workload's utilization matrix) is shared by all."""
+    def start(self, specs: list[ShardSpec], trace: np.ndarray | None, saved: list[bytes] | None = None) -> None:
+        """Create one shard per spec; ``trace`` (a trace workload's utilization matrix) is shared by all.
+        ``saved``: the shards as :meth:`save` returned them (a resumed run)."""
+
+    def save(self) -> list[bytes]:
+        """Every shard's whole state, for a checkpoint."""
 
     def apply(self, t: float, commands: dict[int, list[Command]]) -> None:
         """Send each shard (by index) its commands for time ``t``: one call per shard, in order."""
@@ -57,8 +61,14 @@ class LocalBackend:
     def grain(self, hosts: int) -> int:
         return max(1, hosts)
 
-    def start(self, specs: list[ShardSpec], trace: np.ndarray | None = None) -> None:
-        self.shards = [HostShard(s, trace) for s in specs]
+    def start(self, specs: list[ShardSpec], trace: np.ndarray | None = None, saved: list[bytes] | None = None) -> None:
+        if saved is None:
+            self.shards = [HostShard(s, trace) for s in specs]
+        else:
+            self.shards = [HostShard.restore(b, trace) for b in saved]
+
+    def save(self) -> list[bytes]:
+        return [s.save() for s in self.shards]
 
     def apply(self, t: float, commands: dict[int, list[Command]]) -> None:
         for index, cmds in sorted(commands.items()):

@@ -110,6 +110,11 @@ class Cluster:
     def __len__(self) -> int:
         return len(self.names)
 
+    def __getstate__(self) -> dict[str, object]:
+        state = dict(self.__dict__)
+        state["_cost_cache"], state["_min_cache"], state["_shape_refs"] = {}, {}, []  # keyed by id(): per process
+        return state
+
     def shard_specs(self, hosts_per_shard: int, seed: int) -> list[ShardSpec]:
         """Contiguous groups of ``hosts_per_shard`` hosts, in host order."""
         n = len(self)

@@ -4,7 +4,6 @@ time run in priority order, then in the order they were scheduled. Deterministic
 from __future__ import annotations
 
 import heapq
-import itertools
 from dataclasses import dataclass, field
 from enum import IntEnum
 from typing import Any
@@ -34,10 +33,11 @@ class EventQueue:
 
     def __init__(self) -> None:
         self._heap: list[Event] = []
-        self._seq = itertools.count()
+        self._seq = 0
 
     def push(self, time_s: float, priority: Priority, payload: Any = None) -> None:
-        heapq.heappush(self._heap, Event(time_s, priority, next(self._seq), payload))
+        heapq.heappush(self._heap, Event(time_s, priority, self._seq, payload))
+        self._seq += 1
 
     def __len__(self) -> int:
         return len(self._heap)

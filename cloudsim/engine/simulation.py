@@ -21,12 +21,15 @@ import time
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from cloudsim.engine.backend import Backend, BackendLost
 from cloudsim.engine.cluster import Cluster
 from cloudsim.engine.core import EventQueue, Priority
+from cloudsim.metrics.files import atomic_write_bytes
 from cloudsim.metrics.recorder import Recorder
 from cloudsim.model import (
     DIST_TRACE,
@@ -65,6 +68,10 @@ class _Migration:
     passes: list[tuple[int, float, float]] = field(default_factory=list)  # (first target, cpu, mem) booked
 
 
+def _no_migrations() -> list[float]:
+    return [0, 0.0, 0.0]
+
+
 @dataclass
 class ControllerState:
     """What the controller knows besides the host view: where each guest is and the counters."""
@@ -79,7 +86,7 @@ class ControllerState:
     active_initial: int = 0  # hosts holding guests at the first tick
     rejections: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     #: per mode: [migrations, total time s, downtime s]
-    migration_stats: dict[str, list[float]] = field(default_factory=lambda: defaultdict(lambda: [0, 0.0, 0.0]))
+    migration_stats: dict[str, list[float]] = field(default_factory=lambda: defaultdict(_no_migrations))
     #: per guest id, for the recorder's per-tick counts: 0 not hosted, 1 booting, 2 running; mode index; the
     #: hypervisor type index of its host; its memory overhead and memory there (MiB)
     status: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
@@ -169,6 +176,49 @@ class Simulation:
         self.consolidator = self._consolidator() if c is not None else None
         #: called as ``hook(t, report)`` after every tick (tests check invariants here)
         self.tick_hooks: list[Callable[[float, HostReport], None]] = []
+        #: where and how often (simulated seconds) :meth:`save` writes a checkpoint during :meth:`run`
+        self.checkpoint_path: Path | None = None
+        self.checkpoint_every_s = math.inf
+        self._next_checkpoint = 0.0
+        self._now = 0.0
+        self._saved_shards: list[bytes] | None = None  # set in a checkpoint, used once by a resumed run
+
+    # ---------------------------------------------------------------------------------- checkpoints
+
+    def checkpoint(self, path: Path, every_s: float) -> None:
+        """Write a checkpoint to ``path`` every ``every_s`` simulated seconds (at the first tick past each)."""
+        self.checkpoint_path, self.checkpoint_every_s = path, every_s
+        self._next_checkpoint = self._now + every_s
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        state["backend"] = None  # the shards travel as _saved_shards
+        state["tick_hooks"] = []
+        return state
+
+    def save(self, path: Path) -> None:
+        """The whole run as it stands (the controller, the recorder and every shard), whole or not at all.
+        The file is a pickle: resume only your own runs."""
+        import pickle
+
+        self._saved_shards = self.backend.save()
+        try:
+            atomic_write_bytes(path, pickle.dumps(self, protocol=pickle.HIGHEST_PROTOCOL))
+        finally:
+            self._saved_shards = None
+
+    @classmethod
+    def resume(cls, path: Path, backend: Backend) -> Simulation:
+        """The simulation saved at ``path``, on ``backend``: :meth:`run` continues from the checkpoint to
+        the same summary as a run that was never stopped (but for its wall time)."""
+        import pickle
+
+        with path.open("rb") as fh:
+            sim = pickle.load(fh)
+        if not isinstance(sim, cls):
+            raise TypeError(f"{path} is not a cloudsim checkpoint")
+        sim.backend = backend
+        return sim
 
     def _shard_of(self, host: int) -> int:
         return host // self.hosts_per_shard
@@ -201,17 +251,23 @@ class Simulation:
     # ------------------------------------------------------------------------------------------ run
 
     def run(self, progress: Callable[[float], None] | None = None) -> dict:
-        """Run to the scenario's end (or until interrupted: the summary then covers the time run)."""
+        """Run to the scenario's end (or until interrupted: the summary then covers the time run). A
+        simulation loaded by :meth:`resume` continues where its checkpoint was taken."""
         s = self.scenario
         wall0 = time.perf_counter()
-        self.backend.start(self.specs, None if self.trace is None else self.trace.util)
+        trace = None if self.trace is None else self.trace.util
+        if self._saved_shards is None:
+            self.backend.start(self.specs, trace)
+            start = 0.1 if self.cloudsim else 0.0
+            for g in self.guests:
+                self.queue.push(max(g.arrival_s, start), Priority.ARRIVAL, g)
+            for k, t in enumerate(tick_times(s), start=1):
+                self.queue.push(t, Priority.TICK, k)
+        else:
+            self.backend.start(self.specs, trace, self._saved_shards)
+            self._saved_shards = None
         self.recorder.begin(self.backend.name, self.backend.actors)
-        start = 0.1 if self.cloudsim else 0.0
-        for g in self.guests:
-            self.queue.push(max(g.arrival_s, start), Priority.ARRIVAL, g)
-        for k, t in enumerate(tick_times(s), start=1):
-            self.queue.push(t, Priority.TICK, k)
-        now = 0.0
+        now = self._now
         interrupted, lost = False, ""
         try:
             while len(self.queue) and self.queue.peek_time() <= s.duration:
@@ -252,6 +308,10 @@ class Simulation:
                         self.backend.apply(now, moves)
                     if progress is not None:
                         progress(now)
+                self._now = now
+                if ticks and self.checkpoint_path is not None and now >= self._next_checkpoint:
+                    self.save(self.checkpoint_path)
+                    self._next_checkpoint = now + self.checkpoint_every_s
         except KeyboardInterrupt:
             interrupted = True
         except BackendLost as exc:

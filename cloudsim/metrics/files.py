@@ -32,6 +32,20 @@ def atomic_open(path: Path, newline: str | None = None) -> Iterator[TextIO]:
         raise
 
 
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` whole or not at all (as :func:`atomic_open`)."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        with tmp.open("wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
 def finite(value: Any) -> Any:
     """``value`` with every NaN or infinite float replaced by None, recursively, so that the JSON written
     has no ``NaN`` or ``Infinity`` (which strict parsers reject)."""

@@ -129,6 +129,10 @@ class Snapshot:
         return cls(**{k: v for k, v in d.items() if k in cls.__dataclass_fields__})
 
 
+def _sums() -> defaultdict[str, float]:
+    return defaultdict(float)
+
+
 class Recorder:
     """Collects the run's figures. One per run; not shared (no global state)."""
 
@@ -142,12 +146,17 @@ class Recorder:
         self.placement_log: list[dict[str, Any]] = []
         self.backend = "local"
         self.actors = 0
-        self._mode_sums: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
-        self._cell_sums: dict[tuple[str, str], dict[str, float]] = defaultdict(lambda: defaultdict(float))
+        self._mode_sums: dict[str, dict[str, float]] = defaultdict(_sums)
+        self._cell_sums: dict[tuple[str, str], dict[str, float]] = defaultdict(_sums)
         self._modes_seen: set[str] = set()
         self._listeners: list[Any] = []
         self.consolidating = scenario.consolidation is not None
         self._last_report: HostReport | None = None
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        state["_listeners"] = []  # callbacks of this process (a live endpoint, a progress bar): not saved
+        return state
 
     def subscribe(self, fn: Any) -> None:
         """Call ``fn(snapshot)`` after every tick (the live metrics endpoint, a pacing clock)."""
