@@ -76,6 +76,14 @@ def _summary_tables(summary: dict[str, Any]) -> list[Table]:
     t.add_row("energy", f"{summary['energy_kwh']:.3f} kWh")
     t.add_row("cpu shortfall (contention)", f"{summary['sla']['cpu_shortfall_ratio']:.2%}")
     t.add_row("migrations", f"{summary['migrations']:,}")
+    if "faults" in summary:
+        f = summary["faults"]
+        t.add_row(
+            "host failures / guest restarts / waiting",
+            f"{f['host_failures']} / {f['restarts']} / {f['waiting_at_end']}",
+        )
+        for mode, v in f["by_mode"].items():
+            t.add_row(f"availability of {mode} guests", f"{v['availability']:.4%} ({v['downtime_s']:,.0f} s down)")
     if summary.get("kind") == "consolidation":
         sla, h = summary["sla"], summary["hosts"]
         t.add_row(

@@ -14,10 +14,11 @@ class Priority(IntEnum):
     is asked for, and a tick observes the state after every other event at its time."""
 
     COMPLETION = 0
-    DEPARTURE = 1
-    BOOT = 2
-    ARRIVAL = 3
-    TICK = 4
+    FAULT = 1
+    DEPARTURE = 2
+    BOOT = 3
+    ARRIVAL = 4
+    TICK = 5
 
 
 @dataclass(order=True, frozen=True)

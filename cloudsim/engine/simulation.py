@@ -34,11 +34,13 @@ from cloudsim.metrics.recorder import Recorder
 from cloudsim.model import (
     DIST_TRACE,
     Command,
+    Fail,
     HostReport,
     MigrateOut,
     MigrationModel,
     Place,
     Remove,
+    Repair,
     Supersede,
 )
 from cloudsim.placement import Snapshot, decide, get_policy
@@ -72,6 +74,10 @@ def _no_migrations() -> list[float]:
     return [0, 0.0, 0.0]
 
 
+def _no_faults() -> list[float]:
+    return [0, 0.0, 0.0, 0.0]
+
+
 @dataclass
 class ControllerState:
     """What the controller knows besides the host view: where each guest is and the counters."""
@@ -87,6 +93,10 @@ class ControllerState:
     rejections: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     #: per mode: [migrations, total time s, downtime s]
     migration_stats: dict[str, list[float]] = field(default_factory=lambda: defaultdict(_no_migrations))
+    host_failures: int = 0
+    #: per mode: [restarts, downtime s, guest time s, lost work MIPS x s] (host failures)
+    fault_stats: dict[str, list[float]] = field(default_factory=lambda: defaultdict(_no_faults))
+    waiting: int = 0  # guests whose host failed, waiting for room to restart
     #: per guest id, for the recorder's per-tick counts: 0 not hosted, 1 booting, 2 running; mode index; the
     #: hypervisor type index of its host; its memory overhead and memory there (MiB)
     status: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
@@ -182,6 +192,14 @@ class Simulation:
         self._next_checkpoint = 0.0
         self._now = 0.0
         self._saved_shards: list[bytes] | None = None  # set in a checkpoint, used once by a resumed run
+        # host failures: which hosts are down, their capacities while up, the guests waiting to restart
+        self.down = np.zeros(n, dtype=bool)
+        self._caps = (self.view.cpu_cap.copy(), self.view.mem_cap.copy())
+        self.waiting: dict[int, float] = {}  # guest -> when its host failed
+        self._last_req = np.zeros(v)  # each guest's request at the last tick (for the work lost)
+        self._last_tick = 0.0
+        if self.consolidator is not None:
+            self.consolidator.down = self.down
 
     # ---------------------------------------------------------------------------------- checkpoints
 
@@ -263,6 +281,8 @@ class Simulation:
                 self.queue.push(max(g.arrival_s, start), Priority.ARRIVAL, g)
             for k, t in enumerate(tick_times(s), start=1):
                 self.queue.push(t, Priority.TICK, k)
+            for t, h, until in self._failures():
+                self.queue.push(t, Priority.FAULT, ("fail", h, until))
         else:
             self.backend.start(self.specs, trace, self._saved_shards)
             self._saved_shards = None
@@ -274,15 +294,18 @@ class Simulation:
                 batch = self.queue.pop_batch()
                 now = batch[0].time_s
                 commands: dict[int, list[Command]] = defaultdict(list)
-                ticks, wave, completes = [], [], False
+                ticks, wave, completes, faults = [], [], False, False
                 for ev in batch:
                     if ev.priority is Priority.COMPLETION:
                         for v in self._due.pop(now):
                             completes |= self._complete(v, now)
                     elif ev.priority is Priority.ARRIVAL:
                         wave.append(ev.payload)
+                    elif ev.priority is Priority.FAULT:
+                        faults = True
+                        self._fault(now, ev.payload, commands)
                     elif ev.priority is Priority.DEPARTURE:
-                        self._depart(ev.payload, commands)
+                        self._depart(now, ev.payload, commands)
                     elif ev.priority is Priority.BOOT:
                         if ev.payload in self.state.hosted:
                             self.state.status[ev.payload] = 2
@@ -290,6 +313,8 @@ class Simulation:
                         ticks.append(ev.payload)
                 if completes:
                     self.backend.complete(now)
+                if self.waiting and (faults or ticks):  # guests of failed hosts try again, before new ones
+                    self._retry_waiting(now, commands)
                 for guest in self._wave_order(wave):
                     self._arrive(now, guest, commands)
                 if commands:
@@ -299,6 +324,7 @@ class Simulation:
                         self.state.active_initial = int((self.view.guests > 0).sum())
                     report = self.backend.advance(now, k)
                     self._finish(report)
+                    self._account(now, report)
                     # the tick's row and checks see the state the controller decides on
                     self.state.hosts_lower_bound = self.hosts_lower_bound()
                     self.recorder.tick(now, report, self.state, wall_s=time.perf_counter() - wall0)
@@ -389,10 +415,16 @@ class Simulation:
                 return
             h = decision.host
             self.recorder.decision(t, guest, decision, self.cluster)
+        self.state.placed += 1
+        self._admit(t, guest, h, commands)
+        if guest.lifetime_s is not None:
+            self.queue.push(t + guest.lifetime_s, Priority.DEPARTURE, guest.id)
+
+    def _admit(self, t: float, guest: Guest, h: int, commands: dict[int, list[Command]]) -> float:
+        """Book ``guest`` on host ``h`` and start it there (it boots); returns when it will be running."""
         cost = self.cluster.costs(guest.shape)[int(self.cluster.group[h])]
         self._book(h, cost.cpu_reserved_mips, cost.mem_mib)
         self.view.guests[h] += 1
-        self.state.placed += 1
         st = self.state
         st.status[guest.id], st.mode[guest.id] = 1, MODE_INDEX[guest.shape.mode]
         st.htype[guest.id] = int(self.cluster.htype[h])
@@ -403,8 +435,7 @@ class Simulation:
         commands[self._shard_of(h)].append(self._place(guest, h))
         boot_s = cost.profile.boot_s if cost.profile else 0.0
         self.queue.push(t + boot_s, Priority.BOOT, guest.id)
-        if guest.lifetime_s is not None:
-            self.queue.push(t + guest.lifetime_s, Priority.DEPARTURE, guest.id)
+        return t + boot_s
 
     def _place(self, guest: Guest, h: int, end_s: float | None = None) -> Place:
         cost = self.cluster.costs(guest.shape)[int(self.cluster.group[h])]
@@ -420,7 +451,11 @@ class Simulation:
         self.state.rejections[reason] += 1
         self.recorder.rejected(t, guest, reason, detail)
 
-    def _depart(self, guest_id: int, commands: dict[int, list[Command]]) -> None:
+    def _depart(self, t: float, guest_id: int, commands: dict[int, list[Command]]) -> None:
+        if (since := self.waiting.pop(guest_id, None)) is not None:  # its host failed; it never restarted
+            self._downtime(guest_id, t - since)
+            self.state.completed += 1
+            return
         if guest_id not in self.state.hosted:
             return  # finished earlier (cloudsim model)
         for h in self._leave(guest_id):
@@ -510,6 +545,81 @@ class Simulation:
             self.consolidator.vm_mips[v], self.consolidator.scale[v] = cost.cpu_mips, 1.0 / (1.0 - cost.overhead_c)
         return True
 
+    # --------------------------------------------------------------------------------- host failures
+
+    def _failures(self) -> list[tuple[float, int, float]]:
+        """(time, host, repaired at) of every failure: the schedule, and exponential times of mean ``mtbf``
+        (up) and ``mttr`` (down) per host, drawn from the seed (stream 2)."""
+        f = self.scenario.faults
+        if f is None:
+            return []
+        index = {name: i for i, name in enumerate(self.cluster.names)}
+        out = [(x.at, index[x.host], x.at + x.down) for x in f.schedule]
+        if f.mtbf is not None:
+            rng = np.random.default_rng(np.random.SeedSequence(self.scenario.seed, spawn_key=(2,)))
+            for h in range(len(self.cluster)):
+                t = float(rng.exponential(f.mtbf))
+                while t < self.scenario.duration:
+                    repair = t + float(rng.exponential(f.mttr))
+                    out.append((t, h, repair))
+                    t = repair + float(rng.exponential(f.mtbf))
+        return sorted(out)
+
+    def _fault(self, t: float, payload: tuple[str, int, float], commands: dict[int, list[Command]]) -> None:
+        kind, h, until = payload
+        if kind == "repair":
+            self.down[h] = False
+            self.view.cpu_cap[h], self.view.mem_cap[h] = self._caps[0][h], self._caps[1][h]
+            commands[self._shard_of(h)].append(Repair(h))
+            return
+        if self.down[h]:
+            return  # already down: the first repair stands
+        self.down[h] = True
+        self.state.host_failures += 1
+        self.view.cpu_cap[h] = self.view.mem_cap[h] = 0.0  # placement sees no room there
+        commands[self._shard_of(h)].append(Fail(h))
+        lost = [g for g, x in self.state.hosted.items() if x.host == h]
+        lost += [
+            g for g, m in self.state.migrating.items()
+            if g not in lost and (m.target == h or any(p[0] == h for p in m.passes))
+        ]  # fmt: skip
+        for g in lost:  # every guest the failure touches (its in-flight migration fails with it) restarts
+            for other in self._leave(g):
+                if other != h:
+                    commands[self._shard_of(other)].append(Remove(g, other))
+            self.waiting[g] = t
+        self.queue.push(until, Priority.FAULT, ("repair", h, until))
+
+    def _retry_waiting(self, t: float, commands: dict[int, list[Command]]) -> None:
+        """Restart the guests of failed hosts where the placement policy finds room (oldest first); the
+        others keep waiting."""
+        for g, since in sorted(self.waiting.items(), key=lambda x: (x[1], x[0])):
+            guest = self.guests_by_id[g]
+            decision = decide(self.policy, self.view, self.cluster.request(g, guest.shape))
+            if decision.host is None:
+                continue
+            del self.waiting[g]
+            running_at = self._admit(t, guest, decision.host, commands)
+            self.state.fault_stats[guest.shape.mode.value][0] += 1
+            self._downtime(g, running_at - since)
+
+    def _downtime(self, g: int, down_s: float) -> None:
+        stats = self.state.fault_stats[self.guests_by_id[g].shape.mode.value]
+        stats[1] += down_s
+        stats[3] += float(self._last_req[g]) * down_s
+
+    def _account(self, t: float, report: HostReport) -> None:
+        """Per tick: each guest's request (for the work a failure loses) and the guest time per mode."""
+        self._last_req[report.guest_ids] = report.guest_req_mips
+        if self.scenario.faults is None:
+            return
+        st, dt = self.state, t - self._last_tick
+        in_system = np.flatnonzero(st.status > 0).tolist() + list(self.waiting)
+        for g in in_system:
+            st.fault_stats[self.guests_by_id[g].shape.mode.value][2] += dt
+        st.waiting = len(self.waiting)
+        self._last_tick = t
+
     # ----------------------------------------------------------------------------------- invariants
 
     def check_invariants(self, report: HostReport | None = None) -> list[str]:
@@ -522,16 +632,21 @@ class Simulation:
         st, v = self.state, self.view
         if st.placed + st.rejected != self.submitted:
             problems.append(f"placed {st.placed} + rejected {st.rejected} != submitted {self.submitted}")
-        if st.placed != len(st.hosted) + st.completed:
-            problems.append(f"placed {st.placed} != hosted {len(st.hosted)} + completed {st.completed}")
+        if st.placed != len(st.hosted) + st.completed + len(self.waiting):
+            problems.append(
+                f"placed {st.placed} != hosted {len(st.hosted)} + completed {st.completed} + waiting {len(self.waiting)}"
+            )
         count = np.bincount([h.host for h in st.hosted.values()], minlength=len(v.guests))
         if not np.array_equal(count, v.guests):
             problems.append("guest count per host differs between the ledger and the view")
         tol = 1e-6
         if not self.cloudsim:
-            if (over := np.flatnonzero(v.cpu_used > v.cpu_cap * (1 + tol))).size:
+            up = ~self.down
+            if (self.view.guests[self.down] > 0).any():
+                problems.append("a failed host holds guests")
+            if (over := np.flatnonzero(up & (v.cpu_used > v.cpu_cap * (1 + tol)))).size:
                 problems.append(f"cpu booked over capacity on hosts {over.tolist()}")
-            if (over := np.flatnonzero(v.mem_used > v.mem_cap * (1 + tol))).size:
+            if (over := np.flatnonzero(up & (v.mem_used > v.mem_cap * (1 + tol)))).size:
                 problems.append(f"memory booked over capacity on hosts {over.tolist()}")
         if report is not None:
             if not np.array_equal(report.guests, v.guests):

@@ -402,6 +402,22 @@ class Recorder:
         }
         if self.consolidating:
             summary.update(self._consolidation_summary(state))
+        if self.scenario.faults is not None:
+            by_mode = {
+                m: {
+                    "restarts": int(v[0]),
+                    "downtime_s": _r(v[1], 3),
+                    "availability": _r(1 - v[1] / v[2]) if v[2] > 0 else 1.0,
+                    "lost_work_mips_s": _r(v[3], 1),
+                }
+                for m, v in sorted(state.fault_stats.items())
+            }
+            summary["faults"] = {
+                "host_failures": state.host_failures,
+                "restarts": sum(v["restarts"] for v in by_mode.values()),
+                "waiting_at_end": state.waiting,
+                "by_mode": by_mode,
+            }
         if interrupted:
             summary["interrupted"] = True
         return summary

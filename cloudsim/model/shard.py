@@ -125,7 +125,19 @@ class Supersede(NamedTuple):
     end_s: float
 
 
-Command = Place | Remove | MigrateOut | Supersede
+class Fail(NamedTuple):
+    """A host fails: every guest on it is lost, and it draws nothing until :class:`Repair`."""
+
+    host_id: int
+
+
+class Repair(NamedTuple):
+    """A failed host is back (empty)."""
+
+    host_id: int
+
+
+Command = Place | Remove | MigrateOut | Supersede | Fail | Repair
 
 
 @dataclass
@@ -247,6 +259,7 @@ class HostShard:
         self._on_since = z(n)
         self._entries = not self.dyn.cloudsim  # the cloudsim model's state entries start at its first event
         self._finished: list[int] = []
+        self._down = np.zeros(n, dtype=bool)  # failed hosts
         # the guests' rows as columns (see _FIELDS), in the order the controller's commands added them: a
         # host's rows keep the same order whatever shard holds it, so its sums do too
         self._a: dict[str, np.ndarray] = {
@@ -308,6 +321,20 @@ class HostShard:
         drop: list[int] = []
         for cmd in commands:
             h = cmd.host_id - self._first
+            if isinstance(cmd, Fail | Repair):
+                if drop:  # earlier removals first: their row numbers are about to change
+                    keep = np.ones(len(self._a["gid"]), dtype=bool)
+                    keep[drop] = False
+                    self._keep(keep)
+                    drop = []
+                if added:
+                    self._append(list(added.values()))
+                    added = {}
+                if isinstance(cmd, Fail):
+                    self._keep(self._a["host"] != h)
+                index = None
+                self._down[h] = isinstance(cmd, Fail)
+                continue
             key = (cmd.guest_id, h)
             if isinstance(cmd, Place):
                 role = RESIDENT if cmd.end_s is None else INCOMING
@@ -435,7 +462,7 @@ class HostShard:
 
     def _host_power(self, used: np.ndarray, on: np.ndarray) -> np.ndarray:
         if self.dyn.full_power:
-            return self.spec.power_curve_w[:, -1].copy()
+            return np.where(self._down, 0.0, self.spec.power_curve_w[:, -1])
         return np.where(on, power_w(self.spec.power_curve_w, used / self.spec.cpu_mips), 0.0)
 
     def _integrate(self, t: float, hosts: np.ndarray) -> None:
@@ -487,7 +514,7 @@ class HostShard:
         loss = np.where(al["out"] & (al["alloc"] < al["req"]), al["req"] - al["alloc"], 0.0)
         self._mig_loss = np.bincount(host, weights=loss, minlength=n)
         has = np.bincount(host, minlength=n) > 0
-        self._on = has | ~self.spec.empty_off
+        self._on = (has | ~self.spec.empty_off) & ~self._down
         self._power = self._host_power(self._used, self._on)
         if self._entries or t > 0:
             active = self._used > 0 if self.dyn.cloudsim else has

@@ -80,6 +80,7 @@ class Consolidator:
         self.free_bw = np.asarray(link_bw, dtype=np.float64).copy()
         self.free_mem = self.free_cpu = np.zeros(self.H)  # set from the controller's view before each search
         self.compatible = compatible
+        self.down = np.zeros(self.H, dtype=bool)  # failed hosts (the controller's array): never targets
         det = settings.detector
         self._det_code, self._det_param = -1, 0.0
         if det is not None:
@@ -210,6 +211,7 @@ class Consolidator:
         overloaded) only the busy hosts need a look."""
         r = self.vm_mips[v] * self.scale[v] if instantiating else self.req[v]
         cand = self._busy_hosts() if off_excluded else self._all
+        excluded = excluded | self.down
         type_ok = self._all_types if self.compatible is None else self.compatible[v]
         book = instantiating or self.cfg.book_migrations
         return int(

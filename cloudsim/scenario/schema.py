@@ -379,6 +379,24 @@ class Dynamics(Strict):
     target_share: Fraction = Field(0.1, description="share of a migrating guest's request booked on the target")
 
 
+class HostFailure(Strict):
+    """One scheduled failure: host ``host`` (``kvm-3``) fails at ``at`` and is repaired ``down`` later."""
+
+    host: str = Field(min_length=1)
+    at: Duration
+    down: PositiveDuration
+
+
+class Faults(Strict):
+    """Host failures: each host fails after exponential times of mean ``mtbf`` and is repaired after
+    exponential times of mean ``mttr`` (seeded), and/or on a ``schedule``. The guests of a failed host
+    restart elsewhere, with the boot time of their mode, or wait until something fits."""
+
+    mtbf: PositiveDuration | None = Field(None, description="mean time between failures of one host")
+    mttr: PositiveDuration = Field(3600.0, description="mean time to repair")
+    schedule: list[HostFailure] = Field(default_factory=list)
+
+
 class RaySettings(Strict):
     hosts_per_actor: int | Literal["auto"] = Field(
         "auto",
@@ -407,6 +425,7 @@ class Scenario(Strict):
     ray: RaySettings = RaySettings()
     consolidation: Consolidation | None = None
     dynamics: Dynamics = Dynamics()
+    faults: Faults | None = None
 
     @model_validator(mode="after")
     def _trace_needs_consolidation(self) -> Scenario:
