@@ -495,34 +495,39 @@ class Simulation:
         con = self.consolidator
         con.observe(report.guest_ids, report.guest_util, report.guest_req_mips, report.cpu_used_mips)
         moves = con.step(self.view.mem_cap - self.view.mem_used, self.view.cpu_cap - self.view.cpu_used)
-        by_id = self.guests_by_id
         for v, target in moves:
-            guest = by_id[v]
             con.start(v, target)
-            hosted = self.state.hosted[v]
-            cost = self.cluster.costs(guest.shape)[int(self.cluster.group[target])]
-            container = guest.shape.mode is VirtMode.CONTAINER
-            dur, down = self.migration.duration(guest.memory_mib, self.link_mb_s, container)
-            end = t + dur
-            stats = self.state.migration_stats[guest.shape.mode.value]
-            stats[0] += 1
-            stats[1] += dur
-            stats[2] += down
-            self.state.migrations += 1
-            m = self.state.migrating.get(v)
-            passes = [] if m is None else [*m.passes, (m.target, m.cpu_mips, m.mem_mib)]
-            self.state.migrating[v] = _Migration(target, end, cost.cpu_reserved_mips, cost.mem_mib, passes)
-            self._book(target, cost.cpu_reserved_mips, cost.mem_mib)
-            src = hosted.host
-            commands[self._shard_of(src)].append(MigrateOut(v, src, end))
-            for p in passes:
-                commands[self._shard_of(p[0])].append(Supersede(v, p[0], end))
-            commands[self._shard_of(target)].append(self._place(guest, target, end))
-            if end not in self._due:
-                self._due[end] = []
-                self.queue.push(end, Priority.COMPLETION, end)
-            self._due[end].append(v)
+            self._migrate(t, v, target, commands)
         return commands
+
+    def _migrate(self, t: float, v: int, target: int, commands: dict[int, list[Command]]) -> float:
+        """Start live-migrating guest ``v`` to ``target`` (booked there from now): the commands, the
+        completion event, the statistics. Returns when it completes."""
+        guest = self.guests_by_id[v]
+        hosted = self.state.hosted[v]
+        cost = self.cluster.costs(guest.shape)[int(self.cluster.group[target])]
+        container = guest.shape.mode is VirtMode.CONTAINER
+        dur, down = self.migration.duration(guest.memory_mib, self.link_mb_s, container)
+        end = t + dur
+        stats = self.state.migration_stats[guest.shape.mode.value]
+        stats[0] += 1
+        stats[1] += dur
+        stats[2] += down
+        self.state.migrations += 1
+        m = self.state.migrating.get(v)
+        passes = [] if m is None else [*m.passes, (m.target, m.cpu_mips, m.mem_mib)]
+        self.state.migrating[v] = _Migration(target, end, cost.cpu_reserved_mips, cost.mem_mib, passes)
+        self._book(target, cost.cpu_reserved_mips, cost.mem_mib)
+        src = hosted.host
+        commands[self._shard_of(src)].append(MigrateOut(v, src, end))
+        for p in passes:
+            commands[self._shard_of(p[0])].append(Supersede(v, p[0], end))
+        commands[self._shard_of(target)].append(self._place(guest, target, end))
+        if end not in self._due:
+            self._due[end] = []
+            self.queue.push(end, Priority.COMPLETION, end)
+        self._due[end].append(v)
+        return end
 
     def _complete(self, v: int, end: float) -> bool:
         """A migration ends; a stale one (the guest moved again or left) does nothing."""
