@@ -76,11 +76,14 @@ def _summary_tables(summary: dict[str, Any]) -> list[Table]:
     t.add_row("energy", f"{summary['energy_kwh']:.3f} kWh")
     t.add_row("cpu shortfall (contention)", f"{summary['sla']['cpu_shortfall_ratio']:.2%}")
     t.add_row("migrations", f"{summary['migrations']:,}")
+    for mode, m in summary.get("migrations_by_mode", {}).items():
+        t.add_row(f"migrations of {mode} guests", f"{m['count']:,}, mean {m['mean_time_s']:.2f} s, "
+                  f"downtime {m['downtime_mean_s']:.3f} s")  # fmt: skip
     if "faults" in summary:
         f = summary["faults"]
         t.add_row(
-            "host failures / guest restarts / waiting",
-            f"{f['host_failures']} / {f['restarts']} / {f['waiting_at_end']}",
+            "host failures (drains) / restarts / waiting",
+            f"{f['host_failures']} ({f['drains']}) / {f['restarts']} / {f['waiting_at_end']}",
         )
         for mode, v in f["by_mode"].items():
             t.add_row(f"availability of {mode} guests", f"{v['availability']:.4%} ({v['downtime_s']:,.0f} s down)")
@@ -91,9 +94,7 @@ def _summary_tables(summary: dict[str, Any]) -> list[Table]:
         )
         t.add_row("ESV", f"{summary['esv']:.3e}")
         t.add_row("host shutdowns", f"{h['shutdowns']:,} (mean {h['mean_time_before_shutdown_s']:.0f} s on before)")
-        for mode, m in summary["migrations_by_mode"].items():
-            t.add_row(f"migrations of {mode} guests", f"{m['count']:,}, mean {m['mean_time_s']:.2f} s, "
-                      f"downtime {m['downtime_mean_s']:.3f} s")  # fmt: skip
+
     t.add_row("policy / actors", f"{summary['policy']} / {summary['actors']}")
     t.add_row("simulated / wall time", f"{_hms(summary['sim_time_s'])} / {summary['wall_time_s']:.2f} s")
     m = Table(title="virtualization overhead by mode")

@@ -100,4 +100,19 @@ def test_a_schedule_naming_an_unknown_host_is_one_line(capsys):
 def test_the_ha_demo_prints_availability(capsys):
     assert main(["run", "ha-demo", "--backend", "local", "--no-progress", "--set", "duration=12h"]) == 0
     out = capsys.readouterr().out
-    assert "host failures / guest restarts / waiting" in out and "availability of para guests" in out
+    assert "host failures (drains) / restarts / waiting" in out and "availability of para guests" in out
+
+
+def test_a_maintenance_drain_live_migrates_the_guests_away_first():
+    sc = ha(
+        "faults.mtbf=null", "faults.schedule=[]", "duration=12h", "faults.maintenance=[{host: kvm-0, at: 6h, down: 2h}]"
+    )
+    sim, seen = watched(sc)
+    s = sim.run()
+    f = s["faults"]
+    assert seen["problems"] == []
+    assert f["drains"] == 1 and f["host_failures"] == 1  # it went down after the drain
+    assert s["migrations"] > 0 and f["restarts"] == 0  # every guest moved live: none restarted
+    assert set(s["migrations_by_mode"]) <= {"container", "para", "full_hw"}
+    down = [(t, g, p) for t, g, p, d in seen["kvm0"] if d]
+    assert down and all(g == 0 and p == 0.0 for _, g, p in down)

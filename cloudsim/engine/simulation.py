@@ -46,7 +46,7 @@ from cloudsim.model import (
 from cloudsim.placement import Snapshot, decide, get_policy
 from cloudsim.placement.consolidation import Consolidator, Settings
 from cloudsim.placement.detectors import Detector
-from cloudsim.scenario.schema import Scenario
+from cloudsim.scenario.schema import Consolidation, Scenario
 from cloudsim.virt import MODE_INDEX, VirtMode
 from cloudsim.workload import Guest, generate, trace_guests, utilization_params
 from cloudsim.workload.trace import Trace
@@ -94,6 +94,7 @@ class ControllerState:
     #: per mode: [migrations, total time s, downtime s]
     migration_stats: dict[str, list[float]] = field(default_factory=lambda: defaultdict(_no_migrations))
     host_failures: int = 0
+    drains: int = 0
     #: per mode: [restarts, downtime s, guest time s, lost work MIPS x s] (host failures)
     fault_stats: dict[str, list[float]] = field(default_factory=lambda: defaultdict(_no_faults))
     waiting: int = 0  # guests whose host failed, waiting for room to restart
@@ -182,7 +183,8 @@ class Simulation:
         c = scenario.consolidation
         self.migrate = c is not None and c.allocation == "migrate"
         self.migration = MigrationModel(c.migration if c is not None else "precopy")
-        self.link_mb_s = c.host_bandwidth_gbps * 1e6 / 8000 if c is not None else 0.0  # a host's link, MB/s
+        # a host's link, MB/s (without a consolidation section, maintenance drains use its default, 1 Gbit/s)
+        self.link_mb_s = (c or Consolidation()).host_bandwidth_gbps * 1e6 / 8000
         self.consolidator = self._consolidator() if c is not None else None
         #: called as ``hook(t, report)`` after every tick (tests check invariants here)
         self.tick_hooks: list[Callable[[float, HostReport], None]] = []
@@ -194,12 +196,14 @@ class Simulation:
         self._saved_shards: list[bytes] | None = None  # set in a checkpoint, used once by a resumed run
         # host failures: which hosts are down, their capacities while up, the guests waiting to restart
         self.down = np.zeros(n, dtype=bool)
+        self.draining = np.zeros(n, dtype=bool)
+        self.off_limits = np.zeros(n, dtype=bool)  # down or draining: never a target
         self._caps = (self.view.cpu_cap.copy(), self.view.mem_cap.copy())
         self.waiting: dict[int, float] = {}  # guest -> when its host failed
         self._last_req = np.zeros(v)  # each guest's request at the last tick (for the work lost)
         self._last_tick = 0.0
         if self.consolidator is not None:
-            self.consolidator.down = self.down
+            self.consolidator.down = self.off_limits
 
     # ---------------------------------------------------------------------------------- checkpoints
 
@@ -283,6 +287,8 @@ class Simulation:
                 self.queue.push(t, Priority.TICK, k)
             for t, h, until in self._failures():
                 self.queue.push(t, Priority.FAULT, ("fail", h, until))
+            for t, h, down in self._drains():
+                self.queue.push(t, Priority.FAULT, ("drain", h, down))
         else:
             self.backend.start(self.specs, trace, self._saved_shards)
             self._saved_shards = None
@@ -570,16 +576,45 @@ class Simulation:
                     t = repair + float(rng.exponential(f.mtbf))
         return sorted(out)
 
+    def _drains(self) -> list[tuple[float, int, float]]:
+        """(time, host, time down) of every maintenance drain."""
+        f = self.scenario.faults
+        index = {name: i for i, name in enumerate(self.cluster.names)}
+        return [] if f is None else sorted((x.at, index[x.host], x.down) for x in f.maintenance)
+
+    def _drain(self, t: float, h: int, down: float, commands: dict[int, list[Command]]) -> None:
+        """Maintenance: the host takes no new guests and its guests live-migrate to where the placement
+        policy finds room; when the last migration completes it goes down for ``down``. A guest that finds
+        no room restarts when the host goes down."""
+        self.state.drains += 1
+        self.draining[h] = self.off_limits[h] = True
+        self.view.cpu_cap[h] = self.view.mem_cap[h] = 0.0
+        last = t
+        for v in [g for g, x in self.state.hosted.items() if x.host == h and g not in self.state.migrating]:
+            guest = self.guests_by_id[v]
+            decision = decide(self.policy, self.view, self.cluster.request(v, guest.shape))
+            if decision.host is None:
+                continue
+            if self.consolidator is not None:
+                self.consolidator.start(v, decision.host)
+            last = max(last, self._migrate(t, v, decision.host, commands))
+        self.queue.push(last, Priority.FAULT, ("fail", h, last + down))
+
     def _fault(self, t: float, payload: tuple[str, int, float], commands: dict[int, list[Command]]) -> None:
         kind, h, until = payload
         if kind == "repair":
-            self.down[h] = False
+            self.down[h] = self.off_limits[h] = False
             self.view.cpu_cap[h], self.view.mem_cap[h] = self._caps[0][h], self._caps[1][h]
             commands[self._shard_of(h)].append(Repair(h))
             return
         if self.down[h]:
             return  # already down: the first repair stands
-        self.down[h] = True
+        if kind == "drain":
+            if not self.draining[h]:
+                self._drain(t, h, until, commands)
+            return
+        self.down[h] = self.off_limits[h] = True
+        self.draining[h] = False
         self.state.host_failures += 1
         self.view.cpu_cap[h] = self.view.mem_cap[h] = 0.0  # placement sees no room there
         commands[self._shard_of(h)].append(Fail(h))
@@ -646,7 +681,7 @@ class Simulation:
             problems.append("guest count per host differs between the ledger and the view")
         tol = 1e-6
         if not self.cloudsim:
-            up = ~self.down
+            up = ~(self.down | self.draining)
             if (self.view.guests[self.down] > 0).any():
                 problems.append("a failed host holds guests")
             if (over := np.flatnonzero(up & (v.cpu_used > v.cpu_cap * (1 + tol)))).size:

@@ -400,6 +400,7 @@ class Recorder:
             "sim_time_s": _r(sim_time_s, 3),
             "wall_time_s": _r(wall_time_s, 3),
         }
+        summary.update(self._migration_summary(state))
         if self.consolidating:
             summary.update(self._consolidation_summary(state))
         if self.scenario.faults is not None:
@@ -414,6 +415,7 @@ class Recorder:
             }
             summary["faults"] = {
                 "host_failures": state.host_failures,
+                "drains": state.drains,
                 "restarts": sum(v["restarts"] for v in by_mode.values()),
                 "waiting_at_end": state.waiting,
                 "by_mode": by_mode,
@@ -421,6 +423,23 @@ class Recorder:
         if interrupted:
             summary["interrupted"] = True
         return summary
+
+    @staticmethod
+    def _migration_summary(state: ControllerState) -> dict[str, Any]:
+        """Live migrations by mode (consolidation, maintenance drains): count, mean time and downtime."""
+        count = sum(int(v[0]) for v in state.migration_stats.values())
+        total_s = sum(v[1] for v in state.migration_stats.values())
+        down_s = sum(v[2] for v in state.migration_stats.values())
+        by_mode = {
+            m: {"count": int(v[0]), "mean_time_s": _r(v[1] / v[0], 3), "downtime_mean_s": _r(v[2] / v[0], 4)}
+            for m, v in sorted(state.migration_stats.items())
+            if v[0]
+        }
+        return {
+            "migrations_by_mode": by_mode,
+            "mean_migration_time_s": _r(total_s / count, 3) if count else 0.0,
+            "downtime_total_s": _r(down_s, 3),
+        }
 
     def _consolidation_summary(self, state: ControllerState) -> dict[str, Any]:
         """The consolidation figures (the keys of the PlanetLab experiment): SLA, ESV, shutdowns,
@@ -430,14 +449,6 @@ class Recorder:
         energy = _r(self.rows[-1]["energy_kwh"]) if self.rows else 0.0
         shutdowns = int(rep.shutdowns.sum()) if rep is not None else 0
         on_s = float(rep.shutdown_on_s.sum()) if rep is not None else 0.0
-        count = sum(int(v[0]) for v in state.migration_stats.values())
-        total_s = sum(v[1] for v in state.migration_stats.values())
-        down_s = sum(v[2] for v in state.migration_stats.values())
-        by_mode = {
-            m: {"count": int(v[0]), "mean_time_s": _r(v[1] / v[0], 3), "downtime_mean_s": _r(v[2] / v[0], 4)}
-            for m, v in sorted(state.migration_stats.items())
-            if v[0]
-        }
         tr = sc.workload.trace
         out: dict[str, Any] = {
             "kind": "consolidation",
@@ -450,9 +461,6 @@ class Recorder:
                 "overall_violation_pct": round(100 * sla["overall"], 4),
             },
             "esv": energy * sla["slatah"] * sla["pdm"],
-            "migrations_by_mode": by_mode,
-            "mean_migration_time_s": _r(total_s / count, 3) if count else 0.0,
-            "downtime_total_s": _r(down_s, 3),
         }
         span = (rep.t - self.rows[0]["time_s"]) if rep is not None and self.rows else 0.0
         out["hosts"] = {

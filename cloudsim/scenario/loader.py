@@ -379,9 +379,10 @@ def check_semantics(s: Scenario) -> None:
             raise ScenarioError(f"hosts[{i}].hypervisor.host_os", "only a type2 hypervisor runs on a host OS")
     if s.faults is not None:
         names = {f"{g.name}-{k}" for g in s.hosts for k in range(min(g.count, 10**6))}
-        for i, f in enumerate(s.faults.schedule):
-            if f.host not in names:
-                raise ScenarioError(f"faults.schedule[{i}].host", f"no host {f.host!r}; hosts are <group>-<index>")
+        for key in ("schedule", "maintenance"):
+            for i, f in enumerate(getattr(s.faults, key)):
+                if f.host not in names:
+                    raise ScenarioError(f"faults.{key}[{i}].host", f"no host {f.host!r}; hosts are <group>-<index>")
     wl = s.workload
     if wl.trace is not None:
         _check_trace(s)

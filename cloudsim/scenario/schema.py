@@ -390,11 +390,17 @@ class HostFailure(Strict):
 class Faults(Strict):
     """Host failures: each host fails after exponential times of mean ``mtbf`` and is repaired after
     exponential times of mean ``mttr`` (seeded), and/or on a ``schedule``. The guests of a failed host
-    restart elsewhere, with the boot time of their mode, or wait until something fits."""
+    restart elsewhere, with the boot time of their mode, or wait until something fits. ``maintenance``
+    drains a host first: its guests live-migrate away, then it goes down."""
 
     mtbf: PositiveDuration | None = Field(None, description="mean time between failures of one host")
     mttr: PositiveDuration = Field(3600.0, description="mean time to repair")
     schedule: list[HostFailure] = Field(default_factory=list)
+    maintenance: list[HostFailure] = Field(
+        default_factory=list,
+        description="drains: at `at` the host takes no new guests and live-migrates its guests away; when the "
+        "last migration completes it goes down for `down`",
+    )
 
 
 class RaySettings(Strict):
