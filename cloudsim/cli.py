@@ -6,6 +6,11 @@ line on stderr and exit code 2. Ray is imported only when a Ray run is asked for
 
 from __future__ import annotations
 
+from cloudsim._entry import install_early_stop
+
+if __name__ == "__main__":  # python -m cloudsim.cli (the console script installs it in cloudsim._entry)
+    install_early_stop()
+
 import contextlib
 import datetime as _dt
 import json
@@ -925,6 +930,10 @@ def _fail(message: str) -> int:
 def main(argv: list[str] | None = None) -> int:
     """Console-script entry point: runs the app and turns every expected failure into one line, exit 2."""
     os.environ.setdefault("RAY_DEDUP_LOGS", "0")
+    from cloudsim._entry import install_late_stop
+
+    if threading.current_thread() is threading.main_thread():
+        install_late_stop()
     try:
         rv = app(args=argv, standalone_mode=False)
     except UsageFailure as exc:
@@ -949,6 +958,10 @@ def main(argv: list[str] | None = None) -> int:
     except _CLICK as exc:
         _fail(exc.format_message())  # type: ignore[attr-defined]
         return int(getattr(exc, "exit_code", 1))
+    except OSError as exc:  # a path the system refuses (too long, not a folder, no permission...): one line
+        name = str(exc.filename or "")
+        name = name if len(name) <= 80 else name[:40] + "…" + name[-30:]
+        return _fail(f"{name or 'file'}: {exc.strerror or type(exc).__name__}")
     return rv if isinstance(rv, int) else 0
 
 

@@ -122,3 +122,26 @@ def test_resume_continues_an_interrupted_run_to_the_same_summary(tmp_path: Path)
     assert a == b and a["migrations"] > 0
     assert json.loads((out / "summary.json").read_text())["sim_time_s"] == 2 * 86400
     assert not (out / "checkpoint.pkl").exists()  # a finished run keeps no checkpoint
+
+
+def test_a_signal_during_start_up_leaves_no_traceback_and_no_ray_processes() -> None:
+    """SIGTERM while Python imports, while Ray starts, and just after: exit 130, at most one line, and the
+    Ray processes the run started are gone (the run had its own session)."""
+    env = {**os.environ, "RAY_AUTH_MODE": "disabled"}
+    for delay in (0.2, 1.0, 2.5):
+        proc = subprocess.Popen([sys.executable, "-m", "cloudsim.cli", "run", "quickstart", "--no-progress"],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+                                start_new_session=True)  # fmt: skip
+        time.sleep(delay)
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=120)
+        assert proc.returncode == 130, (delay, err[-2000:])
+        assert "Traceback" not in err and len([ln for ln in err.splitlines() if ln.strip()]) <= 1, (delay, err)
+        deadline = time.monotonic() + 30
+        while True:
+            left = subprocess.run(["ps", "-o", "pid,comm", "--no-headers", "-s", str(proc.pid)],
+                                  capture_output=True, text=True).stdout.strip()  # fmt: skip
+            if not left or time.monotonic() > deadline:
+                break
+            time.sleep(0.5)
+        assert not left, (delay, left)

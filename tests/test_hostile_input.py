@@ -125,3 +125,12 @@ def test_pack_refuses_what_it_cannot_answer_exactly(tmp_path, capsys, name, text
     path.write_text(text)
     err = one_line(capsys, "pack", str(path), "--json")
     assert fragment in err and "root:x" not in err
+
+
+def test_a_path_component_too_long_for_the_system_is_one_line(capsys):
+    long = "/tmp/" + "a" * 300
+    for args in (["validate", long[5:]], ["run", "quickstart", "--backend", "local", "--out", long],
+                 ["validate", "planetlab-lr-mmt", "--set", f"workload.trace.path={long}"], ["pack", long],
+                 ["report", long]):  # fmt: skip
+        err = one_line(capsys, *args)
+        assert "File name too long" in err and "…" in err, args

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import socket
@@ -50,9 +51,9 @@ def ray_session(address: str | None = None, num_cpus: int | None = None) -> Iter
             ray.init(address=address, **kwargs)
         else:
             ray.init(address="local", num_cpus=num_cpus or os.cpu_count() or 1, include_dashboard=False, **kwargs)
-    except KeyboardInterrupt:
-        ray.shutdown()  # interrupted while starting: leave no Ray processes behind
-        raise
+    except (KeyboardInterrupt, SystemExit):  # SystemExit: Ray's own SIGTERM handler, while it starts
+        _shutdown(started=not address)  # interrupted while starting: leave no Ray processes behind
+        raise KeyboardInterrupt from None
     except Exception as exc:  # ray raises ConnectionError, ValueError, RuntimeError...
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         where = f"at {address!r}" if address else "locally"
@@ -60,4 +61,22 @@ def ray_session(address: str | None = None, num_cpus: int | None = None) -> Iter
     try:
         yield {"address": address or "local", "started": "yes"}
     finally:
-        ray.shutdown()
+        _shutdown(started=not address)
+
+
+def _shutdown(started: bool) -> None:
+    """Disconnect; for an instance this process started, also end the processes Ray leaves running (agents
+    still starting when an interrupt came keep running for minutes after ``ray.shutdown``)."""
+    ours = []
+    if started:
+        try:
+            import psutil  # Ray ships it (ray/thirdparty_files)
+
+            ours = [p for p in psutil.Process().children(recursive=True) if "ray" in " ".join(p.cmdline()).lower()]
+        except Exception:  # no psutil, or a process gone meanwhile: ray.shutdown alone
+            ours = []
+    ray.shutdown()
+    for proc in ours:
+        with contextlib.suppress(Exception):
+            if proc.is_running():
+                proc.kill()
