@@ -94,6 +94,17 @@ ROWS: list[tuple[str, list[tuple[str, str, str, list[tuple[str, str]], str]]]] =
         ],
     ),
     (
+        "Failures (runs with faults)",
+        [
+            ("Host failures and guest restarts", "timeseries", "none",
+             [("cloudsim_host_failures_total" + sel(), "{{run}} host failures"),
+              ("cloudsim_guest_restarts_total" + sel(), "{{run}} restarts")], "Running totals"),
+            ("Guest availability by mode", "timeseries", "percentunit",
+             [("cloudsim_guest_availability_ratio" + sel(), "{{run}} {{mode}}")],
+             "1 - time down after host failures / guest time"),
+        ],
+    ),
+    (
         "Simulation",
         [
             ("Simulation speed", "timeseries", "none",

@@ -30,7 +30,9 @@ pytestmark = pytest.mark.skipif(
 )
 CLI = [sys.executable, "-c", "import sys; from cloudsim.cli import main; sys.exit(main(sys.argv[1:]))"]
 #: metrics only trace-driven consolidation runs emit
-CONSOLIDATION_ONLY = {"cloudsim_host_shutdowns", "cloudsim_esv"}
+CONSOLIDATION_ONLY = {"cloudsim_host_shutdowns", "cloudsim_esv"} | {
+    "cloudsim_host_failures", "cloudsim_guest_restarts", "cloudsim_guest_availability_ratio"  # runs with faults
+}  # fmt: skip
 
 
 def free_port() -> int:
@@ -176,13 +178,19 @@ def test_backfilled_runs_answer_every_dashboard_panel(tmp_path, prometheus):
     r = subprocess.run([*CLI, "run", str(sc), "--no-progress", "--run-id", "cons1", "--openmetrics", str(cons),
                         "--anchor", "now-6h"], capture_output=True, text=True, env=env)  # fmt: skip
     assert r.returncode == 0, r.stderr
+    ha = tmp_path / "ha.om"  # a run with host failures, for the failure panels
+    r = subprocess.run([*CLI, "run", "ha-demo", "--backend", "local", "--no-progress", "--run-id", "ha1", "--set",
+                        "duration=12h", "--openmetrics", str(ha), "--anchor", "now-9h"],
+                       capture_output=True, text=True, env=env)  # fmt: skip
+    assert r.returncode == 0, r.stderr
     text = qs.read_text()
     assert text.endswith("# EOF\n") and 'run="qs1"' in text
     data = tmp_path / "data"
     backfill(qs, data)
     backfill(cons, data)
+    backfill(ha, data)
     base = prometheus(data)
-    spans = [om_span(qs), om_span(cons)]
+    spans = [om_span(qs), om_span(cons), om_span(ha)]
     start, end = min(s for s, _ in spans), max(e for _, e in spans)
     dash = json.loads((ROOT / "dashboards" / "cloudsim.json").read_text())
     empty = []
@@ -194,7 +202,7 @@ def test_backfilled_runs_answer_every_dashboard_panel(tmp_path, prometheus):
     assert not empty, empty
     # both runs are there, side by side, with their own labels and simulated timestamps
     runs = query_range(base, "cloudsim_sim_time_seconds", start, end)
-    assert {s["metric"]["run"] for s in runs} == {"qs1", "cons1"}
+    assert {s["metric"]["run"] for s in runs} == {"qs1", "cons1", "ha1"}
     qs_end = spans[0][1]
     assert qs_end <= time.time() - 3 * 3600  # anchored clear of Prometheus's head block
     q = urllib.parse.urlencode({"query": 'cloudsim_sim_time_seconds{run="qs1"}', "time": f"{qs_end:.3f}"})

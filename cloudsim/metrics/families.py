@@ -35,6 +35,11 @@ HELP: dict[str, str] = {
     "cloudsim_hosts_lower_bound": "Hosts any packing of the hosted guests needs at least",
     "cloudsim_host_shutdowns": "Hosts switched off (active -> no CPU allocated), consolidation runs",
     "cloudsim_esv": "Energy (kWh) x SLA violation (SLATAH x PDM), consolidation runs (Beloglazov & Buyya eq. 39)",
+    "cloudsim_host_failures": "Host failures (runs with faults)",
+    "cloudsim_guest_restarts": "Guests restarted after a host failure (runs with faults)",
+    "cloudsim_guest_availability_ratio": (
+        "Share of guest time running, by mode (1 - time down after host failures / guest time; runs with faults)"
+    ),
     "cloudsim_hosts_by_cpu_utilization": (
         "Hosts that are on with CPU utilization <= le (cumulative, a histogram across hosts: one series per bucket "
         "whatever the number of hosts)"
@@ -131,6 +136,15 @@ def run_families(s: Any, policy: str) -> list[Family]:
     ]
     if s.esv is not None:
         out += [Family("cloudsim_host_shutdowns", "counter").add(s.shutdowns), _gauge("cloudsim_esv", s.esv)]
+    if s.availability is not None:
+        avail = Family("cloudsim_guest_availability_ratio", "gauge")
+        for mode, v in sorted(s.availability.items()):
+            avail.add(v, mode=mode)
+        out += [
+            Family("cloudsim_host_failures", "counter").add(s.host_failures),
+            Family("cloudsim_guest_restarts", "counter").add(s.restarts),
+            avail,
+        ]
     if s.host_buckets:
         out += host_detail(s.host_buckets, s.top_hosts)
     return out

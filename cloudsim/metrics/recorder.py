@@ -108,6 +108,9 @@ class Snapshot:
     rejections: dict[str, int] = field(default_factory=dict)  # binding reason -> count
     shutdowns: int = 0
     esv: float | None = None  # consolidation runs
+    host_failures: int = 0  # runs with faults, as the three below
+    restarts: int = 0
+    availability: dict[str, float] | None = None  # mode -> share of guest time running
     host_buckets: list[int] = field(default_factory=list)  # hosts on by CPU utilization (cumulative)
     top_hosts: list[tuple[str, float]] = field(default_factory=list)  # the busiest hosts
 
@@ -306,6 +309,11 @@ class Recorder:
             power_w=row["power_w"],
             sla=sla if self.consolidating else {"cpu_shortfall": sla["cpu_shortfall"]},
             shutdowns=int(report.shutdowns.sum()),
+            host_failures=state.host_failures,
+            restarts=int(sum(v[0] for v in state.fault_stats.values())),
+            availability=None
+            if self.scenario.faults is None
+            else {m: (1 - v[1] / v[2] if v[2] > 0 else 1.0) for m, v in state.fault_stats.items()},
             esv=sla["slatah"] * sla["pdm"] * row["energy_kwh"] if self.consolidating else None,
             rejections=dict(state.rejections),
             host_buckets=buckets,
