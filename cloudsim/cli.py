@@ -27,7 +27,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from cloudsim.metrics.files import atomic_open, finite
+from cloudsim.files import atomic_open, finite
 from cloudsim.scenario import ScenarioError, builtin_description, builtin_names, load_scenario
 
 app = typer.Typer(

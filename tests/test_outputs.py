@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from cloudsim.cli import main
-from cloudsim.metrics.files import atomic_open, finite
+from cloudsim.files import atomic_open, finite
 
 QUICK = ["run", "quickstart", "--backend", "local", "--no-progress", "--set", "duration=30m"]
 

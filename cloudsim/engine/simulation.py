@@ -29,7 +29,7 @@ import numpy as np
 from cloudsim.engine.backend import Backend, BackendLost
 from cloudsim.engine.cluster import Cluster
 from cloudsim.engine.core import EventQueue, Priority
-from cloudsim.metrics.files import atomic_write_bytes
+from cloudsim.files import atomic_write_bytes
 from cloudsim.metrics.recorder import Recorder
 from cloudsim.model import (
     DIST_TRACE,

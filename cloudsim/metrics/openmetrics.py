@@ -19,8 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from cloudsim.files import atomic_open
 from cloudsim.metrics.families import HELP, Family, run_families
-from cloudsim.metrics.files import atomic_open
 
 #: The run must end at least this long before now.
 HEAD_MARGIN_S = 3 * 3600

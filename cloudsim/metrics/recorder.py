@@ -28,8 +28,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from cloudsim.files import atomic_open, finite
 from cloudsim.metrics.families import host_detail_values
-from cloudsim.metrics.files import atomic_open, finite
 from cloudsim.model import HostReport
 from cloudsim.virt import HYPERVISOR_TYPES, MODES
 

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import numpy as np
 
+from cloudsim.files import read_bounded
+
 
 class PackingFormatError(ValueError):
     """A malformed instance file; ``str()`` is one line naming the file and the problem."""
@@ -50,12 +52,11 @@ MAX_ITEMS = 10_000_000
 
 def _ints(path: Path) -> list[int]:
     try:
-        with path.open("rb") as fh:
-            data = fh.read(MAX_FILE_BYTES + 1)
+        data = read_bounded(path, MAX_FILE_BYTES)
     except OSError as exc:
         raise PackingFormatError(f"{path}: cannot read: {exc.strerror or type(exc).__name__}") from None
-    if len(data) > MAX_FILE_BYTES:
-        raise PackingFormatError(f"{path}: larger than {MAX_FILE_BYTES // 2**20} MiB")
+    except ValueError as exc:
+        raise PackingFormatError(f"{path}: {exc}") from None
     out = []
     for k, tok in enumerate(data.split()):
         if not (tok.lstrip(b"-").isdigit() and tok.isascii()):

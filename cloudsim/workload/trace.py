@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
+from cloudsim.files import read_bounded
 from cloudsim.model.interpolation import interpolate
 from cloudsim.scenario.schema import GuestShape, Scenario
 from cloudsim.virt import VirtMode
@@ -60,12 +61,11 @@ def read_planetlab(folder: str | Path, limit: int | None = None) -> Trace:
     for i, name in enumerate(names):
         file = path / name
         try:
-            with file.open("rb") as fh:
-                data = fh.read(MAX_FILE_BYTES + 1)
+            data = read_bounded(file, MAX_FILE_BYTES)
         except OSError as exc:
             raise TraceError(f"{file}: cannot read it ({exc.strerror or type(exc).__name__})") from None
-        if len(data) > MAX_FILE_BYTES:
-            raise TraceError(f"{file}: larger than {MAX_FILE_BYTES:,} bytes; a PlanetLab trace is 288 short lines")
+        except ValueError as exc:
+            raise TraceError(f"{file}: {exc}; a PlanetLab trace is 288 short lines") from None
         values = data.split()
         row = np.empty(len(values))
         for k, v in enumerate(values):

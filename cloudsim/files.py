@@ -1,0 +1,68 @@
+"""Files, carefully: outputs that appear whole or not at all, inputs read up to a bound, and JSON that
+strict parsers accept."""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, TextIO
+
+
+@contextmanager
+def _replacing(path: Path, binary: bool, newline: str | None = None) -> Iterator[Any]:
+    """A file beside ``path`` to write; flushed to disk and renamed over ``path`` when the block ends
+    (``os.replace`` is atomic on POSIX), removed if it fails."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        with tmp.open("wb") if binary else tmp.open("w", encoding="utf-8", newline=newline) as fh:
+            yield fh
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+@contextmanager
+def atomic_open(path: Path, newline: str | None = None) -> Iterator[TextIO]:
+    """Open ``path`` to write text so that it is replaced whole or not at all: an interruption or a full
+    disk leaves the old file (or none), never a file cut short. A ``path`` that exists and is not a
+    regular file (``/dev/stdout``) is written directly."""
+    if path.exists() and not path.is_file():
+        with path.open("w", encoding="utf-8", newline=newline) as fh:
+            yield fh
+        return
+    with _replacing(path, binary=False, newline=newline) as fh:
+        yield fh
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` whole or not at all (as :func:`atomic_open`)."""
+    with _replacing(path, binary=True) as fh:
+        fh.write(data)
+
+
+def read_bounded(path: Path, limit: int) -> bytes:
+    """The bytes of ``path``, reading at most ``limit``: a :class:`ValueError` (the caller words it) when
+    the file is larger, an :class:`OSError` when it cannot be read."""
+    with path.open("rb") as fh:
+        data = fh.read(limit + 1)
+    if len(data) > limit:
+        raise ValueError(f"larger than {limit:,} bytes")
+    return data
+
+
+def finite(value: Any) -> Any:
+    """``value`` with every NaN or infinite float replaced by None, recursively, so that the JSON written
+    has no ``NaN`` or ``Infinity`` (which strict parsers reject)."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [finite(v) for v in value]
+    return value
