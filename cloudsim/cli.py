@@ -161,14 +161,11 @@ def _prepare_out(out_dir: Path, force: bool) -> None:
             raise UsageFailure(
                 f"--out: {str(out_dir)!r} holds files that are not a cloudsim run; --force clears only a run folder"
             )
+        import shutil
+
         for name in present & {*_RUN_FILES, "charts", "report.html"}:
             p = out_dir / name
-            if p.is_dir():
-                import shutil
-
-                shutil.rmtree(p)
-            else:
-                p.unlink()
+            shutil.rmtree(p) if p.is_dir() else p.unlink()
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
         probe = out_dir / f".cloudsim-write-test-{os.getpid()}"
@@ -251,7 +248,7 @@ def run(
 
     stopper = _Stopper()
     stopper.install()
-    every_s = None
+    every_s, saved = None, None
     if checkpoint_every is not None:
         from cloudsim.scenario.schema import parse_duration
 
@@ -328,7 +325,7 @@ def run(
                     progress=lambda t: bar.update(task, completed=t, sim=_hms(t)),
                     listeners=(collector.update, live.pace),
                     checkpoint=None if every_s is None or out_dir is None else (out_dir / "checkpoint.pkl", every_s),
-                    resume=None if resume is None else resume / "checkpoint.pkl",
+                    resume=saved,  # loaded once, above
                 )
         except BaseException:
             live.stop()

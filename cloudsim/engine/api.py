@@ -23,15 +23,18 @@ def run(
     progress: Callable[[float], None] | None = None,
     listeners: Iterable[Callable[[Any], None]] = (),
     checkpoint: tuple[Path, float] | None = None,
-    resume: Path | None = None,
+    resume: Path | Simulation | None = None,
 ) -> tuple[dict[str, Any], Recorder]:
     """Run a scenario to its end on ``backend`` (default: in this process) and return its summary and the
     recorder (time series, placement log, per-tick snapshots). ``listeners`` see each tick's snapshot;
     ``progress`` the simulated time. Ctrl-C stops the run and keeps what it computed (the summary then
     says ``interrupted``). ``checkpoint`` = (path, every simulated seconds) saves the run as it goes;
-    ``resume`` continues a run saved at that path (``scenario`` is then the saved one's)."""
+    ``resume`` continues a run saved at that path, or one already loaded by :meth:`Simulation.resume`
+    (``scenario`` is then the saved one's)."""
     backend = backend or LocalBackend()
-    if resume is not None:
+    if isinstance(resume, Simulation):
+        sim, sim.backend = resume, backend
+    elif resume is not None:
         sim = Simulation.resume(resume, backend)
     else:
         sim = Simulation(scenario, backend, run_id=run_id, trace=trace)

@@ -64,6 +64,7 @@ class Cluster:
         for k in self.group.tolist():
             self.names.append(f"{self.groups[k].name}-{seen[k]}")
             seen[k] += 1
+        self.index = {name: i for i, name in enumerate(self.names)}  # host name -> host id
         tr = scenario.workload.trace
         self.overheads = tr is None or tr.mode != "none"
         self.dynamics = Dynamics(

@@ -47,7 +47,7 @@ from cloudsim.placement import Snapshot, decide, get_policy
 from cloudsim.placement.consolidation import Consolidator, Settings
 from cloudsim.placement.detectors import Detector
 from cloudsim.scenario.schema import Consolidation, Scenario
-from cloudsim.virt import MODE_INDEX, VirtMode
+from cloudsim.virt import MODE_INDEX, MODES, VirtMode
 from cloudsim.workload import Guest, generate, trace_guests, utilization_params
 from cloudsim.workload.trace import Trace
 
@@ -97,7 +97,7 @@ class ControllerState:
     drains: int = 0
     #: per mode: [restarts, downtime s, guest time s, lost work MIPS x s] (host failures)
     fault_stats: dict[str, list[float]] = field(default_factory=lambda: defaultdict(_no_faults))
-    waiting: int = 0  # guests whose host failed, waiting for room to restart
+    waiting: dict[int, float] = field(default_factory=dict)  # guests of failed hosts, waiting to restart -> since
     #: per guest id, for the recorder's per-tick counts: 0 not hosted, 1 booting, 2 running; mode index; the
     #: hypervisor type index of its host; its memory overhead and memory there (MiB)
     status: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
@@ -142,7 +142,7 @@ class Simulation:
         self.backend = backend
         self.cluster = Cluster(scenario)
         self.policy = get_policy(scenario.placement.policy)
-        self.trace = trace
+        self.trace: Trace | None = None
         if scenario.workload.trace is not None:
             self.guests, self.trace = trace_guests(scenario, trace)
         else:
@@ -194,12 +194,10 @@ class Simulation:
         self._next_checkpoint = 0.0
         self._now = 0.0
         self._saved_shards: list[bytes] | None = None  # set in a checkpoint, used once by a resumed run
-        # host failures: which hosts are down, their capacities while up, the guests waiting to restart
+        # host failures: which hosts are down, which are down or draining (never a target), their capacities
         self.down = np.zeros(n, dtype=bool)
-        self.draining = np.zeros(n, dtype=bool)
-        self.off_limits = np.zeros(n, dtype=bool)  # down or draining: never a target
+        self.off_limits = np.zeros(n, dtype=bool)
         self._caps = (self.view.cpu_cap.copy(), self.view.mem_cap.copy())
-        self.waiting: dict[int, float] = {}  # guest -> when its host failed
         self._last_req = np.zeros(v)  # each guest's request at the last tick (for the work lost)
         self._last_tick = 0.0
         if self.consolidator is not None:
@@ -241,6 +239,16 @@ class Simulation:
             raise TypeError(f"{path} is not a cloudsim checkpoint")
         sim.backend = backend
         return sim
+
+    @property
+    def waiting(self) -> dict[int, float]:
+        """Guests whose host failed and that wait for room to restart -> when the host failed."""
+        return self.state.waiting
+
+    @property
+    def draining(self) -> np.ndarray:
+        """Hosts in a maintenance drain: off limits but not down yet."""
+        return self.off_limits & ~self.down
 
     def _shard_of(self, host: int) -> int:
         return host // self.hosts_per_shard
@@ -433,11 +441,11 @@ class Simulation:
         self.view.guests[h] += 1
         st = self.state
         st.status[guest.id], st.mode[guest.id] = 1, MODE_INDEX[guest.shape.mode]
-        st.htype[guest.id] = int(self.cluster.htype[h])
-        st.mem_overhead_mib[guest.id], st.guest_mib[guest.id] = cost.mem_overhead_mib, guest.memory_mib
+        st.guest_mib[guest.id] = guest.memory_mib
         self.state.hosted[guest.id] = _Hosted(h, cost.cpu_reserved_mips, cost.mem_mib)
         if self.consolidator is not None:
-            self.consolidator.add(guest.id, h, cost.cpu_mips, 1.0 / (1.0 - cost.overhead_c))
+            self.consolidator.add(guest.id, h)
+        self._now_on(guest, h)
         commands[self._shard_of(h)].append(self._place(guest, h))
         boot_s = cost.profile.boot_s if cost.profile else 0.0
         self.queue.push(t + boot_s, Priority.BOOT, guest.id)
@@ -547,14 +555,21 @@ class Simulation:
         for first, cpu, mem in m.passes:
             self._unbook(first, cpu, mem)
         hosted.host, hosted.cpu_mips, hosted.mem_mib = m.target, m.cpu_mips, m.mem_mib
-        self.state.htype[v] = int(self.cluster.htype[m.target])
-        cost = self.cluster.costs(self.guests_by_id[v].shape)[int(self.cluster.group[m.target])]
-        self.state.mem_overhead_mib[v] = cost.mem_overhead_mib
         self.view.guests[m.target] += 1
         if self.consolidator is not None:
             self.consolidator.complete(v)
-            self.consolidator.vm_mips[v], self.consolidator.scale[v] = cost.cpu_mips, 1.0 / (1.0 - cost.overhead_c)
+        self._now_on(self.guests_by_id[v], m.target)
         return True
+
+    def _now_on(self, guest: Guest, h: int) -> None:
+        """What depends on the host a guest runs on: its hypervisor type and memory overhead (for the
+        recorder), its full request and overhead scale (for the consolidation view)."""
+        cost = self.cluster.costs(guest.shape)[int(self.cluster.group[h])]
+        self.state.htype[guest.id] = int(self.cluster.htype[h])
+        self.state.mem_overhead_mib[guest.id] = cost.mem_overhead_mib
+        if self.consolidator is not None:
+            self.consolidator.vm_mips[guest.id] = cost.cpu_mips
+            self.consolidator.scale[guest.id] = 1.0 / (1.0 - cost.overhead_c)
 
     # --------------------------------------------------------------------------------- host failures
 
@@ -564,7 +579,7 @@ class Simulation:
         f = self.scenario.faults
         if f is None:
             return []
-        index = {name: i for i, name in enumerate(self.cluster.names)}
+        index = self.cluster.index
         out = [(x.at, index[x.host], x.at + x.down) for x in f.schedule]
         if f.mtbf is not None:
             rng = np.random.default_rng(np.random.SeedSequence(self.scenario.seed, spawn_key=(2,)))
@@ -579,15 +594,14 @@ class Simulation:
     def _drains(self) -> list[tuple[float, int, float]]:
         """(time, host, time down) of every maintenance drain."""
         f = self.scenario.faults
-        index = {name: i for i, name in enumerate(self.cluster.names)}
-        return [] if f is None else sorted((x.at, index[x.host], x.down) for x in f.maintenance)
+        return [] if f is None else sorted((x.at, self.cluster.index[x.host], x.down) for x in f.maintenance)
 
     def _drain(self, t: float, h: int, down: float, commands: dict[int, list[Command]]) -> None:
         """Maintenance: the host takes no new guests and its guests live-migrate to where the placement
         policy finds room; when the last migration completes it goes down for ``down``. A guest that finds
         no room restarts when the host goes down."""
         self.state.drains += 1
-        self.draining[h] = self.off_limits[h] = True
+        self.off_limits[h] = True
         self.view.cpu_cap[h] = self.view.mem_cap[h] = 0.0
         last = t
         for v in [g for g, x in self.state.hosted.items() if x.host == h and g not in self.state.migrating]:
@@ -614,7 +628,6 @@ class Simulation:
                 self._drain(t, h, until, commands)
             return
         self.down[h] = self.off_limits[h] = True
-        self.draining[h] = False
         self.state.host_failures += 1
         self.view.cpu_cap[h] = self.view.mem_cap[h] = 0.0  # placement sees no room there
         commands[self._shard_of(h)].append(Fail(h))
@@ -654,10 +667,11 @@ class Simulation:
         if self.scenario.faults is None:
             return
         st, dt = self.state, t - self._last_tick
-        in_system = np.flatnonzero(st.status > 0).tolist() + list(self.waiting)
-        for g in in_system:
-            st.fault_stats[self.guests_by_id[g].shape.mode.value][2] += dt
-        st.waiting = len(self.waiting)
+        in_system = st.status > 0
+        in_system[list(st.waiting)] = True
+        for mi, n in enumerate(np.bincount(st.mode[in_system], minlength=len(MODES)).tolist()):
+            if n:
+                st.fault_stats[MODES[mi].value][2] += n * dt
         self._last_tick = t
 
     # ----------------------------------------------------------------------------------- invariants
@@ -681,7 +695,7 @@ class Simulation:
             problems.append("guest count per host differs between the ledger and the view")
         tol = 1e-6
         if not self.cloudsim:
-            up = ~(self.down | self.draining)
+            up = ~self.off_limits
             if (self.view.guests[self.down] > 0).any():
                 problems.append("a failed host holds guests")
             if (over := np.flatnonzero(up & (v.cpu_used > v.cpu_cap * (1 + tol)))).size:

@@ -363,7 +363,7 @@ class Recorder:
         ratio = col("consolidation_ratio") if ticks else np.zeros(0)
         last = rows[-1] if rows else {}
         submitted = state.placed + state.rejected
-        self._hosts_summary = {
+        hosts = {
             "total": len(self.cluster),
             "active_mean": _r(active.mean()) if ticks else 0.0,
             "active_max": int(active.max()) if ticks else 0,
@@ -385,7 +385,7 @@ class Recorder:
                 "running_at_end": len(state.hosted),
             },
             "rejections": dict(sorted(state.rejections.items())),
-            "hosts": dict(self._hosts_summary),
+            "hosts": dict(hosts),
             "packing_efficiency": {
                 "mean": mean_busy("packing_efficiency"),
                 "final": _r(last.get("packing_efficiency", 1.0)),
@@ -410,7 +410,7 @@ class Recorder:
         }
         summary.update(self._migration_summary(state))
         if self.consolidating:
-            summary.update(self._consolidation_summary(state))
+            summary.update(self._consolidation_summary(state, hosts))
         if self.scenario.faults is not None:
             by_mode = {
                 m: {
@@ -425,7 +425,7 @@ class Recorder:
                 "host_failures": state.host_failures,
                 "drains": state.drains,
                 "restarts": sum(v["restarts"] for v in by_mode.values()),
-                "waiting_at_end": state.waiting,
+                "waiting_at_end": len(state.waiting),
                 "by_mode": by_mode,
             }
         if interrupted:
@@ -449,7 +449,7 @@ class Recorder:
             "downtime_total_s": _r(down_s, 3),
         }
 
-    def _consolidation_summary(self, state: ControllerState) -> dict[str, Any]:
+    def _consolidation_summary(self, state: ControllerState, hosts: dict[str, Any]) -> dict[str, Any]:
         """The consolidation figures (the keys of the PlanetLab experiment): SLA, ESV, shutdowns,
         migrations by mode with their mean time and downtime."""
         sc, rep = self.scenario, self._last_report
@@ -472,7 +472,7 @@ class Recorder:
         }
         span = (rep.t - self.rows[0]["time_s"]) if rep is not None and self.rows else 0.0
         out["hosts"] = {
-            **self._hosts_summary,
+            **hosts,
             # time-weighted over the accounting period (CloudSim's), not sampled at the ticks
             "active_mean": _r(float(rep.active_s.sum()) / span) if rep is not None and span > 0 else 0.0,
             "shutdowns": shutdowns,

@@ -117,15 +117,11 @@ class Consolidator:
         self.hist_len = np.where(nonzero.any(axis=1), HISTORY - np.argmax(nonzero[:, ::-1], axis=1), 0)
         self.util_mips = util_mips
 
-    def add(self, v: int, host: int, vm_mips: float | None = None, scale: float | None = None) -> None:
-        """Guest ``v`` now runs on ``host`` (placed by the controller); ``vm_mips`` and ``scale`` are its full
-        request and overhead scale there, when they depend on the host."""
+    def add(self, v: int, host: int) -> None:
+        """Guest ``v`` now runs on ``host`` (placed by the controller, which also sets its ``vm_mips`` and
+        ``scale`` there when they depend on the host)."""
         self.lists[host].append(v)
         self.host_of[v] = host
-        if vm_mips is not None:
-            self.vm_mips[v] = vm_mips
-        if scale is not None:
-            self.scale[v] = scale
 
     def remove(self, v: int) -> list[int]:
         """Guest ``v`` leaves the data centre (finished or departed); returns every host it was on."""
