@@ -10,6 +10,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 
 def test_sigterm_stops_the_run_and_keeps_what_it_computed(tmp_path: Path) -> None:
     out = tmp_path / "run"
@@ -48,9 +50,17 @@ def test_run_writes_its_outputs(tmp_path: Path) -> None:
     assert json.loads((tmp_path / "summary.json").read_text())["scenario"] == "quickstart"
 
 
-def test_sigterm_on_the_ray_backend_keeps_the_outputs(tmp_path: Path) -> None:
+def _sigint_as_in_a_terminal() -> None:
+    # a job started in the background (CI) inherits SIGINT ignored, and Python then leaves it ignored;
+    # the run under test gets SIGINT as a terminal's Ctrl-C delivers it
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+@pytest.mark.parametrize("signals", [[signal.SIGTERM], [signal.SIGINT, signal.SIGINT]], ids=["sigterm", "ctrl-c-twice"])
+def test_a_stop_on_the_ray_backend_keeps_the_outputs(tmp_path: Path, signals: list[signal.Signals]) -> None:
     """ray.init installs its own SIGTERM handler; the CLI puts its own back, so a scheduler's SIGTERM stops
-    a Ray run like Ctrl-C: exit 130, the summary marked interrupted, every output written whole."""
+    a Ray run like Ctrl-C: exit 130, the summary marked interrupted, every output written whole. A second
+    Ctrl-C while the outputs are written does not cut them short."""
     from tests.test_prometheus import free_port, get, poll
 
     out = tmp_path / "run"
@@ -58,7 +68,8 @@ def test_sigterm_on_the_ray_backend_keeps_the_outputs(tmp_path: Path) -> None:
     cmd = [sys.executable, "-m", "cloudsim.cli", "run", "consolidation-demo", "--no-progress", "--set", "duration=30d",
            "--metrics-port", str(port), "--realtime-factor", "20000", "--out", str(out)]  # fmt: skip
     env = {**os.environ, "RAY_AUTH_MODE": "disabled"}
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+                            preexec_fn=_sigint_as_in_a_terminal)  # fmt: skip
     try:
 
         def running() -> bool:
@@ -67,7 +78,9 @@ def test_sigterm_on_the_ray_backend_keeps_the_outputs(tmp_path: Path) -> None:
             return bool(t) and float(t[0].split()[-1]) > 3600
 
         poll(running, timeout=120, what="the run on Ray to simulate an hour")
-        proc.send_signal(signal.SIGTERM)
+        for sig in signals:
+            proc.send_signal(sig)
+            time.sleep(0.05)
         stdout, stderr = proc.communicate(timeout=120)
     finally:
         if proc.poll() is None:
