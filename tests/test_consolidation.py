@@ -321,7 +321,7 @@ def test_builtin_planetlab_scenarios_need_a_trace_folder(capsys):
 def test_run_cli_writes_the_summary(tmp_path, capsys):
     path = scenario_file(tmp_path, tiny_day(tmp_path))
     out = tmp_path / "run"
-    assert main(["run", str(path), "--out", str(out), "--json", "--no-progress"]) == 0
+    assert main(["run", str(path), "--out", str(out), "--json", "--no-progress", "--backend", "local"]) == 0
     summary = json.loads(capsys.readouterr().out)
     assert summary["kind"] == "consolidation" and summary["policy"] == "LR-MMT-1.2"
     assert set(summary["sla"]) >= {"slatah_pct", "pdm_pct", "slav_pct"}
@@ -337,9 +337,28 @@ def test_run_cli_overrides_and_errors(tmp_path, capsys):
     path = scenario_file(tmp_path, tiny_day(tmp_path))
     assert main(["run", str(path), "--set", "consolidation.selection=best", "--no-progress"]) == 2
     assert "consolidation.selection" in capsys.readouterr().err
-    assert main(["run", str(path), "--set", "workload.trace.mode=container", "--no-progress", "--json"]) == 0
+    assert (
+        main(
+            [
+                "run",
+                str(path),
+                "--set",
+                "workload.trace.mode=container",
+                "--no-progress",
+                "--json",
+                "--backend",
+                "local",
+            ]
+        )
+        == 0
+    )
     with_containers = json.loads(capsys.readouterr().out)
-    assert main(["run", str(path), "--set", "workload.trace.mode=full_hw", "--no-progress", "--json"]) == 0
+    assert (
+        main(
+            ["run", str(path), "--set", "workload.trace.mode=full_hw", "--no-progress", "--json", "--backend", "local"]
+        )
+        == 0
+    )
     with_vms = json.loads(capsys.readouterr().out)
     assert with_vms["energy_kwh"] > with_containers["energy_kwh"]
 

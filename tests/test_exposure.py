@@ -45,7 +45,12 @@ PROBE = textwrap.dedent(
             "token_on_a_command_line": any(_TOKEN in " ".join(p.cmdline()) for p in tree),
             "still_works": ray.get(ray.remote(lambda: 7).remote()),
         }
-    result["mode_after"] = os.environ.get("RAY_AUTH_MODE")
+    # a second private instance in the same process works (Ray keeps the first token it read)
+    with ray_session(num_cpus=1):
+        result["again"] = ray.get(ray.remote(lambda: 8).remote())
+    ray.init(address="local", num_cpus=1, include_dashboard=False, log_to_driver=False)  # as the tests do
+    result["then_plain_init"] = ray.get(ray.remote(lambda: 9).remote())
+    ray.shutdown()
     result["token_file"] = os.path.exists(os.path.expanduser("~/.ray/auth_token"))
     print(json.dumps(result))
     """
@@ -65,4 +70,4 @@ def test_a_private_instance_takes_no_call_without_its_token(tmp_path):
     assert result["token"] == "OK" and result["still_works"] == 7
     assert not result["token_on_a_command_line"]  # other users can read command lines, not environments
     assert not result["token_file"]  # nothing written to ~/.ray
-    assert result["mode_after"] == "disabled"  # the user's setting is back for a later --address session
+    assert result["again"] == 8 and result["then_plain_init"] == 9

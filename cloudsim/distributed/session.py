@@ -6,7 +6,8 @@ every interface whatever node address they are given, so a loopback-only instanc
 each process that starts one draws a random token, kept only in the environment Ray's processes inherit
 (never on disk, never on a command line), and every call without it is refused. That holds even when
 ``RAY_AUTH_MODE=disabled`` is set, since nothing else has any reason to join a private instance; joining
-a cluster (``--address``) leaves Ray's authentication settings to the user.
+a cluster (``--address``) in a process that has not started one leaves Ray's authentication settings to
+the user.
 """
 
 from __future__ import annotations
@@ -55,49 +56,37 @@ def ray_session(address: str | None = None, num_cpus: int | None = None) -> Iter
         yield {"address": "current session", "started": "no"}
         return
     kwargs = {"log_to_driver": False, "logging_level": logging.WARNING, "configure_logging": True}
-    with contextlib.nullcontext() if address else _private_token():
-        try:
-            if address:
-                ray.init(address=address, **kwargs)
-            else:
-                cpus = num_cpus or os.cpu_count() or 1
-                ray.init(address="local", num_cpus=cpus, include_dashboard=False, **kwargs)
-        except (KeyboardInterrupt, SystemExit):  # SystemExit: Ray's own SIGTERM handler, while it starts
-            _shutdown(started=not address)  # interrupted while starting: leave no Ray processes behind
-            raise KeyboardInterrupt from None
-        except Exception as exc:  # ray raises ConnectionError, ValueError, RuntimeError...
-            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            where = f"at {address!r}" if address else "locally"
-            raise RayConnectError(f"--address: cannot start or reach Ray {where}: {first}") from None
-        try:
-            yield {"address": address or "local", "started": "yes"}
-        finally:
-            _shutdown(started=not address)
+    try:
+        if address:
+            ray.init(address=address, **kwargs)
+        else:
+            _private_token()
+            ray.init(address="local", num_cpus=num_cpus or os.cpu_count() or 1, include_dashboard=False, **kwargs)
+    except (KeyboardInterrupt, SystemExit):  # SystemExit: Ray's own SIGTERM handler, while it starts
+        _shutdown(started=not address)  # interrupted while starting: leave no Ray processes behind
+        raise KeyboardInterrupt from None
+    except Exception as exc:  # ray raises ConnectionError, ValueError, RuntimeError...
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        where = f"at {address!r}" if address else "locally"
+        raise RayConnectError(f"--address: cannot start or reach Ray {where}: {first}") from None
+    try:
+        yield {"address": address or "local", "started": "yes"}
+    finally:
+        _shutdown(started=not address)
 
 
-_AUTH_KEYS = ("RAY_AUTH_MODE", "RAY_AUTH_TOKEN", "RAY_AUTH_TOKEN_PATH")
-_TOKEN = secrets.token_hex(32)  # one per process: Ray's token loader keeps the first token it reads
+_TOKEN = secrets.token_hex(32)
 
 
-@contextmanager
-def _private_token() -> Iterator[None]:
-    """Token authentication with this process's token while a private instance runs; the user's
-    settings come back afterwards (a later ``--address`` session in this process sees them)."""
+def _private_token() -> None:
+    """Token authentication with this process's token, for a private instance. It stays on for the rest
+    of the process: Ray keeps the first token and mode it reads in its C++ core, so a later instance
+    started here without a token would refuse its own workers."""
     from ray._raylet import Config  # Ray caches its configuration, the authentication mode included
 
-    saved = {key: os.environ.get(key) for key in _AUTH_KEYS}
     os.environ.pop("RAY_AUTH_TOKEN_PATH", None)
     os.environ.update(RAY_AUTH_MODE="token", RAY_AUTH_TOKEN=_TOKEN)
     Config.initialize("")
-    try:
-        yield
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
-        Config.initialize("")
 
 
 def _shutdown(started: bool) -> None:
