@@ -157,10 +157,19 @@ SYNTHETIC_CLASSES = [
 ]  # fmt: skip
 
 
-def synthetic_datacenter(hosts: int, guests: int, duration: str = "1d") -> Any:
-    """A synthetic data centre of ``hosts`` hosts (80 % KVM, 20 % VirtualBox) with ``guests`` guests arriving
-    at the start, consolidated every 5 minutes."""
+def synthetic_datacenter(hosts: int, guests: int, duration: str = "1d", churn_days: float = 0.0) -> Any:
+    """A synthetic data centre of ``hosts`` hosts (80 % KVM, 20 % VirtualBox) with ``guests`` guests there
+    at the start, consolidated every 5 minutes. With ``churn_days`` > 0 the guests live that long on average
+    (exponential) and Poisson arrivals at ``guests / churn_days`` keep the population steady: arrivals,
+    departures and consolidation together."""
     from cloudsim.scenario import validate
+
+    workload: dict[str, Any] = {"arrivals": {"process": "batch", "count": guests, "at": 0}}
+    if churn_days > 0:
+        workload = {
+            "arrivals": {"process": "poisson", "initial": guests, "rate_per_hour": guests / (24 * churn_days)},
+            "lifetime": {"distribution": "exponential", "mean": churn_days * 86400},
+        }
 
     kvm = max(1, hosts * 4 // 5)
     groups = [
@@ -172,12 +181,12 @@ def synthetic_datacenter(hosts: int, guests: int, duration: str = "1d") -> Any:
     ]  # fmt: skip
     return validate(
         {
-            "name": f"synthetic-{hosts}-hosts-{guests}-guests",
+            "name": f"synthetic-{hosts}-hosts-{guests}-guests" + (f"-churn-{churn_days:g}d" if churn_days > 0 else ""),
             "seed": 1,
             "duration": duration,
             "tick": "5m",
             "hosts": groups if hosts > 1 else groups[:1],
-            "workload": {"arrivals": {"process": "batch", "count": guests, "at": 0}, "classes": SYNTHETIC_CLASSES},
+            "workload": {**workload, "classes": SYNTHETIC_CLASSES},
             "placement": {"policy": "worst-fit", "overcommit": {"cpu": 2.0, "memory": 1.0}},
             "consolidation": {
                 "detector": "lr",

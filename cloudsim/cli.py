@@ -812,6 +812,14 @@ def bench_sim(
     hosts: Annotated[int, typer.Option(min=0, help="hosts of the synthetic data centre (0: leave it out)")] = 10_000,
     guests: Annotated[int, typer.Option(min=1, help="guests of the synthetic data centre")] = 20_000,
     duration: Annotated[str, typer.Option(help="simulated time of the synthetic run (300s, 6h, 1d)")] = "1d",
+    churn: Annotated[
+        float,
+        typer.Option(
+            min=0,
+            help="mean guest lifetime in days: Poisson arrivals and departures keep --guests steady (0: the "
+            "guests arrive at the start and stay)",
+        ),
+    ] = 0.0,
     backend: Annotated[
         list[BackendName] | None, typer.Option(help="backends to time, side by side; repeat (default: local and ray)")
     ] = None,
@@ -845,7 +853,7 @@ def bench_sim(
         cases.append((sc, _read_trace(sc)))
     if hosts > 0:
         try:
-            cases.append((bench.synthetic_datacenter(hosts, guests, duration), None))
+            cases.append((bench.synthetic_datacenter(hosts, guests, duration, churn), None))
         except ScenarioError as exc:
             raise UsageFailure(f"--duration: {exc.message}") from None
     if not cases:

@@ -128,3 +128,85 @@ def test_power_aware_takes_the_least_power_increase(used, curves, expected):
     s = snapshot(used, [0] * len(used))
     s.power_curve_w = np.array(curves, dtype=float)
     assert decide(get_policy("power-aware"), s, request(1000, 100, len(used))).host == expected
+
+
+# ------------------------------------------------------------------- the compiled pipeline, exactly
+# The numpy pipeline the compiled one replaced, kept here as the oracle: every policy must pick the same
+# host with the same score on random snapshots, ties and incompatible hosts included.
+
+
+def _reference_power_w(curve_w, util):
+    u = np.clip(util, 0.0, 1.0)
+    lo = np.floor(u * 10).astype(np.int64)
+    hi = np.ceil(u * 10).astype(np.int64)
+    rows = np.arange(len(u))
+    p1 = curve_w[rows, lo]
+    return p1 + (curve_w[rows, hi] - p1) / 10 * (u - lo / 10) * 100
+
+
+def _reference_scores(name, s, cpu_r, mem_r, h):
+    cpu = (s.cpu_used[h] + cpu_r[h]) / s.cpu_cap[h]
+    mem = (s.mem_used[h] + mem_r[h]) / s.mem_cap[h]
+    if name == "lowest_index":
+        return -h.astype(np.float64)
+    if name == "most_allocated":
+        return (cpu + mem) / 2
+    if name == "least_allocated":
+        return 1.0 - (cpu + mem) / 2
+    if name == "alignment":
+        d = np.stack([cpu_r[h] / s.cpu_cap[h], mem_r[h] / s.mem_cap[h]], axis=1)
+        free = np.stack([1 - s.cpu_used[h] / s.cpu_cap[h], 1 - s.mem_used[h] / s.mem_cap[h]], axis=1)
+        return (d * free).sum(axis=1)
+    if name == "l2_residual":
+        return -((1.0 - cpu) ** 2 + (1.0 - mem) ** 2)
+    if name == "balanced":
+        mean = (cpu + mem) / 2
+        return 1.0 - np.sqrt(((cpu - mean) ** 2 + (mem - mean) ** 2) / 2)
+    curve = s.power_curve_w[h]
+    now = _reference_power_w(curve, s.cpu_used[h] / s.cpu_cap[h])
+    return -(_reference_power_w(curve, (s.cpu_used[h] + cpu_r[h]) / s.cpu_cap[h]) - now)
+
+
+def _reference_decide(policy, s, r):
+    cpu_r, mem_r, ok_r = r.cpu, r.mem, r.compatible
+    alive = ok_r.copy()
+    alive &= s.cpu_used + cpu_r <= s.cpu_cap * (1 + 1e-9)
+    alive &= s.mem_used + mem_r <= s.mem_cap * (1 + 1e-9)
+    cand = np.flatnonzero(alive)
+    if len(cand) == 0:
+        return None, None
+    total = np.zeros(len(cand))
+    for name, weight in policy.weights.items():
+        x = _reference_scores(name, s, cpu_r, mem_r, cand)
+        lo, hi = x.min(), x.max()
+        norm = np.zeros_like(x) if hi - lo <= 1e-12 * max(1.0, abs(hi)) else (x - lo) / (hi - lo)
+        total += weight * norm
+    best = int(np.argmax(total))
+    return int(cand[best]), float(total[best])
+
+
+@pytest.mark.parametrize("policy", sorted(POLICIES))
+def test_compiled_pipeline_decides_as_the_numpy_one(policy):
+    rng = np.random.default_rng(7)
+    p = get_policy(policy)
+    for trial in range(300):
+        n = int(rng.integers(1, 40))
+        groups = int(rng.integers(1, 4))
+        group = rng.integers(0, groups, n).astype(np.int64)
+        cap_cpu = np.array([8000.0, 16000.0, 41600.0])[group]
+        cap_mem = np.array([16384.0, 65536.0, 131072.0])[group]
+        coarse = trial % 2 == 0  # coarse steps make exact ties common
+        steps = rng.integers(0, 5, n) if coarse else rng.random(n) * 4
+        curves = np.sort(rng.uniform(50, 300, (groups if trial % 3 else n, 11)), axis=1)
+        s = Snapshot(
+            cpu_cap=cap_cpu, mem_cap=cap_mem, cpu_used=cap_cpu * steps / 4, mem_used=cap_mem * rng.integers(0, 5, n) / 4,
+            guests=rng.integers(0, 2, n), power_curve_w=curves[group] if trial % 3 else curves,
+        )  # fmt: skip
+        s.cpu_used[s.guests == 0] = 0.0  # an empty host: nothing booked (identical states within a group)
+        r = Request(0, rng.choice([500.0, 2000.0, 4000.0], groups), rng.choice([1024.0, 4096.0], groups),
+                    rng.random(groups) < 0.85, group=group)  # fmt: skip
+        want_host, want_score = _reference_decide(p, s, r)
+        d = decide(p, s, r)
+        assert (d.host, d.score) == (want_host, want_score), (policy, trial)
+        if want_host is None:
+            assert d.reason in ("incompatible", "insufficient_cpu", "insufficient_memory")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -106,6 +107,7 @@ class Cluster:
         self.profiles = resolve_profiles(overrides)
         self._cost_cache: dict[int, list[GuestCost]] = {}
         self._min_cache: dict[int, tuple[float, float]] = {}
+        self._request_cache: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray, Callable[[int], str]]] = {}
         self._shape_refs: list[GuestShape] = []  # keep cached shapes alive (id() keys)
 
     def __len__(self) -> int:
@@ -114,6 +116,7 @@ class Cluster:
     def __getstate__(self) -> dict[str, object]:
         state = dict(self.__dict__)
         state["_cost_cache"], state["_min_cache"], state["_shape_refs"] = {}, {}, []  # keyed by id(): per process
+        state["_request_cache"] = {}
         return state
 
     def shard_specs(self, hosts_per_shard: int, seed: int) -> list[ShardSpec]:
@@ -166,10 +169,15 @@ class Cluster:
         return self._min_cache[key]
 
     def request(self, guest_id: int, shape: GuestShape) -> Request:
-        """The placement request of a guest: its reservation on every host."""
-        costs = self.costs(shape)
-        g = self.group
-        cpu = np.array([c.cpu_reserved_mips for c in costs])[g]
-        mem = np.array([c.mem_mib for c in costs])[g]
-        ok = np.array([c.compatible for c in costs])[g]
-        return Request(guest_id, cpu, mem, ok, lambda h: f"{self.names[h]}: {costs[int(g[h])].why}")
+        """The placement request of a guest: its reservation on each host group (cached per shape)."""
+        key = id(shape)
+        if key not in self._request_cache:
+            costs = self.costs(shape)  # keeps the shape alive
+            self._request_cache[key] = (
+                np.array([c.cpu_reserved_mips for c in costs]),
+                np.array([c.mem_mib for c in costs]),
+                np.array([c.compatible for c in costs]),
+                lambda h: f"{self.names[h]}: {costs[int(self.group[h])].why}",
+            )
+        cpu, mem, ok, why = self._request_cache[key]
+        return Request(guest_id, cpu, mem, ok, why, group=self.group)

@@ -7,17 +7,17 @@ weights over scorers, not a copy of a placement loop.
 Filters run in order; a host is rejected by the first filter it fails, and the rejection is recorded
 with the numbers (requested / free). Scores of the hosts that pass are min-max normalised per scorer
 over those hosts (Nova ``weights.normalize``), weighted and summed; the highest total wins and ties go to
-the lowest host id (deterministic).
+the lowest host id (deterministic). A decision is one compiled pass over the hosts (filters, scores and
+the winner), O(hosts) with no Python per host.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
-
-from cloudsim.model.shard import power_w
+from numba import njit
 
 # ------------------------------------------------------------------------------------------ snapshot
 
@@ -35,16 +35,45 @@ class Snapshot:
     power_curve_w: np.ndarray | None = None  # (hosts, 11): watts at 0, 10, ..., 100 % CPU (power-aware)
 
 
-@dataclass(frozen=True)
 class Request:
     """One guest's demand on every host (it differs per host: overhead depends on the hypervisor type
-    and product, MIPS per vCPU on the host's cores), and the hosts it may run on at all."""
+    and product, MIPS per vCPU on the host's cores), and the hosts it may run on at all.
 
-    guest_id: int
-    cpu: np.ndarray  # MIPS reserved if placed on host h (overhead included)
-    mem: np.ndarray  # MiB reserved if placed on host h (overhead included)
-    compatible: np.ndarray  # bool
-    why_incompatible: Callable[[int], str] = field(default=lambda h: "incompatible", compare=False)
+    Given per host (``cpu``, ``mem``, ``compatible`` of length hosts), or per host group with ``group``
+    mapping each host to its group: a data centre has a few host groups and many hosts, so a request is
+    built in O(groups), not O(hosts)."""
+
+    __slots__ = ("group", "group_cpu", "group_mem", "group_ok", "guest_id", "why_incompatible")
+
+    def __init__(
+        self,
+        guest_id: int,
+        cpu: np.ndarray,
+        mem: np.ndarray,
+        compatible: np.ndarray,
+        why_incompatible: Callable[[int], str] = lambda h: "incompatible",
+        group: np.ndarray | None = None,
+    ) -> None:
+        self.guest_id = guest_id
+        self.group_cpu = np.ascontiguousarray(cpu, dtype=np.float64)  # MIPS reserved on a host of the group
+        self.group_mem = np.ascontiguousarray(mem, dtype=np.float64)  # MiB reserved (overhead included)
+        self.group_ok = np.ascontiguousarray(compatible, dtype=np.bool_)
+        self.group = np.arange(len(self.group_cpu), dtype=np.int64) if group is None else group
+        self.why_incompatible = why_incompatible
+
+    @property
+    def cpu(self) -> np.ndarray:
+        """MIPS reserved if placed on host h (overhead included), per host."""
+        return self.group_cpu[self.group]
+
+    @property
+    def mem(self) -> np.ndarray:
+        """MiB reserved if placed on host h (overhead included), per host."""
+        return self.group_mem[self.group]
+
+    @property
+    def compatible(self) -> np.ndarray:
+        return self.group_ok[self.group]
 
 
 @dataclass
@@ -107,76 +136,151 @@ def _describe(name: str, hosts: np.ndarray, s: Snapshot, r: Request) -> str:
 
 
 # ------------------------------------------------------------------------------------------- scorers
-# Each scorer returns a raw score per candidate host (higher is better); the framework normalises.
+# Each scorer gives a raw score per candidate host (higher is better); the framework normalises. They run
+# compiled, in one pass over the hosts per decision (:func:`_decide`).
 
-ScoreFn = Callable[[Snapshot, Request, np.ndarray], np.ndarray]
-
-
-def _fractions_after(s: Snapshot, r: Request, h: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The cpu and memory fractions of capacity in use after placing the guest."""
-    return (s.cpu_used[h] + r.cpu[h]) / s.cpu_cap[h], (s.mem_used[h] + r.mem[h]) / s.mem_cap[h]
-
-
-def most_allocated(s: Snapshot, r: Request, h: np.ndarray) -> np.ndarray:
-    """Mean allocated fraction after placement (best fit; Kubernetes ``MostAllocated``)."""
-    cpu, mem = _fractions_after(s, r, h)
-    return (cpu + mem) / 2
-
-
-def least_allocated(s: Snapshot, r: Request, h: np.ndarray) -> np.ndarray:
-    """Mean free fraction after placement (worst fit; Kubernetes ``LeastAllocated``)."""
-    return 1.0 - most_allocated(s, r, h)
-
-
-def alignment(s: Snapshot, r: Request, h: np.ndarray) -> np.ndarray:
-    """Dot product of the guest's demand and the host's free capacity, both normalised by capacity
-    (Panigrahy et al. 2011 "DotProduct"; Grandl et al. 2014 Tetris alignment score)."""
-    d = np.stack([r.cpu[h] / s.cpu_cap[h], r.mem[h] / s.mem_cap[h]], axis=1)
-    free = np.stack([1 - s.cpu_used[h] / s.cpu_cap[h], 1 - s.mem_used[h] / s.mem_cap[h]], axis=1)
-    return (d * free).sum(axis=1)
-
-
-def l2_residual(s: Snapshot, r: Request, h: np.ndarray) -> np.ndarray:
-    """Minus the squared L2 norm of the normalised residual capacity after placement (Panigrahy et al.
-    2011 norm-based greedy): the host left with the least, most even slack wins."""
-    cpu, mem = _fractions_after(s, r, h)
-    return -((1.0 - cpu) ** 2 + (1.0 - mem) ** 2)
-
-
-def balanced(s: Snapshot, r: Request, h: np.ndarray) -> np.ndarray:
-    """1 - standard deviation of the resource fractions after placement (Kubernetes
-    ``BalancedAllocation``): prefers hosts whose cpu and memory fill in proportion."""
-    cpu, mem = _fractions_after(s, r, h)
-    mean = (cpu + mem) / 2
-    return 1.0 - np.sqrt(((cpu - mean) ** 2 + (mem - mean) ** 2) / 2)
-
-
-def power_increase(s: Snapshot, r: Request, h: np.ndarray) -> np.ndarray:
-    """Minus the extra watts the host would draw: P(u after) - P(u now) on its power curve, u = CPU
-    reserved / CPU capacity (power-aware best fit, Beloglazov & Buyya 2012). An empty host counts at its
-    idle power, as in the paper, so waking one costs only what the guest adds."""
-    if s.power_curve_w is None:
-        raise ValueError("power-aware placement needs the hosts' power curves in the snapshot")
-    curve = s.power_curve_w[h]
-    now = power_w(curve, s.cpu_used[h] / s.cpu_cap[h])
-    after = power_w(curve, (s.cpu_used[h] + r.cpu[h]) / s.cpu_cap[h])
-    return -(after - now)
-
-
-def lowest_index(s: Snapshot, r: Request, h: np.ndarray) -> np.ndarray:
-    """Minus the host id: the first host in order (first fit)."""
-    return -h.astype(np.float64)
-
-
-SCORERS: dict[str, ScoreFn] = {
-    "most_allocated": most_allocated,
-    "least_allocated": least_allocated,
-    "alignment": alignment,
-    "l2_residual": l2_residual,
-    "balanced": balanced,
-    "lowest_index": lowest_index,
-    "power_increase": power_increase,
+#: Scorer name -> what it prefers.
+SCORERS: dict[str, str] = {
+    "lowest_index": "minus the host id: the first host in order (first fit)",
+    "most_allocated": "mean allocated fraction of cpu and memory after placement (best fit; Kubernetes MostAllocated)",
+    "least_allocated": "mean free fraction after placement (worst fit; Kubernetes LeastAllocated)",
+    "alignment": "dot product of the demand and the free capacity, both as fractions of capacity "
+    "(Panigrahy et al. 2011 DotProduct; Grandl et al. 2014 Tetris)",
+    "l2_residual": "minus the squared L2 norm of the free fractions after placement (Panigrahy et al. 2011): "
+    "the host left with the least, most even slack",
+    "balanced": "1 - standard deviation of the cpu and memory fractions after placement (Kubernetes "
+    "BalancedAllocation): hosts that fill in proportion",
+    "power_increase": "minus the extra watts on the host's power curve, u = CPU reserved / capacity; an empty "
+    "host counts at its idle power, so waking one costs what the guest adds (Beloglazov & Buyya 2012)",
 }
+_CODES = {name: k for k, name in enumerate(SCORERS)}
+_POWER = _CODES["power_increase"]
+
+
+@njit(cache=True)
+def _power_w(curve: np.ndarray, util: float) -> float:
+    """:func:`cloudsim.model.shard.power_w` of one host, the same operations in the same order."""
+    u = min(max(util, 0.0), 1.0)
+    lo = int(np.floor(u * 10))
+    hi = int(np.ceil(u * 10))
+    p1 = curve[lo]
+    return p1 + (curve[hi] - p1) / 10 * (u - lo / 10) * 100
+
+
+@njit(cache=True)
+def _scores(code: int, m: int, cand: np.ndarray, group: np.ndarray, g_cpu: np.ndarray, g_mem: np.ndarray,
+            cpu_cap: np.ndarray, mem_cap: np.ndarray, cpu_used: np.ndarray, mem_used: np.ndarray,
+            curves: np.ndarray, raw: np.ndarray) -> None:  # fmt: skip
+    """Raw scores of the first ``m`` candidates into ``raw`` (one loop per scorer, the numpy formulas'
+    operations in their order)."""
+    for i in range(m):
+        h = cand[i]
+        r_cpu, r_mem = g_cpu[group[h]], g_mem[group[h]]
+        if code == 0:
+            raw[i] = -float(h)
+            continue
+        if code == 3:
+            d0, d1 = r_cpu / cpu_cap[h], r_mem / mem_cap[h]
+            raw[i] = d0 * (1 - cpu_used[h] / cpu_cap[h]) + d1 * (1 - mem_used[h] / mem_cap[h])
+            continue
+        if code == 6:
+            now = _power_w(curves[h], cpu_used[h] / cpu_cap[h])
+            raw[i] = -(_power_w(curves[h], (cpu_used[h] + r_cpu) / cpu_cap[h]) - now)
+            continue
+        cpu = (cpu_used[h] + r_cpu) / cpu_cap[h]
+        mem = (mem_used[h] + r_mem) / mem_cap[h]
+        if code == 1:
+            raw[i] = (cpu + mem) / 2
+        elif code == 2:
+            raw[i] = 1.0 - (cpu + mem) / 2
+        elif code == 4:
+            raw[i] = -((1.0 - cpu) ** 2 + (1.0 - mem) ** 2)
+        else:
+            mean = (cpu + mem) / 2
+            raw[i] = 1.0 - np.sqrt(((cpu - mean) ** 2 + (mem - mean) ** 2) / 2)
+
+
+@njit(cache=True)
+def _decide(codes: np.ndarray, weights: np.ndarray, group: np.ndarray, g_cpu: np.ndarray, g_mem: np.ndarray,
+            g_ok: np.ndarray, cpu_cap: np.ndarray, mem_cap: np.ndarray, cpu_used: np.ndarray,
+            mem_used: np.ndarray, guests: np.ndarray, curves: np.ndarray, cand: np.ndarray, raw: np.ndarray,
+            total: np.ndarray, counts: np.ndarray) -> int:  # fmt: skip
+    """The pipeline in one compiled pass: filters in order (``counts`` gets how many hosts each rejected,
+    then the candidates), min-max normalised weighted scores, the first best candidate (lowest host id
+    among ties). Returns the host, or -1; ``total[0]`` is then the winner's score.
+
+    An empty host in the same state as an earlier empty host of its group (capacities, bookings, power
+    curve) passes the same filters with the same scores, so it can neither win (the earlier one does, on
+    the tie) nor move the normalisation: it is counted and not scored. Not with ``lowest_index``, whose
+    score is the host id."""
+    n = cpu_cap.shape[0]
+    m = 0
+    n_ok = n_cpu = n_mem = 0
+    by_id = False
+    power = False
+    for k in range(codes.shape[0]):
+        by_id |= codes[k] == 0
+        power |= codes[k] == 6
+    rep = np.full(g_cpu.shape[0], -1, dtype=np.int64)  # the first empty host of each group
+    rep_outcome = np.zeros(g_cpu.shape[0], dtype=np.int64)  # the filter it failed (0..2), or 3: candidate
+    for h in range(n):
+        g = group[h]
+        if guests[h] == 0 and not by_id:
+            r = rep[g]
+            same = r >= 0 and cpu_used[h] == cpu_used[r] and mem_used[h] == mem_used[r]
+            same = same and cpu_cap[h] == cpu_cap[r] and mem_cap[h] == mem_cap[r]
+            if same and power:
+                for j in range(curves.shape[1]):
+                    same = same and curves[h, j] == curves[r, j]
+            if same:
+                o = rep_outcome[g]
+                if o == 0:
+                    n_ok += 1
+                elif o == 1:
+                    n_cpu += 1
+                elif o == 2:
+                    n_mem += 1
+                else:
+                    counts[3] += 1  # a candidate, not scored
+                continue
+            if r < 0:
+                rep[g] = h
+        if not g_ok[g]:
+            n_ok += 1
+            outcome = 0
+        elif not (cpu_used[h] + g_cpu[g] <= cpu_cap[h] * (1 + 1e-9)):
+            n_cpu += 1
+            outcome = 1
+        elif not (mem_used[h] + g_mem[g] <= mem_cap[h] * (1 + 1e-9)):
+            n_mem += 1
+            outcome = 2
+        else:
+            cand[m] = h
+            m += 1
+            outcome = 3
+        if rep[g] == h:
+            rep_outcome[g] = outcome
+    counts[0], counts[1], counts[2] = n_ok, n_cpu, n_mem
+    counts[3] += m
+    if m == 0:
+        return -1
+    for i in range(m):
+        total[i] = 0.0
+    for k in range(codes.shape[0]):
+        _scores(codes[k], m, cand, group, g_cpu, g_mem, cpu_cap, mem_cap, cpu_used, mem_used, curves, raw)
+        lo, hi = np.inf, -np.inf
+        for i in range(m):
+            lo = min(lo, raw[i])
+            hi = max(hi, raw[i])
+        flat = hi - lo <= 1e-12 * max(1.0, abs(hi))
+        for i in range(m):
+            total[i] += weights[k] * (0.0 if flat else (raw[i] - lo) / (hi - lo))
+    best = 0
+    for i in range(1, m):
+        if total[i] > total[best]:
+            best = i
+    total[0] = total[best]
+    return cand[best]
 
 
 @dataclass(frozen=True)
@@ -230,34 +334,49 @@ def get_policy(name: str) -> Policy:
         raise KeyError(f"unknown policy {name!r}; known: {', '.join(POLICIES)}") from None
 
 
-def _normalise(x: np.ndarray) -> np.ndarray:
-    lo, hi = x.min(), x.max()
-    return np.zeros_like(x) if hi - lo <= 1e-12 * max(1.0, abs(hi)) else (x - lo) / (hi - lo)
+_BUFFERS: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+_NO_CURVES = np.zeros((1, 11))
+
+
+def _buffers(n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    if n not in _BUFFERS:
+        _BUFFERS.clear()
+        _BUFFERS[n] = (np.empty(n, dtype=np.int64), np.empty(n), np.empty(n))
+    return _BUFFERS[n]
 
 
 def decide(policy: Policy, snapshot: Snapshot, request: Request) -> Decision:
     """Run the pipeline for one guest. Never raises for a guest that fits nowhere: that is a
     :class:`Decision` with ``host=None`` and the reasons."""
-    n = len(snapshot.cpu_cap)
+    s, r = snapshot, request
+    n = len(s.cpu_cap)
+    codes = np.array([_CODES[k] for k in policy.weights], dtype=np.int64)
+    if _POWER in codes and s.power_curve_w is None:
+        raise ValueError("power-aware placement needs the hosts' power curves in the snapshot")
+    curves = s.power_curve_w if s.power_curve_w is not None else _NO_CURVES
+    cand, raw, total = _buffers(n)
+    counts = np.zeros(4, dtype=np.int64)
+    weights = np.array(list(policy.weights.values()), dtype=np.float64)
+    host = _decide(codes, weights, r.group, r.group_cpu, r.group_mem, r.group_ok, s.cpu_cap, s.mem_cap,
+                   s.cpu_used, s.mem_used, s.guests, curves, cand, raw, total, counts)  # fmt: skip
+    rejected_by = {name: int(c) for name, c in zip(FILTERS, counts[:3].tolist(), strict=True) if c}
+    if host >= 0:
+        return Decision(r.guest_id, int(host), rejected_by, f"{int(counts[3])}/{n} hosts fit", float(total[0]))
+    return _rejection(s, r, rejected_by)
+
+
+def _rejection(s: Snapshot, r: Request, rejected_by: dict[str, int]) -> Decision:
+    """A guest that fits nowhere: which hosts each filter rejected, with the numbers."""
+    n = len(s.cpu_cap)
     alive = np.ones(n, dtype=bool)
-    rejected_by: dict[str, int] = {}
     parts: list[str] = []
     binding = None
     for name, fn in FILTERS.items():
-        ok = fn(snapshot, request)
+        ok = fn(s, r)
         failed = np.flatnonzero(alive & ~ok)
         if len(failed):
-            rejected_by[name] = len(failed)
-            parts.append(_describe(name, failed, snapshot, request))
+            parts.append(_describe(name, failed, s, r))
             if not (alive & ok).any() and binding is None:
                 binding = name
         alive &= ok
-    candidates = np.flatnonzero(alive)
-    if len(candidates) == 0:
-        return Decision(request.guest_id, None, rejected_by, f"0/{n} hosts fit: " + ", ".join(parts), binding=binding)
-    total = np.zeros(len(candidates))
-    for scorer, weight in policy.weights.items():
-        total += weight * _normalise(SCORERS[scorer](snapshot, request, candidates))
-    best = int(np.argmax(total))  # first maximum = lowest host id among ties
-    host = int(candidates[best])
-    return Decision(request.guest_id, host, rejected_by, f"{len(candidates)}/{n} hosts fit", float(total[best]))
+    return Decision(r.guest_id, None, rejected_by, f"0/{n} hosts fit: " + ", ".join(parts), binding=binding)

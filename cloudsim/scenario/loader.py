@@ -322,6 +322,7 @@ def estimate(s: Scenario) -> dict[str, float]:
     else:
         rate = wl.arrivals.rate_per_hour if wl.arrivals is not None else 0.0
         guests = float(rate or 0.0) * max(s.duration - (wl.arrivals.at if wl.arrivals else 0.0), 0.0) / 3600
+        guests += float(wl.arrivals.initial if wl.arrivals else 0)
     memory = guests * _BYTES_PER_GUEST + hosts * _BYTES_PER_HOST + ticks * _BYTES_PER_TICK
     return {"ticks": ticks, "hosts": hosts, "guests": guests, "bytes": memory}
 

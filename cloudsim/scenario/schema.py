@@ -230,6 +230,7 @@ class Arrivals(Strict):
     rate_per_hour: float | None = Field(None, gt=0)
     count: int | None = Field(None, gt=0)
     at: Duration = 0.0
+    initial: int = Field(0, ge=0, description="poisson, fixed: guests already there at ``at`` (a warm data centre)")
 
     @model_validator(mode="after")
     def _params(self) -> Arrivals:
@@ -237,6 +238,8 @@ class Arrivals(Strict):
             raise ValueError(f"rate_per_hour: {self.process} arrivals need a rate_per_hour")
         if self.process == "batch" and self.count is None:
             raise ValueError("count: batch arrivals need a count")
+        if self.process == "batch" and self.initial:
+            raise ValueError("initial: batch arrivals take a count, not initial guests")
         return self
 
 

@@ -83,6 +83,8 @@ def generate(scenario: Scenario) -> list[Guest]:
             more = rng.exponential(1.0 / rate_s, expected) if a.process == "poisson" else gaps
             times = np.concatenate([times, times[-1] + np.cumsum(more)])
         times = times[times < horizon]
+        if a.initial and a.at < horizon:
+            times = np.concatenate([np.full(a.initial, a.at), times])
     n = len(times)
     weights = np.array([c.weight for c in wl.classes], dtype=float)
     kinds = rng.choice(len(wl.classes), size=n, p=weights / weights.sum())
