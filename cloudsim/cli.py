@@ -100,7 +100,8 @@ def _summary_tables(summary: dict[str, Any]) -> list[Table]:
         t.add_row("ESV", f"{summary['esv']:.3e}")
         t.add_row("host shutdowns", f"{h['shutdowns']:,} (mean {h['mean_time_before_shutdown_s']:.0f} s on before)")
 
-    t.add_row("policy / actors", f"{summary['policy']} / {summary['actors']}")
+    nodes = f" on {len(summary['nodes'])} Ray nodes" if len(summary["nodes"]) > 1 else ""
+    t.add_row("policy / actors", f"{summary['policy']} / {summary['actors']}{nodes}")
     t.add_row("simulated / wall time", f"{_hms(summary['sim_time_s'])} / {summary['wall_time_s']:.2f} s")
     m = Table(title="virtualization overhead by mode")
     for col in ("mode", "guests (mean)", "cpu overhead", "overhead cores", "memory MiB/guest"):

@@ -28,6 +28,9 @@ def test_ray_matches_local_byte_for_byte(ray_session, mixed_local, hosts_per_act
     summary = Simulation(sc, backend).run()
     assert summary["backend"] == "ray"
     assert summary["actors"] == {1: 8, 3: 3}[hosts_per_actor]  # 8 hosts: one actor each, or ceil(8/3)
+    # the session is one node, which holds every actor; in-process there is none
+    assert summary["nodes"] == {ray_session.get_runtime_context().get_node_id(): summary["actors"]}
+    assert mixed_local["nodes"] == {}
     assert stable_json(summary) == stable_json(mixed_local)
     assert backend.handles == []  # actors released at the end
 
