@@ -18,6 +18,7 @@ import os
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
@@ -100,7 +101,8 @@ def _summary_tables(summary: dict[str, Any]) -> list[Table]:
         t.add_row("ESV", f"{summary['esv']:.3e}")
         t.add_row("host shutdowns", f"{h['shutdowns']:,} (mean {h['mean_time_before_shutdown_s']:.0f} s on before)")
 
-    t.add_row("policy / actors", f"{summary['policy']} / {summary['actors']}")
+    nodes = f" on {len(summary['nodes'])} Ray nodes" if len(summary["nodes"]) > 1 else ""
+    t.add_row("policy / actors", f"{summary['policy']} / {summary['actors']}{nodes}")
     t.add_row("simulated / wall time", f"{_hms(summary['sim_time_s'])} / {summary['wall_time_s']:.2f} s")
     m = Table(title="virtualization overhead by mode")
     for col in ("mode", "guests (mean)", "cpu overhead", "overhead cores", "memory MiB/guest"):
@@ -139,6 +141,33 @@ class _Stopper:
             for sig in (signal.SIGINT, signal.SIGTERM):
                 if signal.getsignal(sig) is not signal.SIG_IGN:  # a background job's ignored SIGINT stays so
                     signal.signal(sig, self)
+
+
+@contextlib.contextmanager
+def _ray_output_to_stderr() -> Iterator[None]:
+    """Standard output carries only cloudsim's own output (``--json`` is pure JSON): while Ray runs in this
+    process, what it writes there goes to standard error. Ray's error listener prints what raylets and the
+    GCS report (``(raylet) WARNING: ...``) to ``sys.stdout`` whatever ``log_to_driver`` says, and
+    ``ray.shutdown`` flushes buffered worker lines there; those follow ``sys.stdout``. Writers below Python
+    follow file descriptor 1 (Ray 2.60's C++ core worker logs to standard error, and the processes it starts
+    get pipes or log files, but nothing promises that), so it points at standard error too until the end."""
+    sys.stdout.flush()
+    saved: int | None = None
+    with contextlib.suppress(OSError):  # no descriptor 1 or 2 (closed by the caller): sys.stdout alone
+        fd = os.dup(1)
+        try:
+            os.dup2(2, 1)
+            saved = fd
+        except OSError:
+            os.close(fd)
+    try:
+        with contextlib.redirect_stdout(sys.stderr):
+            yield
+    finally:
+        if saved is not None:
+            sys.stdout.flush()  # what went to the original sys.stdout meanwhile goes where descriptor 1 went
+            os.dup2(saved, 1)
+            os.close(saved)
 
 
 _RUN_FILES = ("summary.json", "timeseries.csv", "placements.jsonl", "metrics.jsonl", "scenario.yaml", "checkpoint.pkl")
@@ -336,17 +365,18 @@ def run(
     else:
         from cloudsim.distributed import RayBackend, RayConnectError, ray_session
 
-        try:
-            session = ray_session(address)
-            session.__enter__()
-        except RayConnectError as exc:
-            raise UsageFailure(str(exc)) from None
-        stopper.install()  # ray.init replaced the SIGTERM handler
-        try:
-            summary, recorder = simulate(RayBackend())
-        finally:
-            stopper.hold = True  # shutting Ray down, then writing: later signals wait
-            session.__exit__(None, None, None)
+        with _ray_output_to_stderr():
+            try:
+                session = ray_session(address)
+                session.__enter__()
+            except RayConnectError as exc:
+                raise UsageFailure(str(exc)) from None
+            stopper.install()  # ray.init replaced the SIGTERM handler
+            try:
+                summary, recorder = simulate(RayBackend())
+            finally:
+                stopper.hold = True  # shutting Ray down, then writing: later signals wait
+                session.__exit__(None, None, None)
     stopper.hold = True
     if json_out:
         sys.stdout.write(json.dumps(finite(summary), indent=2, allow_nan=False) + "\n")
@@ -768,7 +798,7 @@ def bench_consolidation(
             from cloudsim.distributed import RayConnectError, ray_session, sweep
 
             try:
-                with ray_session(address):
+                with _ray_output_to_stderr(), ray_session(address):
                     rows = bench.run(data_dir, names, chosen, set_ or [], tick, parallel=sweep)
             except RayConnectError as exc:
                 raise UsageFailure(str(exc)) from None
@@ -867,6 +897,7 @@ def bench_sim(
         err.print(f"{row['scenario']} {row['backend']} x{row['actors']}: {row['cpu_s']} s CPU", highlight=False)
 
     session = None
+    quiet = contextlib.ExitStack()  # Ray's output to stderr while a session is open
     try:
         for sc, trace in cases:
             for be in backends:
@@ -877,6 +908,7 @@ def bench_sim(
                     from cloudsim.distributed import RayConnectError, ray_session
 
                     try:
+                        quiet.enter_context(_ray_output_to_stderr())
                         session = ray_session(address)
                         session.__enter__()
                     except RayConnectError as exc:
@@ -889,6 +921,7 @@ def bench_sim(
     finally:
         if session is not None:
             session.__exit__(None, None, None)
+        quiet.close()
     table = Table(title="engine benchmark (CPU seconds: driver + actors during the run)")
     cols = ("scenario", "backend", "hosts_per_shard", "actors", "driver_cpu_s", "actor_cpu_s", "cpu_s",
             "actor_startup_cpu_s", "wall_s", "migrations", "cpu_ratio")  # fmt: skip

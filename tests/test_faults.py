@@ -3,11 +3,10 @@ of their mode or wait for room; the failed host draws nothing until it is repair
 
 from __future__ import annotations
 
-import json
-
 from cloudsim.cli import main
 from cloudsim.engine import LocalBackend, Simulation
 from cloudsim.scenario import load_scenario
+from tests.helpers import same_run_json
 
 
 def ha(*overrides: str):
@@ -87,8 +86,7 @@ def test_failures_give_the_same_summary_on_host_actors(ray_session):
     sc = ha("duration=1d", "ray.hosts_per_actor=6")
     local = Simulation(sc, LocalBackend()).run()
     on_ray = Simulation(sc, RayBackend()).run()
-    strip = lambda d: json.dumps({k: v for k, v in d.items() if k not in ("wall_time_s", "backend", "actors")})  # noqa: E731
-    assert local["faults"]["host_failures"] > 1 and strip(local) == strip(on_ray)
+    assert local["faults"]["host_failures"] > 1 and same_run_json(local) == same_run_json(on_ray)
 
 
 def test_a_schedule_naming_an_unknown_host_is_one_line(capsys):

@@ -3,8 +3,6 @@ every tick with migrations in flight, and summaries are byte-identical across ba
 
 from __future__ import annotations
 
-import json
-
 import numpy as np
 import pytest
 
@@ -12,12 +10,13 @@ from cloudsim.engine import LocalBackend, Simulation, tick_times
 from cloudsim.model import MigrationModel, PreCopy
 from cloudsim.model.migration import CONTAINER_FREEZE_S
 from cloudsim.scenario import load_scenario
+from tests.helpers import same_run_json
 from tests.test_consolidation import tiny_day, trace_scenario
 
 
 def stable(summary: dict) -> str:
-    """The summary without what legitimately differs between runs (wall time, backend, actor count)."""
-    return json.dumps({k: v for k, v in summary.items() if k not in ("wall_time_s", "backend", "actors")})
+    """The summary without what legitimately differs between backends (wall time, backend, actors, nodes)."""
+    return same_run_json(summary)
 
 
 def demo(*overrides: str, duration: str = "6h"):

@@ -28,6 +28,9 @@ def test_ray_matches_local_byte_for_byte(ray_session, mixed_local, hosts_per_act
     summary = Simulation(sc, backend).run()
     assert summary["backend"] == "ray"
     assert summary["actors"] == {1: 8, 3: 3}[hosts_per_actor]  # 8 hosts: one actor each, or ceil(8/3)
+    # the session is one node, which holds every actor; in-process there is none
+    assert summary["nodes"] == {ray_session.get_runtime_context().get_node_id(): summary["actors"]}
+    assert mixed_local["nodes"] == {}
     assert stable_json(summary) == stable_json(mixed_local)
     assert backend.handles == []  # actors released at the end
 
@@ -81,3 +84,27 @@ def test_unreachable_address_fails_fast_with_one_line(capsys):
     err = capsys.readouterr().err
     assert code == 2
     assert err.startswith("error: --address: cannot reach Ray at '127.0.0.1:1'") and err.count("\n") == 1
+
+
+def test_json_on_a_private_instance_is_the_summary_alone_while_ray_warns_on_stderr():
+    """`cloudsim run quickstart --json` on the default backend (a private local instance). Ray's error listener
+    prints what the raylet reports, e.g. "N PYTHON worker processes have been started", on standard output;
+    cloudsim sends it to standard error. To make the raylet say it: no I/O workers counted, and 4 actors per
+    CPU (the private instance's startup concurrency), one host each."""
+    import os
+    import subprocess
+    import sys
+
+    cpus = os.cpu_count() or 1
+    if cpus > 8:
+        pytest.skip(f"the raylet's warning would take {4 * cpus} actors on this {cpus}-CPU machine")
+    env = {**os.environ, "RAY_AUTH_MODE": "disabled", "RAY_max_io_workers": "0"}
+    env.pop("RAY_ADDRESS", None)
+    cmd = [sys.executable, "-m", "cloudsim.cli", "run", "quickstart", "--json",
+           "--set", f"hosts[0].count={4 * cpus - 1}", "--hosts-per-actor", "1"]  # fmt: skip
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    summary = json.loads(proc.stdout)  # one JSON document, nothing before or after it
+    assert proc.stdout == json.dumps(summary, indent=2) + "\n"
+    assert summary["backend"] == "ray" and summary["actors"] == 4 * cpus
+    assert "(raylet)" in proc.stderr and "worker processes have been started" in proc.stderr

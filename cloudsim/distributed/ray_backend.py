@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
@@ -56,6 +57,10 @@ class ShardActor:
 
         return os.getpid()
 
+    def node_id(self) -> str:
+        """The Ray node this actor runs on (hex id)."""
+        return ray.get_runtime_context().get_node_id()
+
     def cpu_s(self, completions: list[float]) -> tuple[float, float]:
         """(CPU seconds of the worker's start-up, CPU seconds since this actor began), for ``bench sim``."""
         import time
@@ -88,6 +93,7 @@ class RayBackend:
         self._ticks = 0
         self.recovered = 0
         self.actor_cpu_s = 0.0  # CPU the actors used for the run (after ``close``)
+        self.node_ids: list[str] = []  # the node each actor ran on at the end (after ``close``)
         self.actor_startup_cpu_s = 0.0  # CPU their worker processes used before (Ray and imports)
 
     def grain(self, hosts: int) -> int:
@@ -108,6 +114,7 @@ class RayBackend:
         self.handles = [actor.remote(spec, self._trace_ref, st) for spec, st in zip(specs, self._saved, strict=True)]
         self._completions = [[] for _ in specs]
         self._log = [[] for _ in specs]
+        self.node_ids = []
 
     def save(self) -> list[bytes]:
         self._save()
@@ -193,13 +200,19 @@ class RayBackend:
     def actors(self) -> int:
         return len(self.handles)
 
+    @property
+    def nodes(self) -> dict[str, int]:
+        """The Ray nodes the actors ran on at the end of the run (known after ``close``): node id → actors."""
+        return dict(sorted(Counter(self.node_ids).items()))
+
     def close(self) -> None:
-        """Release the actors (after asking them for the CPU time they used: ``actor_cpu_s``,
-        ``actor_startup_cpu_s``)."""
+        """Release the actors, after asking them for the CPU time they used (``actor_cpu_s``,
+        ``actor_startup_cpu_s``) and the node they ran on (``nodes``)."""
         if self.handles:
             try:
                 refs = [h.cpu_s.remote(self._sent(i)) for i, h in enumerate(self.handles)]
-                cpu = ray.get(refs)
+                where = [h.node_id.remote() for h in self.handles]
+                cpu, self.node_ids = ray.get(refs), ray.get(where)
                 self.actor_startup_cpu_s = float(sum(c[0] for c in cpu))
                 self.actor_cpu_s = float(sum(c[1] for c in cpu))
             except ray.exceptions.RayError:

@@ -45,6 +45,10 @@ class Backend(Protocol):
     @property
     def actors(self) -> int: ...
 
+    @property
+    def nodes(self) -> dict[str, int]:
+        """Where the actors ran, once closed: Ray node id → actors on it (empty in-process)."""
+
     def close(self) -> None:
         """Release the shards."""
 
@@ -84,6 +88,10 @@ class LocalBackend:
     @property
     def actors(self) -> int:
         return 0
+
+    @property
+    def nodes(self) -> dict[str, int]:
+        return {}
 
     def close(self) -> None:
         self.shards = []

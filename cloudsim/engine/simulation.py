@@ -358,6 +358,7 @@ class Simulation:
             interrupted, lost = True, str(exc)
         finally:
             self.backend.close()
+        self.recorder.ran_on(self.backend.nodes)
         summary = self.recorder.summary(
             self.state, sim_time_s=now, wall_time_s=time.perf_counter() - wall0, interrupted=interrupted
         )

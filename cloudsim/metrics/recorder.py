@@ -149,6 +149,7 @@ class Recorder:
         self.placement_log: list[dict[str, Any]] = []
         self.backend = "local"
         self.actors = 0
+        self.nodes: dict[str, int] = {}
         self._mode_sums: dict[str, dict[str, float]] = defaultdict(_sums)
         self._cell_sums: dict[tuple[str, str], dict[str, float]] = defaultdict(_sums)
         self._modes_seen: set[str] = set()
@@ -167,6 +168,10 @@ class Recorder:
 
     def begin(self, backend: str, actors: int) -> None:
         self.backend, self.actors = backend, actors
+
+    def ran_on(self, nodes: dict[str, int]) -> None:
+        """The Ray nodes that held the backend's actors (node id → actors), known once it closed."""
+        self.nodes = dict(nodes)
 
     # ----------------------------------------------------------------------------------- decisions
 
@@ -376,6 +381,7 @@ class Recorder:
             "run": self.run_id,
             "backend": self.backend,
             "actors": self.actors,
+            "nodes": self.nodes,
             "policy": self.scenario.placement.policy,
             "guests": {
                 "submitted": submitted,

@@ -1,0 +1,209 @@
+"""A real two-node Ray cluster on this machine (``ray start --head`` and ``ray start --address``, each node with
+its own temp dir, ports and one CPU; the second node carries a custom resource that tells it apart). A scenario
+run through the real command line with ``--address`` puts host actors on both nodes and prints the same summary
+as ``--backend local``, and its ``--json`` output is pure JSON although Ray prints its warnings meanwhile.
+
+The cluster requires a token of its own (Ray 2.60 binds its servers to every interface); it never collides with
+the suite's ``ray_session`` instance (other temp dirs, other ports) and is stopped by the pids that belong to it,
+never with ``ray stop``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import same_run_json
+
+RAY = str(Path(sys.executable).with_name("ray"))
+SECOND_NODE = "cloudsim_second_node"  # the custom resource only the second node has
+
+# Reads the nodes from the head's GCS until both are alive: {node id: its resources}.
+NODES = textwrap.dedent(
+    """
+    import json, sys, time
+    from ray._raylet import GcsClient
+
+    client, deadline = GcsClient(address=sys.argv[1]), time.monotonic() + 90
+    while True:
+        info = client.get_all_node_info(timeout=10).values()
+        alive = {n.node_id.hex(): dict(n.resources_total) for n in info if n.state == 0}
+        if len(alive) >= 2 or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+    print(json.dumps(alive))
+    """
+)
+
+
+@dataclass
+class TwoNodes:
+    address: str  # the head's GCS, host:port
+    env: dict[str, str]  # what a driver needs to join (the cluster's token)
+    head: str  # node ids
+    second: str
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _node_args(temp_dir: str, resources: dict[str, float]) -> list[str]:
+    """One node: loopback address, one CPU, its own temp dir and ports (workers' ports: any free one, as a
+    private ``ray.init`` does), no dashboard agent port in common with another node; ``--block`` keeps the
+    ``ray start`` process in the foreground so the node is one process to stop."""
+    return [
+        "--node-ip-address=127.0.0.1",
+        "--num-cpus=1",
+        f"--resources={json.dumps(resources)}",
+        f"--temp-dir={temp_dir}",
+        "--object-store-memory=100000000",
+        f"--node-manager-port={_free_port()}",
+        f"--object-manager-port={_free_port()}",
+        "--min-worker-port=0",
+        "--max-worker-port=0",
+        f"--dashboard-agent-listen-port={_free_port()}",
+        f"--dashboard-agent-grpc-port={_free_port()}",
+        f"--runtime-env-agent-port={_free_port()}",
+        f"--metrics-export-port={_free_port()}",
+        "--disable-usage-stats",
+        "--block",
+    ]
+
+
+def _wait_for_port(port: int, node: subprocess.Popen, log: Path, timeout_s: float = 90) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if node.poll() is not None:
+            pytest.fail(f"ray start --head exited ({node.returncode}): {log.read_text()[-2000:]}")
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            time.sleep(0.3)
+    pytest.fail(f"the head's GCS did not listen on {port} in {timeout_s} s: {log.read_text()[-2000:]}")
+
+
+def _pids_with(texts: list[str]) -> list[int]:
+    """The processes with one of ``texts`` on their command line (Linux ``/proc``)."""
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            except OSError:  # gone meanwhile
+                continue
+            if any(t in cmdline for t in texts):
+                pids.append(int(entry.name))
+    return pids
+
+
+def _stop(nodes: list[subprocess.Popen], temp_dirs: list[str]) -> None:
+    """SIGTERM each ``ray start --block`` (the node drains, then stops its GCS, raylet, agents and workers);
+    then SIGKILL whatever still runs with one of the nodes' temp dirs on its command line (every process a
+    node starts has it there), and the ``ray start`` processes themselves if they hang."""
+    for node in nodes:
+        if node.poll() is None:
+            node.send_signal(signal.SIGTERM)
+    for node in nodes:
+        try:
+            node.wait(timeout=40)
+        except subprocess.TimeoutExpired:
+            node.kill()
+            node.wait(timeout=10)
+    deadline = time.monotonic() + 10
+    while (left := _pids_with(temp_dirs)) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    for pid in left:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+
+
+@pytest.fixture(scope="module")
+def two_nodes() -> Iterator[TwoNodes]:
+    # Short temp dirs: Ray's unix sockets live under them and their paths must stay < 108 characters.
+    temp_dirs = [tempfile.mkdtemp(prefix="csh", dir="/tmp"), tempfile.mkdtemp(prefix="csw", dir="/tmp")]
+    logs = [Path(d) / "ray-start.log" for d in temp_dirs]
+    env = {k: v for k, v in os.environ.items() if k not in ("RAY_ADDRESS", "RAY_AUTH_TOKEN_PATH")}
+    env.update(RAY_AUTH_MODE="token", RAY_AUTH_TOKEN=secrets.token_hex(32))
+    # No I/O workers counted: a raylet warns "N PYTHON worker processes have been started" once a node has 4
+    # workers per CPU instead of 4 + 2 x 4 I/O workers, so with 4 actors a node Ray prints a (raylet) line
+    # to the driver during the run, which --json must keep off standard output.
+    node_env = {**env, "RAY_max_io_workers": "0"}
+    port = _free_port()
+    nodes: list[subprocess.Popen] = []
+    try:
+        with logs[0].open("w") as log:
+            head = [RAY, "start", "--head", f"--port={port}", "--include-dashboard=false"]
+            head += _node_args(temp_dirs[0], {})
+            nodes.append(subprocess.Popen(head, env=node_env, stdout=log, stderr=subprocess.STDOUT))
+        _wait_for_port(port, nodes[0], logs[0])
+        with logs[1].open("w") as log:
+            second = [RAY, "start", f"--address=127.0.0.1:{port}", *_node_args(temp_dirs[1], {SECOND_NODE: 1})]
+            nodes.append(subprocess.Popen(second, env=node_env, stdout=log, stderr=subprocess.STDOUT))
+        probe = subprocess.run(
+            [sys.executable, "-c", NODES, f"127.0.0.1:{port}"], env=env, capture_output=True, text=True, timeout=150
+        )
+        alive = json.loads(probe.stdout or "{}")
+        assert len(alive) == 2, f"{alive} {probe.stderr[-2000:]} {logs[1].read_text()[-2000:]}"
+        (second_id,) = [n for n, res in alive.items() if SECOND_NODE in res]
+        (head_id,) = [n for n in alive if n != second_id]
+        yield TwoNodes(f"127.0.0.1:{port}", env, head_id, second_id)
+    finally:
+        _stop(nodes, temp_dirs)
+        for d in temp_dirs:
+            shutil.rmtree(d, ignore_errors=True)
+
+
+def _cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
+    cmd = [sys.executable, "-m", "cloudsim.cli", "run", "mixed-modes", "--json", "--run-id", "two-nodes", *args]
+    return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
+
+
+@pytest.fixture(scope="module")
+def runs(two_nodes: TwoNodes) -> tuple[subprocess.CompletedProcess, subprocess.CompletedProcess]:
+    """mixed-modes (8 hosts) with one actor per host on the cluster, and the same run in-process."""
+    on_cluster = _cli("--address", two_nodes.address, "--hosts-per-actor", "1", env=two_nodes.env)
+    local_env = {k: v for k, v in os.environ.items() if k != "RAY_ADDRESS"}
+    local = _cli("--backend", "local", env=local_env)
+    assert on_cluster.returncode == 0, on_cluster.stderr[-3000:]
+    assert local.returncode == 0, local.stderr[-3000:]
+    return on_cluster, local
+
+
+def test_actors_run_on_both_nodes_and_the_summary_equals_the_local_one(two_nodes, runs):
+    on_cluster, local = (json.loads(p.stdout) for p in runs)
+    assert on_cluster["backend"] == "ray" and on_cluster["actors"] == 8
+    # SPREAD put host actors on the head and on the node with the custom resource, and nowhere else
+    assert set(on_cluster["nodes"]) == {two_nodes.head, two_nodes.second}
+    assert sum(on_cluster["nodes"].values()) == 8
+    assert local["backend"] == "local" and local["actors"] == 0 and local["nodes"] == {}
+    # Equal but for wall_time_s (wall clock) and backend, actors and nodes, which say where the shards ran;
+    # the run id is the same (--run-id), so it is compared too.
+    assert same_run_json(on_cluster) == same_run_json(local)
+    assert on_cluster["guests"]["placed"] > 0
+
+
+def test_json_on_a_cluster_is_the_summary_alone_while_ray_warns_on_stderr(runs):
+    on_cluster, _ = runs
+    summary = json.loads(on_cluster.stdout)  # one JSON document, nothing before or after it
+    assert on_cluster.stdout == json.dumps(summary, indent=2) + "\n"
+    # the raylet's warning reached the driver during the run, and went to standard error
+    assert "(raylet)" in on_cluster.stderr and "worker processes have been started" in on_cluster.stderr
