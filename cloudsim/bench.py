@@ -157,15 +157,23 @@ SYNTHETIC_CLASSES = [
 ]  # fmt: skip
 
 
-def synthetic_datacenter(hosts: int, guests: int, duration: str = "1d", churn_days: float = 0.0) -> Any:
+def synthetic_datacenter(
+    hosts: int, guests: int, duration: str = "1d", churn_days: float = 0.0, policy: str = "worst-fit"
+) -> Any:
     """A synthetic data centre of ``hosts`` hosts (80 % KVM, 20 % VirtualBox) with ``guests`` guests there
     at the start, consolidated every 5 minutes. With ``churn_days`` > 0 the guests live that long on average
     (exponential) and Poisson arrivals at ``guests / churn_days`` keep the population steady: arrivals,
-    departures and consolidation together."""
+    departures and consolidation together, the underload pass bounded as a large data centre would run it.
+    ``policy``: the placement policy (the default spreads the guests,
+    so consolidation has work from the first tick)."""
     from cloudsim.scenario import validate
 
     workload: dict[str, Any] = {"arrivals": {"process": "batch", "count": guests, "at": 0}}
+    bounds: dict[str, Any] = {}
     if churn_days > 0:
+        # the scalable consolidation of a data centre: empty only hosts under 30 % CPU, start at most one
+        # migration per 100 hosts per step (CloudSim's unbounded pass searches every host for every host)
+        bounds = {"underload_below": 0.3, "max_migrations": max(10, hosts // 100)}
         workload = {
             "arrivals": {"process": "poisson", "initial": guests, "rate_per_hour": guests / (24 * churn_days)},
             "lifetime": {"distribution": "exponential", "mean": churn_days * 86400},
@@ -187,7 +195,7 @@ def synthetic_datacenter(hosts: int, guests: int, duration: str = "1d", churn_da
             "tick": "5m",
             "hosts": groups if hosts > 1 else groups[:1],
             "workload": {**workload, "classes": SYNTHETIC_CLASSES},
-            "placement": {"policy": "worst-fit", "overcommit": {"cpu": 2.0, "memory": 1.0}},
+            "placement": {"policy": policy, "overcommit": {"cpu": 2.0, "memory": 1.0}},
             "consolidation": {
                 "detector": "lr",
                 "safety": 1.2,
@@ -197,6 +205,7 @@ def synthetic_datacenter(hosts: int, guests: int, duration: str = "1d", churn_da
                 "host_bandwidth_gbps": 10,
                 "wake": "last-resort",
                 "retarget": False,
+                **bounds,
             },
         }
     )

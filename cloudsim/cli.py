@@ -850,6 +850,7 @@ def bench_sim(
             "guests arrive at the start and stay)",
         ),
     ] = 0.0,
+    policy: Annotated[str, typer.Option(help="placement policy of the synthetic data centre")] = "worst-fit",
     backend: Annotated[
         list[BackendName] | None, typer.Option(help="backends to time, side by side; repeat (default: local and ray)")
     ] = None,
@@ -883,9 +884,11 @@ def bench_sim(
         cases.append((sc, _read_trace(sc)))
     if hosts > 0:
         try:
-            cases.append((bench.synthetic_datacenter(hosts, guests, duration, churn), None))
+            cases.append((bench.synthetic_datacenter(hosts, guests, duration, churn, policy), None))
         except ScenarioError as exc:
-            raise UsageFailure(f"--duration: {exc.message}") from None
+            raise UsageFailure(
+                f"--{'policy' if exc.path == 'placement.policy' else 'duration'}: {exc.message}"
+            ) from None
     if not cases:
         raise UsageFailure("--planetlab: give a PlanetLab day folder, or --hosts > 0 for the synthetic data centre")
     rows: list[dict[str, Any]] = []

@@ -506,3 +506,26 @@ def test_bench_consolidation_sweeps_as_ray_tasks_with_the_same_rows(tmp_path, ca
         lines = out.read_text().splitlines()
         rows[backend] = [",".join(line.split(",")[:-1]) for line in lines]  # wall_s aside
     assert rows["local"] == rows["ray"] and len(rows["local"]) == 1 + 4
+
+
+def test_the_underload_pass_can_be_bounded():
+    """underload_below: only hosts under that CPU share are emptied (0: none); max_migrations: no step starts
+    more; the defaults are CloudSim's unbounded pass."""
+    from cloudsim.engine import LocalBackend, Simulation
+    from cloudsim.scenario import load_scenario
+
+    def run(*sets):
+        sc, _ = load_scenario("consolidation-demo", ["duration=12h", *sets])
+        sim = Simulation(sc, LocalBackend())
+        per_step = []
+        original = sim.consolidator.step
+        sim.consolidator.step = lambda *a: per_step.append(original(*a)) or per_step[-1]
+        return sim.run(), [len(m) for m in per_step]
+
+    free, steps = run()
+    assert max(steps) > 3
+    capped, steps = run("consolidation.max_migrations=3")
+    assert max(steps) == 3 and capped["migrations"] < free["migrations"]
+    none_under, _ = run("consolidation.underload_below=0")
+    assert none_under["migrations"] < capped["migrations"] or none_under["migrations"] < free["migrations"]
+    assert none_under["hosts"]["active_mean"] > free["hosts"]["active_mean"]  # nothing emptied: more hosts on

@@ -133,3 +133,31 @@ def test_results_do_not_depend_on_grouping():
             "requested_mips_s",
         ):
             assert np.array_equal(getattr(one, name), getattr(other, name)), (groups, name)
+
+
+def test_settling_only_the_touched_hosts_gives_what_settling_all_gives(monkeypatch):
+    """The fair model settles only the hosts a command touches; after every such settle, settling every host
+    of a copy must give the same per-host figures, bit for bit (arrivals, departures, migrations, failures)."""
+    import copy
+
+    from cloudsim.engine import LocalBackend, Simulation
+    from cloudsim.model import shard as shard_module
+    from cloudsim.scenario import load_scenario
+
+    partial = shard_module.HostShard._settle_hosts
+    checked = []
+
+    def both(self, t, hosts):
+        full = copy.deepcopy(self)
+        partial(self, t, hosts)
+        full._settle(t, remove_idle=False)
+        for name in ("_used", "_requested", "_res_req", "_res_alloc", "_mig_loss", "_power", "_on", "shutdowns",
+                     "shutdown_on_s", "_on_since", "_was_active"):  # fmt: skip
+            assert np.array_equal(getattr(self, name), getattr(full, name)), (name, t)
+        checked.append(len(hosts))
+
+    monkeypatch.setattr(shard_module.HostShard, "_settle_hosts", both)
+    for name in ("consolidation-demo", "ha-demo"):
+        sc, _ = load_scenario(name, ["duration=6h"])
+        Simulation(sc, LocalBackend()).run()
+    assert len(checked) > 100 and max(checked) < 40  # many events, each touching a few of the 40 hosts

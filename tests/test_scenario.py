@@ -575,3 +575,16 @@ def test_utilization_distribution_errors(dist: dict[str, Any], path: str, fragme
     err = scenario_error(data)
     assert err.path == "workload.classes[0].cpu_utilization" + path
     assert fragment in err.message
+
+
+def test_initial_guests_are_there_at_the_start_then_arrivals_follow():
+    from cloudsim.scenario import load_scenario
+    from cloudsim.workload import generate
+
+    sc, _ = load_scenario("quickstart", ["workload.arrivals.initial=25", "duration=2h"])
+    guests = generate(sc)
+    at = sc.workload.arrivals.at
+    assert sum(g.arrival_s == at for g in guests) >= 25
+    assert [g.arrival_s for g in guests[:25]] == [at] * 25 and guests[25].arrival_s > at
+    plain, _ = load_scenario("quickstart", ["duration=2h"])
+    assert len(guests) > len(generate(plain))

@@ -271,7 +271,8 @@ class Simulation:
             book_cpu[g.id] = 0.0 if self.cloudsim else max(x.cpu_reserved_mips for x in costs)
             book_bw[g.id] = g.bandwidth_mbps * 1000 if self.cloudsim else 0.0
         detector = Detector(c.detector, c.safety, c.compat) if self.migrate else None
-        settings = Settings(detector, c.selection, c.wake, c.retarget, book_migrations=not self.cloudsim, seed=s.seed)
+        settings = Settings(detector, c.selection, c.wake, c.retarget, book_migrations=not self.cloudsim, seed=s.seed,
+                            underload_below=c.underload_below, max_migrations=c.max_migrations)  # fmt: skip
         link = np.full(len(cl), c.host_bandwidth_gbps * 1e6 if self.cloudsim else np.inf)
         return Consolidator(
             settings, cl.cpu_mips, cl.mips_per_core, cl.power_curve_w, cl.group, vm_mips, scale, vm_ram,

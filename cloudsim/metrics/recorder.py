@@ -156,6 +156,7 @@ class Recorder:
         self._listeners: list[Any] = []
         self.consolidating = scenario.consolidation is not None
         self._last_report: HostReport | None = None
+        self._names = np.asarray(cluster.names)
 
     def __getstate__(self) -> dict[str, Any]:
         state = dict(self.__dict__)
@@ -294,7 +295,7 @@ class Recorder:
         row["wall_s"] = wall_s
         self.rows.append(row)
         self._last_report = report
-        buckets, top = host_detail_values((report.cpu_used_mips / c.cpu_mips)[on], np.asarray(c.names)[on])
+        buckets, top = host_detail_values((report.cpu_used_mips / c.cpu_mips)[on], self._names[on])
         self.latest = Snapshot(
             time_s=t,
             wall_s=wall_s,

@@ -370,8 +370,11 @@ class HostShard:
         if added:
             self._append(list(added.values()))
         self._invalidate()
-        if self._entries:  # the cloudsim model's initial placement does not settle (CloudSim's clock)
-            self._settle(t, remove_idle=False)
+        if self.dyn.cloudsim:
+            if self._entries:  # the cloudsim model's initial placement does not settle (CloudSim's clock)
+                self._settle(t, remove_idle=False)
+        else:
+            self._settle_hosts(t, local)
 
     def complete(self, t: float) -> None:
         """A migration completion time (every shard sees each one): integrate to ``t``, end the migrations
@@ -379,13 +382,17 @@ class HostShard:
         self._integrate(t, np.arange(self.n))
         a = self._a
         due = a["end"] <= t
+        touched = np.unique(a["host"][due])
         if due.any():
             arrived = due & (a["role"] == INCOMING)
             a["role"][arrived] = RESIDENT
             a["end"][arrived] = math.inf
             self._keep(~(due & ~arrived))
             self._invalidate()
-        self._settle(t, remove_idle=True)
+        if self.dyn.cloudsim:
+            self._settle(t, remove_idle=True)
+        else:
+            self._settle_hosts(t, touched)
 
     # ---------------------------------------------------------------------------------------- time
 
@@ -526,6 +533,66 @@ class HostShard:
             self._entries = True
         self._settled = al
 
+    def _settle_hosts(self, t: float, hosts: np.ndarray) -> None:
+        """:meth:`_settle` of the hosts ``hosts`` (local, ascending) only, in the fair model, where a host's
+        state depends on its own rows alone and nothing changes between ticks but what the commands touch:
+        the same per-host sums over the same rows in the same order, so the same figures, without the cost
+        of every host at every arrival. (Per-row figures for a report come from the full settle at the
+        tick.)"""
+        if len(hosts) == 0:
+            return
+        for name in ("_used", "_requested", "_res_req", "_res_alloc", "_mig_loss", "_power"):
+            if getattr(self, name).dtype != np.float64:  # np.bincount of no rows gives integers
+                setattr(self, name, getattr(self, name).astype(np.float64))
+        a = self._a
+        if self._draw_tick != self.tick:
+            self._draw = self._draws(a)
+            self._draw_tick = self.tick
+        slot = np.full(self.n, -1, dtype=np.int64)
+        slot[hosts] = np.arange(len(hosts))
+        rows = np.flatnonzero(slot[a["host"]] >= 0)
+        k = len(hosts)
+        at = slot[a["host"][rows]]
+        util = self._draw[rows]
+        traced = a["kind"][rows] == DIST_TRACE
+        if traced.any():
+            if self.trace is None:
+                raise ValueError("a guest follows a trace column but this shard was given no trace")
+            util = util.copy()
+            util[traced] = interpolate_rows(self.trace, a["p1"][rows][traced].astype(np.int64), t)
+        req = util * a["cpu"][rows] / (1.0 - a["c"][rows])
+        role = a["role"][rows]
+        incoming = role >= INCOMING
+        share = np.where(incoming, req * self.dyn.target_share, req)
+        total = self.spec.cpu_mips[hosts]
+        s = np.bincount(at, weights=share, minlength=k)
+        over = s > total
+        f = np.where(over, total / np.where(s > 0, s, 1.0), 1.0)[at]
+        out = role == OUTGOING
+        sshare = self.dyn.source_share
+        alloc = np.where(out, req * sshare, share) * f
+        res = ~incoming
+        self._used[hosts] = np.bincount(at, weights=np.where(out, alloc / sshare, alloc), minlength=k)
+        self._requested[hosts] = np.bincount(at, weights=req, minlength=k)
+        self._res_req[hosts] = np.bincount(at, weights=np.where(res, req, 0.0), minlength=k)
+        self._res_alloc[hosts] = np.bincount(at, weights=np.where(res, alloc, 0.0), minlength=k)
+        loss = np.where(out & (alloc < req), req - alloc, 0.0)
+        self._mig_loss[hosts] = np.bincount(at, weights=loss, minlength=k)
+        has = np.bincount(at, minlength=k) > 0
+        on = (has | ~self.spec.empty_off[hosts]) & ~self._down[hosts]
+        self._on[hosts] = on
+        if self.dyn.full_power:
+            self._power[hosts] = np.where(self._down[hosts], 0.0, self.spec.power_curve_w[hosts, -1])
+        else:
+            curve = self.spec.power_curve_w[hosts]
+            self._power[hosts] = np.where(on, power_w(curve, self._used[hosts] / total), 0.0)
+        was = self._was_active[hosts]
+        off = was & ~has
+        self.shutdowns[hosts] += off
+        self.shutdown_on_s[hosts] += np.where(off, t - self._on_since[hosts], 0.0)
+        self._on_since[hosts] = np.where(~was & has, t, self._on_since[hosts])
+        self._was_active[hosts] = has
+
     def guest_hosts(self) -> dict[int, list[int]]:
         """Guest id -> the global host ids it is on (two or three during a migration)."""
         out: dict[int, list[int]] = {}
@@ -536,7 +603,10 @@ class HostShard:
     def report(self, t: float) -> HostReport:
         """The settled state and the integrals so far."""
         finished, self._finished = np.array(sorted(self._finished), dtype=np.int64), []
-        al, a, n = self._settled, self._a, self.n
+        # the fair model settles only the hosts a command touches: the rows' figures come fresh (the same
+        # formulas; cached when the tick's full settle just computed them)
+        al = self._settled if self.dyn.cloudsim else self._allocate(t)
+        a, n = self._a, self.n
         host, res, c = a["host"], al["resident"], a["c"]
         delivered = np.where(res, al["alloc"] * (1.0 - c), 0.0)
         overhead = np.where(res, al["alloc"] * c, 0.0)

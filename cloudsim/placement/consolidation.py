@@ -40,6 +40,8 @@ class Settings:
     retarget: bool = True  # the underload pass may empty a host chosen as a target in the same step
     book_migrations: bool = False  # a migration target must have the guest's booking free (not CloudSim)
     seed: int = 0
+    underload_below: float = 1.0  # the underload pass empties hosts under this CPU share (CloudSim: all)
+    max_migrations: int | None = None  # per step, overloads first (CloudSim: no limit)
 
 
 class Consolidator:
@@ -98,6 +100,8 @@ class Consolidator:
         self.n_hist = 0
         self.util_mips = np.zeros(self.H)  # allocated CPU per host after the last event (from the shards)
         self.hist_len = np.zeros(self.V, dtype=np.int64)  # samples up to the oldest non-zero one
+        self._reported = np.zeros(0, dtype=np.int64)  # the guests of the last report (their req is set)
+        self._tracked = np.zeros(0, dtype=np.int64)  # the guests with a non-zero sample in the window
         self._all = np.arange(self.H)
         self._all_types = np.ones(self.ntypes, dtype=np.bool_)
         self._reset_views()
@@ -107,14 +111,19 @@ class Consolidator:
     def observe(self, guest_ids: np.ndarray, util: np.ndarray, req: np.ndarray, util_mips: np.ndarray) -> None:
         """One interval's report: the resident guests' utilization and request now, each host's CPU in use.
         Each guest's history gains a sample (utilization x its overhead scale)."""
-        self.req = np.zeros(self.V)
+        self.req[self._reported] = 0.0
         self.req[guest_ids] = req
-        self.hist[:, 1:] = self.hist[:, :-1]
-        self.hist[:, 0] = 0.0
+        self._reported = guest_ids
+        # only the rows with a sample in the window change (the others hold zeros and stay so)
+        rows = np.union1d(self._tracked, guest_ids)
+        window = np.zeros((len(rows), HISTORY))
+        window[:, 1:] = self.hist[rows, :-1]
+        self.hist[rows] = window
         self.hist[guest_ids, 0] = util * self.scale[guest_ids]
         self.n_hist = min(self.n_hist + 1, HISTORY)
-        nonzero = self.hist != 0
-        self.hist_len = np.where(nonzero.any(axis=1), HISTORY - np.argmax(nonzero[:, ::-1], axis=1), 0)
+        nonzero = self.hist[rows] != 0
+        self.hist_len[rows] = np.where(nonzero.any(axis=1), HISTORY - np.argmax(nonzero[:, ::-1], axis=1), 0)
+        self._tracked = rows[self.hist_len[rows] > 0]
         self.util_mips = util_mips
 
     def add(self, v: int, host: int) -> None:
@@ -310,7 +319,7 @@ class Consolidator:
         moves: list[tuple[int, int]] = []
         to_move.sort(key=lambda x: -self.req[x])  # stable, as Collections.sort
         switched_off = self.util_mips == 0
-        for v in to_move:
+        for v in to_move[: self.cfg.max_migrations]:
             target = -1
             if self.cfg.wake == "last-resort":
                 target = self.find_host(v, over_mask | switched_off, off_excluded=True)
@@ -331,15 +340,18 @@ class Consolidator:
         u_now = np.where((u_now > 1) & (u_now < 1.01), 1.0, u_now)
         # least utilized first (ties: lowest id); utilization is the report's, fixed during the pass, and
         # exclusions only grow, so one sorted pass picks what a fresh minimum each time would
-        under = np.flatnonzero((u_now > 0) & (u_now < 1))
+        cap = self.cfg.max_migrations if self.cfg.max_migrations is not None else self.V + 1
+        under = np.flatnonzero((u_now > 0) & (u_now < min(1.0, self.cfg.underload_below)))
         for h in under[np.argsort(u_now[under], kind="stable")].tolist():
+            if len(moves) >= cap:
+                break
             if excl_under[h]:
                 continue
             excl_under[h] = True
             excl_place[h] = True
             # guests planned onto h in this step may move again (CloudSim's double migration)
             vms = [v for v in lists[h] if self.mig_to[v] < 0] if in_flight else lists[h]
-            if not vms:
+            if not vms or len(moves) + len(vms) > cap:
                 continue
             ids = np.array(vms)
             req = self.req[ids]

@@ -350,19 +350,26 @@ def decide(policy: Policy, snapshot: Snapshot, request: Request) -> Decision:
     :class:`Decision` with ``host=None`` and the reasons."""
     s, r = snapshot, request
     n = len(s.cpu_cap)
-    codes = np.array([_CODES[k] for k in policy.weights], dtype=np.int64)
-    if _POWER in codes and s.power_curve_w is None:
+    key = (policy.name, *policy.weights.items())
+    if key not in _COMPILED:
+        codes = np.array([_CODES[k] for k in policy.weights], dtype=np.int64)
+        _COMPILED[key] = (codes, np.array(list(policy.weights.values()), dtype=np.float64))
+    codes, weights = _COMPILED[key]
+    if s.power_curve_w is None and _POWER in codes:
         raise ValueError("power-aware placement needs the hosts' power curves in the snapshot")
     curves = s.power_curve_w if s.power_curve_w is not None else _NO_CURVES
     cand, raw, total = _buffers(n)
     counts = np.zeros(4, dtype=np.int64)
-    weights = np.array(list(policy.weights.values()), dtype=np.float64)
     host = _decide(codes, weights, r.group, r.group_cpu, r.group_mem, r.group_ok, s.cpu_cap, s.mem_cap,
                    s.cpu_used, s.mem_used, s.guests, curves, cand, raw, total, counts)  # fmt: skip
-    rejected_by = {name: int(c) for name, c in zip(FILTERS, counts[:3].tolist(), strict=True) if c}
+    n_ok, n_cpu, n_mem, fit = counts.tolist()
+    rejected_by = {name: c for name, c in zip(FILTERS, (n_ok, n_cpu, n_mem)) if c}  # noqa: B905
     if host >= 0:
-        return Decision(r.guest_id, int(host), rejected_by, f"{int(counts[3])}/{n} hosts fit", float(total[0]))
+        return Decision(r.guest_id, int(host), rejected_by, f"{fit}/{n} hosts fit", float(total[0]))
     return _rejection(s, r, rejected_by)
+
+
+_COMPILED: dict[tuple[object, ...], tuple[np.ndarray, np.ndarray]] = {}  # policy -> scorer codes, weights
 
 
 def _rejection(s: Snapshot, r: Request, rejected_by: dict[str, int]) -> Decision:

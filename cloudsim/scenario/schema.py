@@ -363,6 +363,14 @@ class Consolidation(Strict):
     retarget: bool = Field(
         True, description="the underload pass may empty a host just chosen as a target (CloudSim: yes)"
     )
+    underload_below: Fraction = Field(
+        1.0,
+        description="the underload pass empties only hosts using less than this share of their CPU (CloudSim: "
+        "every host under 100 %, 1.0); lower values bound its work at scale",
+    )
+    max_migrations: int | None = Field(
+        None, gt=0, description="at most this many migrations start per step, overloads first (CloudSim: no limit)"
+    )
 
 
 class Dynamics(Strict):
