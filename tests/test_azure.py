@@ -1,15 +1,26 @@
-"""The Azure V1 requests reader (``cloudsim/workload/azure.py``) on small folders written here, and (when
-``../shared/data`` is present) on the published splits."""
+"""The Azure V1 requests workload (``workload.requests``, format ``azure-v1``): the reader on small folders
+written here, the guests it makes, the scenario form and its one-line errors, and (when
+``../shared/data`` is present) the published test split."""
 
 from __future__ import annotations
 
+import json
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
+import yaml
 
+from cloudsim.cli import main
+from cloudsim.engine import LocalBackend
+from cloudsim.engine import run as engine_run
+from cloudsim.scenario import ScenarioError, load_scenario
+from cloudsim.scenario.loader import builtin_text, estimate
+from cloudsim.virt import OSFamily, VirtMode
 from cloudsim.workload import azure as azure_module
-from cloudsim.workload.azure import AzureError, draw_times, read_azure_v1
+from cloudsim.workload import generate
+from cloudsim.workload.azure import AzureError, azure_guests, draw_times, read_azure_v1
 from tests.conftest import SHARED_DATA
 from tests.helpers import AZURE_ARRIVALS, AZURE_LIFETIMES, write_azure
 
@@ -17,6 +28,20 @@ AZURE_DATA = SHARED_DATA / "traces" / "azure_v1_vm_flavors_huawei"
 needs_data = pytest.mark.skipif(
     not (AZURE_DATA / "traces" / "v1.test.txt").is_file(), reason=f"the Azure V1 data are not at {AZURE_DATA}"
 )
+
+
+def scenario(folder: Path, *sets: str):
+    """The built-in azure-v1 on ``folder``, with a small fleet and ``--set`` overrides."""
+    sc, _ = load_scenario("azure-v1", [f"workload.requests.path={folder}", "hosts[0].count=4", *sets])
+    return sc
+
+
+def one_line(capsys: pytest.CaptureFixture[str], *args: str) -> str:
+    code = main(list(args))
+    err = capsys.readouterr().err
+    assert code == 2, err
+    assert "Traceback" not in err and err.count("\n") == 1 and err.startswith("error: "), err
+    return err
 
 
 # ------------------------------------------------------------------------------------------------ reader
@@ -138,6 +163,98 @@ def test_the_censor_time_cannot_precede_the_last_bin(tmp_path):
         read_azure_v1(write_azure(tmp_path, censor_s=1200))
 
 
+# ------------------------------------------------------------------------------------------------ guests
+
+
+def test_guests_follow_the_scenario_and_share_a_shape_per_flavor(tmp_path):
+    sc = scenario(write_azure(tmp_path), "workload.requests.mode=para", "workload.requests.os=bsd")
+    guests = generate(sc)
+    assert len(guests) == 7 and [g.id for g in guests] == list(range(7))
+    assert [g.arrival_s for g in guests] == sorted(g.arrival_s for g in guests)
+    by_name = {g.name: g for g in guests}
+    assert by_name["test-3"].kind == "a" and by_name["test-3"].shape.vcpus == 1
+    assert by_name["test-2"].shape.memory_gib == 3.5 and by_name["test-2"].lifetime_s is None
+    assert {g.shape.mode for g in guests} == {VirtMode.PARA} and {g.shape.os for g in guests} == {OSFamily.BSD}
+    assert len({id(g.shape) for g in guests}) == 3  # b, g, a: one shape object each
+    assert by_name["test-4"].shape is by_name["test-6"].shape
+
+
+def test_guests_are_deterministic_from_the_seed_and_limit_keeps_a_prefix(tmp_path):
+    folder = write_azure(tmp_path)
+    a, b, c = generate(scenario(folder)), generate(scenario(folder)), generate(scenario(folder, "seed=1"))
+    assert a == b
+    assert [g.arrival_s for g in a] != [g.arrival_s for g in c]
+    limited = generate(scenario(folder, "workload.requests.limit=3"))
+    full = {g.name: g for g in a}
+    assert sorted(g.name for g in limited) == ["test-0", "test-1", "test-2"]
+    assert all((g.arrival_s, g.lifetime_s) == (full[g.name].arrival_s, full[g.name].lifetime_s) for g in limited)
+
+
+def test_guests_arriving_after_the_end_are_dropped(tmp_path):
+    guests = generate(scenario(write_azure(tmp_path), "duration=600s"))
+    assert {g.name for g in guests} == {"test-0", "test-1", "test-2", "test-3"}  # bins ending at 300 and 600 s
+
+
+def test_a_run_places_each_batch_as_one_wave(tmp_path):
+    sc = scenario(write_azure(tmp_path), "duration=1500s", "hosts[0].count=1")
+    summary, recorder = engine_run(sc, LocalBackend())
+    assert summary["guests"]["submitted"] == summary["guests"]["placed"] == 7
+    assert summary["guests"]["completed"] == 5 and summary["guests"]["running_at_end"] == 2  # the two C<k>
+    times = {row["guest"]: row["time_s"] for row in recorder.placement_log}
+    assert times["test-4"] == times["test-5"] == times["test-6"] != times["test-3"]
+
+
+# ---------------------------------------------------------------------------------------------- scenario
+
+
+def test_requests_are_a_workload_form_of_their_own(tmp_path):
+    folder = write_azure(tmp_path)
+    with pytest.raises(ScenarioError, match="workload: give requests alone, without arrivals/lifetime/classes"):
+        load_scenario("quickstart", [f"workload.requests.path={folder}"])
+    with pytest.raises(ScenarioError, match=r"workload\.requests\.path: is required"):
+        load_scenario("azure-v1")
+    with pytest.raises(ScenarioError, match=r"workload\.requests\.split: 'nope' is not one of: test, dev, train"):
+        scenario(folder, "workload.requests.split=nope")
+    with pytest.raises(ScenarioError, match=r"workload\.requests\.split: no file .*v1\.train\.txt"):
+        scenario(folder, "workload.requests.split=train")
+    (folder / "traces" / "v1.train.txt").write_text(AZURE_ARRIVALS)
+    with pytest.raises(ScenarioError, match=r"workload\.requests\.split: no lifetime file .*dev and test only"):
+        scenario(folder, "workload.requests.split=train")
+    with pytest.raises(ScenarioError, match=r"workload\.requests\.limit: input should be greater than 0"):
+        scenario(folder, "workload.requests.limit=0")
+    with pytest.raises(ScenarioError, match=r"workload\.requests\.mode: no host .* windows guest in para mode"):
+        scenario(folder, "workload.requests.mode=para", "workload.requests.os=windows")
+    with pytest.raises(ScenarioError, match=r"workload\.requests\.cpu_utilization\.value: must be a utilization"):
+        scenario(folder, "workload.requests.cpu_utilization.value=2")
+
+
+def test_a_requests_path_in_a_scenario_file_is_relative_to_that_file(tmp_path, monkeypatch):
+    write_azure(tmp_path / "data")
+    data = yaml.safe_load(builtin_text("azure-v1"))
+    data["workload"]["requests"]["path"] = "data"
+    (tmp_path / "sc.yaml").write_text(yaml.safe_dump(data))
+    monkeypatch.chdir("/")
+    sc, _ = load_scenario(str(tmp_path / "sc.yaml"))
+    assert Path(sc.workload.requests.path) == tmp_path / "data"
+
+
+def test_the_memory_estimate_counts_the_split_or_the_limit(tmp_path):
+    folder = write_azure(tmp_path)
+    assert estimate(scenario(folder))["guests"] == 410_276  # the test split's VMs (not this folder's)
+    assert estimate(scenario(folder, "workload.requests.limit=1000"))["guests"] == 1000
+
+
+def test_validate_reads_the_files_and_rejects_what_run_rejects(tmp_path, capsys):
+    folder = write_azure(tmp_path)
+    assert main(["validate", "azure-v1", "--set", f"workload.requests.path={folder}"]) == 0
+    assert "7 VMs (azure-v1 test)" in capsys.readouterr().out
+    (folder / "traces" / "v1.test.txt").write_text("600 b,q,|\n")
+    sets = ["--set", f"workload.requests.path={folder}", "--set", "hosts[0].count=2"]
+    for command in (["validate"], ["run", "--backend", "local", "--no-progress"]):
+        err = one_line(capsys, *command, "azure-v1", *sets)
+        assert err.startswith("error: workload.requests.path: ") and "v1.test.txt, line 1, token 2" in err
+
+
 # ---------------------------------------------------------------------------------------- published data
 
 
@@ -153,3 +270,27 @@ def test_the_published_splits_have_the_documented_counts():
     assert (dev.vms, dev.batches) == (259_159, 53_109)
     with pytest.raises(AzureError, match="no lifetime file"):
         read_azure_v1(AZURE_DATA, "train")
+
+
+@needs_data
+def test_the_test_split_becomes_guests_in_seconds():
+    sc, _ = load_scenario("azure-v1", [f"workload.requests.path={AZURE_DATA}"])
+    t0 = time.perf_counter()
+    guests = azure_guests(sc)
+    assert time.perf_counter() - t0 < 10.0
+    assert len(guests) == 410_276 and guests[0].arrival_s >= 0
+    assert sum(g.lifetime_s is None for g in guests) == 23_311
+    assert max(g.arrival_s + g.lifetime_s for g in guests if g.lifetime_s is not None) <= sc.duration
+    assert len({id(g.shape) for g in guests}) <= 16
+
+
+@needs_data
+def test_a_short_azure_run_through_the_cli(tmp_path, capsys):
+    args = ["run", "azure-v1", "--backend", "local", "--no-progress", "--json", "--out", str(tmp_path / "out")]
+    args += ["--set", f"workload.requests.path={AZURE_DATA}", "--set", "duration=6h", "--set", "hosts[0].count=700"]
+    assert main(args) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["guests"]["submitted"] > 10_000 and summary["guests"]["rejected"] == 0
+    assert 0 < summary["hosts"]["lower_bound_mean"] <= summary["hosts"]["active_mean"]
+    header, *rows = (tmp_path / "out" / "timeseries.csv").read_text().splitlines()
+    assert "hosts_lower_bound" in header.split(",") and len(rows) == 72
