@@ -274,6 +274,7 @@ def run(
     from cloudsim.engine import LocalBackend
     from cloudsim.engine import run as engine_run
     from cloudsim.metrics.prom import SimCollector
+    from cloudsim.workload import AzureError
 
     stopper = _Stopper()
     stopper.install()
@@ -346,7 +347,7 @@ def run(
         try:
             with _progress_bar(disable=not progress or json_out) as bar:
                 task = bar.add_task(sc.name, total=sc.duration, sim=_hms(0))
-                return engine_run(
+                return engine_run(  # reads the requests of an azure-v1 workload: a bad file is one line
                     sc,
                     be,
                     run_id=rid,
@@ -356,6 +357,9 @@ def run(
                     checkpoint=None if every_s is None or out_dir is None else (out_dir / "checkpoint.pkl", every_s),
                     resume=saved,  # loaded once, above
                 )
+        except AzureError as exc:
+            live.stop()
+            raise UsageFailure(f"workload.requests.{exc.key}: {exc}") from None
         except BaseException:
             live.stop()
             raise
@@ -618,13 +622,24 @@ def validate(
     sc, _ = load_scenario(scenario, set_ or [], max_memory_gib=max_memory)
     hosts = sum(g.count for g in sc.hosts)
     policy = f"policy {sc.placement.policy}"
+    if (rq := sc.workload.requests) is not None:
+        from cloudsim.workload import AzureError, read_azure_v1
+
+        try:
+            vms = read_azure_v1(rq.path or "", rq.split).vms
+        except AzureError as exc:
+            raise UsageFailure(f"workload.requests.{exc.key}: {exc}") from None
+        policy += f", {min(vms, rq.limit or vms):,} VMs (azure-v1 {rq.split})"
     if sc.consolidation is not None:
         from cloudsim.metrics.recorder import policy_label
 
         policy = f"consolidation {policy_label(sc)}"
         if sc.workload.trace is not None:
             policy += f" on trace {sc.workload.trace.path}"
-    out.print(f"ok: {sc.name}: {hosts} hosts in {len(sc.hosts)} groups, duration {_hms(sc.duration)}, {policy}")
+    out.print(
+        f"ok: {sc.name}: {hosts} hosts in {len(sc.hosts)} groups, duration {_hms(sc.duration)}, {policy}",
+        soft_wrap=True,
+    )
 
 
 @app.command()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 #: Summary keys that differ between equal runs on different backends: the wall time, and what names the
@@ -21,3 +22,31 @@ def stable_json(summary: dict[str, Any]) -> str:
 def same_run_json(summary: dict[str, Any]) -> str:
     """The summary as bytes to compare between backends, run id included: all but :data:`BACKEND_KEYS`."""
     return json.dumps({k: v for k, v in summary.items() if k not in BACKEND_KEYS})
+
+
+#: A small Azure V1 data folder (the real one's format, see cloudsim/workload/azure.py): three flavors;
+#: duration bins 0 (0 s), 1 (300 s), 2 (600-1200 s), 3 (1500 s); three 300-s bins of arrivals; censor at 1800 s.
+AZURE_FLAVORS = "1,0.75 a\n1,1.75 b\n2,3.5 g\n"
+AZURE_INTERVALS = "0 0\n300 1\n600 2\n900 2\n1200 2\n1500 3\n"
+AZURE_ARRIVALS = "600 b,b,|,g,|\n900 a,|\n1500 g,g,g,|\n"
+AZURE_LIFETIMES = "600 U1,U1,|,C2,|\n900 U2,|\n1500 U0,C0,U1,|\n"
+
+
+def write_azure(
+    root: Path,
+    *,
+    arrivals: str = AZURE_ARRIVALS,
+    lifetimes: str = AZURE_LIFETIMES,
+    flavors: str = AZURE_FLAVORS,
+    intervals: str = AZURE_INTERVALS,
+    split: str = "test",
+    censor_s: int = 1800,
+) -> Path:
+    """Write an Azure V1 data folder (maps/, traces/) under ``root`` and return it."""
+    (root / "maps").mkdir(parents=True, exist_ok=True)
+    (root / "traces").mkdir(exist_ok=True)
+    (root / "maps" / "flav_map.txt").write_text(flavors)
+    (root / "maps" / "v1.interval_map.txt").write_text(intervals)
+    (root / "traces" / f"v1.{split}.txt").write_text(arrivals)
+    (root / "traces" / f"v1.{split}.c{censor_s}.txt").write_text(lifetimes)
+    return root

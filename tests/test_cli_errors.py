@@ -249,7 +249,7 @@ def test_unknown_builtin_lists_the_builtins(capsys: pytest.CaptureFixture[str]) 
         *cli(capsys, "run", "quikstart"),
         "scenario",
         "'quikstart'",
-        "built-ins: consolidation-demo, ha-demo, mixed-modes, planetlab-dvfs,",
+        "built-ins: azure-v1, consolidation-demo, ha-demo, mixed-modes, planetlab-dvfs,",
         "quickstart",
     )
 

@@ -24,6 +24,7 @@ from cloudsim.scenario import (
 )
 from cloudsim.scenario.loader import builtin_text
 from cloudsim.virt import HypervisorType, OSFamily, VirtMode
+from tests.helpers import write_azure
 
 # The acceptance example from the issue, verbatim. It must be accepted exactly as written.
 MIXED_MODES_YAML = """\
@@ -240,14 +241,15 @@ def test_mixed_modes_builtin_is_the_acceptance_example() -> None:
     _check_mixed_modes(sc)
 
 
-def test_builtins_are_listed_described_and_valid() -> None:
+def test_builtins_are_listed_described_and_valid(tmp_path: Path) -> None:
     names = builtin_names()
-    assert {"quickstart", "mixed-modes"} <= set(names)
+    assert {"quickstart", "mixed-modes", "azure-v1"} <= set(names)
     assert names == sorted(names)
     for name in names:
         assert builtin_description(name), name
-        # trace-driven built-ins need a day folder; any folder passes validation
+        # trace-driven built-ins need a day folder (any folder passes validation); azure-v1 a data folder
         extra = [f"workload.trace.path={Path(__file__).parent}"] if name.startswith("planetlab-") else []
+        extra += [f"workload.requests.path={write_azure(tmp_path)}"] if name == "azure-v1" else []
         sc, _ = load_scenario(name, extra)
         assert sc.name == name
 

@@ -4,6 +4,7 @@ errors that name the field path and the allowed values."""
 from __future__ import annotations
 
 import copy
+import math
 import re
 import types
 import typing
@@ -16,7 +17,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from cloudsim.placement.policies import policy_names
-from cloudsim.scenario.schema import Scenario
+from cloudsim.scenario.schema import AZURE_V1_SPLIT_VMS, Scenario
 from cloudsim.virt import PRODUCTS, HypervisorType, VirtMode, incompatibility
 
 
@@ -317,6 +318,8 @@ def estimate(s: Scenario) -> dict[str, float]:
         guests = float(len(wl.guests))
     elif wl.trace is not None:
         guests = float(wl.trace.limit or 1_052)  # a PlanetLab day has about a thousand VMs
+    elif wl.requests is not None:
+        guests = float(min(wl.requests.limit or math.inf, AZURE_V1_SPLIT_VMS[wl.requests.split]))
     elif wl.arrivals is not None and wl.arrivals.process == "batch":
         guests = float(wl.arrivals.count or 0)
     else:
@@ -387,14 +390,18 @@ def check_semantics(s: Scenario) -> None:
     wl = s.workload
     if wl.trace is not None:
         _check_trace(s)
-    shapes = [("classes", i, c) for i, c in enumerate(wl.classes or [])]
-    shapes += [("guests", i, g) for i, g in enumerate(wl.guests or [])]
-    for key, i, g in shapes:
+    if wl.requests is not None:
+        _check_requests(s)
+    shapes: list[tuple[str, Any]] = [(f"workload.classes[{i}]", c) for i, c in enumerate(wl.classes or [])]
+    shapes += [(f"workload.guests[{i}]", g) for i, g in enumerate(wl.guests or [])]
+    if wl.requests is not None:
+        shapes.append(("workload.requests", wl.requests))
+    for where, g in shapes:
         reasons = [incompatibility(g.mode, g.os, h.hypervisor.product, h.hypervisor.host_os) for h in s.hosts]
         if all(reasons):
             detail = "; ".join(f"{h.name}: {r}" for h, r in zip(s.hosts, reasons, strict=True))
             raise ScenarioError(
-                f"workload.{key}[{i}].mode",
+                f"{where}.mode",
                 f"no host in the scenario can run a {g.os.value} guest in {g.mode.value} mode ({detail})",
             )
 
@@ -426,6 +433,25 @@ def _check_trace(s: Scenario) -> None:
             raise ScenarioError("consolidation.safety", f"the THR threshold is a utilization in (0, 1], got {c.safety}")
 
 
+def _check_requests(s: Scenario) -> None:
+    """The requests folder holds the files of its split. (Their content is read when the guests are made;
+    ``cloudsim validate`` reads it too.)"""
+    from cloudsim.workload.azure import AzureError, split_files
+
+    rq = s.workload.requests
+    assert rq is not None
+    if rq.path is None:
+        raise ScenarioError(
+            "workload.requests.path",
+            "is required: the Azure V1 data folder (maps/, traces/), e.g. "
+            "--set workload.requests.path=../shared/data/traces/azure_v1_vm_flavors_huawei",
+        )
+    try:
+        split_files(rq.path, rq.split)
+    except AzureError as exc:
+        raise ScenarioError(f"workload.requests.{exc.key}", str(exc)) from None
+
+
 def load_scenario(
     source: str | Path,
     overrides: typing.Iterable[str] = (),
@@ -433,14 +459,15 @@ def load_scenario(
     max_memory_gib: float | None = None,
 ) -> tuple[Scenario, dict[str, Any]]:
     """The validated scenario and the raw mapping it came from (after ``--set`` overrides). A relative trace
-    path written in a scenario file is taken relative to that file's folder (one given with ``--set``,
-    relative to the current folder)."""
+    or requests path written in a scenario file is taken relative to that file's folder (one given with
+    ``--set``, relative to the current folder)."""
     raw, _ = read_raw(source)
     raw = copy.deepcopy(raw)
-    trace = (raw.get("workload") or {}).get("trace") if isinstance(raw.get("workload"), dict) else None
-    in_file = Path(source).is_file() and isinstance(trace, dict) and isinstance(trace.get("path"), str)
-    if in_file and not Path(trace["path"]).is_absolute():  # type: ignore[index]
-        trace["path"] = str(Path(source).resolve().parent / trace["path"])
+    workload = raw.get("workload") if isinstance(raw.get("workload"), dict) else {}
+    for form in (workload.get("trace"), workload.get("requests")):
+        in_file = Path(source).is_file() and isinstance(form, dict) and isinstance(form.get("path"), str)
+        if in_file and not Path(form["path"]).is_absolute():  # type: ignore[index]
+            form["path"] = str(Path(source).resolve().parent / form["path"])  # type: ignore[index]
     for assignment in overrides:
         apply_override(raw, assignment)
     if seed is not None:

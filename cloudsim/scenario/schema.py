@@ -275,23 +275,51 @@ class Trace(Strict):
     kernel_intensity: Fraction = 0.1
 
 
+#: VMs in each split of the Azure V1 requests (the data's README); the memory estimate uses them.
+AZURE_V1_SPLIT_VMS = {"train": 1_200_998, "dev": 259_159, "test": 410_276}
+
+
+class Requests(Strict):
+    """Recorded VM requests (``format: azure-v1``): the Azure Public Dataset V1 VM arrivals as pre-processed
+    by Huawei Cloud (flavor, tenant batch, 5-minute arrival bin, lifetime bin), one guest per VM. The data
+    carry sizes and lifetimes only; ``mode``, ``os`` and ``cpu_utilization`` apply to every VM."""
+
+    format: Literal["azure-v1"] = "azure-v1"
+    path: str | None = Field(
+        None, description="the data folder (maps/ and traces/), e.g. ../shared/data/traces/azure_v1_vm_flavors_huawei"
+    )
+    split: Literal["test", "dev", "train"] = Field(
+        "test", description="train needs its lifetime file (v1.train.c1800000.txt), which the snapshot lacks"
+    )
+    limit: int | None = Field(None, gt=0, description="use only the first N VMs of the split (file order)")
+    mode: VirtMode = VirtMode.FULL_HW
+    os: OSFamily = OSFamily.LINUX
+    cpu_utilization: UtilizationDist = Field(
+        FULL_UTILIZATION, description="share of its vCPUs each VM uses (the data have none; default: all)"
+    )
+    kernel_intensity: Fraction = 0.1
+
+
 class Workload(Strict):
-    """Generated arrivals (``arrivals`` + ``lifetime`` + ``classes``), an explicit ``guests`` list, or a
-    recorded ``trace`` (with a ``consolidation`` section)."""
+    """Generated arrivals (``arrivals`` + ``lifetime`` + ``classes``), an explicit ``guests`` list, a
+    recorded ``trace`` (with a ``consolidation`` section), or recorded ``requests``."""
 
     arrivals: Arrivals | None = None
     lifetime: LifetimeDist | None = None
     classes: list[GuestClass] | None = None
     guests: list[GuestSpec] | None = None
     trace: Trace | None = None
+    requests: Requests | None = None
 
     @model_validator(mode="after")
     def _one_form(self) -> Workload:
         generated = (self.arrivals, self.classes)
-        if self.trace is not None:
-            if any(x is not None for x in (*generated, self.lifetime, self.guests)):
-                raise ValueError("give a trace alone, without arrivals/lifetime/classes or guests")
-            return self
+        for name in ("trace", "requests"):
+            others = [x for x in ("arrivals", "lifetime", "classes", "guests", "trace", "requests") if x != name]
+            if getattr(self, name) is not None:
+                if given := [x for x in others if getattr(self, x) is not None]:
+                    raise ValueError(f"give {name} alone, without {'/'.join(given)}")
+                return self
         if self.guests is not None:
             if any(x is not None for x in (*generated, self.lifetime)):
                 raise ValueError("give either guests or arrivals/lifetime/classes, not both")

@@ -52,8 +52,9 @@ def _draw(d: Dist, rng: np.random.Generator, n: int) -> np.ndarray:
     return np.maximum(rng.normal(d.mean, d.std, n), 0.0)
 
 
-def generate(scenario: Scenario) -> list[Guest]:
-    """Every guest that arrives before the end of the run, in arrival order (ids in that order)."""
+def synthetic_guests(scenario: Scenario) -> list[Guest]:
+    """Every guest of generated arrivals or an explicit list that arrives before the end of the run, in
+    arrival order (ids in that order)."""
     wl = scenario.workload
     if wl.guests is not None:
         order = sorted(range(len(wl.guests)), key=lambda i: (wl.guests[i].arrival, i))
