@@ -30,26 +30,28 @@ class Event:
 
 
 class EventQueue:
-    """A min-heap of :class:`Event`. ``pop_batch`` returns every event at the earliest time."""
+    """A min-heap of :class:`Event`, kept as ``(time, priority, sequence, event)`` tuples (compared in C;
+    the sequence is unique, so the event itself is never compared). ``pop_batch`` returns every event at
+    the earliest time."""
 
     def __init__(self) -> None:
-        self._heap: list[Event] = []
+        self._heap: list[tuple[float, int, int, Event]] = []
         self._seq = 0
 
     def push(self, time_s: float, priority: Priority, payload: Any = None) -> None:
-        heapq.heappush(self._heap, Event(time_s, priority, self._seq, payload))
+        heapq.heappush(self._heap, (time_s, priority, self._seq, Event(time_s, priority, self._seq, payload)))
         self._seq += 1
 
     def __len__(self) -> int:
         return len(self._heap)
 
     def peek_time(self) -> float:
-        return self._heap[0].time_s
+        return self._heap[0][0]
 
     def pop_batch(self) -> list[Event]:
         """All events at the earliest time, in (priority, sequence) order."""
         first = heapq.heappop(self._heap)
-        batch = [first]
-        while self._heap and self._heap[0].time_s == first.time_s:
-            batch.append(heapq.heappop(self._heap))
+        batch = [first[3]]
+        while self._heap and self._heap[0][0] == first[0]:
+            batch.append(heapq.heappop(self._heap)[3])
         return batch

@@ -317,7 +317,7 @@ class HostShard:
             local = np.unique(np.array([c.host_id for c in commands], dtype=np.int64) - self._first)
             self._integrate(t, local)
         added: dict[tuple[int, int], list[float]] = {}  # new rows, appended at the end in command order
-        index: tuple[np.ndarray, np.ndarray] | None = None
+        index: tuple[np.ndarray, np.ndarray | None] | None = None
         drop: list[int] = []
         for cmd in commands:
             h = cmd.host_id - self._first
@@ -349,15 +349,21 @@ class HostShard:
                     added[key][9] = OUTGOING if isinstance(cmd, MigrateOut) else SUPERSEDED
                     added[key][10] = cmd.end_s
                 continue
-            if index is None:  # rows by (guest, host) code, sorted once per batch
+            if index is None:  # rows by (guest, host) code: sorted once for a large batch, scanned for a few
                 codes = self._a["gid"] * max(self.n, 1) + self._a["host"]
-                order = np.argsort(codes, kind="stable")
-                index = (codes[order], order)
+                order = np.argsort(codes, kind="stable") if len(commands) > 16 else None
+                index = (codes[order], order) if order is not None else (codes, None)
             code = cmd.guest_id * max(self.n, 1) + h
-            j = int(np.searchsorted(index[0], code))
-            if j == len(index[0]) or index[0][j] != code:
-                raise KeyError(f"guest {cmd.guest_id} is not on host {cmd.host_id}")
-            i = int(index[1][j])
+            if index[1] is None:
+                found = np.flatnonzero(index[0] == code)
+                if len(found) == 0:
+                    raise KeyError(f"guest {cmd.guest_id} is not on host {cmd.host_id}")
+                i = int(found[0])
+            else:
+                j = int(np.searchsorted(index[0], code))
+                if j == len(index[0]) or index[0][j] != code:
+                    raise KeyError(f"guest {cmd.guest_id} is not on host {cmd.host_id}")
+                i = int(index[1][j])
             if isinstance(cmd, Remove):
                 drop.append(i)
             else:
