@@ -39,6 +39,7 @@ from dataclasses import dataclass, field
 from typing import NamedTuple
 
 import numpy as np
+from numba import njit
 
 from cloudsim.model import rng
 from cloudsim.model.interpolation import interpolate_rows
@@ -221,7 +222,7 @@ _HOST_FIELDS = tuple(
 
 def power_w(curve_w: np.ndarray, util: np.ndarray) -> np.ndarray:
     """Linear interpolation in 11-point power curves, as CloudSim's ``PowerModelSpecPower.getPower`` [P13]
-    computes it (the same formula in :func:`cloudsim.placement.kernels.power`).
+    computes it (:func:`power` is the same for one host, compiled).
 
     ``curve_w`` is (n, 11), ``util`` (n,), clipped to [0, 1]."""
     u = np.clip(util, 0.0, 1.0)
@@ -230,6 +231,76 @@ def power_w(curve_w: np.ndarray, util: np.ndarray) -> np.ndarray:
     rows = np.arange(len(u))
     p1 = curve_w[rows, lo]
     return p1 + (curve_w[rows, hi] - p1) / 10 * (u - lo / 10) * 100
+
+
+@njit(cache=True)
+def power(table: np.ndarray, u: float) -> float:
+    """:func:`power_w` of one host (``PowerModelSpecPower.getPower``), ``u`` clipped to [0, 1]: the same
+    operations in the same order, so the same watts."""
+    u = min(max(u, 0.0), 1.0)
+    lo = int(np.floor(u * 10))
+    hi = int(np.ceil(u * 10))
+    p1 = table[lo]
+    return p1 + (table[hi] - p1) / 10 * (u - lo / 10) * 100
+
+
+@njit(cache=True)
+def _settle_hosts(
+    t: float, hosts: np.ndarray, slot: np.ndarray, host: np.ndarray, role: np.ndarray, cpu: np.ndarray,
+    c: np.ndarray, util: np.ndarray, tshare: float, sshare: float, total: np.ndarray, curves: np.ndarray,
+    empty_off: np.ndarray, down: np.ndarray, full_power: bool, used: np.ndarray, requested: np.ndarray,
+    res_req: np.ndarray, res_alloc: np.ndarray, mig_loss: np.ndarray, power_out: np.ndarray, on: np.ndarray,
+    was_active: np.ndarray, on_since: np.ndarray, shutdowns: np.ndarray, shutdown_on_s: np.ndarray,
+) -> None:  # fmt: skip
+    """:meth:`HostShard._settle_hosts` compiled: the fair model's per-host figures of ``hosts`` (``slot[h]``
+    their position, -1 for the others) from their rows, summed in row order as ``np.bincount`` sums."""
+    k = hosts.shape[0]
+    s = np.zeros(k)
+    count = np.zeros(k, dtype=np.int64)
+    for i in range(host.shape[0]):
+        j = slot[host[i]]
+        if j < 0:
+            continue
+        req = util[i] * cpu[i] / (1.0 - c[i])
+        s[j] += req * tshare if role[i] >= INCOMING else req
+        count[j] += 1
+    f = np.ones(k)
+    for j in range(k):
+        h = hosts[j]
+        if s[j] > total[h]:
+            f[j] = total[h] / s[j]
+        used[h] = requested[h] = res_req[h] = res_alloc[h] = mig_loss[h] = 0.0
+    for i in range(host.shape[0]):
+        j = slot[host[i]]
+        if j < 0:
+            continue
+        h = host[i]
+        req = util[i] * cpu[i] / (1.0 - c[i])
+        r = role[i]
+        share = req * tshare if r >= INCOMING else req
+        out = r == OUTGOING
+        alloc = (req * sshare if out else share) * f[j]
+        used[h] += alloc / sshare if out else alloc
+        requested[h] += req
+        if r < INCOMING:
+            res_req[h] += req
+            res_alloc[h] += alloc
+        if out and alloc < req:
+            mig_loss[h] += req - alloc
+    for j in range(k):
+        h = hosts[j]
+        has = count[j] > 0
+        on[h] = (has or not empty_off[h]) and not down[h]
+        if full_power:
+            power_out[h] = 0.0 if down[h] else curves[h, -1]
+        else:
+            power_out[h] = power(curves[h], used[h] / total[h]) if on[h] else 0.0
+        if was_active[h] and not has:
+            shutdowns[h] += 1
+            shutdown_on_s[h] += t - on_since[h]
+        if not was_active[h] and has:
+            on_since[h] = t
+        was_active[h] = has
 
 
 _FIELDS = ("gid", "host", "mode", "cpu", "c", "mem", "kind", "p1", "p2", "role", "end")
@@ -302,6 +373,20 @@ class HostShard:
             self._draw_tick = -1
 
     def _keep(self, keep: np.ndarray) -> None:
+        gone = np.flatnonzero(~keep)
+        if len(gone) == 0:
+            return
+        if len(gone) <= 8:  # a few rows (a departure): contiguous copies around them, not a masked gather
+            bounds = [0, *gone.tolist()]
+            pieces = [
+                slice(lo + (j > 0), hi) for j, (lo, hi) in enumerate(zip(bounds, [*bounds[1:], len(keep)], strict=True))
+            ]
+            self._a = {k: np.concatenate([v[p] for p in pieces]) for k, v in self._a.items()}
+            if self._draw_tick == self.tick:
+                self._draw = np.concatenate([self._draw[p] for p in pieces])
+            else:
+                self._draw_tick = -1
+            return
         self._a = {k: v[keep] for k, v in self._a.items()}
         if self._draw_tick == self.tick:
             self._draw = self._draw[keep]
@@ -543,61 +628,29 @@ class HostShard:
         """:meth:`_settle` of the hosts ``hosts`` (local, ascending) only, in the fair model, where a host's
         state depends on its own rows alone and nothing changes between ticks but what the commands touch:
         the same per-host sums over the same rows in the same order, so the same figures, without the cost
-        of every host at every arrival. (Per-row figures for a report come from the full settle at the
-        tick.)"""
+        of every host at every arrival. (Per-row figures for a report come fresh, see :meth:`report`.)"""
         if len(hosts) == 0:
             return
         for name in ("_used", "_requested", "_res_req", "_res_alloc", "_mig_loss", "_power"):
             if getattr(self, name).dtype != np.float64:  # np.bincount of no rows gives integers
                 setattr(self, name, getattr(self, name).astype(np.float64))
         a = self._a
-        if self._draw_tick != self.tick:
-            self._draw = self._draws(a)
-            self._draw_tick = self.tick
+        if (a["kind"] == DIST_TRACE).any():
+            util = self._utilization(a, t)
+        else:
+            if self._draw_tick != self.tick:
+                self._draw = self._draws(a)
+                self._draw_tick = self.tick
+            util = self._draw
         slot = np.full(self.n, -1, dtype=np.int64)
         slot[hosts] = np.arange(len(hosts))
-        rows = np.flatnonzero(slot[a["host"]] >= 0)
-        k = len(hosts)
-        at = slot[a["host"][rows]]
-        util = self._draw[rows]
-        traced = a["kind"][rows] == DIST_TRACE
-        if traced.any():
-            if self.trace is None:
-                raise ValueError("a guest follows a trace column but this shard was given no trace")
-            util = util.copy()
-            util[traced] = interpolate_rows(self.trace, a["p1"][rows][traced].astype(np.int64), t)
-        req = util * a["cpu"][rows] / (1.0 - a["c"][rows])
-        role = a["role"][rows]
-        incoming = role >= INCOMING
-        share = np.where(incoming, req * self.dyn.target_share, req)
-        total = self.spec.cpu_mips[hosts]
-        s = np.bincount(at, weights=share, minlength=k)
-        over = s > total
-        f = np.where(over, total / np.where(s > 0, s, 1.0), 1.0)[at]
-        out = role == OUTGOING
-        sshare = self.dyn.source_share
-        alloc = np.where(out, req * sshare, share) * f
-        res = ~incoming
-        self._used[hosts] = np.bincount(at, weights=np.where(out, alloc / sshare, alloc), minlength=k)
-        self._requested[hosts] = np.bincount(at, weights=req, minlength=k)
-        self._res_req[hosts] = np.bincount(at, weights=np.where(res, req, 0.0), minlength=k)
-        self._res_alloc[hosts] = np.bincount(at, weights=np.where(res, alloc, 0.0), minlength=k)
-        loss = np.where(out & (alloc < req), req - alloc, 0.0)
-        self._mig_loss[hosts] = np.bincount(at, weights=loss, minlength=k)
-        has = np.bincount(at, minlength=k) > 0
-        on = (has | ~self.spec.empty_off[hosts]) & ~self._down[hosts]
-        self._on[hosts] = on
-        if self.dyn.full_power:
-            self._power[hosts] = np.where(self._down[hosts], 0.0, self.spec.power_curve_w[hosts, -1])
-        else:
-            curve = self.spec.power_curve_w[hosts]
-            self._power[hosts] = np.where(on, power_w(curve, self._used[hosts] / total), 0.0)
-        was = self._was_active[hosts]
-        off = was & ~has
-        self.shutdowns[hosts] += off
-        self.shutdown_on_s[hosts] += np.where(off, t - self._on_since[hosts], 0.0)
-        self._on_since[hosts] = np.where(~was & has, t, self._on_since[hosts])
-        self._was_active[hosts] = has
+        _settle_hosts(
+            t, np.asarray(hosts, dtype=np.int64), slot, a["host"], a["role"], a["cpu"], a["c"], util,
+            self.dyn.target_share, self.dyn.source_share, self.spec.cpu_mips, self.spec.power_curve_w,
+            self.spec.empty_off, self._down, self.dyn.full_power, self._used, self._requested, self._res_req,
+            self._res_alloc, self._mig_loss, self._power, self._on, self._was_active, self._on_since,
+            self.shutdowns, self.shutdown_on_s,
+        )  # fmt: skip
 
     def guest_hosts(self) -> dict[int, list[int]]:
         """Guest id -> the global host ids it is on (two or three during a migration)."""

@@ -8,21 +8,12 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from cloudsim.model.shard import power
 from cloudsim.placement.detectors import FALLBACK_THRESHOLD, LR_COEF, LR_WINDOW, MIN_IQR_MAD
 
 #: Detector codes for :func:`find_host`.
 THR, IQR, MAD, LR, LRR = 0, 1, 2, 3, 4
 DETECTOR_CODES = {"thr": THR, "iqr": IQR, "mad": MAD, "lr": LR, "lrr": LRR}
-
-
-@njit(cache=True)
-def power(table: np.ndarray, u: float) -> float:
-    """SPECpower interpolation (``PowerModelSpecPower.getPower``), ``u`` clipped to [0, 1]."""
-    u = min(max(u, 0.0), 1.0)
-    lo = int(np.floor(u * 10))
-    hi = int(np.ceil(u * 10))
-    p1 = table[lo]
-    return p1 + (table[hi] - p1) / 10 * (u - lo / 10) * 100
 
 
 @njit(cache=True)

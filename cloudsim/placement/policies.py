@@ -19,6 +19,8 @@ from dataclasses import dataclass
 import numpy as np
 from numba import njit
 
+from cloudsim.model.shard import power
+
 # ------------------------------------------------------------------------------------------ snapshot
 
 
@@ -158,16 +160,6 @@ _POWER = _CODES["power_increase"]
 
 
 @njit(cache=True)
-def _power_w(curve: np.ndarray, util: float) -> float:
-    """:func:`cloudsim.model.shard.power_w` of one host, the same operations in the same order."""
-    u = min(max(util, 0.0), 1.0)
-    lo = int(np.floor(u * 10))
-    hi = int(np.ceil(u * 10))
-    p1 = curve[lo]
-    return p1 + (curve[hi] - p1) / 10 * (u - lo / 10) * 100
-
-
-@njit(cache=True)
 def _scores(code: int, m: int, cand: np.ndarray, group: np.ndarray, g_cpu: np.ndarray, g_mem: np.ndarray,
             cpu_cap: np.ndarray, mem_cap: np.ndarray, cpu_used: np.ndarray, mem_used: np.ndarray,
             curves: np.ndarray, raw: np.ndarray) -> None:  # fmt: skip
@@ -184,8 +176,8 @@ def _scores(code: int, m: int, cand: np.ndarray, group: np.ndarray, g_cpu: np.nd
             raw[i] = d0 * (1 - cpu_used[h] / cpu_cap[h]) + d1 * (1 - mem_used[h] / mem_cap[h])
             continue
         if code == 6:
-            now = _power_w(curves[h], cpu_used[h] / cpu_cap[h])
-            raw[i] = -(_power_w(curves[h], (cpu_used[h] + r_cpu) / cpu_cap[h]) - now)
+            now = power(curves[h], cpu_used[h] / cpu_cap[h])
+            raw[i] = -(power(curves[h], (cpu_used[h] + r_cpu) / cpu_cap[h]) - now)
             continue
         cpu = (cpu_used[h] + r_cpu) / cpu_cap[h]
         mem = (mem_used[h] + r_mem) / mem_cap[h]
