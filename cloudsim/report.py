@@ -8,9 +8,12 @@ import base64
 import csv
 import datetime as dt
 import html
+import io
 import json
 from pathlib import Path
 from typing import Any
+
+from cloudsim.files import atomic_open, atomic_write_bytes
 
 #: (chart file stem, title, y label, [(column, legend)]); a chart shows the columns a run has (consolidation
 #: runs add migrations, SLATAH and PDM).
@@ -75,8 +78,10 @@ def _plot(path: Path, title: str, ylabel: str, lines: list[tuple[list[float], li
     if len(lines) > 1:
         ax.legend(fontsize=8, loc="best")
     fig.tight_layout()
-    fig.savefig(path, format="png")
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png")
     plt.close(fig)
+    atomic_write_bytes(path, buf.getvalue())
 
 
 def _flatten(d: dict[str, Any], prefix: str = "") -> dict[str, Any]:
@@ -145,7 +150,8 @@ def report(run_dir: Path, out_dir: Path | None = None) -> Path:
         f"</code>, {len(rows)} samples; report written {when} from {html.escape(str(run_dir))}."
     )
     page = out_dir / "report.html"
-    page.write_text(_page(f"cloudsim report: {summary.get('scenario')}", intro, [table], images), encoding="utf-8")
+    with atomic_open(page) as fh:
+        fh.write(_page(f"cloudsim report: {summary.get('scenario')}", intro, [table], images))
     return page
 
 
@@ -179,5 +185,6 @@ def compare(run_dirs: list[Path], out_dir: Path) -> Path:
             images.append((title, path))
     page = out_dir / "compare.html"
     intro = f"{len(runs)} runs: " + ", ".join(html.escape(str(d)) for d in run_dirs) + "."
-    page.write_text(_page("cloudsim: runs compared", intro, [table], images), encoding="utf-8")
+    with atomic_open(page) as fh:
+        fh.write(_page("cloudsim: runs compared", intro, [table], images))
     return page
