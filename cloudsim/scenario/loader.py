@@ -425,6 +425,33 @@ def _check_trace(s: Scenario) -> None:
             raise ScenarioError("consolidation.safety", f"the THR threshold is a utilization in (0, 1], got {c.safety}")
 
 
+def read_base(source: str | Path) -> dict[str, Any]:
+    """The raw mapping of a scenario file or built-in name, before overrides. A relative trace path written
+    in a scenario file is taken relative to that file's folder."""
+    raw, _ = read_raw(source)
+    raw = copy.deepcopy(raw)
+    trace = (raw.get("workload") or {}).get("trace") if isinstance(raw.get("workload"), dict) else None
+    in_file = Path(source).is_file() and isinstance(trace, dict) and isinstance(trace.get("path"), str)
+    if in_file and not Path(trace["path"]).is_absolute():  # type: ignore[index]
+        trace["path"] = str(Path(source).resolve().parent / trace["path"])
+    return raw
+
+
+def with_overrides(
+    raw: dict[str, Any],
+    overrides: typing.Iterable[str] = (),
+    seed: int | None = None,
+    max_memory_gib: float | None = None,
+) -> tuple[Scenario, dict[str, Any]]:
+    """Apply ``--set`` overrides (and ``seed``) to a raw mapping in place and validate it: the scenario and
+    the mapping. A trace path given with ``--set`` is relative to the current folder."""
+    for assignment in overrides:
+        apply_override(raw, assignment)
+    if seed is not None:
+        raw["seed"] = seed
+    return validate(raw, max_memory_gib), raw
+
+
 def load_scenario(
     source: str | Path,
     overrides: typing.Iterable[str] = (),
@@ -434,14 +461,4 @@ def load_scenario(
     """The validated scenario and the raw mapping it came from (after ``--set`` overrides). A relative trace
     path written in a scenario file is taken relative to that file's folder (one given with ``--set``,
     relative to the current folder)."""
-    raw, _ = read_raw(source)
-    raw = copy.deepcopy(raw)
-    trace = (raw.get("workload") or {}).get("trace") if isinstance(raw.get("workload"), dict) else None
-    in_file = Path(source).is_file() and isinstance(trace, dict) and isinstance(trace.get("path"), str)
-    if in_file and not Path(trace["path"]).is_absolute():  # type: ignore[index]
-        trace["path"] = str(Path(source).resolve().parent / trace["path"])
-    for assignment in overrides:
-        apply_override(raw, assignment)
-    if seed is not None:
-        raw["seed"] = seed
-    return validate(raw, max_memory_gib), raw
+    return with_overrides(read_base(source), overrides, seed, max_memory_gib)
