@@ -75,11 +75,15 @@ def _plot(path: Path, title: str, ylabel: str, lines: list[tuple[list[float], li
     ax.set_xlabel("simulated time (h)")
     ax.set_ylabel(ylabel)
     ax.grid(alpha=0.3)
-    if len(lines) > 1:
+    if 1 < len(lines) <= 6:
         ax.legend(fontsize=8, loc="best")
-    fig.tight_layout()
+        fig.tight_layout()
+    elif len(lines) > 6:  # many runs compared: the legend beside the chart, the image widened to hold it
+        ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), ncol=1 + (len(lines) - 1) // 16)
+    else:
+        fig.tight_layout()
     buf = io.BytesIO()
-    fig.savefig(buf, format="png")
+    fig.savefig(buf, format="png", bbox_inches="tight" if len(lines) > 6 else None)
     plt.close(fig)
     atomic_write_bytes(path, buf.getvalue())
 
