@@ -576,6 +576,160 @@ def _write_page(make: Any, *args: Any) -> None:
 
 
 @app.command()
+def sweep(
+    scenario: Annotated[str, typer.Argument(help="scenario file (YAML) or built-in name (see `cloudsim scenarios`)")],
+    out_dir: Annotated[
+        Path,
+        typer.Option(
+            "--out",
+            help="the sweep's folder: one run folder per variant, sweep.csv, compare.html (run again to finish it)",
+        ),
+    ],
+    set_: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--set",
+            help="an axis of the grid: dotted.path=V1,V2,... (a..b: the integers a to b); one value: every variant",
+        ),
+    ] = None,
+    backend: Annotated[
+        BackendName | None,
+        typer.Option(help="ray: one Ray task per variant across the cluster (the default); local: one after another"),
+    ] = None,
+    address: Annotated[
+        str | None,
+        typer.Option(envvar="RAY_ADDRESS", help="Ray cluster to join (host:port, auto, ray://...); default: local"),
+    ] = None,
+    max_memory: Annotated[
+        float | None,
+        typer.Option("--max-memory", min=0.001, help="GiB one variant may need (default: half this machine's memory)"),
+    ] = None,
+    progress: Annotated[bool, typer.Option(help="show a progress bar (variants done / total)")] = True,
+) -> None:
+    """Run a scenario over the cartesian product of --set values: each variant in-process in its own Ray task,
+    one run folder per variant, sweep.csv (one row per variant) and compare.html. Variants already complete
+    in --out (same scenario) are skipped, so running the command again finishes an interrupted sweep."""
+    from rich.progress import MofNCompleteColumn
+
+    from cloudsim import sweep as sw
+
+    stopper = _Stopper()
+    stopper.install()
+    sets = list(set_ or [])
+    try:
+        variants = sw.plan(scenario, sets, max_memory_gib=max_memory)
+        sw.prepare(out_dir)
+        sw.write_marker(out_dir, scenario, sets, variants)
+    except sw.SweepError as exc:
+        raise UsageFailure(str(exc)) from None
+
+    @contextlib.contextmanager
+    def holding() -> Any:
+        """A write no signal cuts short; a first signal meanwhile stops the sweep once it is written."""
+        before, stopper.hold = stopper.count, True
+        try:
+            yield
+        finally:
+            stopper.hold = False
+        if before == 0 and stopper.count:
+            raise KeyboardInterrupt
+
+    parallel, starting = sw.one_after_another, None
+    if backend is not BackendName.local or address is not None:
+
+        def parallel(fn: Any, jobs: Any, on_result: Any) -> None:
+            from cloudsim.distributed import fan_out
+
+            fan_out(fn, jobs, on_result)
+
+        @contextlib.contextmanager
+        def starting(count: int) -> Any:
+            """Ray, only when some variant must run."""
+            from cloudsim.distributed import RayConnectError, ray_session
+
+            try:
+                session = ray_session(address)
+                session.__enter__()
+            except RayConnectError as exc:
+                raise UsageFailure(str(exc)) from None
+            stopper.install()  # ray.init replaced the SIGTERM handler
+            try:
+                yield
+            finally:
+                with holding():
+                    session.__exit__(None, None, None)
+
+    bar = Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[last]}"),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
+        disable=not progress,
+    )
+    with bar:
+        task = bar.add_task(f"sweep {variants[0].scenario.name}", total=len(variants), last="")
+        result = sw.run(
+            variants,
+            out_dir,
+            parallel,
+            on_done=lambda v, how: bar.update(task, advance=1, last=f"{how} {v.id}"),
+            guard=holding,
+            before_running=starting,
+        )
+    stopper.hold = True
+    _sweep_table(result)
+    complete = len(result.summaries)
+    out.print(
+        f"{len(variants)} variants: {len(result.ran)} ran, {len(result.skipped)} complete already (skipped), "
+        f"{len(result.failed)} failed",
+        highlight=False,
+        soft_wrap=True,
+    )
+    for vid, why in result.failed.items():
+        err.print(f"variant {vid} failed: {why}", highlight=False, markup=False, soft_wrap=True)
+    written = [f"{out_dir}/<variant>/ (summary.json, timeseries.csv, ...)", str(result.csv_path)]
+    written += [str(result.page)] if result.page is not None else []
+    out.print("wrote " + ", ".join(written), highlight=False, markup=False, soft_wrap=True)
+    if result.page_note:
+        out.print(result.page_note, highlight=False, soft_wrap=True)
+    if result.interrupted:
+        err.print(
+            f"interrupted: {complete} of {len(variants)} variants complete, listed in sweep.csv; run the same "
+            "command again to finish the others",
+            highlight=False,
+            soft_wrap=True,
+        )
+        raise typer.Exit(130)
+    if result.failed:
+        raise UsageFailure(f"sweep: {len(result.failed)} of {len(variants)} variants failed (above)", exit_code=1)
+
+
+def _sweep_table(result: Any, limit: int = 40) -> None:
+    """The complete variants' headline figures (the first ``limit``; sweep.csv has them all)."""
+    table = Table(title="sweep")
+    cols = ("variant", "placed / rejected", "active hosts", "consolidation", "cpu util.", "energy kWh", "migrations",
+            "wall s")  # fmt: skip
+    for c in cols:
+        table.add_column(c, justify="left" if c == "variant" else "right")
+    shown = [v for v in result.variants if v.id in result.summaries]
+    for v in shown[:limit]:
+        s = result.summaries[v.id]
+        g = s["guests"]
+        table.add_row(
+            v.id, f"{g['placed']} / {g['rejected']}", f"{s['hosts']['active_mean']:.2f}",
+            f"{s['consolidation_ratio']['mean']:.2f}", f"{s['utilization']['cpu_mean']:.1%}", f"{s['energy_kwh']:.3f}",
+            f"{s['migrations']:,}", f"{s['wall_time_s']:.2f}",
+        )  # fmt: skip
+    if len(shown) > limit:
+        table.caption = f"{len(shown) - limit:,} more in sweep.csv"
+    if shown:
+        Console(width=max(out.width, 120)).print(table)
+
+
+@app.command()
 def validate(
     scenario: Annotated[str, typer.Argument(help="scenario file (YAML) or built-in name")],
     set_: Annotated[list[str] | None, typer.Option("--set", help="override a field: dotted.path=value")] = None,
