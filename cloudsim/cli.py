@@ -712,9 +712,11 @@ def _sweep_table(result: Any, limit: int = 40) -> None:
     table = Table(title="sweep")
     cols = ("variant", "placed / rejected", "active hosts", "consolidation", "cpu util.", "energy kWh", "migrations",
             "wall s")  # fmt: skip
-    for c in cols:
-        table.add_column(c, justify="left" if c == "variant" else "right")
     shown = [v for v in result.variants if v.id in result.summaries]
+    name_width = max((len(v.id) for v in shown[:limit]), default=7)
+    table.add_column("variant", no_wrap=True, min_width=name_width)
+    for c in cols[1:]:
+        table.add_column(c, justify="right")
     for v in shown[:limit]:
         s = result.summaries[v.id]
         g = s["guests"]
@@ -725,8 +727,8 @@ def _sweep_table(result: Any, limit: int = 40) -> None:
         )  # fmt: skip
     if len(shown) > limit:
         table.caption = f"{len(shown) - limit:,} more in sweep.csv"
-    if shown:
-        Console(width=max(out.width, 120)).print(table)
+    if shown:  # wide enough for the variant names whole
+        Console(width=max(out.width, 110 + name_width)).print(table)
 
 
 @app.command()
