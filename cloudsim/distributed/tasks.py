@@ -25,9 +25,9 @@ def fan_out(
     Anything that stops the loop (Ctrl-C, ``on_result`` raising) cancels the tasks not finished (their
     workers are ended) before it propagates, so a cluster joined with ``--address`` is left idle."""
     task = ray.remote(num_cpus=num_cpus)(fn)
-    refs = [task.remote(*job) for job in jobs]
-    index = {ref: i for i, ref in enumerate(refs)}
-    pending = list(refs)
+    # only unfinished tasks stay referenced: a result leaves the object store once on_result has it
+    index = {task.remote(*job): i for i, job in enumerate(jobs)}
+    pending = list(index)
     try:
         while pending:
             done, pending = ray.wait(pending, num_returns=1)
@@ -35,11 +35,12 @@ def fan_out(
                 more, pending = ray.wait(pending, num_returns=len(pending), timeout=0)
                 done += more
             for ref in done:
+                i = index.pop(ref)
                 try:
                     value = ray.get(ref)
                 except ray.exceptions.RayError as exc:  # the task raised, or its worker died
                     value = exc
-                on_result(index[ref], value)
+                on_result(i, value)
     except BaseException:
         for ref in pending:
             with contextlib.suppress(Exception):
