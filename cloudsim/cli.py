@@ -1053,6 +1053,71 @@ def bench_sim(
         typer.echo(f"wrote {out_csv}")
 
 
+@bench_app.command("sweep")
+def bench_sweep(
+    scenario: Annotated[
+        str, typer.Argument(help="scenario file (YAML) or built-in name (default: consolidation-demo)")
+    ] = "consolidation-demo",
+    set_: Annotated[
+        list[str] | None,
+        typer.Option("--set", help="the grid, as for `cloudsim sweep` (default: duration=4d, seed=1..8)"),
+    ] = None,
+    address: Annotated[
+        str | None, typer.Option(envvar="RAY_ADDRESS", help="Ray cluster to join; default: a local instance")
+    ] = None,
+    out_dir: Annotated[
+        Path | None,
+        typer.Option("--out", help="where the two sweeps write (serial/, parallel/); default: a temporary folder"),
+    ] = None,
+) -> None:
+    """Time a sweep side by side in one process: its variants one after another here, then as Ray tasks
+    across the cluster. Prints both wall times, the throughput ratio, and whether every summary is the same.
+    Ray's start-up is timed on its own, outside the ratio."""
+    import shutil
+    import tempfile
+
+    from cloudsim import sweep as sw
+
+    sets = list(set_ or ["duration=4d", "seed=1..8"])
+    try:
+        variants = sw.plan(scenario, sets)
+    except sw.SweepError as exc:
+        raise UsageFailure(str(exc)) from None
+    from cloudsim.distributed import RayConnectError, cluster_cpus, fan_out, ray_session
+
+    if out_dir is not None and out_dir.exists() and (not out_dir.is_dir() or any(out_dir.iterdir())):
+        raise UsageFailure(f"--out: {str(out_dir)!r} is not a new or empty folder (both sweeps must run every variant)")
+    folder = out_dir if out_dir is not None else Path(tempfile.mkdtemp(prefix="cloudsim-bench-sweep-"))
+    try:
+        t0 = time.perf_counter()
+        with ray_session(address):
+            startup = time.perf_counter() - t0
+            cpus = cluster_cpus()
+            row = sw.time_backends(variants, folder, fan_out)
+    except RayConnectError as exc:
+        raise UsageFailure(str(exc)) from None
+    finally:
+        if out_dir is None:
+            shutil.rmtree(folder, ignore_errors=True)
+    table = Table(title=f"sweep benchmark · {variants[0].scenario.name} · {' '.join(sets)}")
+    for col in ("variants", "one after another s", "Ray tasks s", "throughput ×", "cluster CPUs", "Ray start-up s",
+                "same summaries"):  # fmt: skip
+        table.add_column(col, justify="right")
+    table.add_row(
+        str(row["variants"]), f"{row['serial_s']:.2f}", f"{row['parallel_s']:.2f}", f"{row['speedup']:.2f}",
+        str(cpus), f"{startup:.2f}", "yes" if row["identical"] else "no",
+    )  # fmt: skip
+    Console(width=max(out.width, 120)).print(table)
+    if row["interrupted"]:
+        err.print("interrupted: the timings above are incomplete", highlight=False)
+        raise typer.Exit(130)
+    if row["failed"]:
+        vid, why = next(iter(row["failed"].items()))
+        raise UsageFailure(f"bench sweep: variant {vid} failed: {why}", exit_code=1)
+    if not row["identical"]:
+        raise UsageFailure("bench sweep: the Ray tasks' summaries differ from the serial ones", exit_code=1)
+
+
 def _click_exceptions(name: str) -> tuple[type[BaseException], ...]:
     """The exception class ``name`` from typer's vendored click (typer >= 0.2x) and from click itself
     (older typer), whichever exist."""

@@ -457,3 +457,35 @@ def _compare_page(
     if stale.is_dir():  # charts of a previous, larger page
         shutil.rmtree(stale)
     return compare(done, out_dir), ""
+
+
+def time_backends(variants: list[Variant], out_dir: Path, parallel: Parallel) -> dict[str, Any]:
+    """The same variants one after another in this process, then through ``parallel``, each sweep into a
+    folder of its own that must not exist yet (``out_dir/serial``, ``out_dir/parallel``, so nothing is
+    skipped): the wall seconds of each, their ratio, and whether every summary is the same (wall time aside)."""
+    import time
+
+    walls, results = {}, {}
+    for name, how in (("serial", one_after_another), ("parallel", parallel)):
+        folder = out_dir / name
+        folder.mkdir(parents=True)
+        t0 = time.perf_counter()
+        results[name] = run(variants, folder, how, compare_limit=0)
+        walls[name] = time.perf_counter() - t0
+        if results[name].failed or results[name].interrupted:
+            break
+
+    def stable(s: dict[str, Any]) -> dict[str, Any]:
+        return {k: v for k, v in s.items() if k != "wall_time_s"}
+
+    a, b = results["serial"], results.get("parallel")
+    same = b is not None and all(stable(a.summaries[v.id]) == stable(b.summaries.get(v.id, {})) for v in variants)
+    return {
+        "variants": len(variants),
+        "serial_s": round(walls["serial"], 2),
+        "parallel_s": round(walls.get("parallel", float("nan")), 2),
+        "speedup": round(walls["serial"] / walls["parallel"], 2) if walls.get("parallel") else float("nan"),
+        "identical": same,
+        "interrupted": any(r.interrupted for r in results.values()),
+        "failed": {**a.failed, **(b.failed if b is not None else {})},
+    }

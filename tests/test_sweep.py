@@ -316,3 +316,33 @@ def test_ctrl_c_on_ray_cancels_the_unfinished_tasks(ray_session, tmp_path: Path)
     while ray_session.available_resources().get("CPU", 0) < 2 and time.monotonic() < deadline:
         time.sleep(0.2)
     assert ray_session.available_resources().get("CPU", 0) == 2
+
+
+# ---------------------------------------------------------------------------------------- throughput
+
+
+def test_bench_sweep_times_both_ways_with_the_same_summaries(
+    ray_session, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "bench"
+    args = ["bench", "sweep", "quickstart", "--set", "duration=2h", "--set", "seed=1,2", "--out", str(out)]
+    assert main(args) == 0
+    table = capsys.readouterr().out
+    assert "one after another s" in table and "yes" in table.splitlines()[-2]  # the same summaries
+    assert {p.name for p in out.iterdir()} == {"serial", "parallel"}
+    assert main(args) == 2  # a second timing into the same folder would skip every variant
+    assert "not a new or empty folder" in capsys.readouterr().err
+
+
+@pytest.mark.benchmark
+def test_eight_variants_as_ray_tasks_beat_one_after_another(ray_session, tmp_path: Path) -> None:
+    """Eight consolidation-demo variants of several seconds each (four simulated days): as Ray tasks on the
+    session's 2 CPUs, at least 1.7 times the throughput of running them one after another, with the same
+    summaries. Ray's start-up is the session's, outside both timings."""
+    from cloudsim.distributed import fan_out
+
+    variants = sw.plan("consolidation-demo", ["duration=4d", "seed=1..8"])
+    row = sw.time_backends(variants, tmp_path, fan_out)
+    print(row)
+    assert row["identical"] and not row["failed"]
+    assert row["speedup"] >= 1.7, row

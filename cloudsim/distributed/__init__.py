@@ -5,6 +5,6 @@ Import this package only when a Ray run is asked for; the rest of cloudsim never
 
 from cloudsim.distributed.ray_backend import RayBackend, ShardActor
 from cloudsim.distributed.session import RayConnectError, ray_session
-from cloudsim.distributed.tasks import fan_out, sweep
+from cloudsim.distributed.tasks import cluster_cpus, fan_out, sweep
 
-__all__ = ["RayBackend", "RayConnectError", "ShardActor", "fan_out", "ray_session", "sweep"]
+__all__ = ["RayBackend", "RayConnectError", "ShardActor", "cluster_cpus", "fan_out", "ray_session", "sweep"]

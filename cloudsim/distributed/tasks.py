@@ -48,6 +48,11 @@ def fan_out(
         raise
 
 
+def cluster_cpus() -> int:
+    """CPUs of the cluster Ray is connected to: how many one-CPU tasks run at once."""
+    return int(ray.cluster_resources().get("CPU", 0))
+
+
 def sweep(jobs: list[tuple[Any, str]], tick: Callable[[dict[str, Any]], None] | None = None) -> list[dict[str, Any]]:
     """Consolidation benchmark rows for (scenario, day) pairs, one Ray task each (one CPU), spread over the
     cluster; results come back in the order of ``jobs``. ``tick`` sees each row as it finishes."""
