@@ -1060,7 +1060,7 @@ def bench_sweep(
     ] = "consolidation-demo",
     set_: Annotated[
         list[str] | None,
-        typer.Option("--set", help="the grid, as for `cloudsim sweep` (default: duration=4d, seed=1..8)"),
+        typer.Option("--set", help="the grid, as for `cloudsim sweep` (default: duration=7d, seed=1..8)"),
     ] = None,
     address: Annotated[
         str | None, typer.Option(envvar="RAY_ADDRESS", help="Ray cluster to join; default: a local instance")
@@ -1078,7 +1078,7 @@ def bench_sweep(
 
     from cloudsim import sweep as sw
 
-    sets = list(set_ or ["duration=4d", "seed=1..8"])
+    sets = list(set_ or ["duration=7d", "seed=1..8"])
     try:
         variants = sw.plan(scenario, sets)
     except sw.SweepError as exc:
