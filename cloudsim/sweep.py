@@ -418,10 +418,10 @@ def run(
         summary, recorder = value
         if summary.get("interrupted"):  # the run in this process saw the Ctrl-C and stopped early
             raise KeyboardInterrupt
-        with guard():
+        with guard():  # a stop asked for meanwhile takes effect on leaving: the variant counts as finished
             write_variant(out_dir / v.id, v, summary, recorder)
-        result.summaries[v.id] = summary
-        result.ran.append(v.id)
+            result.summaries[v.id] = summary
+            result.ran.append(v.id)
         if on_done is not None:
             on_done(v, "ran")
 

@@ -4,6 +4,7 @@ outputs, re-runs that skip complete variants, a stop that keeps what finished, a
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
 import os
@@ -12,6 +13,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -251,6 +253,24 @@ def test_a_failed_variant_is_one_line_exit_1_and_the_others_are_kept(
 
 
 # -------------------------------------------------------------------------------------- interruption
+
+
+def test_a_stop_asked_for_during_a_write_keeps_that_variant_in_the_csv(tmp_path: Path) -> None:
+    """The CLI's guard holds a signal until the variant is written, then stops: that variant is finished."""
+    variants = sw.plan("quickstart", ["duration=1h", "seed=1..3"])
+    asked = []
+
+    @contextlib.contextmanager
+    def signal_during_the_first_write() -> Iterator[None]:
+        yield
+        if not asked:
+            asked.append(True)
+            raise KeyboardInterrupt
+
+    result = sw.run(variants, tmp_path, guard=signal_during_the_first_write)
+    assert result.interrupted and result.ran == ["seed=1"]
+    assert [r["variant"] for r in rows(tmp_path / "sweep.csv")] == ["seed=1"]
+    assert sorted(p.parent.name for p in tmp_path.glob("*/summary.json")) == ["seed=1"]
 
 
 def _sigint_as_in_a_terminal() -> None:
