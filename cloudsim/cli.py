@@ -610,6 +610,162 @@ def _write_page(make: Any, *args: Any) -> None:
 
 
 @app.command()
+def sweep(
+    scenario: Annotated[str, typer.Argument(help="scenario file (YAML) or built-in name (see `cloudsim scenarios`)")],
+    out_dir: Annotated[
+        Path,
+        typer.Option(
+            "--out",
+            help="the sweep's folder: one run folder per variant, sweep.csv, compare.html (run again to finish it)",
+        ),
+    ],
+    set_: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--set",
+            help="an axis of the grid: dotted.path=V1,V2,... (a..b: the integers a to b); one value: every variant",
+        ),
+    ] = None,
+    backend: Annotated[
+        BackendName | None,
+        typer.Option(help="ray: one Ray task per variant across the cluster (the default); local: one after another"),
+    ] = None,
+    address: Annotated[
+        str | None,
+        typer.Option(envvar="RAY_ADDRESS", help="Ray cluster to join (host:port, auto, ray://...); default: local"),
+    ] = None,
+    max_memory: Annotated[
+        float | None,
+        typer.Option("--max-memory", min=0.001, help="GiB one variant may need (default: half this machine's memory)"),
+    ] = None,
+    progress: Annotated[bool, typer.Option(help="show a progress bar (variants done / total)")] = True,
+) -> None:
+    """Run a scenario over the cartesian product of --set values: each variant in-process in its own Ray task,
+    one run folder per variant, sweep.csv (one row per variant) and compare.html. Variants already complete
+    in --out (same scenario) are skipped, so running the command again finishes an interrupted sweep."""
+    from rich.progress import MofNCompleteColumn
+
+    from cloudsim import sweep as sw
+
+    stopper = _Stopper()
+    stopper.install()
+    sets = list(set_ or [])
+    try:
+        variants = sw.plan(scenario, sets, max_memory_gib=max_memory)
+        sw.prepare(out_dir)
+        sw.write_marker(out_dir, scenario, sets, variants)
+    except sw.SweepError as exc:
+        raise UsageFailure(str(exc)) from None
+
+    @contextlib.contextmanager
+    def holding() -> Any:
+        """A write no signal cuts short; a first signal meanwhile stops the sweep once it is written."""
+        before, stopper.hold = stopper.count, True
+        try:
+            yield
+        finally:
+            stopper.hold = False
+        if before == 0 and stopper.count:
+            raise KeyboardInterrupt
+
+    parallel, starting = sw.one_after_another, None
+    if backend is not BackendName.local or address is not None:
+
+        def parallel(fn: Any, jobs: Any, on_result: Any) -> None:
+            from cloudsim.distributed import fan_out
+
+            fan_out(fn, jobs, on_result)
+
+        @contextlib.contextmanager
+        def starting(count: int) -> Any:
+            """Ray, only when some variant must run."""
+            from cloudsim.distributed import RayConnectError, ray_session
+
+            try:
+                session = ray_session(address)
+                session.__enter__()
+            except RayConnectError as exc:
+                raise UsageFailure(str(exc)) from None
+            stopper.install()  # ray.init replaced the SIGTERM handler
+            try:
+                yield
+            finally:
+                with holding():
+                    session.__exit__(None, None, None)
+
+    bar = Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[last]}"),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
+        disable=not progress,
+    )
+    with bar:
+        task = bar.add_task(f"sweep {variants[0].scenario.name}", total=len(variants), last="")
+        result = sw.run(
+            variants,
+            out_dir,
+            parallel,
+            on_done=lambda v, how: bar.update(task, advance=1, last=f"{how} {v.id}"),
+            guard=holding,
+            before_running=starting,
+        )
+    stopper.hold = True
+    _sweep_table(result)
+    complete = len(result.summaries)
+    out.print(
+        f"{len(variants)} variants: {len(result.ran)} ran, {len(result.skipped)} complete already (skipped), "
+        f"{len(result.failed)} failed",
+        highlight=False,
+        soft_wrap=True,
+    )
+    for vid, why in result.failed.items():
+        err.print(f"variant {vid} failed: {why}", highlight=False, markup=False, soft_wrap=True)
+    written = [f"{out_dir}/<variant>/ (summary.json, timeseries.csv, ...)", str(result.csv_path)]
+    written += [str(result.page)] if result.page is not None else []
+    out.print("wrote " + ", ".join(written), highlight=False, markup=False, soft_wrap=True)
+    if result.page_note:
+        out.print(result.page_note, highlight=False, soft_wrap=True)
+    if result.interrupted:
+        err.print(
+            f"interrupted: {complete} of {len(variants)} variants complete, listed in sweep.csv; run the same "
+            "command again to finish the others",
+            highlight=False,
+            soft_wrap=True,
+        )
+        raise typer.Exit(130)
+    if result.failed:
+        raise UsageFailure(f"sweep: {len(result.failed)} of {len(variants)} variants failed (above)", exit_code=1)
+
+
+def _sweep_table(result: Any, limit: int = 40) -> None:
+    """The complete variants' headline figures (the first ``limit``; sweep.csv has them all)."""
+    table = Table(title="sweep")
+    cols = ("variant", "placed / rejected", "active hosts", "consolidation", "cpu util.", "energy kWh", "migrations",
+            "wall s")  # fmt: skip
+    shown = [v for v in result.variants if v.id in result.summaries]
+    name_width = max((len(v.id) for v in shown[:limit]), default=7)
+    table.add_column("variant", no_wrap=True, min_width=name_width)
+    for c in cols[1:]:
+        table.add_column(c, justify="right")
+    for v in shown[:limit]:
+        s = result.summaries[v.id]
+        g = s["guests"]
+        table.add_row(
+            v.id, f"{g['placed']} / {g['rejected']}", f"{s['hosts']['active_mean']:.2f}",
+            f"{s['consolidation_ratio']['mean']:.2f}", f"{s['utilization']['cpu_mean']:.1%}", f"{s['energy_kwh']:.3f}",
+            f"{s['migrations']:,}", f"{s['wall_time_s']:.2f}",
+        )  # fmt: skip
+    if len(shown) > limit:
+        table.caption = f"{len(shown) - limit:,} more in sweep.csv"
+    if shown:  # wide enough for the variant names whole
+        Console(width=max(out.width, 110 + name_width)).print(table)
+
+
+@app.command()
 def validate(
     scenario: Annotated[str, typer.Argument(help="scenario file (YAML) or built-in name")],
     set_: Annotated[list[str] | None, typer.Option("--set", help="override a field: dotted.path=value")] = None,
@@ -954,6 +1110,71 @@ def bench_sim(
             w.writeheader()
             w.writerows({k: r[k] for k in w.fieldnames} for r in rows)
         typer.echo(f"wrote {out_csv}")
+
+
+@bench_app.command("sweep")
+def bench_sweep(
+    scenario: Annotated[
+        str, typer.Argument(help="scenario file (YAML) or built-in name (default: consolidation-demo)")
+    ] = "consolidation-demo",
+    set_: Annotated[
+        list[str] | None,
+        typer.Option("--set", help="the grid, as for `cloudsim sweep` (default: duration=7d, seed=1..8)"),
+    ] = None,
+    address: Annotated[
+        str | None, typer.Option(envvar="RAY_ADDRESS", help="Ray cluster to join; default: a local instance")
+    ] = None,
+    out_dir: Annotated[
+        Path | None,
+        typer.Option("--out", help="where the two sweeps write (serial/, parallel/); default: a temporary folder"),
+    ] = None,
+) -> None:
+    """Time a sweep side by side in one process: its variants one after another here, then as Ray tasks
+    across the cluster. Prints both wall times, the throughput ratio, and whether every summary is the same.
+    Ray's start-up is timed on its own, outside the ratio."""
+    import shutil
+    import tempfile
+
+    from cloudsim import sweep as sw
+
+    sets = list(set_ or ["duration=7d", "seed=1..8"])
+    try:
+        variants = sw.plan(scenario, sets)
+    except sw.SweepError as exc:
+        raise UsageFailure(str(exc)) from None
+    from cloudsim.distributed import RayConnectError, cluster_cpus, fan_out, ray_session
+
+    if out_dir is not None and out_dir.exists() and (not out_dir.is_dir() or any(out_dir.iterdir())):
+        raise UsageFailure(f"--out: {str(out_dir)!r} is not a new or empty folder (both sweeps must run every variant)")
+    folder = out_dir if out_dir is not None else Path(tempfile.mkdtemp(prefix="cloudsim-bench-sweep-"))
+    try:
+        t0 = time.perf_counter()
+        with ray_session(address):
+            startup = time.perf_counter() - t0
+            cpus = cluster_cpus()
+            row = sw.time_backends(variants, folder, fan_out)
+    except RayConnectError as exc:
+        raise UsageFailure(str(exc)) from None
+    finally:
+        if out_dir is None:
+            shutil.rmtree(folder, ignore_errors=True)
+    table = Table(title=f"sweep benchmark · {variants[0].scenario.name} · {' '.join(sets)}")
+    for col in ("variants", "one after another s", "Ray tasks s", "throughput ×", "cluster CPUs", "Ray start-up s",
+                "same summaries"):  # fmt: skip
+        table.add_column(col, justify="right")
+    table.add_row(
+        str(row["variants"]), f"{row['serial_s']:.2f}", f"{row['parallel_s']:.2f}", f"{row['speedup']:.2f}",
+        str(cpus), f"{startup:.2f}", "yes" if row["identical"] else "no",
+    )  # fmt: skip
+    Console(width=max(out.width, 120)).print(table)
+    if row["interrupted"]:
+        err.print("interrupted: the timings above are incomplete", highlight=False)
+        raise typer.Exit(130)
+    if row["failed"]:
+        vid, why = next(iter(row["failed"].items()))
+        raise UsageFailure(f"bench sweep: variant {vid} failed: {why}", exit_code=1)
+    if not row["identical"]:
+        raise UsageFailure("bench sweep: the Ray tasks' summaries differ from the serial ones", exit_code=1)
 
 
 def _click_exceptions(name: str) -> tuple[type[BaseException], ...]:

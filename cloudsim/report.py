@@ -8,9 +8,12 @@ import base64
 import csv
 import datetime as dt
 import html
+import io
 import json
 from pathlib import Path
 from typing import Any
+
+from cloudsim.files import atomic_open, atomic_write_bytes
 
 #: (chart file stem, title, y label, [(column, legend)]); a chart shows the columns a run has (consolidation
 #: runs add migrations, SLATAH and PDM).
@@ -72,11 +75,17 @@ def _plot(path: Path, title: str, ylabel: str, lines: list[tuple[list[float], li
     ax.set_xlabel("simulated time (h)")
     ax.set_ylabel(ylabel)
     ax.grid(alpha=0.3)
-    if len(lines) > 1:
+    if 1 < len(lines) <= 6:
         ax.legend(fontsize=8, loc="best")
-    fig.tight_layout()
-    fig.savefig(path, format="png")
+        fig.tight_layout()
+    elif len(lines) > 6:  # many runs compared: the legend beside the chart, the image widened to hold it
+        ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), ncol=1 + (len(lines) - 1) // 16)
+    else:
+        fig.tight_layout()
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", bbox_inches="tight" if len(lines) > 6 else None)
     plt.close(fig)
+    atomic_write_bytes(path, buf.getvalue())
 
 
 def _flatten(d: dict[str, Any], prefix: str = "") -> dict[str, Any]:
@@ -145,7 +154,8 @@ def report(run_dir: Path, out_dir: Path | None = None) -> Path:
         f"</code>, {len(rows)} samples; report written {when} from {html.escape(str(run_dir))}."
     )
     page = out_dir / "report.html"
-    page.write_text(_page(f"cloudsim report: {summary.get('scenario')}", intro, [table], images), encoding="utf-8")
+    with atomic_open(page) as fh:
+        fh.write(_page(f"cloudsim report: {summary.get('scenario')}", intro, [table], images))
     return page
 
 
@@ -179,5 +189,6 @@ def compare(run_dirs: list[Path], out_dir: Path) -> Path:
             images.append((title, path))
     page = out_dir / "compare.html"
     intro = f"{len(runs)} runs: " + ", ".join(html.escape(str(d)) for d in run_dirs) + "."
-    page.write_text(_page("cloudsim: runs compared", intro, [table], images), encoding="utf-8")
+    with atomic_open(page) as fh:
+        fh.write(_page("cloudsim: runs compared", intro, [table], images))
     return page

@@ -1,4 +1,4 @@
-"""The Ray backend: host shards as Ray actors. The only module (with ``session``) that imports Ray.
+"""The Ray backend: host shards as Ray actors. With ``session`` and ``tasks``, the only modules that import Ray.
 
 As in Ray Serve's ``ActorReplicaWrapper``, every Ray call is made here: the actor is a plain class
 (:class:`ShardActor`) wrapped with ``ray.remote`` at run time. The controller makes one call per actor
@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import math
 from collections import Counter
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -221,22 +220,3 @@ class RayBackend:
             ray.kill(h)
         self.handles = []
         self._pending = []
-
-
-def sweep(jobs: list[tuple[Any, str]], tick: Callable[[dict[str, Any]], None] | None = None) -> list[dict[str, Any]]:
-    """Consolidation benchmark rows for (scenario, day) pairs, one Ray task each (one CPU), spread over the
-    cluster; results come back in the order of ``jobs``. ``tick`` sees each row as it finishes."""
-    from cloudsim.bench import one
-
-    task = ray.remote(num_cpus=1)(one)
-    refs = [task.remote(sc, day) for sc, day in jobs]
-    index = {ref: i for i, ref in enumerate(refs)}
-    rows: list[dict[str, Any] | None] = [None] * len(refs)
-    pending = list(refs)
-    while pending:
-        done, pending = ray.wait(pending, num_returns=1)
-        row = ray.get(done[0])
-        rows[index[done[0]]] = row
-        if tick is not None:
-            tick(row)
-    return [r for r in rows if r is not None]

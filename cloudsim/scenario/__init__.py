@@ -6,8 +6,10 @@ from cloudsim.scenario.loader import (
     builtin_description,
     builtin_names,
     load_scenario,
+    read_base,
     read_raw,
     validate,
+    with_overrides,
 )
 from cloudsim.scenario.schema import Scenario, parse_duration
 
@@ -19,6 +21,8 @@ __all__ = [
     "builtin_names",
     "load_scenario",
     "parse_duration",
+    "read_base",
     "read_raw",
     "validate",
+    "with_overrides",
 ]

@@ -452,6 +452,34 @@ def _check_requests(s: Scenario) -> None:
         raise ScenarioError(f"workload.requests.{exc.key}", str(exc)) from None
 
 
+def read_base(source: str | Path) -> dict[str, Any]:
+    """The raw mapping of a scenario file or built-in name, before overrides. A relative trace or requests
+    path written in a scenario file is taken relative to that file's folder."""
+    raw, _ = read_raw(source)
+    raw = copy.deepcopy(raw)
+    workload = raw.get("workload") if isinstance(raw.get("workload"), dict) else {}
+    for form in (workload.get("trace"), workload.get("requests")):
+        in_file = Path(source).is_file() and isinstance(form, dict) and isinstance(form.get("path"), str)
+        if in_file and not Path(form["path"]).is_absolute():  # type: ignore[index]
+            form["path"] = str(Path(source).resolve().parent / form["path"])  # type: ignore[index]
+    return raw
+
+
+def with_overrides(
+    raw: dict[str, Any],
+    overrides: typing.Iterable[str] = (),
+    seed: int | None = None,
+    max_memory_gib: float | None = None,
+) -> tuple[Scenario, dict[str, Any]]:
+    """Apply ``--set`` overrides (and ``seed``) to a raw mapping in place and validate it: the scenario and
+    the mapping. A trace path given with ``--set`` is relative to the current folder."""
+    for assignment in overrides:
+        apply_override(raw, assignment)
+    if seed is not None:
+        raw["seed"] = seed
+    return validate(raw, max_memory_gib), raw
+
+
 def load_scenario(
     source: str | Path,
     overrides: typing.Iterable[str] = (),
@@ -461,15 +489,4 @@ def load_scenario(
     """The validated scenario and the raw mapping it came from (after ``--set`` overrides). A relative trace
     or requests path written in a scenario file is taken relative to that file's folder (one given with
     ``--set``, relative to the current folder)."""
-    raw, _ = read_raw(source)
-    raw = copy.deepcopy(raw)
-    workload = raw.get("workload") if isinstance(raw.get("workload"), dict) else {}
-    for form in (workload.get("trace"), workload.get("requests")):
-        in_file = Path(source).is_file() and isinstance(form, dict) and isinstance(form.get("path"), str)
-        if in_file and not Path(form["path"]).is_absolute():  # type: ignore[index]
-            form["path"] = str(Path(source).resolve().parent / form["path"])  # type: ignore[index]
-    for assignment in overrides:
-        apply_override(raw, assignment)
-    if seed is not None:
-        raw["seed"] = seed
-    return validate(raw, max_memory_gib), raw
+    return with_overrides(read_base(source), overrides, seed, max_memory_gib)
