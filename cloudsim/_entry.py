@@ -4,6 +4,7 @@ then ends the process with one line and exit 130, not a traceback. The run insta
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import sys
@@ -34,11 +35,24 @@ def install_early_stop() -> None:
             signal.signal(sig, _early_stop)
 
 
+def exit_now(code: int) -> None:
+    """Leave with ``code`` once the command is done, its outputs written and closed. After a Ray session the
+    interpreter's own teardown can crash in Ray's native threads (a segmentation fault instead of the exit
+    code), so a process that imported Ray flushes and ends without it."""
+    if "ray" not in sys.modules:
+        sys.exit(code)
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):  # closed or broken: nothing more to say there
+            stream.flush()
+    os._exit(code)
+
+
 def main() -> int:
     install_early_stop()
     from cloudsim.cli import main as cli_main
 
-    return cli_main()
+    exit_now(cli_main())
+    return 0  # not reached
 
 
 if __name__ == "__main__":

@@ -1207,6 +1207,9 @@ def _fail(message: str) -> int:
 def main(argv: list[str] | None = None) -> int:
     """Console-script entry point: runs the app and turns every expected failure into one line, exit 2."""
     os.environ.setdefault("RAY_DEDUP_LOGS", "0")
+    # Ray's C++ failure handler takes SIGTERM while ray.init runs (and aborts with a stack dump); without it
+    # a scheduler's SIGTERM at that moment reaches the CLI's handler like any other
+    os.environ.setdefault("RAY_DISABLE_FAILURE_SIGNAL_HANDLER", "1")
     from cloudsim._entry import install_late_stop
 
     if threading.current_thread() is threading.main_thread():
@@ -1243,4 +1246,6 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from cloudsim._entry import exit_now
+
+    exit_now(main())

@@ -93,24 +93,35 @@ class RayBackend:
         self.recovered = 0
         self.actor_cpu_s = 0.0  # CPU the actors used for the run (after ``close``)
         self.node_ids: list[str] = []  # the node each actor ran on at the end (after ``close``)
+        self._nodes: list[str] = []  # the alive nodes when the actors were placed, in id order
         self.actor_startup_cpu_s = 0.0  # CPU their worker processes used before (Ray and imports)
 
     def grain(self, hosts: int) -> int:
         cpus = max(1, int(ray.cluster_resources().get("CPU", 1)))
         return max(1, math.ceil(hosts / cpus))
 
-    def _actor_class(self) -> Any:
-        # num_cpus=0: an idle shard holds no CPU slot; SPREAD: on a cluster, shards go to every node
-        # rather than piling onto the driver's (a no-op on one machine).
-        return ray.remote(num_cpus=0, max_restarts=0, scheduling_strategy="SPREAD")(ShardActor)
+    def _actor_class(self, index: int) -> Any:
+        """Actor ``index``'s class. num_cpus=0: an idle shard holds no CPU slot. On a cluster the shards go
+        round robin over the alive nodes (soft affinity: another node when that one is gone); Ray's SPREAD
+        is best effort and, on a loaded machine, was seen to put every shard on one node."""
+        from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+
+        if not self._nodes:
+            self._nodes = sorted(n["NodeID"] for n in ray.nodes() if n.get("Alive"))
+        node = self._nodes[index % len(self._nodes)] if self._nodes else None
+        strategy = NodeAffinitySchedulingStrategy(node, soft=True) if node else "SPREAD"
+        return ray.remote(num_cpus=0, max_restarts=0, scheduling_strategy=strategy)(ShardActor)
 
     def start(self, specs: list[ShardSpec], trace: np.ndarray | None = None, saved: list[bytes] | None = None) -> None:
         # The trace goes to the object store once; every actor reads its guests' columns from the shared copy.
         self._trace_ref = None if trace is None else ray.put(trace)
         self._specs = list(specs)
         self._saved = list(saved) if saved is not None else [None for _ in specs]
-        actor = self._actor_class()
-        self.handles = [actor.remote(spec, self._trace_ref, st) for spec, st in zip(specs, self._saved, strict=True)]
+        self._nodes = []
+        self.handles = [
+            self._actor_class(i).remote(spec, self._trace_ref, st)
+            for i, (spec, st) in enumerate(zip(specs, self._saved, strict=True))
+        ]
         self._completions = [[] for _ in specs]
         self._log = [[] for _ in specs]
         self.node_ids = []
@@ -144,7 +155,7 @@ class RayBackend:
             self.recovered += 1
             with contextlib.suppress(ray.exceptions.RayError):
                 ray.kill(self.handles[index])
-            handle = self._actor_class().remote(self._specs[index], self._trace_ref, self._saved[index])
+            handle = self._actor_class(index).remote(self._specs[index], self._trace_ref, self._saved[index])
             self.handles[index] = handle
             refs = [getattr(handle, method).remote(*args) for method, args in self._log[index]]
             try:

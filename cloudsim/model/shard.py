@@ -53,6 +53,8 @@ DIST_CONSTANT, DIST_UNIFORM, DIST_NORMAL, DIST_TRACE = 0, 1, 2, 3
 #: Row roles: a resident guest, a guest migrating out (leaves at its end time), a guest migrating in
 #: (resident from its end time), an incoming migration superseded in the same step (leaves at its end).
 RESIDENT, OUTGOING, INCOMING, SUPERSEDED = 0, 1, 2, 3
+#: A row removed between ticks in the fair model, dropped at the next full settle (its guest id is -1).
+DEAD = 4
 
 
 @dataclass(frozen=True)
@@ -259,7 +261,7 @@ def _settle_hosts(
     count = np.zeros(k, dtype=np.int64)
     for i in range(host.shape[0]):
         j = slot[host[i]]
-        if j < 0:
+        if j < 0 or role[i] == DEAD:
             continue
         req = util[i] * cpu[i] / (1.0 - c[i])
         s[j] += req * tshare if role[i] >= INCOMING else req
@@ -272,7 +274,7 @@ def _settle_hosts(
         used[h] = requested[h] = res_req[h] = res_alloc[h] = mig_loss[h] = 0.0
     for i in range(host.shape[0]):
         j = slot[host[i]]
-        if j < 0:
+        if j < 0 or role[i] == DEAD:
             continue
         h = host[i]
         req = util[i] * cpu[i] / (1.0 - c[i])
@@ -337,6 +339,7 @@ class HostShard:
             k: np.zeros(0, dtype=np.int64 if k in _INT_FIELDS else np.float64) for k in _FIELDS
         }
         self._version = 0
+        self._dead = False  # rows marked DEAD since the last compaction
         self._alloc_key: tuple[float, int, int] | None = None
         self._alloc: dict[str, np.ndarray] = {}
         self._draw_tick = -1  # the tick of _draw, which is aligned with the rows
@@ -371,6 +374,12 @@ class HostShard:
             self._draw = np.concatenate([self._draw, self._draws(new)])
         else:
             self._draw_tick = -1
+
+    def _compact(self) -> None:
+        """Drop the rows marked :data:`DEAD` (removed since the last full settle), keeping the others' order."""
+        if self._dead:
+            self._dead = False
+            self._keep(self._a["role"] != DEAD)
 
     def _keep(self, keep: np.ndarray) -> None:
         gone = np.flatnonzero(~keep)
@@ -449,7 +458,11 @@ class HostShard:
                 if j == len(index[0]) or index[0][j] != code:
                     raise KeyError(f"guest {cmd.guest_id} is not on host {cmd.host_id}")
                 i = int(index[1][j])
-            if isinstance(cmd, Remove):
+            if isinstance(cmd, Remove) and not self.dyn.cloudsim:
+                # marked, not cut out: the rows move once at the next full settle instead of at every departure
+                self._a["role"][i], self._a["gid"][i], self._a["end"][i] = DEAD, -1, math.inf
+                self._dead = True
+            elif isinstance(cmd, Remove):
                 drop.append(i)
             else:
                 self._a["role"][i] = OUTGOING if isinstance(cmd, MigrateOut) else SUPERSEDED
@@ -470,6 +483,7 @@ class HostShard:
     def complete(self, t: float) -> None:
         """A migration completion time (every shard sees each one): integrate to ``t``, end the migrations
         due by ``t`` and settle."""
+        self._compact()
         self._integrate(t, np.arange(self.n))
         a = self._a
         due = a["end"] <= t
@@ -529,6 +543,7 @@ class HostShard:
     def _allocate(self, t: float) -> dict[str, np.ndarray]:
         """Requests and allocations of every row at ``t`` with the current placement (cached until the
         rows, the time or the tick change)."""
+        self._compact()
         key = (t, self.tick, self._version)
         if key == self._alloc_key:
             return self._alloc
@@ -654,6 +669,7 @@ class HostShard:
 
     def guest_hosts(self) -> dict[int, list[int]]:
         """Guest id -> the global host ids it is on (two or three during a migration)."""
+        self._compact()
         out: dict[int, list[int]] = {}
         for gid, h in sorted(zip(self._a["gid"].tolist(), self._a["host"].tolist(), strict=True)):
             out.setdefault(gid, []).append(h + self._first)
@@ -661,6 +677,7 @@ class HostShard:
 
     def report(self, t: float) -> HostReport:
         """The settled state and the integrals so far."""
+        self._compact()
         finished, self._finished = np.array(sorted(self._finished), dtype=np.int64), []
         # the fair model settles only the hosts a command touches: the rows' figures come fresh (the same
         # formulas; cached when the tick's full settle just computed them)
