@@ -57,6 +57,15 @@ class BackendName(StrEnum):
     local = "local"
 
 
+#: ``--address``: the Ray cluster to join (every command that can use Ray).
+AddressOption = Annotated[
+    str | None,
+    typer.Option(
+        envvar="RAY_ADDRESS", help="Ray cluster to join (host:port, auto, ray://...); default: a local instance"
+    ),
+]
+
+
 def _hms(seconds: float) -> str:
     seconds = round(seconds)
     d, rem = divmod(seconds, 86400)
@@ -217,10 +226,7 @@ def run(
         BackendName | None,
         typer.Option(help="ray (host actors; the default) or local (in-process shards)"),
     ] = None,
-    address: Annotated[
-        str | None,
-        typer.Option(envvar="RAY_ADDRESS", help="Ray cluster to join (host:port, auto, ray://...); default: local"),
-    ] = None,
+    address: AddressOption = None,
     hosts_per_actor: Annotated[
         int | None,
         typer.Option(min=1, help="hosts per Ray actor (default: the scenario's ray.hosts_per_actor)"),
@@ -630,10 +636,7 @@ def sweep(
         BackendName | None,
         typer.Option(help="ray: one Ray task per variant across the cluster (the default); local: one after another"),
     ] = None,
-    address: Annotated[
-        str | None,
-        typer.Option(envvar="RAY_ADDRESS", help="Ray cluster to join (host:port, auto, ray://...); default: local"),
-    ] = None,
+    address: AddressOption = None,
     max_memory: Annotated[
         float | None,
         typer.Option("--max-memory", min=0.001, help="GiB one variant may need (default: half this machine's memory)"),
@@ -950,9 +953,7 @@ def bench_consolidation(
     backend: Annotated[
         BackendName, typer.Option(help="local: one run after another here; ray: one Ray task per run, across a cluster")
     ] = BackendName.local,
-    address: Annotated[
-        str | None, typer.Option(envvar="RAY_ADDRESS", help="Ray cluster to join (with --backend ray); default: local")
-    ] = None,
+    address: AddressOption = None,
 ) -> None:
     """Run consolidation scenarios on PlanetLab days: energy, migrations, SLATAH, PDM, SLAV and ESV per day
     and scenario, then our policy's ESV against the best reference policy's, day by day."""
@@ -1029,9 +1030,7 @@ def bench_sim(
         list[str] | None,
         typer.Option(help="hosts per actor on Ray: auto or a number; repeat to compare grains (default: auto)"),
     ] = None,
-    address: Annotated[
-        str | None, typer.Option(envvar="RAY_ADDRESS", help="Ray cluster to join; default: a local instance")
-    ] = None,
+    address: AddressOption = None,
     out_csv: Annotated[Path | None, typer.Option("--out", help="the rows as CSV")] = None,
 ) -> None:
     """Time the engine side by side in one process: the PlanetLab LR-MMT day and a synthetic data centre with
@@ -1121,9 +1120,7 @@ def bench_sweep(
         list[str] | None,
         typer.Option("--set", help="the grid, as for `cloudsim sweep` (default: duration=7d, seed=1..8)"),
     ] = None,
-    address: Annotated[
-        str | None, typer.Option(envvar="RAY_ADDRESS", help="Ray cluster to join; default: a local instance")
-    ] = None,
+    address: AddressOption = None,
     out_dir: Annotated[
         Path | None,
         typer.Option("--out", help="where the two sweeps write (serial/, parallel/); default: a temporary folder"),

@@ -56,6 +56,17 @@ def read_bounded(path: Path, limit: int) -> bytes:
     return data
 
 
+def read_input(path: Path, limit: int, error: type[Exception], hint: str = "") -> bytes:
+    """:func:`read_bounded` for an input the user gave: either failure is one ``error`` naming the file (and,
+    for a file too large, ``hint``: what such a file should be), never its contents."""
+    try:
+        return read_bounded(path, limit)
+    except OSError as exc:
+        raise error(f"{path}: cannot read it ({exc.strerror or type(exc).__name__})") from None
+    except ValueError as exc:
+        raise error(f"{path}: {exc}" + (f"; {hint}" if hint else "")) from None
+
+
 def finite(value: Any) -> Any:
     """``value`` with every NaN or infinite float replaced by None, recursively, so that the JSON written
     has no ``NaN`` or ``Infinity`` (which strict parsers reject)."""

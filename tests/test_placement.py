@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from cloudsim.model.shard import power_w
 from cloudsim.placement import POLICIES, Request, Snapshot, decide, get_policy, policy_names
 
 
@@ -135,15 +136,6 @@ def test_power_aware_takes_the_least_power_increase(used, curves, expected):
 # host with the same score on random snapshots, ties and incompatible hosts included.
 
 
-def _reference_power_w(curve_w, util):
-    u = np.clip(util, 0.0, 1.0)
-    lo = np.floor(u * 10).astype(np.int64)
-    hi = np.ceil(u * 10).astype(np.int64)
-    rows = np.arange(len(u))
-    p1 = curve_w[rows, lo]
-    return p1 + (curve_w[rows, hi] - p1) / 10 * (u - lo / 10) * 100
-
-
 def _reference_scores(name, s, cpu_r, mem_r, h):
     cpu = (s.cpu_used[h] + cpu_r[h]) / s.cpu_cap[h]
     mem = (s.mem_used[h] + mem_r[h]) / s.mem_cap[h]
@@ -163,8 +155,8 @@ def _reference_scores(name, s, cpu_r, mem_r, h):
         mean = (cpu + mem) / 2
         return 1.0 - np.sqrt(((cpu - mean) ** 2 + (mem - mean) ** 2) / 2)
     curve = s.power_curve_w[h]
-    now = _reference_power_w(curve, s.cpu_used[h] / s.cpu_cap[h])
-    return -(_reference_power_w(curve, (s.cpu_used[h] + cpu_r[h]) / s.cpu_cap[h]) - now)
+    now = power_w(curve, s.cpu_used[h] / s.cpu_cap[h])
+    return -(power_w(curve, (s.cpu_used[h] + cpu_r[h]) / s.cpu_cap[h]) - now)
 
 
 def _reference_decide(policy, s, r):

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from cloudsim.files import read_bounded
+from cloudsim.files import read_input
 
 
 class PackingFormatError(ValueError):
@@ -51,12 +51,7 @@ MAX_ITEMS = 10_000_000
 
 
 def _ints(path: Path) -> list[int]:
-    try:
-        data = read_bounded(path, MAX_FILE_BYTES)
-    except OSError as exc:
-        raise PackingFormatError(f"{path}: cannot read: {exc.strerror or type(exc).__name__}") from None
-    except ValueError as exc:
-        raise PackingFormatError(f"{path}: {exc}") from None
+    data = read_input(path, MAX_FILE_BYTES, PackingFormatError)
     out = []
     for k, tok in enumerate(data.split()):
         if not (tok.lstrip(b"-").isdigit() and tok.isascii()):

@@ -33,7 +33,7 @@ from pathlib import Path
 
 import numpy as np
 
-from cloudsim.files import read_bounded
+from cloudsim.files import read_input
 from cloudsim.scenario.schema import GuestShape, Scenario
 from cloudsim.workload.synthetic import Guest
 
@@ -120,12 +120,7 @@ def split_files(folder: str | Path, split: str) -> SplitFiles:
 
 def _read(file: Path, limit: int) -> list[bytes]:
     """The lines of ``file`` (without line ends; a last empty line dropped)."""
-    try:
-        data = read_bounded(file, limit)
-    except OSError as exc:
-        raise AzureError(f"{file}: cannot read it ({exc.strerror or type(exc).__name__})") from None
-    except ValueError as exc:
-        raise AzureError(f"{file}: {exc}; an Azure V1 file is a few MB at most") from None
+    data = read_input(file, limit, AzureError, "an Azure V1 file is a few MB at most")
     lines = data.split(b"\n")
     if lines and lines[-1] == b"":
         lines.pop()

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from cloudsim.files import read_bounded
+from cloudsim.files import read_input
 from cloudsim.model.interpolation import interpolate
 from cloudsim.scenario.schema import GuestShape, Scenario
 from cloudsim.virt import VirtMode
@@ -60,12 +60,7 @@ def read_planetlab(folder: str | Path, limit: int | None = None) -> Trace:
     util = np.empty((len(names), SAMPLES + 1), dtype=np.float64)
     for i, name in enumerate(names):
         file = path / name
-        try:
-            data = read_bounded(file, MAX_FILE_BYTES)
-        except OSError as exc:
-            raise TraceError(f"{file}: cannot read it ({exc.strerror or type(exc).__name__})") from None
-        except ValueError as exc:
-            raise TraceError(f"{file}: {exc}; a PlanetLab trace is 288 short lines") from None
+        data = read_input(file, MAX_FILE_BYTES, TraceError, "a PlanetLab trace is 288 short lines")
         values = data.split()
         row = np.empty(len(values))
         for k, v in enumerate(values):
