@@ -41,6 +41,12 @@ class ShardActor:
         self._catch_up(completions)
         self.shard.apply(t, commands)
 
+    def apply_all(self, batch: list[tuple[list[float], float, list[Command]]]) -> None:
+        """:meth:`apply` for each ``(completions, t, commands)`` of ``batch``, in order: the event times
+        since the last tick, in one call."""
+        for completions, t, commands in batch:
+            self.apply(completions, t, commands)
+
     def advance(self, completions: list[float], t: float, tick: int) -> Any:
         """Advance to ``t``; the report travels packed (see :meth:`HostReport.pack`)."""
         self._catch_up(completions)
@@ -94,6 +100,7 @@ class RayBackend:
         self.actor_cpu_s = 0.0  # CPU the actors used for the run (after ``close``)
         self.node_ids: list[str] = []  # the node each actor ran on at the end (after ``close``)
         self._nodes: list[str] = []  # the alive nodes when the actors were placed, in id order
+        self._queued: list[list[tuple[list[float], float, list[Command]]]] = []  # per actor, not sent yet
         self.actor_startup_cpu_s = 0.0  # CPU their worker processes used before (Ray and imports)
 
     def grain(self, hosts: int) -> int:
@@ -123,6 +130,7 @@ class RayBackend:
             for i, (spec, st) in enumerate(zip(specs, self._saved, strict=True))
         ]
         self._completions = [[] for _ in specs]
+        self._queued = [[] for _ in specs]
         self._log = [[] for _ in specs]
         self.node_ids = []
 
@@ -140,8 +148,16 @@ class RayBackend:
         return getattr(self.handles[index], method).remote(*args)
 
     def apply(self, t: float, commands: dict[int, list[Command]]) -> None:
+        # queued, and sent with the actor's next call: the driver needs no answer before the next tick,
+        # and the actor applies them in order, at their own times, all the same
         for index, cmds in sorted(commands.items()):
-            self._pending.append((index, self._call(index, "apply", self._sent(index), t, cmds)))
+            self._queued[index].append((self._sent(index), t, cmds))
+
+    def _flush(self, index: int) -> None:
+        """Send actor ``index`` the commands queued for it (one call for every event time since the last)."""
+        if self._queued[index]:
+            batch, self._queued[index] = self._queued[index], []
+            self._pending.append((index, self._call(index, "apply_all", batch)))
 
     def complete(self, t: float) -> None:
         for pending in self._completions:
@@ -189,6 +205,8 @@ class RayBackend:
         return results
 
     def advance(self, t: float, tick: int) -> HostReport:
+        for i in range(len(self.handles)):
+            self._flush(i)
         calls = [(i, self._call(i, "advance", self._sent(i), t, tick)) for i in range(len(self.handles))]
         packed = self._gather(calls)
         self._ticks += 1
@@ -198,6 +216,8 @@ class RayBackend:
 
     def _save(self) -> None:
         """Save every actor's shard in the driver; the call logs start afresh."""
+        for i in range(len(self.handles)):
+            self._flush(i)
         saved = self._gather([(i, self._call(i, "snapshot", self._sent(i))) for i in range(len(self.handles))])
         self._saved = saved
         self._log = [[] for _ in self.handles]
@@ -219,6 +239,8 @@ class RayBackend:
         """Release the actors, after asking them for the CPU time they used (``actor_cpu_s``,
         ``actor_startup_cpu_s``) and the node they ran on (``nodes``)."""
         if self.handles:
+            for i in range(len(self.handles)):
+                self._flush(i)
             try:
                 refs = [h.cpu_s.remote(self._sent(i)) for i, h in enumerate(self.handles)]
                 where = [h.node_id.remote() for h in self.handles]
