@@ -115,14 +115,12 @@ class Consolidator:
         self.req[guest_ids] = req
         self._reported = guest_ids
         # only the rows with a sample in the window change (the others hold zeros and stay so)
-        rows = np.union1d(self._tracked, guest_ids)
-        window = np.zeros((len(rows), HISTORY))
-        window[:, 1:] = self.hist[rows, :-1]
-        self.hist[rows] = window
-        self.hist[guest_ids, 0] = util * self.scale[guest_ids]
+        mark = np.zeros(self.V, dtype=np.bool_)
+        mark[self._tracked] = True
+        mark[guest_ids] = True
+        rows = np.flatnonzero(mark)
+        kernels.observe(self.hist, self.hist_len, rows, guest_ids, util * self.scale[guest_ids])
         self.n_hist = min(self.n_hist + 1, HISTORY)
-        nonzero = self.hist[rows] != 0
-        self.hist_len[rows] = np.where(nonzero.any(axis=1), HISTORY - np.argmax(nonzero[:, ::-1], axis=1), 0)
         self._tracked = rows[self.hist_len[rows] > 0]
         self.util_mips = util_mips
 

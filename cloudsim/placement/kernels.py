@@ -218,3 +218,24 @@ def host_views(
         s, a, r, row, n = host_view(flat[lo:hi], req, pe_mips[h], total[h], hist, vm_mips)
         S[h], A[h], R[h], HL[h] = s, a, r, n
         HH[h, :] = row
+
+
+@njit(cache=True)
+def observe(hist: np.ndarray, hist_len: np.ndarray, rows: np.ndarray, ids: np.ndarray, samples: np.ndarray) -> None:
+    """A new interval in the guests' histories, in place: the rows ``rows`` shift by one (the oldest sample
+    drops, a 0 comes in first), ``ids`` get their ``samples`` as the newest, and each row's length is the
+    samples up to its oldest non-zero one (0 when all are zero)."""
+    width = hist.shape[1]
+    for r in rows:
+        for j in range(width - 1, 0, -1):
+            hist[r, j] = hist[r, j - 1]
+        hist[r, 0] = 0.0
+    for k in range(ids.shape[0]):
+        hist[ids[k], 0] = samples[k]
+    for r in rows:
+        n = 0
+        for j in range(width - 1, -1, -1):
+            if hist[r, j] != 0:
+                n = j + 1
+                break
+        hist_len[r] = n
