@@ -57,15 +57,11 @@ def ray_session(address: str | None = None, num_cpus: int | None = None) -> Iter
         return
     kwargs = {"log_to_driver": False, "logging_level": logging.WARNING, "configure_logging": True}
     try:
-        with _signals_deferred() as deferred:
-            if address:
-                ray.init(address=address, **kwargs)
-            else:
-                _private_token()
-                cpus = num_cpus or os.cpu_count() or 1
-                ray.init(address="local", num_cpus=cpus, include_dashboard=False, **kwargs)
-        if deferred:
-            raise KeyboardInterrupt
+        if address:
+            ray.init(address=address, **kwargs)
+        else:
+            _private_token()
+            ray.init(address="local", num_cpus=num_cpus or os.cpu_count() or 1, include_dashboard=False, **kwargs)
     except (KeyboardInterrupt, SystemExit):  # SystemExit: Ray's own SIGTERM handler, while it starts
         _shutdown(started=not address)  # interrupted while starting: leave no Ray processes behind
         raise KeyboardInterrupt from None
@@ -77,29 +73,6 @@ def ray_session(address: str | None = None, num_cpus: int | None = None) -> Iter
         yield {"address": address or "local", "started": "yes"}
     finally:
         _shutdown(started=not address)
-
-
-@contextmanager
-def _signals_deferred() -> Iterator[list[int]]:
-    """SIGINT and SIGTERM are held while Ray starts (interrupting ``ray.init`` half way can crash the
-    process) and acted on once it returns: the list names those that came. The handlers in place before
-    come back afterwards (Ray installs its own SIGTERM handler). Main thread only; elsewhere a no-op."""
-    import signal
-    import threading
-
-    came: list[int] = []
-    if threading.current_thread() is not threading.main_thread():
-        yield came
-        return
-    before = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
-    for sig, handler in before.items():
-        if handler is not signal.SIG_IGN:
-            signal.signal(sig, lambda signum, frame: came.append(signum))
-    try:
-        yield came
-    finally:
-        for sig, handler in before.items():
-            signal.signal(sig, handler if handler is not None else signal.SIG_DFL)
 
 
 _TOKEN = secrets.token_hex(32)
