@@ -382,25 +382,25 @@ class HostShard:
             self._keep(self._a["role"] != DEAD)
 
     def _keep(self, keep: np.ndarray) -> None:
-        gone = np.flatnonzero(~keep)
-        if len(gone) == 0:
-            return
-        if len(gone) <= 8:  # a few rows (a departure): contiguous copies around them, not a masked gather
-            bounds = [0, *gone.tolist()]
-            pieces = [
-                slice(lo + (j > 0), hi) for j, (lo, hi) in enumerate(zip(bounds, [*bounds[1:], len(keep)], strict=True))
-            ]
-            self._a = {k: np.concatenate([v[p] for p in pieces]) for k, v in self._a.items()}
-            if self._draw_tick == self.tick:
-                self._draw = np.concatenate([self._draw[p] for p in pieces])
-            else:
-                self._draw_tick = -1
-            return
         self._a = {k: v[keep] for k, v in self._a.items()}
         if self._draw_tick == self.tick:
             self._draw = self._draw[keep]
         else:
             self._draw_tick = -1
+
+    def _remove(self, rows: np.ndarray) -> None:
+        """Rows leave the shard. In the fair model they are marked :data:`DEAD` and dropped once, at the
+        next full settle (the events between ticks touch a few rows each); the cloudsim model, which settles
+        every host at every event anyway, cuts them out now."""
+        if len(rows) == 0:
+            return
+        if self.dyn.cloudsim:
+            keep = np.ones(len(self._a["gid"]), dtype=bool)
+            keep[rows] = False
+            self._keep(keep)
+            return
+        self._a["role"][rows], self._a["gid"][rows], self._a["end"][rows] = DEAD, -1, math.inf
+        self._dead = True
 
     def apply(self, t: float, commands: list[Command]) -> None:
         """Apply the controller's commands at time ``t``: integrate up to ``t`` first (every host in the
@@ -417,9 +417,7 @@ class HostShard:
             h = cmd.host_id - self._first
             if isinstance(cmd, Fail | Repair):
                 if drop:  # earlier removals first: their row numbers are about to change
-                    keep = np.ones(len(self._a["gid"]), dtype=bool)
-                    keep[drop] = False
-                    self._keep(keep)
+                    self._remove(np.array(drop, dtype=np.int64))
                     drop = []
                 if added:
                     self._append(list(added.values()))
@@ -458,19 +456,12 @@ class HostShard:
                 if j == len(index[0]) or index[0][j] != code:
                     raise KeyError(f"guest {cmd.guest_id} is not on host {cmd.host_id}")
                 i = int(index[1][j])
-            if isinstance(cmd, Remove) and not self.dyn.cloudsim:
-                # marked, not cut out: the rows move once at the next full settle instead of at every departure
-                self._a["role"][i], self._a["gid"][i], self._a["end"][i] = DEAD, -1, math.inf
-                self._dead = True
-            elif isinstance(cmd, Remove):
+            if isinstance(cmd, Remove):
                 drop.append(i)
             else:
                 self._a["role"][i] = OUTGOING if isinstance(cmd, MigrateOut) else SUPERSEDED
                 self._a["end"][i] = cmd.end_s
-        if drop:
-            keep = np.ones(len(self._a["gid"]), dtype=bool)
-            keep[drop] = False
-            self._keep(keep)
+        self._remove(np.array(drop, dtype=np.int64))
         if added:
             self._append(list(added.values()))
         self._invalidate()
@@ -483,7 +474,6 @@ class HostShard:
     def complete(self, t: float) -> None:
         """A migration completion time (every shard sees each one): integrate to ``t``, end the migrations
         due by ``t`` and settle."""
-        self._compact()
         self._integrate(t, np.arange(self.n))
         a = self._a
         due = a["end"] <= t
@@ -492,7 +482,7 @@ class HostShard:
             arrived = due & (a["role"] == INCOMING)
             a["role"][arrived] = RESIDENT
             a["end"][arrived] = math.inf
-            self._keep(~(due & ~arrived))
+            self._remove(np.flatnonzero(due & ~arrived))
             self._invalidate()
         if self.dyn.cloudsim:
             self._settle(t, remove_idle=True)
