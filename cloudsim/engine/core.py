@@ -4,7 +4,7 @@ time run in priority order, then in the order they were scheduled. Deterministic
 from __future__ import annotations
 
 import heapq
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import IntEnum
 from typing import Any
 
@@ -21,12 +21,14 @@ class Priority(IntEnum):
     TICK = 5
 
 
-@dataclass(order=True, frozen=True)
+@dataclass(frozen=True)
 class Event:
+    """What happens at ``time_s`` (the heap orders by its key tuple, not by the event)."""
+
     time_s: float
     priority: Priority
     seq: int
-    payload: Any = field(compare=False, default=None)
+    payload: Any = None
 
 
 class EventQueue:
