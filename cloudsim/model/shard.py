@@ -305,6 +305,12 @@ def _settle_hosts(
         was_active[h] = has
 
 
+def _per_host(host: np.ndarray, weights: np.ndarray, n: int) -> np.ndarray:
+    """Sums of ``weights`` per host, in row order, as floats (``np.bincount`` of no rows gives integers,
+    which the in-place updates of :func:`_settle_hosts` would truncate)."""
+    return np.bincount(host, weights=weights, minlength=n).astype(np.float64, copy=False)
+
+
 _FIELDS = ("gid", "host", "mode", "cpu", "c", "mem", "kind", "p1", "p2", "role", "end")
 _INT_FIELDS = {"gid", "host", "mode", "kind", "role"}
 
@@ -558,7 +564,7 @@ class HostShard:
         else:
             alloc = plain * f
         contrib = np.where(out, alloc / sshare, alloc)  # the source counts a migrating guest whole
-        used = np.bincount(host, weights=contrib, minlength=n)
+        used = _per_host(host, contrib, n)
         self._alloc_key = key
         self._alloc = {"util": util, "req": req, "alloc": alloc, "used": used, "resident": ~incoming, "out": out}
         return self._alloc
@@ -611,11 +617,11 @@ class HostShard:
         n, host = self.n, a["host"]
         res = al["resident"]
         self._used = al["used"]
-        self._requested = np.bincount(host, weights=al["req"], minlength=n)
-        self._res_req = np.bincount(host, weights=np.where(res, al["req"], 0.0), minlength=n)
-        self._res_alloc = np.bincount(host, weights=np.where(res, al["alloc"], 0.0), minlength=n)
+        self._requested = _per_host(host, al["req"], n)
+        self._res_req = _per_host(host, np.where(res, al["req"], 0.0), n)
+        self._res_alloc = _per_host(host, np.where(res, al["alloc"], 0.0), n)
         loss = np.where(al["out"] & (al["alloc"] < al["req"]), al["req"] - al["alloc"], 0.0)
-        self._mig_loss = np.bincount(host, weights=loss, minlength=n)
+        self._mig_loss = _per_host(host, loss, n)
         has = np.bincount(host, minlength=n) > 0
         self._on = (has | ~self.spec.empty_off) & ~self._down
         self._power = self._host_power(self._used, self._on)
@@ -636,9 +642,6 @@ class HostShard:
         of every host at every arrival. (Per-row figures for a report come fresh, see :meth:`report`.)"""
         if len(hosts) == 0:
             return
-        for name in ("_used", "_requested", "_res_req", "_res_alloc", "_mig_loss", "_power"):
-            if getattr(self, name).dtype != np.float64:  # np.bincount of no rows gives integers
-                setattr(self, name, getattr(self, name).astype(np.float64))
         a = self._a
         if (a["kind"] == DIST_TRACE).any():
             util = self._utilization(a, t)
