@@ -230,3 +230,26 @@ def test_lower_bound_and_packing_efficiency():
     assert packed["hosts"]["active_max"] == 1 and packed["packing_efficiency"]["mean"] == 1.0
     # 3 + 3 vCPUs exceed one host: the bound is 2, and two hosts is optimal
     assert Simulation(_two_hosts([3, 3], "best-fit"), LocalBackend()).run()["packing_efficiency"]["final"] == 1.0
+
+
+def test_a_stop_waits_for_the_end_of_a_whole_block():
+    """A signal that arrives inside ``whole()`` is delivered when the block ends, not in the middle."""
+    import os
+    import signal
+
+    from cloudsim.engine.core import whole
+
+    done = []
+
+    def stop(signum, frame):
+        raise KeyboardInterrupt
+
+    before = signal.signal(signal.SIGTERM, stop)
+    try:
+        with pytest.raises(KeyboardInterrupt), whole():
+            os.kill(os.getpid(), signal.SIGTERM)
+            done.append("first half")
+            done.append("second half")
+        assert done == ["first half", "second half"]
+    finally:
+        signal.signal(signal.SIGTERM, before)

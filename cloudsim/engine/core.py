@@ -4,9 +4,30 @@ time run in priority order, then in the order they were scheduled. Deterministic
 from __future__ import annotations
 
 import heapq
+import signal
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from enum import IntEnum
 from typing import Any
+
+_STOPS = {signal.SIGINT, signal.SIGTERM}
+
+
+@contextmanager
+def whole() -> Iterator[None]:
+    """SIGINT and SIGTERM wait until the block is done (they are blocked, then delivered when it ends), so a
+    stop never leaves it half done: a tick's bookkeeping (the recorder's row, its snapshot and its sums) is
+    recorded whole or not at all. For short, pure computation only: nothing waits on another process."""
+    if not hasattr(signal, "pthread_sigmask") or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    before = signal.pthread_sigmask(signal.SIG_BLOCK, _STOPS)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, before)
 
 
 class Priority(IntEnum):

@@ -28,7 +28,7 @@ import numpy as np
 
 from cloudsim.engine.backend import Backend, BackendLost
 from cloudsim.engine.cluster import Cluster
-from cloudsim.engine.core import EventQueue, Priority
+from cloudsim.engine.core import EventQueue, Priority, whole
 from cloudsim.files import atomic_write_bytes
 from cloudsim.metrics.recorder import Recorder
 from cloudsim.model import (
@@ -338,11 +338,13 @@ class Simulation:
                     if k == 1:
                         self.state.active_initial = int((self.view.guests > 0).sum())
                     report = self.backend.advance(now, k)
-                    self._finish(report)
-                    self._account(now, report)
-                    # the tick's row and checks see the state the controller decides on
-                    self.state.hosts_lower_bound = self.hosts_lower_bound()
-                    self.recorder.tick(now, report, self.state, wall_s=time.perf_counter() - wall0)
+                    with whole():  # a stop lands before or after the tick's bookkeeping, not inside it
+                        self._finish(report)
+                        self._account(now, report)
+                        # the tick's row and checks see the state the controller decides on
+                        self.state.hosts_lower_bound = self.hosts_lower_bound()
+                        self.recorder.tick(now, report, self.state, wall_s=time.perf_counter() - wall0)
+                    self.recorder.publish()
                     for hook in self.tick_hooks:
                         hook(now, report)
                     if moves := self._consolidate(now, report):

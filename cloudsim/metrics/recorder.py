@@ -164,7 +164,7 @@ class Recorder:
         return state
 
     def subscribe(self, fn: Any) -> None:
-        """Call ``fn(snapshot)`` after every tick (the live metrics endpoint, a pacing clock)."""
+        """Call ``fn(snapshot)`` after every tick (the live metrics endpoint, a pacing clock): see :meth:`publish`."""
         self._listeners.append(fn)
 
     def begin(self, backend: str, actors: int) -> None:
@@ -326,6 +326,10 @@ class Recorder:
             top_hosts=top,
         )
         self.history.append(self.latest)
+
+    def publish(self) -> None:
+        """Hand the latest snapshot to the subscribers (after :meth:`tick`; they may take their time: the live
+        endpoint, a pacing clock)."""
         for fn in self._listeners:
             fn(self.latest)
 
