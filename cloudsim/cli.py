@@ -812,6 +812,74 @@ def policies() -> None:
 
 
 @app.command()
+def explain(
+    run_dir: Annotated[Path, typer.Argument(help="a run directory written by cloudsim run --out DIR")],
+    guest: Annotated[str, typer.Argument(help="a guest name from the run's placements.jsonl, e.g. web-0")],
+    top: Annotated[int, typer.Option(min=1, help="rows of candidates and of filtered-out hosts to show")] = 10,
+) -> None:
+    """Why a guest went where it went: each host's filter outcome, each candidate's weighted scores per
+    scorer, the winner and the runner-up (the run is replayed in this process up to the guest's arrival)."""
+    from cloudsim.engine.replay import ExplainError, explain_guest
+
+    try:
+        story = explain_guest(run_dir, guest)
+    except ExplainError as exc:
+        raise UsageFailure(str(exc)) from None
+    for table in _explain_tables(story, top):
+        out.print(table, soft_wrap=isinstance(table, str))
+
+
+def _explain_tables(story: Any, top: int) -> list[Any]:
+    """The decision's headline, the scored candidates best first, and the hosts the filters removed."""
+    from cloudsim.placement.explain import CANDIDATE, TWIN
+
+    e, ex, names = story.entry, story.explanation, story.host_names
+    where = f"placed on {e['host']}" if e.get("outcome") == "placed" else f"rejected ({e.get('reason')})"
+    lines = [f"{story.guest} ({e.get('mode')}, {e.get('os')}) at t = {e.get('time_s')} s: {where}; {story.note}"]
+    if ex is None:
+        return [*lines, f"detail: {e.get('detail')}"]
+    d = ex.decision
+    if d.host is not None:
+        second = "no runner-up" if d.runner_up is None else f"runner-up {names[d.runner_up]} {d.runner_up_score:.6g}"
+        lines.append(f"score {d.score:.6g}, {second}" + (f", margin {ex.margin:.6g}" if ex.margin is not None else ""))
+    counts = ex.filtered()
+    parts = [f"{counts.get(CANDIDATE, 0)} scored"]
+    parts += [f"{n} same state as an earlier empty host (not scored)" for k, n in counts.items() if k == TWIN]
+    parts += [f"{n} {k.replace('_', ' ')}" for k, n in counts.items() if k not in (CANDIDATE, TWIN)]
+    lines.append(f"{len(ex.hosts)} hosts: " + ", ".join(parts))
+    if d.host is None:
+        lines.append(f"detail: {d.detail}")
+    tables: list[Any] = list(lines)
+    ranked = ex.ranked()
+    if ranked:
+        t = Table(title=f"candidates, best first: 1 won, 2 is the runner-up (policy {ex.policy.name})")
+        for col in ("rank", "host", "total", "scorer", "raw", "norm", "weight", "points"):
+            t.add_column(col, justify="left" if col in ("host", "scorer") else "right")
+        for k, h in enumerate(ranked[:top], start=1):
+            for j, x in enumerate(h.terms):
+                head = (str(k), names[h.host], f"{h.total:.4f}") if j == 0 else ("", "", "")
+                t.add_row(*head, x.scorer, f"{x.raw:.4g}", f"{x.normalised:.4f}", f"{x.weight:g}",
+                          f"{x.contribution:.4f}", end_section=j == len(h.terms) - 1)  # fmt: skip
+        if len(ranked) > top:
+            t.caption = f"{len(ranked) - top:,} more candidates (--top)"
+        tables.append(t)
+    others = [h for h in ex.hosts if h.outcome != CANDIDATE]
+    if others:
+        f = Table(title="hosts not scored: what the guest would reserve there and what is free")
+        for col in ("host", "outcome", "cpu MIPS", "memory MiB"):
+            f.add_column(col, justify="left" if col in ("host", "outcome") else "right")
+        for h in others[:top]:
+            what = f"same state as {names[h.twin_of]}" if h.twin_of is not None else h.outcome
+            what += f" ({h.why})" if h.why else ""
+            f.add_row(names[h.host], what, f"{h.cpu_requested_mips:,.0f} / {h.cpu_free_mips:,.0f}",
+                      f"{h.mem_requested_mib:,.0f} / {h.mem_free_mib:,.0f}")  # fmt: skip
+        if len(others) > top:
+            f.caption = f"{len(others) - top:,} more hosts (--top)"
+        tables.append(f)
+    return tables
+
+
+@app.command()
 def scenarios() -> None:
     """List the built-in scenarios."""
     names = builtin_names()
