@@ -321,6 +321,7 @@ def run(
         if hosts_per_actor is not None:
             overrides.append(f"ray.hosts_per_actor={hosts_per_actor}")
         sc, raw = load_scenario(scenario, overrides, seed=seed, max_memory_gib=max_memory)
+        _warn(sc)
         rid = run_id or f"{sc.name}-{sc.seed}-{_dt.datetime.now(_dt.UTC).strftime('%Y%m%dT%H%M%S')}"
     if realtime_factor is not None and not (realtime_factor > 0 and realtime_factor < float("inf")):
         raise UsageFailure(
@@ -776,9 +777,15 @@ def validate(
         float | None,
         typer.Option("--max-memory", min=0.001, help="GiB a run may need (default: half this machine's memory)"),
     ] = None,
+    strict: Annotated[bool, typer.Option("--strict", help="exit 2 when there are warnings")] = False,
 ) -> None:
-    """Check a scenario without running it (everything `run` would refuse, this refuses)."""
+    """Check a scenario without running it (everything `run` would refuse, this refuses). Warnings (on stderr)
+    name guests larger than every host and options the scenario's kind ignores; they leave the exit code 0
+    unless --strict."""
+    from cloudsim.scenario.schema import format_duration
+
     sc, _ = load_scenario(scenario, set_ or [], max_memory_gib=max_memory)
+    warned = _warn(sc)
     hosts = sum(g.count for g in sc.hosts)
     policy = f"policy {sc.placement.policy}"
     if (rq := sc.workload.requests) is not None:
@@ -796,9 +803,21 @@ def validate(
         if sc.workload.trace is not None:
             policy += f" on trace {sc.workload.trace.path}"
     out.print(
-        f"ok: {sc.name}: {hosts} hosts in {len(sc.hosts)} groups, duration {_hms(sc.duration)}, {policy}",
+        f"ok: {sc.name}: {hosts} hosts in {len(sc.hosts)} groups, duration {format_duration(sc.duration)}, {policy}",
         soft_wrap=True,
     )
+    if strict and warned:
+        raise UsageFailure(f"--strict: {warned} warning{'s' if warned > 1 else ''} (above)")
+
+
+def _warn(sc: Any) -> int:
+    """Print the scenario's warnings on stderr (``warning: ...``, one line each); how many there were."""
+    from cloudsim.engine.checks import scenario_warnings
+
+    found = scenario_warnings(sc)
+    for message in found:
+        sys.stderr.write(f"warning: {message}\n")
+    return len(found)
 
 
 @app.command()
