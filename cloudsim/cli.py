@@ -321,7 +321,6 @@ def run(
         if hosts_per_actor is not None:
             overrides.append(f"ray.hosts_per_actor={hosts_per_actor}")
         sc, raw = load_scenario(scenario, overrides, seed=seed, max_memory_gib=max_memory)
-        _warn(sc)
         rid = run_id or f"{sc.name}-{sc.seed}-{_dt.datetime.now(_dt.UTC).strftime('%Y%m%dT%H%M%S')}"
     if realtime_factor is not None and not (realtime_factor > 0 and realtime_factor < float("inf")):
         raise UsageFailure(
@@ -347,6 +346,8 @@ def run(
     live = _Live(metrics_port, metrics_bind, realtime_factor, hold)
     backend = backend or BackendName.ray
     trace = None if resume is not None else _read_trace(sc)
+    if resume is None:
+        _warn(sc)  # the options and data are good: what the scenario asks that will not happen, before it starts
 
     def simulate(be: Any) -> tuple[dict[str, Any], Any]:
         collector = SimCollector(sc.name, rid, sc.placement.policy, host_series)
@@ -785,7 +786,6 @@ def validate(
     from cloudsim.scenario.schema import format_duration
 
     sc, _ = load_scenario(scenario, set_ or [], max_memory_gib=max_memory)
-    warned = _warn(sc)
     hosts = sum(g.count for g in sc.hosts)
     policy = f"policy {sc.placement.policy}"
     if (rq := sc.workload.requests) is not None:
@@ -802,6 +802,7 @@ def validate(
         policy = f"consolidation {policy_label(sc)}"
         if sc.workload.trace is not None:
             policy += f" on trace {sc.workload.trace.path}"
+    warned = _warn(sc)  # after every check that can fail: an error stays one line
     out.print(
         f"ok: {sc.name}: {hosts} hosts in {len(sc.hosts)} groups, duration {format_duration(sc.duration)}, {policy}",
         soft_wrap=True,

@@ -188,3 +188,24 @@ def test_cli_explain_of_an_unknown_guest_is_one_line_naming_it(capsys, run_dir: 
 def test_cli_explain_of_a_folder_that_is_not_a_run_is_one_line(capsys, tmp_path: Path) -> None:
     code, _, err = _cli(capsys, "explain", str(tmp_path), "web-0")
     assert code == 2 and err.startswith("error: RUN_DIR: ") and "placements.jsonl" in err
+
+
+PLANETLAB_DAY = Path(__file__).resolve().parents[2] / "shared" / "data" / "planetlab" / "20110303"
+
+
+@pytest.mark.skipif(not PLANETLAB_DAY.is_dir(), reason=f"PlanetLab traces not found at {PLANETLAB_DAY}")
+def test_a_trace_vm_is_explained_as_cloudsims_allocation_and_the_ignored_policy_warned(capsys, tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    sets = [
+        f"workload.trace.path={PLANETLAB_DAY}",
+        "workload.trace.limit=20",
+        "duration=10m",
+        "placement.policy=worst-fit",
+    ]
+    code, _, err = _cli(capsys, "run", "planetlab-lr-mmt", "--backend", "local", "--json", "--out", str(out),
+                        *[x for s in sets for x in ("--set", s)])  # fmt: skip
+    assert code == 0 and err.startswith("warning: placement.policy: ignored on a trace workload without faults")
+    first = _log(out)[0]
+    code, text, err = _cli(capsys, "explain", str(out), first["guest"])
+    assert (code, err) == (0, "")
+    assert "CloudSim's own allocation (power-aware best fit)" in text and "placement.policy does not apply" in text

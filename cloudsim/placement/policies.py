@@ -7,8 +7,9 @@ weights over scorers, not a copy of a placement loop.
 Filters run in order; a host is rejected by the first filter it fails, and the rejection is recorded
 with the numbers (requested / free). Scores of the hosts that pass are min-max normalised per scorer
 over those hosts (Nova ``weights.normalize``), weighted and summed; the highest total wins and ties go to
-the lowest host id (deterministic). A decision is one compiled pass over the hosts (filters, scores and
-the winner), O(hosts) with no Python per host.
+the lowest host id (deterministic). A decision is one compiled pass over the hosts (filters, scores, the
+winner and the runner-up), O(hosts) with no Python per host; ``placement.explain`` re-scores one decision
+host by host when asked.
 """
 
 from __future__ import annotations
@@ -43,7 +44,8 @@ class Request:
 
     Given per host (``cpu``, ``mem``, ``compatible`` of length hosts), or per host group with ``group``
     mapping each host to its group: a data centre has a few host groups and many hosts, so a request is
-    built in O(groups), not O(hosts)."""
+    built in O(groups), not O(hosts). ``overhead`` (same length, 0..1, default 0) is the share of the
+    reservation that is virtualization overhead there, what the ``overhead`` scorer minimises."""
 
     __slots__ = ("group", "group_cpu", "group_mem", "group_ok", "group_overhead", "guest_id", "why_incompatible")
 
@@ -385,10 +387,9 @@ def decide(policy: Policy, snapshot: Snapshot, request: Request) -> Decision:
     n_ok, n_cpu, n_mem, fit, second, _ = counts.tolist()
     rejected_by = {name: c for name, c in zip(FILTERS, (n_ok, n_cpu, n_mem)) if c}  # noqa: B905
     if host >= 0:
-        d = Decision(r.guest_id, int(host), rejected_by, f"{fit}/{n} hosts fit", float(total[0]))
-        if second >= 0:
-            d.runner_up, d.runner_up_score = second, float(total[1])
-        return d
+        runner_up, runner_up_score = (second, float(total[1])) if second >= 0 else (None, None)
+        return Decision(r.guest_id, int(host), rejected_by, f"{fit}/{n} hosts fit", float(total[0]),
+                        runner_up=runner_up, runner_up_score=runner_up_score)  # fmt: skip
     return _rejection(s, r, rejected_by)
 
 
