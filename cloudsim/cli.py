@@ -833,8 +833,12 @@ def policies() -> None:
 
 @app.command()
 def explain(
-    run_dir: Annotated[Path, typer.Argument(help="a run directory written by cloudsim run --out DIR")],
-    guest: Annotated[str, typer.Argument(help="a guest name from the run's placements.jsonl, e.g. web-0")],
+    run_dir: Annotated[
+        Path, typer.Argument(metavar="RUN_DIR", help="a run directory written by cloudsim run --out DIR")
+    ],
+    guest: Annotated[
+        str, typer.Argument(metavar="GUEST", help="a guest name from the run's placements.jsonl, e.g. web-0")
+    ],
     top: Annotated[int, typer.Option(min=1, help="rows of candidates and of filtered-out hosts to show")] = 10,
 ) -> None:
     """Why a guest went where it went: each host's filter outcome, each candidate's weighted scores per
