@@ -803,12 +803,12 @@ def validate(
         if sc.workload.trace is not None:
             policy += f" on trace {sc.workload.trace.path}"
     warned = _warn(sc)  # after every check that can fail: an error stays one line
+    if strict and warned:
+        raise UsageFailure(f"--strict: {warned} warning{'s' if warned > 1 else ''} (above)")
     out.print(
         f"ok: {sc.name}: {hosts} hosts in {len(sc.hosts)} groups, duration {format_duration(sc.duration)}, {policy}",
         soft_wrap=True,
     )
-    if strict and warned:
-        raise UsageFailure(f"--strict: {warned} warning{'s' if warned > 1 else ''} (above)")
 
 
 def _warn(sc: Any) -> int:

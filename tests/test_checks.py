@@ -156,7 +156,7 @@ def test_validate_prints_warnings_on_stderr_and_exits_0(capsys):
     lines = err.splitlines()
     assert len(lines) == 2 and all(x.startswith("warning: workload.classes[2] (db): 64 vCPUs / 500 GiB") for x in lines)
     code, out, err = _cli(capsys, *args, "--strict")
-    assert code == 2 and err.splitlines()[-1] == "error: --strict: 2 warnings (above)"
+    assert (code, out) == (2, "") and err.splitlines()[-1] == "error: --strict: 2 warnings (above)"
 
 
 def test_validate_without_warnings_is_quiet_on_stderr_even_when_strict(capsys):
