@@ -8,6 +8,7 @@ from cloudsim.scenario.loader import (
     load_scenario,
     read_base,
     read_raw,
+    set_value,
     validate,
     with_overrides,
 )
@@ -23,6 +24,7 @@ __all__ = [
     "parse_duration",
     "read_base",
     "read_raw",
+    "set_value",
     "validate",
     "with_overrides",
 ]
