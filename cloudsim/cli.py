@@ -276,10 +276,8 @@ def run(
         err.print(f"metrics: {endpoint.url}", highlight=False)
     try:
         with _Feedback(job.scenario, progress and (err.is_terminal or not json_out)) as feedback:
-            ray_output = (
-                contextlib.nullcontext() if job.backend == "local" and address is None else _ray_output_to_stderr()
-            )
-            with ray_output:
+            local = job.backend == "local" and job.address is None
+            with contextlib.nullcontext() if local else _ray_output_to_stderr():
                 try:
                     result = job.run(
                         progress=feedback.progress,
@@ -301,7 +299,7 @@ def run(
         if result.openmetrics is not None:
             _print_openmetrics(result.openmetrics)
         if failed is not None:
-            raise UsageFailure(str(failed)) from None
+            raise failed
         if result.written and not json_out:
             out.print(f"wrote {job.out}/summary.json, timeseries.csv, placements.jsonl, metrics.jsonl, scenario.yaml")
         stopped = stopper.count  # a signal during the run or the writing: exit 130 once the outputs are kept
