@@ -291,6 +291,7 @@ class Prepared:
         if self.realtime_factor is not None:
             subscribers.append(pace)
         session: Any = None
+        private = False  # a Ray instance this run started (and shuts down)
         if self.backend == "local" and self.address is None:
             be: Any = engine.LocalBackend()
         else:
@@ -299,14 +300,14 @@ class Prepared:
             handlers = _stop_handlers()
             try:
                 session = ray_session(self.address, status=status)
-                session.__enter__()
+                private = session.__enter__()["started"] == "yes" and self.address is None
             except RayConnectError as exc:
                 raise UsageError(str(exc)) from None
             _restore(handlers)  # ray.init replaces the SIGTERM handler; the caller's comes back
             be = RayBackend()
         started = time.perf_counter()
-        if status is not None:
-            status("")
+        if session is not None and status is not None:
+            status("Starting the host actors…")  # part of the run's own wall time (wall_time_s)
         pace.start()
         try:
             summary, recorder = engine.run(
@@ -327,6 +328,8 @@ class Prepared:
             if finishing is not None:
                 finishing()
             if session is not None:
+                if private and status is not None:
+                    status("Shutting down the local Ray instance…")
                 session.__exit__(None, None, None)
         summary = _with_times(summary, startup_s=started - self.t0, total_s=time.perf_counter() - self.t0)
         result = Result(summary, recorder, self.raw)
@@ -546,8 +549,9 @@ def run(
       ``anchor`` (``auto``, ``now-6h`` or ISO); ``host_series``: include the bounded per-host view there and
       on the endpoint.
     * ``progress(done_s, total_s)``: called as simulated time passes (seconds). ``status(text)``: what the
-      run does while no simulated time passes ("Starting a local Ray instance (2 CPUs)…"), then ``""`` when
-      the simulation starts. ``endpoint``: a :class:`~cloudsim.metrics.prom.MetricsEndpoint` to serve the
+      run does while no simulated time passes: "Starting a local Ray instance (2 CPUs)…" (or "Connecting to
+      Ray at ADDR…"), "Starting the host actors…", and after the run "Shutting down the local Ray
+      instance…" when it started one; nothing on the local backend. ``endpoint``: a :class:`~cloudsim.metrics.prom.MetricsEndpoint` to serve the
       run's metrics on (the caller closes it). ``realtime_factor``: pace the run to that many simulated
       seconds per wall-clock second. ``listeners``: called with each tick's metrics snapshot.
       ``finishing()``: called once the simulation has ended, before Ray shuts down and the outputs are

@@ -323,6 +323,7 @@ class _Feedback:
 
     def __init__(self, scenario: Any, enabled: bool) -> None:
         self.enabled, self.name, self.duration = enabled, scenario.name, scenario.duration
+        self.started = False
         self.bar = _progress_bar(disable=not enabled)
         self.task = self.bar.add_task(scenario.name, total=scenario.duration, sim=_hms(0), visible=False)
 
@@ -334,17 +335,22 @@ class _Feedback:
         self.bar.__exit__(*exc)  # type: ignore[arg-type]
 
     def status(self, text: str) -> None:
-        """Show ``text`` (``""``: the simulation started; the bar takes over)."""
+        """Show ``text`` until simulated time passes. Off a terminal only the start-up's lines are printed:
+        once the simulation has started, nothing is left to wait for that a log needs to show."""
         if not self.enabled:
             return
         if not err.is_terminal:
-            if text:
+            if not self.started:
                 err.print(text, highlight=False, markup=False)
             return
-        self.bar.update(self.task, description=text or self.name, visible=True, total=None if text else self.duration)
+        self.bar.update(self.task, description=text, visible=True, total=None)
 
     def progress(self, done_s: float, total_s: float) -> None:
-        self.bar.update(self.task, completed=done_s, total=total_s, sim=_hms(done_s), visible=True)
+        """Simulated time: the bar, under the scenario's name."""
+        self.started = True
+        self.bar.update(
+            self.task, description=self.name, completed=done_s, total=total_s, sim=_hms(done_s), visible=True
+        )
 
 
 def _print_openmetrics(w: Any) -> None:

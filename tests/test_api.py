@@ -134,7 +134,7 @@ def test_progress_status_and_times():
                      status=status.append)  # fmt: skip
     assert seen and all(t == 7200 for _, t in seen) and seen[-1][0] == 7200
     assert [d for d, _ in seen] == sorted(d for d, _ in seen)
-    assert status == [""]  # no Ray to start: only "the simulation starts"
+    assert status == []  # nothing to wait for on the local backend
     s = r.summary
     keys = list(s)
     assert keys[keys.index("wall_time_s") : keys.index("wall_time_s") + 3] == [
@@ -149,7 +149,7 @@ def test_the_same_run_on_ray_gives_the_same_summary(ray_session, quick):
     r = cloudsim.run(quick.scenario, run_id="q", status=status.append)
     assert r.summary["backend"] == "ray" and r.summary["actors"] >= 1
     assert same_run_json(r.summary) == same_run_json(quick.summary)
-    assert status == [""]  # the session's Ray was running already: nothing to start
+    assert status == ["Starting the host actors…"]  # the session's Ray was running already
 
 
 def test_the_readme_example_runs():

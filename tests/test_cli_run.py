@@ -170,7 +170,9 @@ def test_a_status_line_while_ray_starts_and_the_total_wall_time_in_the_summary()
     cmd = [sys.executable, "-m", "cloudsim.cli", "run", "quickstart", "--set", "duration=30m"]
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300)
     assert proc.returncode == 0, proc.stderr[-2000:]
-    assert f"Starting a local Ray instance ({os.cpu_count()} CPUs)…" in proc.stderr.splitlines()
+    lines = proc.stderr.splitlines()
+    assert f"Starting a local Ray instance ({os.cpu_count()} CPUs)…" in lines and "Starting the host actors…" in lines
+    assert "Shutting down" not in proc.stderr  # off a terminal, only what comes before the simulation
     row = next(ln for ln in proc.stdout.splitlines() if "start-up / total wall time" in ln)
     startup, total = (float(x) for x in re.findall(r"([\d.]+) s", row))
     assert 0 < startup < total
