@@ -19,6 +19,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -105,9 +106,9 @@ class Result:
         """Whether Ctrl-C (or SIGTERM) stopped the run early; the summary covers the time run."""
         return bool(self.summary.get("interrupted"))
 
-    @property
+    @cached_property
     def timeseries(self) -> TimeSeries:
-        """The per-tick time series as columns (``.to_pandas()`` for a DataFrame)."""
+        """The per-tick time series as columns (``.to_pandas()`` for a DataFrame); made on first use."""
         rows = self.recorder.rows
         return TimeSeries({k: [r[k] for r in rows] for k in (rows[0] if rows else ())})
 
