@@ -433,6 +433,8 @@ def prepare(
     simulated second passes. Prepares ``out`` (which it creates, or clears with ``force``) and reads the
     scenario's trace. See :func:`run` for the arguments; :meth:`Prepared.run` runs it."""
     t0 = time.perf_counter()
+    import cloudsim.engine  # noqa: F401  loaded before ``out`` is made: a signal meanwhile leaves no empty folder
+
     if backend not in BACKENDS:
         raise UsageError(f"backend: {backend!r} is not one of {', '.join(BACKENDS)}")
     out_dir = Path(out) if out is not None else None
