@@ -77,8 +77,42 @@ def test_ray_cluster_launcher_yaml_passes_rays_validation():
         validate_config(prepare_config(broken))
 
 
+@pytest.mark.skipif(
+    shutil.which("rsync") is None, reason="rsync not found (Debian: apt-get install rsync; .ci/run does)"
+)
+def test_ray_cluster_launcher_copies_the_repository_without_its_virtualenv_or_history(tmp_path):
+    """The file mount goes through rsync with the arguments Ray builds from rsync_exclude / rsync_filter;
+    a dry run from a copy of the repository with a .venv and .git of its own lists what would be sent."""
+    from ray.autoscaler._private.command_runner import SSHCommandRunner
+
+    cfg = load(DEPLOY / "ray" / "cluster.yaml")
+    assert cfg["file_mounts"] == {"~/cloudsim": "."}
+    args = SSHCommandRunner._create_rsync_filter_args(None, cfg)
+    repo = tmp_path / "repo"
+    for name in ("pyproject.toml", "README.md", ".gitignore", "cloudsim/__init__.py", "cloudsim/engine/core.py"):
+        (repo / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(ROOT / name, repo / name)
+    for junk in (
+        ".venv/lib/python3.11/site-packages/ray/__init__.py",
+        ".git/objects/ab/cdef",
+        "runs/r1/summary.json",
+        "cloudsim/__pycache__/core.cpython-311.pyc",
+    ):
+        (repo / junk).parent.mkdir(parents=True, exist_ok=True)
+        (repo / junk).write_text("x")
+    out = subprocess.run(
+        ["rsync", "-a", "--dry-run", "--out-format=%n", *args, "./", str(tmp_path / "node")],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    assert "cloudsim/engine/core.py" in out and "pyproject.toml" in out
+    assert not [n for n in out if n.startswith((".venv", ".git/", "runs")) or "__pycache__" in n], out
+
+
 def test_kuberay_job_has_what_kuberay_requires():
-    job = load(DEPLOY / "kuberay" / "rayjob.yaml")
+    _claim, job = yaml.safe_load_all((DEPLOY / "kuberay" / "rayjob.yaml").read_text(encoding="utf-8"))
     assert job["apiVersion"] == "ray.io/v1" and job["kind"] == "RayJob"
     spec = job["spec"]
     assert spec["entrypoint"].startswith("cloudsim run ")
@@ -95,6 +129,31 @@ def test_kuberay_job_has_what_kuberay_requires():
     args = spec["entrypoint"].split()[1:]
     assert args[0] == "run"
     assert main(["validate", args[1]]) == 0
+
+
+def test_kuberay_job_keeps_its_outputs_on_a_volume_that_outlives_the_cluster():
+    claim, job = yaml.safe_load_all((DEPLOY / "kuberay" / "rayjob.yaml").read_text(encoding="utf-8"))
+    assert claim["kind"] == "PersistentVolumeClaim"
+    head = job["spec"]["rayClusterSpec"]["headGroupSpec"]["template"]["spec"]
+    (volume,) = [
+        v for v in head["volumes"] if v.get("persistentVolumeClaim", {}).get("claimName") == claim["metadata"]["name"]
+    ]
+    mounts = {m["name"]: m["mountPath"] for c in head["containers"] for m in c.get("volumeMounts", [])}
+    args = job["spec"]["entrypoint"].split()
+    for flag in ("--out", "--openmetrics"):
+        assert args[args.index(flag) + 1].startswith(mounts[volume["name"]] + "/"), flag
+    reader = load(DEPLOY / "kuberay" / "results-pod.yaml")
+    assert reader["spec"]["volumes"][0]["persistentVolumeClaim"]["claimName"] == claim["metadata"]["name"]
+    assert "cloudsim-results:/results/" in (DEPLOY / "kuberay" / "rayjob.yaml").read_text()  # the comment says how
+
+
+def test_docker_build_context_leaves_out_virtualenvs_and_history():
+    ignored = {
+        line.strip() for line in (ROOT / ".dockerignore").read_text().splitlines() if line.strip()[:1] not in ("", "#")
+    }
+    assert {".git", ".venv", "runs", "**/__pycache__"} <= ignored
+    # what the image's `pip install` needs is not ignored
+    assert not ignored & {"pyproject.toml", "README.md", "cloudsim"}
 
 
 def test_dashboard_is_generated_and_up_to_date():
