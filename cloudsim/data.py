@@ -120,8 +120,7 @@ def _datasets() -> dict[str, Dataset]:
             name="azure-v1",
             title="Azure Public Dataset V1 VM requests (flavor, batch, arrival, lifetime) as Huawei Cloud "
             "pre-processed them",
-            source="github.com/huaweicloud/trace_generation_rnn, commit fa856db, resources/traces/*, "
-            "resources/maps/*",
+            source="github.com/huaweicloud/trace_generation_rnn, commit fa856db, resources/traces/*, resources/maps/*",
             url="https://github.com/huaweicloud/trace_generation_rnn/archive/fa856db.tar.gz",
             archive_root="resources",
             licence="CC BY 4.0 (Azure Public Dataset; traces/DATA_LICENSE_NOTE.txt); Huawei's repository MIT",
@@ -410,7 +409,7 @@ def _download(staging: _Staging, url: str, progress: Callable[[int], None] | Non
     try:
         with response, tarfile.open(fileobj=counted, mode="r|*") as tar:
             for member in tar:
-                top, _, below = member.name.partition("/")  # the archive's top folder: <repo>-<ref>/
+                below = member.name.partition("/")[2]  # below the archive's top folder (<repo>-<ref>/)
                 if not member.isfile() or not below.startswith(prefix):
                     continue
                 where = staging.locate(below[len(prefix) :])
@@ -420,7 +419,9 @@ def _download(staging: _Staging, url: str, progress: Callable[[int], None] | Non
                 if stream is not None:
                     staging.add(*where, stream)
     except (tarfile.TarError, EOFError, OSError, urllib.error.URLError) as exc:
-        raise DataError(f"{staging.ds.name}: {url} is not a readable tar archive ({exc}); nothing was written") from None
+        raise DataError(
+            f"{staging.ds.name}: {url} is not a readable tar archive ({exc}); nothing was written"
+        ) from None
 
 
 class _Counting:
