@@ -890,14 +890,13 @@ def data_fetch(
     step = [0]
 
     def progress(read: int) -> None:
-        if read >= step[0] + 4 * 2**20:
+        if read == 0:
+            err.print(f"{dataset}: downloading {url or data.dataset(dataset).url}", highlight=False, soft_wrap=True)
+        elif read >= step[0] + 4 * 2**20:
             step[0] = read
             err.print(f"{dataset}: {read / 2**20:,.0f} MiB read", highlight=False)
 
     try:
-        ds = data.dataset(dataset)
-        if from_ is None:
-            err.print(f"{dataset}: downloading {url or ds.url}", highlight=False, soft_wrap=True)
         done = data.fetch(dataset, data.cache_dir(cache), source=from_, url=url, parts=day, force=force,
                           progress=progress)  # fmt: skip
     except data.DataError as exc:

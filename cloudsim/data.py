@@ -341,7 +341,7 @@ def fetch(
     """Put data set ``name`` in the cache: imported from the local folder ``source`` (laid out as the
     cache: PlanetLab day folders, or Azure's ``maps/`` and ``traces/``), or downloaded from ``url``
     (default: the published archive). ``parts``: only these (PlanetLab days). Parts already in the cache
-    are kept unless ``force``. ``progress`` gets the bytes read so far. Every part is checked against its
+    are kept unless ``force``. ``progress`` gets the bytes downloaded so far (0 as the download starts). Every part is checked against its
     checksum before anything is renamed into the cache; a mismatch is a :class:`DataError` and leaves the
     cache as it was."""
     ds = dataset(name)
@@ -396,6 +396,8 @@ def _download(staging: _Staging, url: str, progress: Callable[[int], None] | Non
     """Stream the tar.gz at ``url`` and take the wanted files as they pass (the archive is not kept)."""
     if not url.startswith(("https://", "http://")):
         raise DataError(f"--url: {url!r} is not an http(s) URL")
+    if progress is not None:
+        progress(0)
     try:
         response = urllib.request.urlopen(url, timeout=DOWNLOAD_TIMEOUT_S)
     except (urllib.error.URLError, OSError, ValueError) as exc:

@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import datetime as _dt
 import math
 import re
 import types
@@ -262,7 +263,10 @@ CLOUDSIM_VM_TYPES = [
 
 
 def _day_text(value: object) -> object:
-    """A day written as a YAML number (``day: 20110303``) is the same day as the string."""
+    """A day written as a YAML number (``day: 20110303``) or date (``2011-03-03``) is the same day as the
+    string ``"20110303"``."""
+    if isinstance(value, _dt.date):
+        return value.strftime("%Y%m%d")
     return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
 
 
