@@ -217,8 +217,9 @@ def _prepare_out(out_dir: Path, force: bool) -> None:
 DayOption = Annotated[
     str | None,
     typer.Option(
+        metavar="DAY",
         help="the PlanetLab day of a trace scenario (YYYYMMDD), read from the data cache (`cloudsim data fetch "
-        "planetlab`); default: the scenario's workload.trace.day, 20110303"
+        "planetlab`); default: the scenario's workload.trace.day, 20110303",
     ),
 ]
 
@@ -856,6 +857,7 @@ CacheOption = Annotated[
     Path | None,
     typer.Option(
         "--cache",
+        metavar="DIR",
         help="the cache folder (default: $CLOUDSIM_DATA, else $XDG_CACHE_HOME/cloudsim, else ~/.cache/cloudsim)",
     ),
 ]
@@ -863,20 +865,23 @@ CacheOption = Annotated[
 
 @data_app.command("fetch")
 def data_fetch(
-    dataset: Annotated[str, typer.Argument(help="the data set: planetlab or azure-v1")],
+    dataset: Annotated[str, typer.Argument(metavar="DATASET", help="the data set: planetlab or azure-v1")],
     from_: Annotated[
         Path | None,
         typer.Option(
             "--from",
+            metavar="DIR",
             help="import a local copy instead of downloading: the folder of day folders (planetlab) or of maps/ "
             "and traces/ (azure-v1)",
         ),
     ] = None,
     day: Annotated[
-        list[str] | None, typer.Option(help="planetlab: only this day (YYYYMMDD); repeat (default: all ten)")
+        list[str] | None,
+        typer.Option(metavar="DAY", help="planetlab: only this day (YYYYMMDD); repeat (default: all ten)"),
     ] = None,
     url: Annotated[
-        str | None, typer.Option(help="download this tar.gz (a mirror of the published archive) instead")
+        str | None,
+        typer.Option(metavar="URL", help="download this tar.gz (a mirror of the published archive) instead"),
     ] = None,
     cache: CacheOption = None,
     force: Annotated[bool, typer.Option("--force", help="replace what the cache holds already")] = False,

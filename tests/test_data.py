@@ -273,6 +273,8 @@ def test_download_failures_are_one_line(data_cache, server, capsys):
          "workload.trace.day: '2011-03-03' is not one of: 20110303, 20110306,"),
         (["run", "planetlab-lr-mmt", "--set", "workload.trace.day=2011-03-04"],  # a YAML date
          "workload.trace.day: '20110304' is not one of: 20110303, 20110306,"),
+        (["run", "quickstart", "--day", "20110303"],
+         "workload.trace: this workload has no trace, so no PlanetLab day to pick (--day)"),
         (["validate", "azure-v1"],
          "workload.requests.path: the Azure V1 data are not in the cache ({cache}); run 'cloudsim data fetch "
          "azure-v1' or give --set workload.requests.path=DIR"),
@@ -318,3 +320,18 @@ def test_needs_reads_the_raw_scenario():
     ]
     for raw, expected in cases:
         assert [(n.dataset, n.part) for n in data.needs(raw)] == expected, raw
+
+
+def test_a_sweep_ranges_over_cached_days_and_names_the_missing_one(data_cache):
+    from cloudsim.scenario import ScenarioError
+    from cloudsim.sweep import plan
+
+    for day in ("20110303", "20110306"):
+        (data_cache / "planetlab" / day).mkdir(parents=True)  # what a fetch leaves (read when the run starts)
+    variants = plan("planetlab-lr-mmt", ["workload.trace.day=20110303,20110306"])
+    assert [v.scenario.workload.trace.path for v in variants] == [
+        str(data_cache / "planetlab" / "20110303"),
+        str(data_cache / "planetlab" / "20110306"),
+    ]
+    with pytest.raises(ScenarioError, match=r"^workload\.trace\.path: PlanetLab day 20110309 is not in the cache"):
+        plan("planetlab-lr-mmt", ["workload.trace.day=20110303,20110309"])

@@ -332,6 +332,8 @@ class Workload(Strict):
             others = [x for x in ("arrivals", "lifetime", "classes", "guests", "trace", "requests") if x != name]
             if getattr(self, name) is not None:
                 if given := [x for x in others if getattr(self, x) is not None]:
+                    if name == "trace" and self.trace.model_fields_set <= {"day"}:  # type: ignore[union-attr]
+                        raise ValueError("trace: this workload has no trace, so no PlanetLab day to pick (--day)")
                     raise ValueError(f"give {name} alone, without {'/'.join(given)}")
                 return self
         if self.guests is not None:
