@@ -1086,15 +1086,6 @@ def bench_consolidation(
 
     names = list(scenario or [*bench.REFERENCE_POLICIES, bench.OURS])
     chosen = [d.strip() for d in days.split(",")] if days else None
-    if data_dir is None:
-        from cloudsim.data import DATASETS, part_dir
-
-        data_dir = part_dir(DATASETS["planetlab"], "")
-        if not data_dir.is_dir():
-            raise UsageFailure(
-                f"DATA_DIR: not given, and no PlanetLab data in the cache ({data_dir.parent}); run 'cloudsim data "
-                "fetch planetlab' or give the folder of day folders"
-            )
 
     def tick(r: dict[str, Any]) -> None:
         err.print(f"{r['day']} {r['policy']}: ESV {r['esv']:.3e} ({r['wall_s']:.1f} s)", highlight=False)

@@ -335,3 +335,11 @@ def test_a_sweep_ranges_over_cached_days_and_names_the_missing_one(data_cache):
     ]
     with pytest.raises(ScenarioError, match=r"^workload\.trace\.path: PlanetLab day 20110309 is not in the cache"):
         plan("planetlab-lr-mmt", ["workload.trace.day=20110303,20110309"])
+
+
+@needs_planetlab
+def test_bench_consolidation_runs_on_the_cached_days_when_given_no_folder(data_cache, capsys):
+    assert main(["data", "fetch", "planetlab", "--from", str(PLANETLAB), "--day", "20110306"]) == 0
+    code, out, err = cli(capsys, "bench", "consolidation", "--scenario", "planetlab-lr-mmt", *SHORT)
+    assert code == 0 and "consolidation benchmark" in out, err
+    assert err.startswith("20110306 LR-MMT-1.2: ESV ") and err.count("\n") == 1  # the one cached day, only it
