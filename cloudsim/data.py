@@ -241,7 +241,7 @@ class _Staging:
         """The (part, relative path) a source file at ``path`` (below the data set's root) belongs to, or
         None for a file outside the wanted parts. Paths that could leave the folder are never taken."""
         pure = PurePosixPath(path)
-        if pure.is_absolute() or any(c in ("", ".", "..") for c in pure.parts) or len(pure.parts) < 1:
+        if pure.is_absolute() or any(c in ("", ".", "..") for c in pure.parts):
             return None
         rel = pure.as_posix()
         rel = dict(self.ds.renames).get(rel, rel)
@@ -255,7 +255,11 @@ class _Staging:
         return None
 
     def add(self, part: str, rel: str, stream: IO[bytes]) -> None:
-        """Copy one file into the staging folder, hashing it; at most :data:`MAX_FILE_BYTES`."""
+        """Copy one file into the staging folder, hashing it; at most :data:`MAX_FILE_BYTES`, and no more
+        files than the part has."""
+        if len(self.entries[part]) >= self.ds.part(part).files:
+            label = f"{self.ds.name} {part}".strip()
+            raise DataError(f"{label}: more than its {self.ds.part(part).files} files in the source; not this data set")
         target = self.root / (part or "_") / rel
         target.parent.mkdir(parents=True, exist_ok=True)
         h, size = hashlib.sha256(), 0

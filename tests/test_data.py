@@ -129,6 +129,17 @@ def test_a_tampered_copy_is_refused_and_nothing_is_written(data_cache, tmp_path,
 
 
 @needs_planetlab
+def test_a_day_with_extra_files_is_refused(data_cache, tmp_path, capsys):
+    copy = tmp_path / "planetlab"
+    shutil.copytree(PLANETLAB / "20110306", copy / "20110306")
+    (copy / "20110306").chmod(0o755)  # the shared copy is read-only
+    (copy / "20110306" / "zz_extra_vm").write_text("1\n" * 288)
+    code, _, err = cli(capsys, "data", "fetch", "planetlab", "--from", str(copy), "--day", "20110306")
+    assert code == 2 and err == "error: planetlab 20110306: more than its 898 files in the source; not this data set\n"
+    assert list(data_cache.iterdir()) == []
+
+
+@needs_planetlab
 def test_a_missing_day_in_the_source_is_refused(data_cache, tmp_path, capsys):
     (tmp_path / "20110303").mkdir()
     code, _, err = cli(capsys, "data", "fetch", "planetlab", "--from", str(tmp_path), "--day", "20110303")
@@ -343,3 +354,17 @@ def test_bench_consolidation_runs_on_the_cached_days_when_given_no_folder(data_c
     code, out, err = cli(capsys, "bench", "consolidation", "--scenario", "planetlab-lr-mmt", *SHORT)
     assert code == 0 and "consolidation benchmark" in out, err
     assert err.startswith("20110306 LR-MMT-1.2: ESV ") and err.count("\n") == 1  # the one cached day, only it
+
+
+@needs_planetlab
+def test_verify_finds_a_damaged_cache_and_force_fetches_it_again(data_cache, capsys):
+    assert main(["data", "fetch", "planetlab", "--from", str(PLANETLAB), "--day", "20110306"]) == 0
+    damaged = files_in(data_cache / "planetlab" / "20110306")[0]
+    damaged.write_bytes(b"0\n" * 288)
+    code, out, err = cli(capsys, "data", "list", "--verify")
+    assert "planetlab  ✗ 1/10 days, checksum MISMATCH" in out
+    assert code == 1 and err == "error: --verify: checksum mismatch in planetlab 20110306; fetch again with --force\n"
+    code, out, _ = cli(capsys, "data", "fetch", "planetlab", "--from", str(PLANETLAB), "--day", "20110306", "--force")
+    assert code == 0 and "1 day (598,867 bytes, checksums ok)" in out
+    assert data.verify("planetlab") == {"20110306": True}
+    assert [p.name for p in data_cache.iterdir()] == ["planetlab"]  # the replaced copy is gone too
