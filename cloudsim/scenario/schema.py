@@ -273,7 +273,9 @@ def _day_text(value: object) -> object:
 class Trace(Strict):
     """VMs driven by recorded CPU utilization: one PlanetLab file per VM (``format: planetlab``), taken in
     sorted file-name order; VM ``i`` gets ``vm_types[i // ceil(n / len(vm_types))]``. ``mode`` adds the
-    virtualization overhead of that mode on the hosts' hypervisor type (CloudSim models none: ``none``)."""
+    virtualization overhead of that mode on the hosts' hypervisor type (CloudSim models none: ``none``).
+    The files are read from ``path``, or, when it is not given, from the data cache's folder of ``day``
+    (see :mod:`cloudsim.data`)."""
 
     format: Literal["planetlab"] = Field("planetlab", description="the file format; planetlab is the only one")
     path: str | None = Field(
