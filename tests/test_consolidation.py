@@ -312,11 +312,11 @@ def scenario_file(tmp_path: Path, day: Path, **consolidation) -> Path:
     return path
 
 
-def test_builtin_planetlab_scenarios_need_a_trace_folder(capsys):
+def test_builtin_planetlab_scenarios_need_a_trace_folder_or_the_cached_day(capsys):
     for name in ("planetlab-npa", "planetlab-dvfs", "planetlab-thr-mmt", "planetlab-iqr-mmt", "planetlab-mad-mmt",
                  "planetlab-lr-mmt", "planetlab-lrr-mmt", "planetlab-lr-mc", "planetlab-lr-rs", "planetlab-lr-mu"):  # fmt: skip
         assert main(["validate", name]) == 2
-        assert "workload.trace.path: is required" in capsys.readouterr().err
+        assert "workload.trace.path: PlanetLab day 20110303 is not in the cache" in capsys.readouterr().err
 
 
 def test_run_cli_writes_the_summary(tmp_path, capsys):
