@@ -165,9 +165,7 @@ def swept(ray_session, tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_a_sweep_writes_a_run_folder_per_variant_a_csv_and_a_page(swept: Path) -> None:
-    assert sorted(p.name for p in swept.iterdir()) == sorted(
-        [*IDS, "charts", "compare.html", "sweep.csv", "sweep.json"]
-    )
+    assert sorted(p.name for p in swept.iterdir()) == sorted([*IDS, "compare.html", "sweep.csv", "sweep.json"])
     for vid in IDS:
         assert {p.name for p in (swept / vid).iterdir()} == RUN_FILES
         summary = json.loads((swept / vid / "summary.json").read_text())

@@ -116,7 +116,7 @@ ROWS: tuple[Row, ...] = (
         _p("Consolidation ratio", "none", "Hosted guests per active host",
            Q("cloudsim_consolidation_ratio", "ratio"), min=0, axis_label="guests per host"),
         _p("Packing efficiency", "percentunit", "Lower bound / active hosts (100 % is a packing no one could beat)",
-           Q("cloudsim_packing_efficiency", "efficiency"), min=0, max=1),
+           Q("cloudsim_packing_efficiency", "efficiency"), min=0),
     )),
     Row("Utilization", (
         _p("CPU and memory utilization of active hosts", "percentunit", "Mean over the hosts with guests",
