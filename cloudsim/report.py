@@ -24,7 +24,7 @@ import yaml
 
 from cloudsim.files import atomic_open
 from cloudsim.metrics.families import Family
-from cloudsim.metrics.panels import ROWS, UNITS, Panel
+from cloudsim.metrics.panels import ROWS, UNITS, Panel, widths
 
 #: Distinct line colours (on the page's dark background); beyond ten series the dash pattern changes too.
 PALETTE = ("#73bf69", "#f2cc0c", "#5794f2", "#ff9830", "#f2495c", "#b877d9", "#37c6c2", "#ff7eb6", "#d0d0d0",
@@ -249,7 +249,7 @@ def build_page(runs: list[Run], title: str, intro: str) -> str:
     labels = run_labels(runs) if len(runs) > 1 else [str(runs[0].summary.get("run", runs[0].folder.name))]
     stats, rows_html, charts, absent = [], [], [], []
     for row in ROWS:
-        cells = []
+        cells: list[tuple[Panel, int]] = []  # (panel, its chart's index)
         for panel in row.panels:
             per_run = [panel_series(panel, r.frames) for r in runs]
             if not any(per_run):
@@ -279,14 +279,10 @@ def build_page(runs: list[Run], title: str, intro: str) -> str:
                 "min": None if panel.min is None else panel.min * scale,
                 "max": None if panel.max is None else panel.max * scale, "series": series,
             })  # fmt: skip
-            cells.append(
-                f"<section class='panel' data-title='{html.escape(panel.title)}'>"
-                f"<h3 title='{html.escape(panel.description)}'>{html.escape(panel.title)}</h3>"
-                f"<p class='desc'>{html.escape(panel.description)}</p><div class='chart' id='chart-{len(charts) - 1}'>"
-                "</div></section>"
-            )
-        if cells:
-            rows_html.append(f"<h2 class='row'>{html.escape(row.title)}</h2><div class='grid'>{''.join(cells)}</div>")
+            cells.append((panel, len(charts) - 1))
+        if cells:  # the widths of the dashboard's grid, for the panels this run has
+            grid = "".join(_panel_html(p, i, w) for (p, i), w in zip(cells, widths(len(cells)), strict=True))
+            rows_html.append(f"<h2 class='row'>{html.escape(row.title)}</h2><div class='grid'>{grid}</div>")
     data = {"x": [[round(t / 3600, 6) for t, _ in r.frames] for r in runs], "charts": charts}
     facts = _facts(runs, labels)
     note = (
@@ -307,6 +303,14 @@ def build_page(runs: list[Run], title: str, intro: str) -> str:
         "<pre id='errors' hidden></pre>"
         f"<script id='data' type='application/json'>{_json_for_script(data)}</script>"
         f"<script>{_asset('uPlot.iife.min.js')}</script><script>{_CHARTS_JS}</script></body></html>\n"
+    )
+
+
+def _panel_html(panel: Panel, chart: int, width: int) -> str:
+    return (
+        f"<section class='panel w{width}' data-title='{html.escape(panel.title)}'>"
+        f"<h3 title='{html.escape(panel.description)}'>{html.escape(panel.title)}</h3>"
+        f"<p class='desc'>{html.escape(panel.description)}</p><div class='chart' id='chart-{chart}'></div></section>"
     )
 
 
@@ -391,11 +395,10 @@ h1{font-size:20px;margin:0 0 4px;color:#fff;font-weight:500}
 .stat td.num{text-align:right;color:#fff;font-size:15px;width:42%}
 h2.row{font-size:15px;font-weight:500;color:#d8d9da;margin:18px 0 6px;border-bottom:1px solid #24272e;padding-bottom:4px}
 .grid{display:grid;grid-template-columns:1fr;gap:8px}
-@media(min-width:900px){.grid{grid-template-columns:repeat(2,minmax(0,1fr))}
+@media(min-width:900px) and (max-width:1299px){.grid{grid-template-columns:repeat(2,minmax(0,1fr))}
  .grid>.panel:last-child:nth-child(2n+1){grid-column:span 2}}
-@media(min-width:1300px){.grid{grid-template-columns:repeat(3,minmax(0,1fr))}
- .grid>.panel:last-child:nth-child(2n+1){grid-column:auto}
- .grid>.panel:last-child:nth-child(3n+1){grid-column:span 3}.grid>.panel:last-child:nth-child(3n+2){grid-column:span 2}}
+@media(min-width:1300px){.grid{grid-template-columns:repeat(24,minmax(0,1fr))}
+ .grid>.panel.w8{grid-column:span 8}.grid>.panel.w12{grid-column:span 12}.grid>.panel.w24{grid-column:span 24}}
 .panel{background:#181b1f;border:1px solid #24272e;border-radius:4px;padding:6px 8px;min-width:0}
 .panel h3{font-size:13px;font-weight:500;margin:0;color:#d8d9da}
 .desc{font-size:11px;color:#7b7b8b;margin:0 0 4px;white-space:nowrap;overflow:hidden;text-overflow:ellipsis}

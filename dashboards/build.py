@@ -21,7 +21,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # run as a script from a checkout: the panels come from the package beside it
 
-from cloudsim.metrics.panels import ROWS, Panel  # noqa: E402
+from cloudsim.metrics.panels import ROWS, Panel, widths  # noqa: E402
 
 #: Every panel and variable asks the datasource the ``datasource`` variable names (a Prometheus of your
 #: Grafana; the one provisioned in deploy/grafana is the default).
@@ -115,13 +115,14 @@ def build() -> dict:
         pid += 1
         y += 1
         stats = all(p.kind == "stat" for p in row.panels)
-        per_line = len(row.panels) if stats else 3
-        width, height = 24 // min(len(row.panels), per_line), 4 if stats else 8
-        for i, p in enumerate(row.panels):
-            if i and i % per_line == 0:
-                y += height
-            panels.append(grafana_panel(p, pid, {"x": (i % per_line) * width, "y": y, "w": width, "h": height}))
+        sizes = [24 // len(row.panels)] * len(row.panels) if stats else widths(len(row.panels))
+        height, x = 4 if stats else 8, 0
+        for p, w in zip(row.panels, sizes, strict=True):
+            if x + w > 24:
+                x, y = 0, y + height
+            panels.append(grafana_panel(p, pid, {"x": x, "y": y, "w": w, "h": height}))
             pid += 1
+            x += w
         y += height
     return {
         "title": "cloudsim",

@@ -54,7 +54,7 @@ def page_data(page: str) -> dict:
 
 def chart(page: str, title: str) -> dict:
     """The data of the chart whose panel has ``title`` (the n-th panel section holds the n-th chart)."""
-    titles = re.findall(r"<section class='panel' data-title='([^']*)'", page)
+    titles = re.findall(r"<section class='panel w\d+' data-title='([^']*)'", page)
     return page_data(page)["charts"][titles.index(title)]
 
 
@@ -79,7 +79,7 @@ def test_the_dashboard_is_made_from_the_panel_definitions():
 def test_the_report_shows_every_dashboard_panel_or_says_the_run_has_none(runs):
     assert main(["report", str(runs["best"])]) == 0
     page = (runs["best"] / "report.html").read_text()
-    drawn = re.findall(r"<section class='panel' data-title='([^']*)'", page)
+    drawn = re.findall(r"<section class='panel w\d+' data-title='([^']*)'", page)
     stats = re.findall(r"<div class='stat' title='[^']*'><div class='label'>([^<]*)</div>", page)
     absent = re.search(r"<p class='absent'>Not in this run \(no such series\): (.*?)\.</p>", page).group(1)
     assert sorted([*drawn, *stats, *absent.split(", ")]) == sorted(p.title for p in panels())
@@ -96,7 +96,7 @@ def test_the_page_leads_with_figures_and_keeps_the_summary_below(runs):
     page = (runs["best"] / "report.html").read_text()
     summary = json.loads((runs["best"] / "summary.json").read_text())
     assert page.startswith("<!doctype html>") and page.rstrip().endswith("</html>")
-    assert page.index("class='stat'") < page.index("class='panel'") < page.index("<details><summary>Full summary")
+    assert page.index("class='stat'") < page.index("class='panel ") < page.index("<details><summary>Full summary")
     assert f"<div class='value'>{summary['energy_kwh']:.3g} kWh</div>" in page
     assert "<th>energy_kwh</th><td>" + f"{summary['energy_kwh']:.4g} kWh</td>" in page  # with its unit
     # self-contained: nothing is fetched (the only URL is uPlot's banner comment)
@@ -241,7 +241,7 @@ def test_the_report_renders_in_a_browser_without_errors(runs, tmp_path):
     assert main(["report", str(runs["cons"]), "--out", str(tmp_path)]) == 0
     page = tmp_path / "report.html"
     dom, shot = render(page, tmp_path)
-    assert_rendered(dom, shot, page.read_text().count("<section class='panel'"))
+    assert_rendered(dom, shot, page.read_text().count("<section class='panel "))
 
 
 @needs_chromium
@@ -249,7 +249,7 @@ def test_the_compare_page_renders_in_a_browser_without_errors(runs, tmp_path):
     page = tmp_path / "compare.html"
     assert main(["compare", str(runs["best"]), str(runs["worst"]), "--out", str(page)]) == 0
     dom, shot = render(page, tmp_path)
-    assert_rendered(dom, shot, page.read_text().count("<section class='panel'"))
+    assert_rendered(dom, shot, page.read_text().count("<section class='panel "))
 
 
 @needs_chromium

@@ -178,6 +178,16 @@ ROWS: tuple[Row, ...] = (
 )  # fmt: skip
 
 
+def widths(n: int) -> list[int]:
+    """The widths of ``n`` chart panels side by side, in 24ths of a line (Grafana's grid): three to a line;
+    a last line of two shares it in halves, and a last single panel pairs with the one before it, so no line
+    has a hole. The dashboard lays out every row with it, the report the panels a run has."""
+    if n == 1:
+        return [24]
+    halves = {0: 0, 1: 4, 2: 2}[n % 3]
+    return [8] * (n - halves) + [12] * halves
+
+
 def panels() -> list[Panel]:
     """Every panel, in dashboard order."""
     return [p for row in ROWS for p in row.panels]
