@@ -287,7 +287,7 @@ def build_page(runs: list[Run], title: str, intro: str) -> str:
     facts = _facts(runs, labels)
     note = (
         f"<p class='absent'>Not in {'these runs' if len(runs) > 1 else 'this run'} (no such series): "
-        + ", ".join(html.escape(t) for t in absent)
+        + ", ".join(f"<span class='gone'>{html.escape(t)}</span>" for t in absent)
         + ".</p>"
         if absent
         else ""
@@ -354,13 +354,10 @@ def _facts(runs: list[Run], labels: list[str]) -> str:
 def report(run_dir: Path, out_dir: Path | None = None) -> Path:
     """``report.html`` of one run in ``out_dir`` (default: the run folder); returns the page's path."""
     run = load_run(run_dir)
-    out_dir = out_dir or run_dir
-    out_dir.mkdir(parents=True, exist_ok=True)
     when = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
     intro = f"Run <code>{html.escape(str(run.summary.get('run')))}</code>, {len(run.frames)} samples; written {when}."
-    page = out_dir / "report.html"
-    with atomic_open(page) as fh:
-        fh.write(build_page([run], f"cloudsim report: {run.summary.get('scenario')}", intro))
+    page = (out_dir or run_dir) / "report.html"
+    _write(page, build_page([run], f"cloudsim report: {run.summary.get('scenario')}", intro))
     return page
 
 
@@ -371,11 +368,20 @@ def compare(run_dirs: list[Path], out: Path | None = None) -> Path:
         raise ReportError("RUN_DIR: give at least two run directories to compare")
     runs = [load_run(d) for d in run_dirs]
     page = Path("compare.html") if out is None else out / "compare.html" if out.is_dir() else out
-    page.parent.mkdir(parents=True, exist_ok=True)
     when = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
-    with atomic_open(page) as fh:
-        fh.write(build_page(runs, f"cloudsim: {len(runs)} runs compared", f"Written {when}."))
+    _write(page, build_page(runs, f"cloudsim: {len(runs)} runs compared", f"Written {when}."))
     return page
+
+
+def _write(page: Path, text: str) -> None:
+    """The page whole or not at all (its folder made if need be); a place that cannot be written is a
+    :class:`ReportError` naming it."""
+    try:
+        page.parent.mkdir(parents=True, exist_ok=True)
+        with atomic_open(page) as fh:
+            fh.write(text)
+    except OSError as exc:
+        raise ReportError(f"--out: cannot write {str(page)!r}: {exc.strerror or exc}") from None
 
 
 _CSS = """

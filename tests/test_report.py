@@ -81,11 +81,11 @@ def test_the_report_shows_every_dashboard_panel_or_says_the_run_has_none(runs):
     page = (runs["best"] / "report.html").read_text()
     drawn = re.findall(r"<section class='panel w\d+' data-title='([^']*)'", page)
     stats = re.findall(r"<div class='stat' title='[^']*'><div class='label'>([^<]*)</div>", page)
-    absent = re.search(r"<p class='absent'>Not in this run \(no such series\): (.*?)\.</p>", page).group(1)
-    assert sorted([*drawn, *stats, *absent.split(", ")]) == sorted(p.title for p in panels())
+    absent = re.findall(r"<span class='gone'>([^<]*)</span>", page)  # listed under the grid
+    assert sorted([*drawn, *stats, *absent]) == sorted(p.title for p in panels())
     # a placement run has no consolidation or fault series
     assert "ESV (consolidation runs)" in absent and "Guest availability by mode" in absent
-    assert stats[0] == "Active hosts (mean)" and "CPU not delivered, per tick" in drawn
+    assert stats[0] == "Active hosts (mean)" and "CPU not delivered (per tick)" in drawn
 
 
 # ----------------------------------------------------------------------------------------- the page
@@ -119,7 +119,7 @@ def test_counts_are_steps_utilization_is_percent_and_power_kilowatts(runs):
     )
     hosts = chart(page, "Hosts by state")
     assert hosts["step"] and {s["name"] for s in hosts["series"]} == {"active", "idle", "off"}
-    shortfall = chart(page, "CPU not delivered, per tick")["series"][0]["y"]
+    shortfall = chart(page, "CPU not delivered (per tick)")["series"][0]["y"]
     assert shortfall == pytest.approx([100 * v for v in col["cpu_shortfall_tick"]], abs=1e-3)
 
 
@@ -135,6 +135,17 @@ def test_a_consolidation_run_gets_its_sla_panels(runs):
     pdm = chart(page, "PDM and SLAV (consolidation runs)")
     assert {s["name"] for s in pdm["series"]} == {"pdm", "slav"}
     assert "Host shutdowns (consolidation runs)" in re.findall(r"data-title='([^']*)'", page)
+
+
+def test_a_run_recorded_before_the_per_tick_figure_has_no_such_panel_rather_than_zeros(runs, tmp_path):
+    old = tmp_path / "old"
+    shutil.copytree(runs["best"], old)
+    lines = [json.loads(x) for x in (old / "metrics.jsonl").read_text().splitlines()]
+    (old / "metrics.jsonl").write_text("".join(json.dumps({k: v for k, v in x.items() if k != "cpu_shortfall_tick"})
+                                               + "\n" for x in lines))  # fmt: skip
+    assert main(["report", str(old)]) == 0
+    page = (old / "report.html").read_text()
+    assert "<span class='gone'>CPU not delivered (per tick)</span>" in page
 
 
 def test_cpu_not_delivered_per_tick_is_the_increment_of_the_running_ratio():
@@ -186,6 +197,11 @@ def test_compare_overlays_runs_with_distinct_colours(runs, tmp_path, monkeypatch
     out = tmp_path / "elsewhere" / "two.html"
     assert main(["compare", str(runs["best"]), str(runs["worst"]), "--out", str(out)]) == 0 and out.is_file()
     capsys.readouterr()
+    (tmp_path / "notes.txt").write_text("")
+    assert (
+        main(["compare", str(runs["best"]), str(runs["worst"]), "--out", str(tmp_path / "notes.txt" / "x.html")]) == 2
+    )
+    assert "--out: cannot write" in capsys.readouterr().err
     assert main(["compare", str(runs["best"])]) == 2
     assert "at least two" in capsys.readouterr().err
     assert main(["report", str(tmp_path / "missing")]) == 2

@@ -141,13 +141,14 @@ def run_families(s: Any, policy: str) -> list[Family]:
         Family("cloudsim_migrations").add(s.migrations),
         Family("cloudsim_energy_joules").add(s.energy_j),
         sla,
-        _gauge("cloudsim_cpu_shortfall_ratio", s.cpu_shortfall_tick),
         _gauge("cloudsim_sim_time_seconds", s.time_s),
         _gauge("cloudsim_sim_speed_ratio", s.time_s / s.wall_s if s.wall_s > 0 else 0.0),
         _gauge("cloudsim_power_watts", s.power_w),
         _gauge("cloudsim_packing_efficiency", s.packing_efficiency),
         _gauge("cloudsim_hosts_lower_bound", s.hosts_lower_bound),
     ]
+    if s.cpu_shortfall_tick is not None:  # None in the metrics.jsonl of runs older than the figure
+        out.append(_gauge("cloudsim_cpu_shortfall_ratio", s.cpu_shortfall_tick))
     if s.esv is not None:
         out += [Family("cloudsim_host_shutdowns").add(s.shutdowns), _gauge("cloudsim_esv", s.esv)]
     if s.availability is not None:

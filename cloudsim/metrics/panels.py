@@ -153,7 +153,7 @@ ROWS: tuple[Row, ...] = (
            Q("cloudsim_host_shutdowns", "shutdowns"), step=True, min=0, axis_label=HOSTS),
     )),
     Row("SLA", (
-        _p("CPU not delivered, per tick", "percentunit",
+        _p("CPU not delivered (per tick)", "percentunit",
            "CPU asked but not delivered during the last tick / CPU asked during it (host contention, migrations)",
            Q("cloudsim_cpu_shortfall_ratio", "not delivered"), min=0),
         _p("SLATAH and overall violation (consolidation runs)", "percentunit",

@@ -106,7 +106,7 @@ class Snapshot:
     energy_j: float = 0.0
     power_w: float = 0.0
     sla: dict[str, float] = field(default_factory=dict)
-    cpu_shortfall_tick: float = 0.0  # CPU asked but not delivered during the last tick / CPU asked (0-1)
+    cpu_shortfall_tick: float | None = None  # CPU not delivered during the last tick / asked (0-1); None: not recorded
     rejections: dict[str, int] = field(default_factory=dict)  # binding reason -> count
     shutdowns: int = 0
     esv: float | None = None  # consolidation runs
