@@ -260,7 +260,7 @@ def build_page(runs: list[Run], title: str, intro: str) -> str:
                     (labels[i], fmt_value(reduce(s[0][1], panel.reduce) if s else None, panel.unit))
                     for i, s in enumerate(per_run)
                 ]
-                stats.append(_stat_html(panel, values, runs))
+                stats.append(_stat_html(panel, values))
                 continue
             series = []
             for i, run_series in enumerate(per_run):
@@ -318,7 +318,7 @@ def _json_for_script(data: Any) -> str:
     return json.dumps(data, separators=(",", ":"), allow_nan=False).replace("</", "<\\/")
 
 
-def _stat_html(panel: Panel, values: list[tuple[str, str]], runs: list[Run]) -> str:
+def _stat_html(panel: Panel, values: list[tuple[str, str]]) -> str:
     if len(values) == 1:
         inner = f"<div class='value'>{html.escape(values[0][1])}</div>"
     else:
