@@ -201,7 +201,7 @@ def _prepare_out(out_dir: Path, force: bool) -> None:
             )
         import shutil
 
-        for name in present & {*_RUN_FILES, "charts", "report.html"}:
+        for name in present & {*_RUN_FILES, "report.html"}:
             p = out_dir / name
             shutil.rmtree(p) if p.is_dir() else p.unlink()
     try:
@@ -605,7 +605,7 @@ def report(
     run_dir: Annotated[Path, typer.Argument(help="a run directory written by cloudsim run --out DIR")],
     out_dir: Annotated[Path | None, typer.Option("--out", help="where to write (default: RUN_DIR)")] = None,
 ) -> None:
-    """Write a self-contained HTML page (report.html) and PNG charts (charts/) of one run."""
+    """Write report.html: one self-contained page of the run's headline figures and dashboard panels."""
     from cloudsim.report import report as make_report
 
     _write_page(make_report, run_dir, out_dir)
@@ -614,12 +614,14 @@ def report(
 @app.command()
 def compare(
     run_dirs: Annotated[list[Path], typer.Argument(help="two or more run directories (cloudsim run --out DIR)")],
-    out_dir: Annotated[Path, typer.Option("--out", help="where to write compare.html and charts/")] = Path("compare"),
+    out: Annotated[
+        Path | None, typer.Option("--out", help="the page to write (default: compare.html here; a folder: inside it)")
+    ] = None,
 ) -> None:
-    """A side-by-side table of several runs' summaries and overlaid charts, as one HTML page."""
+    """One HTML page with several runs overlaid, each named by what differs between their scenarios."""
     from cloudsim.report import compare as make_compare
 
-    _write_page(make_compare, run_dirs, out_dir)
+    _write_page(make_compare, run_dirs, out)
 
 
 def _write_page(make: Any, *args: Any) -> None:

@@ -58,8 +58,17 @@ def test_grafana_provisioning_matches_the_dashboard():
     ds = load(DEPLOY / "grafana" / "provisioning" / "datasources" / "prometheus.yml")["datasources"][0]
     prov = load(DEPLOY / "grafana" / "provisioning" / "dashboards" / "cloudsim.yml")["providers"][0]
     dash = json.loads(DASHBOARD.read_text())
-    uids = {t["datasource"]["uid"] for p in dash["panels"] if p["type"] != "row" for t in p["targets"]}
-    assert uids == {ds["uid"]}
+    variables = {v["name"]: v for v in dash["templating"]["list"]}
+    source = variables["datasource"]
+    # a datasource variable of Prometheus type whose default is the provisioned datasource (also Grafana's
+    # default there), so the dashboard works provisioned and imported into another Grafana alike
+    assert source["type"] == "datasource" and source["query"] == "prometheus"
+    assert source["current"]["value"] == ds["uid"] and ds["isDefault"] and ds["type"] == "prometheus"
+    used = [p["datasource"] for p in dash["panels"] if p["type"] != "row"]
+    used += [t["datasource"] for p in dash["panels"] if p["type"] != "row" for t in p["targets"]]
+    used += [v["datasource"] for v in variables.values() if v["type"] == "query"]
+    assert all(d == {"type": "prometheus", "uid": "${datasource}"} for d in used)
+    assert DASHBOARD.read_text().count(ds["uid"]) == 1  # the variable's default, nowhere else
     assert ds["url"] == "http://prometheus:9090"
     # the compose file mounts ../dashboards where the provider looks
     grafana = load(DEPLOY / "docker-compose.yml")["services"]["grafana"]
@@ -165,6 +174,12 @@ def test_dashboard_is_generated_and_up_to_date():
 
 def panels() -> list[dict]:
     return [p for p in json.loads(DASHBOARD.read_text())["panels"] if p["type"] != "row"]
+
+
+def test_dashboard_refreshes_and_shows_the_last_hour():
+    dash = json.loads(DASHBOARD.read_text())
+    assert dash["refresh"] == "10s" and dash["refresh"] in dash["timepicker"]["refresh_intervals"]
+    assert dash["time"] == {"from": "now-1h", "to": "now"}
 
 
 def test_dashboard_structure():
