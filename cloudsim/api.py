@@ -174,7 +174,7 @@ def _prepare_out(out_dir: Path, force: bool) -> None:
             )
         import shutil
 
-        for name in present & {*RUN_FILES, "charts", "report.html"}:
+        for name in present & {*RUN_FILES, "report.html"}:
             p = out_dir / name
             shutil.rmtree(p) if p.is_dir() else p.unlink()
     try:

@@ -178,6 +178,22 @@ def _ray_output_to_stderr() -> Iterator[None]:
             os.close(saved)
 
 
+#: ``--day``: the PlanetLab day of a trace scenario (``run``, ``validate``).
+DayOption = Annotated[
+    str | None,
+    typer.Option(
+        metavar="DAY",
+        help="the PlanetLab day of a trace scenario (YYYYMMDD), read from the data cache (`cloudsim data fetch "
+        "planetlab`); default: the scenario's workload.trace.day, 20110303",
+    ),
+]
+
+
+def _with_day(set_: list[str] | None, day: str | None) -> list[str] | None:
+    """``--day D`` is the override ``workload.trace.day=D`` after the ``--set`` ones."""
+    return set_ if day is None else [*(set_ or []), f"workload.trace.day={json.dumps(day)}"]
+
+
 @app.command()
 def run(
     scenario: Annotated[
@@ -197,6 +213,7 @@ def run(
         typer.Option(min=1, help="hosts per Ray actor (default: the scenario's ray.hosts_per_actor)"),
     ] = None,
     seed: Annotated[int | None, typer.Option(help="override the scenario seed")] = None,
+    day: DayOption = None,
     out_dir: Annotated[Path | None, typer.Option("--out", help="write summary.json, timeseries.csv, ...")] = None,
     force: Annotated[
         bool, typer.Option("--force", help="with --out: replace a previous run's outputs in that folder")
@@ -251,7 +268,7 @@ def run(
         raise UsageFailure("--hold: keeps the metrics endpoint up, so it needs --metrics-port")
     job = cloudsim.prepare(
         scenario,
-        set=list(set_ or []),
+        set=_with_day(set_, day) or [],
         seed=seed,
         backend=(backend or BackendName.ray).value,
         address=address,
@@ -420,7 +437,7 @@ def report(
     run_dir: Annotated[Path, typer.Argument(help="a run directory written by cloudsim run --out DIR")],
     out_dir: Annotated[Path | None, typer.Option("--out", help="where to write (default: RUN_DIR)")] = None,
 ) -> None:
-    """Write a self-contained HTML page (report.html) and PNG charts (charts/) of one run."""
+    """Write report.html: one self-contained page of the run's headline figures and dashboard panels."""
     from cloudsim.report import report as make_report
 
     _write_page(make_report, run_dir, out_dir)
@@ -429,12 +446,14 @@ def report(
 @app.command()
 def compare(
     run_dirs: Annotated[list[Path], typer.Argument(help="two or more run directories (cloudsim run --out DIR)")],
-    out_dir: Annotated[Path, typer.Option("--out", help="where to write compare.html and charts/")] = Path("compare"),
+    out: Annotated[
+        Path | None, typer.Option("--out", help="the page to write (default: compare.html here; a folder: inside it)")
+    ] = None,
 ) -> None:
-    """A side-by-side table of several runs' summaries and overlaid charts, as one HTML page."""
+    """One HTML page with several runs overlaid, each named by what differs between their scenarios."""
     from cloudsim.report import compare as make_compare
 
-    _write_page(make_compare, run_dirs, out_dir)
+    _write_page(make_compare, run_dirs, out)
 
 
 def _write_page(make: Any, *args: Any) -> None:
@@ -605,13 +624,14 @@ def _sweep_table(result: Any, limit: int = 40) -> None:
 def validate(
     scenario: Annotated[str, typer.Argument(help="scenario file (YAML) or built-in name")],
     set_: Annotated[list[str] | None, typer.Option("--set", help="override a field: dotted.path=value")] = None,
+    day: DayOption = None,
     max_memory: Annotated[
         float | None,
         typer.Option("--max-memory", min=0.001, help="GiB a run may need (default: half this machine's memory)"),
     ] = None,
 ) -> None:
     """Check a scenario without running it (everything `run` would refuse, this refuses)."""
-    sc, _ = load_scenario(scenario, set_ or [], max_memory_gib=max_memory)
+    sc, _ = load_scenario(scenario, _with_day(set_, day) or [], max_memory_gib=max_memory)
     hosts = sum(g.count for g in sc.hosts)
     policy = f"policy {sc.placement.policy}"
     if (rq := sc.workload.requests) is not None:
@@ -621,7 +641,7 @@ def validate(
             vms = read_azure_v1(rq.path or "", rq.split).vms
         except AzureError as exc:
             raise UsageFailure(f"workload.requests.{exc.key}: {exc}") from None
-        policy += f", {min(vms, rq.limit or vms):,} VMs (azure-v1 {rq.split})"
+        policy += f", {min(vms, rq.limit or vms):,} VMs (azure-v1 {rq.split}) from {rq.path}"
     if sc.consolidation is not None:
         from cloudsim.metrics.recorder import policy_label
 
@@ -646,11 +666,114 @@ def policies() -> None:
 
 @app.command()
 def scenarios() -> None:
-    """List the built-in scenarios."""
+    """List the built-in scenarios and the data each needs (✓ in the cache, ✗ not yet: fetch it)."""
+    from cloudsim.data import needs
+    from cloudsim.scenario import read_base
+
     names = builtin_names()
-    width = max(len(n) for n in names)
+    needed = {name: ", ".join(n.label for n in needs(read_base(name))) or "—" for name in names}
+    width, nw = max(len(n) for n in names), max(len(n) for n in needed.values())
+    typer.echo(f"{'scenario':<{width}}  {'needs':<{nw}}  description")
     for name in names:
-        typer.echo(f"{name:<{width}}  {builtin_description(name)}")
+        typer.echo(f"{name:<{width}}  {needed[name]:<{nw}}  {builtin_description(name)}")
+
+
+# --------------------------------------------------------------------------------------------- data
+
+data_app = typer.Typer(
+    help="Trace data in a local cache: PlanetLab days and the Azure V1 requests, fetched with checksums.",
+    no_args_is_help=True,
+)
+app.add_typer(data_app, name="data")
+
+#: ``--cache``: the data cache folder.
+CacheOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--cache",
+        metavar="DIR",
+        help="the cache folder (default: $CLOUDSIM_DATA, else $XDG_CACHE_HOME/cloudsim, else ~/.cache/cloudsim)",
+    ),
+]
+
+
+@data_app.command("fetch")
+def data_fetch(
+    dataset: Annotated[str, typer.Argument(metavar="DATASET", help="the data set: planetlab or azure-v1")],
+    from_: Annotated[
+        Path | None,
+        typer.Option(
+            "--from",
+            metavar="DIR",
+            help="import a local copy instead of downloading: the folder of day folders (planetlab) or of maps/ "
+            "and traces/ (azure-v1)",
+        ),
+    ] = None,
+    day: Annotated[
+        list[str] | None,
+        typer.Option(metavar="DAY", help="planetlab: only this day (YYYYMMDD); repeat (default: all ten)"),
+    ] = None,
+    url: Annotated[
+        str | None,
+        typer.Option(metavar="URL", help="download this tar.gz (a mirror of the published archive) instead"),
+    ] = None,
+    cache: CacheOption = None,
+    force: Annotated[bool, typer.Option("--force", help="replace what the cache holds already")] = False,
+) -> None:
+    """Put a data set in the cache: downloaded from its published source (or --from a local copy), checked
+    against the checksums shipped with cloudsim, then moved into place; a mismatch writes nothing."""
+    from cloudsim import data
+
+    if from_ is not None and url is not None:
+        raise UsageFailure("--from: imports a local copy; give either --from DIR or --url URL")
+    step = [0]
+
+    def progress(read: int) -> None:
+        if read == 0:
+            err.print(f"{dataset}: downloading {url or data.dataset(dataset).url}", highlight=False, soft_wrap=True)
+        elif read >= step[0] + 4 * 2**20:
+            step[0] = read
+            err.print(f"{dataset}: {read / 2**20:,.0f} MiB read", highlight=False)
+
+    try:
+        done = data.fetch(dataset, data.cache_dir(cache), source=from_, url=url, parts=day, force=force,
+                          progress=progress)  # fmt: skip
+    except data.DataError as exc:
+        raise UsageFailure(str(exc)) from None
+    n = len(done.installed)
+    what = f"{n} day{'s' * (n != 1)}" if done.installed != ("",) else "its files"
+    installed = f"{what} ({done.bytes:,} bytes, checksums ok) into {done.folder}" if done.installed else "nothing new"
+    kept = f"; {len(done.kept)} days already there (--force replaces them)" if done.kept else ""
+    kept = "; already there (--force replaces it)" if done.kept == ("",) else kept
+    out.print(f"{dataset}: {installed}{kept}", highlight=False, soft_wrap=True)
+
+
+@data_app.command("list")
+def data_list(
+    cache: CacheOption = None,
+    verify: Annotated[bool, typer.Option("--verify", help="re-check the cached files against their checksums")] = False,
+) -> None:
+    """Each data set: whether it is in the cache, where, its size, its source and licence."""
+    from cloudsim import data
+
+    folder = data.cache_dir(cache)
+    out.print(f"data cache: {folder}", highlight=False, soft_wrap=True)
+    failed = []
+    for name, ds in data.DATASETS.items():
+        st = data.status(name, folder)
+        present = "✓" if st.complete else "✗"
+        if ds.part_names != [""]:
+            present += f" {len(st.present)}/{len(ds.parts)} days"
+        if verify and st.present:
+            bad = [p for p, ok in data.verify(name, folder).items() if not ok]
+            failed += [f"{name} {p}".strip() for p in bad]
+            present += f", {'checksum MISMATCH' if bad else 'checksums ok'}"
+        where = str(st.folder) if st.present else f"not fetched: cloudsim data fetch {name}"
+        out.print(f"{name:<10} {present}  {st.bytes / 2**20:.1f} MiB  {where}", highlight=False, soft_wrap=True)
+        for line in (ds.title, f"source: {ds.source}", f"licence: {ds.licence}", f"cite: {ds.citation}"):
+            out.print(f"{'':<10} {line}", highlight=False, soft_wrap=True)
+    if failed:
+        raise UsageFailure(f"--verify: checksum mismatch in {', '.join(failed)}; fetch again with --force", 1)
 
 
 # ------------------------------------------------------------------------------------------ packing
@@ -774,8 +897,11 @@ def bench_packing(
 @bench_app.command("consolidation")
 def bench_consolidation(
     data_dir: Annotated[
-        Path, typer.Argument(help="the PlanetLab folder with one folder per day (shared/data/planetlab)")
-    ],
+        Path | None,
+        typer.Argument(
+            help="the PlanetLab folder with one folder per day (default: the data cache's; cloudsim data fetch planetlab)"
+        ),
+    ] = None,
     days: Annotated[str | None, typer.Option(help="comma-separated days (default: every day folder)")] = None,
     scenario: Annotated[
         list[str] | None,

@@ -20,7 +20,6 @@ import csv
 import hashlib
 import json
 import re
-import shutil
 from collections.abc import Callable, Iterable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
@@ -436,7 +435,7 @@ def run(
 def _compare_page(
     out_dir: Path, variants: Sequence[Variant], summaries: dict[str, dict[str, Any]], limit: int
 ) -> tuple[Path | None, str]:
-    """``compare.html`` and ``charts/`` of the complete variants (``cloudsim compare``'s page), or why not."""
+    """``compare.html`` of the complete variants (``cloudsim compare``'s page), or why not."""
     from cloudsim.report import compare
 
     done = [out_dir / v.id for v in variants if v.id in summaries]
@@ -444,10 +443,7 @@ def _compare_page(
         return None, "no comparison page: fewer than two variants complete"
     if len(done) > limit:
         return None, f"no comparison page: {len(done):,} variants, more than {limit} side by side (see sweep.csv)"
-    stale = out_dir / "charts"
-    if stale.is_dir():  # charts of a previous, larger page
-        shutil.rmtree(stale)
-    return compare(done, out_dir), ""
+    return compare(done, out_dir / "compare.html"), ""
 
 
 def time_backends(variants: list[Variant], out_dir: Path, parallel: Parallel) -> dict[str, Any]:
