@@ -249,7 +249,8 @@ def read_trace(sc: Scenario) -> Trace | None:
 @dataclass
 class Prepared:
     """A run checked and ready (:func:`prepare`): the scenario resolved and validated, its trace read, the
-    output folder prepared. :meth:`run` runs it."""
+    output folder prepared. :meth:`run` runs it; the summary's ``startup_s`` counts from ``prepare`` (``t0``,
+    a ``time.perf_counter`` reading)."""
 
     scenario: Scenario
     raw: dict[str, Any]
