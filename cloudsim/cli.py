@@ -238,7 +238,9 @@ def run(
     metrics_bind: Annotated[str, typer.Option(help="address the metrics endpoint binds to")] = "127.0.0.1",
     run_id: Annotated[str | None, typer.Option(help="the run label (default: scenario-seed-timestamp)")] = None,
     json_out: Annotated[bool, typer.Option("--json", help="print the summary as JSON instead of a table")] = False,
-    progress: Annotated[bool, typer.Option(help="show a progress bar")] = True,
+    progress: Annotated[
+        bool, typer.Option(help="on stderr: what Ray is doing while it starts, then a progress bar")
+    ] = True,
     realtime_factor: Annotated[
         float | None,
         typer.Option(help="pace the run: this many simulated seconds per wall-clock second (default: flat out)"),
