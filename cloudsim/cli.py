@@ -982,6 +982,7 @@ def pack(
             f"compiled the packing kernels: {compiled:.1f} s CPU (once after an install or upgrade; later runs "
             "load them from numba's cache)",
             highlight=False,
+            soft_wrap=True,
         )
     result = run_pack(inst, policy, time_limit, seed)
     cpu_s = time.process_time()  # this process since it started
