@@ -927,7 +927,7 @@ def init(
     if path.exists() and not force:
         raise UsageFailure(f"PATH: {str(path)!r} exists; choose another name, or add --force to replace it")
     with atomic_open(path) as fh:
-        fh.write(starter_text())
+        fh.write(starter_text(str(path)))
     typer.echo(f"wrote {path}; check it with `cloudsim validate {path}`, run it with `cloudsim run {path}`")
 
 

@@ -83,7 +83,7 @@ def test_init_writes_scenario_yaml_here_and_it_validates(
     code, out, err = cli(capsys, "init")
     assert (code, err) == (0, "")
     assert "wrote scenario.yaml" in out
-    assert (tmp_path / "scenario.yaml").read_text(encoding="utf-8") == starter_text()
+    assert (tmp_path / "scenario.yaml").read_text(encoding="utf-8") == starter_text("scenario.yaml")
     code, out, err = cli(capsys, "validate", "scenario.yaml")
     assert (code, err) == (0, "")
     assert out.startswith("ok: my-scenario: 5 hosts in 2 groups")
@@ -97,7 +97,8 @@ def test_init_refuses_to_overwrite_without_force(tmp_path: Path, capsys: pytest.
     assert target.read_text(encoding="utf-8") == "name: precious\n"
     code, _, err = cli(capsys, "init", str(target), "--force")
     assert (code, err) == (0, "")
-    assert target.read_text(encoding="utf-8") == starter_text()
+    assert target.read_text(encoding="utf-8") == starter_text(str(target))
+    assert f"cloudsim validate {target}" in starter_text(str(target))  # the commands it suggests name it
 
 
 def test_init_into_a_folder_or_a_missing_folder_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

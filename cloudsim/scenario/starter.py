@@ -17,8 +17,10 @@ _TEMPLATE = Template("""\
 # My scenario: what it models, in one line (the first comment line is the scenario's description).
 #
 # Written by `cloudsim init`. Change what you need, then
-#   cloudsim validate scenario.yaml                  checks it and runs nothing
-#   cloudsim run scenario.yaml --backend local       runs it and prints the summary
+#   cloudsim validate $path
+#       checks it and runs nothing
+#   cloudsim run $path --backend local
+#       runs it and prints the summary
 # --set changes a field for one run: --set placement.policy=worst-fit --set 'hosts[0].count=8'.
 # Durations: 300s, 5m, 6h, 1d, 250ms or a number of seconds. An unknown key is an error.
 
@@ -65,7 +67,7 @@ hosts:
 #     os: $oses
 #     vcpus, memory_gib: what the guest asks for; its mode's overhead comes on top
 workload:
-  arrivals: {process: poisson, rate_per_hour: 30}
+  arrivals: {process: poisson, rate_per_hour: 20}
   lifetime: {distribution: exponential, mean: 2h}
   classes:
     - name: web
@@ -120,9 +122,11 @@ def _products() -> str:
     return "; ".join(f"{' | '.join(names)} ({t.value})" for t, names in by_type.items())
 
 
-def starter_text() -> str:
-    """The starter scenario's YAML text, comments included (valid as written)."""
+def starter_text(path: str = "scenario.yaml") -> str:
+    """The starter scenario's YAML text, comments included (valid as written); ``path``, where it is
+    written, appears in the commands it suggests."""
     return _TEMPLATE.substitute(
+        path=" ".join(path.splitlines()),  # a comment stays one line
         htypes=" | ".join(t.value for t in HypervisorType),
         products=_products(),
         oses=" | ".join(o.value for o in OSFamily),
