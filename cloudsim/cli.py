@@ -1385,8 +1385,11 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     except _USAGE as exc:
         ctx = getattr(exc, "ctx", None)
-        name = ctx.command.name if ctx and ctx.command.name not in (None, "cloudsim") else ""
-        cmd = f" (see `cloudsim {name}{' ' if name else ''}--help`)"
+        words = []  # the command's words below the root: "scenarios show"
+        while ctx is not None and ctx.parent is not None:
+            words.insert(0, ctx.info_name or "")
+            ctx = ctx.parent
+        cmd = f" (see `{' '.join(['cloudsim', *words, '--help'])}`)"
         return _fail(exc.format_message() + cmd)  # type: ignore[attr-defined]
     except _EXIT as exc:
         return int(getattr(exc, "exit_code", 0))

@@ -76,3 +76,20 @@ def test_every_option_that_takes_a_value_says_what_to_give(capsys: pytest.Captur
             if m := re.match(r"^  (-\w, )?(--[a-z][a-z-]*)(?: (\S+))?", line):
                 metavar = m.group(3)
                 assert metavar in (None, "/") or re.match(r"^[A-Za-z][\w=,.|:-]*(\.\.\.)?$", metavar), (path, line)
+
+
+@pytest.mark.parametrize(
+    ("args", "hint"),
+    [
+        (["scenarios", "show"], "(see `cloudsim scenarios show --help`)"),
+        (["bench", "sim", "--hosts", "x"], "(see `cloudsim bench sim --help`)"),
+        (["run", "--seed", "x"], "(see `cloudsim run --help`)"),
+        (["nope"], "(see `cloudsim --help`)"),
+    ],
+)
+def test_a_usage_error_points_to_the_help_of_the_command_as_typed(
+    args: list[str], hint: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("error: ") and err.rstrip().endswith(hint), err
