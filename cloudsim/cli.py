@@ -59,7 +59,7 @@ def _root(
         typer.Option("--version", "-V", callback=_print_version, is_eager=True, help="print the version and exit"),
     ] = False,
 ) -> None:
-    """A distributed multi-host cloud simulator: hypervisors, virtualization modes, placement, on Ray."""
+    """The options before any command (the app's help text is the one given to ``Typer`` above)."""
 
 
 class UsageFailure(Exception):
@@ -877,10 +877,7 @@ def policies() -> None:
         typer.echo(f"{name:<{width}}  {p.description}")
 
 
-scenarios_app = Typer(
-    help="List the built-in scenarios; `cloudsim scenarios show NAME` prints one to save and edit.",
-    invoke_without_command=True,
-)
+scenarios_app = Typer(invoke_without_command=True)  # its help: the callback's docstring
 app.add_typer(scenarios_app, name="scenarios")
 
 
