@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+#: The package version, its one source: pyproject.toml reads it from here (``cloudsim --version``).
 __version__ = "0.1.0"
 
 if TYPE_CHECKING:

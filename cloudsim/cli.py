@@ -28,11 +28,12 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from cloudsim._typer import Typer
 from cloudsim.api import UsageError
-from cloudsim.files import finite
+from cloudsim.files import atomic_open, finite
 from cloudsim.scenario import ScenarioError, builtin_description, builtin_names, load_scenario
 
-app = typer.Typer(
+app = Typer(
     name="cloudsim",
     help="A distributed multi-host cloud simulator: hypervisors, virtualization modes, placement, on Ray.",
     no_args_is_help=True,
@@ -42,6 +43,24 @@ app = typer.Typer(
 )
 err = Console(stderr=True)
 out = Console()
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        from cloudsim import __version__
+
+        typer.echo(f"cloudsim {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option("--version", "-V", callback=_print_version, is_eager=True, help="print the version and exit"),
+    ] = False,
+) -> None:
+    """The options before any command (the app's help text is the one given to ``Typer`` above)."""
 
 
 #: A bad argument found after parsing (or a run that could not finish): the API's :class:`UsageError`, printed
@@ -58,7 +77,9 @@ class BackendName(StrEnum):
 AddressOption = Annotated[
     str | None,
     typer.Option(
-        envvar="RAY_ADDRESS", help="Ray cluster to join (host:port, auto, ray://...); default: a local instance"
+        metavar="ADDRESS",
+        envvar="RAY_ADDRESS",
+        help="Ray cluster to join (host:port, auto, ray://...); default: a local instance",
     ),
 ]
 
@@ -197,11 +218,14 @@ def _with_day(set_: list[str] | None, day: str | None) -> list[str] | None:
 @app.command()
 def run(
     scenario: Annotated[
-        str | None, typer.Argument(help="scenario file (YAML) or built-in name (see `cloudsim scenarios`)")
+        str | None,
+        typer.Argument(metavar="SCENARIO", help="scenario file (YAML) or built-in name (see `cloudsim scenarios`)"),
     ] = None,
     set_: Annotated[
         list[str] | None,
-        typer.Option("--set", help="override a field: dotted.path=value, e.g. placement.policy=worst-fit"),
+        typer.Option(
+            "--set", metavar="KEY=VALUE", help="override a field: dotted.path=value, e.g. placement.policy=worst-fit"
+        ),
     ] = None,
     backend: Annotated[
         BackendName | None,
@@ -210,50 +234,68 @@ def run(
     address: AddressOption = None,
     hosts_per_actor: Annotated[
         int | None,
-        typer.Option(min=1, help="hosts per Ray actor (default: the scenario's ray.hosts_per_actor)"),
+        typer.Option(metavar="N", min=1, help="hosts per Ray actor (default: the scenario's ray.hosts_per_actor)"),
     ] = None,
-    seed: Annotated[int | None, typer.Option(help="override the scenario seed")] = None,
+    seed: Annotated[int | None, typer.Option(metavar="N", help="override the scenario seed")] = None,
+    out_dir: Annotated[
+        Path | None, typer.Option("--out", metavar="DIR", help="write summary.json, timeseries.csv, ...")
+    ] = None,
     day: DayOption = None,
-    out_dir: Annotated[Path | None, typer.Option("--out", help="write summary.json, timeseries.csv, ...")] = None,
     force: Annotated[
         bool, typer.Option("--force", help="with --out: replace a previous run's outputs in that folder")
     ] = False,
     max_memory: Annotated[
         float | None,
-        typer.Option("--max-memory", min=0.001, help="GiB a run may need (default: half this machine's memory)"),
+        typer.Option(
+            "--max-memory", metavar="GIB", min=0.001, help="GiB a run may need (default: half this machine's memory)"
+        ),
     ] = None,
     checkpoint_every: Annotated[
         str | None,
-        typer.Option(help="with --out: save the run to DIR/checkpoint.pkl every this much simulated time (30m, 6h)"),
+        typer.Option(
+            metavar="DURATION",
+            help="with --out: save the run to DIR/checkpoint.pkl every this much simulated time (30m, 6h)",
+        ),
     ] = None,
     resume: Annotated[
         Path | None,
         typer.Option(
-            help="continue the run saved in this --out folder (its checkpoint.pkl; resume only your own runs)"
+            metavar="DIR",
+            help="continue the run saved in this --out folder (its checkpoint.pkl; resume only your own runs)",
         ),
     ] = None,
     metrics_port: Annotated[
-        int | None, typer.Option(min=0, max=65535, help="serve Prometheus metrics on this port")
+        int | None, typer.Option(metavar="PORT", min=0, max=65535, help="serve Prometheus metrics on this port")
     ] = None,
-    metrics_bind: Annotated[str, typer.Option(help="address the metrics endpoint binds to")] = "127.0.0.1",
-    run_id: Annotated[str | None, typer.Option(help="the run label (default: scenario-seed-timestamp)")] = None,
+    metrics_bind: Annotated[
+        str, typer.Option(metavar="ADDRESS", help="address the metrics endpoint binds to")
+    ] = "127.0.0.1",
+    run_id: Annotated[
+        str | None, typer.Option(metavar="ID", help="the run label (default: scenario-seed-timestamp)")
+    ] = None,
     json_out: Annotated[bool, typer.Option("--json", help="print the summary as JSON instead of a table")] = False,
     progress: Annotated[
         bool, typer.Option(help="on stderr: what Ray is doing while it starts, then a progress bar")
     ] = True,
     realtime_factor: Annotated[
         float | None,
-        typer.Option(help="pace the run: this many simulated seconds per wall-clock second (default: flat out)"),
+        typer.Option(
+            metavar="FACTOR", help="pace the run: this many simulated seconds per wall-clock second (default: flat out)"
+        ),
     ] = None,
     hold: Annotated[
         bool, typer.Option("--hold", help="keep the metrics endpoint up after the run until Ctrl-C")
     ] = False,
     openmetrics: Annotated[
-        Path | None, typer.Option(help="write the whole run as OpenMetrics with timestamps (for promtool backfill)")
+        Path | None,
+        typer.Option(metavar="FILE", help="write the whole run as OpenMetrics with timestamps (for promtool backfill)"),
     ] = None,
     anchor: Annotated[
         str | None,
-        typer.Option(help="wall time of simulated t=0 for --openmetrics: auto (end 3 h before now), now-6h, or ISO"),
+        typer.Option(
+            metavar="TIME",
+            help="wall time of simulated t=0 for --openmetrics: auto (end 3 h before now), now-6h, or ISO",
+        ),
     ] = None,
     host_series: Annotated[
         bool,
@@ -395,18 +437,21 @@ def _progress_bar(disable: bool = False) -> Progress:
     )
 
 
-export_app = typer.Typer(help="Export a finished run: OpenMetrics for Prometheus backfill.", no_args_is_help=True)
+export_app = Typer(help="Export a finished run: OpenMetrics for Prometheus backfill.", no_args_is_help=True)
 app.add_typer(export_app, name="export")
 
 
 @export_app.command("openmetrics")
 def export_openmetrics(
-    run_dir: Annotated[Path, typer.Argument(help="a run directory written by cloudsim run --out DIR")],
+    run_dir: Annotated[
+        Path, typer.Argument(metavar="RUN_DIR", help="a run directory written by cloudsim run --out DIR")
+    ],
     out_file: Annotated[
-        Path | None, typer.Option("--out", help="the OpenMetrics file (default RUN_DIR/metrics.om)")
+        Path | None, typer.Option("--out", metavar="FILE", help="the OpenMetrics file (default RUN_DIR/metrics.om)")
     ] = None,
     anchor: Annotated[
-        str | None, typer.Option(help="wall time of simulated t=0: auto (end 3 h before now), now-6h, or ISO")
+        str | None,
+        typer.Option(metavar="TIME", help="wall time of simulated t=0: auto (end 3 h before now), now-6h, or ISO"),
     ] = None,
     host_series: Annotated[
         bool, typer.Option(help="include the bounded per-host view (histogram across hosts, top 5 hosts)")
@@ -436,8 +481,12 @@ def export_openmetrics(
 
 @app.command()
 def report(
-    run_dir: Annotated[Path, typer.Argument(help="a run directory written by cloudsim run --out DIR")],
-    out_dir: Annotated[Path | None, typer.Option("--out", help="where to write (default: RUN_DIR)")] = None,
+    run_dir: Annotated[
+        Path, typer.Argument(metavar="RUN_DIR", help="a run directory written by cloudsim run --out DIR")
+    ],
+    out_dir: Annotated[
+        Path | None, typer.Option("--out", metavar="DIR", help="where to write (default: RUN_DIR)")
+    ] = None,
 ) -> None:
     """Write report.html: one self-contained page of the run's headline figures and dashboard panels."""
     from cloudsim.report import report as make_report
@@ -447,9 +496,14 @@ def report(
 
 @app.command()
 def compare(
-    run_dirs: Annotated[list[Path], typer.Argument(help="two or more run directories (cloudsim run --out DIR)")],
+    run_dirs: Annotated[
+        list[Path], typer.Argument(metavar="RUN_DIR", help="two or more run directories (cloudsim run --out DIR)")
+    ],
     out: Annotated[
-        Path | None, typer.Option("--out", help="the page to write (default: compare.html here; a folder: inside it)")
+        Path | None,
+        typer.Option(
+            "--out", metavar="FILE", help="the page to write (default: compare.html here; a folder: inside it)"
+        ),
     ] = None,
 ) -> None:
     """One HTML page with several runs overlaid, each named by what differs between their scenarios."""
@@ -471,11 +525,14 @@ def _write_page(make: Any, *args: Any) -> None:
 
 @app.command()
 def sweep(
-    scenario: Annotated[str, typer.Argument(help="scenario file (YAML) or built-in name (see `cloudsim scenarios`)")],
+    scenario: Annotated[
+        str, typer.Argument(metavar="SCENARIO", help="scenario file (YAML) or built-in name (see `cloudsim scenarios`)")
+    ],
     out_dir: Annotated[
         Path,
         typer.Option(
             "--out",
+            metavar="DIR",
             help="the sweep's folder: one run folder per variant, sweep.csv, compare.html (run again to finish it)",
         ),
     ],
@@ -483,6 +540,7 @@ def sweep(
         list[str] | None,
         typer.Option(
             "--set",
+            metavar="KEY=V1,V2,...",
             help="an axis of the grid: dotted.path=V1,V2,... (a..b: the integers a to b); one value: every variant",
         ),
     ] = None,
@@ -493,7 +551,12 @@ def sweep(
     address: AddressOption = None,
     max_memory: Annotated[
         float | None,
-        typer.Option("--max-memory", min=0.001, help="GiB one variant may need (default: half this machine's memory)"),
+        typer.Option(
+            "--max-memory",
+            metavar="GIB",
+            min=0.001,
+            help="GiB one variant may need (default: half this machine's memory)",
+        ),
     ] = None,
     progress: Annotated[bool, typer.Option(help="show a progress bar (variants done / total)")] = True,
 ) -> None:
@@ -624,12 +687,16 @@ def _sweep_table(result: Any, limit: int = 40) -> None:
 
 @app.command()
 def validate(
-    scenario: Annotated[str, typer.Argument(help="scenario file (YAML) or built-in name")],
-    set_: Annotated[list[str] | None, typer.Option("--set", help="override a field: dotted.path=value")] = None,
+    scenario: Annotated[str, typer.Argument(metavar="SCENARIO", help="scenario file (YAML) or built-in name")],
+    set_: Annotated[
+        list[str] | None, typer.Option("--set", metavar="KEY=VALUE", help="override a field: dotted.path=value")
+    ] = None,
     day: DayOption = None,
     max_memory: Annotated[
         float | None,
-        typer.Option("--max-memory", min=0.001, help="GiB a run may need (default: half this machine's memory)"),
+        typer.Option(
+            "--max-memory", metavar="GIB", min=0.001, help="GiB a run may need (default: half this machine's memory)"
+        ),
     ] = None,
 ) -> None:
     """Check a scenario without running it (everything `run` would refuse, this refuses)."""
@@ -666,9 +733,16 @@ def policies() -> None:
         typer.echo(f"{name:<{width}}  {p.description}")
 
 
-@app.command()
-def scenarios() -> None:
-    """List the built-in scenarios and the data each needs (✓ in the cache, ✗ not yet: fetch it)."""
+scenarios_app = Typer(invoke_without_command=True)  # its help: the callback's docstring
+app.add_typer(scenarios_app, name="scenarios")
+
+
+@scenarios_app.callback()
+def scenarios(ctx: typer.Context) -> None:
+    """List the built-in scenarios and the data each needs (✓ in the cache, ✗ not yet: fetch it);
+    `cloudsim scenarios show NAME` prints one to save and edit."""
+    if ctx.invoked_subcommand is not None:
+        return
     from cloudsim.data import needs
     from cloudsim.scenario import read_base
 
@@ -682,7 +756,7 @@ def scenarios() -> None:
 
 # --------------------------------------------------------------------------------------------- data
 
-data_app = typer.Typer(
+data_app = Typer(
     help="Trace data in a local cache: PlanetLab days and the Azure V1 requests, fetched with checksums.",
     no_args_is_help=True,
 )
@@ -778,9 +852,45 @@ def data_list(
         raise UsageFailure(f"--verify: checksum mismatch in {', '.join(failed)}; fetch again with --force", 1)
 
 
+@scenarios_app.command("show")
+def scenarios_show(
+    name: Annotated[str, typer.Argument(metavar="NAME", help="a built-in scenario (see `cloudsim scenarios`)")],
+) -> None:
+    """Print a built-in scenario as YAML, its comments kept: save it to a file, edit it, run the file.
+
+    For example: cloudsim scenarios show quickstart > my.yaml"""
+    from cloudsim.scenario import builtin_text
+
+    try:
+        text = builtin_text(name)
+    except KeyError as exc:
+        raise UsageFailure(f"NAME: {exc.args[0]}") from None
+    sys.stdout.write(text if text.endswith("\n") else text + "\n")
+
+
+@app.command()
+def init(
+    path: Annotated[Path, typer.Argument(metavar="PATH", help="the file to write")] = Path("scenario.yaml"),
+    force: Annotated[bool, typer.Option("--force", help="replace the file if it exists")] = False,
+) -> None:
+    """Write a starter scenario: a small data centre and workload, every section explained in comments with
+    its allowed values. Check it with `cloudsim validate PATH`, run it with `cloudsim run PATH`."""
+    from cloudsim.scenario import starter_text
+
+    if path.is_dir():
+        raise UsageFailure(
+            f"PATH: {str(path)!r} is a directory; give a file name such as {str(path / 'scenario.yaml')!r}"
+        )
+    if path.exists() and not force:
+        raise UsageFailure(f"PATH: {str(path)!r} exists; choose another name, or add --force to replace it")
+    with atomic_open(path) as fh:
+        fh.write(starter_text(str(path)))
+    typer.echo(f"wrote {path}; check it with `cloudsim validate {path}`, run it with `cloudsim run {path}`")
+
+
 # ------------------------------------------------------------------------------------------ packing
 
-bench_app = typer.Typer(
+bench_app = Typer(
     help="Benchmarks: packing quality against known optima; consolidation policies on PlanetLab days; the "
     "engine's CPU time locally and on Ray.",
     no_args_is_help=True,
@@ -799,14 +909,17 @@ def _packing_policy(name: str) -> str:
 
 @app.command()
 def pack(
-    file: Annotated[Path, typer.Argument(help="a BPPLIB text instance or a VPSolver .vbp instance")],
-    fmt: Annotated[str | None, typer.Option("--format", help="bpplib or vbp (default: by extension)")] = None,
-    policy: Annotated[str, typer.Option(help="packing policy (see `cloudsim pack --help`)")] = "search",
-    time_limit: Annotated[float, typer.Option(min=0.0, help="seconds for the search policy")] = 1.0,
-    seed: Annotated[int, typer.Option(help="seed of the search")] = 0,
+    file: Annotated[Path, typer.Argument(metavar="FILE", help="a BPPLIB text instance or a VPSolver .vbp instance")],
+    fmt: Annotated[
+        str | None, typer.Option("--format", metavar="bpplib|vbp", help="bpplib or vbp (default: by extension)")
+    ] = None,
+    policy: Annotated[str, typer.Option(metavar="NAME", help="packing policy, one of those above")] = "search",
+    time_limit: Annotated[float, typer.Option(metavar="SECONDS", min=0.0, help="seconds for the search policy")] = 1.0,
+    seed: Annotated[int, typer.Option(metavar="N", help="seed of the search")] = 0,
     json_out: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
 ) -> None:
-    """Pack one bin packing instance and print bins used, the lower bound and the time taken.
+    """Pack one bin packing instance and print the bins used, the lower bound, the time the packing took,
+    and the CPU time of the whole command (start-up, imports and loading the compiled kernels included).
 
     Policies: first-fit, best-fit, ffd, bfd, ffd-max, ffd-l2, bfd-max, bfd-l2, dot-product, l2-norm, mbs,
     portfolio, search (default)."""
@@ -819,28 +932,46 @@ def pack(
         inst = read_instance(file, fmt)
     except PackingFormatError as exc:
         raise UsageFailure(str(exc)) from None
+    t0 = time.process_time()
     warm_up([policy])
+    if (compiled := time.process_time() - t0) > 1.0:  # loading them from the cache takes a fraction of that
+        err.print(
+            f"compiled the packing kernels: {compiled:.1f} s CPU (once after an install or upgrade; later runs "
+            "load them from numba's cache)",
+            highlight=False,
+            soft_wrap=True,
+        )
     result = run_pack(inst, policy, time_limit, seed)
+    cpu_s = time.process_time()  # this process since it started
     if json_out:
-        sys.stdout.write(json.dumps(result.to_json()) + "\n")
+        sys.stdout.write(json.dumps({**result.to_json(), "process_cpu_s": round(cpu_s, 3)}) + "\n")
         return
     proven = " (optimal: equals the lower bound)" if result.proven_optimal else ""
     typer.echo(
         f"{inst.name}: {inst.n} items, {inst.dims} dimension(s): {result.bins} bins{proven}; "
-        f"lower bound {result.lower_bound}; {result.time_s:.3f} s; policy {policy}"
+        f"lower bound {result.lower_bound}; policy {policy}; packing {result.time_s:.3g} s, "
+        f"whole command {cpu_s:.2f} s CPU"
     )
 
 
 @bench_app.command("packing")
 def bench_packing(
-    data_dir: Annotated[Path, typer.Argument(help="folder with the benchmark sets (e.g. shared/data/binpacking)")],
-    optima: Annotated[Path, typer.Option(help="optima.csv: set, instance, opt_or_best, is_proven_optimal")],
-    sets: Annotated[str | None, typer.Option(help="comma-separated sets (default: all in optima.csv)")] = None,
-    policy: Annotated[list[str] | None, typer.Option(help="packing policy; repeat to compare")] = None,
-    time_limit: Annotated[float, typer.Option(min=0.0, help="seconds per instance for search")] = 1.0,
-    limit: Annotated[int | None, typer.Option(min=1, help="at most this many instances per set")] = None,
+    data_dir: Annotated[
+        Path, typer.Argument(metavar="DATA_DIR", help="folder with the benchmark sets (e.g. shared/data/binpacking)")
+    ],
+    optima: Annotated[
+        Path, typer.Option(metavar="CSV", help="optima.csv: set, instance, opt_or_best, is_proven_optimal")
+    ],
+    sets: Annotated[
+        str | None, typer.Option(metavar="SET,...", help="comma-separated sets (default: all in optima.csv)")
+    ] = None,
+    policy: Annotated[list[str] | None, typer.Option(metavar="NAME", help="packing policy; repeat to compare")] = None,
+    time_limit: Annotated[
+        float, typer.Option(metavar="SECONDS", min=0.0, help="seconds per instance for search")
+    ] = 1.0,
+    limit: Annotated[int | None, typer.Option(metavar="N", min=1, help="at most this many instances per set")] = None,
     out_csv: Annotated[
-        Path | None, typer.Option("--out", help="per-instance rows (CSV), written as they finish")
+        Path | None, typer.Option("--out", metavar="CSV", help="per-instance rows (CSV), written as they finish")
     ] = None,
 ) -> None:
     """Run packing policies over benchmark sets and print, per set and policy: instances, share at the
@@ -901,16 +1032,26 @@ def bench_consolidation(
     data_dir: Annotated[
         Path | None,
         typer.Argument(
-            help="the PlanetLab folder with one folder per day (default: the data cache's; cloudsim data fetch planetlab)"
+            metavar="PLANETLAB_DIR",
+            help="the PlanetLab folder with one folder per day (default: the data cache's; cloudsim data fetch planetlab)",
         ),
     ] = None,
-    days: Annotated[str | None, typer.Option(help="comma-separated days (default: every day folder)")] = None,
+    days: Annotated[
+        str | None, typer.Option(metavar="DAY,...", help="comma-separated days (default: every day folder)")
+    ] = None,
     scenario: Annotated[
         list[str] | None,
-        typer.Option(help="consolidation scenario (built-in name or file); repeat (default: the references and ours)"),
+        typer.Option(
+            metavar="SCENARIO",
+            help="consolidation scenario (built-in name or file); repeat (default: the references and ours)",
+        ),
     ] = None,
-    set_: Annotated[list[str] | None, typer.Option("--set", help="override a field in every scenario")] = None,
-    out_csv: Annotated[Path | None, typer.Option("--out", help="one row per day and scenario (CSV)")] = None,
+    set_: Annotated[
+        list[str] | None, typer.Option("--set", metavar="KEY=VALUE", help="override a field in every scenario")
+    ] = None,
+    out_csv: Annotated[
+        Path | None, typer.Option("--out", metavar="CSV", help="one row per day and scenario (CSV)")
+    ] = None,
     backend: Annotated[
         BackendName, typer.Option(help="local: one run after another here; ray: one Ray task per run, across a cluster")
     ] = BackendName.local,
@@ -970,29 +1111,41 @@ def bench_consolidation(
 def bench_sim(
     planetlab: Annotated[
         Path | None,
-        typer.Option(help="a PlanetLab day folder: time planetlab-lr-mmt on it (e.g. shared/data/planetlab/20110303)"),
+        typer.Option(
+            metavar="DAY_DIR",
+            help="a PlanetLab day folder: time planetlab-lr-mmt on it (e.g. shared/data/planetlab/20110303)",
+        ),
     ] = None,
-    hosts: Annotated[int, typer.Option(min=0, help="hosts of the synthetic data centre (0: leave it out)")] = 10_000,
-    guests: Annotated[int, typer.Option(min=1, help="guests of the synthetic data centre")] = 20_000,
-    duration: Annotated[str, typer.Option(help="simulated time of the synthetic run (300s, 6h, 1d)")] = "1d",
+    hosts: Annotated[
+        int, typer.Option(metavar="N", min=0, help="hosts of the synthetic data centre (0: leave it out)")
+    ] = 10_000,
+    guests: Annotated[int, typer.Option(metavar="N", min=1, help="guests of the synthetic data centre")] = 20_000,
+    duration: Annotated[
+        str, typer.Option(metavar="DURATION", help="simulated time of the synthetic run (300s, 6h, 1d)")
+    ] = "1d",
     churn: Annotated[
         float,
         typer.Option(
+            metavar="DAYS",
             min=0,
             help="mean guest lifetime in days: Poisson arrivals and departures keep --guests steady (0: the "
             "guests arrive at the start and stay)",
         ),
     ] = 0.0,
-    policy: Annotated[str, typer.Option(help="placement policy of the synthetic data centre")] = "worst-fit",
+    policy: Annotated[
+        str, typer.Option(metavar="NAME", help="placement policy of the synthetic data centre")
+    ] = "worst-fit",
     backend: Annotated[
         list[BackendName] | None, typer.Option(help="backends to time, side by side; repeat (default: local and ray)")
     ] = None,
     grain: Annotated[
         list[str] | None,
-        typer.Option(help="hosts per actor on Ray: auto or a number; repeat to compare grains (default: auto)"),
+        typer.Option(
+            metavar="auto|N", help="hosts per actor on Ray: auto or a number; repeat to compare grains (default: auto)"
+        ),
     ] = None,
     address: AddressOption = None,
-    out_csv: Annotated[Path | None, typer.Option("--out", help="the rows as CSV")] = None,
+    out_csv: Annotated[Path | None, typer.Option("--out", metavar="CSV", help="the rows as CSV")] = None,
 ) -> None:
     """Time the engine side by side in one process: the PlanetLab LR-MMT day and a synthetic data centre with
     consolidation on, locally (one shard) and on Ray at each grain. CPU seconds count the driver and every
@@ -1077,16 +1230,21 @@ def bench_sim(
 @bench_app.command("sweep")
 def bench_sweep(
     scenario: Annotated[
-        str, typer.Argument(help="scenario file (YAML) or built-in name (default: consolidation-demo)")
+        str,
+        typer.Argument(metavar="SCENARIO", help="scenario file (YAML) or built-in name (default: consolidation-demo)"),
     ] = "consolidation-demo",
     set_: Annotated[
         list[str] | None,
-        typer.Option("--set", help="the grid, as for `cloudsim sweep` (default: duration=7d, seed=1..8)"),
+        typer.Option(
+            "--set", metavar="KEY=V1,V2,...", help="the grid, as for `cloudsim sweep` (default: duration=7d, seed=1..8)"
+        ),
     ] = None,
     address: AddressOption = None,
     out_dir: Annotated[
         Path | None,
-        typer.Option("--out", help="where the two sweeps write (serial/, parallel/); default: a temporary folder"),
+        typer.Option(
+            "--out", metavar="DIR", help="where the two sweeps write (serial/, parallel/); default: a temporary folder"
+        ),
     ] = None,
 ) -> None:
     """Time a sweep side by side in one process: its variants one after another here, then as Ray tasks
@@ -1187,8 +1345,11 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     except _USAGE as exc:
         ctx = getattr(exc, "ctx", None)
-        name = ctx.command.name if ctx and ctx.command.name not in (None, "cloudsim") else ""
-        cmd = f" (see `cloudsim {name}{' ' if name else ''}--help`)"
+        words = []  # the command's words below the root: "scenarios show"
+        while ctx is not None and ctx.parent is not None:
+            words.insert(0, ctx.info_name or "")
+            ctx = ctx.parent
+        cmd = f" (see `{' '.join(['cloudsim', *words, '--help'])}`)"
         return _fail(exc.format_message() + cmd)  # type: ignore[attr-defined]
     except _EXIT as exc:
         return int(getattr(exc, "exit_code", 0))

@@ -366,7 +366,7 @@ def test_unknown_backend(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_validate_without_a_scenario(capsys: pytest.CaptureFixture[str]) -> None:
-    assert_error(*cli(capsys, "validate"), None, "scenario")
+    assert_error(*cli(capsys, "validate"), None, "SCENARIO")
 
 
 # ------------------------------------------------------------------------ the real entry point (subprocess)

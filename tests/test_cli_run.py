@@ -21,12 +21,13 @@ def test_sigterm_stops_the_run_and_keeps_what_it_computed(tmp_path: Path) -> Non
     # a long run: 300 KVM hosts for 20 simulated days, ~10,000 guests
     cmd = [sys.executable, "-m", "cloudsim.cli", "run", "mixed-modes", "--backend", "local", "--no-progress",
            "--set", "duration=20d", "--set", "workload.arrivals.rate_per_hour=500", "--set", "hosts[0].count=300",
-           "--out", str(out)]  # fmt: skip
+           "--out", str(out), "--checkpoint-every", "1d"]  # fmt: skip
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 60
-    while not out.exists() and time.monotonic() < deadline:  # --out is created just before simulating
+    deadline = time.monotonic() + 120
+    # the first day's checkpoint says the simulation is under way (a fixed sleep after --out appeared once
+    # let the signal land before the first tick on a loaded machine)
+    while not (out / "checkpoint.pkl").exists() and time.monotonic() < deadline:
         time.sleep(0.1)
-    time.sleep(2.0)
     proc.send_signal(signal.SIGTERM)
     stdout, stderr = proc.communicate(timeout=120)
     assert proc.returncode == 130, stderr

@@ -5,6 +5,7 @@ from cloudsim.scenario.loader import (
     apply_override,
     builtin_description,
     builtin_names,
+    builtin_text,
     load_scenario,
     read_base,
     read_raw,
@@ -13,6 +14,7 @@ from cloudsim.scenario.loader import (
     with_overrides,
 )
 from cloudsim.scenario.schema import Scenario, parse_duration
+from cloudsim.scenario.starter import starter_text
 
 __all__ = [
     "Scenario",
@@ -20,11 +22,13 @@ __all__ = [
     "apply_override",
     "builtin_description",
     "builtin_names",
+    "builtin_text",
     "load_scenario",
     "parse_duration",
     "read_base",
     "read_raw",
     "set_value",
+    "starter_text",
     "validate",
     "with_overrides",
 ]

@@ -41,6 +41,10 @@ def builtin_names() -> list[str]:
 
 
 def builtin_text(name: str) -> str:
+    """The YAML text of a built-in scenario, comments included; a ``KeyError`` listing the built-ins when
+    there is none of that name."""
+    if name not in builtin_names():
+        raise KeyError(f"no built-in scenario {name!r}; built-ins: {', '.join(builtin_names())}")
     return (resources.files("cloudsim.scenario") / "builtin" / f"{name}.yaml").read_text(encoding="utf-8")
 
 
