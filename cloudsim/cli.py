@@ -29,6 +29,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from cloudsim._typer import Typer
+from cloudsim.api import UsageError
 from cloudsim.files import atomic_open, finite
 from cloudsim.scenario import ScenarioError, builtin_description, builtin_names, load_scenario
 
@@ -62,13 +63,9 @@ def _root(
     """The options before any command (the app's help text is the one given to ``Typer`` above)."""
 
 
-class UsageFailure(Exception):
-    """A bad argument found after parsing (or a run that could not finish); printed as one line, exit 2
-    (or ``exit_code``)."""
-
-    def __init__(self, message: str, exit_code: int = 2) -> None:
-        super().__init__(message)
-        self.exit_code = exit_code
+#: A bad argument found after parsing (or a run that could not finish): the API's :class:`UsageError`, printed
+#: as one line, exit 2 (or its ``exit_code``).
+UsageFailure = UsageError
 
 
 class BackendName(StrEnum):
@@ -134,6 +131,8 @@ def _summary_tables(summary: dict[str, Any]) -> list[Table]:
     nodes = f" on {len(summary['nodes'])} Ray nodes" if len(summary["nodes"]) > 1 else ""
     t.add_row("policy / actors", f"{summary['policy']} / {summary['actors']}{nodes}")
     t.add_row("simulated / wall time", f"{_hms(summary['sim_time_s'])} / {summary['wall_time_s']:.2f} s")
+    if "total_wall_time_s" in summary:  # a run of cloudsim.run (a sweep's variants report their run alone)
+        t.add_row("start-up / total wall time", f"{summary['startup_s']:.2f} s / {summary['total_wall_time_s']:.2f} s")
     m = Table(title="virtualization overhead by mode")
     for col in ("mode", "guests (mean)", "cpu overhead", "overhead cores", "memory MiB/guest"):
         m.add_column(col, justify="left" if col == "mode" else "right")
@@ -198,40 +197,6 @@ def _ray_output_to_stderr() -> Iterator[None]:
             sys.stdout.flush()  # what went to the original sys.stdout meanwhile goes where descriptor 1 went
             os.dup2(saved, 1)
             os.close(saved)
-
-
-_RUN_FILES = ("summary.json", "timeseries.csv", "placements.jsonl", "metrics.jsonl", "scenario.yaml", "checkpoint.pkl")
-
-
-def _prepare_out(out_dir: Path, force: bool) -> None:
-    """Check ``--out`` before the run: a new or empty folder, or (with ``--force``) a previous run's folder,
-    whose files are removed first; and one this process can write in."""
-    if out_dir.exists() and not out_dir.is_dir():
-        raise UsageFailure(f"--out: {str(out_dir)!r} exists and is not a directory")
-    if out_dir.is_dir():
-        present = {p.name for p in out_dir.iterdir()}
-        if present and not force:
-            what = "a previous run's outputs" if present & set(_RUN_FILES) else "other files"
-            raise UsageFailure(
-                f"--out: {str(out_dir)!r} already holds {what}; choose a new or empty folder, or add --force "
-                "to replace a previous run"
-            )
-        if present and not present & set(_RUN_FILES):
-            raise UsageFailure(
-                f"--out: {str(out_dir)!r} holds files that are not a cloudsim run; --force clears only a run folder"
-            )
-        import shutil
-
-        for name in present & {*_RUN_FILES, "report.html"}:
-            p = out_dir / name
-            shutil.rmtree(p) if p.is_dir() else p.unlink()
-    try:
-        out_dir.mkdir(parents=True, exist_ok=True)
-        probe = out_dir / f".cloudsim-write-test-{os.getpid()}"
-        probe.write_bytes(b"")
-        probe.unlink()
-    except OSError as exc:
-        raise UsageFailure(f"--out: cannot write in {str(out_dir)!r}: {exc.strerror or exc}") from None
 
 
 #: ``--day``: the PlanetLab day of a trace scenario (``run``, ``validate``).
@@ -309,7 +274,9 @@ def run(
         str | None, typer.Option(metavar="ID", help="the run label (default: scenario-seed-timestamp)")
     ] = None,
     json_out: Annotated[bool, typer.Option("--json", help="print the summary as JSON instead of a table")] = False,
-    progress: Annotated[bool, typer.Option(help="show a progress bar")] = True,
+    progress: Annotated[
+        bool, typer.Option(help="on stderr: what Ray is doing while it starts, then a progress bar")
+    ] = True,
     realtime_factor: Annotated[
         float | None,
         typer.Option(
@@ -336,254 +303,123 @@ def run(
     ] = True,
 ) -> None:
     """Run a scenario and print its summary."""
-    set_ = _with_day(set_, day)
-    from cloudsim.engine import LocalBackend
-    from cloudsim.engine import run as engine_run
-    from cloudsim.metrics.prom import SimCollector
-    from cloudsim.workload import AzureError
+    import cloudsim
+    from cloudsim.metrics.prom import MetricsEndpoint
 
     stopper = _Stopper()
     stopper.install()
-    every_s, saved = None, None
-    if checkpoint_every is not None:
-        from cloudsim.scenario.schema import parse_duration
-
-        try:
-            every_s = parse_duration(checkpoint_every)
-        except ValueError as exc:
-            raise UsageFailure(f"--checkpoint-every: {exc}") from None
-        if not every_s > 0 or (out_dir is None and resume is None):
-            raise UsageFailure("--checkpoint-every: a positive duration, with --out DIR (the checkpoint goes there)")
-    if resume is not None:
-        if scenario is not None or set_ or seed is not None or hosts_per_actor is not None or out_dir is not None:
-            raise UsageFailure("--resume: continues a saved run as it was; give no scenario, --set, --seed or --out")
-        checkpoint = resume / "checkpoint.pkl"
-        if not checkpoint.is_file():
-            raise UsageFailure(
-                f"--resume: no checkpoint.pkl in {str(resume)!r} (run with --out DIR --checkpoint-every)"
-            )
-        import yaml
-
-        from cloudsim.engine import Simulation
-
-        try:
-            saved = Simulation.resume(checkpoint, LocalBackend())
-            raw = yaml.safe_load((resume / "scenario.yaml").read_text(encoding="utf-8"))
-        except Exception as exc:  # a file that is not our checkpoint: one line
-            raise UsageFailure(
-                f"--resume: {str(checkpoint)!r} is not a cloudsim checkpoint ({type(exc).__name__})"
-            ) from None
-        sc, rid, out_dir = saved.scenario, saved.recorder.run_id, resume
-    elif scenario is None:
-        raise UsageFailure("SCENARIO: give a scenario file or built-in name (or --resume DIR)")
-    else:
-        overrides = list(set_ or [])
-        if hosts_per_actor is not None:
-            overrides.append(f"ray.hosts_per_actor={hosts_per_actor}")
-        sc, raw = load_scenario(scenario, overrides, seed=seed, max_memory_gib=max_memory)
-        rid = run_id or f"{sc.name}-{sc.seed}-{_dt.datetime.now(_dt.UTC).strftime('%Y%m%dT%H%M%S')}"
-    if realtime_factor is not None and not (realtime_factor > 0 and realtime_factor < float("inf")):
-        raise UsageFailure(
-            f"--realtime-factor: must be a positive number of simulated seconds per second, got {realtime_factor}"
-        )
     if hold and metrics_port is None:
         raise UsageFailure("--hold: keeps the metrics endpoint up, so it needs --metrics-port")
-    if anchor is not None and openmetrics is None:
-        raise UsageFailure("--anchor: places the --openmetrics output in time, so it needs --openmetrics FILE")
-    if openmetrics is not None:
-        from cloudsim.metrics.openmetrics import AnchorError, parse_anchor
-
+    job = cloudsim.prepare(
+        scenario,
+        set=_with_day(set_, day) or [],
+        seed=seed,
+        backend=(backend or BackendName.ray).value,
+        address=address,
+        hosts_per_actor=hosts_per_actor,
+        run_id=run_id,
+        out=out_dir,
+        force=force,
+        openmetrics=openmetrics,
+        anchor=anchor,
+        host_series=host_series,
+        checkpoint_every=checkpoint_every,
+        resume=resume,
+        max_memory_gib=max_memory,
+        realtime_factor=realtime_factor,
+    )
+    endpoint = None
+    if metrics_port is not None:
         try:
-            parse_anchor(anchor, sc.duration)  # checked now, so a long run does not fail at the end
-        except AnchorError as exc:
-            raise UsageFailure(str(exc)) from None
-    if force and out_dir is None:
-        raise UsageFailure("--force: replaces a previous run's outputs, so it needs --out DIR")
-    if out_dir is not None and resume is None:
-        _prepare_out(out_dir, force)
-        if every_s is not None:
-            _write_scenario(out_dir, raw)  # a resumed run reads it back
-    live = _Live(metrics_port, metrics_bind, realtime_factor, hold)
-    backend = backend or BackendName.ray
-    trace = None if resume is not None else _read_trace(sc)
-
-    def simulate(be: Any) -> tuple[dict[str, Any], Any]:
-        collector = SimCollector(sc.name, rid, sc.placement.policy, host_series)
-        live.start(collector)
-        try:
-            with _progress_bar(disable=not progress or json_out) as bar:
-                task = bar.add_task(sc.name, total=sc.duration, sim=_hms(0))
-                return engine_run(  # reads the requests of an azure-v1 workload: a bad file is one line
-                    sc,
-                    be,
-                    run_id=rid,
-                    trace=trace,
-                    progress=lambda t: bar.update(task, completed=t, sim=_hms(t)),
-                    listeners=(collector.update, live.pace),
-                    checkpoint=None if every_s is None or out_dir is None else (out_dir / "checkpoint.pkl", every_s),
-                    resume=saved,  # loaded once, above
-                )
-        except AzureError as exc:
-            live.stop()
-            raise UsageFailure(f"workload.requests.{exc.key}: {exc}") from None
-        except BaseException:
-            live.stop()
-            raise
-
-    if backend is BackendName.local and address is None:
-        summary, recorder = simulate(LocalBackend())
-    else:
-        from cloudsim.distributed import RayBackend, RayConnectError, ray_session
-
-        with _ray_output_to_stderr():
-            try:
-                session = ray_session(address)
-                session.__enter__()
-            except RayConnectError as exc:
-                raise UsageFailure(str(exc)) from None
-            stopper.install()  # ray.init replaced the SIGTERM handler
-            try:
-                summary, recorder = simulate(RayBackend())
-            finally:
-                stopper.hold = True  # shutting Ray down, then writing: later signals wait
-                session.__exit__(None, None, None)
-    stopper.hold = True
-    if json_out:
-        sys.stdout.write(json.dumps(finite(summary), indent=2, allow_nan=False) + "\n")
-    else:
-        for table in _summary_tables(summary):
-            out.print(table)
-    written = _write_outputs(summary, recorder, raw, out_dir, openmetrics, anchor, host_series)
-    if out_dir is not None and not summary.get("interrupted"):
-        (out_dir / "checkpoint.pkl").unlink(missing_ok=True)  # a finished run needs no checkpoint
-    if written and not json_out:
-        out.print(f"wrote {written}")
-    stopped = stopper.count  # a signal during the run or the writing: exit 130 once the outputs are kept
-    stopper.hold = False
+            endpoint = MetricsEndpoint(metrics_port, metrics_bind)
+        except OSError as exc:
+            raise UsageFailure(f"--metrics-port: cannot listen on {metrics_bind}:{metrics_port}: {exc}") from None
+        err.print(f"metrics: {endpoint.url}", highlight=False)
     try:
-        if not stopped:
-            live.hold_until_interrupted(summary)  # a signal now ends the hold (exit 0)
+        with _Feedback(job.scenario, progress and (err.is_terminal or not json_out)) as feedback:
+            local = job.backend == "local" and job.address is None
+            with contextlib.nullcontext() if local else _ray_output_to_stderr():
+                try:
+                    result = job.run(
+                        progress=feedback.progress,
+                        status=feedback.status,
+                        endpoint=endpoint,
+                        finishing=lambda: setattr(stopper, "hold", True),  # later signals wait for the outputs
+                    )
+                except cloudsim.OutputError as exc:
+                    failed = exc  # the run stands: its summary is shown first
+                    result = exc.result
+                else:
+                    failed = None
+        stopper.hold = True
+        if json_out:
+            sys.stdout.write(json.dumps(finite(result.summary), indent=2, allow_nan=False) + "\n")
+        else:
+            for table in _summary_tables(result.summary):
+                out.print(table)
+        if result.openmetrics is not None:
+            _print_openmetrics(result.openmetrics)
+        if failed is not None:
+            raise failed
+        if result.written and not json_out:
+            out.print(f"wrote {job.out}/summary.json, timeseries.csv, placements.jsonl, metrics.jsonl, scenario.yaml")
+        stopped = stopper.count  # a signal during the run or the writing: exit 130 once the outputs are kept
+        stopper.hold = False
+        if hold and endpoint is not None and not stopped and not result.interrupted:
+            err.print("run finished; holding the metrics endpoint (Ctrl-C to stop)")
+            endpoint.wait()  # a signal now ends the hold (exit 0)
     finally:
-        live.stop()
-    if summary.get("lost"):
-        raise UsageFailure(f"backend: {summary['lost']}; the summary covers the time run", exit_code=1)
-    if summary.get("interrupted") or stopped:
+        if endpoint is not None:
+            endpoint.close()
+    if result.summary.get("lost"):
+        raise UsageFailure(f"backend: {result.summary['lost']}; the summary covers the time run", exit_code=1)
+    if result.interrupted or stopped:
         raise typer.Exit(130)
 
 
-def _write_outputs(
-    summary: dict[str, Any],
-    recorder: Any,
-    raw: dict[str, Any],
-    out_dir: Path | None,
-    openmetrics: Path | None,
-    anchor: str | None,
-    host_series: bool,
-) -> str:
-    """Write ``--out`` and ``--openmetrics`` after the summary has been shown. A file that cannot be written
-    is one line and exit 2; the files are written whole or not at all. Returns what was written."""
-    written = []
-    try:
-        if out_dir is not None:
-            recorder.write(out_dir, summary)
-            _write_scenario(out_dir, raw)
-            written.append(f"{out_dir}/summary.json, timeseries.csv, placements.jsonl, metrics.jsonl, scenario.yaml")
-        if openmetrics is not None:
-            from cloudsim.metrics.families import run_families
+class _Feedback:
+    """What ``cloudsim run`` shows on standard error while it runs: a status line while no simulated time
+    passes (Ray starting), then the progress bar. On a terminal both are transient; elsewhere a status is one
+    plain line and the bar is not drawn. Nothing when ``enabled`` is false (``--no-progress``)."""
 
-            sc = recorder.scenario
-            frames = [(x.time_s, run_families(x, sc.placement.policy)) for x in recorder.history]
-            _write_openmetrics(openmetrics, frames, sc.name, recorder.run_id, anchor, sc.duration, host_series)
-    except OSError as exc:
-        flag, where = ("--out", out_dir) if out_dir is not None and not written else ("--openmetrics", openmetrics)
-        raise UsageFailure(
-            f"{flag}: cannot write {str(where)!r}: {exc.strerror or exc}; the summary above is the run's result"
-        ) from None
-    return "; ".join(written)
+    def __init__(self, scenario: Any, enabled: bool) -> None:
+        self.enabled, self.name, self.duration = enabled, scenario.name, scenario.duration
+        self.started = False
+        self.bar = _progress_bar(disable=not enabled)
+        self.task = self.bar.add_task(scenario.name, total=scenario.duration, sim=_hms(0), visible=False)
 
+    def __enter__(self) -> _Feedback:
+        self.bar.__enter__()
+        return self
 
-def _read_trace(sc: Any) -> Any:
-    """The scenario's trace, read before any Ray start-up (a bad folder is a one-line error)."""
-    if sc.workload.trace is None:
-        return None
-    from cloudsim.workload import TraceError, read_planetlab
+    def __exit__(self, *exc: object) -> None:
+        self.bar.__exit__(*exc)  # type: ignore[arg-type]
 
-    tr = sc.workload.trace
-    try:
-        return read_planetlab(tr.path, tr.limit)
-    except TraceError as exc:
-        raise UsageFailure(f"workload.trace.path: {exc}") from None
-
-
-class _Live:
-    """The live side of a run: the metrics endpoint, pacing to a real-time factor, holding on at the end."""
-
-    def __init__(self, port: int | None, bind: str, realtime_factor: float | None, hold: bool) -> None:
-        self.port, self.bind, self.factor, self.hold = port, bind, realtime_factor, hold
-        self.server: Any = None
-        self.wall0 = time.perf_counter()
-
-    def start(self, collector: Any) -> None:
-        from cloudsim.metrics.prom import make_registry, serve, url
-
-        self.wall0 = time.perf_counter()
-        if self.port is None:
+    def status(self, text: str) -> None:
+        """Show ``text`` until simulated time passes. Off a terminal only the start-up's lines are printed:
+        once the simulation has started, nothing is left to wait for that a log needs to show."""
+        if not self.enabled:
             return
-        try:
-            self.server, port = serve(make_registry(collector), self.port, self.bind)
-        except OSError as exc:
-            raise UsageFailure(f"--metrics-port: cannot listen on {self.bind}:{self.port}: {exc}") from None
-        err.print(f"metrics: {url(self.bind, port)}", highlight=False)
-
-    def pace(self, snapshot: Any) -> None:
-        """Sleep until the wall clock catches up with simulated time / factor."""
-        if self.factor is None:
+        if not err.is_terminal:
+            if not self.started:
+                err.print(text, highlight=False, markup=False)
             return
-        t = snapshot.time_s if hasattr(snapshot, "time_s") else float(snapshot)
-        ahead = t / self.factor - (time.perf_counter() - self.wall0)
-        if ahead > 0:
-            time.sleep(ahead)
+        self.bar.update(self.task, description=text, visible=True, total=None)
 
-    def hold_until_interrupted(self, summary: dict[str, Any]) -> None:
-        if not self.hold or self.server is None or summary.get("interrupted"):
-            return
-        err.print("run finished; holding the metrics endpoint (Ctrl-C to stop)")
-        with contextlib.suppress(KeyboardInterrupt):
-            threading.Event().wait()
-
-    def stop(self) -> None:
-        """Stop serving; bounded, so an interrupted run always exits (shutdown() waits for the serve loop)."""
-        if self.server is not None:
-            server, self.server = self.server, None
-            closer = threading.Thread(target=server.shutdown, daemon=True)
-            closer.start()
-            closer.join(timeout=5)
-            server.server_close()
+    def progress(self, done_s: float, total_s: float) -> None:
+        """Simulated time: the bar, under the scenario's name."""
+        self.started = True
+        self.bar.update(
+            self.task, description=self.name, completed=done_s, total=total_s, sim=_hms(done_s), visible=True
+        )
 
 
-def _write_openmetrics(
-    path: Path,
-    frames: list[Any],
-    scenario: str,
-    rid: str,
-    anchor: str | None,
-    duration_s: float,
-    host_series: bool = True,
-) -> None:
-    from cloudsim.metrics.families import without_host_series
-    from cloudsim.metrics.openmetrics import AnchorError, parse_anchor, write
-
-    if not host_series:
-        frames = [(t, without_host_series(f)) for t, f in frames]
-    try:
-        start = parse_anchor(anchor, duration_s)
-    except AnchorError as exc:
-        raise UsageFailure(str(exc)) from None
-    w = write(path, frames, scenario, rid, start)
+def _print_openmetrics(w: Any) -> None:
+    """One line on standard error for an OpenMetrics file written (its series, samples and time span)."""
     first = _dt.datetime.fromtimestamp(w.start_ts, _dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     last = _dt.datetime.fromtimestamp(w.end_ts, _dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     err.print(
-        f"openmetrics: {path}: {w.series} series, {w.samples} samples, {first} .. {last} ({w.seconds:.2f} s)",
+        f"openmetrics: {w.path}: {w.series} series, {w.samples} samples, {first} .. {last} ({w.seconds:.2f} s)",
         highlight=False,
     )
 
@@ -599,14 +435,6 @@ def _progress_bar(disable: bool = False) -> Progress:
         transient=True,
         disable=disable,
     )
-
-
-def _write_scenario(out_dir: Path, raw: dict[str, Any]) -> None:
-    """The scenario as run, next to its results (``scenario.yaml``)."""
-    import yaml
-
-    with atomic_open(out_dir / "scenario.yaml") as fh:
-        fh.write(yaml.safe_dump(raw, sort_keys=False))
 
 
 export_app = Typer(help="Export a finished run: OpenMetrics for Prometheus backfill.", no_args_is_help=True)
@@ -640,9 +468,15 @@ def export_openmetrics(
     except (ValueError, KeyError, TypeError) as exc:
         raise UsageFailure(f"RUN_DIR: {run_dir}/metrics.jsonl is not a cloudsim metrics file: {exc}") from None
     end = max((t for t, _ in frames), default=0.0)
-    _write_openmetrics(
-        out_file or run_dir / "metrics.om", frames, summary["scenario"], summary["run"], anchor, end, host_series
-    )
+    from cloudsim.metrics.openmetrics import AnchorError, write_run
+
+    try:
+        written = write_run(
+            out_file or run_dir / "metrics.om", frames, summary["scenario"], summary["run"], anchor, end, host_series
+        )
+    except AnchorError as exc:
+        raise UsageFailure(str(exc)) from None
+    _print_openmetrics(written)
 
 
 @app.command()
@@ -1331,7 +1165,9 @@ def bench_sim(
     cases: list[tuple[Any, Any]] = []
     if planetlab is not None:
         sc, _ = load_scenario("planetlab-lr-mmt", [f"workload.trace.path={planetlab}"])
-        cases.append((sc, _read_trace(sc)))
+        from cloudsim.api import read_trace
+
+        cases.append((sc, read_trace(sc)))
     if hosts > 0:
         try:
             cases.append((bench.synthetic_datacenter(hosts, guests, duration, churn, policy), None))

@@ -245,7 +245,9 @@ def test_a_failed_variant_is_one_line_exit_1_and_the_others_are_kept(
     captured = capsys.readouterr()
     assert code == 1
     failed = [ln for ln in captured.err.splitlines() if "failed" in ln]
-    assert len(failed) == 2 and "TraceError" in failed[0] and failed[1].startswith("error: sweep: 1 of 2 variants")
+    # the variant's run (cloudsim.run) names the field, as `cloudsim run` does for the same trace
+    assert len(failed) == 2 and failed[1].startswith("error: sweep: 1 of 2 variants")
+    assert "ScenarioError: workload.trace.path:" in failed[0] and "not a PlanetLab trace" in failed[0]
     table = rows(tmp_path / "out" / "sweep.csv")
     assert len(table) == 1 and table[0]["workload.trace.path"] == str(good)
     assert "sla.slatah_pct" in table[0] and "esv" in table[0]  # a consolidation run's figures

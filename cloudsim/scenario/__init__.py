@@ -9,6 +9,7 @@ from cloudsim.scenario.loader import (
     load_scenario,
     read_base,
     read_raw,
+    set_value,
     validate,
     with_overrides,
 )
@@ -26,6 +27,7 @@ __all__ = [
     "parse_duration",
     "read_base",
     "read_raw",
+    "set_value",
     "starter_text",
     "validate",
     "with_overrides",

@@ -181,6 +181,16 @@ def apply_override(data: dict[str, Any], assignment: str) -> None:
         value = load_yaml(text) if text.strip() else ""
     except yaml.YAMLError:
         value = text
+    _set(data, path, parts, value)
+
+
+def set_value(data: dict[str, Any], path: str, value: Any) -> None:
+    """Set the field at ``path`` (``dotted.path`` or ``list[0].field``) of the raw scenario mapping to
+    ``value`` as it is (the Python API's ``set={path: value}``; ``--set`` parses its text as YAML first)."""
+    _set(data, path.strip(), _parse_path(path.strip()), value)
+
+
+def _set(data: dict[str, Any], path: str, parts: list[str | int], value: Any) -> None:
     node: Any = data
     for i, part in enumerate(parts):
         last = i == len(parts) - 1
