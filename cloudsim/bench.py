@@ -45,7 +45,18 @@ class BenchError(ValueError):
     """Bad input to the consolidation benchmark (message names the argument)."""
 
 
-def days_in(data_dir: Path, days: Iterable[str] | None) -> list[Path]:
+def days_in(data_dir: Path | None, days: Iterable[str] | None) -> list[Path]:
+    """The day folders to run: ``days`` (default: all) of ``data_dir`` (default: the data cache's PlanetLab
+    folder, ``cloudsim data fetch planetlab``)."""
+    if data_dir is None:
+        from cloudsim.data import DATASETS, cache_dir, part_dir
+
+        data_dir = part_dir(DATASETS["planetlab"], "")
+        if not data_dir.is_dir():
+            raise BenchError(
+                f"DATA_DIR: not given, and no PlanetLab data in the cache ({cache_dir()}); run 'cloudsim data "
+                "fetch planetlab' or give the folder of day folders"
+            )
     if not data_dir.is_dir():
         raise BenchError(f"DATA_DIR: no folder {str(data_dir)!r} (the PlanetLab folder with one sub-folder per day)")
     found = sorted(p for p in data_dir.iterdir() if p.is_dir())
@@ -79,14 +90,15 @@ def one(sc: Any, day_name: str, trace: Any = None) -> dict[str, Any]:
 
 
 def run(
-    data_dir: Path,
+    data_dir: Path | None,
     scenarios: list[str],
     days: Iterable[str] | None = None,
     overrides: Iterable[str] = (),
     tick: Callable[[dict[str, Any]], None] | None = None,
     parallel: Callable[[list[tuple[Any, str]], Callable[[dict[str, Any]], None] | None], list] | None = None,
 ) -> list[dict[str, Any]]:
-    """One row per (day, scenario), in that order. ``parallel`` (``distributed.sweep``) runs the pairs as
+    """One row per (day, scenario), in that order, over the day folders of ``data_dir`` (default: the
+    data cache's). ``parallel`` (``distributed.sweep``) runs the pairs as
     Ray tasks across a cluster instead of one after another here; the rows are the same."""
     chosen = days_in(data_dir, days)
     jobs = []
@@ -100,7 +112,7 @@ def run(
     traces: dict[str, Any] = {}
     for sc, day_name in jobs:
         if day_name not in traces:  # read each day once
-            traces = {day_name: read_planetlab(data_dir / day_name)}
+            traces = {day_name: read_planetlab(next(d for d in chosen if d.name == day_name))}
         row = one(sc, day_name, traces[day_name])
         rows.append(row)
         if tick is not None:

@@ -28,10 +28,12 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from cloudsim._typer import Typer
+from cloudsim.api import UsageError
 from cloudsim.files import atomic_open, finite
 from cloudsim.scenario import ScenarioError, builtin_description, builtin_names, load_scenario
 
-app = typer.Typer(
+app = Typer(
     name="cloudsim",
     help="A distributed multi-host cloud simulator: hypervisors, virtualization modes, placement, on Ray.",
     no_args_is_help=True,
@@ -43,13 +45,27 @@ err = Console(stderr=True)
 out = Console()
 
 
-class UsageFailure(Exception):
-    """A bad argument found after parsing (or a run that could not finish); printed as one line, exit 2
-    (or ``exit_code``)."""
+def _print_version(value: bool) -> None:
+    if value:
+        from cloudsim import __version__
 
-    def __init__(self, message: str, exit_code: int = 2) -> None:
-        super().__init__(message)
-        self.exit_code = exit_code
+        typer.echo(f"cloudsim {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option("--version", "-V", callback=_print_version, is_eager=True, help="print the version and exit"),
+    ] = False,
+) -> None:
+    """The options before any command (the app's help text is the one given to ``Typer`` above)."""
+
+
+#: A bad argument found after parsing (or a run that could not finish): the API's :class:`UsageError`, printed
+#: as one line, exit 2 (or its ``exit_code``).
+UsageFailure = UsageError
 
 
 class BackendName(StrEnum):
@@ -61,7 +77,9 @@ class BackendName(StrEnum):
 AddressOption = Annotated[
     str | None,
     typer.Option(
-        envvar="RAY_ADDRESS", help="Ray cluster to join (host:port, auto, ray://...); default: a local instance"
+        metavar="ADDRESS",
+        envvar="RAY_ADDRESS",
+        help="Ray cluster to join (host:port, auto, ray://...); default: a local instance",
     ),
 ]
 
@@ -113,6 +131,8 @@ def _summary_tables(summary: dict[str, Any]) -> list[Table]:
     nodes = f" on {len(summary['nodes'])} Ray nodes" if len(summary["nodes"]) > 1 else ""
     t.add_row("policy / actors", f"{summary['policy']} / {summary['actors']}{nodes}")
     t.add_row("simulated / wall time", f"{_hms(summary['sim_time_s'])} / {summary['wall_time_s']:.2f} s")
+    if "total_wall_time_s" in summary:  # a run of cloudsim.run (a sweep's variants report their run alone)
+        t.add_row("start-up / total wall time", f"{summary['startup_s']:.2f} s / {summary['total_wall_time_s']:.2f} s")
     m = Table(title="virtualization overhead by mode")
     for col in ("mode", "guests (mean)", "cpu overhead", "overhead cores", "memory MiB/guest"):
         m.add_column(col, justify="left" if col == "mode" else "right")
@@ -179,48 +199,33 @@ def _ray_output_to_stderr() -> Iterator[None]:
             os.close(saved)
 
 
-_RUN_FILES = ("summary.json", "timeseries.csv", "placements.jsonl", "metrics.jsonl", "scenario.yaml", "checkpoint.pkl")
+#: ``--day``: the PlanetLab day of a trace scenario (``run``, ``validate``).
+DayOption = Annotated[
+    str | None,
+    typer.Option(
+        metavar="DAY",
+        help="the PlanetLab day of a trace scenario (YYYYMMDD), read from the data cache (`cloudsim data fetch "
+        "planetlab`); default: the scenario's workload.trace.day, 20110303",
+    ),
+]
 
 
-def _prepare_out(out_dir: Path, force: bool) -> None:
-    """Check ``--out`` before the run: a new or empty folder, or (with ``--force``) a previous run's folder,
-    whose files are removed first; and one this process can write in."""
-    if out_dir.exists() and not out_dir.is_dir():
-        raise UsageFailure(f"--out: {str(out_dir)!r} exists and is not a directory")
-    if out_dir.is_dir():
-        present = {p.name for p in out_dir.iterdir()}
-        if present and not force:
-            what = "a previous run's outputs" if present & set(_RUN_FILES) else "other files"
-            raise UsageFailure(
-                f"--out: {str(out_dir)!r} already holds {what}; choose a new or empty folder, or add --force "
-                "to replace a previous run"
-            )
-        if present and not present & set(_RUN_FILES):
-            raise UsageFailure(
-                f"--out: {str(out_dir)!r} holds files that are not a cloudsim run; --force clears only a run folder"
-            )
-        import shutil
-
-        for name in present & {*_RUN_FILES, "charts", "report.html"}:
-            p = out_dir / name
-            shutil.rmtree(p) if p.is_dir() else p.unlink()
-    try:
-        out_dir.mkdir(parents=True, exist_ok=True)
-        probe = out_dir / f".cloudsim-write-test-{os.getpid()}"
-        probe.write_bytes(b"")
-        probe.unlink()
-    except OSError as exc:
-        raise UsageFailure(f"--out: cannot write in {str(out_dir)!r}: {exc.strerror or exc}") from None
+def _with_day(set_: list[str] | None, day: str | None) -> list[str] | None:
+    """``--day D`` is the override ``workload.trace.day=D`` after the ``--set`` ones."""
+    return set_ if day is None else [*(set_ or []), f"workload.trace.day={json.dumps(day)}"]
 
 
 @app.command()
 def run(
     scenario: Annotated[
-        str | None, typer.Argument(help="scenario file (YAML) or built-in name (see `cloudsim scenarios`)")
+        str | None,
+        typer.Argument(metavar="SCENARIO", help="scenario file (YAML) or built-in name (see `cloudsim scenarios`)"),
     ] = None,
     set_: Annotated[
         list[str] | None,
-        typer.Option("--set", help="override a field: dotted.path=value, e.g. placement.policy=worst-fit"),
+        typer.Option(
+            "--set", metavar="KEY=VALUE", help="override a field: dotted.path=value, e.g. placement.policy=worst-fit"
+        ),
     ] = None,
     backend: Annotated[
         BackendName | None,
@@ -229,47 +234,68 @@ def run(
     address: AddressOption = None,
     hosts_per_actor: Annotated[
         int | None,
-        typer.Option(min=1, help="hosts per Ray actor (default: the scenario's ray.hosts_per_actor)"),
+        typer.Option(metavar="N", min=1, help="hosts per Ray actor (default: the scenario's ray.hosts_per_actor)"),
     ] = None,
-    seed: Annotated[int | None, typer.Option(help="override the scenario seed")] = None,
-    out_dir: Annotated[Path | None, typer.Option("--out", help="write summary.json, timeseries.csv, ...")] = None,
+    seed: Annotated[int | None, typer.Option(metavar="N", help="override the scenario seed")] = None,
+    out_dir: Annotated[
+        Path | None, typer.Option("--out", metavar="DIR", help="write summary.json, timeseries.csv, ...")
+    ] = None,
+    day: DayOption = None,
     force: Annotated[
         bool, typer.Option("--force", help="with --out: replace a previous run's outputs in that folder")
     ] = False,
     max_memory: Annotated[
         float | None,
-        typer.Option("--max-memory", min=0.001, help="GiB a run may need (default: half this machine's memory)"),
+        typer.Option(
+            "--max-memory", metavar="GIB", min=0.001, help="GiB a run may need (default: half this machine's memory)"
+        ),
     ] = None,
     checkpoint_every: Annotated[
         str | None,
-        typer.Option(help="with --out: save the run to DIR/checkpoint.pkl every this much simulated time (30m, 6h)"),
+        typer.Option(
+            metavar="DURATION",
+            help="with --out: save the run to DIR/checkpoint.pkl every this much simulated time (30m, 6h)",
+        ),
     ] = None,
     resume: Annotated[
         Path | None,
         typer.Option(
-            help="continue the run saved in this --out folder (its checkpoint.pkl; resume only your own runs)"
+            metavar="DIR",
+            help="continue the run saved in this --out folder (its checkpoint.pkl; resume only your own runs)",
         ),
     ] = None,
     metrics_port: Annotated[
-        int | None, typer.Option(min=0, max=65535, help="serve Prometheus metrics on this port")
+        int | None, typer.Option(metavar="PORT", min=0, max=65535, help="serve Prometheus metrics on this port")
     ] = None,
-    metrics_bind: Annotated[str, typer.Option(help="address the metrics endpoint binds to")] = "127.0.0.1",
-    run_id: Annotated[str | None, typer.Option(help="the run label (default: scenario-seed-timestamp)")] = None,
+    metrics_bind: Annotated[
+        str, typer.Option(metavar="ADDRESS", help="address the metrics endpoint binds to")
+    ] = "127.0.0.1",
+    run_id: Annotated[
+        str | None, typer.Option(metavar="ID", help="the run label (default: scenario-seed-timestamp)")
+    ] = None,
     json_out: Annotated[bool, typer.Option("--json", help="print the summary as JSON instead of a table")] = False,
-    progress: Annotated[bool, typer.Option(help="show a progress bar")] = True,
+    progress: Annotated[
+        bool, typer.Option(help="on stderr: what Ray is doing while it starts, then a progress bar")
+    ] = True,
     realtime_factor: Annotated[
         float | None,
-        typer.Option(help="pace the run: this many simulated seconds per wall-clock second (default: flat out)"),
+        typer.Option(
+            metavar="FACTOR", help="pace the run: this many simulated seconds per wall-clock second (default: flat out)"
+        ),
     ] = None,
     hold: Annotated[
         bool, typer.Option("--hold", help="keep the metrics endpoint up after the run until Ctrl-C")
     ] = False,
     openmetrics: Annotated[
-        Path | None, typer.Option(help="write the whole run as OpenMetrics with timestamps (for promtool backfill)")
+        Path | None,
+        typer.Option(metavar="FILE", help="write the whole run as OpenMetrics with timestamps (for promtool backfill)"),
     ] = None,
     anchor: Annotated[
         str | None,
-        typer.Option(help="wall time of simulated t=0 for --openmetrics: auto (end 3 h before now), now-6h, or ISO"),
+        typer.Option(
+            metavar="TIME",
+            help="wall time of simulated t=0 for --openmetrics: auto (end 3 h before now), now-6h, or ISO",
+        ),
     ] = None,
     host_series: Annotated[
         bool,
@@ -277,255 +303,125 @@ def run(
     ] = True,
 ) -> None:
     """Run a scenario and print its summary."""
-    from cloudsim.engine import LocalBackend
-    from cloudsim.engine import run as engine_run
-    from cloudsim.metrics.prom import SimCollector
-    from cloudsim.workload import AzureError
+    import cloudsim
+    from cloudsim.metrics.prom import MetricsEndpoint
 
     stopper = _Stopper()
     stopper.install()
-    every_s, saved = None, None
-    if checkpoint_every is not None:
-        from cloudsim.scenario.schema import parse_duration
-
-        try:
-            every_s = parse_duration(checkpoint_every)
-        except ValueError as exc:
-            raise UsageFailure(f"--checkpoint-every: {exc}") from None
-        if not every_s > 0 or (out_dir is None and resume is None):
-            raise UsageFailure("--checkpoint-every: a positive duration, with --out DIR (the checkpoint goes there)")
-    if resume is not None:
-        if scenario is not None or set_ or seed is not None or hosts_per_actor is not None or out_dir is not None:
-            raise UsageFailure("--resume: continues a saved run as it was; give no scenario, --set, --seed or --out")
-        checkpoint = resume / "checkpoint.pkl"
-        if not checkpoint.is_file():
-            raise UsageFailure(
-                f"--resume: no checkpoint.pkl in {str(resume)!r} (run with --out DIR --checkpoint-every)"
-            )
-        import yaml
-
-        from cloudsim.engine import Simulation
-
-        try:
-            saved = Simulation.resume(checkpoint, LocalBackend())
-            raw = yaml.safe_load((resume / "scenario.yaml").read_text(encoding="utf-8"))
-        except Exception as exc:  # a file that is not our checkpoint: one line
-            raise UsageFailure(
-                f"--resume: {str(checkpoint)!r} is not a cloudsim checkpoint ({type(exc).__name__})"
-            ) from None
-        sc, rid, out_dir = saved.scenario, saved.recorder.run_id, resume
-    elif scenario is None:
-        raise UsageFailure("SCENARIO: give a scenario file or built-in name (or --resume DIR)")
-    else:
-        overrides = list(set_ or [])
-        if hosts_per_actor is not None:
-            overrides.append(f"ray.hosts_per_actor={hosts_per_actor}")
-        sc, raw = load_scenario(scenario, overrides, seed=seed, max_memory_gib=max_memory)
-        rid = run_id or f"{sc.name}-{sc.seed}-{_dt.datetime.now(_dt.UTC).strftime('%Y%m%dT%H%M%S')}"
-    if realtime_factor is not None and not (realtime_factor > 0 and realtime_factor < float("inf")):
-        raise UsageFailure(
-            f"--realtime-factor: must be a positive number of simulated seconds per second, got {realtime_factor}"
-        )
     if hold and metrics_port is None:
         raise UsageFailure("--hold: keeps the metrics endpoint up, so it needs --metrics-port")
-    if anchor is not None and openmetrics is None:
-        raise UsageFailure("--anchor: places the --openmetrics output in time, so it needs --openmetrics FILE")
-    if openmetrics is not None:
-        from cloudsim.metrics.openmetrics import AnchorError, parse_anchor
-
-        try:
-            parse_anchor(anchor, sc.duration)  # checked now, so a long run does not fail at the end
-        except AnchorError as exc:
-            raise UsageFailure(str(exc)) from None
-    if force and out_dir is None:
-        raise UsageFailure("--force: replaces a previous run's outputs, so it needs --out DIR")
-    if out_dir is not None and resume is None:
-        _prepare_out(out_dir, force)
-        if every_s is not None:
-            _write_scenario(out_dir, raw)  # a resumed run reads it back
-    live = _Live(metrics_port, metrics_bind, realtime_factor, hold)
-    backend = backend or BackendName.ray
-    trace = None if resume is not None else _read_trace(sc)
+    job = cloudsim.prepare(
+        scenario,
+        set=_with_day(set_, day) or [],
+        seed=seed,
+        backend=(backend or BackendName.ray).value,
+        address=address,
+        hosts_per_actor=hosts_per_actor,
+        run_id=run_id,
+        out=out_dir,
+        force=force,
+        openmetrics=openmetrics,
+        anchor=anchor,
+        host_series=host_series,
+        checkpoint_every=checkpoint_every,
+        resume=resume,
+        max_memory_gib=max_memory,
+        realtime_factor=realtime_factor,
+    )
     if resume is None:
-        _warn(sc)  # the options and data are good: what the scenario asks that will not happen, before it starts
-
-    def simulate(be: Any) -> tuple[dict[str, Any], Any]:
-        collector = SimCollector(sc.name, rid, sc.placement.policy, host_series)
-        live.start(collector)
+        _warn(job.scenario)  # every argument and the data are good: what will not happen as asked, before it starts
+    endpoint = None
+    if metrics_port is not None:
         try:
-            with _progress_bar(disable=not progress or json_out) as bar:
-                task = bar.add_task(sc.name, total=sc.duration, sim=_hms(0))
-                return engine_run(  # reads the requests of an azure-v1 workload: a bad file is one line
-                    sc,
-                    be,
-                    run_id=rid,
-                    trace=trace,
-                    progress=lambda t: bar.update(task, completed=t, sim=_hms(t)),
-                    listeners=(collector.update, live.pace),
-                    checkpoint=None if every_s is None or out_dir is None else (out_dir / "checkpoint.pkl", every_s),
-                    resume=saved,  # loaded once, above
-                )
-        except AzureError as exc:
-            live.stop()
-            raise UsageFailure(f"workload.requests.{exc.key}: {exc}") from None
-        except BaseException:
-            live.stop()
-            raise
-
-    if backend is BackendName.local and address is None:
-        summary, recorder = simulate(LocalBackend())
-    else:
-        from cloudsim.distributed import RayBackend, RayConnectError, ray_session
-
-        with _ray_output_to_stderr():
-            try:
-                session = ray_session(address)
-                session.__enter__()
-            except RayConnectError as exc:
-                raise UsageFailure(str(exc)) from None
-            stopper.install()  # ray.init replaced the SIGTERM handler
-            try:
-                summary, recorder = simulate(RayBackend())
-            finally:
-                stopper.hold = True  # shutting Ray down, then writing: later signals wait
-                session.__exit__(None, None, None)
-    stopper.hold = True
-    if json_out:
-        sys.stdout.write(json.dumps(finite(summary), indent=2, allow_nan=False) + "\n")
-    else:
-        for table in _summary_tables(summary):
-            out.print(table)
-    written = _write_outputs(summary, recorder, raw, out_dir, openmetrics, anchor, host_series)
-    if out_dir is not None and not summary.get("interrupted"):
-        (out_dir / "checkpoint.pkl").unlink(missing_ok=True)  # a finished run needs no checkpoint
-    if written and not json_out:
-        out.print(f"wrote {written}")
-    stopped = stopper.count  # a signal during the run or the writing: exit 130 once the outputs are kept
-    stopper.hold = False
+            endpoint = MetricsEndpoint(metrics_port, metrics_bind)
+        except OSError as exc:
+            raise UsageFailure(f"--metrics-port: cannot listen on {metrics_bind}:{metrics_port}: {exc}") from None
+        err.print(f"metrics: {endpoint.url}", highlight=False)
     try:
-        if not stopped:
-            live.hold_until_interrupted(summary)  # a signal now ends the hold (exit 0)
+        with _Feedback(job.scenario, progress and (err.is_terminal or not json_out)) as feedback:
+            local = job.backend == "local" and job.address is None
+            with contextlib.nullcontext() if local else _ray_output_to_stderr():
+                try:
+                    result = job.run(
+                        progress=feedback.progress,
+                        status=feedback.status,
+                        endpoint=endpoint,
+                        finishing=lambda: setattr(stopper, "hold", True),  # later signals wait for the outputs
+                    )
+                except cloudsim.OutputError as exc:
+                    failed = exc  # the run stands: its summary is shown first
+                    result = exc.result
+                else:
+                    failed = None
+        stopper.hold = True
+        if json_out:
+            sys.stdout.write(json.dumps(finite(result.summary), indent=2, allow_nan=False) + "\n")
+        else:
+            for table in _summary_tables(result.summary):
+                out.print(table)
+        if result.openmetrics is not None:
+            _print_openmetrics(result.openmetrics)
+        if failed is not None:
+            raise failed
+        if result.written and not json_out:
+            out.print(f"wrote {job.out}/summary.json, timeseries.csv, placements.jsonl, metrics.jsonl, scenario.yaml")
+        stopped = stopper.count  # a signal during the run or the writing: exit 130 once the outputs are kept
+        stopper.hold = False
+        if hold and endpoint is not None and not stopped and not result.interrupted:
+            err.print("run finished; holding the metrics endpoint (Ctrl-C to stop)")
+            endpoint.wait()  # a signal now ends the hold (exit 0)
     finally:
-        live.stop()
-    if summary.get("lost"):
-        raise UsageFailure(f"backend: {summary['lost']}; the summary covers the time run", exit_code=1)
-    if summary.get("interrupted") or stopped:
+        if endpoint is not None:
+            endpoint.close()
+    if result.summary.get("lost"):
+        raise UsageFailure(f"backend: {result.summary['lost']}; the summary covers the time run", exit_code=1)
+    if result.interrupted or stopped:
         raise typer.Exit(130)
 
 
-def _write_outputs(
-    summary: dict[str, Any],
-    recorder: Any,
-    raw: dict[str, Any],
-    out_dir: Path | None,
-    openmetrics: Path | None,
-    anchor: str | None,
-    host_series: bool,
-) -> str:
-    """Write ``--out`` and ``--openmetrics`` after the summary has been shown. A file that cannot be written
-    is one line and exit 2; the files are written whole or not at all. Returns what was written."""
-    written = []
-    try:
-        if out_dir is not None:
-            recorder.write(out_dir, summary)
-            _write_scenario(out_dir, raw)
-            written.append(f"{out_dir}/summary.json, timeseries.csv, placements.jsonl, metrics.jsonl, scenario.yaml")
-        if openmetrics is not None:
-            from cloudsim.metrics.families import run_families
+class _Feedback:
+    """What ``cloudsim run`` shows on standard error while it runs: a status line while no simulated time
+    passes (Ray starting), then the progress bar. On a terminal both are transient; elsewhere a status is one
+    plain line and the bar is not drawn. Nothing when ``enabled`` is false (``--no-progress``)."""
 
-            sc = recorder.scenario
-            frames = [(x.time_s, run_families(x, sc.placement.policy)) for x in recorder.history]
-            _write_openmetrics(openmetrics, frames, sc.name, recorder.run_id, anchor, sc.duration, host_series)
-    except OSError as exc:
-        flag, where = ("--out", out_dir) if out_dir is not None and not written else ("--openmetrics", openmetrics)
-        raise UsageFailure(
-            f"{flag}: cannot write {str(where)!r}: {exc.strerror or exc}; the summary above is the run's result"
-        ) from None
-    return "; ".join(written)
+    def __init__(self, scenario: Any, enabled: bool) -> None:
+        self.enabled, self.name, self.duration = enabled, scenario.name, scenario.duration
+        self.started = False
+        self.bar = _progress_bar(disable=not enabled)
+        self.task = self.bar.add_task(scenario.name, total=scenario.duration, sim=_hms(0), visible=False)
 
+    def __enter__(self) -> _Feedback:
+        self.bar.__enter__()
+        return self
 
-def _read_trace(sc: Any) -> Any:
-    """The scenario's trace, read before any Ray start-up (a bad folder is a one-line error)."""
-    if sc.workload.trace is None:
-        return None
-    from cloudsim.workload import TraceError, read_planetlab
+    def __exit__(self, *exc: object) -> None:
+        self.bar.__exit__(*exc)  # type: ignore[arg-type]
 
-    tr = sc.workload.trace
-    try:
-        return read_planetlab(tr.path, tr.limit)
-    except TraceError as exc:
-        raise UsageFailure(f"workload.trace.path: {exc}") from None
-
-
-class _Live:
-    """The live side of a run: the metrics endpoint, pacing to a real-time factor, holding on at the end."""
-
-    def __init__(self, port: int | None, bind: str, realtime_factor: float | None, hold: bool) -> None:
-        self.port, self.bind, self.factor, self.hold = port, bind, realtime_factor, hold
-        self.server: Any = None
-        self.wall0 = time.perf_counter()
-
-    def start(self, collector: Any) -> None:
-        from cloudsim.metrics.prom import make_registry, serve, url
-
-        self.wall0 = time.perf_counter()
-        if self.port is None:
+    def status(self, text: str) -> None:
+        """Show ``text`` until simulated time passes. Off a terminal only the start-up's lines are printed:
+        once the simulation has started, nothing is left to wait for that a log needs to show."""
+        if not self.enabled:
             return
-        try:
-            self.server, port = serve(make_registry(collector), self.port, self.bind)
-        except OSError as exc:
-            raise UsageFailure(f"--metrics-port: cannot listen on {self.bind}:{self.port}: {exc}") from None
-        err.print(f"metrics: {url(self.bind, port)}", highlight=False)
-
-    def pace(self, snapshot: Any) -> None:
-        """Sleep until the wall clock catches up with simulated time / factor."""
-        if self.factor is None:
+        if not err.is_terminal:
+            if not self.started:
+                err.print(text, highlight=False, markup=False)
             return
-        t = snapshot.time_s if hasattr(snapshot, "time_s") else float(snapshot)
-        ahead = t / self.factor - (time.perf_counter() - self.wall0)
-        if ahead > 0:
-            time.sleep(ahead)
+        self.bar.update(self.task, description=text, visible=True, total=None)
 
-    def hold_until_interrupted(self, summary: dict[str, Any]) -> None:
-        if not self.hold or self.server is None or summary.get("interrupted"):
-            return
-        err.print("run finished; holding the metrics endpoint (Ctrl-C to stop)")
-        with contextlib.suppress(KeyboardInterrupt):
-            threading.Event().wait()
-
-    def stop(self) -> None:
-        """Stop serving; bounded, so an interrupted run always exits (shutdown() waits for the serve loop)."""
-        if self.server is not None:
-            server, self.server = self.server, None
-            closer = threading.Thread(target=server.shutdown, daemon=True)
-            closer.start()
-            closer.join(timeout=5)
-            server.server_close()
+    def progress(self, done_s: float, total_s: float) -> None:
+        """Simulated time: the bar, under the scenario's name."""
+        self.started = True
+        self.bar.update(
+            self.task, description=self.name, completed=done_s, total=total_s, sim=_hms(done_s), visible=True
+        )
 
 
-def _write_openmetrics(
-    path: Path,
-    frames: list[Any],
-    scenario: str,
-    rid: str,
-    anchor: str | None,
-    duration_s: float,
-    host_series: bool = True,
-) -> None:
-    from cloudsim.metrics.families import without_host_series
-    from cloudsim.metrics.openmetrics import AnchorError, parse_anchor, write
-
-    if not host_series:
-        frames = [(t, without_host_series(f)) for t, f in frames]
-    try:
-        start = parse_anchor(anchor, duration_s)
-    except AnchorError as exc:
-        raise UsageFailure(str(exc)) from None
-    w = write(path, frames, scenario, rid, start)
+def _print_openmetrics(w: Any) -> None:
+    """One line on standard error for an OpenMetrics file written (its series, samples and time span)."""
     first = _dt.datetime.fromtimestamp(w.start_ts, _dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     last = _dt.datetime.fromtimestamp(w.end_ts, _dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     err.print(
-        f"openmetrics: {path}: {w.series} series, {w.samples} samples, {first} .. {last} ({w.seconds:.2f} s)",
+        f"openmetrics: {w.path}: {w.series} series, {w.samples} samples, {first} .. {last} ({w.seconds:.2f} s)",
         highlight=False,
     )
 
@@ -543,26 +439,21 @@ def _progress_bar(disable: bool = False) -> Progress:
     )
 
 
-def _write_scenario(out_dir: Path, raw: dict[str, Any]) -> None:
-    """The scenario as run, next to its results (``scenario.yaml``)."""
-    import yaml
-
-    with atomic_open(out_dir / "scenario.yaml") as fh:
-        fh.write(yaml.safe_dump(raw, sort_keys=False))
-
-
-export_app = typer.Typer(help="Export a finished run: OpenMetrics for Prometheus backfill.", no_args_is_help=True)
+export_app = Typer(help="Export a finished run: OpenMetrics for Prometheus backfill.", no_args_is_help=True)
 app.add_typer(export_app, name="export")
 
 
 @export_app.command("openmetrics")
 def export_openmetrics(
-    run_dir: Annotated[Path, typer.Argument(help="a run directory written by cloudsim run --out DIR")],
+    run_dir: Annotated[
+        Path, typer.Argument(metavar="RUN_DIR", help="a run directory written by cloudsim run --out DIR")
+    ],
     out_file: Annotated[
-        Path | None, typer.Option("--out", help="the OpenMetrics file (default RUN_DIR/metrics.om)")
+        Path | None, typer.Option("--out", metavar="FILE", help="the OpenMetrics file (default RUN_DIR/metrics.om)")
     ] = None,
     anchor: Annotated[
-        str | None, typer.Option(help="wall time of simulated t=0: auto (end 3 h before now), now-6h, or ISO")
+        str | None,
+        typer.Option(metavar="TIME", help="wall time of simulated t=0: auto (end 3 h before now), now-6h, or ISO"),
     ] = None,
     host_series: Annotated[
         bool, typer.Option(help="include the bounded per-host view (histogram across hosts, top 5 hosts)")
@@ -579,17 +470,27 @@ def export_openmetrics(
     except (ValueError, KeyError, TypeError) as exc:
         raise UsageFailure(f"RUN_DIR: {run_dir}/metrics.jsonl is not a cloudsim metrics file: {exc}") from None
     end = max((t for t, _ in frames), default=0.0)
-    _write_openmetrics(
-        out_file or run_dir / "metrics.om", frames, summary["scenario"], summary["run"], anchor, end, host_series
-    )
+    from cloudsim.metrics.openmetrics import AnchorError, write_run
+
+    try:
+        written = write_run(
+            out_file or run_dir / "metrics.om", frames, summary["scenario"], summary["run"], anchor, end, host_series
+        )
+    except AnchorError as exc:
+        raise UsageFailure(str(exc)) from None
+    _print_openmetrics(written)
 
 
 @app.command()
 def report(
-    run_dir: Annotated[Path, typer.Argument(help="a run directory written by cloudsim run --out DIR")],
-    out_dir: Annotated[Path | None, typer.Option("--out", help="where to write (default: RUN_DIR)")] = None,
+    run_dir: Annotated[
+        Path, typer.Argument(metavar="RUN_DIR", help="a run directory written by cloudsim run --out DIR")
+    ],
+    out_dir: Annotated[
+        Path | None, typer.Option("--out", metavar="DIR", help="where to write (default: RUN_DIR)")
+    ] = None,
 ) -> None:
-    """Write a self-contained HTML page (report.html) and PNG charts (charts/) of one run."""
+    """Write report.html: one self-contained page of the run's headline figures and dashboard panels."""
     from cloudsim.report import report as make_report
 
     _write_page(make_report, run_dir, out_dir)
@@ -597,13 +498,20 @@ def report(
 
 @app.command()
 def compare(
-    run_dirs: Annotated[list[Path], typer.Argument(help="two or more run directories (cloudsim run --out DIR)")],
-    out_dir: Annotated[Path, typer.Option("--out", help="where to write compare.html and charts/")] = Path("compare"),
+    run_dirs: Annotated[
+        list[Path], typer.Argument(metavar="RUN_DIR", help="two or more run directories (cloudsim run --out DIR)")
+    ],
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            "--out", metavar="FILE", help="the page to write (default: compare.html here; a folder: inside it)"
+        ),
+    ] = None,
 ) -> None:
-    """A side-by-side table of several runs' summaries and overlaid charts, as one HTML page."""
+    """One HTML page with several runs overlaid, each named by what differs between their scenarios."""
     from cloudsim.report import compare as make_compare
 
-    _write_page(make_compare, run_dirs, out_dir)
+    _write_page(make_compare, run_dirs, out)
 
 
 def _write_page(make: Any, *args: Any) -> None:
@@ -619,11 +527,14 @@ def _write_page(make: Any, *args: Any) -> None:
 
 @app.command()
 def sweep(
-    scenario: Annotated[str, typer.Argument(help="scenario file (YAML) or built-in name (see `cloudsim scenarios`)")],
+    scenario: Annotated[
+        str, typer.Argument(metavar="SCENARIO", help="scenario file (YAML) or built-in name (see `cloudsim scenarios`)")
+    ],
     out_dir: Annotated[
         Path,
         typer.Option(
             "--out",
+            metavar="DIR",
             help="the sweep's folder: one run folder per variant, sweep.csv, compare.html (run again to finish it)",
         ),
     ],
@@ -631,6 +542,7 @@ def sweep(
         list[str] | None,
         typer.Option(
             "--set",
+            metavar="KEY=V1,V2,...",
             help="an axis of the grid: dotted.path=V1,V2,... (a..b: the integers a to b); one value: every variant",
         ),
     ] = None,
@@ -641,7 +553,12 @@ def sweep(
     address: AddressOption = None,
     max_memory: Annotated[
         float | None,
-        typer.Option("--max-memory", min=0.001, help="GiB one variant may need (default: half this machine's memory)"),
+        typer.Option(
+            "--max-memory",
+            metavar="GIB",
+            min=0.001,
+            help="GiB one variant may need (default: half this machine's memory)",
+        ),
     ] = None,
     progress: Annotated[bool, typer.Option(help="show a progress bar (variants done / total)")] = True,
 ) -> None:
@@ -772,11 +689,16 @@ def _sweep_table(result: Any, limit: int = 40) -> None:
 
 @app.command()
 def validate(
-    scenario: Annotated[str, typer.Argument(help="scenario file (YAML) or built-in name")],
-    set_: Annotated[list[str] | None, typer.Option("--set", help="override a field: dotted.path=value")] = None,
+    scenario: Annotated[str, typer.Argument(metavar="SCENARIO", help="scenario file (YAML) or built-in name")],
+    set_: Annotated[
+        list[str] | None, typer.Option("--set", metavar="KEY=VALUE", help="override a field: dotted.path=value")
+    ] = None,
+    day: DayOption = None,
     max_memory: Annotated[
         float | None,
-        typer.Option("--max-memory", min=0.001, help="GiB a run may need (default: half this machine's memory)"),
+        typer.Option(
+            "--max-memory", metavar="GIB", min=0.001, help="GiB a run may need (default: half this machine's memory)"
+        ),
     ] = None,
     strict: Annotated[bool, typer.Option("--strict", help="exit 2 when there are warnings")] = False,
 ) -> None:
@@ -785,7 +707,7 @@ def validate(
     unless --strict."""
     from cloudsim.scenario.schema import format_duration
 
-    sc, _ = load_scenario(scenario, set_ or [], max_memory_gib=max_memory)
+    sc, _ = load_scenario(scenario, _with_day(set_, day) or [], max_memory_gib=max_memory)
     hosts = sum(g.count for g in sc.hosts)
     policy = f"policy {sc.placement.policy}"
     if (rq := sc.workload.requests) is not None:
@@ -795,7 +717,7 @@ def validate(
             vms = read_azure_v1(rq.path or "", rq.split).vms
         except AzureError as exc:
             raise UsageFailure(f"workload.requests.{exc.key}: {exc}") from None
-        policy += f", {min(vms, rq.limit or vms):,} VMs (azure-v1 {rq.split})"
+        policy += f", {min(vms, rq.limit or vms):,} VMs (azure-v1 {rq.split}) from {rq.path}"
     if sc.consolidation is not None:
         from cloudsim.metrics.recorder import policy_label
 
@@ -903,18 +825,164 @@ def _explain_tables(story: Any, top: int) -> list[Any]:
     return tables
 
 
-@app.command()
-def scenarios() -> None:
-    """List the built-in scenarios."""
+scenarios_app = Typer(invoke_without_command=True)  # its help: the callback's docstring
+app.add_typer(scenarios_app, name="scenarios")
+
+
+@scenarios_app.callback()
+def scenarios(ctx: typer.Context) -> None:
+    """List the built-in scenarios and the data each needs (✓ in the cache, ✗ not yet: fetch it);
+    `cloudsim scenarios show NAME` prints one to save and edit."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from cloudsim.data import needs
+    from cloudsim.scenario import read_base
+
     names = builtin_names()
-    width = max(len(n) for n in names)
+    needed = {name: ", ".join(n.label for n in needs(read_base(name))) or "—" for name in names}
+    width, nw = max(len(n) for n in names), max(len(n) for n in needed.values())
+    typer.echo(f"{'scenario':<{width}}  {'needs':<{nw}}  description")
     for name in names:
-        typer.echo(f"{name:<{width}}  {builtin_description(name)}")
+        typer.echo(f"{name:<{width}}  {needed[name]:<{nw}}  {builtin_description(name)}")
+
+
+# --------------------------------------------------------------------------------------------- data
+
+data_app = Typer(
+    help="Trace data in a local cache: PlanetLab days and the Azure V1 requests, fetched with checksums.",
+    no_args_is_help=True,
+)
+app.add_typer(data_app, name="data")
+
+#: ``--cache``: the data cache folder.
+CacheOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--cache",
+        metavar="DIR",
+        help="the cache folder (default: $CLOUDSIM_DATA, else $XDG_CACHE_HOME/cloudsim, else ~/.cache/cloudsim)",
+    ),
+]
+
+
+@data_app.command("fetch")
+def data_fetch(
+    dataset: Annotated[str, typer.Argument(metavar="DATASET", help="the data set: planetlab or azure-v1")],
+    from_: Annotated[
+        Path | None,
+        typer.Option(
+            "--from",
+            metavar="DIR",
+            help="import a local copy instead of downloading: the folder of day folders (planetlab) or of maps/ "
+            "and traces/ (azure-v1)",
+        ),
+    ] = None,
+    day: Annotated[
+        list[str] | None,
+        typer.Option(metavar="DAY", help="planetlab: only this day (YYYYMMDD); repeat (default: all ten)"),
+    ] = None,
+    url: Annotated[
+        str | None,
+        typer.Option(metavar="URL", help="download this tar.gz (a mirror of the published archive) instead"),
+    ] = None,
+    cache: CacheOption = None,
+    force: Annotated[bool, typer.Option("--force", help="replace what the cache holds already")] = False,
+) -> None:
+    """Put a data set in the cache: downloaded from its published source (or --from a local copy), checked
+    against the checksums shipped with cloudsim, then moved into place; a mismatch writes nothing."""
+    from cloudsim import data
+
+    if from_ is not None and url is not None:
+        raise UsageFailure("--from: imports a local copy; give either --from DIR or --url URL")
+    step = [0]
+
+    def progress(read: int) -> None:
+        if read == 0:
+            err.print(f"{dataset}: downloading {url or data.dataset(dataset).url}", highlight=False, soft_wrap=True)
+        elif read >= step[0] + 4 * 2**20:
+            step[0] = read
+            err.print(f"{dataset}: {read / 2**20:,.0f} MiB read", highlight=False)
+
+    try:
+        done = data.fetch(dataset, data.cache_dir(cache), source=from_, url=url, parts=day, force=force,
+                          progress=progress)  # fmt: skip
+    except data.DataError as exc:
+        raise UsageFailure(str(exc)) from None
+    n = len(done.installed)
+    what = f"{n} day{'s' * (n != 1)}" if done.installed != ("",) else "its files"
+    installed = f"{what} ({done.bytes:,} bytes, checksums ok) into {done.folder}" if done.installed else "nothing new"
+    kept = f"; {len(done.kept)} days already there (--force replaces them)" if done.kept else ""
+    kept = "; already there (--force replaces it)" if done.kept == ("",) else kept
+    out.print(f"{dataset}: {installed}{kept}", highlight=False, soft_wrap=True)
+
+
+@data_app.command("list")
+def data_list(
+    cache: CacheOption = None,
+    verify: Annotated[bool, typer.Option("--verify", help="re-check the cached files against their checksums")] = False,
+) -> None:
+    """Each data set: whether it is in the cache, where, its size, its source and licence."""
+    from cloudsim import data
+
+    folder = data.cache_dir(cache)
+    out.print(f"data cache: {folder}", highlight=False, soft_wrap=True)
+    failed = []
+    for name, ds in data.DATASETS.items():
+        st = data.status(name, folder)
+        present = "✓" if st.complete else "✗"
+        if ds.part_names != [""]:
+            present += f" {len(st.present)}/{len(ds.parts)} days"
+        if verify and st.present:
+            bad = [p for p, ok in data.verify(name, folder).items() if not ok]
+            failed += [f"{name} {p}".strip() for p in bad]
+            present += f", {'checksum MISMATCH' if bad else 'checksums ok'}"
+        where = str(st.folder) if st.present else f"not fetched: cloudsim data fetch {name}"
+        out.print(f"{name:<10} {present}  {st.bytes / 2**20:.1f} MiB  {where}", highlight=False, soft_wrap=True)
+        for line in (ds.title, f"source: {ds.source}", f"licence: {ds.licence}", f"cite: {ds.citation}"):
+            out.print(f"{'':<10} {line}", highlight=False, soft_wrap=True)
+    if failed:
+        raise UsageFailure(f"--verify: checksum mismatch in {', '.join(failed)}; fetch again with --force", 1)
+
+
+@scenarios_app.command("show")
+def scenarios_show(
+    name: Annotated[str, typer.Argument(metavar="NAME", help="a built-in scenario (see `cloudsim scenarios`)")],
+) -> None:
+    """Print a built-in scenario as YAML, its comments kept: save it to a file, edit it, run the file.
+
+    For example: cloudsim scenarios show quickstart > my.yaml"""
+    from cloudsim.scenario import builtin_text
+
+    try:
+        text = builtin_text(name)
+    except KeyError as exc:
+        raise UsageFailure(f"NAME: {exc.args[0]}") from None
+    sys.stdout.write(text if text.endswith("\n") else text + "\n")
+
+
+@app.command()
+def init(
+    path: Annotated[Path, typer.Argument(metavar="PATH", help="the file to write")] = Path("scenario.yaml"),
+    force: Annotated[bool, typer.Option("--force", help="replace the file if it exists")] = False,
+) -> None:
+    """Write a starter scenario: a small data centre and workload, every section explained in comments with
+    its allowed values. Check it with `cloudsim validate PATH`, run it with `cloudsim run PATH`."""
+    from cloudsim.scenario import starter_text
+
+    if path.is_dir():
+        raise UsageFailure(
+            f"PATH: {str(path)!r} is a directory; give a file name such as {str(path / 'scenario.yaml')!r}"
+        )
+    if path.exists() and not force:
+        raise UsageFailure(f"PATH: {str(path)!r} exists; choose another name, or add --force to replace it")
+    with atomic_open(path) as fh:
+        fh.write(starter_text(str(path)))
+    typer.echo(f"wrote {path}; check it with `cloudsim validate {path}`, run it with `cloudsim run {path}`")
 
 
 # ------------------------------------------------------------------------------------------ packing
 
-bench_app = typer.Typer(
+bench_app = Typer(
     help="Benchmarks: packing quality against known optima; consolidation policies on PlanetLab days; the "
     "engine's CPU time locally and on Ray.",
     no_args_is_help=True,
@@ -933,14 +1001,17 @@ def _packing_policy(name: str) -> str:
 
 @app.command()
 def pack(
-    file: Annotated[Path, typer.Argument(help="a BPPLIB text instance or a VPSolver .vbp instance")],
-    fmt: Annotated[str | None, typer.Option("--format", help="bpplib or vbp (default: by extension)")] = None,
-    policy: Annotated[str, typer.Option(help="packing policy (see `cloudsim pack --help`)")] = "search",
-    time_limit: Annotated[float, typer.Option(min=0.0, help="seconds for the search policy")] = 1.0,
-    seed: Annotated[int, typer.Option(help="seed of the search")] = 0,
+    file: Annotated[Path, typer.Argument(metavar="FILE", help="a BPPLIB text instance or a VPSolver .vbp instance")],
+    fmt: Annotated[
+        str | None, typer.Option("--format", metavar="bpplib|vbp", help="bpplib or vbp (default: by extension)")
+    ] = None,
+    policy: Annotated[str, typer.Option(metavar="NAME", help="packing policy, one of those above")] = "search",
+    time_limit: Annotated[float, typer.Option(metavar="SECONDS", min=0.0, help="seconds for the search policy")] = 1.0,
+    seed: Annotated[int, typer.Option(metavar="N", help="seed of the search")] = 0,
     json_out: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
 ) -> None:
-    """Pack one bin packing instance and print bins used, the lower bound and the time taken.
+    """Pack one bin packing instance and print the bins used, the lower bound, the time the packing took,
+    and the CPU time of the whole command (start-up, imports and loading the compiled kernels included).
 
     Policies: first-fit, best-fit, ffd, bfd, ffd-max, ffd-l2, bfd-max, bfd-l2, dot-product, l2-norm, mbs,
     portfolio, search (default)."""
@@ -953,28 +1024,46 @@ def pack(
         inst = read_instance(file, fmt)
     except PackingFormatError as exc:
         raise UsageFailure(str(exc)) from None
+    t0 = time.process_time()
     warm_up([policy])
+    if (compiled := time.process_time() - t0) > 1.0:  # loading them from the cache takes a fraction of that
+        err.print(
+            f"compiled the packing kernels: {compiled:.1f} s CPU (once after an install or upgrade; later runs "
+            "load them from numba's cache)",
+            highlight=False,
+            soft_wrap=True,
+        )
     result = run_pack(inst, policy, time_limit, seed)
+    cpu_s = time.process_time()  # this process since it started
     if json_out:
-        sys.stdout.write(json.dumps(result.to_json()) + "\n")
+        sys.stdout.write(json.dumps({**result.to_json(), "process_cpu_s": round(cpu_s, 3)}) + "\n")
         return
     proven = " (optimal: equals the lower bound)" if result.proven_optimal else ""
     typer.echo(
         f"{inst.name}: {inst.n} items, {inst.dims} dimension(s): {result.bins} bins{proven}; "
-        f"lower bound {result.lower_bound}; {result.time_s:.3f} s; policy {policy}"
+        f"lower bound {result.lower_bound}; policy {policy}; packing {result.time_s:.3g} s, "
+        f"whole command {cpu_s:.2f} s CPU"
     )
 
 
 @bench_app.command("packing")
 def bench_packing(
-    data_dir: Annotated[Path, typer.Argument(help="folder with the benchmark sets (e.g. shared/data/binpacking)")],
-    optima: Annotated[Path, typer.Option(help="optima.csv: set, instance, opt_or_best, is_proven_optimal")],
-    sets: Annotated[str | None, typer.Option(help="comma-separated sets (default: all in optima.csv)")] = None,
-    policy: Annotated[list[str] | None, typer.Option(help="packing policy; repeat to compare")] = None,
-    time_limit: Annotated[float, typer.Option(min=0.0, help="seconds per instance for search")] = 1.0,
-    limit: Annotated[int | None, typer.Option(min=1, help="at most this many instances per set")] = None,
+    data_dir: Annotated[
+        Path, typer.Argument(metavar="DATA_DIR", help="folder with the benchmark sets (e.g. shared/data/binpacking)")
+    ],
+    optima: Annotated[
+        Path, typer.Option(metavar="CSV", help="optima.csv: set, instance, opt_or_best, is_proven_optimal")
+    ],
+    sets: Annotated[
+        str | None, typer.Option(metavar="SET,...", help="comma-separated sets (default: all in optima.csv)")
+    ] = None,
+    policy: Annotated[list[str] | None, typer.Option(metavar="NAME", help="packing policy; repeat to compare")] = None,
+    time_limit: Annotated[
+        float, typer.Option(metavar="SECONDS", min=0.0, help="seconds per instance for search")
+    ] = 1.0,
+    limit: Annotated[int | None, typer.Option(metavar="N", min=1, help="at most this many instances per set")] = None,
     out_csv: Annotated[
-        Path | None, typer.Option("--out", help="per-instance rows (CSV), written as they finish")
+        Path | None, typer.Option("--out", metavar="CSV", help="per-instance rows (CSV), written as they finish")
     ] = None,
 ) -> None:
     """Run packing policies over benchmark sets and print, per set and policy: instances, share at the
@@ -1033,15 +1122,28 @@ def bench_packing(
 @bench_app.command("consolidation")
 def bench_consolidation(
     data_dir: Annotated[
-        Path, typer.Argument(help="the PlanetLab folder with one folder per day (shared/data/planetlab)")
-    ],
-    days: Annotated[str | None, typer.Option(help="comma-separated days (default: every day folder)")] = None,
+        Path | None,
+        typer.Argument(
+            metavar="PLANETLAB_DIR",
+            help="the PlanetLab folder with one folder per day (default: the data cache's; cloudsim data fetch planetlab)",
+        ),
+    ] = None,
+    days: Annotated[
+        str | None, typer.Option(metavar="DAY,...", help="comma-separated days (default: every day folder)")
+    ] = None,
     scenario: Annotated[
         list[str] | None,
-        typer.Option(help="consolidation scenario (built-in name or file); repeat (default: the references and ours)"),
+        typer.Option(
+            metavar="SCENARIO",
+            help="consolidation scenario (built-in name or file); repeat (default: the references and ours)",
+        ),
     ] = None,
-    set_: Annotated[list[str] | None, typer.Option("--set", help="override a field in every scenario")] = None,
-    out_csv: Annotated[Path | None, typer.Option("--out", help="one row per day and scenario (CSV)")] = None,
+    set_: Annotated[
+        list[str] | None, typer.Option("--set", metavar="KEY=VALUE", help="override a field in every scenario")
+    ] = None,
+    out_csv: Annotated[
+        Path | None, typer.Option("--out", metavar="CSV", help="one row per day and scenario (CSV)")
+    ] = None,
     backend: Annotated[
         BackendName, typer.Option(help="local: one run after another here; ray: one Ray task per run, across a cluster")
     ] = BackendName.local,
@@ -1101,29 +1203,41 @@ def bench_consolidation(
 def bench_sim(
     planetlab: Annotated[
         Path | None,
-        typer.Option(help="a PlanetLab day folder: time planetlab-lr-mmt on it (e.g. shared/data/planetlab/20110303)"),
+        typer.Option(
+            metavar="DAY_DIR",
+            help="a PlanetLab day folder: time planetlab-lr-mmt on it (e.g. shared/data/planetlab/20110303)",
+        ),
     ] = None,
-    hosts: Annotated[int, typer.Option(min=0, help="hosts of the synthetic data centre (0: leave it out)")] = 10_000,
-    guests: Annotated[int, typer.Option(min=1, help="guests of the synthetic data centre")] = 20_000,
-    duration: Annotated[str, typer.Option(help="simulated time of the synthetic run (300s, 6h, 1d)")] = "1d",
+    hosts: Annotated[
+        int, typer.Option(metavar="N", min=0, help="hosts of the synthetic data centre (0: leave it out)")
+    ] = 10_000,
+    guests: Annotated[int, typer.Option(metavar="N", min=1, help="guests of the synthetic data centre")] = 20_000,
+    duration: Annotated[
+        str, typer.Option(metavar="DURATION", help="simulated time of the synthetic run (300s, 6h, 1d)")
+    ] = "1d",
     churn: Annotated[
         float,
         typer.Option(
+            metavar="DAYS",
             min=0,
             help="mean guest lifetime in days: Poisson arrivals and departures keep --guests steady (0: the "
             "guests arrive at the start and stay)",
         ),
     ] = 0.0,
-    policy: Annotated[str, typer.Option(help="placement policy of the synthetic data centre")] = "worst-fit",
+    policy: Annotated[
+        str, typer.Option(metavar="NAME", help="placement policy of the synthetic data centre")
+    ] = "worst-fit",
     backend: Annotated[
         list[BackendName] | None, typer.Option(help="backends to time, side by side; repeat (default: local and ray)")
     ] = None,
     grain: Annotated[
         list[str] | None,
-        typer.Option(help="hosts per actor on Ray: auto or a number; repeat to compare grains (default: auto)"),
+        typer.Option(
+            metavar="auto|N", help="hosts per actor on Ray: auto or a number; repeat to compare grains (default: auto)"
+        ),
     ] = None,
     address: AddressOption = None,
-    out_csv: Annotated[Path | None, typer.Option("--out", help="the rows as CSV")] = None,
+    out_csv: Annotated[Path | None, typer.Option("--out", metavar="CSV", help="the rows as CSV")] = None,
 ) -> None:
     """Time the engine side by side in one process: the PlanetLab LR-MMT day and a synthetic data centre with
     consolidation on, locally (one shard) and on Ray at each grain. CPU seconds count the driver and every
@@ -1143,7 +1257,9 @@ def bench_sim(
     cases: list[tuple[Any, Any]] = []
     if planetlab is not None:
         sc, _ = load_scenario("planetlab-lr-mmt", [f"workload.trace.path={planetlab}"])
-        cases.append((sc, _read_trace(sc)))
+        from cloudsim.api import read_trace
+
+        cases.append((sc, read_trace(sc)))
     if hosts > 0:
         try:
             cases.append((bench.synthetic_datacenter(hosts, guests, duration, churn, policy), None))
@@ -1206,16 +1322,21 @@ def bench_sim(
 @bench_app.command("sweep")
 def bench_sweep(
     scenario: Annotated[
-        str, typer.Argument(help="scenario file (YAML) or built-in name (default: consolidation-demo)")
+        str,
+        typer.Argument(metavar="SCENARIO", help="scenario file (YAML) or built-in name (default: consolidation-demo)"),
     ] = "consolidation-demo",
     set_: Annotated[
         list[str] | None,
-        typer.Option("--set", help="the grid, as for `cloudsim sweep` (default: duration=7d, seed=1..8)"),
+        typer.Option(
+            "--set", metavar="KEY=V1,V2,...", help="the grid, as for `cloudsim sweep` (default: duration=7d, seed=1..8)"
+        ),
     ] = None,
     address: AddressOption = None,
     out_dir: Annotated[
         Path | None,
-        typer.Option("--out", help="where the two sweeps write (serial/, parallel/); default: a temporary folder"),
+        typer.Option(
+            "--out", metavar="DIR", help="where the two sweeps write (serial/, parallel/); default: a temporary folder"
+        ),
     ] = None,
 ) -> None:
     """Time a sweep side by side in one process: its variants one after another here, then as Ray tasks
@@ -1316,8 +1437,11 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     except _USAGE as exc:
         ctx = getattr(exc, "ctx", None)
-        name = ctx.command.name if ctx and ctx.command.name not in (None, "cloudsim") else ""
-        cmd = f" (see `cloudsim {name}{' ' if name else ''}--help`)"
+        words = []  # the command's words below the root: "scenarios show"
+        while ctx is not None and ctx.parent is not None:
+            words.insert(0, ctx.info_name or "")
+            ctx = ctx.parent
+        cmd = f" (see `{' '.join(['cloudsim', *words, '--help'])}`)"
         return _fail(exc.format_message() + cmd)  # type: ignore[attr-defined]
     except _EXIT as exc:
         return int(getattr(exc, "exit_code", 0))

@@ -20,7 +20,6 @@ import csv
 import hashlib
 import json
 import re
-import shutil
 from collections.abc import Callable, Iterable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
@@ -30,6 +29,8 @@ from typing import Any
 
 import yaml
 
+from cloudsim import api
+from cloudsim.api import WALL_CLOCK, Result, scenario_text, write_run
 from cloudsim.files import atomic_open, finite
 from cloudsim.scenario import Scenario, ScenarioError, read_base, with_overrides
 
@@ -248,10 +249,6 @@ def plan(
 # ------------------------------------------------------------------------------------------------ outputs
 
 
-def _scenario_text(raw: dict[str, Any]) -> str:
-    return yaml.safe_dump(raw, sort_keys=False)  # as ``cloudsim run --out`` writes it
-
-
 #: libyaml's loader when PyYAML has it: checking 10,000 variants' scenarios takes seconds, not minutes
 _FAST_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
@@ -267,21 +264,17 @@ def is_complete(folder: Path, variant: Variant) -> bool:
     if not isinstance(summary, dict) or summary.get("interrupted") or summary.get("lost"):
         return False
     # the mapping as parsed, or else as written and read back (in case YAML changes a value's form)
-    return stored == variant.raw or stored == yaml.load(_scenario_text(variant.raw), Loader=_FAST_LOADER)
+    return stored == variant.raw or stored == yaml.load(scenario_text(variant.raw), Loader=_FAST_LOADER)
 
 
 def read_summary(folder: Path) -> dict[str, Any]:
     return json.loads((folder / "summary.json").read_text(encoding="utf-8"))
 
 
-def write_variant(folder: Path, variant: Variant, summary: dict[str, Any], recorder: Any) -> None:
-    """A variant's run folder, as ``cloudsim run --out`` writes it: the old summary goes first and the new
-    one comes last, so a folder with a summary always holds the whole run of the scenario beside it."""
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / "summary.json").unlink(missing_ok=True)
-    with atomic_open(folder / "scenario.yaml") as fh:
-        fh.write(_scenario_text(variant.raw))
-    recorder.write(folder, summary)
+def write_variant(folder: Path, variant: Variant, result: Result) -> None:
+    """A variant's run folder, as ``cloudsim run --out`` writes it (:func:`cloudsim.api.write_run`), with
+    the variant's scenario mapping as written in ``scenario.yaml``."""
+    write_run(folder, result.summary, result.recorder, variant.raw)
 
 
 def _get(summary: dict[str, Any], dotted: str) -> Any:
@@ -345,12 +338,10 @@ def write_marker(out_dir: Path, source: str | Path, sets: Sequence[str], variant
 # ------------------------------------------------------------------------------------------------ running
 
 
-def simulate(scenario: Scenario, run_id: str) -> tuple[dict[str, Any], Any]:
-    """One variant, in this process (the local backend): its summary and recorder. What each Ray task of a
+def simulate(scenario: Scenario, run_id: str) -> Result:
+    """One variant, in this process (:func:`cloudsim.run` on the local backend). What each Ray task of a
     sweep runs, and what ``--backend local`` runs one after another."""
-    from cloudsim import engine
-
-    return engine.run(scenario, engine.LocalBackend(), run_id=run_id)
+    return api.run(scenario, backend="local", run_id=run_id)
 
 
 #: ``parallel(fn, jobs, on_result)``: calls ``on_result(index, fn(*jobs[index]))`` for every job, in any
@@ -415,12 +406,11 @@ def run(
             if on_done is not None:
                 on_done(v, "failed")
             return
-        summary, recorder = value
-        if summary.get("interrupted"):  # the run in this process saw the Ctrl-C and stopped early
+        if value.interrupted:  # the run in this process saw the Ctrl-C and stopped early
             raise KeyboardInterrupt
         with guard():  # a stop asked for meanwhile takes effect on leaving: the variant counts as finished
-            write_variant(out_dir / v.id, v, summary, recorder)
-            result.summaries[v.id] = summary
+            write_variant(out_dir / v.id, v, value)
+            result.summaries[v.id] = value.summary
             result.ran.append(v.id)
         if on_done is not None:
             on_done(v, "ran")
@@ -445,7 +435,7 @@ def run(
 def _compare_page(
     out_dir: Path, variants: Sequence[Variant], summaries: dict[str, dict[str, Any]], limit: int
 ) -> tuple[Path | None, str]:
-    """``compare.html`` and ``charts/`` of the complete variants (``cloudsim compare``'s page), or why not."""
+    """``compare.html`` of the complete variants (``cloudsim compare``'s page), or why not."""
     from cloudsim.report import compare
 
     done = [out_dir / v.id for v in variants if v.id in summaries]
@@ -453,10 +443,7 @@ def _compare_page(
         return None, "no comparison page: fewer than two variants complete"
     if len(done) > limit:
         return None, f"no comparison page: {len(done):,} variants, more than {limit} side by side (see sweep.csv)"
-    stale = out_dir / "charts"
-    if stale.is_dir():  # charts of a previous, larger page
-        shutil.rmtree(stale)
-    return compare(done, out_dir), ""
+    return compare(done, out_dir / "compare.html"), ""
 
 
 def time_backends(variants: list[Variant], out_dir: Path, parallel: Parallel) -> dict[str, Any]:
@@ -476,7 +463,7 @@ def time_backends(variants: list[Variant], out_dir: Path, parallel: Parallel) ->
             break
 
     def stable(s: dict[str, Any]) -> dict[str, Any]:
-        return {k: v for k, v in s.items() if k != "wall_time_s"}
+        return {k: v for k, v in s.items() if k not in WALL_CLOCK}
 
     a, b = results["serial"], results.get("parallel")
     same = b is not None and all(stable(a.summaries[v.id]) == stable(b.summaries.get(v.id, {})) for v in variants)

@@ -1,12 +1,15 @@
-"""Generate dashboards/cloudsim.json, the Grafana dashboard of cloudsim runs (plain Python, no SDK).
+"""Generate dashboards/cloudsim.json, the Grafana dashboard of cloudsim runs (plain Python, no SDK), from the
+panel definitions in ``cloudsim/metrics/panels.py`` (which ``cloudsim report`` draws too).
 
     python dashboards/build.py            # rewrite cloudsim.json
     python dashboards/build.py --check    # exit 1 if cloudsim.json is not what this script generates
 
 Every panel query selects ``scenario=~"$scenario", run=~"$run"``: both variables are multi-select, so runs
 can be compared side by side. Counters are shown as running totals (not rates), so the same panels work
-for a live scrape and for a backfilled run sampled once per simulated tick. The datasource uid is the one
-provisioned in deploy/grafana (``cloudsim-prom``).
+for a live scrape and for a backfilled run sampled once per simulated tick. The datasource is a variable
+(any Prometheus of the Grafana that imports the dashboard); it defaults to the one provisioned in
+deploy/grafana (uid ``cloudsim-prom``). The default range is the last hour, refreshed every 10 s, for live
+runs; a backfilled run ends 3 h or more before now (README: Metrics), so widen the range to see it.
 """
 
 from __future__ import annotations
@@ -15,105 +18,38 @@ import json
 import sys
 from pathlib import Path
 
-DATASOURCE = {"type": "prometheus", "uid": "cloudsim-prom"}
-SEL = 'scenario=~"$scenario", run=~"$run"'
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # run as a script from a checkout: the panels come from the package beside it
+
+from cloudsim.metrics.panels import ROWS, Panel, widths  # noqa: E402
+
+#: Every panel and variable asks the datasource the ``datasource`` variable names (a Prometheus of your
+#: Grafana; the one provisioned in deploy/grafana is the default).
+DATASOURCE = {"type": "prometheus", "uid": "${datasource}"}
+PROVISIONED = "cloudsim-prom"
+SELECTOR = 'scenario=~"$scenario", run=~"$run"'
 OUT = Path(__file__).with_name("cloudsim.json")
+#: Live runs are minutes of wall time: the last hour, refreshed every 10 s.
+TIME_RANGE = {"from": "now-1h", "to": "now"}
+REFRESH = "10s"
+REFRESH_INTERVALS = ["5s", "10s", "30s", "1m", "5m", "15m"]
+GRAFANA_REDUCE = {"last": "lastNotNull", "mean": "mean", "max": "max"}
 
 
-def sel(extra: str = "") -> str:
-    return "{" + SEL + (", " + extra if extra else "") + "}"
-
-
-#: (row title, [(panel title, type, unit, [(expr, legend)], description)])
-ROWS: list[tuple[str, list[tuple[str, str, str, list[tuple[str, str]], str]]]] = [
-    (
-        "Packing and consolidation",
-        [
-            ("Consolidation ratio", "timeseries", "none",
-             [("cloudsim_consolidation_ratio" + sel(), "{{run}}")], "Hosted guests per active host"),
-            ("Active hosts vs the packing lower bound", "timeseries", "none",
-             [("cloudsim_hosts" + sel('state="active"'), "{{run}} active"),
-              ("cloudsim_hosts_lower_bound" + sel(), "{{run}} lower bound")],
-             "Hosts with guests, and the fewest hosts any packing of those guests needs"),
-            ("Packing efficiency", "timeseries", "percentunit",
-             [("cloudsim_packing_efficiency" + sel(), "{{run}}")], "Lower bound / active hosts (1 is optimal)"),
-            ("Hosts by state", "timeseries", "none",
-             [("cloudsim_hosts" + sel(), "{{run}} {{state}}")], "Active, idle (on, no guests) and off"),
-        ],
-    ),
-    (
-        "Utilization",
-        [
-            ("CPU and memory utilization of active hosts", "timeseries", "percentunit",
-             [("cloudsim_host_utilization_ratio" + sel(), "{{run}} {{resource}}")], "Mean over active hosts"),
-            ("Hosts by CPU utilization (across hosts)", "timeseries", "none",
-             [("cloudsim_hosts_by_cpu_utilization" + sel(), "{{run}} <= {{le}}")],
-             "Cumulative count of hosts that are on, by CPU utilization bucket"),
-            ("Busiest hosts", "timeseries", "percentunit",
-             [("cloudsim_top_host_cpu_utilization" + sel(), "{{run}} {{host}}")], "CPU utilization of the top 5"),
-        ],
-    ),
-    (
-        "Virtualization",
-        [
-            ("CPU overhead by mode and hypervisor type", "timeseries", "percentunit",
-             [("cloudsim_virtualization_overhead" + sel('resource="cpu"'), "{{run}} {{mode}} on {{hypervisor_type}}")],
-             "Host CPU spent on virtualization / CPU delivered to the guests"),
-            ("Memory overhead by mode and hypervisor type", "timeseries", "percentunit",
-             [("cloudsim_virtualization_overhead" + sel('resource="memory"'),
-               "{{run}} {{mode}} on {{hypervisor_type}}")],
-             "Per-instance memory overhead / guest memory"),
-            ("Guests by mode and state", "timeseries", "none",
-             [("cloudsim_guests" + sel(), "{{run}} {{mode}} {{state}}")], "Booting and running guests"),
-        ],
-    ),
-    (
-        "Placement",
-        [
-            ("Placements by outcome", "timeseries", "none",
-             [("cloudsim_placements_total" + sel(), "{{run}} {{outcome}} ({{policy}})")], "Running totals"),
-            ("Rejections by reason", "timeseries", "none",
-             [("cloudsim_rejections_total" + sel(), "{{run}} {{reason}}")], "Running totals, by binding filter"),
-            ("Migrations", "timeseries", "none",
-             [("cloudsim_migrations_total" + sel(), "{{run}}")], "Live migrations started (running total)"),
-        ],
-    ),
-    (
-        "Energy and SLA",
-        [
-            ("Energy", "timeseries", "kwatth",
-             [("cloudsim_energy_joules_total" + sel() + " / 3.6e6", "{{run}}")], "Energy drawn by all hosts, kWh"),
-            ("Power", "timeseries", "watt", [("cloudsim_power_watts" + sel(), "{{run}}")], "All hosts"),
-            ("SLA violation", "timeseries", "percentunit",
-             [("cloudsim_sla_violation_ratio" + sel(), "{{run}} {{kind}}")],
-             "cpu_shortfall (placement runs); slatah, pdm, slav, overall (consolidation runs)"),
-            ("ESV (consolidation runs)", "timeseries", "none",
-             [("cloudsim_esv" + sel(), "{{run}}")], "Energy (kWh) x SLATAH x PDM"),
-            ("Host shutdowns (consolidation runs)", "timeseries", "none",
-             [("cloudsim_host_shutdowns_total" + sel(), "{{run}}")], "Hosts switched off (running total)"),
-        ],
-    ),
-    (
-        "Failures (runs with faults)",
-        [
-            ("Host failures and guest restarts", "timeseries", "none",
-             [("cloudsim_host_failures_total" + sel(), "{{run}} host failures"),
-              ("cloudsim_guest_restarts_total" + sel(), "{{run}} restarts")], "Running totals"),
-            ("Guest availability by mode", "timeseries", "percentunit",
-             [("cloudsim_guest_availability_ratio" + sel(), "{{run}} {{mode}}")],
-             "1 - time down after host failures / guest time"),
-        ],
-    ),
-    (
-        "Simulation",
-        [
-            ("Simulation speed", "timeseries", "none",
-             [("cloudsim_sim_speed_ratio" + sel(), "{{run}}")], "Simulated seconds per wall-clock second"),
-            ("Simulated time", "stat", "s", [("cloudsim_sim_time_seconds" + sel(), "{{run}}")],
-             "The run's simulated clock"),
-        ],
-    ),
-]  # fmt: skip
+def datasource_variable() -> dict:
+    return {
+        "name": "datasource",
+        "label": "Data source",
+        "type": "datasource",
+        "query": "prometheus",
+        "current": {"selected": True, "text": "Prometheus", "value": PROVISIONED},
+        "hide": 0,
+        "includeAll": False,
+        "multi": False,
+        "options": [],
+        "refresh": 1,
+        "regex": "",
+    }
 
 
 def variable(name: str, query: str) -> dict:
@@ -133,53 +69,77 @@ def variable(name: str, query: str) -> dict:
     }
 
 
+def grafana_panel(p: Panel, pid: int, grid: dict) -> dict:
+    """One panel of :mod:`cloudsim.metrics.panels` as Grafana JSON; every legend starts with the run."""
+    defaults: dict = {"unit": p.unit}
+    if p.min is not None:
+        defaults["min"] = p.min
+    if p.max is not None:
+        defaults["max"] = p.max
+    panel: dict = {
+        "type": p.kind,
+        "title": p.title,
+        "description": p.description,
+        "id": pid,
+        "datasource": DATASOURCE,
+        "gridPos": grid,
+        "fieldConfig": {"defaults": defaults, "overrides": []},
+        "targets": [
+            {"refId": chr(ord("A") + k), "datasource": DATASOURCE, "expr": q.promql(SELECTOR),
+             "legendFormat": f"{{{{run}}}} {q.legend}".strip()}
+            for k, q in enumerate(p.queries)
+        ],
+    }  # fmt: skip
+    if p.kind == "stat":
+        panel["options"] = {
+            "reduceOptions": {"calcs": [GRAFANA_REDUCE[p.reduce]], "fields": "", "values": False},
+            "textMode": "value_and_name",
+            "colorMode": "none",
+        }
+    else:
+        defaults["custom"] = {"lineInterpolation": "stepAfter" if p.step else "linear", "axisLabel": p.axis_label}
+        panel["options"] = {
+            "legend": {"displayMode": "list", "placement": "bottom", "showLegend": True},
+            "tooltip": {"mode": "multi", "sort": "none"},
+        }
+    return panel
+
+
 def build() -> dict:
     panels: list[dict] = []
     y = 0
     pid = 1
-    for row_title, row_panels in ROWS:
-        panels.append({"type": "row", "title": row_title, "id": pid, "collapsed": False,
+    for row in ROWS:
+        panels.append({"type": "row", "title": row.title, "id": pid, "collapsed": False,
                        "gridPos": {"x": 0, "y": y, "w": 24, "h": 1}, "panels": []})  # fmt: skip
         pid += 1
         y += 1
-        width = 24 // min(len(row_panels), 3) if row_panels else 24
-        for i, (title, ptype, unit, targets, desc) in enumerate(row_panels):
-            x = (i % 3) * width
-            if i and i % 3 == 0:
-                y += 8
-            panel = {
-                "type": ptype,
-                "title": title,
-                "description": desc,
-                "id": pid,
-                "datasource": DATASOURCE,
-                "gridPos": {"x": x, "y": y, "w": width, "h": 8},
-                "fieldConfig": {"defaults": {"unit": unit}, "overrides": []},
-                "options": {"legend": {"displayMode": "list", "placement": "bottom", "showLegend": True}},
-                "targets": [
-                    {"refId": chr(ord("A") + k), "datasource": DATASOURCE, "expr": expr, "legendFormat": legend}
-                    for k, (expr, legend) in enumerate(targets)
-                ],
-            }
-            if ptype == "stat":
-                panel["options"] = {"reduceOptions": {"calcs": ["lastNotNull"], "fields": "", "values": False}}
-            panels.append(panel)
+        stats = all(p.kind == "stat" for p in row.panels)
+        sizes = [24 // len(row.panels)] * len(row.panels) if stats else widths(len(row.panels))
+        height, x = 4 if stats else 8, 0
+        for p, w in zip(row.panels, sizes, strict=True):
+            if x + w > 24:
+                x, y = 0, y + height
+            panels.append(grafana_panel(p, pid, {"x": x, "y": y, "w": w, "h": height}))
             pid += 1
-        y += 8
+            x += w
+        y += height
     return {
         "title": "cloudsim",
         "uid": "cloudsim-overview",
-        "description": "cloudsim runs: live scrapes or backfilled whole runs (README: Metrics you can look at)",
+        "description": "cloudsim runs: live scrapes or backfilled whole runs (README: Metrics)",
         "tags": ["cloudsim", "simulation"],
         "timezone": "utc",
         "schemaVersion": 39,
         "version": 1,
         "editable": True,
         "graphTooltip": 1,
-        "time": {"from": "now-2d", "to": "now"},
-        "refresh": "",
+        "time": TIME_RANGE,
+        "refresh": REFRESH,
+        "timepicker": {"refresh_intervals": REFRESH_INTERVALS},
         "templating": {
             "list": [
+                datasource_variable(),
                 variable("scenario", "label_values(cloudsim_sim_time_seconds, scenario)"),
                 variable("run", 'label_values(cloudsim_sim_time_seconds{scenario=~"$scenario"}, run)'),
             ]

@@ -15,6 +15,14 @@ os.environ.setdefault("RAY_AUTH_MODE", "disabled")
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 
 
+@pytest.fixture(autouse=True)
+def data_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Every test has its own empty data cache (``$CLOUDSIM_DATA``), never the user's ~/.cache/cloudsim."""
+    cache = tmp_path_factory.mktemp("cache")
+    monkeypatch.setenv("CLOUDSIM_DATA", str(cache))
+    return cache
+
+
 @pytest.fixture(scope="session")
 def ray_session():
     """A private local Ray instance for the whole session (address='local': never joins a stray cluster)."""

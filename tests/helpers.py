@@ -6,9 +6,12 @@ import json
 from pathlib import Path
 from typing import Any
 
-#: Summary keys that differ between equal runs on different backends: the wall time, and what names the
-#: backend (its name, its actor count, the Ray nodes holding the actors).
-BACKEND_KEYS = ("wall_time_s", "backend", "actors", "nodes")
+from cloudsim.api import WALL_CLOCK
+
+#: Summary keys that differ between equal runs on different backends: the wall times (the run's, the
+#: start-up's and their total), and what names the backend (its name, its actor count, the Ray nodes holding
+#: the actors).
+BACKEND_KEYS = (*WALL_CLOCK, "backend", "actors", "nodes")
 
 #: Summary keys that legitimately differ between equal runs: those, and the run id.
 VOLATILE = ("run", *BACKEND_KEYS)

@@ -211,7 +211,7 @@ def test_requests_are_a_workload_form_of_their_own(tmp_path):
     folder = write_azure(tmp_path)
     with pytest.raises(ScenarioError, match="workload: give requests alone, without arrivals/lifetime/classes"):
         load_scenario("quickstart", [f"workload.requests.path={folder}"])
-    with pytest.raises(ScenarioError, match=r"workload\.requests\.path: is required"):
+    with pytest.raises(ScenarioError, match=r"workload\.requests\.path: the Azure V1 data are not in the cache"):
         load_scenario("azure-v1")
     with pytest.raises(ScenarioError, match=r"workload\.requests\.split: 'nope' is not one of: test, dev, train"):
         scenario(folder, "workload.requests.split=nope")

@@ -366,7 +366,7 @@ def test_unknown_backend(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_validate_without_a_scenario(capsys: pytest.CaptureFixture[str]) -> None:
-    assert_error(*cli(capsys, "validate"), None, "scenario")
+    assert_error(*cli(capsys, "validate"), None, "SCENARIO")
 
 
 # ------------------------------------------------------------------------ the real entry point (subprocess)
@@ -426,3 +426,16 @@ def test_never_simulate_guard_is_active(backend: str) -> None:
     """Self-check of the guard: a valid run reaches it (so no test here can start Ray or a simulation)."""
     with pytest.raises(AssertionError, match="went past validation"):
         main(["run", "mixed-modes", "--backend", backend, "--no-progress"])
+
+
+def test_the_readmes_error_examples_are_what_the_cli_prints(capsys: pytest.CaptureFixture[str]) -> None:
+    """Each example line under "Examples of the error line" in README.md is printed, as it stands, by
+    `cloudsim validate quickstart --set <override>`: the README cannot drift from the messages."""
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    block = readme.split("Examples of the error line:", 1)[1].split("```", 2)[1]
+    examples = [line for line in block.splitlines() if line.startswith("error: ")]
+    overrides = {"hosts[1].hypervisor.type": "type3", "duration": "5x", "placement.policy": "nope"}
+    assert [line.split(":", 2)[1].strip() for line in examples] == list(overrides)
+    for line, (field, value) in zip(examples, overrides.items(), strict=True):
+        assert main(["validate", "quickstart", "--set", f"{field}={value}"]) == 2
+        assert capsys.readouterr().err.strip().splitlines()[-1] == line

@@ -195,7 +195,7 @@ def test_actors_run_on_both_nodes_and_the_summary_equals_the_local_one(two_nodes
     assert set(on_cluster["nodes"]) == {two_nodes.head, two_nodes.second}
     assert sum(on_cluster["nodes"].values()) == 8
     assert local["backend"] == "local" and local["actors"] == 0 and local["nodes"] == {}
-    # Equal but for wall_time_s (wall clock) and backend, actors and nodes, which say where the shards ran;
+    # Equal but for the wall-clock times and backend, actors and nodes, which say where the shards ran;
     # the run id is the same (--run-id), so it is compared too.
     assert same_run_json(on_cluster) == same_run_json(local)
     assert on_cluster["guests"]["placed"] > 0

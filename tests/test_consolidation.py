@@ -312,11 +312,11 @@ def scenario_file(tmp_path: Path, day: Path, **consolidation) -> Path:
     return path
 
 
-def test_builtin_planetlab_scenarios_need_a_trace_folder(capsys):
+def test_builtin_planetlab_scenarios_need_a_trace_folder_or_the_cached_day(capsys):
     for name in ("planetlab-npa", "planetlab-dvfs", "planetlab-thr-mmt", "planetlab-iqr-mmt", "planetlab-mad-mmt",
                  "planetlab-lr-mmt", "planetlab-lrr-mmt", "planetlab-lr-mc", "planetlab-lr-rs", "planetlab-lr-mu"):  # fmt: skip
         assert main(["validate", name]) == 2
-        assert "workload.trace.path: is required" in capsys.readouterr().err
+        assert "workload.trace.path: PlanetLab day 20110303 is not in the cache" in capsys.readouterr().err
 
 
 def test_run_cli_writes_the_summary(tmp_path, capsys):
@@ -529,3 +529,28 @@ def test_the_underload_pass_can_be_bounded():
     none_under, _ = run("consolidation.underload_below=0")
     assert none_under["migrations"] < capped["migrations"] or none_under["migrations"] < free["migrations"]
     assert none_under["hosts"]["active_mean"] > free["hosts"]["active_mean"]  # nothing emptied: more hosts on
+
+
+def test_the_lower_bound_counts_what_consolidated_guests_hold(tmp_path):
+    """With consolidation guests hold the CPU they request now, not their reservation, and (in the cloudsim
+    model) no memory after instantiation: the bound is the fewest hosts, largest first, whose capacity covers
+    the tick's requests. So whenever the active hosts have room for what their guests request, they are at
+    least that bound; when they are short, the bound says how many hosts serving it all would take (a bound
+    over reservations was 3x the active hosts on PlanetLab's day)."""
+    day = tiny_day(tmp_path)
+    seen: list[tuple[int, int]] = []
+
+    def hook(t: float, report) -> None:
+        active = report.cpu_requested_mips > 0
+        requested, capacity = report.cpu_requested_mips.sum(), sim.cluster.cpu_mips
+        largest_first = np.cumsum(np.sort(capacity)[::-1])
+        assert sim.state.hosts_lower_bound == int(np.searchsorted(largest_first, requested * (1 - 1e-12))) + 1
+        if requested <= capacity[active].sum():
+            assert sim.state.hosts_lower_bound <= int(active.sum()), t
+            seen.append((sim.state.hosts_lower_bound, int(active.sum())))
+
+    sim = Simulation(trace_scenario(day, "dynamics.model=cloudsim", duration="12h"), LocalBackend())
+    sim.tick_hooks.append(hook)
+    summary = sim.run()
+    assert summary["migrations"] > 0 and len(seen) > 100
+    assert any(bound < active for bound, active in seen)

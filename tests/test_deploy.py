@@ -58,8 +58,17 @@ def test_grafana_provisioning_matches_the_dashboard():
     ds = load(DEPLOY / "grafana" / "provisioning" / "datasources" / "prometheus.yml")["datasources"][0]
     prov = load(DEPLOY / "grafana" / "provisioning" / "dashboards" / "cloudsim.yml")["providers"][0]
     dash = json.loads(DASHBOARD.read_text())
-    uids = {t["datasource"]["uid"] for p in dash["panels"] if p["type"] != "row" for t in p["targets"]}
-    assert uids == {ds["uid"]}
+    variables = {v["name"]: v for v in dash["templating"]["list"]}
+    source = variables["datasource"]
+    # a datasource variable of Prometheus type whose default is the provisioned datasource (also Grafana's
+    # default there), so the dashboard works provisioned and imported into another Grafana alike
+    assert source["type"] == "datasource" and source["query"] == "prometheus"
+    assert source["current"]["value"] == ds["uid"] and ds["isDefault"] and ds["type"] == "prometheus"
+    used = [p["datasource"] for p in dash["panels"] if p["type"] != "row"]
+    used += [t["datasource"] for p in dash["panels"] if p["type"] != "row" for t in p["targets"]]
+    used += [v["datasource"] for v in variables.values() if v["type"] == "query"]
+    assert all(d == {"type": "prometheus", "uid": "${datasource}"} for d in used)
+    assert DASHBOARD.read_text().count(ds["uid"]) == 1  # the variable's default, nowhere else
     assert ds["url"] == "http://prometheus:9090"
     # the compose file mounts ../dashboards where the provider looks
     grafana = load(DEPLOY / "docker-compose.yml")["services"]["grafana"]
@@ -77,8 +86,42 @@ def test_ray_cluster_launcher_yaml_passes_rays_validation():
         validate_config(prepare_config(broken))
 
 
+@pytest.mark.skipif(
+    shutil.which("rsync") is None, reason="rsync not found (Debian: apt-get install rsync; .ci/run does)"
+)
+def test_ray_cluster_launcher_copies_the_repository_without_its_virtualenv_or_history(tmp_path):
+    """The file mount goes through rsync with the arguments Ray builds from rsync_exclude / rsync_filter;
+    a dry run from a copy of the repository with a .venv and .git of its own lists what would be sent."""
+    from ray.autoscaler._private.command_runner import SSHCommandRunner
+
+    cfg = load(DEPLOY / "ray" / "cluster.yaml")
+    assert cfg["file_mounts"] == {"~/cloudsim": "."}
+    args = SSHCommandRunner._create_rsync_filter_args(None, cfg)
+    repo = tmp_path / "repo"
+    for name in ("pyproject.toml", "README.md", ".gitignore", "cloudsim/__init__.py", "cloudsim/engine/core.py"):
+        (repo / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(ROOT / name, repo / name)
+    for junk in (
+        ".venv/lib/python3.11/site-packages/ray/__init__.py",
+        ".git/objects/ab/cdef",
+        "runs/r1/summary.json",
+        "cloudsim/__pycache__/core.cpython-311.pyc",
+    ):
+        (repo / junk).parent.mkdir(parents=True, exist_ok=True)
+        (repo / junk).write_text("x")
+    out = subprocess.run(
+        ["rsync", "-a", "--dry-run", "--out-format=%n", *args, "./", str(tmp_path / "node")],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    assert "cloudsim/engine/core.py" in out and "pyproject.toml" in out
+    assert not [n for n in out if n.startswith((".venv", ".git/", "runs")) or "__pycache__" in n], out
+
+
 def test_kuberay_job_has_what_kuberay_requires():
-    job = load(DEPLOY / "kuberay" / "rayjob.yaml")
+    _claim, job = yaml.safe_load_all((DEPLOY / "kuberay" / "rayjob.yaml").read_text(encoding="utf-8"))
     assert job["apiVersion"] == "ray.io/v1" and job["kind"] == "RayJob"
     spec = job["spec"]
     assert spec["entrypoint"].startswith("cloudsim run ")
@@ -97,6 +140,31 @@ def test_kuberay_job_has_what_kuberay_requires():
     assert main(["validate", args[1]]) == 0
 
 
+def test_kuberay_job_keeps_its_outputs_on_a_volume_that_outlives_the_cluster():
+    claim, job = yaml.safe_load_all((DEPLOY / "kuberay" / "rayjob.yaml").read_text(encoding="utf-8"))
+    assert claim["kind"] == "PersistentVolumeClaim"
+    head = job["spec"]["rayClusterSpec"]["headGroupSpec"]["template"]["spec"]
+    (volume,) = [
+        v for v in head["volumes"] if v.get("persistentVolumeClaim", {}).get("claimName") == claim["metadata"]["name"]
+    ]
+    mounts = {m["name"]: m["mountPath"] for c in head["containers"] for m in c.get("volumeMounts", [])}
+    args = job["spec"]["entrypoint"].split()
+    for flag in ("--out", "--openmetrics"):
+        assert args[args.index(flag) + 1].startswith(mounts[volume["name"]] + "/"), flag
+    reader = load(DEPLOY / "kuberay" / "results-pod.yaml")
+    assert reader["spec"]["volumes"][0]["persistentVolumeClaim"]["claimName"] == claim["metadata"]["name"]
+    assert "cloudsim-results:/results/" in (DEPLOY / "kuberay" / "rayjob.yaml").read_text()  # the comment says how
+
+
+def test_docker_build_context_leaves_out_virtualenvs_and_history():
+    ignored = {
+        line.strip() for line in (ROOT / ".dockerignore").read_text().splitlines() if line.strip()[:1] not in ("", "#")
+    }
+    assert {".git", ".venv", "runs", "**/__pycache__"} <= ignored
+    # what the image's `pip install` needs is not ignored
+    assert not ignored & {"pyproject.toml", "README.md", "cloudsim"}
+
+
 def test_dashboard_is_generated_and_up_to_date():
     r = subprocess.run(
         [sys.executable, str(ROOT / "dashboards" / "build.py"), "--check"], capture_output=True, text=True
@@ -106,6 +174,12 @@ def test_dashboard_is_generated_and_up_to_date():
 
 def panels() -> list[dict]:
     return [p for p in json.loads(DASHBOARD.read_text())["panels"] if p["type"] != "row"]
+
+
+def test_dashboard_refreshes_and_shows_the_last_hour():
+    dash = json.loads(DASHBOARD.read_text())
+    assert dash["refresh"] == "10s" and dash["refresh"] in dash["timepicker"]["refresh_intervals"]
+    assert dash["time"] == {"from": "now-1h", "to": "now"}
 
 
 def test_dashboard_structure():

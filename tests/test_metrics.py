@@ -104,3 +104,43 @@ def test_endpoint_answers_404_elsewhere_and_survives_64_concurrent_scrapers():
         server.shutdown()
         server.server_close()
     assert url("::1", 9000) == "http://[::1]:9000/metrics"
+
+
+def test_a_scraper_that_hangs_up_leaves_no_traceback_but_other_errors_do(capsys):
+    from cloudsim.metrics.prom import MetricsEndpoint
+
+    with MetricsEndpoint() as endpoint:
+        for exc in (BrokenPipeError(32, "Broken pipe"), ConnectionResetError(104, "Connection reset by peer")):
+            try:
+                raise exc
+            except ConnectionError:
+                endpoint.server.handle_error(None, ("127.0.0.1", 1))
+        assert capsys.readouterr().err == ""
+        try:
+            raise ValueError("a bug in rendering")
+        except ValueError:
+            endpoint.server.handle_error(None, ("127.0.0.1", 1))
+        assert "ValueError: a bug in rendering" in capsys.readouterr().err
+
+
+def test_an_endpoint_serves_the_run_it_is_shown_until_closed():
+    from cloudsim.metrics.prom import MetricsEndpoint
+
+    _, first = _run_with_collector()
+    endpoint = MetricsEndpoint(0)
+    try:
+        assert endpoint.url == f"http://127.0.0.1:{endpoint.port}/metrics"
+        assert urllib.request.urlopen(endpoint.url, timeout=5).read() == b""  # no run shown yet
+        endpoint.show(first)
+        second = SimCollector("quickstart", "r2", "best-fit")
+        second.update(first.snapshot)
+        endpoint.show(second)  # replaces the first run
+        body = urllib.request.urlopen(endpoint.url, timeout=5).read().decode()
+        assert 'run="r2"' in body and 'run="r1"' not in body
+    finally:
+        endpoint.close()
+    try:
+        urllib.request.urlopen(endpoint.url, timeout=5)
+        raise AssertionError("served after close()")
+    except OSError:
+        pass

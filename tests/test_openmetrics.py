@@ -13,8 +13,8 @@ NOW = 1_800_000_000.0  # a fixed "now" (2027-01-15T08:00:00Z)
 
 def test_families_once_series_in_time_order_seconds_and_eof(tmp_path):
     frames = [
-        (300.0 * k, [Family("cloudsim_migrations", "counter").add(k),
-                     Family("cloudsim_hosts", "gauge").add(k, state="active").add(10 - k, state="off")])
+        (300.0 * k, [Family("cloudsim_migrations").add(k),
+                     Family("cloudsim_hosts").add(k, state="active").add(10 - k, state="off")])
         for k in range(1, 4)
     ]  # fmt: skip
     w = write(tmp_path / "x.om", frames, "sc", 'r"1', 1_000_000_000.0)

@@ -36,7 +36,7 @@ def test_out_refuses_a_previous_run_unless_forced(tmp_path, capsys):
     out = tmp_path / "run"
     assert main([*QUICK, "--out", str(out)]) == 0
     first = json.loads((out / "summary.json").read_text())
-    (out / "charts").mkdir()  # a report's charts belong to the run too
+    (out / "report.html").write_text("<!doctype html>")  # a report of the run belongs to the run too
     capsys.readouterr()
     assert main([*QUICK, "--out", str(out), "--seed", "5"]) == 2
     err = capsys.readouterr().err
@@ -45,7 +45,7 @@ def test_out_refuses_a_previous_run_unless_forced(tmp_path, capsys):
     assert main([*QUICK, "--out", str(out), "--seed", "5", "--force", "--json"]) == 0
     second = json.loads(capsys.readouterr().out)
     assert second["seed"] == 5 and json.loads((out / "summary.json").read_text())["seed"] == 5
-    assert not (out / "charts").exists()
+    assert not (out / "report.html").exists()
     assert sorted(p.name for p in out.iterdir()) == sorted(
         ["summary.json", "timeseries.csv", "placements.jsonl", "metrics.jsonl", "scenario.yaml"]
     )

@@ -126,7 +126,8 @@ def test_pack_cli_json_counts_vbp_demands_as_items(tmp_path, capsys):
     v.write_text("2\n10 8\n2\n3 4 2\n5 1 1\n")
     assert main(["pack", str(v), "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
-    assert set(out) == {"bins", "lower_bound", "time_s", "policy", "assignment"}
+    assert set(out) == {"bins", "lower_bound", "time_s", "policy", "assignment", "process_cpu_s"}
+    assert out["process_cpu_s"] > 0  # the whole command's CPU time, start-up included; time_s: the packing
     assert len(out["assignment"]) == 3 and out["bins"] == max(out["assignment"]) + 1 == out["lower_bound"] == 2
 
 

@@ -17,7 +17,7 @@ import logging
 import os
 import secrets
 import socket
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 import ray
@@ -43,25 +43,35 @@ def _reachable(address: str, timeout_s: float = 3.0) -> str | None:
 
 
 @contextmanager
-def ray_session(address: str | None = None, num_cpus: int | None = None) -> Iterator[dict[str, str]]:
+def ray_session(
+    address: str | None = None, num_cpus: int | None = None, status: Callable[[str], None] | None = None
+) -> Iterator[dict[str, str]]:
     """A Ray session for one run. Yields a description (``{"address": ..., "started": "yes"|"no"}``).
 
     * Ray already initialised in this process: use it as it is (the caller owns it).
     * ``address`` given: connect to that cluster (``host:port``, ``auto`` or ``ray://``).
     * otherwise: start a local instance (no dashboard) and shut it down at the end.
+
+    ``status`` is told, in one line, what takes a moment before the session is there (starting a local
+    instance takes seconds: ``Starting a local Ray instance (2 CPUs)…``).
     """
-    if address and (why := _reachable(address)) is not None:
-        raise RayConnectError(f"--address: cannot reach Ray at {address!r}: {why}")
     if ray.is_initialized():
+        if address and (why := _reachable(address)) is not None:
+            raise RayConnectError(f"--address: cannot reach Ray at {address!r}: {why}")
         yield {"address": "current session", "started": "no"}
         return
+    cpus = num_cpus or os.cpu_count() or 1
+    if status is not None:
+        status(f"Connecting to Ray at {address}…" if address else f"Starting a local Ray instance ({cpus} CPUs)…")
+    if address and (why := _reachable(address)) is not None:
+        raise RayConnectError(f"--address: cannot reach Ray at {address!r}: {why}")
     kwargs = {"log_to_driver": False, "logging_level": logging.WARNING, "configure_logging": True}
     try:
         if address:
             ray.init(address=address, **kwargs)
         else:
             _private_token()
-            ray.init(address="local", num_cpus=num_cpus or os.cpu_count() or 1, include_dashboard=False, **kwargs)
+            ray.init(address="local", num_cpus=cpus, include_dashboard=False, **kwargs)
     except (KeyboardInterrupt, SystemExit):  # SystemExit: Ray's own SIGTERM handler, while it starts
         _shutdown(started=not address)  # interrupted while starting: leave no Ray processes behind
         raise KeyboardInterrupt from None

@@ -1,5 +1,6 @@
-"""``cloudsim.engine.run``: the Python API of a run. The CLI, the benchmarks, the sweep runner and the
-tests call it; the CLI adds only options, progress and printing."""
+"""``cloudsim.engine.run``: the engine's step of a run, one validated scenario on one backend. It is the
+innermost step of the Python API, :func:`cloudsim.run` (which resolves the scenario, starts Ray, writes the
+outputs); the benchmarks and the tests that drive the engine directly call it too."""
 
 from __future__ import annotations
 

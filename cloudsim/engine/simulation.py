@@ -342,7 +342,7 @@ class Simulation:
                         self._finish(report)
                         self._account(now, report)
                         # the tick's row and checks see the state the controller decides on
-                        self.state.hosts_lower_bound = self.hosts_lower_bound()
+                        self.state.hosts_lower_bound = self.hosts_lower_bound(report)
                         self.recorder.tick(now, report, self.state, wall_s=time.perf_counter() - wall0)
                     self.recorder.publish()
                     for hook in self.tick_hooks:
@@ -385,15 +385,23 @@ class Simulation:
 
         return sorted(wave, key=lambda g: -size(g))
 
-    def hosts_lower_bound(self) -> int:
+    def hosts_lower_bound(self, report: HostReport) -> int:
         """Hosts that any packing of the hosted guests needs at least: per resource, the fewest hosts
-        whose capacities (largest first, memory net of reservations) cover the guests' least possible
-        reservations (the continuous bound L1 for unequal bins); the larger of the two."""
+        whose capacities (largest first, memory net of reservations) cover what the guests must hold on a
+        host (the continuous bound L1 for unequal bins); the larger of the two. Without consolidation a
+        guest holds its least possible reservation. With it, a guest holds the CPU it requests at this tick
+        (``report``; hosts are packed by current demand, as in CloudSim), and its memory only where
+        migration targets must have the guest's booking free: in the ``cloudsim`` dynamics a booking is
+        checked at instantiation only (CloudSim's ``getCurrentRequestedRam`` is 0 afterwards), so memory
+        bounds nothing there."""
         on = self.state.status > 0
+        con = self.consolidator
+        cpu = float(report.cpu_requested_mips.sum()) if con is not None else float(self._min_cpu[on].sum())
+        mem = float(self._min_mem[on].sum()) if con is None or con.cfg.book_migrations else 0.0
         need = 0
         for total, cum in (
-            (float(self._min_cpu[on].sum()), self._cpu_cum),
-            (float(self._min_mem[on].sum()), self._mem_cum),
+            (cpu, self._cpu_cum),
+            (mem, self._mem_cum),
         ):
             if total > 0:
                 need = max(need, min(int(np.searchsorted(cum, total * (1 - 1e-12))) + 1, len(cum)))

@@ -28,6 +28,9 @@ HELP: dict[str, str] = {
         "SLA violation by kind (cpu_shortfall: CPU asked but not delivered / asked; consolidation runs: slatah, "
         "pdm, slav, overall as fractions)"
     ),
+    "cloudsim_cpu_shortfall_ratio": (
+        "CPU asked but not delivered during the last tick / CPU asked during it (host contention and migrations)"
+    ),
     "cloudsim_sim_time_seconds": "Simulated clock",
     "cloudsim_sim_speed_ratio": "Simulated seconds per wall-clock second",
     "cloudsim_power_watts": "Power drawn by all hosts now",
@@ -47,6 +50,12 @@ HELP: dict[str, str] = {
     "cloudsim_top_host_cpu_utilization": "CPU utilization of the busiest hosts at this instant (top 5; bounded)",
 }
 
+#: The families that are counters (exposed with a ``_total`` suffix); every other one is a gauge.
+COUNTERS = frozenset({
+    "cloudsim_placements", "cloudsim_rejections", "cloudsim_migrations", "cloudsim_energy_joules",
+    "cloudsim_host_shutdowns", "cloudsim_host_failures", "cloudsim_guest_restarts",
+})  # fmt: skip
+
 #: Upper bounds of the across-hosts utilization histogram.
 UTIL_BUCKETS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
 TOP_HOSTS = 5
@@ -57,8 +66,12 @@ HOST_FAMILIES = frozenset({"cloudsim_hosts_by_cpu_utilization", "cloudsim_top_ho
 @dataclass
 class Family:
     name: str
-    kind: str  # "gauge" or "counter"
     samples: list[tuple[dict[str, str], float]] = field(default_factory=list)
+
+    @property
+    def kind(self) -> str:
+        """``counter`` (the names in :data:`COUNTERS`) or ``gauge``."""
+        return "counter" if self.name in COUNTERS else "gauge"
 
     def add(self, value: float, **labels: str) -> Family:
         self.samples.append((labels, float(value)))
@@ -66,7 +79,7 @@ class Family:
 
 
 def _gauge(name: str, value: float, **labels: str) -> Family:
-    return Family(name, "gauge").add(value, **labels)
+    return Family(name).add(value, **labels)
 
 
 def without_host_series(families: list[Family]) -> list[Family]:
@@ -85,10 +98,10 @@ def host_detail_values(util: Any, names: Any) -> tuple[list[int], list[tuple[str
 
 
 def host_detail(buckets: list[int], top: list[tuple[str, float]]) -> list[Family]:
-    hist = Family("cloudsim_hosts_by_cpu_utilization", "gauge")
+    hist = Family("cloudsim_hosts_by_cpu_utilization")
     for le, n in zip([*(f"{b:g}" for b in UTIL_BUCKETS), "+Inf"], buckets, strict=True):
         hist.add(n, le=le)
-    top_f = Family("cloudsim_top_host_cpu_utilization", "gauge")
+    top_f = Family("cloudsim_top_host_cpu_utilization")
     for name, u in top:
         top_f.add(u, host=name)
     return [hist, top_f]
@@ -97,24 +110,24 @@ def host_detail(buckets: list[int], top: list[tuple[str, float]]) -> list[Family
 def run_families(s: Any, policy: str) -> list[Family]:
     """The families of a run from a recorder :class:`~cloudsim.metrics.recorder.Snapshot` (consolidation
     runs add host shutdowns, ESV and the SLATAH/PDM/SLAV kinds of SLA violation)."""
-    hosts = Family("cloudsim_hosts", "gauge")
+    hosts = Family("cloudsim_hosts")
     hosts.add(s.hosts_active, state="active").add(s.hosts_on - s.hosts_active, state="idle")
     hosts.add(s.hosts_total - s.hosts_on, state="off")
-    guests = Family("cloudsim_guests", "gauge")
+    guests = Family("cloudsim_guests")
     for (mode, state), n in sorted(s.guests.items()):
         guests.add(n, mode=mode, state=state)
-    util = Family("cloudsim_host_utilization_ratio", "gauge")
+    util = Family("cloudsim_host_utilization_ratio")
     util.add(s.cpu_utilization, resource="cpu").add(s.memory_utilization, resource="memory")
-    over = Family("cloudsim_virtualization_overhead", "gauge")
+    over = Family("cloudsim_virtualization_overhead")
     for (mode, htype, resource), v in sorted(s.overhead.items()):
         over.add(v, mode=mode, hypervisor_type=htype, resource=resource)
-    placements = Family("cloudsim_placements", "counter")
+    placements = Family("cloudsim_placements")
     for outcome in ("placed", "rejected"):
         placements.add(s.placements.get(outcome, 0), policy=policy, outcome=outcome)
-    rejections = Family("cloudsim_rejections", "counter")
+    rejections = Family("cloudsim_rejections")
     for reason in ("incompatible", "insufficient_cpu", "insufficient_memory"):
         rejections.add(s.rejections.get(reason, 0), reason=reason)
-    sla = Family("cloudsim_sla_violation_ratio", "gauge")
+    sla = Family("cloudsim_sla_violation_ratio")
     for kind, v in sorted(s.sla.items()):
         sla.add(v, kind=kind)
     out = [
@@ -125,8 +138,8 @@ def run_families(s: Any, policy: str) -> list[Family]:
         over,
         placements,
         rejections,
-        Family("cloudsim_migrations", "counter").add(s.migrations),
-        Family("cloudsim_energy_joules", "counter").add(s.energy_j),
+        Family("cloudsim_migrations").add(s.migrations),
+        Family("cloudsim_energy_joules").add(s.energy_j),
         sla,
         _gauge("cloudsim_sim_time_seconds", s.time_s),
         _gauge("cloudsim_sim_speed_ratio", s.time_s / s.wall_s if s.wall_s > 0 else 0.0),
@@ -134,15 +147,17 @@ def run_families(s: Any, policy: str) -> list[Family]:
         _gauge("cloudsim_packing_efficiency", s.packing_efficiency),
         _gauge("cloudsim_hosts_lower_bound", s.hosts_lower_bound),
     ]
+    if s.cpu_shortfall_tick is not None:  # None in the metrics.jsonl of runs older than the figure
+        out.append(_gauge("cloudsim_cpu_shortfall_ratio", s.cpu_shortfall_tick))
     if s.esv is not None:
-        out += [Family("cloudsim_host_shutdowns", "counter").add(s.shutdowns), _gauge("cloudsim_esv", s.esv)]
+        out += [Family("cloudsim_host_shutdowns").add(s.shutdowns), _gauge("cloudsim_esv", s.esv)]
     if s.availability is not None:
-        avail = Family("cloudsim_guest_availability_ratio", "gauge")
+        avail = Family("cloudsim_guest_availability_ratio")
         for mode, v in sorted(s.availability.items()):
             avail.add(v, mode=mode)
         out += [
-            Family("cloudsim_host_failures", "counter").add(s.host_failures),
-            Family("cloudsim_guest_restarts", "counter").add(s.restarts),
+            Family("cloudsim_host_failures").add(s.host_failures),
+            Family("cloudsim_guest_restarts").add(s.restarts),
             avail,
         ]
     if s.host_buckets:

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from cloudsim.files import atomic_open
-from cloudsim.metrics.families import HELP, Family, run_families
+from cloudsim.metrics.families import HELP, Family, run_families, without_host_series
 
 #: The run must end at least this long before now.
 HEAD_MARGIN_S = 3 * 3600
@@ -116,6 +116,24 @@ def write(
                 n_series += 1
         fh.write("# EOF\n")
     return Written(path, n_series, samples, first or start_ts, last or start_ts, time.perf_counter() - t0)
+
+
+def write_run(
+    path: Path,
+    frames: Iterable[tuple[float, list[Family]]],
+    scenario: str,
+    run: str,
+    anchor: str | None,
+    sim_end_s: float,
+    host_series: bool = True,
+) -> Written:
+    """A run's frames as OpenMetrics placed in wall time by ``anchor`` (see :func:`parse_anchor`; a bad one
+    is an :class:`AnchorError`), without the per-host view unless ``host_series``: what ``cloudsim run
+    --openmetrics`` and ``cloudsim export openmetrics`` write."""
+    start = parse_anchor(anchor, sim_end_s)
+    if not host_series:
+        frames = [(t, without_host_series(f)) for t, f in frames]
+    return write(path, frames, scenario, run, start)
 
 
 def frames_from_run_dir(run_dir: Path) -> tuple[dict[str, Any], list[tuple[float, list[Family]]]]:

@@ -7,7 +7,9 @@ carries ``scenario`` and ``run`` labels so one Prometheus holds many runs side b
 
 from __future__ import annotations
 
+import contextlib
 import socket
+import sys
 import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -89,6 +91,12 @@ class _MetricsServer(ThreadingMixIn, HTTPServer):
         super().server_close()
         self.pool.shutdown(wait=False, cancel_futures=True)
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A scraper that hangs up before its answer is written (a timeout, a closed tab) is not worth a
+        traceback on the run's standard error; any other error still is."""
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
+
 
 class _MetricsHandler(BaseHTTPRequestHandler):
     timeout = 10  # a client that stalls frees its thread
@@ -121,3 +129,42 @@ def url(bind: str, port: int) -> str:
     """The endpoint's URL, an IPv6 address in brackets."""
     host = f"[{bind}]" if ":" in bind else bind
     return f"http://{host}:{port}/metrics"
+
+
+class MetricsEndpoint:
+    """A live ``/metrics`` endpoint that the caller opens before a run and closes when done; it serves the
+    latest snapshot of the run it is given (:func:`cloudsim.run`'s ``endpoint=``), during the run and after
+    it, until :meth:`close`. ``port`` 0 picks a free one. An address already in use is an :class:`OSError`."""
+
+    def __init__(self, port: int = 0, bind: str = "127.0.0.1") -> None:
+        self.registry = CollectorRegistry(auto_describe=False)
+        self._shown: Collector | None = None
+        self.server, self.port = serve(self.registry, port, bind)
+        self.url = url(bind, self.port)
+
+    def show(self, collector: Collector) -> None:
+        """Serve ``collector`` (a run's :class:`SimCollector`) instead of the one shown before."""
+        if self._shown is not None:
+            self.registry.unregister(self._shown)
+        self.registry.register(collector)
+        self._shown = collector
+
+    def wait(self) -> None:
+        """Keep serving until Ctrl-C (KeyboardInterrupt, which ends the wait quietly)."""
+        with contextlib.suppress(KeyboardInterrupt):
+            threading.Event().wait()
+
+    def close(self) -> None:
+        """Stop serving; bounded, so an interrupted run always exits (``shutdown`` waits for the serve loop)."""
+        if self.server is not None:
+            server, self.server = self.server, None
+            closer = threading.Thread(target=server.shutdown, daemon=True)
+            closer.start()
+            closer.join(timeout=5)
+            server.server_close()
+
+    def __enter__(self) -> MetricsEndpoint:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

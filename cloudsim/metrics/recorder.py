@@ -14,7 +14,8 @@ Definitions (the summary keys of README.md):
   ``disk_seq_factor``, ``disk_rand_factor``, ``net_tput_factor`` (share of native device throughput a guest
   sees), ``net_latency_add_us`` (added per round trip) and ``boot_s`` are the profile's figures averaged
   over the placed guests of the mode;
-* ``sla.cpu_shortfall_ratio`` = CPU asked but not delivered (host contention) / CPU asked, time-integrated.
+* ``sla.cpu_shortfall_ratio`` = CPU asked but not delivered (host contention) / CPU asked, time-integrated;
+  the time series' ``cpu_shortfall_tick`` is the same ratio over each tick alone.
 """
 
 from __future__ import annotations
@@ -105,6 +106,7 @@ class Snapshot:
     energy_j: float = 0.0
     power_w: float = 0.0
     sla: dict[str, float] = field(default_factory=dict)
+    cpu_shortfall_tick: float | None = None  # CPU not delivered during the last tick / asked (0-1); None: not recorded
     rejections: dict[str, int] = field(default_factory=dict)  # binding reason -> count
     shutdowns: int = 0
     esv: float | None = None  # consolidation runs
@@ -157,6 +159,7 @@ class Recorder:
         self.consolidating = scenario.consolidation is not None
         self._last_report: HostReport | None = None
         self._names = np.asarray(cluster.names)
+        self._mips_so_far = (0.0, 0.0)  # CPU requested and allocated up to the last tick (MIPS x s)
 
     def __getstate__(self) -> dict[str, Any]:
         state = dict(self.__dict__)
@@ -251,6 +254,7 @@ class Recorder:
         row["energy_kwh"] = float(report.energy_j.sum()) / 3.6e6
         sla = sla_values(report)
         row["sla_cpu_shortfall_ratio"] = sla["cpu_shortfall"]
+        row["cpu_shortfall_tick"] = self._shortfall_tick(report)
         if self.consolidating:
             row["sla_slatah"], row["sla_pdm"] = sla["slatah"], sla["pdm"]
             row["shutdowns"] = int(report.shutdowns.sum())
@@ -320,6 +324,7 @@ class Recorder:
             migrations=state.migrations,
             energy_j=float(report.energy_j.sum()),
             power_w=row["power_w"],
+            cpu_shortfall_tick=row["cpu_shortfall_tick"],
             sla=sla if self.consolidating else {"cpu_shortfall": sla["cpu_shortfall"]},
             shutdowns=int(report.shutdowns.sum()),
             host_failures=state.host_failures,
@@ -333,6 +338,15 @@ class Recorder:
             top_hosts=top,
         )
         self.history.append(self.latest)
+
+    def _shortfall_tick(self, report: HostReport) -> float:
+        """CPU asked but not delivered since the previous tick / CPU asked since then (0-1): the running
+        ``cpu_shortfall`` ratio's increments, so a short burst of contention reads as what it was."""
+        requested, allocated = float(report.requested_mips_s.sum()), float(report.allocated_mips_s.sum())
+        req0, alloc0 = self._mips_so_far
+        self._mips_so_far = (requested, allocated)
+        asked = requested - req0
+        return max(0.0, (asked - (allocated - alloc0)) / asked) if asked > 0 else 0.0
 
     def publish(self) -> None:
         """Hand the latest snapshot to the subscribers (after :meth:`tick`; they may take their time: the live

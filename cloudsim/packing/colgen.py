@@ -379,8 +379,7 @@ def _take(
         remaining[t] = new
 
 
-# Recursive kernels are not cached (numba mis-loads cached recursive functions; see kernels.py).
-@njit(cache=False)
+@njit(cache=True)
 def _cover(
     start: np.ndarray,
     types: np.ndarray,
@@ -392,69 +391,99 @@ def _cover(
     remaining: np.ndarray,
     blocked: np.ndarray,
     budget: float,
-    bins_left: int,
+    bins: int,
     last: np.ndarray,
     chosen: np.ndarray,
-    depth: int,
-    nodes: np.ndarray,
     limit: int,
     loads: np.ndarray,
     rest: np.ndarray,
     cap: int,
 ) -> int:
-    """Depth-first exact cover; returns the number of patterns chosen (``chosen[:result]``), or -1. A
-    pattern is usable when it is not ``blocked`` (it needs no more of a size than remains), fits the
-    reduced-cost budget, and comes no earlier than the last one chosen for the size branched on. At a
-    cover, the items ``rest`` (zero dual, largest first) must fit, by best fit, into the room the chosen
-    patterns (of loads ``loads``) leave and the bins left: else the search goes on."""
-    nodes[0] += 1
-    if nodes[0] > limit:
-        return -1
+    """Depth-first exact cover; returns the number of patterns chosen (``chosen[:result]``), or -1. At each
+    node, branch on the size with the fewest usable patterns: a pattern is usable when it is not ``blocked``
+    (it needs no more of a size than remains), fits the reduced-cost budget left, and comes no earlier than
+    the last one chosen for that size. At a cover, the items ``rest`` (zero dual, largest first) must fit, by
+    best fit, into the room the chosen patterns (of loads ``loads``) leave and the bins left: else the
+    search goes on. At most ``limit`` nodes; running out fails at once.
+
+    The search runs on an explicit stack (numba caches iterative functions to disk, not recursive ones):
+    frame ``depth`` chose ``chosen[depth]``; it keeps the size it branches on, that size's ``last`` before
+    it, its position in that size's patterns, and the budget left on entering it."""
     m = remaining.shape[0]
-    best_t, best_n = -1, 1 << 60
-    for t in range(m):
-        if remaining[t] == 0:
-            continue
-        n = 0
-        for q in range(by_type_start[t], by_type_start[t + 1]):
-            p = by_type[q]
-            if blocked[p] == 0 and p >= last[t] and rc[p] <= budget:
-                n += 1
-                if n >= best_n:
-                    break  # not fewer than the best size so far
-        if n < best_n:
-            best_t, best_n = t, n
-            if n == 0:
+    f_type = np.zeros(bins + 1, dtype=np.int64)
+    f_saved = np.zeros(bins + 1, dtype=np.int64)
+    f_q = np.zeros(bins + 1, dtype=np.int64)
+    f_budget = np.zeros(bins + 1, dtype=np.float64)
+    f_budget[0] = budget
+    depth = 0
+    nodes = 0
+    entering = True
+    while True:
+        left = f_budget[depth]
+        if entering:
+            nodes += 1
+            if nodes > limit:
                 return -1
-    if best_t < 0:  # everything covered
-        if rest.shape[0] == 0:
-            return depth
-        room = np.full(depth + bins_left, cap, dtype=np.int64)
-        for j in range(depth):
-            room[j] -= loads[chosen[j]]
-        return depth if _place_rest(room, rest)[0] >= 0 else -1
-    if bins_left == 0:
-        return -1
-    t = best_t
-    saved = last[t]
-    for q in range(by_type_start[t], by_type_start[t + 1]):
-        p = by_type[q]
-        if blocked[p] != 0 or p < saved or rc[p] > budget:
+            best_t, best_n = -1, 1 << 60
+            for t in range(m):
+                if remaining[t] == 0:
+                    continue
+                n = 0
+                for q in range(by_type_start[t], by_type_start[t + 1]):
+                    p = by_type[q]
+                    if blocked[p] == 0 and p >= last[t] and rc[p] <= left:
+                        n += 1
+                        if n >= best_n:
+                            break  # not fewer than the best size so far
+                if n < best_n:
+                    best_t, best_n = t, n
+                    if n == 0:
+                        break
+            dead = best_n == 0
+            if not dead and best_t < 0:  # everything covered
+                if rest.shape[0] == 0:
+                    return depth
+                room = np.full(bins, cap, dtype=np.int64)
+                for j in range(depth):
+                    room[j] -= loads[chosen[j]]
+                if _place_rest(room, rest)[0] >= 0:
+                    return depth
+                dead = True
+            if dead or depth == bins:  # no bins left
+                depth -= 1
+                if depth < 0:
+                    return -1
+                entering = False
+                continue
+            t = best_t
+            f_type[depth], f_saved[depth] = t, last[t]
+            q = by_type_start[t]
+        else:  # the pattern chosen here led to no cover: give it back, try the next
+            t = f_type[depth]
+            q = f_q[depth]
+            _take(by_type[q], -1, start, types, counts, by_type, by_type_start, by_type_count, remaining, blocked)
+            q += 1
+        saved = f_saved[depth]
+        while q < by_type_start[t + 1]:
+            p = by_type[q]
+            if not (blocked[p] != 0 or p < saved or rc[p] > left):
+                break
+            q += 1
+        if q < by_type_start[t + 1]:
+            p = by_type[q]
+            _take(p, 1, start, types, counts, by_type, by_type_start, by_type_count, remaining, blocked)
+            chosen[depth] = p
+            last[t] = p
+            f_q[depth] = q
+            f_budget[depth + 1] = left - rc[p]
+            depth += 1
+            entering = True
             continue
-        _take(p, 1, start, types, counts, by_type, by_type_start, by_type_count, remaining, blocked)
-        chosen[depth] = p
-        last[t] = p
-        got = _cover(
-            start, types, counts, by_type, by_type_start, by_type_count, rc, remaining, blocked, budget - rc[p],
-            bins_left - 1, last, chosen, depth + 1, nodes, limit, loads, rest, cap,
-        )  # fmt: skip
-        if got >= 0:
-            return got
-        _take(p, -1, start, types, counts, by_type, by_type_start, by_type_count, remaining, blocked)
-        if nodes[0] > limit:
-            break
-    last[t] = saved
-    return -1
+        last[t] = saved
+        depth -= 1
+        if depth < 0:
+            return -1
+        entering = False
 
 
 def exact_cover(
@@ -487,8 +516,8 @@ def exact_cover(
     chosen = np.zeros(bins + 1, dtype=np.int64)
     got = _cover(
         start, nz_t.astype(np.int64), counts, by_type, by_type_start, by_type_count, rc.astype(np.float64),
-        remaining, blocked, float(budget) + 1e-9, bins, np.zeros(m, dtype=np.int64), chosen, 0,
-        np.zeros(1, dtype=np.int64), limit, loads.astype(np.int64), np.sort(rest)[::-1].astype(np.int64), cap,
+        remaining, blocked, float(budget) + 1e-9, bins, np.zeros(m, dtype=np.int64), chosen, limit,
+        loads.astype(np.int64), np.sort(rest)[::-1].astype(np.int64), cap,
     )  # fmt: skip
     return None if got < 0 else chosen[:got]
 
@@ -689,8 +718,7 @@ def _fill(
 
 
 def warm_up() -> None:
-    """Compile the kernels (the recursive exact cover is compiled in every process) on a tiny instance
-    with a zero-dual item."""
+    """Load (or compile) the kernels on a tiny instance with a zero-dual item."""
     w = np.array([6, 6, 5, 4, 4, 3, 1], dtype=np.int64)
     lp = solve_lp(w, 10, [np.arange(len(w), dtype=np.int64)], time.perf_counter() + 5.0)
     pack_at_bound(w, 10, lp, lp.bound, time.perf_counter() + 5.0)

@@ -210,95 +210,15 @@ def _fewest_completions(
     return best
 
 
-# Recursive kernels are not cached: numba 0.68 mis-loads a cached recursive function (segfault).
-@njit(cache=False)
-def _bc_extend(
-    order: np.ndarray,
-    cand: np.ndarray,
-    sizes: np.ndarray,
-    cap: np.ndarray,
-    used: np.ndarray,
-    assign: np.ndarray,
-    b: int,
-    start: int,
-    load: np.ndarray,
-    budget: np.ndarray,
-    k: int,
-    nodes: np.ndarray,
-    limit: int,
-    hist: np.ndarray,
-    noise: np.ndarray,
-) -> bool:
-    """Extend bin ``b`` with items from ``order[start:]``; at a maximal bin whose waste fits the budget,
-    open the next bin with the largest unused item. True when every item is packed in at most ``k`` bins."""
-    nodes[0] += 1
-    if nodes[0] > limit:
-        return False
-    n, d = sizes.shape
-    last = -1
-    for p in range(start, n):
-        i = cand[p]
-        if used[i] or not _fits(load, sizes[i], cap):
-            continue
-        if last >= 0:  # an item equal to the one just tried leads to the same subtrees
-            same = True
-            for kk in range(d):
-                if sizes[i, kk] != sizes[last, kk]:
-                    same = False
-                    break
-            if same:
-                continue
-        last = i
-        used[i] = True
-        assign[i] = b
-        load += sizes[i]
-        if hist.shape[0] > 0:
-            hist[sizes[i, 0]] -= 1
-        if _bc_extend(order, cand, sizes, cap, used, assign, b, p + 1, load, budget, k, nodes, limit, hist, noise):
-            return True
-        if hist.shape[0] > 0:
-            hist[sizes[i, 0]] += 1
-        load -= sizes[i]
-        used[i] = False
-        assign[i] = -1
-        if nodes[0] > limit:
+@njit(cache=True)
+def _same_size(sizes: np.ndarray, i: int, j: int) -> bool:
+    for kk in range(sizes.shape[1]):  # noqa: SIM110 (an explicit loop compiles best in numba)
+        if sizes[i, kk] != sizes[j, kk]:
             return False
-    # close bin b only if it is maximal (no unused item fits) and its waste fits the budget
-    first_unused = -1
-    for p in range(n):
-        i = order[p]
-        if used[i]:
-            continue
-        if first_unused < 0:
-            first_unused = p
-        if _fits(load, sizes[i], cap):
-            return False
-    for kk in range(d):
-        if cap[kk] - load[kk] > budget[kk]:
-            return False
-    if first_unused < 0:
-        return True
-    if b + 1 >= k:
-        return False
-    waste = cap - load
-    budget -= waste
-    seed = order[first_unused] if hist.shape[0] == 0 else _fewest_completions(order, sizes, cap[0], used, hist, noise)
-    used[seed] = True
-    assign[seed] = b + 1
-    if hist.shape[0] > 0:
-        hist[sizes[seed, 0]] -= 1
-    new_load = sizes[seed].copy()
-    ok = _bc_extend(order, cand, sizes, cap, used, assign, b + 1, 0, new_load, budget, k, nodes, limit, hist, noise)
-    if not ok:
-        if hist.shape[0] > 0:
-            hist[sizes[seed, 0]] += 1
-        used[seed] = False
-        assign[seed] = -1
-        budget += waste
-    return ok
+    return True
 
 
-@njit(cache=False)
+@njit(cache=True)
 def bin_completion(
     order: np.ndarray,
     cand: np.ndarray,
@@ -316,7 +236,13 @@ def bin_completion(
     bounded per dimension by ``k * capacity - total size``. With ``noise`` (one random number per item)
     in one dimension at zero waste, bins are opened fail-first instead (:func:`_fewest_completions`);
     pass an empty array otherwise. Returns the assignment, or all ``-1`` when no packing into ``k`` bins
-    exists or ``limit`` search nodes ran out."""
+    exists or ``limit`` search nodes ran out.
+
+    The depth-first search runs on an explicit stack (numba caches iterative functions to disk, not
+    recursive ones). Each frame extends one bin: it holds the bin, the position in ``cand`` of the item it
+    placed last (``stage`` 0) or, once the bin is closed, the item that opened the next bin (``stage`` 1).
+    One frame per placed item, so the stack never holds more than ``n`` frames. A node is a frame pushed;
+    a search that runs out of nodes fails at once."""
     n, d = sizes.shape
     assign = np.full(n, -1, dtype=np.int64)
     if n == 0:
@@ -327,10 +253,10 @@ def bin_completion(
         if budget[kk] < 0:
             return assign
     used = np.zeros(n, dtype=np.bool_)
-    nodes = np.zeros(1, dtype=np.int64)
     # fail-first seeds (``noise`` given): one dimension, zero waste, sizes indexable by a histogram
     failfirst = noise.shape[0] == n and d == 1 and budget[0] == 0
     hist = np.zeros(cap[0] + 1 if failfirst else 0, dtype=np.int64)
+    counted = hist.shape[0] > 0
     if failfirst:
         for i in range(n):
             hist[sizes[i, 0]] += 1
@@ -340,7 +266,111 @@ def bin_completion(
         seed = order[0]
     used[seed] = True
     assign[seed] = 0
-    load = sizes[seed].copy()
-    if not _bc_extend(order, cand, sizes, cap, used, assign, 0, 0, load, budget, k, nodes, limit, hist, noise):
+    loads = np.zeros((max(min(k, n), 1), d), dtype=np.int64)  # bin b's load; bins past n are never opened
+    loads[0] = sizes[seed]
+    # the frames: their bin, the position reached in ``cand``, the item tried last there (equal items are
+    # tried once), stage (0: extending the bin, 1: waiting on the bin it opened) and the item placed
+    f_bin = np.zeros(n + 1, dtype=np.int64)
+    f_pos = np.zeros(n + 1, dtype=np.int64)
+    f_last = np.full(n + 1, -1, dtype=np.int64)
+    f_stage = np.zeros(n + 1, dtype=np.int64)
+    f_item = np.zeros(n + 1, dtype=np.int64)
+    top = 0
+    nodes = 1
+    if nodes > limit:
         assign[:] = -1
-    return assign
+        return assign
+    back = False  # True when the frame on top resumes after its child failed
+    while True:
+        b = f_bin[top]
+        load = loads[b]
+        if f_stage[top] == 1:  # the bin this one opened could not be completed: undo its opening, fail
+            seed = f_item[top]
+            if counted:
+                hist[sizes[seed, 0]] += 1
+            used[seed] = False
+            assign[seed] = -1
+            budget += cap - load
+            top -= 1
+            if top < 0:
+                assign[:] = -1
+                return assign
+            back = True
+            continue
+        p = f_pos[top]
+        if back:  # take back the item placed at position p, try the next one
+            i = f_item[top]
+            if counted:
+                hist[sizes[i, 0]] += 1
+            load -= sizes[i]
+            used[i] = False
+            assign[i] = -1
+            p += 1
+            back = False
+        last = f_last[top]
+        pushed = False
+        while p < n:
+            i = cand[p]
+            if used[i] or not _fits(load, sizes[i], cap):
+                p += 1
+                continue
+            if last >= 0 and _same_size(sizes, i, last):  # an equal item leads to the same subtrees
+                p += 1
+                continue
+            last = i
+            used[i] = True
+            assign[i] = b
+            load += sizes[i]
+            if counted:
+                hist[sizes[i, 0]] -= 1
+            f_pos[top], f_last[top], f_item[top] = p, last, i
+            top += 1
+            f_bin[top], f_pos[top], f_last[top], f_stage[top] = b, p + 1, -1, 0
+            pushed = True
+            break
+        if pushed:
+            nodes += 1
+            if nodes > limit:
+                assign[:] = -1
+                return assign
+            continue
+        # close bin b only if it is maximal (no unused item fits) and its waste fits the budget
+        first_unused = -1
+        fails = False
+        for q in range(n):
+            i = order[q]
+            if used[i]:
+                continue
+            if first_unused < 0:
+                first_unused = q
+            if _fits(load, sizes[i], cap):
+                fails = True
+                break
+        if not fails:
+            for kk in range(d):
+                if cap[kk] - load[kk] > budget[kk]:
+                    fails = True
+                    break
+        if not fails and first_unused < 0:
+            return assign  # every item packed
+        if fails or b + 1 >= k:
+            top -= 1
+            if top < 0:
+                assign[:] = -1
+                return assign
+            back = True
+            continue
+        budget -= cap - load
+        seed = order[first_unused] if not counted else _fewest_completions(order, sizes, cap[0], used, hist, noise)
+        used[seed] = True
+        assign[seed] = b + 1
+        if counted:
+            hist[sizes[seed, 0]] -= 1
+        loads[b + 1] = sizes[seed]
+        f_stage[top], f_item[top] = 1, seed
+        top += 1
+        f_bin[top], f_pos[top], f_last[top], f_stage[top] = b + 1, 0, -1, 0
+        nodes += 1
+        if nodes > limit:
+            assign[:] = -1
+            return assign

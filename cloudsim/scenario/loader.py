@@ -41,6 +41,10 @@ def builtin_names() -> list[str]:
 
 
 def builtin_text(name: str) -> str:
+    """The YAML text of a built-in scenario, comments included; a ``KeyError`` listing the built-ins when
+    there is none of that name."""
+    if name not in builtin_names():
+        raise KeyError(f"no built-in scenario {name!r}; built-ins: {', '.join(builtin_names())}")
     return (resources.files("cloudsim.scenario") / "builtin" / f"{name}.yaml").read_text(encoding="utf-8")
 
 
@@ -177,6 +181,16 @@ def apply_override(data: dict[str, Any], assignment: str) -> None:
         value = load_yaml(text) if text.strip() else ""
     except yaml.YAMLError:
         value = text
+    _set(data, path, parts, value)
+
+
+def set_value(data: dict[str, Any], path: str, value: Any) -> None:
+    """Set the field at ``path`` (``dotted.path`` or ``list[0].field``) of the raw scenario mapping to
+    ``value`` as it is (the Python API's ``set={path: value}``; ``--set`` parses its text as YAML first)."""
+    _set(data, path.strip(), _parse_path(path.strip()), value)
+
+
+def _set(data: dict[str, Any], path: str, parts: list[str | int], value: Any) -> None:
     node: Any = data
     for i, part in enumerate(parts):
         last = i == len(parts) - 1
@@ -289,9 +303,29 @@ def validate(data: dict[str, Any], max_memory_gib: float | None = None) -> Scena
     except ValidationError as exc:
         path, message = _message(exc.errors(include_url=False)[0])
         raise ScenarioError(path, message) from None
+    use_cache(scenario)
     check_semantics(scenario)
     check_size(scenario, max_memory_gib)
     return scenario
+
+
+def use_cache(s: Scenario) -> None:
+    """A trace or requests workload that names no folder reads the data cache (``cloudsim data``): the
+    PlanetLab day ``workload.trace.day``, or the Azure V1 folder. Sets the path to the cached folder, or
+    raises a :class:`ScenarioError` on the path field saying how to fetch the data."""
+    from cloudsim.data import PLANETLAB_DAYS, DataError, azure_v1_folder, planetlab_day
+
+    tr, rq = s.workload.trace, s.workload.requests
+    try:
+        if tr is not None:
+            if tr.day not in PLANETLAB_DAYS:
+                raise ScenarioError("workload.trace.day", f"{tr.day!r} is not one of: {', '.join(PLANETLAB_DAYS)}")
+            if tr.path is None:
+                tr.path = str(planetlab_day(tr.day))
+        if rq is not None and rq.path is None:
+            rq.path = str(azure_v1_folder())
+    except DataError as exc:
+        raise ScenarioError("workload.trace.path" if tr is not None else "workload.requests.path", str(exc)) from None
 
 
 #: Rough memory a run holds per guest, per host and per tick (recorder rows and snapshots), in bytes,
@@ -409,11 +443,7 @@ def check_semantics(s: Scenario) -> None:
 def _check_trace(s: Scenario) -> None:
     tr = s.workload.trace
     assert tr is not None
-    if tr.path is None:
-        raise ScenarioError(
-            "workload.trace.path",
-            "is required: a PlanetLab day folder, e.g. --set workload.trace.path=../shared/data/planetlab/20110303",
-        )
+    assert tr.path is not None  # use_cache gave it one
     if not Path(tr.path).is_dir():
         raise ScenarioError(
             "workload.trace.path", f"no such folder {tr.path!r} (a PlanetLab day folder, one file per VM)"
@@ -439,13 +469,7 @@ def _check_requests(s: Scenario) -> None:
     from cloudsim.workload.azure import AzureError, split_files
 
     rq = s.workload.requests
-    assert rq is not None
-    if rq.path is None:
-        raise ScenarioError(
-            "workload.requests.path",
-            "is required: the Azure V1 data folder (maps/, traces/), e.g. "
-            "--set workload.requests.path=../shared/data/traces/azure_v1_vm_flavors_huawei",
-        )
+    assert rq is not None and rq.path is not None  # use_cache gave it one
     try:
         split_files(rq.path, rq.split)
     except AzureError as exc:

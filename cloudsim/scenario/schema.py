@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import datetime as _dt
 import math
 import re
 import types
@@ -272,13 +273,28 @@ CLOUDSIM_VM_TYPES = [
 ]
 
 
+def _day_text(value: object) -> object:
+    """A day written as a YAML number (``day: 20110303``) or date (``2011-03-03``) is the same day as the
+    string ``"20110303"``."""
+    if isinstance(value, _dt.date):
+        return value.strftime("%Y%m%d")
+    return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
+
 class Trace(Strict):
     """VMs driven by recorded CPU utilization: one PlanetLab file per VM (``format: planetlab``), taken in
     sorted file-name order; VM ``i`` gets ``vm_types[i // ceil(n / len(vm_types))]``. ``mode`` adds the
-    virtualization overhead of that mode on the hosts' hypervisor type (CloudSim models none: ``none``)."""
+    virtualization overhead of that mode on the hosts' hypervisor type (CloudSim models none: ``none``).
+    The files are read from ``path``, or, when it is not given, from the data cache's folder of ``day``
+    (see :mod:`cloudsim.data`)."""
 
-    format: Literal["planetlab"] = "planetlab"
-    path: str | None = Field(None, description="a PlanetLab day folder, e.g. ../shared/data/planetlab/20110303")
+    format: Literal["planetlab"] = Field("planetlab", description="the file format; planetlab is the only one")
+    path: str | None = Field(
+        None, description="a PlanetLab day folder; default: the cached day ``day`` (cloudsim data fetch planetlab)"
+    )
+    day: Annotated[str, BeforeValidator(_day_text)] = Field(
+        "20110303", description="the PlanetLab day (YYYYMMDD) read from the data cache when no path is given"
+    )
     limit: int | None = Field(None, gt=0, description="use only the first N VMs (sorted names)")
     vm_types: list[VmType] = Field(default_factory=lambda: list(CLOUDSIM_VM_TYPES), min_length=1)
     mode: VirtMode | Literal["none"] = "none"
@@ -297,7 +313,7 @@ class Requests(Strict):
 
     format: Literal["azure-v1"] = "azure-v1"
     path: str | None = Field(
-        None, description="the data folder (maps/ and traces/), e.g. ../shared/data/traces/azure_v1_vm_flavors_huawei"
+        None, description="the data folder (maps/ and traces/); default: the cache's (cloudsim data fetch azure-v1)"
     )
     split: Literal["test", "dev", "train"] = Field(
         "test", description="train needs its lifetime file (v1.train.c1800000.txt), which the snapshot lacks"
@@ -329,6 +345,8 @@ class Workload(Strict):
             others = [x for x in ("arrivals", "lifetime", "classes", "guests", "trace", "requests") if x != name]
             if getattr(self, name) is not None:
                 if given := [x for x in others if getattr(self, x) is not None]:
+                    if name == "trace" and self.trace.model_fields_set <= {"day"}:  # type: ignore[union-attr]
+                        raise ValueError("trace: this workload has no trace, so no PlanetLab day to pick (--day)")
                     raise ValueError(f"give {name} alone, without {'/'.join(given)}")
                 return self
         if self.guests is not None:
