@@ -328,6 +328,8 @@ def run(
         max_memory_gib=max_memory,
         realtime_factor=realtime_factor,
     )
+    if resume is None:
+        _warn(job.scenario)  # every argument and the data are good: what will not happen as asked, before it starts
     endpoint = None
     if metrics_port is not None:
         try:
@@ -698,8 +700,13 @@ def validate(
             "--max-memory", metavar="GIB", min=0.001, help="GiB a run may need (default: half this machine's memory)"
         ),
     ] = None,
+    strict: Annotated[bool, typer.Option("--strict", help="exit 2 when there are warnings")] = False,
 ) -> None:
-    """Check a scenario without running it (everything `run` would refuse, this refuses)."""
+    """Check a scenario without running it (everything `run` would refuse, this refuses). Warnings (on stderr)
+    name guests larger than every host and options the scenario's kind ignores; they leave the exit code 0
+    unless --strict."""
+    from cloudsim.scenario.schema import format_duration
+
     sc, _ = load_scenario(scenario, _with_day(set_, day) or [], max_memory_gib=max_memory)
     hosts = sum(g.count for g in sc.hosts)
     policy = f"policy {sc.placement.policy}"
@@ -717,10 +724,23 @@ def validate(
         policy = f"consolidation {policy_label(sc)}"
         if sc.workload.trace is not None:
             policy += f" on trace {sc.workload.trace.path}"
+    warned = _warn(sc)  # after every check that can fail: an error stays one line
+    if strict and warned:
+        raise UsageFailure(f"--strict: {warned} warning{'s' if warned > 1 else ''} (above)")
     out.print(
-        f"ok: {sc.name}: {hosts} hosts in {len(sc.hosts)} groups, duration {_hms(sc.duration)}, {policy}",
+        f"ok: {sc.name}: {hosts} hosts in {len(sc.hosts)} groups, duration {format_duration(sc.duration)}, {policy}",
         soft_wrap=True,
     )
+
+
+def _warn(sc: Any) -> int:
+    """Print the scenario's warnings on stderr (``warning: ...``, one line each); how many there were."""
+    from cloudsim.engine.checks import scenario_warnings
+
+    found = scenario_warnings(sc)
+    for message in found:
+        sys.stderr.write(f"warning: {message}\n")
+    return len(found)
 
 
 @app.command()
@@ -731,6 +751,78 @@ def policies() -> None:
     width = max(len(n) for n in POLICIES)
     for name, p in POLICIES.items():
         typer.echo(f"{name:<{width}}  {p.description}")
+
+
+@app.command()
+def explain(
+    run_dir: Annotated[
+        Path, typer.Argument(metavar="RUN_DIR", help="a run directory written by cloudsim run --out DIR")
+    ],
+    guest: Annotated[
+        str, typer.Argument(metavar="GUEST", help="a guest name from the run's placements.jsonl, e.g. web-0")
+    ],
+    top: Annotated[int, typer.Option(min=1, help="rows of candidates and of filtered-out hosts to show")] = 10,
+) -> None:
+    """Why a guest went where it went: each host's filter outcome, each candidate's weighted scores per
+    scorer, the winner and the runner-up (the run is replayed in this process up to the guest's arrival)."""
+    from cloudsim.engine.replay import ExplainError, explain_guest
+
+    try:
+        story = explain_guest(run_dir, guest)
+    except ExplainError as exc:
+        raise UsageFailure(str(exc)) from None
+    for table in _explain_tables(story, top):
+        out.print(table, soft_wrap=isinstance(table, str))
+
+
+def _explain_tables(story: Any, top: int) -> list[Any]:
+    """The decision's headline, the scored candidates best first, and the hosts the filters removed."""
+    from cloudsim.placement.explain import CANDIDATE, TWIN
+
+    e, ex, names = story.entry, story.explanation, story.host_names
+    where = f"placed on {e['host']}" if e.get("outcome") == "placed" else f"rejected ({e.get('reason')})"
+    lines = [f"{story.guest} ({e.get('mode')}, {e.get('os')}) at t = {e.get('time_s')} s: {where}; {story.note}"]
+    if ex is None:
+        return [*lines, f"detail: {e.get('detail')}"]
+    d = ex.decision
+    if d.host is not None:
+        second = "no runner-up" if d.runner_up is None else f"runner-up {names[d.runner_up]} {d.runner_up_score:.6g}"
+        lines.append(f"score {d.score:.6g}, {second}" + (f", margin {ex.margin:.6g}" if ex.margin is not None else ""))
+    counts = ex.filtered()
+    parts = [f"{counts.get(CANDIDATE, 0)} scored"]
+    parts += [f"{n} same state as an earlier empty host (not scored)" for k, n in counts.items() if k == TWIN]
+    parts += [f"{n} {k.replace('_', ' ')}" for k, n in counts.items() if k not in (CANDIDATE, TWIN)]
+    lines.append(f"{len(ex.hosts)} hosts: " + ", ".join(parts))
+    if d.host is None:
+        lines.append(f"detail: {d.detail}")
+    tables: list[Any] = list(lines)
+    ranked = ex.ranked()
+    if ranked:
+        t = Table(title=f"candidates, best first: 1 won, 2 is the runner-up (policy {ex.policy.name})")
+        for col in ("rank", "host", "total", "scorer", "raw", "norm", "weight", "points"):
+            t.add_column(col, justify="left" if col in ("host", "scorer") else "right")
+        for k, h in enumerate(ranked[:top], start=1):
+            for j, x in enumerate(h.terms):
+                head = (str(k), names[h.host], f"{h.total:.4f}") if j == 0 else ("", "", "")
+                t.add_row(*head, x.scorer, f"{x.raw:.4g}", f"{x.normalised:.4f}", f"{x.weight:g}",
+                          f"{x.contribution:.4f}", end_section=j == len(h.terms) - 1)  # fmt: skip
+        if len(ranked) > top:
+            t.caption = f"{len(ranked) - top:,} more candidates (--top)"
+        tables.append(t)
+    others = [h for h in ex.hosts if h.outcome != CANDIDATE]
+    if others:
+        f = Table(title="hosts not scored: what the guest would reserve there and what is free")
+        for col in ("host", "outcome", "cpu MIPS", "memory MiB"):
+            f.add_column(col, justify="left" if col in ("host", "outcome") else "right")
+        for h in others[:top]:
+            what = f"same state as {names[h.twin_of]}" if h.twin_of is not None else h.outcome
+            what += f" ({h.why})" if h.why else ""
+            f.add_row(names[h.host], what, f"{h.cpu_requested_mips:,.0f} / {h.cpu_free_mips:,.0f}",
+                      f"{h.mem_requested_mib:,.0f} / {h.mem_free_mib:,.0f}")  # fmt: skip
+        if len(others) > top:
+            f.caption = f"{len(others) - top:,} more hosts (--top)"
+        tables.append(f)
+    return tables
 
 
 scenarios_app = Typer(invoke_without_command=True)  # its help: the callback's docstring

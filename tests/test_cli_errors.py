@@ -295,11 +295,11 @@ def test_bad_set(
 @pytest.mark.parametrize(
     ("sets", "summary"),
     [
-        (["placement.policy=worst-fit"], "8 hosts in 2 groups, duration 06:00:00, policy worst-fit"),
-        (["hosts[0].count=12"], "14 hosts in 2 groups, duration 06:00:00, policy best-fit"),
-        (["hosts[0].count=12", "placement.policy=dot-product"], "14 hosts in 2 groups, duration 06:00:00, policy dot-product"),
-        (["duration=1d", "tick=250ms"], "8 hosts in 2 groups, duration 1d 00:00:00, policy best-fit"),
-        (["duration=90"], "duration 00:01:30"),
+        (["placement.policy=worst-fit"], "8 hosts in 2 groups, duration 6h, policy worst-fit"),
+        (["hosts[0].count=12"], "14 hosts in 2 groups, duration 6h, policy best-fit"),
+        (["hosts[0].count=12", "placement.policy=dot-product"], "14 hosts in 2 groups, duration 6h, policy dot-product"),
+        (["duration=1d", "tick=250ms"], "8 hosts in 2 groups, duration 1d, policy best-fit"),
+        (["duration=90"], "duration 90s"),
         (["hosts[1]={name: ws, count: 3, cpu: {cores: 4, mips_per_core: 1000}, memory_gib: 16, "
           "hypervisor: {type: type2, product: vmware-workstation, host_os: windows}}"], "9 hosts in 2 groups"),
         (["name='2024'"], "ok: 2024: "),

@@ -136,7 +136,7 @@ def test_power_aware_takes_the_least_power_increase(used, curves, expected):
 # host with the same score on random snapshots, ties and incompatible hosts included.
 
 
-def _reference_scores(name, s, cpu_r, mem_r, h):
+def _reference_scores(name, s, cpu_r, mem_r, over_r, h):
     cpu = (s.cpu_used[h] + cpu_r[h]) / s.cpu_cap[h]
     mem = (s.mem_used[h] + mem_r[h]) / s.mem_cap[h]
     if name == "lowest_index":
@@ -154,27 +154,50 @@ def _reference_scores(name, s, cpu_r, mem_r, h):
     if name == "balanced":
         mean = (cpu + mem) / 2
         return 1.0 - np.sqrt(((cpu - mean) ** 2 + (mem - mean) ** 2) / 2)
+    if name == "overhead":
+        return -over_r[h]
     curve = s.power_curve_w[h]
     now = power_w(curve, s.cpu_used[h] / s.cpu_cap[h])
     return -(power_w(curve, (s.cpu_used[h] + cpu_r[h]) / s.cpu_cap[h]) - now)
 
 
+def _twins(policy, s, group):
+    """Hosts not scored: empty and in the same state as the first empty host of their group (not with
+    lowest_index, whose score is the host id)."""
+    twin = np.zeros(len(group), dtype=bool)
+    if "lowest_index" in policy.weights:
+        return twin
+    first = {}
+    for h in np.flatnonzero(s.guests == 0):
+        f = first.setdefault(int(group[h]), int(h))
+        same = [s.cpu_used, s.mem_used, s.cpu_cap, s.mem_cap]
+        if "power_increase" in policy.weights:
+            same += [s.power_curve_w[:, j] for j in range(s.power_curve_w.shape[1])]
+        twin[h] = f != h and all(x[h] == x[f] for x in same)
+    return twin
+
+
 def _reference_decide(policy, s, r):
-    cpu_r, mem_r, ok_r = r.cpu, r.mem, r.compatible
+    """(winner, its score, runner-up, its score); the runner-up is the best other host that is not a twin."""
+    cpu_r, mem_r, ok_r, over_r = r.cpu, r.mem, r.compatible, r.group_overhead[r.group]
     alive = ok_r.copy()
     alive &= s.cpu_used + cpu_r <= s.cpu_cap * (1 + 1e-9)
     alive &= s.mem_used + mem_r <= s.mem_cap * (1 + 1e-9)
     cand = np.flatnonzero(alive)
     if len(cand) == 0:
-        return None, None
+        return None, None, None, None
     total = np.zeros(len(cand))
     for name, weight in policy.weights.items():
-        x = _reference_scores(name, s, cpu_r, mem_r, cand)
+        x = _reference_scores(name, s, cpu_r, mem_r, over_r, cand)
         lo, hi = x.min(), x.max()
         norm = np.zeros_like(x) if hi - lo <= 1e-12 * max(1.0, abs(hi)) else (x - lo) / (hi - lo)
         total += weight * norm
     best = int(np.argmax(total))
-    return int(cand[best]), float(total[best])
+    others = np.flatnonzero(~_twins(policy, s, r.group)[cand] & (np.arange(len(cand)) != best))
+    if len(others) == 0:
+        return int(cand[best]), float(total[best]), None, None
+    second = int(others[np.argmax(total[others])])
+    return int(cand[best]), float(total[best]), int(cand[second]), float(total[second])
 
 
 @pytest.mark.parametrize("policy", sorted(POLICIES))
@@ -196,9 +219,54 @@ def test_compiled_pipeline_decides_as_the_numpy_one(policy):
         )  # fmt: skip
         s.cpu_used[s.guests == 0] = 0.0  # an empty host: nothing booked (identical states within a group)
         r = Request(0, rng.choice([500.0, 2000.0, 4000.0], groups), rng.choice([1024.0, 4096.0], groups),
-                    rng.random(groups) < 0.85, group=group)  # fmt: skip
-        want_host, want_score = _reference_decide(p, s, r)
+                    rng.random(groups) < 0.85, group=group,
+                    overhead=rng.choice([0.011, 0.023, 0.101], groups))  # fmt: skip
+        want = _reference_decide(p, s, r)
         d = decide(p, s, r)
-        assert (d.host, d.score) == (want_host, want_score), (policy, trial)
-        if want_host is None:
+        assert (d.host, d.score, d.runner_up, d.runner_up_score) == want, (policy, trial)
+        if want[0] is None:
             assert d.reason in ("incompatible", "insufficient_cpu", "insufficient_memory")
+
+
+# --------------------------------------------------------------------------- overhead-aware placement
+# Hosts of 10,000 MIPS and 10,000 MiB in two groups: g0 a Type 2 desktop, g1 KVM. The guest reserves
+# (2000 MIPS, 1000 MiB) on g0, where 5 % of its reservation is overhead, and (1800, 1000) on g1 (1 %).
+# overhead-aware = most_allocated x1 + overhead x2 (both min-max normalised over the candidates).
+
+
+def _two_types(cpu_used, mem_used, group):
+    s = snapshot(cpu_used, mem_used)
+    r = Request(0, np.array([2000.0, 1800.0]), np.array([1000.0, 1000.0]), np.ones(2, dtype=bool),
+                group=np.array(group, dtype=np.int64), overhead=np.array([0.05, 0.01]))  # fmt: skip
+    return s, r
+
+
+@pytest.mark.parametrize(
+    ("cpu_used", "mem_used", "group", "best_fit", "overhead_aware"),
+    [
+        # all empty. most allocated after: h0 (0.20 + 0.10) / 2 = 0.15, h1 (0.18 + 0.10) / 2 = 0.14, so best
+        # fit takes the desktop, fuller only by its overhead. overhead-aware: h0 1 x 1 + 0 x 2 = 1,
+        # h1 0 x 1 + 1 x 2 = 2 (h2 is h1's twin) -> h1
+        ([0, 0, 0], [0, 0, 0], [0, 1, 1], 0, 1),
+        # a half-full KVM host h1: after (0.38, 0.30) -> 0.34; h0 0.15, h2 0.14. normalised over 0.14..0.34:
+        # h0 0.05, h1 1, h2 0. overhead-aware: h0 0.05 + 0 = 0.05, h1 1 + 2 = 3, h2 0 + 2 = 2 -> h1 (packs KVM)
+        ([0, 2000, 0], [0, 2000, 0], [0, 1, 1], 1, 1),
+        # KVM hosts full (h1, h2 have 9,000 MIPS booked): only the desktop fits, whatever it costs
+        ([0, 9000, 9000], [0, 0, 0], [0, 1, 1], 0, 0),
+    ],
+)
+def test_overhead_aware_prefers_the_host_where_the_mode_costs_least(
+    cpu_used, mem_used, group, best_fit, overhead_aware
+):
+    s, r = _two_types(cpu_used, mem_used, group)
+    assert decide(get_policy("best-fit"), s, r).host == best_fit
+    assert decide(get_policy("overhead-aware"), s, r).host == overhead_aware
+
+
+def test_the_runner_up_is_the_best_other_host_and_never_the_winners_twin():
+    # the first case above: h2 is h1's twin (empty, same group, same state), so the runner-up is h0, 1 behind
+    d = decide(get_policy("overhead-aware"), *_two_types([0, 0, 0], [0, 0, 0], [0, 1, 1]))
+    assert (d.host, d.score, d.runner_up, d.runner_up_score) == (1, 2.0, 0, 1.0)
+    # one candidate: no runner-up
+    d = decide(get_policy("overhead-aware"), *_two_types([0, 9000, 9000], [0, 0, 0], [0, 1, 1]))
+    assert (d.host, d.runner_up, d.runner_up_score) == (0, None, None)

@@ -34,6 +34,13 @@ class GuestCost:
     mem_overhead_mib: float
     profile: OverheadProfile | None
 
+    @property
+    def overhead_share(self) -> float:
+        """The share of the reservation that is virtualization overhead, 0..1: the mean of CPU (c, since
+        the reservation is demand / (1 - c)) and memory (per-instance overhead / memory reserved). What
+        the ``overhead`` placement scorer minimises."""
+        return (self.overhead_c + self.mem_overhead_mib / self.mem_mib) / 2
+
 
 def host_order(scenario: Scenario) -> list[int]:
     """The host-group index of each host: one group after another, or round robin over the groups
@@ -107,7 +114,7 @@ class Cluster:
         self.profiles = resolve_profiles(overrides)
         self._cost_cache: dict[int, list[GuestCost]] = {}
         self._min_cache: dict[int, tuple[float, float]] = {}
-        self._request_cache: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray, Callable[[int], str]]] = {}
+        self._request_cache: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray, Callable[[int], str], np.ndarray]] = {}
         self._shape_refs: list[GuestShape] = []  # keep cached shapes alive (id() keys)
 
     def __len__(self) -> int:
@@ -178,6 +185,7 @@ class Cluster:
                 np.array([c.mem_mib for c in costs]),
                 np.array([c.compatible for c in costs]),
                 lambda h: f"{self.names[h]}: {costs[int(self.group[h])].why}",
+                np.array([c.overhead_share for c in costs]),
             )
-        cpu, mem, ok, why = self._request_cache[key]
-        return Request(guest_id, cpu, mem, ok, why, group=self.group)
+        cpu, mem, ok, why, overhead = self._request_cache[key]
+        return Request(guest_id, cpu, mem, ok, why, group=self.group, overhead=overhead)

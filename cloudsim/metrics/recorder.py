@@ -185,6 +185,13 @@ class Recorder:
             self.rejected(t, guest, decision.reason or "unknown", decision.detail)
         else:
             self.placed(t, guest, decision.host, cluster, decision.detail)
+            entry, score, second = self.placement_log[-1], decision.score, decision.runner_up_score
+            if score is not None:  # the winner's total and the runner-up's (cloudsim explain gives every candidate)
+                entry["score"] = _r(score)
+                if decision.runner_up is not None and second is not None:
+                    entry["runner_up"] = cluster.names[decision.runner_up]
+                    entry["runner_up_score"] = _r(second)
+                    entry["margin"] = _r(score - second)
 
     def rejected(self, t: float, guest: Guest, reason: str, detail: str) -> None:
         self.placement_log.append({**self._entry(t, guest), "outcome": "rejected", "reason": reason, "detail": detail})

@@ -1,5 +1,7 @@
-"""The controller's decision logic, pure (no Ray): filter -> score pipeline, named policies."""
+"""The controller's decision logic, pure (no Ray): filter -> score pipeline, named policies, and one decision
+explained host by host."""
 
+from cloudsim.placement.explain import Explanation, HostOutcome, Term, explain
 from cloudsim.placement.policies import (
     FILTERS,
     POLICIES,
@@ -18,10 +20,14 @@ __all__ = [
     "POLICIES",
     "SCORERS",
     "Decision",
+    "Explanation",
+    "HostOutcome",
     "Policy",
     "Request",
     "Snapshot",
+    "Term",
     "decide",
+    "explain",
     "get_policy",
     "policy_names",
 ]

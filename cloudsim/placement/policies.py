@@ -7,8 +7,9 @@ weights over scorers, not a copy of a placement loop.
 Filters run in order; a host is rejected by the first filter it fails, and the rejection is recorded
 with the numbers (requested / free). Scores of the hosts that pass are min-max normalised per scorer
 over those hosts (Nova ``weights.normalize``), weighted and summed; the highest total wins and ties go to
-the lowest host id (deterministic). A decision is one compiled pass over the hosts (filters, scores and
-the winner), O(hosts) with no Python per host.
+the lowest host id (deterministic). A decision is one compiled pass over the hosts (filters, scores, the
+winner and the runner-up), O(hosts) with no Python per host; ``placement.explain`` re-scores one decision
+host by host when asked.
 """
 
 from __future__ import annotations
@@ -43,9 +44,10 @@ class Request:
 
     Given per host (``cpu``, ``mem``, ``compatible`` of length hosts), or per host group with ``group``
     mapping each host to its group: a data centre has a few host groups and many hosts, so a request is
-    built in O(groups), not O(hosts)."""
+    built in O(groups), not O(hosts). ``overhead`` (same length, 0..1, default 0) is the share of the
+    reservation that is virtualization overhead there, what the ``overhead`` scorer minimises."""
 
-    __slots__ = ("group", "group_cpu", "group_mem", "group_ok", "guest_id", "why_incompatible")
+    __slots__ = ("group", "group_cpu", "group_mem", "group_ok", "group_overhead", "guest_id", "why_incompatible")
 
     def __init__(
         self,
@@ -55,11 +57,16 @@ class Request:
         compatible: np.ndarray,
         why_incompatible: Callable[[int], str] = lambda h: "incompatible",
         group: np.ndarray | None = None,
+        overhead: np.ndarray | None = None,
     ) -> None:
         self.guest_id = guest_id
         self.group_cpu = np.ascontiguousarray(cpu, dtype=np.float64)  # MIPS reserved on a host of the group
         self.group_mem = np.ascontiguousarray(mem, dtype=np.float64)  # MiB reserved (overhead included)
         self.group_ok = np.ascontiguousarray(compatible, dtype=np.bool_)
+        # share of the reservation that is virtualization overhead, 0..1 (the ``overhead`` scorer; 0: none)
+        self.group_overhead = (
+            np.zeros(len(self.group_cpu)) if overhead is None else np.ascontiguousarray(overhead, dtype=np.float64)
+        )
         self.group = np.arange(len(self.group_cpu), dtype=np.int64) if group is None else group
         self.why_incompatible = why_incompatible
 
@@ -81,7 +88,11 @@ class Request:
 @dataclass
 class Decision:
     """The outcome for one guest: a host, or a rejection with the count of hosts each filter rejected
-    and a human-readable summary (``"0/8 hosts fit: 6 insufficient cpu (...), 2 incompatible (...)"``)."""
+    and a human-readable summary (``"0/8 hosts fit: 6 insufficient cpu (...), 2 incompatible (...)"``).
+
+    A placement also has the winner's total ``score`` and the runner-up: the best other scored candidate
+    and its total (None when the winner was the only one). An empty host in the same state as an earlier
+    empty host of its group is not scored (it is that host's twin), so it is never the runner-up."""
 
     guest_id: int
     host: int | None
@@ -90,6 +101,8 @@ class Decision:
     score: float | None = None
 
     binding: str | None = None
+    runner_up: int | None = None
+    runner_up_score: float | None = None
 
     @property
     def reason(self) -> str | None:
@@ -154,6 +167,9 @@ SCORERS: dict[str, str] = {
     "BalancedAllocation): hosts that fill in proportion",
     "power_increase": "minus the extra watts on the host's power curve, u = CPU reserved / capacity; an empty "
     "host counts at its idle power, so waking one costs what the guest adds (Beloglazov & Buyya 2012)",
+    "overhead": "minus the share of the guest's reservation that is virtualization overhead on the host, the "
+    "mean of CPU (c of its mode on the host's hypervisor) and memory (per-instance overhead / memory "
+    "reserved), from the calibrated profiles (README: Overheads)",
 }
 _CODES = {name: k for k, name in enumerate(SCORERS)}
 _POWER = _CODES["power_increase"]
@@ -161,8 +177,8 @@ _POWER = _CODES["power_increase"]
 
 @njit(cache=True)
 def _scores(code: int, m: int, cand: np.ndarray, group: np.ndarray, g_cpu: np.ndarray, g_mem: np.ndarray,
-            cpu_cap: np.ndarray, mem_cap: np.ndarray, cpu_used: np.ndarray, mem_used: np.ndarray,
-            curves: np.ndarray, raw: np.ndarray) -> None:  # fmt: skip
+            g_over: np.ndarray, cpu_cap: np.ndarray, mem_cap: np.ndarray, cpu_used: np.ndarray,
+            mem_used: np.ndarray, curves: np.ndarray, raw: np.ndarray) -> None:  # fmt: skip
     """Raw scores of the first ``m`` candidates into ``raw`` (one loop per scorer, the numpy formulas'
     operations in their order)."""
     for i in range(m):
@@ -179,6 +195,9 @@ def _scores(code: int, m: int, cand: np.ndarray, group: np.ndarray, g_cpu: np.nd
             now = power(curves[h], cpu_used[h] / cpu_cap[h])
             raw[i] = -(power(curves[h], (cpu_used[h] + r_cpu) / cpu_cap[h]) - now)
             continue
+        if code == 7:
+            raw[i] = -g_over[group[h]]
+            continue
         cpu = (cpu_used[h] + r_cpu) / cpu_cap[h]
         mem = (mem_used[h] + r_mem) / mem_cap[h]
         if code == 1:
@@ -194,12 +213,14 @@ def _scores(code: int, m: int, cand: np.ndarray, group: np.ndarray, g_cpu: np.nd
 
 @njit(cache=True)
 def _decide(codes: np.ndarray, weights: np.ndarray, group: np.ndarray, g_cpu: np.ndarray, g_mem: np.ndarray,
-            g_ok: np.ndarray, cpu_cap: np.ndarray, mem_cap: np.ndarray, cpu_used: np.ndarray,
-            mem_used: np.ndarray, guests: np.ndarray, curves: np.ndarray, cand: np.ndarray, raw: np.ndarray,
-            total: np.ndarray, counts: np.ndarray) -> int:  # fmt: skip
-    """The pipeline in one compiled pass: filters in order (``counts`` gets how many hosts each rejected,
-    then the candidates), min-max normalised weighted scores, the first best candidate (lowest host id
-    among ties). Returns the host, or -1; ``total[0]`` is then the winner's score.
+            g_ok: np.ndarray, g_over: np.ndarray, cpu_cap: np.ndarray, mem_cap: np.ndarray,
+            cpu_used: np.ndarray, mem_used: np.ndarray, guests: np.ndarray, curves: np.ndarray,
+            cand: np.ndarray, raw: np.ndarray, total: np.ndarray, counts: np.ndarray) -> int:  # fmt: skip
+    """The pipeline in one compiled pass: filters in order (``counts[0:3]`` gets how many hosts each
+    rejected, ``counts[3]`` the candidates), min-max normalised weighted scores, the first best candidate
+    (lowest host id among ties). Returns the host, or -1; ``total[0]`` is then the winner's score. The
+    runner-up (the best other scored candidate, lowest id among ties) is ``counts[4]`` (-1: none) with
+    score ``total[1]``; ``counts[5]`` is how many candidates were scored, ``cand[:counts[5]]`` (ascending).
 
     An empty host in the same state as an earlier empty host of its group (capacities, bookings, power
     curve) passes the same filters with the same scores, so it can neither win (the earlier one does, on
@@ -254,12 +275,14 @@ def _decide(codes: np.ndarray, weights: np.ndarray, group: np.ndarray, g_cpu: np
             rep_outcome[g] = outcome
     counts[0], counts[1], counts[2] = n_ok, n_cpu, n_mem
     counts[3] += m
+    counts[4] = -1
+    counts[5] = m
     if m == 0:
         return -1
     for i in range(m):
         total[i] = 0.0
     for k in range(codes.shape[0]):
-        _scores(codes[k], m, cand, group, g_cpu, g_mem, cpu_cap, mem_cap, cpu_used, mem_used, curves, raw)
+        _scores(codes[k], m, cand, group, g_cpu, g_mem, g_over, cpu_cap, mem_cap, cpu_used, mem_used, curves, raw)
         lo, hi = np.inf, -np.inf
         for i in range(m):
             lo = min(lo, raw[i])
@@ -268,10 +291,18 @@ def _decide(codes: np.ndarray, weights: np.ndarray, group: np.ndarray, g_cpu: np
         for i in range(m):
             total[i] += weights[k] * (0.0 if flat else (raw[i] - lo) / (hi - lo))
     best = 0
+    second = -1
     for i in range(1, m):
         if total[i] > total[best]:
+            second = best
             best = i
+        elif second < 0 or total[i] > total[second]:
+            second = i
+    second_score = total[second] if second >= 0 else 0.0
     total[0] = total[best]
+    if second >= 0:
+        total[1] = second_score
+        counts[4] = cand[second]
     return cand[best]
 
 
@@ -310,6 +341,12 @@ POLICIES: dict[str, Policy] = {
             {"l2_residual": 1.0},
             "the host left with the smallest L2 norm of free capacity (Panigrahy 2011 norm-based greedy)",
         ),
+        Policy(
+            "overhead-aware",
+            {"most_allocated": 1.0, "overhead": 2.0},
+            "packs like best fit on the hosts where the guest's mode costs least: the calibrated virtualization "
+            "overhead weighs twice the packing term",
+        ),
     )
 }
 
@@ -342,6 +379,25 @@ def decide(policy: Policy, snapshot: Snapshot, request: Request) -> Decision:
     :class:`Decision` with ``host=None`` and the reasons."""
     s, r = snapshot, request
     n = len(s.cpu_cap)
+    codes, weights, curves = _compiled(policy, s)
+    cand, raw, total = _buffers(n)
+    counts = np.zeros(6, dtype=np.int64)
+    host = _decide(codes, weights, r.group, r.group_cpu, r.group_mem, r.group_ok, r.group_overhead, s.cpu_cap,
+                   s.mem_cap, s.cpu_used, s.mem_used, s.guests, curves, cand, raw, total, counts)  # fmt: skip
+    n_ok, n_cpu, n_mem, fit, second, _ = counts.tolist()
+    rejected_by = {name: c for name, c in zip(FILTERS, (n_ok, n_cpu, n_mem)) if c}  # noqa: B905
+    if host >= 0:
+        runner_up, runner_up_score = (second, float(total[1])) if second >= 0 else (None, None)
+        return Decision(r.guest_id, int(host), rejected_by, f"{fit}/{n} hosts fit", float(total[0]),
+                        runner_up=runner_up, runner_up_score=runner_up_score)  # fmt: skip
+    return _rejection(s, r, rejected_by)
+
+
+_COMPILED: dict[tuple[object, ...], tuple[np.ndarray, np.ndarray]] = {}  # policy -> scorer codes, weights
+
+
+def _compiled(policy: Policy, s: Snapshot) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The policy's scorer codes and weights as the kernel takes them, and the power curves to score with."""
     key = (policy.name, *policy.weights.items())
     if key not in _COMPILED:
         codes = np.array([_CODES[k] for k in policy.weights], dtype=np.int64)
@@ -349,19 +405,7 @@ def decide(policy: Policy, snapshot: Snapshot, request: Request) -> Decision:
     codes, weights = _COMPILED[key]
     if s.power_curve_w is None and _POWER in codes:
         raise ValueError("power-aware placement needs the hosts' power curves in the snapshot")
-    curves = s.power_curve_w if s.power_curve_w is not None else _NO_CURVES
-    cand, raw, total = _buffers(n)
-    counts = np.zeros(4, dtype=np.int64)
-    host = _decide(codes, weights, r.group, r.group_cpu, r.group_mem, r.group_ok, s.cpu_cap, s.mem_cap,
-                   s.cpu_used, s.mem_used, s.guests, curves, cand, raw, total, counts)  # fmt: skip
-    n_ok, n_cpu, n_mem, fit = counts.tolist()
-    rejected_by = {name: c for name, c in zip(FILTERS, (n_ok, n_cpu, n_mem)) if c}  # noqa: B905
-    if host >= 0:
-        return Decision(r.guest_id, int(host), rejected_by, f"{fit}/{n} hosts fit", float(total[0]))
-    return _rejection(s, r, rejected_by)
-
-
-_COMPILED: dict[tuple[object, ...], tuple[np.ndarray, np.ndarray]] = {}  # policy -> scorer codes, weights
+    return codes, weights, s.power_curve_w if s.power_curve_w is not None else _NO_CURVES
 
 
 def _rejection(s: Snapshot, r: Request, rejected_by: dict[str, int]) -> Decision:

@@ -36,6 +36,17 @@ def parse_duration(value: object) -> float:
     return seconds
 
 
+def format_duration(seconds: float) -> str:
+    """A duration as a scenario writes it, in the largest unit that holds it whole: ``1d``, ``6h``,
+    ``30m``, ``300s`` (``8195m`` for 491,700 s; ``0.25s`` for a fraction of a second). ``parse_duration``
+    reads it back to the same number."""
+    for unit in ("d", "h", "m"):
+        n = seconds / _UNIT_S[unit]
+        if n >= 1 and n == int(n):
+            return f"{int(n)}{unit}"
+    return f"{int(seconds)}s" if seconds == int(seconds) else f"{seconds!r}s"
+
+
 Duration = Annotated[float, BeforeValidator(parse_duration)]
 PositiveDuration = Annotated[float, BeforeValidator(parse_duration), Field(gt=0)]
 Fraction = Annotated[float, Field(ge=0.0, le=1.0)]
