@@ -728,7 +728,7 @@ def validate(
     if strict and warned:
         raise UsageFailure(f"--strict: {warned} warning{'s' if warned > 1 else ''} (above)")
     out.print(
-        f"ok: {sc.name}: {hosts} hosts in {len(sc.hosts)} groups, duration {format_duration(sc.duration)}, {policy}",
+        f"ok: {sc.name}: {hosts} host{'s' * (hosts != 1)} in {len(sc.hosts)} group{'s' * (len(sc.hosts) != 1)}, duration {format_duration(sc.duration)}, {policy}",
         soft_wrap=True,
     )
 
