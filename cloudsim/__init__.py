@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 __version__ = "0.1.0"
 
 if TYPE_CHECKING:
-    from cloudsim.api import OutputError, Prepared, Result, TimeSeries, UsageError, prepare, run
+    from cloudsim.api import OutputError, Prepared, Result, ScenarioWarning, TimeSeries, UsageError, prepare, run
     from cloudsim.metrics.prom import MetricsEndpoint
     from cloudsim.scenario import Scenario, ScenarioError
 
@@ -25,6 +25,7 @@ _API = {
     "Result": "cloudsim.api",
     "TimeSeries": "cloudsim.api",
     "UsageError": "cloudsim.api",
+    "ScenarioWarning": "cloudsim.api",
     "OutputError": "cloudsim.api",
     "MetricsEndpoint": "cloudsim.metrics.prom",
     "Scenario": "cloudsim.scenario",
@@ -38,6 +39,7 @@ __all__ = [
     "Result",
     "Scenario",
     "ScenarioError",
+    "ScenarioWarning",
     "TimeSeries",
     "UsageError",
     "__version__",

@@ -17,6 +17,7 @@ import os
 import signal
 import threading
 import time
+import warnings as _warnings
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -41,6 +42,12 @@ WALL_CLOCK = ("wall_time_s", "startup_s", "total_wall_time_s")
 
 #: The files of a run folder (``out=``); ``force=True`` replaces only these (and a report's).
 RUN_FILES = ("summary.json", "timeseries.csv", "placements.jsonl", "metrics.jsonl", "scenario.yaml", "checkpoint.pkl")
+
+
+class ScenarioWarning(UserWarning):
+    """Something a scenario asks that will not happen as asked: a guest larger than every host it can run
+    on (every such guest will be rejected), an option the scenario's kind ignores. The message is the line
+    ``cloudsim validate`` prints after ``warning:``."""
 
 
 class UsageError(ValueError):
@@ -90,6 +97,7 @@ class Result:
     raw: dict[str, Any]
     written: list[Path] = field(default_factory=list)
     openmetrics: Written | None = None
+    warnings: list[str] = field(default_factory=list)  # what the scenario asks that will not happen as asked
 
     @property
     def scenario(self) -> Scenario:
@@ -266,6 +274,9 @@ class Prepared:
     host_series: bool
     realtime_factor: float | None
     t0: float
+    #: What will not happen as the scenario asks (guests larger than every host, options its kind ignores):
+    #: one line each, as ``cloudsim validate`` and ``cloudsim run`` print them after ``warning:``.
+    warnings: list[str] = field(default_factory=list)
 
     def run(
         self,
@@ -334,7 +345,7 @@ class Prepared:
                     status("Shutting down the local Ray instance…")
                 session.__exit__(None, None, None)
         summary = _with_times(summary, startup_s=started - self.t0, total_s=time.perf_counter() - self.t0)
-        result = Result(summary, recorder, self.raw)
+        result = Result(summary, recorder, self.raw, warnings=list(self.warnings))
         self._write(result)
         return result
 
@@ -508,7 +519,14 @@ def prepare(
         host_series=host_series,
         realtime_factor=realtime_factor,
         t0=t0,
+        warnings=_scenario_warnings(sc),
     )
+
+
+def _scenario_warnings(sc: Scenario) -> list[str]:
+    from cloudsim.engine.checks import scenario_warnings
+
+    return scenario_warnings(sc)
 
 
 def run(
@@ -565,8 +583,10 @@ def run(
     is the simulation's own time; ``startup_s`` the time from this call to the simulation's start (reading
     the scenario and trace, starting or joining Ray); ``total_wall_time_s`` from this call to the end of the
     run, Ray's shutdown included (the outputs are written after). Bad input raises :class:`ScenarioError`
-    or :class:`UsageError`; an output that cannot be written, :class:`OutputError` (with the result)."""
-    return prepare(
+    or :class:`UsageError`; an output that cannot be written, :class:`OutputError` (with the result). What
+    the scenario asks that will not happen as asked is a :class:`ScenarioWarning` (Python's ``warnings``,
+    before the run starts) and stays in ``result.warnings``."""
+    job = prepare(
         scenario,
         set=set,
         seed=seed,
@@ -583,7 +603,10 @@ def run(
         resume=resume,
         max_memory_gib=max_memory_gib,
         realtime_factor=realtime_factor,
-    ).run(
+    )
+    for message in job.warnings:
+        _warnings.warn(message, ScenarioWarning, stacklevel=2)
+    return job.run(
         progress=progress,
         status=status,
         endpoint=endpoint,

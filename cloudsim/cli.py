@@ -329,7 +329,7 @@ def run(
         realtime_factor=realtime_factor,
     )
     if resume is None:
-        _warn(job.scenario)  # every argument and the data are good: what will not happen as asked, before it starts
+        _warn(job.warnings)  # every argument and the data are good: what will not happen as asked, before it starts
     endpoint = None
     if metrics_port is not None:
         try:
@@ -724,7 +724,9 @@ def validate(
         policy = f"consolidation {policy_label(sc)}"
         if sc.workload.trace is not None:
             policy += f" on trace {sc.workload.trace.path}"
-    warned = _warn(sc)  # after every check that can fail: an error stays one line
+    from cloudsim.engine.checks import scenario_warnings
+
+    warned = _warn(scenario_warnings(sc))  # after every check that can fail: an error stays one line
     if strict and warned:
         raise UsageFailure(f"--strict: {warned} warning{'s' if warned > 1 else ''} (above)")
     out.print(
@@ -733,11 +735,8 @@ def validate(
     )
 
 
-def _warn(sc: Any) -> int:
-    """Print the scenario's warnings on stderr (``warning: ...``, one line each); how many there were."""
-    from cloudsim.engine.checks import scenario_warnings
-
-    found = scenario_warnings(sc)
+def _warn(found: list[str]) -> int:
+    """Print a scenario's warnings on stderr (``warning: ...``, one line each); how many there were."""
     for message in found:
         sys.stderr.write(f"warning: {message}\n")
     return len(found)

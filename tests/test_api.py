@@ -107,6 +107,20 @@ def test_bad_input_raises_the_line_the_cli_prints(capsys, tmp_path):
         cloudsim.run(42, backend="local")  # type: ignore[arg-type]
 
 
+def test_what_will_not_happen_as_asked_is_a_warning_and_stays_in_the_result(capsys):
+    """A guest class larger than every host: the API warns (Python's warnings) before it runs, with the line
+    `cloudsim run` prints after "warning:", and keeps it in the result; a scenario without one warns of nothing."""
+    huge = {**SHORT, "workload.classes[0].vcpus": 512}
+    with pytest.warns(cloudsim.ScenarioWarning) as caught:
+        r = cloudsim.run("quickstart", set=huge, backend="local")
+    assert [str(w.message) for w in caught] == r.warnings and len(r.warnings) == 1
+    assert "512 vCPUs" in r.warnings[0] and "every such guest will be rejected" in r.warnings[0]
+    flags = [x for k, v in huge.items() for x in ("--set", f"{k}={v}")]
+    assert main(["run", "quickstart", "--backend", "local", "--no-progress", "--json", *flags]) == 0
+    assert capsys.readouterr().err == f"warning: {r.warnings[0]}\n"
+    assert cloudsim.run("quickstart", set=SHORT, backend="local").warnings == []
+
+
 def test_out_writes_the_run_folder_and_refuses_to_overwrite_it(tmp_path):
     out = tmp_path / "run"
     r = cloudsim.run("quickstart", set=SHORT, backend="local", out=out)
