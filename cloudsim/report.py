@@ -452,8 +452,9 @@ data.charts.forEach(function(c){
  var series=[{label:'time',value:function(u,v){return v==null?'–':hours(v);}}].concat(flat.map(function(s){
   return {label:s.name,stroke:s.color,width:1.5,dash:s.dash,paths:paths,spanGaps:order.length>1,points:{show:false},
    value:function(u,v){return fmt(v,c.unit);}};}));
- var yr=function(u,lo,hi){if(lo==null){lo=0;hi=1;}var a=c.min!=null?c.min:lo,b=c.max!=null?c.max:hi;
-  if(c.max==null){b=b>a?b+(b-a)*0.08:a+1;}if(c.min==null&&lo<0){a=lo-(hi-lo)*0.08;}return [a,b];};
+ var yr=function(u,lo,hi){if(lo==null){lo=0;hi=1;}var a=c.min!=null?c.min:lo,b=hi;
+  if(c.max==null||hi>c.max){b=b>a?b+(b-a)*0.08:a+1;}else{b=c.max;}if(c.min==null&&lo<0){a=lo-(hi-lo)*0.08;}
+  return [a,b];};
  var fit=function(u,values,i,cycle){var ax=u.axes[i];if(cycle>1)return ax._size;var w=0;u.ctx.font=ax.font[0];
   (values||[]).forEach(function(v){w=Math.max(w,u.ctx.measureText(v).width);});
   return Math.ceil(w/devicePixelRatio)+ax.ticks.size+ax.gap+(c.axis?18:4);};
@@ -464,6 +465,7 @@ data.charts.forEach(function(c){
         Object.assign({},axis,{size:fit,values:function(u,sp){return sp.map(function(v){return fmt(v,c.unit);});},
          label:c.axis||undefined,labelSize:c.axis?16:0,labelFont:'11px system-ui'})],
   cursor:{sync:{key:sync.key},drag:{x:true,y:false}},legend:{live:true}};
+ opts.hooks={setScale:[function(u,key){if(key==='y')el.dataset.yMax=u.scales.y.max;}]};  // the axis drawn, for tests
  var u=new uPlot(opts,aligned,el);
  new ResizeObserver(function(){u.setSize({width:Math.max(el.clientWidth,300),height:200});}).observe(el);
  rendered++;});

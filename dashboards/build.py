@@ -74,7 +74,7 @@ def grafana_panel(p: Panel, pid: int, grid: dict) -> dict:
     defaults: dict = {"unit": p.unit}
     if p.min is not None:
         defaults["min"] = p.min
-    if p.max is not None:
+    if p.max is not None and p.kind == "stat":
         defaults["max"] = p.max
     panel: dict = {
         "type": p.kind,
@@ -98,6 +98,8 @@ def grafana_panel(p: Panel, pid: int, grid: dict) -> dict:
         }
     else:
         defaults["custom"] = {"lineInterpolation": "stepAfter" if p.step else "linear", "axisLabel": p.axis_label}
+        if p.max is not None:  # a soft maximum: values above it still show
+            defaults["custom"]["axisSoftMax"] = p.max
         panel["options"] = {
             "legend": {"displayMode": "list", "placement": "bottom", "showLegend": True},
             "tooltip": {"mode": "multi", "sort": "none"},

@@ -261,6 +261,23 @@ def test_the_report_renders_in_a_browser_without_errors(runs, tmp_path):
 
 
 @needs_chromium
+def test_a_percent_axis_reaches_100_and_goes_past_it_when_the_values_do(runs, tmp_path):
+    """Utilization has an axis of at least 0-100 %; memory of a consolidation run in CloudSim's dynamics
+    (bookings end at instantiation) passes 100 %, and the axis extends instead of cutting the line off."""
+    assert main(["report", str(runs["cons"]), "--out", str(tmp_path)]) == 0
+    page = tmp_path / "report.html"
+    dom, _ = render(page, tmp_path)
+    titles = re.findall(r"<section class='panel w\d+' data-title='([^']*)'", page.read_text())
+    maxima = re.findall(r'id="chart-\d+" data-y-max="([^"]+)"', dom)
+    y_max = {t: float(m) for t, m in zip(titles, maxima, strict=True) if m != "null"}  # null: a panel with no data
+    util = chart(page.read_text(), "CPU and memory utilization of active hosts")
+    highest = max(v for s in util["series"] for v in s["y"] if v is not None)  # in % on the page
+    assert (util["min"], util["max"]) == (0, 100) and highest > 100  # the run's memory passes 100 %
+    assert y_max["CPU and memory utilization of active hosts"] >= highest
+    assert y_max["Busiest hosts"] >= 100
+
+
+@needs_chromium
 def test_the_compare_page_renders_in_a_browser_without_errors(runs, tmp_path):
     page = tmp_path / "compare.html"
     assert main(["compare", str(runs["best"]), str(runs["worst"]), "--out", str(page)]) == 0

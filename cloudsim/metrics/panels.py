@@ -56,7 +56,9 @@ def _is_regex(v: str) -> bool:
 class Panel:
     """A chart (``timeseries``) or a single figure (``stat``, reduced over the run by ``reduce``: ``last``,
     ``mean`` or ``max``). ``step``: drawn as steps (counts change at an instant, not along a slope).
-    ``min``/``max``: fixed axis bounds in the query's values (a ``percentunit`` of 0-1 is 0-100 %)."""
+    ``min``: a fixed lower axis bound; ``max``: the least the axis shows, extended when values go higher
+    (utilization passes 100 % with overcommit, and memory does in CloudSim's dynamics, where bookings end at
+    instantiation), in the query's values (a ``percentunit`` of 0-1 is 0-100 %)."""
 
     title: str
     unit: str
