@@ -450,25 +450,20 @@ class _Counting:
 def planetlab_day(day: str, cache: Path | None = None) -> Path:
     """The cached folder of PlanetLab day ``day``, or a :class:`DataError` (one line: the field, the cache
     and the two fixes) when it is not there."""
-    ds = DATASETS["planetlab"]
-    folder = part_dir(ds, day, cache)
-    if not folder.is_dir():
-        where = cache if cache is not None else cache_dir()
-        raise DataError(
-            f"PlanetLab day {day} is not in the cache ({where}); run 'cloudsim data fetch planetlab' or give "
-            "--set workload.trace.path=DIR"
-        )
-    return folder
+    return _cached("planetlab", day, f"PlanetLab day {day} is", "workload.trace.path", cache)
 
 
 def azure_v1_folder(cache: Path | None = None) -> Path:
     """The cached Azure V1 folder, or a :class:`DataError` (as :func:`planetlab_day`)."""
-    folder = part_dir(DATASETS["azure-v1"], "", cache)
+    return _cached("azure-v1", "", "the Azure V1 data are", "workload.requests.path", cache)
+
+
+def _cached(dataset: str, part: str, what: str, field: str, cache: Path | None) -> Path:
+    folder = part_dir(DATASETS[dataset], part, cache)
     if not folder.is_dir():
         where = cache if cache is not None else cache_dir()
         raise DataError(
-            f"the Azure V1 data are not in the cache ({where}); run 'cloudsim data fetch azure-v1' or give "
-            "--set workload.requests.path=DIR"
+            f"{what} not in the cache ({where}); run 'cloudsim data fetch {dataset}' or give --set {field}=DIR"
         )
     return folder
 
