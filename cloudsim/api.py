@@ -275,7 +275,8 @@ class Prepared:
     realtime_factor: float | None
     t0: float
     #: What will not happen as the scenario asks (guests larger than every host, options its kind ignores):
-    #: one line each, as ``cloudsim validate`` and ``cloudsim run`` print them after ``warning:``.
+    #: one line each, as ``cloudsim validate`` and ``cloudsim run`` print them after ``warning:``; none for a
+    #: resumed run (they were given when it started).
     warnings: list[str] = field(default_factory=list)
 
     def run(
@@ -519,7 +520,7 @@ def prepare(
         host_series=host_series,
         realtime_factor=realtime_factor,
         t0=t0,
-        warnings=_scenario_warnings(sc),
+        warnings=[] if saved is not None else _scenario_warnings(sc),  # a resumed run warned when it started
     )
 
 

@@ -328,8 +328,7 @@ def run(
         max_memory_gib=max_memory,
         realtime_factor=realtime_factor,
     )
-    if resume is None:
-        _warn(job.warnings)  # every argument and the data are good: what will not happen as asked, before it starts
+    _warn(job.warnings)  # every argument and the data are good: what will not happen as asked, before it starts
     endpoint = None
     if metrics_port is not None:
         try:

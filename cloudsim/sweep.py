@@ -339,9 +339,10 @@ def write_marker(out_dir: Path, source: str | Path, sets: Sequence[str], variant
 
 
 def simulate(scenario: Scenario, run_id: str) -> Result:
-    """One variant, in this process (:func:`cloudsim.run` on the local backend). What each Ray task of a
-    sweep runs, and what ``--backend local`` runs one after another."""
-    return api.run(scenario, backend="local", run_id=run_id)
+    """One variant, in this process (:func:`cloudsim.run` on the local backend, through :func:`cloudsim.prepare`
+    so that no task issues Python warnings of its own). What each Ray task of a sweep runs, and what
+    ``--backend local`` runs one after another."""
+    return api.prepare(scenario, backend="local", run_id=run_id).run()
 
 
 #: ``parallel(fn, jobs, on_result)``: calls ``on_result(index, fn(*jobs[index]))`` for every job, in any
