@@ -7,6 +7,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import numpy as np
+
 from cloudsim.engine.cluster import Cluster
 from cloudsim.scenario.schema import GuestShape, Scenario
 
@@ -99,9 +101,10 @@ def oversized_guests(s: Scenario) -> list[str]:
             continue
         before = len(out)
         size = f"{shape.vcpus} vCPUs / {shape.memory_gib:g} GiB"
-        reserve = {k: float(cl.reserve_mib[cl.group == k][0]) for k in ok}
-        cpu_cap = {k: cl.groups[k].cpu.cores * cl.groups[k].cpu.mips_per_core * oc.cpu for k in ok}
-        mem_cap = {k: cl.groups[k].memory_gib * 1024.0 * oc.memory - reserve[k] for k in ok}
+        first = {k: int(np.flatnonzero(cl.group == k)[0]) for k in ok}  # a host of each group
+        reserve = {k: float(cl.reserve_mib[h]) for k, h in first.items()}
+        cpu_cap = {k: float(cl.cpu_mips[h]) * oc.cpu for k, h in first.items()}
+        mem_cap = {k: float(cl.mem_mib[h]) * oc.memory - reserve[k] for k, h in first.items()}
         if cpu_booked and all(costs[k].cpu_reserved_mips > cpu_cap[k] * (1 + 1e-9) for k in ok):
             big = max(ok, key=lambda k: cpu_cap[k])
             g = cl.groups[big]
