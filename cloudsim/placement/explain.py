@@ -24,6 +24,7 @@ from cloudsim.placement.policies import (
     _compiled,
     _decide,
     _scores,
+    _spread,
     decide,
 )
 
@@ -108,9 +109,8 @@ def explain(policy: Policy, snapshot: Snapshot, request: Request) -> Explanation
         raw = np.empty(m)
         _scores(code, m, scored, r.group, r.group_cpu, r.group_mem, r.group_overhead, s.cpu_cap, s.mem_cap,
                 s.cpu_used, s.mem_used, curves, raw)  # fmt: skip
-        lo, hi = (float(raw.min()), float(raw.max())) if m else (0.0, 0.0)
-        flat = hi - lo <= 1e-12 * max(1.0, abs(hi))
-        norm = np.zeros(m) if flat else (raw - lo) / (hi - lo)
+        lo, spread = _spread(raw, m)
+        norm = np.zeros(m) if spread == 0.0 else (raw - lo) / spread
         part = weight * norm
         total += part
         for i in range(m):

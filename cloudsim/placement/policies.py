@@ -212,6 +212,18 @@ def _scores(code: int, m: int, cand: np.ndarray, group: np.ndarray, g_cpu: np.nd
 
 
 @njit(cache=True)
+def _spread(raw: np.ndarray, m: int) -> tuple[float, float]:
+    """The min-max normalisation of a scorer over the ``m`` scored candidates: (lowest raw score, highest
+    minus lowest); the spread is 0 when the scores are all equal to 1e-12 relative (every candidate then
+    gets 0), so a normalised score is ``(raw - lo) / spread``."""
+    lo, hi = np.inf, -np.inf
+    for i in range(m):
+        lo = min(lo, raw[i])
+        hi = max(hi, raw[i])
+    return lo, 0.0 if hi - lo <= 1e-12 * max(1.0, abs(hi)) else hi - lo
+
+
+@njit(cache=True)
 def _decide(codes: np.ndarray, weights: np.ndarray, group: np.ndarray, g_cpu: np.ndarray, g_mem: np.ndarray,
             g_ok: np.ndarray, g_over: np.ndarray, cpu_cap: np.ndarray, mem_cap: np.ndarray,
             cpu_used: np.ndarray, mem_used: np.ndarray, guests: np.ndarray, curves: np.ndarray,
@@ -283,13 +295,9 @@ def _decide(codes: np.ndarray, weights: np.ndarray, group: np.ndarray, g_cpu: np
         total[i] = 0.0
     for k in range(codes.shape[0]):
         _scores(codes[k], m, cand, group, g_cpu, g_mem, g_over, cpu_cap, mem_cap, cpu_used, mem_used, curves, raw)
-        lo, hi = np.inf, -np.inf
+        lo, span = _spread(raw, m)
         for i in range(m):
-            lo = min(lo, raw[i])
-            hi = max(hi, raw[i])
-        flat = hi - lo <= 1e-12 * max(1.0, abs(hi))
-        for i in range(m):
-            total[i] += weights[k] * (0.0 if flat else (raw[i] - lo) / (hi - lo))
+            total[i] += weights[k] * (0.0 if span == 0.0 else (raw[i] - lo) / span)
     best = 0
     second = -1
     for i in range(1, m):
