@@ -301,8 +301,8 @@ class Prepared:
             collector = SimCollector(sc.name, self.run_id, sc.placement.policy, self.host_series)
             endpoint.show(collector)
             subscribers.append(collector.update)
-        pace = _Pace(self.realtime_factor)
-        if self.realtime_factor is not None:
+        pace = _Pace(self.realtime_factor) if self.realtime_factor is not None else None
+        if pace is not None:
             subscribers.append(pace)
         session: Any = None
         private = False  # a Ray instance this run started (and shuts down)
@@ -322,7 +322,8 @@ class Prepared:
         started = time.perf_counter()
         if session is not None and status is not None:
             status("Starting the host actors…")  # part of the run's own wall time (wall_time_s)
-        pace.start()
+        if pace is not None:
+            pace.start()
         try:
             summary, recorder = engine.run(
                 sc,
@@ -396,16 +397,15 @@ def _with_times(summary: dict[str, Any], startup_s: float, total_s: float) -> di
 class _Pace:
     """A listener that sleeps until the wall clock catches up with simulated time / ``factor``."""
 
-    def __init__(self, factor: float | None) -> None:
+    def __init__(self, factor: float) -> None:
         self.factor = factor
         self.wall0 = time.perf_counter()
 
     def start(self) -> None:
+        """Simulated time 0 is now (the run starts, Ray's start-up behind it)."""
         self.wall0 = time.perf_counter()
 
     def __call__(self, snapshot: Snapshot) -> None:
-        if self.factor is None:
-            return
         ahead = snapshot.time_s / self.factor - (time.perf_counter() - self.wall0)
         if ahead > 0:
             time.sleep(ahead)
