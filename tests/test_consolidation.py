@@ -557,3 +557,90 @@ def test_the_lower_bound_counts_what_consolidated_guests_hold(tmp_path, model):
     summary = sim.run()
     assert summary["migrations"] > 0 and len(seen) > 100
     assert any(bound < active for bound, active in seen)
+
+
+# ------------------------------------------------------------------------------ PABFD over the index
+
+
+def _random_consolidator(rng: np.random.Generator, hosts: int, detector: str | None, book: bool) -> Consolidator:
+    """A consolidation view of ``hosts`` hosts in four classes (two SPECpower curves x two sizes) and three
+    types, whose loads come from a few values so that many hosts tie to the milliwatt."""
+    curves = np.array([SPECPOWER_TABLES["P2"][1], SPECPOWER_TABLES["P4"][1]], dtype=float)
+    kind = rng.integers(0, 4, hosts)
+    total = np.where(kind % 2 == 0, 2 * 1860.0, 2 * 2660.0)
+    guests = 64
+    c = Consolidator(
+        Settings(Detector(detector, 1.2) if detector else None, book_migrations=book),
+        total, total / 2, curves[kind // 2], kind % 3 if hosts > 2 else np.zeros(hosts, dtype=np.int64),
+        rng.uniform(200, 1500, guests), np.ones(guests), rng.uniform(500, 2000, guests), rng.uniform(100, 900, guests),
+        np.full(guests, 10.0), rng.uniform(0, 100, guests), np.full(hosts, 1000.0),
+        compatible=rng.random((guests, 3)) < 0.8,
+    )  # fmt: skip
+    levels = rng.choice(total.min() * np.array([0.05, 0.1, 0.25, 0.3, 0.5, 0.71, 0.9]), hosts)
+    c.S = levels.copy()
+    c.A = np.where(rng.random(hosts) < 0.8, levels, levels * rng.uniform(0.9, 1.1, hosts)).clip(0, total)
+    c.R = c.A * rng.uniform(1.0, 1.2, hosts)
+    c.HH = rng.uniform(0, 0.6, (hosts, 30)) * (rng.random((hosts, 1)) < 0.9)
+    c.HL = rng.choice([3, 30], hosts)
+    c.util_mips = np.where(rng.random(hosts) < 0.7, c.A, c.A * rng.uniform(0.95, 1.05, hosts))
+    c.p0 = kernels.power_now(c.ptab, c.util_mips, c.total)
+    c.req = rng.uniform(50, 900, guests)
+    c.hist = rng.uniform(0, 0.5, (guests, 30))
+    c.hist_len = rng.choice([5, 30], guests)
+    c.free_mem, c.free_cpu = rng.uniform(0, 3000, hosts), rng.uniform(0, 800, hosts)
+    c.busy[:] = True
+    c._busy_cache = None
+    return c
+
+
+@pytest.mark.parametrize("detector,book", [(None, False), ("lr", False), ("thr", True), ("mad", False)])
+def test_the_indexed_search_finds_the_host_the_scan_finds(detector, book):
+    """On random views with many milliwatt ties, after random changes to hosts (loads that leave their bucket,
+    hosts leaving the eligible set), PABFD over the index answers what the scan over the same hosts does."""
+    from cloudsim.placement.consolidation import _TargetIndex
+
+    rng = np.random.default_rng(7)
+    answered = 0
+    for hosts in (1, 2, 3, 40, 300):
+        c = _random_consolidator(rng, hosts, detector, book)
+        excluded = rng.random(hosts) < 0.2
+        index = _TargetIndex(c, ~excluded)
+        for _ in range(60):
+            v = int(rng.integers(0, c.V))
+            got = c.find_host(v, excluded, index=index)
+            want = c.find_host(v, excluded, off_excluded=True)
+            assert got == want, (hosts, v)
+            answered += got >= 0
+            h = int(rng.integers(0, hosts))  # a change the underload pass makes: a target's load, an emptied host
+            if rng.random() < 0.3:
+                excluded[h] = True
+                index.set(h, False)
+            else:
+                c.A[h] = min(c.total[h], c.A[h] + rng.choice([0.0, 1.0, 300.0, 900.0]))
+                c.S[h] = max(c.S[h], c.A[h])
+                c.free_mem[h] -= 50
+                index.set(h)
+    assert answered > 100  # the searches did find hosts, not only -1
+
+
+def test_power_increases_equal_to_the_milliwatt_go_to_the_lowest_id():
+    """Three hosts of one class whose increases differ in the last bits tie; the lowest id wins, in the scan
+    and in the index, where comparing the doubles would pick host 2."""
+    from cloudsim.placement.consolidation import _TargetIndex
+
+    rng = np.random.default_rng(1)
+    c = _random_consolidator(rng, 4, None, False)
+    c.total[:] = 3720.0
+    c.pe_mips[:] = 1860.0
+    c.ptab[:] = SPECPOWER_TABLES["P2"][1]
+    c.htype[:] = 0
+    c._classes = (np.zeros(4, dtype=np.int64), np.zeros(1, dtype=np.int64))
+    c.S[:] = c.A[:] = c.util_mips[:] = [1000.0, 1000.0 + 1e-7, 1000.0 - 1e-7, 1700.0]  # the last on a steeper segment
+    c.p0 = kernels.power_now(c.ptab, c.util_mips, c.total)
+    c.req[0] = 300.0
+    c.compatible[:] = True
+    rises = [power_w(c.ptab[[h]], np.array([(c.A[h] + 300.0) / 3720.0]))[0] - c.p0[h] for h in range(4)]
+    assert int(np.argmin(rises)) == 2 and max(rises[:3]) - min(rises[:3]) < 1e-3 < rises[3] - rises[0]
+    excluded = np.zeros(4, dtype=bool)
+    assert c.find_host(0, excluded, off_excluded=True) == 0
+    assert c.find_host(0, excluded, index=_TargetIndex(c, ~excluded)) == 0

@@ -99,11 +99,18 @@ class Consolidator:
         self.hist = np.zeros((self.V, HISTORY))
         self.n_hist = 0
         self.util_mips = np.zeros(self.H)  # allocated CPU per host after the last event (from the shards)
+        self.p0 = kernels.power_now(self.ptab, self.util_mips, self.total)  # power there, whence PABFD measures
         self.hist_len = np.zeros(self.V, dtype=np.int64)  # samples up to the oldest non-zero one
         self._reported = np.zeros(0, dtype=np.int64)  # the guests of the last report (their req is set)
         self._tracked = np.zeros(0, dtype=np.int64)  # the guests with a non-zero sample in the window
         self._all = np.arange(self.H)
         self._all_types = np.ones(self.ntypes, dtype=np.bool_)
+        # host classes (type, capacity, power curve) for the underload pass's index, and one host of each
+        _, cls = np.unique(
+            np.column_stack([self.htype, self.total, self.pe_mips, self.ptab]), axis=0, return_inverse=True
+        )
+        cls = cls.reshape(-1).astype(np.int64)
+        self._classes = (cls, np.unique(cls, return_index=True)[1].astype(np.int64))
         self._reset_views()
 
     # ------------------------------------------------------------------------------ observations
@@ -123,6 +130,7 @@ class Consolidator:
         self.n_hist = min(self.n_hist + 1, HISTORY)
         self._tracked = rows[self.hist_len[rows] > 0]
         self.util_mips = util_mips
+        self.p0 = kernels.power_now(self.ptab, util_mips, self.total)
 
     def add(self, v: int, host: int) -> None:
         """Guest ``v`` now runs on ``host`` (placed by the controller, which also sets its ``vm_mips`` and
@@ -206,21 +214,31 @@ class Consolidator:
 
     # ------------------------------------------------------------------------------- placement
 
-    def find_host(self, v: int, excluded: np.ndarray, instantiating: bool = False, off_excluded: bool = False) -> int:
+    def find_host(
+        self,
+        v: int,
+        excluded: np.ndarray,
+        instantiating: bool = False,
+        off_excluded: bool = False,
+        index: _TargetIndex | None = None,
+    ) -> int:
         """PABFD (``findHostForVm``): the suitable host whose power rises least; -1 if none. While a guest is
         instantiated it requests its full MIPS and must find its booking free; a migrating guest requests
         its current MIPS and must find its booking free only with ``book_migrations``. ``off_excluded``:
         ``excluded`` covers every switched-off host, so (as every host that is not busy is switched off or
-        overloaded) only the busy hosts need a look."""
+        overloaded) only the busy hosts need a look. With ``index``, the search runs over its eligible hosts
+        (``excluded`` is then what it was built from) instead of scanning."""
         r = self.vm_mips[v] * self.scale[v] if instantiating else self.req[v]
-        cand = self._busy_hosts() if off_excluded else self._all
-        excluded = excluded | self.down
         type_ok = self._all_types if self.compatible is None else self.compatible[v]
         book = instantiating or self.cfg.book_migrations
+        if index is not None:
+            return index.find(float(r), v, type_ok, book)
+        cand = self._busy_hosts() if off_excluded else self._all
+        excluded = excluded | self.down
         return int(
             kernels.find_host(
                 float(r), self.hist[v], int(self.hist_len[v]), float(self.vm_mips[v]), excluded, type_ok,
-                self.busy, self.htype, self.ntypes, self.S, self.A, self.R, self.HH, self.HL, self.util_mips,
+                self.busy, self.htype, self.ntypes, self.S, self.A, self.R, self.HH, self.HL, self.p0,
                 self.total, self.pe_mips, self.ptab, book, self.free_mem, self.free_bw, self.free_cpu,
                 float(self.book_mem[v]), float(self.book_bw[v]), float(self.book_cpu[v]), self._det_code,
                 self._det_param, cand,
@@ -296,7 +314,7 @@ class Consolidator:
         calls :meth:`start` for each and turns them into commands. A guest already migrating is not moved
         again in a later step."""
         self.free_mem, self.free_cpu = free_mem.copy(), free_cpu.copy()
-        lists = list(map(list.copy, self.lists))
+        lists = list(self.lists)  # the planned lists: a host's own copy once the step changes it (_own)
         self._reset_views()
         self._refresh_all(lists)
         over_mask = self._overloaded(np.arange(self.H))
@@ -310,7 +328,7 @@ class Consolidator:
                 if v < 0:
                     break
                 to_move.append(v)
-                lists[h].remove(v)
+                self._own(lists, h).remove(v)
                 self._refresh(lists, [h])
                 if not self._overloaded(np.array([h]))[0]:
                     break
@@ -324,7 +342,7 @@ class Consolidator:
             if target < 0:
                 target = self.find_host(v, over_mask)
             if target >= 0:
-                lists[target].append(v)
+                self._own(lists, target).append(v)
                 self._refresh(lists, [target])
                 self._book(v, target, 1.0)
                 moves.append((v, target))
@@ -334,6 +352,7 @@ class Consolidator:
             for _, th in moves:
                 excl_under[th] = True
         excl_place = excl_under.copy()
+        index = _TargetIndex(self, self.busy & ~excl_place & ~self.down)
         u_now = self.util_mips / self.total
         u_now = np.where((u_now > 1) & (u_now < 1.01), 1.0, u_now)
         # least utilized first (ties: lowest id); utilization is the report's, fixed during the pass, and
@@ -347,6 +366,7 @@ class Consolidator:
                 continue
             excl_under[h] = True
             excl_place[h] = True
+            index.set(h, False)
             # guests planned onto h in this step may move again (CloudSim's double migration)
             vms = [v for v in lists[h] if self.mig_to[v] < 0] if in_flight else lists[h]
             if not vms or len(moves) + len(vms) > cap:
@@ -355,27 +375,35 @@ class Consolidator:
             req = self.req[ids]
             # the largest request goes first (a stable sort on -req puts the first maximum first); most hosts
             # fail there, so the rest is sorted only when it fits
-            if self.find_host(int(ids[int(np.argmax(req))]), excl_place, off_excluded=True) < 0:
+            if self.find_host(int(ids[int(np.argmax(req))]), excl_place, index=index) < 0:
                 continue
             vms = ids[np.argsort(-req, kind="stable")].tolist()
             placed: list[tuple[int, int]] = []
             for v in vms:
-                target = self.find_host(v, excl_place, off_excluded=True)
+                target = self.find_host(v, excl_place, index=index)
                 if target < 0:
                     for pv, ph in placed:
                         lists[ph].remove(pv)
                         self._refresh(lists, [ph])
                         self._book(pv, ph, -1.0)
+                        index.set(ph)
                     placed = []
                     break
-                lists[target].append(v)
+                self._own(lists, target).append(v)
                 self._refresh(lists, [target])
                 self._book(v, target, 1.0)
+                index.set(target)
                 placed.append((v, target))
             for _, ph in placed:
                 excl_under[ph] = True
             moves.extend(placed)
         return moves
+
+    def _own(self, lists: list[list[int]], h: int) -> list[int]:
+        """Host ``h``'s planned list in ``lists``, copied from :attr:`lists` before the step first changes it."""
+        if lists[h] is self.lists[h]:
+            lists[h] = lists[h].copy()
+        return lists[h]
 
     def start(self, v: int, target: int) -> int:
         """Record that guest ``v`` starts migrating to ``target``; returns the first target it passes
@@ -386,3 +414,39 @@ class Consolidator:
         self.mig_to[v] = target
         self.lists[target].append(v)
         return first
+
+
+class _TargetIndex:
+    """The hosts the underload pass may move guests to (``eligible``), indexed for PABFD
+    (:func:`cloudsim.placement.kernels.find_host_indexed`): :meth:`set` after a host's view changes, or
+    when it stops being eligible."""
+
+    def __init__(self, c: Consolidator, eligible: np.ndarray) -> None:
+        self.c, self.eligible = c, eligible
+        cls, self.rep = c._classes
+        (self.bstart, self.slot_host, self.tbase, self.size, self.hb, self.hslot, self.cnt, self.room,
+         self.amin) = kernels.index_build(eligible, cls, len(self.rep), c.S, c.A, c.p0, c.total, c.pe_mips, c.ptab)  # fmt: skip
+        self.overflow, self.n_over = np.empty(c.H, dtype=np.int64), 0
+        n = len(self.cnt) + c.H
+        self.hk, self.hs, self.hn = np.empty(n), np.empty(n, dtype=np.int64), np.empty(n, dtype=np.int64)
+
+    def set(self, h: int, eligible: bool | None = None) -> None:
+        c = self.c
+        if eligible is not None:
+            self.eligible[h] = eligible
+        self.n_over = kernels.index_set(
+            h, bool(self.eligible[h]), c._classes[0], self.bstart, self.tbase, self.size, self.hb, self.hslot,
+            self.cnt, self.room, self.amin, self.overflow, self.n_over, c.S, c.A, c.p0, c.total, c.pe_mips, c.ptab,
+        )  # fmt: skip
+
+    def find(self, r: float, v: int, type_ok: np.ndarray, book: bool) -> int:
+        c = self.c
+        return int(
+            kernels.find_host_indexed(
+                r, c.hist[v], int(c.hist_len[v]), float(c.vm_mips[v]), type_ok, c.htype, self.rep,
+                c.S, c.A, c.R, c.HH, c.HL, c.p0, c.total, c.pe_mips, c.ptab, book, c.free_mem, c.free_bw, c.free_cpu,
+                float(c.book_mem[v]), float(c.book_bw[v]), float(c.book_cpu[v]), c._det_code, c._det_param,
+                self.bstart, self.slot_host, self.tbase, self.size, self.cnt, self.room, self.amin, self.overflow,
+                self.n_over, self.hk, self.hs, self.hn,
+            )
+        )  # fmt: skip

@@ -94,43 +94,61 @@ def overloaded(kind: int, param: float, req_util: float, row: np.ndarray, n: int
     return pred * param >= 1
 
 
+#: PABFD compares power increases at this resolution (watts): increases equal to the milliwatt are ties,
+#: and the lowest host id wins them. CloudSim compares the doubles themselves, so among hosts whose increase
+#: is the same but for rounding (the same power segment and load) the last bits chose; here the lowest id
+#: does, which lets :func:`find_host_indexed` find the host without looking at every host.
+POWER_RESOLUTION_W = 1e-3
+#: What the bound of :func:`_leaf` keeps below the computed increase, for rounding (watts).
+_BOUND_SLACK_W = 1e-6
+
+
+@njit(cache=True)
+def power_key(diff: float) -> float:
+    """The power increase ``diff`` (W) at :data:`POWER_RESOLUTION_W`: equal keys are ties."""
+    return np.floor(diff / POWER_RESOLUTION_W)
+
+
+@njit(cache=True)
+def power_now(ptab: np.ndarray, util_mips: np.ndarray, total: np.ndarray) -> np.ndarray:
+    """Each host's power at its reported utilization (a utilization just over 1 from rounding counts as 1),
+    from which PABFD measures increases."""
+    out = np.empty(total.shape[0])
+    for h in range(total.shape[0]):
+        u = util_mips[h] / total[h]
+        if 1 < u < 1.01:
+            u = 1.0
+        out[h] = power(ptab[h], u)
+    return out
+
+
+@njit(cache=True)
+def _overloaded_with(
+    h: int, r: float, vm_hist: np.ndarray, vm_hist_len: int, vm_mips: float, R: np.ndarray, HH: np.ndarray,
+    HL: np.ndarray, total: np.ndarray, det_kind: int, det_param: float, row: np.ndarray,
+) -> bool:  # fmt: skip
+    """Whether host ``h`` would be overloaded with the guest (``r`` MIPS, its history) added; ``row``:
+    space for the host's history."""
+    for j in range(row.shape[0]):
+        row[j] = HH[h, j] + vm_hist[j] * vm_mips / total[h]
+    n = max(HL[h], vm_hist_len)
+    return overloaded(det_kind, det_param, (R[h] + r) / total[h], row, n)
+
+
 @njit(cache=True)
 def find_host(
-    r: float,
-    vm_hist: np.ndarray,
-    vm_hist_len: int,
-    vm_mips: float,
-    excluded: np.ndarray,
-    type_ok: np.ndarray,
-    busy: np.ndarray,
-    htype: np.ndarray,
-    ntypes: int,
-    S: np.ndarray,
-    A: np.ndarray,
-    R: np.ndarray,
-    HH: np.ndarray,
-    HL: np.ndarray,
-    util_mips: np.ndarray,
-    total: np.ndarray,
-    pe_mips: np.ndarray,
-    ptab: np.ndarray,
-    check_book: bool,
-    ram_free: np.ndarray,
-    bw_free: np.ndarray,
-    cpu_free: np.ndarray,
-    vm_ram: float,
-    vm_bw: float,
-    vm_cpu: float,
-    det_kind: int,
-    det_param: float,
-    cand: np.ndarray,
-) -> int:
-    """PABFD: the suitable, not excluded host whose power rises least by taking a request of ``r`` MIPS
-    (lowest id on ties) among the host types ``type_ok`` allows; a host already holding VMs (``A != 0``) must not be overloaded afterwards.
-    ``det_kind`` < 0: no overload check. With ``check_book`` the host must also have the guest's booking
-    free (memory, bandwidth and reserved CPU). Empty hosts of one type are interchangeable, so only the
-    lowest-id one is evaluated. ``cand``: the hosts to look at, ascending (all of them, or only the busy
-    ones when every empty host is excluded anyway). Returns -1 when no host qualifies."""
+    r: float, vm_hist: np.ndarray, vm_hist_len: int, vm_mips: float, excluded: np.ndarray, type_ok: np.ndarray,
+    busy: np.ndarray, htype: np.ndarray, ntypes: int, S: np.ndarray, A: np.ndarray, R: np.ndarray,
+    HH: np.ndarray, HL: np.ndarray, p0: np.ndarray, total: np.ndarray, pe_mips: np.ndarray, ptab: np.ndarray,
+    check_book: bool, ram_free: np.ndarray, bw_free: np.ndarray, cpu_free: np.ndarray, vm_ram: float,
+    vm_bw: float, vm_cpu: float, det_kind: int, det_param: float, cand: np.ndarray,
+) -> int:  # fmt: skip
+    """PABFD by a scan: the suitable, not excluded host whose power rises least by taking a request of ``r``
+    MIPS (:func:`power_key`; lowest id on ties) among the host types ``type_ok`` allows. A host already
+    holding VMs (``A != 0``) must not be overloaded afterwards (``det_kind`` < 0: no check); with
+    ``check_book`` it must have the guest's booking free. Empty hosts of one type are interchangeable, so only the lowest-id one is
+    evaluated. ``cand``: the hosts to look at, ascending (all of them, or only the busy ones when every empty
+    host is excluded anyway). Returns -1 when no host qualifies."""
     h_count = total.shape[0]
     first = np.full(ntypes, -1, dtype=np.int64)
     if cand.shape[0] == h_count:
@@ -138,7 +156,7 @@ def find_host(
             if not excluded[h] and type_ok[htype[h]] and not busy[h] and first[htype[h]] < 0:
                 first[htype[h]] = h
     best = -1
-    best_diff = np.inf
+    best_key = np.inf
     row = np.empty(HH.shape[1])
     for h in cand:
         if excluded[h] or not type_ok[htype[h]] or (not busy[h] and first[htype[h]] != h):
@@ -148,21 +166,259 @@ def find_host(
             continue
         if check_book and (ram_free[h] < vm_ram or bw_free[h] < vm_bw or cpu_free[h] < vm_cpu):
             continue
-        u_now = util_mips[h] / total[h]
-        if 1 < u_now < 1.01:
-            u_now = 1.0
-        diff = power(ptab[h], (A[h] + r) / total[h]) - power(ptab[h], u_now)
-        if not diff < best_diff:  # could not win: no need to ask the detector
+        key = power_key(power(ptab[h], (A[h] + r) / total[h]) - p0[h])
+        if not key < best_key:  # could not win: no need to ask the detector
             continue
-        if det_kind >= 0 and A[h] != 0:
-            for j in range(row.shape[0]):
-                row[j] = HH[h, j] + vm_hist[j] * vm_mips / total[h]
-            n = max(HL[h], vm_hist_len)
-            if overloaded(det_kind, det_param, (R[h] + r) / total[h], row, n):
-                continue
-        best_diff = diff
+        if det_kind >= 0 and A[h] != 0 and _overloaded_with(h, r, vm_hist, vm_hist_len, vm_mips, R, HH, HL, total,
+                                                            det_kind, det_param, row):  # fmt: skip
+            continue
+        best_key = key
         best = h
     return best
+
+
+# ------------------------------------------------------------------ PABFD over an index of the busy hosts
+#
+# Hosts fall in classes (same type, capacity and power curve) and, by their allocated load now, in buckets:
+# class x power segment x tenth of a segment. The eligible hosts of a bucket sit together in id order
+# (``slot_host``), under a segment tree whose nodes keep how many of them there are, the most CPU one can
+# take (free CPU capped by a core) and the least increase to their allocated load now (from the power at
+# the reported load, less a rounding slack). A request of r MIPS raises a host of the bucket at least that
+# plus r at the least slope it can reach from the bucket. A best-first search pops nodes of every bucket by
+# (key of that bound, first host id), so the first host popped that the detector accepts is the lowest-id
+# host of the least key: what the scan returns, after O(log n) nodes when the hosts that rise least can
+# take the guest. A host whose load leaves its bucket during the pass is evaluated exactly at every
+# search instead (``overflow``).
+
+SEGMENTS = 10
+SUB = 10  # buckets per power segment
+
+
+@njit(cache=True)
+def _bucket(c: int, a: float, t: float) -> int:
+    u = min(max(a / t, 0.0), 1.0)
+    k = min(int(np.floor(u * 10)), SEGMENTS - 1)
+    q = min(int(np.floor((u * 10 - k) * SUB)), SUB - 1)
+    return (c * SEGMENTS + k) * SUB + q
+
+
+@njit(cache=True)
+def _rise(b: int, r: float, table: np.ndarray, t: float) -> float:
+    """The least a request of ``r`` MIPS raises the power of a host of bucket ``b`` above its allocated load."""
+    k = (b // SUB) % SEGMENTS
+    q = b % SUB
+    d = r / t
+    top = min(SEGMENTS - 1, int(np.floor(k + (q + 1) / SUB + 10 * d + 1e-9)))
+    slope = np.inf
+    for j in range(k, top + 1):
+        slope = min(slope, (table[j + 1] - table[j]) * 10)
+    return slope * d
+
+
+@njit(cache=True)
+def _leaf_values(h: int, S: np.ndarray, A: np.ndarray, p0: np.ndarray, total: np.ndarray, pe_mips: np.ndarray,
+                 ptab: np.ndarray) -> tuple[float, float]:  # fmt: skip
+    avail = 0.0 if total[h] < S[h] else total[h] - S[h]
+    return min(avail, pe_mips[h]), power(ptab[h], A[h] / total[h]) - p0[h] - _BOUND_SLACK_W
+
+
+@njit(cache=True)
+def _pull(o: int, n: int, cnt: np.ndarray, room: np.ndarray, amin: np.ndarray) -> None:
+    cnt[o + n] = cnt[o + 2 * n] + cnt[o + 2 * n + 1]
+    room[o + n] = max(room[o + 2 * n], room[o + 2 * n + 1])
+    amin[o + n] = min(amin[o + 2 * n], amin[o + 2 * n + 1])
+
+
+@njit(cache=True)
+def index_build(
+    eligible: np.ndarray, cls: np.ndarray, nclasses: int, S: np.ndarray, A: np.ndarray, p0: np.ndarray,
+    total: np.ndarray, pe_mips: np.ndarray, ptab: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:  # fmt: skip
+    """The index of the ``eligible`` hosts: (bucket starts in ``slot_host``, ``slot_host``, tree bases, tree
+    sizes, host bucket, host slot, cnt, room, amin)."""
+    H = eligible.shape[0]
+    nb = nclasses * SEGMENTS * SUB
+    hb = np.full(H, -1, dtype=np.int64)
+    bstart = np.zeros(nb + 1, dtype=np.int64)
+    for h in range(H):
+        if eligible[h]:
+            hb[h] = _bucket(cls[h], A[h], total[h])
+            bstart[hb[h] + 1] += 1
+    for b in range(nb):
+        bstart[b + 1] += bstart[b]
+    fill = bstart[:-1].copy()
+    slot_host = np.empty(bstart[nb], dtype=np.int64)
+    hslot = np.full(H, -1, dtype=np.int64)
+    for h in range(H):
+        if hb[h] >= 0:
+            slot_host[fill[hb[h]]] = h
+            hslot[h] = fill[hb[h]]
+            fill[hb[h]] += 1
+    size = np.zeros(nb, dtype=np.int64)
+    tbase = np.zeros(nb + 1, dtype=np.int64)
+    for b in range(nb):
+        n = bstart[b + 1] - bstart[b]
+        m = 2
+        while m < n:
+            m *= 2
+        size[b] = m if n > 0 else 0
+        tbase[b + 1] = tbase[b] + 2 * size[b]
+    nodes = tbase[nb]
+    cnt = np.zeros(nodes, dtype=np.int64)
+    room = np.full(nodes, -np.inf)
+    amin = np.full(nodes, np.inf)
+    for b in range(nb):
+        m = size[b]
+        if m == 0:
+            continue
+        o = tbase[b]
+        for i in range(bstart[b], bstart[b + 1]):
+            h = slot_host[i]
+            n = o + m + i - bstart[b]
+            cnt[n] = 1
+            room[n], amin[n] = _leaf_values(h, S, A, p0, total, pe_mips, ptab)
+        for n in range(m - 1, 0, -1):
+            _pull(o, n, cnt, room, amin)
+    return bstart, slot_host, tbase, size, hb, hslot, cnt, room, amin
+
+
+@njit(cache=True)
+def index_set(
+    h: int, eligible: bool, cls: np.ndarray, bstart: np.ndarray, tbase: np.ndarray, size: np.ndarray,
+    hb: np.ndarray, hslot: np.ndarray, cnt: np.ndarray, room: np.ndarray, amin: np.ndarray, overflow: np.ndarray,
+    n_over: int, S: np.ndarray, A: np.ndarray, p0: np.ndarray, total: np.ndarray, pe_mips: np.ndarray,
+    ptab: np.ndarray,
+) -> int:  # fmt: skip
+    """Host ``h`` changed (its view, or whether it is eligible): its leaf, or the overflow list (the first
+    ``n_over`` of ``overflow``), whose new length is returned."""
+    b = hb[h]
+    if b >= 0:
+        o, m = tbase[b], size[b]
+        n = m + hslot[h] - bstart[b]
+        if eligible and _bucket(cls[h], A[h], total[h]) == b:
+            room[o + n], amin[o + n] = _leaf_values(h, S, A, p0, total, pe_mips, ptab)
+        else:
+            cnt[o + n], room[o + n], amin[o + n] = 0, -np.inf, np.inf
+            hb[h] = -1
+        n //= 2
+        while n >= 1:
+            _pull(o, n, cnt, room, amin)
+            n //= 2
+        if hb[h] >= 0 or not eligible:
+            return n_over
+        overflow[n_over] = h
+        return n_over + 1
+    for i in range(n_over):
+        if overflow[i] == h:
+            if not eligible:
+                overflow[i] = overflow[n_over - 1]
+                return n_over - 1
+            return n_over
+    if eligible:
+        overflow[n_over] = h
+        return n_over + 1
+    return n_over
+
+
+@njit(cache=True)
+def _heap_push(hk: np.ndarray, hs: np.ndarray, hn: np.ndarray, size: int, key: float, start: int, node: int) -> int:
+    i = size
+    while i > 0:
+        p = (i - 1) // 2
+        if hk[p] < key or (hk[p] == key and hs[p] <= start):
+            break
+        hk[i], hs[i], hn[i] = hk[p], hs[p], hn[p]
+        i = p
+    hk[i], hs[i], hn[i] = key, start, node
+    return size + 1
+
+
+@njit(cache=True)
+def _heap_pop(hk: np.ndarray, hs: np.ndarray, hn: np.ndarray, size: int) -> int:
+    size -= 1
+    key, start, node = hk[size], hs[size], hn[size]
+    i = 0
+    while True:
+        c = 2 * i + 1
+        if c >= size:
+            break
+        if c + 1 < size and (hk[c + 1] < hk[c] or (hk[c + 1] == hk[c] and hs[c + 1] < hs[c])):
+            c += 1
+        if key < hk[c] or (key == hk[c] and start <= hs[c]):
+            break
+        hk[i], hs[i], hn[i] = hk[c], hs[c], hn[c]
+        i = c
+    hk[i], hs[i], hn[i] = key, start, node
+    return size
+
+
+@njit(cache=True)
+def find_host_indexed(
+    r: float, vm_hist: np.ndarray, vm_hist_len: int, vm_mips: float, type_ok: np.ndarray, htype: np.ndarray,
+    rep: np.ndarray, S: np.ndarray, A: np.ndarray, R: np.ndarray, HH: np.ndarray,
+    HL: np.ndarray, p0: np.ndarray, total: np.ndarray, pe_mips: np.ndarray, ptab: np.ndarray, check_book: bool,
+    ram_free: np.ndarray, bw_free: np.ndarray, cpu_free: np.ndarray, vm_ram: float, vm_bw: float,
+    vm_cpu: float, det_kind: int, det_param: float, bstart: np.ndarray, slot_host: np.ndarray,
+    tbase: np.ndarray, size: np.ndarray, cnt: np.ndarray, room: np.ndarray, amin: np.ndarray,
+    overflow: np.ndarray, n_over: int, hk: np.ndarray, hs: np.ndarray, hn: np.ndarray,
+) -> int:  # fmt: skip
+    """:func:`find_host` over the eligible hosts of an index (:func:`index_build`), the same answer.
+    ``rep[c]``: a host of class c. ``hk``, ``hs``, ``hn``: heap space (entries: key, first host id,
+    bucket x 2^32 + node, or a host id for a host evaluated exactly)."""
+    row = np.empty(HH.shape[1])
+    heap = 0
+    for i in range(n_over):
+        h = overflow[i]
+        avail = 0.0 if total[h] < S[h] else total[h] - S[h]
+        if not type_ok[htype[h]] or pe_mips[h] < r or avail < r:
+            continue
+        if check_book and (ram_free[h] < vm_ram or bw_free[h] < vm_bw or cpu_free[h] < vm_cpu):
+            continue
+        key = power_key(power(ptab[h], (A[h] + r) / total[h]) - p0[h])
+        heap = _heap_push(hk, hs, hn, heap, key, h, -1 - h)
+    for b in range(size.shape[0]):
+        o = tbase[b]
+        if size[b] == 0 or cnt[o + 1] == 0 or room[o + 1] < r:
+            continue
+        h0 = rep[b // (SEGMENTS * SUB)]
+        if not type_ok[htype[h0]]:
+            continue
+        lb = amin[o + 1] + _rise(b, r, ptab[h0], total[h0])
+        heap = _heap_push(hk, hs, hn, heap, power_key(lb), slot_host[bstart[b]], b << 32 | 1)
+    while heap > 0:
+        key, entry = hk[0], hn[0]
+        heap = _heap_pop(hk, hs, hn, heap)
+        if entry < 0:  # a host with its exact key: the answer unless the detector refuses it
+            h = -1 - entry
+            if det_kind < 0 or A[h] == 0 or not _overloaded_with(h, r, vm_hist, vm_hist_len, vm_mips, R, HH, HL,
+                                                                  total, det_kind, det_param, row):  # fmt: skip
+                return h
+            continue
+        b = entry >> 32
+        node = entry & 0xFFFFFFFF
+        o, m = tbase[b], size[b]
+        h0 = rep[b // (SEGMENTS * SUB)]
+        rise = _rise(b, r, ptab[h0], total[h0])
+        level = 0
+        x = node
+        while x > 1:
+            x //= 2
+            level += 1
+        span = m >> (level + 1)
+        for side in range(2):
+            child = 2 * node + side
+            if cnt[o + child] == 0 or room[o + child] < r:
+                continue
+            if child >= m:  # a host, which can take the request
+                h = slot_host[bstart[b] + child - m]
+                if check_book and (ram_free[h] < vm_ram or bw_free[h] < vm_bw or cpu_free[h] < vm_cpu):
+                    continue
+                key = power_key(power(ptab[h], (A[h] + r) / total[h]) - p0[h])
+                heap = _heap_push(hk, hs, hn, heap, key, h, -1 - h)
+            else:
+                start = slot_host[bstart[b] + (node - (1 << level)) * 2 * span + side * span]
+                heap = _heap_push(hk, hs, hn, heap, power_key(amin[o + child] + rise), start, b << 32 | child)
+    return -1
 
 
 @njit(cache=True)
