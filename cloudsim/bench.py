@@ -248,6 +248,8 @@ def time_run(sc: Any, backend: Any, trace: Any = None, grain: int | str | None =
         "actor_startup_cpu_s": round(startup, 2),
         "cpu_s": round(driver + actors, 2),
         "wall_s": round(time.perf_counter() - wall0, 2),
+        # placement decisions per second of the time spent deciding (the controller's placer)
+        "decisions_per_s": round(sim.placer.decisions / sim.placer.seconds) if sim.placer.seconds else 0,
         "migrations": s["migrations"],
         "energy_kwh": s["energy_kwh"],
     }

@@ -1303,7 +1303,7 @@ def bench_sim(
         quiet.close()
     table = Table(title="engine benchmark (CPU seconds: driver + actors during the run)")
     cols = ("scenario", "backend", "hosts_per_shard", "actors", "driver_cpu_s", "actor_cpu_s", "cpu_s",
-            "actor_startup_cpu_s", "wall_s", "migrations", "cpu_ratio")  # fmt: skip
+            "actor_startup_cpu_s", "wall_s", "decisions_per_s", "migrations", "cpu_ratio")  # fmt: skip
     for c in cols:
         table.add_column(c.replace("_", " "), justify="left" if c in ("scenario", "backend") else "right")
     for r in rows:

@@ -43,9 +43,10 @@ from cloudsim.model import (
     Repair,
     Supersede,
 )
-from cloudsim.placement import Snapshot, decide, get_policy
+from cloudsim.placement import Snapshot, get_policy
 from cloudsim.placement.consolidation import Consolidator, Settings
 from cloudsim.placement.detectors import Detector
+from cloudsim.placement.placer import Placer
 from cloudsim.scenario.schema import Consolidation, Scenario
 from cloudsim.virt import MODE_INDEX, MODES, VirtMode
 from cloudsim.workload import Guest, generate, trace_guests, utilization_params
@@ -158,6 +159,7 @@ class Simulation:
             guests=np.zeros(n, dtype=np.int64),
             power_curve_w=self.cluster.power_curve_w,
         )
+        self.placer = Placer(self.policy, self.view, self.cluster.group, len(self.cluster.groups))
         grain = hosts_per_shard or scenario.ray.hosts_per_actor
         self.hosts_per_shard = max(1, backend.grain(n) if grain == "auto" else int(grain))
         self.specs = self.cluster.shard_specs(self.hosts_per_shard, scenario.seed)
@@ -411,6 +413,7 @@ class Simulation:
         self.view.cpu_used[h] += cpu
         self.view.mem_used[h] += mem
         self._bookings[h] += 1
+        self.placer.touch(h)
 
     def _unbook(self, h: int, cpu: float, mem: float) -> None:
         self.view.cpu_used[h] -= cpu
@@ -419,6 +422,7 @@ class Simulation:
         if self._bookings[h] == 0:  # drop float residue so an empty host is exactly empty
             self.view.cpu_used[h] = 0.0
             self.view.mem_used[h] = self.cluster.reserve_mib[h]
+        self.placer.touch(h)
 
     def _arrive(self, t: float, guest: Guest, commands: dict[int, list[Command]]) -> None:
         self.submitted += 1
@@ -435,7 +439,7 @@ class Simulation:
                 return
             self.recorder.placed(t, guest, h, self.cluster, "first fit" if not best_fit else "power-aware best fit")
         else:
-            decision = decide(self.policy, self.view, self.cluster.request(guest.id, guest.shape))
+            decision = self.placer.decide(self.cluster.request(guest.id, guest.shape))
             if decision.host is None:
                 self._reject(t, guest, decision.reason or "unknown", decision.detail)
                 return
@@ -451,6 +455,7 @@ class Simulation:
         cost = self.cluster.costs(guest.shape)[int(self.cluster.group[h])]
         self._book(h, cost.cpu_reserved_mips, cost.mem_mib)
         self.view.guests[h] += 1
+        self.placer.touch(h)
         st = self.state
         st.status[guest.id], st.mode[guest.id] = 1, MODE_INDEX[guest.shape.mode]
         st.guest_mib[guest.id] = guest.memory_mib
@@ -568,6 +573,7 @@ class Simulation:
             self._unbook(first, cpu, mem)
         hosted.host, hosted.cpu_mips, hosted.mem_mib = m.target, m.cpu_mips, m.mem_mib
         self.view.guests[m.target] += 1
+        self.placer.touch(m.target)
         if self.consolidator is not None:
             self.consolidator.complete(v)
         self._now_on(self.guests_by_id[v], m.target)
@@ -615,10 +621,11 @@ class Simulation:
         self.state.drains += 1
         self.off_limits[h] = True
         self.view.cpu_cap[h] = self.view.mem_cap[h] = 0.0
+        self.placer.touch(h)
         last = t
         for v in [g for g, x in self.state.hosted.items() if x.host == h and g not in self.state.migrating]:
             guest = self.guests_by_id[v]
-            decision = decide(self.policy, self.view, self.cluster.request(v, guest.shape))
+            decision = self.placer.decide(self.cluster.request(v, guest.shape))
             if decision.host is None:
                 continue
             if self.consolidator is not None:
@@ -631,6 +638,7 @@ class Simulation:
         if kind == "repair":
             self.down[h] = self.off_limits[h] = False
             self.view.cpu_cap[h], self.view.mem_cap[h] = self._caps[0][h], self._caps[1][h]
+            self.placer.touch(h)
             commands[self._shard_of(h)].append(Repair(h))
             return
         if self.down[h]:
@@ -642,6 +650,7 @@ class Simulation:
         self.down[h] = self.off_limits[h] = True
         self.state.host_failures += 1
         self.view.cpu_cap[h] = self.view.mem_cap[h] = 0.0  # placement sees no room there
+        self.placer.touch(h)
         commands[self._shard_of(h)].append(Fail(h))
         lost = [g for g, x in self.state.hosted.items() if x.host == h]
         lost += [
@@ -660,7 +669,7 @@ class Simulation:
         others keep waiting."""
         for g, since in sorted(self.waiting.items(), key=lambda x: (x[1], x[0])):
             guest = self.guests_by_id[g]
-            decision = decide(self.policy, self.view, self.cluster.request(g, guest.shape))
+            decision = self.placer.decide(self.cluster.request(g, guest.shape))
             if decision.host is None:
                 continue
             del self.waiting[g]

@@ -358,6 +358,7 @@ class HostShard:
 
         state = dict(self.__dict__)
         state["trace"] = None
+        state.pop("_buf", None)  # the columns travel on their own; the room to spare is made again
         return pickle.dumps(state, protocol=pickle.HIGHEST_PROTOCOL)
 
     @classmethod
@@ -373,9 +374,21 @@ class HostShard:
     # ------------------------------------------------------------------------------------- commands
 
     def _append(self, rows: list[list[float]]) -> None:
+        """New rows at the end. The columns are views of buffers with room to spare (grown twice over when
+        full, or when a compaction replaced them), so a few rows cost a few rows, not a copy of the shard."""
         m = np.array(rows, dtype=np.float64).reshape(-1, len(_FIELDS))
         new = {k: m[:, i].astype(self._a[k].dtype) for i, k in enumerate(_FIELDS)}
-        self._a = {k: np.concatenate([self._a[k], new[k]]) for k in _FIELDS}
+        n, add = len(self._a["gid"]), len(m)
+        buf = getattr(self, "_buf", None)
+        if buf is None or self._a["gid"].base is not buf["gid"] or n + add > len(buf["gid"]):
+            cap = max(64, 2 * (n + add))
+            buf = {k: np.empty(cap, dtype=v.dtype) for k, v in self._a.items()}
+            for k, v in self._a.items():
+                buf[k][:n] = v
+            self._buf = buf
+        for k in _FIELDS:
+            buf[k][n : n + add] = new[k]
+        self._a = {k: buf[k][: n + add] for k in _FIELDS}
         if self._draw_tick == self.tick:  # keep the tick's draws aligned with the rows
             self._draw = np.concatenate([self._draw, self._draws(new)])
         else:
