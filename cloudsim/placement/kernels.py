@@ -180,17 +180,18 @@ def find_host(
 # ------------------------------------------------------------------ PABFD over an index of the busy hosts
 #
 # Hosts fall in classes (same type, capacity and power curve) and, by their allocated load now, in buckets:
-# class x power segment x tenth of a segment. The eligible hosts of a bucket sit together in id order
-# (``slot_host``), under a segment tree whose nodes keep how many of them there are, the most CPU one can
-# take (free CPU capped by a core) and the least increase to their allocated load now (from the power at
-# the reported load, less a rounding slack). A request of r MIPS raises a host of the bucket at least that
-# plus r at the least slope it can reach from the bucket. A best-first search pops nodes of every bucket by
-# (key of that bound, first host id), so the first host popped that the detector accepts is the lowest-id
-# host of the least key: what the scan returns, after O(log n) nodes when the hosts that rise least can
-# take the guest. A host whose load leaves its bucket during the pass is evaluated exactly at every
+# class x power segment x tenth of a segment. The eligible hosts of a bucket sit together (``slot_host``),
+# ordered by their increase to their allocated load now (from the power at the reported load, less a
+# rounding slack), under a segment tree whose nodes keep how many of them there are, the most CPU one can
+# take (free CPU capped by a core), that least increase and the lowest host id. A request of r MIPS raises
+# a host of the bucket at least its increase plus r at the least slope it can reach from the bucket. A
+# best-first search pops nodes of every bucket by (key of that bound, lowest host id), so the first host
+# popped that the detector accepts is the lowest-id host of the least key: what the scan returns, after
+# O(log n) nodes when the hosts that rise least can take the guest. A host whose load leaves its bucket during the pass is evaluated exactly at every
 # search instead (``overflow``).
 
 SEGMENTS = 10
+_NO_HOST = np.iinfo(np.int64).max  # the lowest host id of a node with none
 SUB = 10  # buckets per power segment
 
 
@@ -223,19 +224,21 @@ def _leaf_values(h: int, S: np.ndarray, A: np.ndarray, p0: np.ndarray, total: np
 
 
 @njit(cache=True)
-def _pull(o: int, n: int, cnt: np.ndarray, room: np.ndarray, amin: np.ndarray) -> None:
+def _pull(o: int, n: int, cnt: np.ndarray, room: np.ndarray, amin: np.ndarray, minid: np.ndarray) -> None:
     cnt[o + n] = cnt[o + 2 * n] + cnt[o + 2 * n + 1]
     room[o + n] = max(room[o + 2 * n], room[o + 2 * n + 1])
     amin[o + n] = min(amin[o + 2 * n], amin[o + 2 * n + 1])
+    minid[o + n] = min(minid[o + 2 * n], minid[o + 2 * n + 1])
 
 
 @njit(cache=True)
 def index_build(
     eligible: np.ndarray, cls: np.ndarray, nclasses: int, S: np.ndarray, A: np.ndarray, p0: np.ndarray,
     total: np.ndarray, pe_mips: np.ndarray, ptab: np.ndarray,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:  # fmt: skip
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray,
+           np.ndarray]:  # fmt: skip
     """The index of the ``eligible`` hosts: (bucket starts in ``slot_host``, ``slot_host``, tree bases, tree
-    sizes, host bucket, host slot, cnt, room, amin)."""
+    sizes, host bucket, host slot, cnt, room, amin, minid)."""
     H = eligible.shape[0]
     nb = nclasses * SEGMENTS * SUB
     hb = np.full(H, -1, dtype=np.int64)
@@ -249,11 +252,17 @@ def index_build(
     fill = bstart[:-1].copy()
     slot_host = np.empty(bstart[nb], dtype=np.int64)
     hslot = np.full(H, -1, dtype=np.int64)
+    leaf_room, leaf_a = np.empty(H), np.empty(H)
     for h in range(H):
         if hb[h] >= 0:
             slot_host[fill[hb[h]]] = h
-            hslot[h] = fill[hb[h]]
             fill[hb[h]] += 1
+            leaf_room[h], leaf_a[h] = _leaf_values(h, S, A, p0, total, pe_mips, ptab)
+    for b in range(nb):  # each bucket by increase (id order among equal ones)
+        part = slot_host[bstart[b] : bstart[b + 1]]
+        part[:] = part[np.argsort(leaf_a[part], kind="mergesort")]
+        for i in range(part.shape[0]):
+            hslot[part[i]] = bstart[b] + i
     size = np.zeros(nb, dtype=np.int64)
     tbase = np.zeros(nb + 1, dtype=np.int64)
     for b in range(nb):
@@ -267,6 +276,7 @@ def index_build(
     cnt = np.zeros(nodes, dtype=np.int64)
     room = np.full(nodes, -np.inf)
     amin = np.full(nodes, np.inf)
+    minid = np.full(nodes, _NO_HOST, dtype=np.int64)
     for b in range(nb):
         m = size[b]
         if m == 0:
@@ -275,18 +285,17 @@ def index_build(
         for i in range(bstart[b], bstart[b + 1]):
             h = slot_host[i]
             n = o + m + i - bstart[b]
-            cnt[n] = 1
-            room[n], amin[n] = _leaf_values(h, S, A, p0, total, pe_mips, ptab)
+            cnt[n], room[n], amin[n], minid[n] = 1, leaf_room[h], leaf_a[h], h
         for n in range(m - 1, 0, -1):
-            _pull(o, n, cnt, room, amin)
-    return bstart, slot_host, tbase, size, hb, hslot, cnt, room, amin
+            _pull(o, n, cnt, room, amin, minid)
+    return bstart, slot_host, tbase, size, hb, hslot, cnt, room, amin, minid
 
 
 @njit(cache=True)
 def index_set(
     h: int, eligible: bool, cls: np.ndarray, bstart: np.ndarray, tbase: np.ndarray, size: np.ndarray,
-    hb: np.ndarray, hslot: np.ndarray, cnt: np.ndarray, room: np.ndarray, amin: np.ndarray, overflow: np.ndarray,
-    n_over: int, S: np.ndarray, A: np.ndarray, p0: np.ndarray, total: np.ndarray, pe_mips: np.ndarray,
+    hb: np.ndarray, hslot: np.ndarray, cnt: np.ndarray, room: np.ndarray, amin: np.ndarray, minid: np.ndarray,
+    overflow: np.ndarray, n_over: int, S: np.ndarray, A: np.ndarray, p0: np.ndarray, total: np.ndarray, pe_mips: np.ndarray,
     ptab: np.ndarray,
 ) -> int:  # fmt: skip
     """Host ``h`` changed (its view, or whether it is eligible): its leaf, or the overflow list (the first
@@ -298,11 +307,11 @@ def index_set(
         if eligible and _bucket(cls[h], A[h], total[h]) == b:
             room[o + n], amin[o + n] = _leaf_values(h, S, A, p0, total, pe_mips, ptab)
         else:
-            cnt[o + n], room[o + n], amin[o + n] = 0, -np.inf, np.inf
+            cnt[o + n], room[o + n], amin[o + n], minid[o + n] = 0, -np.inf, np.inf, _NO_HOST
             hb[h] = -1
         n //= 2
         while n >= 1:
-            _pull(o, n, cnt, room, amin)
+            _pull(o, n, cnt, room, amin, minid)
             n //= 2
         if hb[h] >= 0 or not eligible:
             return n_over
@@ -352,6 +361,26 @@ def _heap_pop(hk: np.ndarray, hs: np.ndarray, hn: np.ndarray, size: int) -> int:
     return size
 
 
+_OVERFLOW = np.int64(1) << 40  # heap entries of overflow hosts: -_OVERFLOW - host
+
+
+@njit(cache=True)
+def _next_overflow(ov_key: np.ndarray, overflow: np.ndarray, hk: np.ndarray, hs: np.ndarray, hn: np.ndarray,
+                   heap: int) -> int:  # fmt: skip
+    """Push the overflow host of least (key, id) not pushed yet (its key then goes to +inf)."""
+    best = -1
+    for i in range(ov_key.shape[0]):
+        if ov_key[i] < np.inf and (best < 0 or ov_key[i] < ov_key[best]
+                                   or (ov_key[i] == ov_key[best] and overflow[i] < overflow[best])):  # fmt: skip
+            best = i
+    if best < 0:
+        return heap
+    h = overflow[best]
+    heap = _heap_push(hk, hs, hn, heap, ov_key[best], h, -_OVERFLOW - h)
+    ov_key[best] = np.inf
+    return heap
+
+
 @njit(cache=True)
 def find_host_indexed(
     r: float, vm_hist: np.ndarray, vm_hist_len: int, vm_mips: float, type_ok: np.ndarray, htype: np.ndarray,
@@ -359,14 +388,16 @@ def find_host_indexed(
     HL: np.ndarray, p0: np.ndarray, total: np.ndarray, pe_mips: np.ndarray, ptab: np.ndarray, check_book: bool,
     ram_free: np.ndarray, bw_free: np.ndarray, cpu_free: np.ndarray, vm_ram: float, vm_bw: float,
     vm_cpu: float, det_kind: int, det_param: float, bstart: np.ndarray, slot_host: np.ndarray,
-    tbase: np.ndarray, size: np.ndarray, cnt: np.ndarray, room: np.ndarray, amin: np.ndarray,
+    tbase: np.ndarray, size: np.ndarray, cnt: np.ndarray, room: np.ndarray, amin: np.ndarray, minid: np.ndarray,
     overflow: np.ndarray, n_over: int, hk: np.ndarray, hs: np.ndarray, hn: np.ndarray,
 ) -> int:  # fmt: skip
     """:func:`find_host` over the eligible hosts of an index (:func:`index_build`), the same answer.
     ``rep[c]``: a host of class c. ``hk``, ``hs``, ``hn``: heap space (entries: key, first host id,
-    bucket x 2^32 + node, or a host id for a host evaluated exactly)."""
+    bucket x 2^32 + node, or -1 - host for a host evaluated exactly). The overflow hosts that can take the
+    request enter the heap one at a time, the least (key, id) first, the next when the detector refuses it."""
     row = np.empty(HH.shape[1])
     heap = 0
+    ov_key = np.full(n_over, np.inf)
     for i in range(n_over):
         h = overflow[i]
         avail = 0.0 if total[h] < S[h] else total[h] - S[h]
@@ -374,8 +405,8 @@ def find_host_indexed(
             continue
         if check_book and (ram_free[h] < vm_ram or bw_free[h] < vm_bw or cpu_free[h] < vm_cpu):
             continue
-        key = power_key(power(ptab[h], (A[h] + r) / total[h]) - p0[h])
-        heap = _heap_push(hk, hs, hn, heap, key, h, -1 - h)
+        ov_key[i] = power_key(power(ptab[h], (A[h] + r) / total[h]) - p0[h])
+    heap = _next_overflow(ov_key, overflow, hk, hs, hn, heap)
     for b in range(size.shape[0]):
         o = tbase[b]
         if size[b] == 0 or cnt[o + 1] == 0 or room[o + 1] < r:
@@ -384,40 +415,36 @@ def find_host_indexed(
         if not type_ok[htype[h0]]:
             continue
         lb = amin[o + 1] + _rise(b, r, ptab[h0], total[h0])
-        heap = _heap_push(hk, hs, hn, heap, power_key(lb), slot_host[bstart[b]], b << 32 | 1)
+        heap = _heap_push(hk, hs, hn, heap, power_key(lb), minid[o + 1], b << 32 | 1)
     while heap > 0:
         key, entry = hk[0], hn[0]
         heap = _heap_pop(hk, hs, hn, heap)
         if entry < 0:  # a host with its exact key: the answer unless the detector refuses it
-            h = -1 - entry
+            h = -_OVERFLOW - entry if entry <= -_OVERFLOW else -1 - entry
             if det_kind < 0 or A[h] == 0 or not _overloaded_with(h, r, vm_hist, vm_hist_len, vm_mips, R, HH, HL,
                                                                   total, det_kind, det_param, row):  # fmt: skip
                 return h
+            if entry <= -_OVERFLOW:
+                heap = _next_overflow(ov_key, overflow, hk, hs, hn, heap)
             continue
         b = entry >> 32
         node = entry & 0xFFFFFFFF
         o, m = tbase[b], size[b]
         h0 = rep[b // (SEGMENTS * SUB)]
         rise = _rise(b, r, ptab[h0], total[h0])
-        level = 0
-        x = node
-        while x > 1:
-            x //= 2
-            level += 1
-        span = m >> (level + 1)
         for side in range(2):
             child = 2 * node + side
             if cnt[o + child] == 0 or room[o + child] < r:
                 continue
-            if child >= m:  # a host, which can take the request
+            if child >= m:  # a host, which can take the request (entries of overflow hosts are below -_OVERFLOW)
                 h = slot_host[bstart[b] + child - m]
                 if check_book and (ram_free[h] < vm_ram or bw_free[h] < vm_bw or cpu_free[h] < vm_cpu):
                     continue
                 key = power_key(power(ptab[h], (A[h] + r) / total[h]) - p0[h])
                 heap = _heap_push(hk, hs, hn, heap, key, h, -1 - h)
             else:
-                start = slot_host[bstart[b] + (node - (1 << level)) * 2 * span + side * span]
-                heap = _heap_push(hk, hs, hn, heap, power_key(amin[o + child] + rise), start, b << 32 | child)
+                lb = amin[o + child] + rise
+                heap = _heap_push(hk, hs, hn, heap, power_key(lb), minid[o + child], b << 32 | child)
     return -1
 
 
