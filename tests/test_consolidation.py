@@ -623,6 +623,40 @@ def test_the_indexed_search_finds_the_host_the_scan_finds(detector, book):
     assert answered > 100  # the searches did find hosts, not only -1
 
 
+@pytest.mark.parametrize("detector", [None, "lr"])
+def test_the_index_with_empty_hosts_to_wake_finds_the_host_the_scan_finds(detector):
+    """Some hosts empty (an empty host of each type stands for its type): after each guest goes where the
+    search sends it, the index answers what the scan over every host does."""
+    from cloudsim.placement.consolidation import _TargetIndex
+
+    rng = np.random.default_rng(3)
+    answered = 0
+    for hosts in (1, 5, 200):
+        c = _random_consolidator(rng, hosts, detector, False)
+        empty = rng.random(hosts) < 0.4
+        c.S[empty] = c.A[empty] = c.R[empty] = c.util_mips[empty] = 0.0
+        c.HH[empty], c.HL[empty] = 0.0, 0
+        c.busy[:] = ~empty
+        c._busy_cache = None
+        c.p0 = kernels.power_now(c.ptab, c.util_mips, c.total)
+        excluded = rng.random(hosts) < 0.15
+        index = _TargetIndex(c, c.busy & ~excluded, excluded)
+        for _ in range(80):
+            v = int(rng.integers(0, c.V))
+            got = c.find_host(v, excluded, index=index)
+            assert got == c.find_host(v, excluded), (hosts, v)
+            if got >= 0:  # the guest goes there, as the step books it
+                answered += 1
+                r = c.req[v]
+                c.S[got] += r
+                c.A[got] = min(c.total[got], c.A[got] + r)
+                c.R[got] += r
+                c.busy[got] = True
+                c._busy_cache = None
+                index.set(got)
+    assert answered > 60
+
+
 def test_power_increases_equal_to_the_milliwatt_go_to_the_lowest_id():
     """Three hosts of one class whose increases differ in the last bits tie; the lowest id wins, in the scan
     and in the index, where comparing the doubles would pick host 2."""

@@ -335,17 +335,25 @@ class Consolidator:
         moves: list[tuple[int, int]] = []
         to_move.sort(key=lambda x: -self.req[x])  # stable, as Collections.sort
         switched_off = self.util_mips == 0
+        # the hosts that are on, and all hosts (an empty one of each type standing for its type), indexed
+        on: _TargetIndex | None = None
+        anywhere: _TargetIndex | None = None
         for v in to_move[: self.cfg.max_migrations]:
             target = -1
             if self.cfg.wake == "last-resort":
-                target = self.find_host(v, over_mask | switched_off, off_excluded=True)
+                on = on or _TargetIndex(self, self.busy & ~over_mask & ~switched_off & ~self.down)
+                target = self.find_host(v, over_mask | switched_off, index=on)
             if target < 0:
-                target = self.find_host(v, over_mask)
+                anywhere = anywhere or _TargetIndex(self, self.busy & ~over_mask & ~self.down, over_mask | self.down)
+                target = self.find_host(v, over_mask, index=anywhere)
             if target >= 0:
                 self._own(lists, target).append(v)
                 self._refresh(lists, [target])
                 self._book(v, target, 1.0)
                 moves.append((v, target))
+                for index in (on, anywhere):
+                    if index is not None:
+                        index.set(target)
         # underload pass
         excl_under = over_mask | switched_off
         if not self.cfg.retarget:
@@ -417,12 +425,22 @@ class Consolidator:
 
 
 class _TargetIndex:
-    """The hosts the underload pass may move guests to (``eligible``), indexed for PABFD
+    """The hosts a step may move guests to (``eligible``), indexed for PABFD
     (:func:`cloudsim.placement.kernels.find_host_indexed`): :meth:`set` after a host's view changes, or
-    when it stops being eligible."""
+    when it stops being eligible. With ``wake_excluded`` the empty hosts may be woken too: of each type the
+    lowest-id empty host not excluded stands for all (they are interchangeable), as in the scan, and the next
+    one takes its place when it gets a guest."""
 
-    def __init__(self, c: Consolidator, eligible: np.ndarray) -> None:
+    def __init__(self, c: Consolidator, eligible: np.ndarray, wake_excluded: np.ndarray | None = None) -> None:
         self.c, self.eligible = c, eligible
+        self.wake: dict[int, tuple[np.ndarray, int]] = {}  # type -> (its empty candidates in id order, place)
+        if wake_excluded is not None:
+            free = ~c.busy & ~wake_excluded
+            for t in range(c.ntypes):
+                hosts = np.flatnonzero(free & (c.htype == t))
+                if len(hosts):
+                    self.wake[t] = (hosts, 0)
+                    eligible[hosts[0]] = True
         cls, self.rep = c._classes
         (self.bstart, self.slot_host, self.tbase, self.size, self.hb, self.hslot, self.cnt, self.room, self.amin,
          self.minid) = kernels.index_build(eligible, cls, len(self.rep), c.S, c.A, c.p0, c.total, c.pe_mips, c.ptab)  # fmt: skip
@@ -434,6 +452,15 @@ class _TargetIndex:
         c = self.c
         if eligible is not None:
             self.eligible[h] = eligible
+        t = int(c.htype[h])
+        if t in self.wake and c.busy[h]:
+            hosts, i = self.wake[t]
+            if i < len(hosts) and hosts[i] == h:  # the type's stand-in got a guest: the next empty one stands in
+                while i < len(hosts) and c.busy[hosts[i]]:
+                    i += 1
+                self.wake[t] = (hosts, i)
+                if i < len(hosts):
+                    self.set(int(hosts[i]), True)
         self.n_over = kernels.index_set(
             h, bool(self.eligible[h]), c._classes[0], self.bstart, self.tbase, self.size, self.hb, self.hslot,
             self.cnt, self.room, self.amin, self.minid, self.overflow, self.n_over, c.S, c.A, c.p0, c.total, c.pe_mips, c.ptab,
