@@ -443,7 +443,9 @@ class _TargetIndex:
                     eligible[hosts[0]] = True
         cls, self.rep = c._classes
         (self.bstart, self.slot_host, self.tbase, self.size, self.hb, self.hslot, self.cnt, self.room, self.amin,
-         self.minid) = kernels.index_build(eligible, cls, len(self.rep), c.S, c.A, c.p0, c.total, c.pe_mips, c.ptab)  # fmt: skip
+         self.minid, self.det) = kernels.index_build(eligible, cls, len(self.rep), c.S, c.A, c.p0, c.total, c.pe_mips,
+                                                     c.ptab, c.R, c.HH, c.HL, c.free_mem, c.free_bw,
+                                                     c.free_cpu)  # fmt: skip
         self.overflow, self.n_over = np.empty(c.H, dtype=np.int64), 0
         n = len(self.cnt) + c.H
         self.hk, self.hs, self.hn = np.empty(n), np.empty(n, dtype=np.int64), np.empty(n, dtype=np.int64)
@@ -463,7 +465,8 @@ class _TargetIndex:
                     self.set(int(hosts[i]), True)
         self.n_over = kernels.index_set(
             h, bool(self.eligible[h]), c._classes[0], self.bstart, self.tbase, self.size, self.hb, self.hslot,
-            self.cnt, self.room, self.amin, self.minid, self.overflow, self.n_over, c.S, c.A, c.p0, c.total, c.pe_mips, c.ptab,
+            self.cnt, self.room, self.amin, self.minid, self.det, self.overflow, self.n_over, c.S, c.A, c.p0, c.total,
+            c.pe_mips, c.ptab, c.R, c.HH, c.HL, c.free_mem, c.free_bw, c.free_cpu,
         )  # fmt: skip
 
     def find(self, r: float, v: int, type_ok: np.ndarray, book: bool) -> int:
@@ -474,7 +477,7 @@ class _TargetIndex:
                 c.S, c.A, c.R, c.HH, c.HL, c.p0, c.total, c.pe_mips, c.ptab, book, c.free_mem, c.free_bw, c.free_cpu,
                 float(c.book_mem[v]), float(c.book_bw[v]), float(c.book_cpu[v]), c._det_code, c._det_param,
                 self.bstart, self.slot_host, self.tbase, self.size, self.cnt, self.room, self.amin, self.minid,
-                self.overflow,
+                self.det, self.overflow,
                 self.n_over, self.hk, self.hs, self.hn,
             )
         )  # fmt: skip

@@ -223,22 +223,71 @@ def _leaf_values(h: int, S: np.ndarray, A: np.ndarray, p0: np.ndarray, total: np
     return min(avail, pe_mips[h]), power(ptab[h], A[h] / total[h]) - p0[h] - _BOUND_SLACK_W
 
 
+# What bounds a node keeps of its hosts' detectors (rows of ``det``), each the least over the hosts holding VMs
+# (-inf for a host holding none, which no detector refuses; +inf where no host counts): the local regression's
+# prediction from the host's history, over all hosts and over those with a full window, and the requested
+# utilization R / total of those without a full window and of all.
+_LR_ALL, _LR_LONG, _R_SHORT, _R_ALL = 0, 1, 2, 3
+#: and, negated (so that the least is kept too), the most free memory, bandwidth and CPU to book
+_MEM, _BW, _CPU = 4, 5, 6
+_REFUSE_MARGIN = 1e-9  # a node is refused only this far past the detector's threshold (rounding)
+
+
 @njit(cache=True)
-def _pull(o: int, n: int, cnt: np.ndarray, room: np.ndarray, amin: np.ndarray, minid: np.ndarray) -> None:
+def _leaf_detector(h: int, det: np.ndarray, n: int, A: np.ndarray, R: np.ndarray, HH: np.ndarray,
+                   HL: np.ndarray, total: np.ndarray, ram_free: np.ndarray, bw_free: np.ndarray,
+                   cpu_free: np.ndarray) -> None:  # fmt: skip
+    det[_MEM, n], det[_BW, n], det[_CPU, n] = -ram_free[h], -bw_free[h], -cpu_free[h]
+    if A[h] == 0:
+        for f in range(4):
+            det[f, n] = -np.inf
+        return
+    pred = 0.0
+    for j in range(LR_WINDOW):
+        pred += HH[h, j] * LR_COEF[j]
+    u = R[h] / total[h]
+    full = HL[h] >= LR_WINDOW
+    det[_LR_ALL, n] = pred
+    det[_LR_LONG, n] = pred if full else np.inf
+    det[_R_SHORT, n] = np.inf if full else u
+    det[_R_ALL, n] = u
+
+
+@njit(cache=True)
+def _refused(det: np.ndarray, n: int, kind: int, param: float, lr_vm: float, vm_full: bool, d: float) -> bool:
+    """Whether the detector refuses the guest on every host below node ``n``: ``lr_vm`` is the guest's share
+    of a host's prediction (its own prediction x its MIPS / the host's), ``d`` its request / the host's
+    total. Only the static threshold and the local regression have bounds; the others never refuse a node."""
+    if kind == THR:
+        return det[_R_ALL, n] + d > param + _REFUSE_MARGIN
+    if kind != LR or param <= 0:
+        return False
+    if vm_full:  # every host's window is full with the guest's
+        return (det[_LR_ALL, n] + lr_vm) * param >= 1 + _REFUSE_MARGIN
+    return ((det[_LR_LONG, n] + lr_vm) * param >= 1 + _REFUSE_MARGIN
+            and det[_R_SHORT, n] + d > FALLBACK_THRESHOLD + _REFUSE_MARGIN)  # fmt: skip
+
+
+@njit(cache=True)
+def _pull(o: int, n: int, cnt: np.ndarray, room: np.ndarray, amin: np.ndarray, minid: np.ndarray,
+          det: np.ndarray) -> None:  # fmt: skip
     cnt[o + n] = cnt[o + 2 * n] + cnt[o + 2 * n + 1]
     room[o + n] = max(room[o + 2 * n], room[o + 2 * n + 1])
     amin[o + n] = min(amin[o + 2 * n], amin[o + 2 * n + 1])
     minid[o + n] = min(minid[o + 2 * n], minid[o + 2 * n + 1])
+    for f in range(7):
+        det[f, o + n] = min(det[f, o + 2 * n], det[f, o + 2 * n + 1])
 
 
 @njit(cache=True)
 def index_build(
     eligible: np.ndarray, cls: np.ndarray, nclasses: int, S: np.ndarray, A: np.ndarray, p0: np.ndarray,
-    total: np.ndarray, pe_mips: np.ndarray, ptab: np.ndarray,
+    total: np.ndarray, pe_mips: np.ndarray, ptab: np.ndarray, R: np.ndarray, HH: np.ndarray, HL: np.ndarray,
+    ram_free: np.ndarray, bw_free: np.ndarray, cpu_free: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray,
-           np.ndarray]:  # fmt: skip
+           np.ndarray, np.ndarray]:  # fmt: skip
     """The index of the ``eligible`` hosts: (bucket starts in ``slot_host``, ``slot_host``, tree bases, tree
-    sizes, host bucket, host slot, cnt, room, amin, minid)."""
+    sizes, host bucket, host slot, cnt, room, amin, minid, det)."""
     H = eligible.shape[0]
     nb = nclasses * SEGMENTS * SUB
     hb = np.full(H, -1, dtype=np.int64)
@@ -277,6 +326,7 @@ def index_build(
     room = np.full(nodes, -np.inf)
     amin = np.full(nodes, np.inf)
     minid = np.full(nodes, _NO_HOST, dtype=np.int64)
+    det = np.full((7, nodes), np.inf)
     for b in range(nb):
         m = size[b]
         if m == 0:
@@ -286,17 +336,19 @@ def index_build(
             h = slot_host[i]
             n = o + m + i - bstart[b]
             cnt[n], room[n], amin[n], minid[n] = 1, leaf_room[h], leaf_a[h], h
+            _leaf_detector(h, det, n, A, R, HH, HL, total, ram_free, bw_free, cpu_free)
         for n in range(m - 1, 0, -1):
-            _pull(o, n, cnt, room, amin, minid)
-    return bstart, slot_host, tbase, size, hb, hslot, cnt, room, amin, minid
+            _pull(o, n, cnt, room, amin, minid, det)
+    return bstart, slot_host, tbase, size, hb, hslot, cnt, room, amin, minid, det
 
 
 @njit(cache=True)
 def index_set(
     h: int, eligible: bool, cls: np.ndarray, bstart: np.ndarray, tbase: np.ndarray, size: np.ndarray,
     hb: np.ndarray, hslot: np.ndarray, cnt: np.ndarray, room: np.ndarray, amin: np.ndarray, minid: np.ndarray,
-    overflow: np.ndarray, n_over: int, S: np.ndarray, A: np.ndarray, p0: np.ndarray, total: np.ndarray, pe_mips: np.ndarray,
-    ptab: np.ndarray,
+    det: np.ndarray, overflow: np.ndarray, n_over: int, S: np.ndarray, A: np.ndarray, p0: np.ndarray,
+    total: np.ndarray, pe_mips: np.ndarray, ptab: np.ndarray, R: np.ndarray, HH: np.ndarray, HL: np.ndarray,
+    ram_free: np.ndarray, bw_free: np.ndarray, cpu_free: np.ndarray,
 ) -> int:  # fmt: skip
     """Host ``h`` changed (its view, or whether it is eligible): its leaf, or the overflow list (the first
     ``n_over`` of ``overflow``), whose new length is returned."""
@@ -306,12 +358,14 @@ def index_set(
         n = m + hslot[h] - bstart[b]
         if eligible and _bucket(cls[h], A[h], total[h]) == b:
             room[o + n], amin[o + n] = _leaf_values(h, S, A, p0, total, pe_mips, ptab)
+            _leaf_detector(h, det, o + n, A, R, HH, HL, total, ram_free, bw_free, cpu_free)
         else:
             cnt[o + n], room[o + n], amin[o + n], minid[o + n] = 0, -np.inf, np.inf, _NO_HOST
+            det[:, o + n] = np.inf
             hb[h] = -1
         n //= 2
         while n >= 1:
-            _pull(o, n, cnt, room, amin, minid)
+            _pull(o, n, cnt, room, amin, minid, det)
             n //= 2
         if hb[h] >= 0 or not eligible:
             return n_over
@@ -389,14 +443,19 @@ def find_host_indexed(
     ram_free: np.ndarray, bw_free: np.ndarray, cpu_free: np.ndarray, vm_ram: float, vm_bw: float,
     vm_cpu: float, det_kind: int, det_param: float, bstart: np.ndarray, slot_host: np.ndarray,
     tbase: np.ndarray, size: np.ndarray, cnt: np.ndarray, room: np.ndarray, amin: np.ndarray, minid: np.ndarray,
-    overflow: np.ndarray, n_over: int, hk: np.ndarray, hs: np.ndarray, hn: np.ndarray,
+    det: np.ndarray, overflow: np.ndarray, n_over: int, hk: np.ndarray, hs: np.ndarray, hn: np.ndarray,
 ) -> int:  # fmt: skip
     """:func:`find_host` over the eligible hosts of an index (:func:`index_build`), the same answer.
     ``rep[c]``: a host of class c. ``hk``, ``hs``, ``hn``: heap space (entries: key, first host id,
     bucket x 2^32 + node, or -1 - host for a host evaluated exactly). The overflow hosts that can take the
-    request enter the heap one at a time, the least (key, id) first, the next when the detector refuses it."""
+    request enter the heap one at a time, the least (key, id) first, the next when the detector refuses it.
+    A node whose hosts the detector would all refuse (see :func:`_refused`) is not searched."""
     row = np.empty(HH.shape[1])
     heap = 0
+    vm_pred = 0.0
+    for j in range(LR_WINDOW):
+        vm_pred += vm_hist[j] * LR_COEF[j]
+    vm_full = vm_hist_len >= LR_WINDOW
     ov_key = np.full(n_over, np.inf)
     for i in range(n_over):
         h = overflow[i]
@@ -413,6 +472,9 @@ def find_host_indexed(
             continue
         h0 = rep[b // (SEGMENTS * SUB)]
         if not type_ok[htype[h0]]:
+            continue
+        if det_kind >= 0 and _refused(det, o + 1, det_kind, det_param, vm_pred * vm_mips / total[h0], vm_full,
+                                      r / total[h0]):  # fmt: skip
             continue
         lb = amin[o + 1] + _rise(b, r, ptab[h0], total[h0])
         heap = _heap_push(hk, hs, hn, heap, power_key(lb), minid[o + 1], b << 32 | 1)
@@ -432,9 +494,15 @@ def find_host_indexed(
         o, m = tbase[b], size[b]
         h0 = rep[b // (SEGMENTS * SUB)]
         rise = _rise(b, r, ptab[h0], total[h0])
+        lr_vm, d = vm_pred * vm_mips / total[h0], r / total[h0]
         for side in range(2):
             child = 2 * node + side
             if cnt[o + child] == 0 or room[o + child] < r:
+                continue
+            if det_kind >= 0 and _refused(det, o + child, det_kind, det_param, lr_vm, vm_full, d):
+                continue
+            if check_book and (-det[_MEM, o + child] < vm_ram or -det[_BW, o + child] < vm_bw
+                               or -det[_CPU, o + child] < vm_cpu):  # fmt: skip
                 continue
             if child >= m:  # a host, which can take the request (entries of overflow hosts are below -_OVERFLOW)
                 h = slot_host[bstart[b] + child - m]
