@@ -253,15 +253,30 @@ def _settle_hosts(
     empty_off: np.ndarray, down: np.ndarray, full_power: bool, used: np.ndarray, requested: np.ndarray,
     res_req: np.ndarray, res_alloc: np.ndarray, mig_loss: np.ndarray, power_out: np.ndarray, on: np.ndarray,
     was_active: np.ndarray, on_since: np.ndarray, shutdowns: np.ndarray, shutdown_on_s: np.ndarray,
+    by_start: np.ndarray, by_rows: np.ndarray,
 ) -> None:  # fmt: skip
     """:meth:`HostShard._settle_hosts` compiled: the fair model's per-host figures of ``hosts`` (``slot[h]``
-    their position, -1 for the others) from their rows, summed in row order as ``np.bincount`` sums."""
+    their position, -1 for the others) from their rows, summed in row order as ``np.bincount`` sums. The
+    rows of host h below ``len(by_rows)`` are ``by_rows[by_start[h]:by_start[h + 1]]`` (in row order); the
+    rows from there on are looked at one by one."""
     k = hosts.shape[0]
+    rows = np.empty(host.shape[0], dtype=np.int64)  # the hosts' rows, each host's in row order
+    m = 0
+    for j in range(k):
+        h = hosts[j]
+        for x in range(by_start[h], by_start[h + 1]):
+            rows[m] = by_rows[x]
+            m += 1
+    for i in range(by_rows.shape[0], host.shape[0]):
+        if slot[host[i]] >= 0:
+            rows[m] = i
+            m += 1
     s = np.zeros(k)
     count = np.zeros(k, dtype=np.int64)
-    for i in range(host.shape[0]):
+    for x in range(m):
+        i = rows[x]
         j = slot[host[i]]
-        if j < 0 or role[i] == DEAD:
+        if role[i] == DEAD:
             continue
         req = util[i] * cpu[i] / (1.0 - c[i])
         s[j] += req * tshare if role[i] >= INCOMING else req
@@ -272,9 +287,10 @@ def _settle_hosts(
         if s[j] > total[h]:
             f[j] = total[h] / s[j]
         used[h] = requested[h] = res_req[h] = res_alloc[h] = mig_loss[h] = 0.0
-    for i in range(host.shape[0]):
+    for x in range(m):
+        i = rows[x]
         j = slot[host[i]]
-        if j < 0 or role[i] == DEAD:
+        if role[i] == DEAD:
             continue
         h = host[i]
         req = util[i] * cpu[i] / (1.0 - c[i])
@@ -303,6 +319,22 @@ def _settle_hosts(
         if not was_active[h] and has:
             on_since[h] = t
         was_active[h] = has
+
+
+@njit(cache=True)
+def _rows_by_host(host: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """(starts, rows): the rows of local host h, in row order, are ``rows[starts[h]:starts[h + 1]]``."""
+    starts = np.zeros(n + 1, dtype=np.int64)
+    for i in range(host.shape[0]):
+        starts[host[i] + 1] += 1
+    for h in range(n):
+        starts[h + 1] += starts[h]
+    fill = starts[:-1].copy()
+    rows = np.empty(host.shape[0], dtype=np.int64)
+    for i in range(host.shape[0]):
+        rows[fill[host[i]]] = i
+        fill[host[i]] += 1
+    return starts, rows
 
 
 def _per_host(host: np.ndarray, weights: np.ndarray, n: int) -> np.ndarray:
@@ -359,6 +391,8 @@ class HostShard:
         state = dict(self.__dict__)
         state["trace"] = None
         state.pop("_buf", None)  # the columns travel on their own; the room to spare is made again
+        state.pop("_by_host", None)  # made again from the rows
+        state.pop("_by_host_of", None)
         return pickle.dumps(state, protocol=pickle.HIGHEST_PROTOCOL)
 
     @classmethod
@@ -665,12 +699,18 @@ class HostShard:
             util = self._draw
         slot = np.full(self.n, -1, dtype=np.int64)
         slot[hosts] = np.arange(len(hosts))
+        # the rows by host, made again only when the rows were cut (new rows at the end are looked at one by one)
+        host = a["host"]
+        base = host if host.base is None else host.base
+        if getattr(self, "_by_host_of", None) is not base or len(host) > 2 * len(self._by_host[1]) + 64:
+            self._by_host = _rows_by_host(host, self.n)
+            self._by_host_of = base
         _settle_hosts(
             t, np.asarray(hosts, dtype=np.int64), slot, a["host"], a["role"], a["cpu"], a["c"], util,
             self.dyn.target_share, self.dyn.source_share, self.spec.cpu_mips, self.spec.power_curve_w,
             self.spec.empty_off, self._down, self.dyn.full_power, self._used, self._requested, self._res_req,
             self._res_alloc, self._mig_loss, self._power, self._on, self._was_active, self._on_since,
-            self.shutdowns, self.shutdown_on_s,
+            self.shutdowns, self.shutdown_on_s, *self._by_host,
         )  # fmt: skip
 
     def guest_hosts(self) -> dict[int, list[int]]:

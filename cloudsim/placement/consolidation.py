@@ -360,7 +360,13 @@ class Consolidator:
             for _, th in moves:
                 excl_under[th] = True
         excl_place = excl_under.copy()
-        index = _TargetIndex(self, self.busy & ~excl_place & ~self.down)
+        if on is not None:  # the hosts that are on: the same, less this step's targets unless they may be emptied
+            index = on
+            if not self.cfg.retarget:
+                for _, th in moves:
+                    index.set(th, False)
+        else:
+            index = _TargetIndex(self, self.busy & ~excl_place & ~self.down)
         u_now = self.util_mips / self.total
         u_now = np.where((u_now > 1) & (u_now < 1.01), 1.0, u_now)
         # least utilized first (ties: lowest id); utilization is the report's, fixed during the pass, and
