@@ -240,6 +240,7 @@ def time_run(sc: Any, backend: Any, trace: Any = None, grain: int | str | None =
     startup = float(getattr(backend, "actor_startup_cpu_s", 0.0))
     return {
         "scenario": sc.name,
+        "hosts": s["hosts"]["total"] if trace is None else 0,
         "backend": s["backend"],
         "hosts_per_shard": sim.hosts_per_shard,
         "actors": s["actors"],
@@ -253,3 +254,12 @@ def time_run(sc: Any, backend: Any, trace: Any = None, grain: int | str | None =
         "migrations": s["migrations"],
         "energy_kwh": s["energy_kwh"],
     }
+
+
+def growth(points: list[tuple[int, float]]) -> list[tuple[int, int, float]]:
+    """(from hosts, to hosts, k) between consecutive sizes, with time ∝ hosts^k: how a measure grows."""
+    import itertools
+    import math
+
+    pts = sorted(p for p in points if p[1] > 0)
+    return [(a, b, math.log(tb / ta) / math.log(b / a)) for (a, ta), (b, tb) in itertools.pairwise(pts) if b > a]

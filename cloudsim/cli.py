@@ -1207,9 +1207,22 @@ def bench_sim(
         ),
     ] = None,
     hosts: Annotated[
-        int, typer.Option(metavar="N", min=0, help="hosts of the synthetic data centre (0: leave it out)")
-    ] = 10_000,
-    guests: Annotated[int, typer.Option(metavar="N", min=1, help="guests of the synthetic data centre")] = 20_000,
+        list[int] | None,
+        typer.Option(
+            metavar="N",
+            min=0,
+            help="hosts of the synthetic data centre (0: leave it out); repeat to time several sizes and fit "
+            "time to hosts^k (default: 10000)",
+        ),
+    ] = None,
+    guests: Annotated[
+        int,
+        typer.Option(
+            metavar="N",
+            min=1,
+            help="guests of the synthetic data centre at the first --hosts (the others keep as many per host)",
+        ),
+    ] = 20_000,
     duration: Annotated[
         str, typer.Option(metavar="DURATION", help="simulated time of the synthetic run (300s, 6h, 1d)")
     ] = "1d",
@@ -1258,15 +1271,19 @@ def bench_sim(
         from cloudsim.api import read_trace
 
         cases.append((sc, read_trace(sc)))
-    if hosts > 0:
+    sizes = [n for n in (hosts if hosts is not None else [10_000]) if n > 0]
+    for n in sizes:
         try:
-            cases.append((bench.synthetic_datacenter(hosts, guests, duration, churn, policy), None))
+            cases.append((bench.synthetic_datacenter(n, max(1, round(guests * n / sizes[0])), duration, churn, policy),
+                          None))  # fmt: skip
         except ScenarioError as exc:
             raise UsageFailure(
                 f"--{'policy' if exc.path == 'placement.policy' else 'duration'}: {exc.message}"
             ) from None
     if not cases:
         raise UsageFailure("--planetlab: give a PlanetLab day folder, or --hosts > 0 for the synthetic data centre")
+    if len(set(sizes)) < len(sizes):
+        raise UsageFailure(f"--hosts: each size once, got {', '.join(map(str, sizes))}")
     rows: list[dict[str, Any]] = []
 
     def record(row: dict[str, Any]) -> None:
@@ -1309,6 +1326,12 @@ def bench_sim(
     for r in rows:
         table.add_row(*(str(r[c]) for c in cols))
     Console(width=max(out.width, 140)).print(table)
+    for be in backends:  # how time grows with the data centre's size, one backend at a time
+        if fit := bench.growth([(r["hosts"], r["cpu_s"]) for r in rows if r.get("hosts") and r["backend"] == be.value]):
+            typer.echo(
+                f"{be.value}: CPU time ∝ hosts^k, "
+                + ", ".join(f"k = {k:.2f} from {a:,} to {b:,} hosts" for a, b, k in fit)
+            )
     if out_csv is not None:
         with out_csv.open("w", newline="", encoding="utf-8") as f:
             w = csv.DictWriter(f, fieldnames=[*cols, "energy_kwh"])

@@ -177,6 +177,24 @@ def test_bench_sim_times_local_and_ray_side_by_side(tmp_path, capsys, ray_sessio
     assert "--grain" in capsys.readouterr().err
 
 
+def test_bench_sim_fits_how_time_grows_with_hosts(tmp_path, capsys):
+    """Several --hosts: one row each, as many guests per host as the first, and the exponent between sizes."""
+    from cloudsim.bench import growth
+    from cloudsim.cli import main
+
+    out = tmp_path / "sim.csv"
+    args = ["bench", "sim", "--hosts", "8", "--hosts", "24", "--guests", "16", "--duration", "2h", "--churn", "1",
+            "--backend", "local", "--out", str(out)]  # fmt: skip
+    assert main(args) == 0
+    printed = capsys.readouterr().out
+    rows = [r.split(",") for r in out.read_text().splitlines()[1:]]
+    assert [r[0] for r in rows] == ["synthetic-8-hosts-16-guests-churn-1d", "synthetic-24-hosts-48-guests-churn-1d"]
+    assert "local: CPU time ∝ hosts^k, k = " in printed and "from 8 to 24 hosts" in printed
+    assert growth([(10, 1.0), (100, 10.0), (1000, 1000.0)]) == [(10, 100, 1.0), (100, 1000, 2.0)]
+    assert main(["bench", "sim", "--hosts", "8", "--hosts", "8"]) == 2
+    assert "--hosts: each size once" in capsys.readouterr().err
+
+
 def test_migrations_respect_compatibility():
     """Linux containers cannot run on a VirtualBox host over Windows: consolidation never sends them there."""
     sc = demo("hosts[1].hypervisor.host_os=windows", "hosts[1].count=8", "hosts[0].count=6", duration="8h")
