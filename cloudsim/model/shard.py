@@ -464,7 +464,6 @@ class HostShard:
             local = np.unique(np.array([c.host_id for c in commands], dtype=np.int64) - self._first)
             self._integrate(t, local)
         added: dict[tuple[int, int], list[float]] = {}  # new rows, appended at the end in command order
-        index: tuple[np.ndarray, np.ndarray | None] | None = None
         drop: list[int] = []
         for cmd in commands:
             h = cmd.host_id - self._first
@@ -477,7 +476,6 @@ class HostShard:
                     added = {}
                 if isinstance(cmd, Fail):
                     self._keep(self._a["host"] != h)
-                index = None
                 self._down[h] = isinstance(cmd, Fail)
                 continue
             key = (cmd.guest_id, h)
@@ -494,21 +492,7 @@ class HostShard:
                     added[key][9] = OUTGOING if isinstance(cmd, MigrateOut) else SUPERSEDED
                     added[key][10] = cmd.end_s
                 continue
-            if index is None:  # rows by (guest, host) code: sorted once for a large batch, scanned for a few
-                codes = self._a["gid"] * max(self.n, 1) + self._a["host"]
-                order = np.argsort(codes, kind="stable") if len(commands) > 16 else None
-                index = (codes[order], order) if order is not None else (codes, None)
-            code = cmd.guest_id * max(self.n, 1) + h
-            if index[1] is None:
-                found = np.flatnonzero(index[0] == code)
-                if len(found) == 0:
-                    raise KeyError(f"guest {cmd.guest_id} is not on host {cmd.host_id}")
-                i = int(found[0])
-            else:
-                j = int(np.searchsorted(index[0], code))
-                if j == len(index[0]) or index[0][j] != code:
-                    raise KeyError(f"guest {cmd.guest_id} is not on host {cmd.host_id}")
-                i = int(index[1][j])
+            i = self._row_of(cmd.guest_id, h)
             if isinstance(cmd, Remove):
                 drop.append(i)
             else:
@@ -699,19 +683,36 @@ class HostShard:
             util = self._draw
         slot = np.full(self.n, -1, dtype=np.int64)
         slot[hosts] = np.arange(len(hosts))
-        # the rows by host, made again only when the rows were cut (new rows at the end are looked at one by one)
-        host = a["host"]
-        base = host if host.base is None else host.base
-        if getattr(self, "_by_host_of", None) is not base or len(host) > 2 * len(self._by_host[1]) + 64:
-            self._by_host = _rows_by_host(host, self.n)
-            self._by_host_of = base
         _settle_hosts(
             t, np.asarray(hosts, dtype=np.int64), slot, a["host"], a["role"], a["cpu"], a["c"], util,
             self.dyn.target_share, self.dyn.source_share, self.spec.cpu_mips, self.spec.power_curve_w,
             self.spec.empty_off, self._down, self.dyn.full_power, self._used, self._requested, self._res_req,
             self._res_alloc, self._mig_loss, self._power, self._on, self._was_active, self._on_since,
-            self.shutdowns, self.shutdown_on_s, *self._by_host,
+            self.shutdowns, self.shutdown_on_s, *self._rows_by_host(),
         )  # fmt: skip
+
+    def _rows_by_host(self) -> tuple[np.ndarray, np.ndarray]:
+        """(starts, rows) of :func:`_rows_by_host` for the rows there were when it was made: again only when
+        rows were cut or many came (the rows added since are at the end, past ``len(rows)``)."""
+        host = self._a["host"]
+        base = host if host.base is None else host.base
+        if getattr(self, "_by_host_of", None) is not base or len(host) > 2 * len(self._by_host[1]) + 64:
+            self._by_host = _rows_by_host(host, self.n)
+            self._by_host_of = base
+        return self._by_host
+
+    def _row_of(self, gid: int, h: int) -> int:
+        """The first row, in row order, of guest ``gid`` on local host ``h``: among the host's rows, not all."""
+        starts, rows = self._rows_by_host()
+        gids = self._a["gid"]
+        mine = rows[starts[h] : starts[h + 1]]
+        found = mine[gids[mine] == gid]
+        if len(found):
+            return int(found[0])
+        later = np.flatnonzero((self._a["host"][len(rows) :] == h) & (gids[len(rows) :] == gid))
+        if len(later) == 0:
+            raise KeyError(f"guest {gid} is not on host {h + self._first}")
+        return len(rows) + int(later[0])
 
     def guest_hosts(self) -> dict[int, list[int]]:
         """Guest id -> the global host ids it is on (two or three during a migration)."""
