@@ -312,15 +312,16 @@ def test_sigterm_keeps_the_finished_variants_and_running_again_finishes(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     out = tmp_path / "grid"
-    args = ["sweep", "quickstart", "--set", "duration=2d", "--set", "seed=1..8", "--backend", "local", "--no-progress",
+    # enough variants that the rest outlast a loaded machine's delay between the first summary and the signal
+    args = ["sweep", "quickstart", "--set", "duration=2d", "--set", "seed=1..24", "--backend", "local", "--no-progress",
             "--out", str(out)]  # fmt: skip
     code, stdout, stderr = _stop_after_the_first_variant(
         [sys.executable, "-m", "cloudsim.cli", *args], out, signal.SIGTERM, dict(os.environ)
     )
-    done = _check_stopped(code, stdout, stderr, out, 8)
+    done = _check_stopped(code, stdout, stderr, out, 24)
     assert main(args) == 0
-    assert f"8 variants: {8 - len(done)} ran, {len(done)} complete already" in capsys.readouterr().out
-    assert len(rows(out / "sweep.csv")) == 8
+    assert f"24 variants: {24 - len(done)} ran, {len(done)} complete already" in capsys.readouterr().out
+    assert len(rows(out / "sweep.csv")) == 24
 
 
 def test_ctrl_c_on_ray_cancels_the_unfinished_tasks(ray_session, tmp_path: Path) -> None:

@@ -10,8 +10,10 @@ end), each guest's current request and its utilization history. At every interva
    chosen by the selection policy (MMT: least RAM; MU: least utilization; MC: highest correlation with
    the others; RS: random, seeded), until it is no longer overloaded.
 2. **Destinations.** The shed guests, largest request first, go through power-aware best fit (PABFD,
-   :func:`cloudsim.placement.kernels.find_host`): the host whose power rises least, never one the move
-   would overload or an overloaded host. ``wake: last-resort`` first tries hosts that are on only.
+   :func:`cloudsim.placement.kernels.find_host`): the host whose power rises least (to the milliwatt; the
+   lowest id on ties), never one the move would overload or an overloaded host. ``wake: last-resort`` first
+   tries hosts that are on only. The step searches an index of the candidate hosts (:class:`_TargetIndex`)
+   rather than scanning them all for every guest; the scan remains for a guest's initial placement.
 3. **Underload.** Hosts are emptied least-utilized first when every guest on them fits elsewhere on hosts
    that are on; then they draw nothing (switched off) until a placement wakes them.
 

@@ -1,6 +1,7 @@
 """Compiled inner loops of the consolidation phase (numba, cached to disk): power-aware best fit over the
 hosts (PABFD, the compiled form of the ``power-aware`` policy's filter -> score pipeline with the
-detector as one more filter) and a host's allocation view. They implement what ``consolidation.py`` and
+detector as one more filter), by a scan or over an index of the hosts that gives the same host, and a
+host's allocation view. They implement what ``consolidation.py`` and
 ``detectors.py`` describe; the detectors here are the scalar forms of the vectorized ones there."""
 
 from __future__ import annotations
