@@ -459,6 +459,7 @@ class _TargetIndex:
         self.hk, self.hs, self.hn = np.empty(n), np.empty(n, dtype=np.int64), np.empty(n, dtype=np.int64)
 
     def set(self, h: int, eligible: bool | None = None) -> None:
+        """Host ``h``'s view or bookings changed (and, given ``eligible``, whether it may take guests)."""
         c = self.c
         if eligible is not None:
             self.eligible[h] = eligible
@@ -478,6 +479,7 @@ class _TargetIndex:
         )  # fmt: skip
 
     def find(self, r: float, v: int, type_ok: np.ndarray, book: bool) -> int:
+        """PABFD for guest ``v`` requesting ``r`` MIPS (see :meth:`Consolidator.find_host`); -1 if no host."""
         c = self.c
         return int(
             kernels.find_host_indexed(
@@ -485,7 +487,6 @@ class _TargetIndex:
                 c.S, c.A, c.R, c.HH, c.HL, c.p0, c.total, c.pe_mips, c.ptab, book, c.free_mem, c.free_bw, c.free_cpu,
                 float(c.book_mem[v]), float(c.book_bw[v]), float(c.book_cpu[v]), c._det_code, c._det_param,
                 self.bstart, self.slot_host, self.tbase, self.size, self.cnt, self.room, self.amin, self.minid,
-                self.det, self.overflow,
-                self.n_over, self.hk, self.hs, self.hn,
+                self.det, self.overflow, self.n_over, self.hk, self.hs, self.hn,
             )
         )  # fmt: skip

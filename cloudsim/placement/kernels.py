@@ -178,22 +178,24 @@ def find_host(
     return best
 
 
-# ------------------------------------------------------------------ PABFD over an index of the busy hosts
+# ------------------------------------------------------------------ PABFD over an index of the hosts
 #
 # Hosts fall in classes (same type, capacity and power curve) and, by their allocated load now, in buckets:
 # class x power segment x tenth of a segment. The eligible hosts of a bucket sit together (``slot_host``),
 # ordered by their increase to their allocated load now (from the power at the reported load, less a
 # rounding slack), under a segment tree whose nodes keep how many of them there are, the most CPU one can
-# take (free CPU capped by a core), that least increase and the lowest host id. A request of r MIPS raises
-# a host of the bucket at least its increase plus r at the least slope it can reach from the bucket. A
-# best-first search pops nodes of every bucket by (key of that bound, lowest host id), so the first host
-# popped that the detector accepts is the lowest-id host of the least key: what the scan returns, after
-# O(log n) nodes when the hosts that rise least can take the guest. A host whose load leaves its bucket during the pass is evaluated exactly at every
-# search instead (``overflow``).
+# take (free CPU capped by a core), that least increase, the lowest host id, and bounds of the detectors and
+# of what is free to book (``det``). A request of r MIPS raises a host of the bucket at least its increase
+# plus r at the least slope it can reach from the bucket. A best-first search pops nodes of every bucket by
+# (key of that bound, lowest host id), skipping a node whose hosts cannot take the guest (room, booking) or
+# would all be refused by the detector, so the first host popped that the detector accepts is the lowest-id
+# host of the least key: what the scan returns, after O(log n) nodes when the hosts that rise least can take
+# the guest. A host whose load leaves its bucket during a step is evaluated exactly at every search instead
+# (``overflow``).
 
 SEGMENTS = 10
-_NO_HOST = np.iinfo(np.int64).max  # the lowest host id of a node with none
 SUB = 10  # buckets per power segment
+_NO_HOST = np.iinfo(np.int64).max  # the lowest host id of a node with none
 
 
 @njit(cache=True)
