@@ -589,7 +589,6 @@ def _random_consolidator(rng: np.random.Generator, hosts: int, detector: str | N
     c.hist_len = rng.choice([5, 30], guests)
     c.free_mem, c.free_cpu = rng.uniform(0, 3000, hosts), rng.uniform(0, 800, hosts)
     c.busy[:] = True
-    c._busy_cache = None
     return c
 
 
@@ -607,8 +606,8 @@ def test_the_indexed_search_finds_the_host_the_scan_finds(detector, book):
         index = _TargetIndex(c, ~excluded)
         for _ in range(60):
             v = int(rng.integers(0, c.V))
-            got = c.find_host(v, excluded, index=index)
-            want = c.find_host(v, excluded, off_excluded=True)
+            got = c.find_host(v, index=index)
+            want = c.find_host(v, excluded)
             assert got == want, (hosts, v)
             answered += got >= 0
             h = int(rng.integers(0, hosts))  # a change the underload pass makes: a target's load, an emptied host
@@ -637,13 +636,12 @@ def test_the_index_with_empty_hosts_to_wake_finds_the_host_the_scan_finds(detect
         c.S[empty] = c.A[empty] = c.R[empty] = c.util_mips[empty] = 0.0
         c.HH[empty], c.HL[empty] = 0.0, 0
         c.busy[:] = ~empty
-        c._busy_cache = None
         c.p0 = kernels.power_now(c.ptab, c.util_mips, c.total)
         excluded = rng.random(hosts) < 0.15
         index = _TargetIndex(c, c.busy & ~excluded, excluded)
         for _ in range(80):
             v = int(rng.integers(0, c.V))
-            got = c.find_host(v, excluded, index=index)
+            got = c.find_host(v, index=index)
             assert got == c.find_host(v, excluded), (hosts, v)
             if got >= 0:  # the guest goes there, as the step books it
                 answered += 1
@@ -652,7 +650,6 @@ def test_the_index_with_empty_hosts_to_wake_finds_the_host_the_scan_finds(detect
                 c.A[got] = min(c.total[got], c.A[got] + r)
                 c.R[got] += r
                 c.busy[got] = True
-                c._busy_cache = None
                 index.set(got)
     assert answered > 60
 
@@ -676,5 +673,5 @@ def test_power_increases_equal_to_the_milliwatt_go_to_the_lowest_id():
     rises = [power_w(c.ptab[[h]], np.array([(c.A[h] + 300.0) / 3720.0]))[0] - c.p0[h] for h in range(4)]
     assert int(np.argmin(rises)) == 2 and max(rises[:3]) - min(rises[:3]) < 1e-3 < rises[3] - rises[0]
     excluded = np.zeros(4, dtype=bool)
-    assert c.find_host(0, excluded, off_excluded=True) == 0
-    assert c.find_host(0, excluded, index=_TargetIndex(c, ~excluded)) == 0
+    assert c.find_host(0, excluded) == 0
+    assert c.find_host(0, index=_TargetIndex(c, ~excluded)) == 0

@@ -105,9 +105,8 @@ class Consolidator:
         self.hist_len = np.zeros(self.V, dtype=np.int64)  # samples up to the oldest non-zero one
         self._reported = np.zeros(0, dtype=np.int64)  # the guests of the last report (their req is set)
         self._tracked = np.zeros(0, dtype=np.int64)  # the guests with a non-zero sample in the window
-        self._all = np.arange(self.H)
         self._all_types = np.ones(self.ntypes, dtype=np.bool_)
-        # host classes (type, capacity, power curve) for the underload pass's index, and one host of each
+        # host classes (type, capacity, power curve) for the step's index of the hosts, and one host of each
         _, cls = np.unique(
             np.column_stack([self.htype, self.total, self.pe_mips, self.ptab]), axis=0, return_inverse=True
         )
@@ -173,12 +172,6 @@ class Consolidator:
         self.HH = np.zeros((h, HISTORY))
         self.HL = np.zeros(h, dtype=np.int64)
         self.busy = np.zeros(h, dtype=bool)
-        self._busy_cache: np.ndarray | None = None
-
-    def _busy_hosts(self) -> np.ndarray:
-        if self._busy_cache is None:
-            self._busy_cache = np.flatnonzero(self.busy)
-        return self._busy_cache
 
     def _refresh(self, lists: list[list[int]], hosts: list[int] | np.ndarray) -> None:
         """(scheduler requested sum S, allocated sum A, requested sum R, history row, its length) of each
@@ -186,9 +179,7 @@ class Consolidator:
         for h in hosts:
             h = int(h)
             vl = lists[h]
-            if self.busy[h] != bool(vl):
-                self.busy[h] = bool(vl)
-                self._busy_cache = None
+            self.busy[h] = bool(vl)
             if not vl:
                 self.S[h] = self.A[h] = self.R[h] = 0.0
                 self.HH[h] = 0.0
@@ -207,7 +198,6 @@ class Consolidator:
         kernels.host_views(flat, offsets, self.req, self.pe_mips, self.total, self.hist, self.vm_mips,
                            self.S, self.A, self.R, self.HH, self.HL)  # fmt: skip
         self.busy = lengths > 0
-        self._busy_cache = None
 
     def _overloaded(self, hosts: np.ndarray) -> np.ndarray:
         det = self.cfg.detector
@@ -219,31 +209,27 @@ class Consolidator:
     def find_host(
         self,
         v: int,
-        excluded: np.ndarray,
+        excluded: np.ndarray | None = None,
         instantiating: bool = False,
-        off_excluded: bool = False,
         index: _TargetIndex | None = None,
     ) -> int:
         """PABFD (``findHostForVm``): the suitable host whose power rises least; -1 if none. While a guest is
         instantiated it requests its full MIPS and must find its booking free; a migrating guest requests
-        its current MIPS and must find its booking free only with ``book_migrations``. ``off_excluded``:
-        ``excluded`` covers every switched-off host, so (as every host that is not busy is switched off or
-        overloaded) only the busy hosts need a look. With ``index``, the search runs over its eligible hosts
-        (``excluded`` is then what it was built from) instead of scanning."""
+        its current MIPS and must find its booking free only with ``book_migrations``. The search runs over
+        the eligible hosts of ``index``, or scans every host not ``excluded`` (nor down)."""
         r = self.vm_mips[v] * self.scale[v] if instantiating else self.req[v]
         type_ok = self._all_types if self.compatible is None else self.compatible[v]
         book = instantiating or self.cfg.book_migrations
         if index is not None:
             return index.find(float(r), v, type_ok, book)
-        cand = self._busy_hosts() if off_excluded else self._all
-        excluded = excluded | self.down
+        assert excluded is not None
         return int(
             kernels.find_host(
-                float(r), self.hist[v], int(self.hist_len[v]), float(self.vm_mips[v]), excluded, type_ok,
+                float(r), self.hist[v], int(self.hist_len[v]), float(self.vm_mips[v]), excluded | self.down, type_ok,
                 self.busy, self.htype, self.ntypes, self.S, self.A, self.R, self.HH, self.HL, self.p0,
                 self.total, self.pe_mips, self.ptab, book, self.free_mem, self.free_bw, self.free_cpu,
                 float(self.book_mem[v]), float(self.book_bw[v]), float(self.book_cpu[v]), self._det_code,
-                self._det_param, cand,
+                self._det_param,
             )
         )  # fmt: skip
 
@@ -274,7 +260,6 @@ class Consolidator:
             self.S[target] += full
             self.A[target] = self.S[target] if self.S[target] <= self.total[target] else self.total[target]
             self.busy[target] = True
-            self._busy_cache = None
             self.free_bw[target] -= self.book_bw[v]
         return target
 
@@ -344,10 +329,10 @@ class Consolidator:
             target = -1
             if self.cfg.wake == "last-resort":
                 on = on or _TargetIndex(self, self.busy & ~over_mask & ~switched_off & ~self.down)
-                target = self.find_host(v, over_mask | switched_off, index=on)
+                target = self.find_host(v, index=on)
             if target < 0:
                 anywhere = anywhere or _TargetIndex(self, self.busy & ~over_mask & ~self.down, over_mask | self.down)
-                target = self.find_host(v, over_mask, index=anywhere)
+                target = self.find_host(v, index=anywhere)
             if target >= 0:
                 self._own(lists, target).append(v)
                 self._refresh(lists, [target])
@@ -361,14 +346,13 @@ class Consolidator:
         if not self.cfg.retarget:
             for _, th in moves:
                 excl_under[th] = True
-        excl_place = excl_under.copy()
         if on is not None:  # the hosts that are on: the same, less this step's targets unless they may be emptied
             index = on
             if not self.cfg.retarget:
                 for _, th in moves:
                     index.set(th, False)
         else:
-            index = _TargetIndex(self, self.busy & ~excl_place & ~self.down)
+            index = _TargetIndex(self, self.busy & ~excl_under & ~self.down)
         u_now = self.util_mips / self.total
         u_now = np.where((u_now > 1) & (u_now < 1.01), 1.0, u_now)
         # least utilized first (ties: lowest id); utilization is the report's, fixed during the pass, and
@@ -381,7 +365,6 @@ class Consolidator:
             if excl_under[h]:
                 continue
             excl_under[h] = True
-            excl_place[h] = True
             index.set(h, False)
             # guests planned onto h in this step may move again (CloudSim's double migration)
             vms = [v for v in lists[h] if self.mig_to[v] < 0] if in_flight else lists[h]
@@ -391,12 +374,12 @@ class Consolidator:
             req = self.req[ids]
             # the largest request goes first (a stable sort on -req puts the first maximum first); most hosts
             # fail there, so the rest is sorted only when it fits
-            if self.find_host(int(ids[int(np.argmax(req))]), excl_place, index=index) < 0:
+            if self.find_host(int(ids[int(np.argmax(req))]), index=index) < 0:
                 continue
             vms = ids[np.argsort(-req, kind="stable")].tolist()
             placed: list[tuple[int, int]] = []
             for v in vms:
-                target = self.find_host(v, excl_place, index=index)
+                target = self.find_host(v, index=index)
                 if target < 0:
                     for pv, ph in placed:
                         lists[ph].remove(pv)

@@ -142,24 +142,22 @@ def find_host(
     busy: np.ndarray, htype: np.ndarray, ntypes: int, S: np.ndarray, A: np.ndarray, R: np.ndarray,
     HH: np.ndarray, HL: np.ndarray, p0: np.ndarray, total: np.ndarray, pe_mips: np.ndarray, ptab: np.ndarray,
     check_book: bool, ram_free: np.ndarray, bw_free: np.ndarray, cpu_free: np.ndarray, vm_ram: float,
-    vm_bw: float, vm_cpu: float, det_kind: int, det_param: float, cand: np.ndarray,
+    vm_bw: float, vm_cpu: float, det_kind: int, det_param: float,
 ) -> int:  # fmt: skip
     """PABFD by a scan: the suitable, not excluded host whose power rises least by taking a request of ``r``
     MIPS (:func:`power_key`; lowest id on ties) among the host types ``type_ok`` allows. A host already
     holding VMs (``A != 0``) must not be overloaded afterwards (``det_kind`` < 0: no check); with
-    ``check_book`` it must have the guest's booking free. Empty hosts of one type are interchangeable, so only the lowest-id one is
-    evaluated. ``cand``: the hosts to look at, ascending (all of them, or only the busy ones when every empty
-    host is excluded anyway). Returns -1 when no host qualifies."""
+    ``check_book`` it must have the guest's booking free. Empty hosts of one type are interchangeable, so only
+    the lowest-id one is evaluated. Returns -1 when no host qualifies."""
     h_count = total.shape[0]
     first = np.full(ntypes, -1, dtype=np.int64)
-    if cand.shape[0] == h_count:
-        for h in range(h_count):
-            if not excluded[h] and type_ok[htype[h]] and not busy[h] and first[htype[h]] < 0:
-                first[htype[h]] = h
+    for h in range(h_count):
+        if not excluded[h] and type_ok[htype[h]] and not busy[h] and first[htype[h]] < 0:
+            first[htype[h]] = h
     best = -1
     best_key = np.inf
     row = np.empty(HH.shape[1])
-    for h in cand:
+    for h in range(h_count):
         if excluded[h] or not type_ok[htype[h]] or (not busy[h] and first[htype[h]] != h):
             continue
         avail = 0.0 if total[h] < S[h] else total[h] - S[h]
