@@ -382,6 +382,9 @@ class HostShard:
         self._alloc: dict[str, np.ndarray] = {}
         self._draw_tick = -1  # the tick of _draw, which is aligned with the rows
         self._draw: np.ndarray = z(0)
+        self._buf: dict[str, np.ndarray] | None = None  # the buffers the columns are views of (_append)
+        self._by_host_of: np.ndarray | None = None  # the rows _by_host was made from: none yet (_rows_by_host)
+        self._by_host = _rows_by_host(np.zeros(0, dtype=np.int64), self.n)
         self._settle(0.0, remove_idle=False)
 
     def save(self) -> bytes:
@@ -390,9 +393,9 @@ class HostShard:
 
         state = dict(self.__dict__)
         state["trace"] = None
-        state.pop("_buf", None)  # the columns travel on their own; the room to spare is made again
-        state.pop("_by_host", None)  # made again from the rows
-        state.pop("_by_host_of", None)
+        # the columns travel on their own; their buffers and the rows by host are made again
+        state["_buf"], state["_by_host_of"] = None, None
+        state["_by_host"] = _rows_by_host(np.zeros(0, dtype=np.int64), self.n)
         return pickle.dumps(state, protocol=pickle.HIGHEST_PROTOCOL)
 
     @classmethod
@@ -413,7 +416,7 @@ class HostShard:
         m = np.array(rows, dtype=np.float64).reshape(-1, len(_FIELDS))
         new = {k: m[:, i].astype(self._a[k].dtype) for i, k in enumerate(_FIELDS)}
         n, add = len(self._a["gid"]), len(m)
-        buf = getattr(self, "_buf", None)
+        buf = self._buf
         if buf is None or self._a["gid"].base is not buf["gid"] or n + add > len(buf["gid"]):
             cap = max(64, 2 * (n + add))
             buf = {k: np.empty(cap, dtype=v.dtype) for k, v in self._a.items()}
@@ -696,7 +699,7 @@ class HostShard:
         rows were cut or many came (the rows added since are at the end, past ``len(rows)``)."""
         host = self._a["host"]
         base = host if host.base is None else host.base
-        if getattr(self, "_by_host_of", None) is not base or len(host) > 2 * len(self._by_host[1]) + 64:
+        if self._by_host_of is not base or len(host) > 2 * len(self._by_host[1]) + 64:
             self._by_host = _rows_by_host(host, self.n)
             self._by_host_of = base
         return self._by_host
