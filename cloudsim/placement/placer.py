@@ -22,17 +22,7 @@ from typing import Any
 import numpy as np
 from numba import njit
 
-from cloudsim.placement.policies import (
-    FILTERS,
-    Decision,
-    Policy,
-    Request,
-    Snapshot,
-    _compiled,
-    _rejection,
-    _scores,
-    decide,
-)
+from cloudsim.placement.policies import Decision, Policy, Request, Snapshot, _compiled, _scores, decide, decision
 
 _NONE = np.iinfo(np.int64).max  # an empty-host tree node with no empty host below it
 _ULP = 2.0**-52
@@ -361,12 +351,7 @@ class Placer:
             return decide(self.policy, self.s, r)
         k = self._shape(r)
         self._flush()
-        n_ok, n_cpu, n_mem, fit = self.counts[k].tolist()
-        rejected_by = {name: c for name, c in zip(FILTERS, (n_ok, n_cpu, n_mem)) if c}  # noqa: B905
-        if fit == 0:
-            return _rejection(self.s, r, rejected_by)
-        out = np.zeros(2)
-        host, second = _winner(self.tmax[k], self.tmin[k], self.raw[k], self.weight, out)
-        runner_up, runner_up_score = (int(second), float(out[1])) if second >= 0 else (None, None)
-        return Decision(r.guest_id, int(host), rejected_by, f"{fit}/{len(self.group)} hosts fit", float(out[0]),
-                        runner_up=runner_up, runner_up_score=runner_up_score)  # fmt: skip
+        counts = self.counts[k].tolist()
+        scores = np.zeros(2)
+        host, second = _winner(self.tmax[k], self.tmin[k], self.raw[k], self.weight, scores) if counts[3] else (-1, -1)
+        return decision(self.s, r, counts, int(host), int(second), scores)

@@ -392,13 +392,20 @@ def decide(policy: Policy, snapshot: Snapshot, request: Request) -> Decision:
     counts = np.zeros(6, dtype=np.int64)
     host = _decide(codes, weights, r.group, r.group_cpu, r.group_mem, r.group_ok, r.group_overhead, s.cpu_cap,
                    s.mem_cap, s.cpu_used, s.mem_used, s.guests, curves, cand, raw, total, counts)  # fmt: skip
-    n_ok, n_cpu, n_mem, fit, second, _ = counts.tolist()
+    return decision(s, r, counts[:4].tolist(), int(host), int(counts[4]), total[:2])
+
+
+def decision(s: Snapshot, r: Request, counts: list[int], host: int, second: int, scores: np.ndarray) -> Decision:
+    """The :class:`Decision` of a pipeline's outcome: ``counts`` (rejected as incompatible, for CPU, for memory;
+    candidates), ``host`` (-1: none fits) with ``scores[0]``, the runner-up ``second`` (-1: none) with
+    ``scores[1]``."""
+    n_ok, n_cpu, n_mem, fit = counts
     rejected_by = {name: c for name, c in zip(FILTERS, (n_ok, n_cpu, n_mem)) if c}  # noqa: B905
-    if host >= 0:
-        runner_up, runner_up_score = (second, float(total[1])) if second >= 0 else (None, None)
-        return Decision(r.guest_id, int(host), rejected_by, f"{fit}/{n} hosts fit", float(total[0]),
-                        runner_up=runner_up, runner_up_score=runner_up_score)  # fmt: skip
-    return _rejection(s, r, rejected_by)
+    if host < 0:
+        return _rejection(s, r, rejected_by)
+    runner_up, runner_up_score = (second, float(scores[1])) if second >= 0 else (None, None)
+    return Decision(r.guest_id, host, rejected_by, f"{fit}/{len(s.cpu_cap)} hosts fit", float(scores[0]),
+                    runner_up=runner_up, runner_up_score=runner_up_score)  # fmt: skip
 
 
 _COMPILED: dict[tuple[object, ...], tuple[np.ndarray, np.ndarray]] = {}  # policy -> scorer codes, weights
