@@ -22,7 +22,17 @@ from typing import Any
 import numpy as np
 from numba import njit
 
-from cloudsim.placement.policies import Decision, Policy, Request, Snapshot, _compiled, _scores, decide, decision
+from cloudsim.placement.policies import (
+    Decision,
+    Policy,
+    Request,
+    Snapshot,
+    _compiled,
+    _scores,
+    decide,
+    decision,
+    filter_outcome,
+)
 
 _NONE = np.iinfo(np.int64).max  # an empty-host tree node with no empty host below it
 _ULP = 2.0**-52
@@ -56,14 +66,7 @@ def _host(s: int, h: int, code: int, group: np.ndarray, g_cpu: np.ndarray, g_mem
     """Shape ``s``'s view of host ``h``: its filter outcome (0 incompatible, 1 cpu, 2 memory, 3 candidate,
     as the pass tests them), its raw score, and its leaf (the raw score of a candidate that is not a twin)."""
     g = group[h]
-    if not g_ok[s, g]:
-        o = 0
-    elif not (cpu_used[h] + g_cpu[s, g] <= cpu_cap[h] * (1 + 1e-9)):
-        o = 1
-    elif not (mem_used[h] + g_mem[s, g] <= mem_cap[h] * (1 + 1e-9)):
-        o = 2
-    else:
-        o = 3
+    o = filter_outcome(g_ok[s, g], cpu_used[h], g_cpu[s, g], cpu_cap[h], mem_used[h], g_mem[s, g], mem_cap[h])
     if outcome[s, h] >= 0:
         counts[s, outcome[s, h]] -= 1
     counts[s, o] += 1

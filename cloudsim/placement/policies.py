@@ -224,6 +224,20 @@ def _spread(raw: np.ndarray, m: int) -> tuple[float, float]:
 
 
 @njit(cache=True)
+def filter_outcome(ok: bool, cpu_used: float, cpu: float, cpu_cap: float, mem_used: float, mem: float,
+                   mem_cap: float) -> int:  # fmt: skip
+    """The filters for one host, in order (:data:`FILTERS`): 0 incompatible, 1 insufficient CPU, 2 insufficient
+    memory, 3 a candidate. ``cpu``, ``mem``: what the guest reserves there."""
+    if not ok:
+        return 0
+    if not (cpu_used + cpu <= cpu_cap * (1 + _EPS)):
+        return 1
+    if not (mem_used + mem <= mem_cap * (1 + _EPS)):
+        return 2
+    return 3
+
+
+@njit(cache=True)
 def _decide(codes: np.ndarray, weights: np.ndarray, group: np.ndarray, g_cpu: np.ndarray, g_mem: np.ndarray,
             g_ok: np.ndarray, g_over: np.ndarray, cpu_cap: np.ndarray, mem_cap: np.ndarray,
             cpu_used: np.ndarray, mem_used: np.ndarray, guests: np.ndarray, curves: np.ndarray,
@@ -270,19 +284,16 @@ def _decide(codes: np.ndarray, weights: np.ndarray, group: np.ndarray, g_cpu: np
                 continue
             if r < 0:
                 rep[g] = h
-        if not g_ok[g]:
+        outcome = filter_outcome(g_ok[g], cpu_used[h], g_cpu[g], cpu_cap[h], mem_used[h], g_mem[g], mem_cap[h])
+        if outcome == 0:
             n_ok += 1
-            outcome = 0
-        elif not (cpu_used[h] + g_cpu[g] <= cpu_cap[h] * (1 + 1e-9)):
+        elif outcome == 1:
             n_cpu += 1
-            outcome = 1
-        elif not (mem_used[h] + g_mem[g] <= mem_cap[h] * (1 + 1e-9)):
+        elif outcome == 2:
             n_mem += 1
-            outcome = 2
         else:
             cand[m] = h
             m += 1
-            outcome = 3
         if rep[g] == h:
             rep_outcome[g] = outcome
     counts[0], counts[1], counts[2] = n_ok, n_cpu, n_mem
