@@ -322,6 +322,31 @@ def _settle_hosts(
 
 
 @njit(cache=True)
+def _integrate_hosts(
+    t: float, hosts: np.ndarray, last_t: np.ndarray, power_w: np.ndarray, energy_j: np.ndarray, entries: bool,
+    used: np.ndarray, requested: np.ndarray, res_req: np.ndarray, res_alloc: np.ndarray, mig_loss: np.ndarray,
+    active_s: np.ndarray, full_s: np.ndarray, requested_mips_s: np.ndarray, allocated_mips_s: np.ndarray,
+    migration_loss_mips_s: np.ndarray,
+) -> None:  # fmt: skip
+    """:meth:`HostShard._integrate` of ``hosts`` at the settled power (every model but the cloudsim one's
+    trapezoid), compiled: the same products and sums per host, so the same figures."""
+    for h in hosts:
+        dt = t - last_t[h]
+        last_t[h] = t
+        if not dt > 0:
+            continue
+        energy_j[h] += power_w[h] * dt
+        if entries:
+            if used[h] > 0:
+                active_s[h] += dt
+                if used[h] < requested[h]:
+                    full_s[h] += dt
+            requested_mips_s[h] += dt * res_req[h]
+            allocated_mips_s[h] += dt * res_alloc[h]
+            migration_loss_mips_s[h] += dt * mig_loss[h]
+
+
+@njit(cache=True)
 def _rows_by_host(host: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
     """(starts, rows): the rows of local host h, in row order, are ``rows[starts[h]:starts[h + 1]]``."""
     starts = np.zeros(n + 1, dtype=np.int64)
@@ -382,7 +407,9 @@ class HostShard:
         self._alloc: dict[str, np.ndarray] = {}
         self._draw_tick = -1  # the tick of _draw, which is aligned with the rows
         self._draw: np.ndarray = z(0)
-        self._buf: dict[str, np.ndarray] | None = None  # the buffers the columns are views of (_append)
+        self._buf: dict[str, np.ndarray] | None = None  # the buffers the columns (and draws) are views of
+        self._traced = False  # some row follows a trace column (else utilization is the tick's draws)
+        self._slot = np.full(self.n, -1, dtype=np.int64)  # scratch of _settle_hosts, all -1 between calls
         self._by_host_of: np.ndarray | None = None  # the rows _by_host was made from: none yet (_rows_by_host)
         self._by_host = _rows_by_host(np.zeros(0, dtype=np.int64), self.n)
         self._settle(0.0, remove_idle=False)
@@ -422,14 +449,20 @@ class HostShard:
             buf = {k: np.empty(cap, dtype=v.dtype) for k, v in self._a.items()}
             for k, v in self._a.items():
                 buf[k][:n] = v
+            buf["draw"] = np.empty(cap)
             self._buf = buf
         for k in _FIELDS:
             buf[k][n : n + add] = new[k]
         self._a = {k: buf[k][: n + add] for k in _FIELDS}
-        if self._draw_tick == self.tick:  # keep the tick's draws aligned with the rows
-            self._draw = np.concatenate([self._draw, self._draws(new)])
+        if self._draw_tick == self.tick:  # keep the tick's draws aligned with the rows, in the buffer too
+            draw = buf["draw"]
+            if self._draw.base is not draw:
+                draw[:n] = self._draw
+            draw[n : n + add] = self._draws(new)
+            self._draw = draw[: n + add]
         else:
             self._draw_tick = -1
+        self._traced |= bool((new["kind"] == DIST_TRACE).any())
 
     def _compact(self) -> None:
         """Drop the rows marked :data:`DEAD` (removed since the last full settle), keeping the others' order."""
@@ -438,9 +471,23 @@ class HostShard:
             self._keep(self._a["role"] != DEAD)
 
     def _keep(self, keep: np.ndarray) -> None:
-        self._a = {k: v[keep] for k, v in self._a.items()}
+        """Keep the rows ``keep`` (a mask), in order; in place in the buffers, which keep their room."""
+        buf = self._buf
+        if buf is None or self._a["gid"].base is not buf["gid"]:
+            self._a = {k: v[keep] for k, v in self._a.items()}
+            if self._draw_tick == self.tick:
+                self._draw = self._draw[keep]
+            else:
+                self._draw_tick = -1
+            return
+        self._by_host_of = None  # rows were cut: the rows by host are made again
+        m = int(np.count_nonzero(keep))
+        for k, v in self._a.items():
+            buf[k][:m] = v[keep]
+        self._a = {k: buf[k][:m] for k in _FIELDS}
         if self._draw_tick == self.tick:
-            self._draw = self._draw[keep]
+            buf["draw"][:m] = self._draw[keep]
+            self._draw = buf["draw"][:m]
         else:
             self._draw_tick = -1
 
@@ -612,19 +659,23 @@ class HostShard:
         """Energy and SLA sums of ``hosts`` over (last event, ``t``]."""
         if len(hosts) == 0:
             return
+        if not (self.dyn.cloudsim and not self.dyn.full_power):
+            _integrate_hosts(
+                t, np.asarray(hosts, dtype=np.int64), self.last_t, self._power, self.energy_j, self._entries,
+                self._used, self._requested, self._res_req, self._res_alloc, self._mig_loss, self.active_s,
+                self.full_s, self.requested_mips_s, self.allocated_mips_s, self.migration_loss_mips_s,
+            )  # fmt: skip
+            return
         dt = t - self.last_t[hosts]
         if not (dt > 0).any():
             self.last_t[hosts] = t
             return
-        if self.dyn.cloudsim and not self.dyn.full_power:
-            # the trapezoid between the settled state and the state at t before any change, 0 W from 0 %
-            used_now = self._allocate(t)["used"][hosts]
-            curve, cap = self.spec.power_curve_w[hosts], self.spec.cpu_mips[hosts]
-            u_prev, u_now = self._used[hosts] / cap, used_now / cap
-            trap = (power_w(curve, u_prev) + power_w(curve, u_now)) / 2 * dt
-            self.energy_j[hosts] += np.where(u_prev > 0, trap, 0.0)
-        else:
-            self.energy_j[hosts] += self._power[hosts] * dt
+        # the trapezoid between the settled state and the state at t before any change, 0 W from 0 %
+        used_now = self._allocate(t)["used"][hosts]
+        curve, cap = self.spec.power_curve_w[hosts], self.spec.cpu_mips[hosts]
+        u_prev, u_now = self._used[hosts] / cap, used_now / cap
+        trap = (power_w(curve, u_prev) + power_w(curve, u_now)) / 2 * dt
+        self.energy_j[hosts] += np.where(u_prev > 0, trap, 0.0)
         if self._entries:
             active = self._used[hosts] > 0
             self.active_s[hosts] += np.where(active, dt, 0.0)
@@ -677,14 +728,14 @@ class HostShard:
         if len(hosts) == 0:
             return
         a = self._a
-        if (a["kind"] == DIST_TRACE).any():
+        if self._traced:
             util = self._utilization(a, t)
         else:
             if self._draw_tick != self.tick:
                 self._draw = self._draws(a)
                 self._draw_tick = self.tick
             util = self._draw
-        slot = np.full(self.n, -1, dtype=np.int64)
+        slot = self._slot
         slot[hosts] = np.arange(len(hosts))
         _settle_hosts(
             t, np.asarray(hosts, dtype=np.int64), slot, a["host"], a["role"], a["cpu"], a["c"], util,
@@ -693,6 +744,7 @@ class HostShard:
             self._res_alloc, self._mig_loss, self._power, self._on, self._was_active, self._on_since,
             self.shutdowns, self.shutdown_on_s, *self._rows_by_host(),
         )  # fmt: skip
+        slot[hosts] = -1
 
     def _rows_by_host(self) -> tuple[np.ndarray, np.ndarray]:
         """(starts, rows) of :func:`_rows_by_host` for the rows there were when it was made: again only when
