@@ -479,16 +479,32 @@ def test_selection_policies_by_hand():
     con = consolidator("mmt")
     util = np.array([0.4, 0.4, 0.3, 0.2, 0.1, 0.5, 0.05, 0.6])
     con.req = util * con.vm_mips
-    lists = [[3, 2, 0, 6, 4], [5, 2]]
-    assert con.select(lists, 0) == 6  # MMT: the least RAM (613 MiB)
-    assert con.select(lists, 1) == 5  # MMT tie (1740 = 1740): the first in the host's list
+    # MMT: the least RAM first (613 MiB, then 870), ties (1740 MiB) in the host's list order
+    assert con.shed_order([3, 2, 0, 6, 4]) == [6, 0, 3, 2, 4]
+    assert con.shed_order([5, 2]) == [5, 2]
     con.cfg = Settings(None, "mu")
-    assert con.select(lists, 0) == 6  # MU: utilization 0.05 is the least
-    assert con.select(lists, 1) == 2  # 0.3 < 0.5
+    assert con.shed_order([3, 2, 0, 6, 4]) == [6, 4, 3, 2, 0]  # MU: utilization 0.05, 0.1, 0.2, 0.3, 0.4
+    assert con.shed_order([5, 2]) == [2, 5]  # 0.3 < 0.5
     con = consolidator("rs", seed=5)
-    picks = {con.select(lists, 0) for _ in range(60)}
-    assert picks == {0, 2, 3, 4, 6}  # every VM on the host can be drawn
-    assert con.select([[], []], 0) == -1
+    picks = {v for _ in range(60) for v in con.shed_order([3, 2, 0, 6, 4])}
+    assert picks == {0, 2, 3, 4, 6}  # one at a time; every VM on the host can be drawn
+    assert con.shed_order([]) == []
+
+
+def test_shedding_stops_once_the_host_is_not_overloaded():
+    con = consolidator("mmt")
+    con.req = np.array([0.4, 0.4, 0.3, 0.2, 0.1, 0.5, 0.05, 0.6]) * con.vm_mips * 2
+    vms = np.array([3, 2, 0, 6, 4])
+    order = np.array(con.shed_order(vms.tolist()))
+    views = (con.S, con.A, con.R, con.HH, con.HL)
+    k, rest, still = kernels.shed(0, vms, order, con.req, con.pe_mips, con.total, con.hist, con.hist_len, con.vm_mips,
+                                  *views, kernels.THR, 0.8)  # fmt: skip
+    # THR 0.8 of 3720 MIPS: 4260 MIPS requested; 4200 without VM 6, 2200 without VM 0 too: no longer overloaded
+    assert (k, rest.tolist(), still) == (2, [3, 2, 4], False)
+    assert con.R[0] == pytest.approx(2200.0)
+    k, rest, still = kernels.shed(0, vms, order[:1], con.req, con.pe_mips, con.total, con.hist, con.hist_len,
+                                  con.vm_mips, *views, kernels.THR, 0.8)  # fmt: skip
+    assert (k, rest.tolist(), still) == (1, [3, 2, 0, 4], True)
 
 
 def test_bench_consolidation_sweeps_as_ray_tasks_with_the_same_rows(tmp_path, capsys, ray_session):

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from cloudsim.placement import kernels
-from cloudsim.placement.detectors import HISTORY, Detector, max_correlation_r2
+from cloudsim.placement.detectors import HISTORY, LR_WINDOW, Detector, max_correlation_r2
 
 
 @dataclass(frozen=True)
@@ -87,12 +87,18 @@ class Consolidator:
         self.down = np.zeros(self.H, dtype=bool)  # failed hosts (the controller's array): never targets
         det = settings.detector
         self._det_code, self._det_param = -1, 0.0
+        # the samples of a host's history the detector reads: the local regressions' window, or all (IQR, MAD)
+        self._width = HISTORY if det is not None and det.name in ("iqr", "mad") else LR_WINDOW
         if det is not None:
             robust = det.name == "lrr" and not det.compat
             self._det_code = kernels.LRR if robust else kernels.DETECTOR_CODES["lr" if det.name == "lrr" else det.name]
             self._det_param = det.parameter
         self.rng = np.random.default_rng(settings.seed)
         self.lists: list[list[int]] = [[] for _ in range(self.H)]
+        # the lists flattened at the last step (host h's: _flat[_offsets[h]:_offsets[h + 1]]), and the hosts
+        # whose list changed since: a step flattens those only
+        self._flat, self._offsets = np.zeros(0, dtype=np.int64), np.zeros(self.H + 1, dtype=np.int64)
+        self._changed: set[int] = set()
         self.host_of = np.full(self.V, -1, dtype=np.int64)
         self.mig_to = np.full(self.V, -1, dtype=np.int64)
         #: a guest moved twice in one step passes through its first target, booked there until it arrives
@@ -137,6 +143,7 @@ class Consolidator:
         """Guest ``v`` now runs on ``host`` (placed by the controller, which also sets its ``vm_mips`` and
         ``scale`` there when they depend on the host)."""
         self.lists[host].append(v)
+        self._changed.add(host)
         self.host_of[v] = host
 
     def remove(self, v: int) -> list[int]:
@@ -148,6 +155,7 @@ class Consolidator:
         self.ghosts = [g for g in self.ghosts if g[0] != v]
         for h in hosts:
             self.lists[h].remove(v)
+        self._changed.update(hosts)
         self.host_of[v], self.mig_to[v] = -1, -1
         return hosts
 
@@ -161,6 +169,8 @@ class Consolidator:
             self.lists[h].remove(v)
         self.lists[dst].remove(v)
         self.lists[dst].append(v)
+        self._changed.update(left)
+        self._changed.add(dst)
         self.host_of[v], self.mig_to[v] = dst, -1
         return dst, left
 
@@ -169,40 +179,34 @@ class Consolidator:
     def _reset_views(self) -> None:
         h = self.H
         self.S, self.A, self.R = np.zeros(h), np.zeros(h), np.zeros(h)
-        self.HH = np.zeros((h, HISTORY))
+        self.HH = np.zeros((h, self._width))
         self.HL = np.zeros(h, dtype=np.int64)
         self.busy = np.zeros(h, dtype=bool)
 
     def _refresh(self, lists: list[list[int]], hosts: list[int] | np.ndarray) -> None:
-        """(scheduler requested sum S, allocated sum A, requested sum R, history row, its length) of each
-        host with the guests ``lists[h]``, none of them migrating (the control step's view)."""
+        """The view (requested sum for the scheduler S, allocated sum A, requested sum R, history row and
+        its length) of each host with the guests ``lists[h]``, none of them migrating (the step's view)."""
         for h in hosts:
             h = int(h)
-            vl = lists[h]
-            self.busy[h] = bool(vl)
-            if not vl:
-                self.S[h] = self.A[h] = self.R[h] = 0.0
-                self.HH[h] = 0.0
-                self.HL[h] = 0
-                continue
-            idx = np.array(vl, dtype=np.int64)
-            s, a, r, row, n = kernels.host_view(idx, self.req, self.pe_mips[h], self.total[h], self.hist, self.vm_mips)
-            self.S[h], self.A[h], self.R[h], self.HH[h], self.HL[h] = s, a, r, row, n
+            self.busy[h] = bool(lists[h])
+            kernels.host_view(h, np.array(lists[h], dtype=np.int64), self.req, self.pe_mips, self.total, self.hist,
+                              self.hist_len, self.vm_mips, self.S, self.A, self.R, self.HH, self.HL)  # fmt: skip
 
-    def _refresh_all(self, lists: list[list[int]]) -> None:
-        """:meth:`_refresh` of every host, in one compiled call."""
-        lengths = np.fromiter(map(len, lists), dtype=np.int64, count=self.H)
-        flat = np.fromiter(itertools.chain.from_iterable(lists), dtype=np.int64, count=int(lengths.sum()))
-        offsets = np.zeros(self.H + 1, dtype=np.int64)
-        np.cumsum(lengths, out=offsets[1:])
-        kernels.host_views(flat, offsets, self.req, self.pe_mips, self.total, self.hist, self.vm_mips,
-                           self.S, self.A, self.R, self.HH, self.HL)  # fmt: skip
-        self.busy = lengths > 0
+    def _refresh_all(self) -> None:
+        """:meth:`_refresh` of every host with its list in :attr:`lists`, in one compiled call over the lists
+        flattened (again only where they changed since the last step)."""
+        changed = np.array(sorted(self._changed), dtype=np.int64)
+        self._changed.clear()
+        part = [self.lists[h] for h in changed.tolist()]
+        lengths = np.fromiter(map(len, part), dtype=np.int64, count=len(part))
+        flat = np.fromiter(itertools.chain.from_iterable(part), dtype=np.int64, count=int(lengths.sum()))
+        self._flat, self._offsets = kernels.patch_lists(self._flat, self._offsets, changed, lengths, flat)
+        kernels.host_views(self._flat, self._offsets, self.req, self.pe_mips, self.total, self.hist, self.hist_len,
+                           self.vm_mips, self.S, self.A, self.R, self.HH, self.HL)  # fmt: skip
+        self.busy = self._offsets[1:] > self._offsets[:-1]
 
     def _overloaded(self, hosts: np.ndarray) -> np.ndarray:
-        det = self.cfg.detector
-        assert det is not None
-        return det.overloaded(self.R[hosts] / self.total[hosts], self.HH[hosts], self.HL[hosts])
+        return kernels.overloaded_hosts(self._det_code, self._det_param, hosts, self.R, self.total, self.HH, self.HL)
 
     # ------------------------------------------------------------------------------- placement
 
@@ -265,28 +269,30 @@ class Consolidator:
 
     # ------------------------------------------------------------------------------ selection
 
-    def select(self, lists: list[list[int]], h: int) -> int:
-        """The guest the selection policy sheds from host ``h`` (-1 when it holds none)."""
-        vl = lists[h]
-        if not vl:
-            return -1
+    def shed_order(self, vms: list[int]) -> list[int]:
+        """The guests an overloaded host holding ``vms`` sheds, in the selection policy's order, while it stays
+        overloaded: all of them for MMT (least RAM first) and MU (least utilization first), ties in list
+        order; the next one only for RS (random, seeded) and MC (highest correlation with the others), whose
+        choice depends on those left. Empty when it holds none."""
+        if not vms:
+            return []
         sel = self.cfg.selection
-        idx = np.array(vl)
+        idx = np.array(vms)
         if sel == "mmt":
-            return int(idx[int(np.argmin(self.vm_ram[idx]))])
+            return idx[np.argsort(self.vm_ram[idx], kind="stable")].tolist()
         if sel == "mu":
-            return int(idx[int(np.argmin(self.req[idx] / self.vm_mips[idx]))])
+            return idx[np.argsort(self.req[idx] / self.vm_mips[idx], kind="stable")].tolist()
         if sel == "rs":
-            return int(idx[int(self.rng.integers(len(idx)))])
+            return [int(idx[int(self.rng.integers(len(idx)))])]
         if sel == "mc":
             r2 = max_correlation_r2(self.hist[idx, : self.n_hist]) if self.n_hist else None
             if r2 is None:
-                return int(idx[int(np.argmin(self.vm_ram[idx]))])
+                return [int(idx[int(np.argmin(self.vm_ram[idx]))])]
             best, pick = np.finfo(float).tiny, 0
             for i, x in enumerate(r2):
                 if x > best:
                     best, pick = x, i
-            return int(idx[pick])
+            return [int(idx[pick])]
         raise ValueError(f"unknown selection policy {sel!r}")
 
     # ---------------------------------------------------------------------------------- the step
@@ -303,22 +309,26 @@ class Consolidator:
         self.free_mem, self.free_cpu = free_mem.copy(), free_cpu.copy()
         lists = list(self.lists)  # the planned lists: a host's own copy once the step changes it (_own)
         self._reset_views()
-        self._refresh_all(lists)
+        self._refresh_all()
         over_mask = self._overloaded(np.arange(self.H))
         to_move: list[int] = []
         in_flight = bool((self.mig_to >= 0).any())
-        for h in np.flatnonzero(over_mask):
-            while True:
+        for h in np.flatnonzero(over_mask).tolist():
+            still = True
+            while still:
                 # guests migrating from an earlier step stay put (never the case at CloudSim's 300 s)
                 mine = [x for x in lists[h] if self.mig_to[x] < 0 and self.host_of[x] == h] if in_flight else lists[h]
-                v = self.select([mine], 0)
-                if v < 0:
+                order = self.shed_order(mine)
+                if not order:
                     break
-                to_move.append(v)
-                self._own(lists, h).remove(v)
-                self._refresh(lists, [h])
-                if not self._overloaded(np.array([h]))[0]:
-                    break
+                k, rest, still = kernels.shed(
+                    h, np.array(lists[h], dtype=np.int64), np.array(order, dtype=np.int64), self.req, self.pe_mips,
+                    self.total, self.hist, self.hist_len, self.vm_mips, self.S, self.A, self.R, self.HH, self.HL,
+                    self._det_code, self._det_param,
+                )  # fmt: skip
+                to_move += order[:k]
+                lists[h] = rest.tolist()
+                self.busy[h] = bool(lists[h])
         moves: list[tuple[int, int]] = []
         to_move.sort(key=lambda x: -self.req[x])  # stable, as Collections.sort
         switched_off = self.util_mips == 0
@@ -412,6 +422,7 @@ class Consolidator:
             self.ghosts.append((v, first))
         self.mig_to[v] = target
         self.lists[target].append(v)
+        self._changed.add(target)
         return first
 
 

@@ -95,6 +95,17 @@ def overloaded(kind: int, param: float, req_util: float, row: np.ndarray, n: int
     return pred * param >= 1
 
 
+@njit(cache=True)
+def overloaded_hosts(kind: int, param: float, hosts: np.ndarray, R: np.ndarray, total: np.ndarray, HH: np.ndarray,
+                     HL: np.ndarray) -> np.ndarray:  # fmt: skip
+    """:func:`overloaded` of each of ``hosts``, from its requested MIPS ``R``, ``total`` and history."""
+    out = np.zeros(hosts.shape[0], dtype=np.bool_)
+    for k in range(hosts.shape[0]):
+        h = hosts[k]
+        out[k] = overloaded(kind, param, R[h] / total[h], HH[h], HL[h])
+    return out
+
+
 #: PABFD compares power increases at this resolution (watts): increases equal to the milliwatt are ties,
 #: and the lowest host id wins them. CloudSim compares the doubles themselves, so among hosts whose increase
 #: is the same but for rounding (the same power segment and load) the last bits chose; here the lowest id
@@ -224,10 +235,10 @@ def _leaf_values(h: int, S: np.ndarray, A: np.ndarray, p0: np.ndarray, total: np
     return min(avail, pe_mips[h]), power(ptab[h], A[h] / total[h]) - p0[h] - _BOUND_SLACK_W
 
 
-# What bounds a node keeps of its hosts' detectors (rows of ``det``), each the least over the hosts holding VMs
-# (-inf for a host holding none, which no detector refuses; +inf where no host counts): the local regression's
-# prediction from the host's history, over all hosts and over those with a full window, and the requested
-# utilization R / total of those without a full window and of all.
+# What bounds a node keeps of its hosts' detectors (columns of ``det``, a row per node: one cache line), each
+# the least over the hosts holding VMs (-inf for a host holding none, which no detector refuses; +inf where no
+# host counts): the local regression's prediction from the host's history, over all hosts and over those with
+# a full window, and the requested utilization R / total of those without a full window and of all.
 _LR_ALL, _LR_LONG, _R_SHORT, _R_ALL = 0, 1, 2, 3
 #: and, negated (so that the least is kept too), the most free memory, bandwidth and CPU to book
 _MEM, _BW, _CPU = 4, 5, 6
@@ -238,20 +249,20 @@ _REFUSE_MARGIN = 1e-9  # a node is refused only this far past the detector's thr
 def _leaf_detector(h: int, det: np.ndarray, n: int, A: np.ndarray, R: np.ndarray, HH: np.ndarray,
                    HL: np.ndarray, total: np.ndarray, ram_free: np.ndarray, bw_free: np.ndarray,
                    cpu_free: np.ndarray) -> None:  # fmt: skip
-    det[_MEM, n], det[_BW, n], det[_CPU, n] = -ram_free[h], -bw_free[h], -cpu_free[h]
+    det[n, _MEM], det[n, _BW], det[n, _CPU] = -ram_free[h], -bw_free[h], -cpu_free[h]
     if A[h] == 0:
         for f in range(4):
-            det[f, n] = -np.inf
+            det[n, f] = -np.inf
         return
     pred = 0.0
     for j in range(LR_WINDOW):
         pred += HH[h, j] * LR_COEF[j]
     u = R[h] / total[h]
     full = HL[h] >= LR_WINDOW
-    det[_LR_ALL, n] = pred
-    det[_LR_LONG, n] = pred if full else np.inf
-    det[_R_SHORT, n] = np.inf if full else u
-    det[_R_ALL, n] = u
+    det[n, _LR_ALL] = pred
+    det[n, _LR_LONG] = pred if full else np.inf
+    det[n, _R_SHORT] = np.inf if full else u
+    det[n, _R_ALL] = u
 
 
 @njit(cache=True)
@@ -260,13 +271,13 @@ def _refused(det: np.ndarray, n: int, kind: int, param: float, lr_vm: float, vm_
     of a host's prediction (its own prediction x its MIPS / the host's), ``d`` its request / the host's
     total. Only the static threshold and the local regression have bounds; the others never refuse a node."""
     if kind == THR:
-        return det[_R_ALL, n] + d > param + _REFUSE_MARGIN
+        return det[n, _R_ALL] + d > param + _REFUSE_MARGIN
     if kind != LR or param <= 0:
         return False
     if vm_full:  # every host's window is full with the guest's
-        return (det[_LR_ALL, n] + lr_vm) * param >= 1 + _REFUSE_MARGIN
-    return ((det[_LR_LONG, n] + lr_vm) * param >= 1 + _REFUSE_MARGIN
-            and det[_R_SHORT, n] + d > FALLBACK_THRESHOLD + _REFUSE_MARGIN)  # fmt: skip
+        return (det[n, _LR_ALL] + lr_vm) * param >= 1 + _REFUSE_MARGIN
+    return ((det[n, _LR_LONG] + lr_vm) * param >= 1 + _REFUSE_MARGIN
+            and det[n, _R_SHORT] + d > FALLBACK_THRESHOLD + _REFUSE_MARGIN)  # fmt: skip
 
 
 @njit(cache=True)
@@ -277,7 +288,7 @@ def _pull(o: int, n: int, cnt: np.ndarray, room: np.ndarray, amin: np.ndarray, m
     amin[o + n] = min(amin[o + 2 * n], amin[o + 2 * n + 1])
     minid[o + n] = min(minid[o + 2 * n], minid[o + 2 * n + 1])
     for f in range(7):
-        det[f, o + n] = min(det[f, o + 2 * n], det[f, o + 2 * n + 1])
+        det[o + n, f] = min(det[o + 2 * n, f], det[o + 2 * n + 1, f])
 
 
 @njit(cache=True)
@@ -327,7 +338,7 @@ def index_build(
     room = np.full(nodes, -np.inf)
     amin = np.full(nodes, np.inf)
     minid = np.full(nodes, _NO_HOST, dtype=np.int64)
-    det = np.full((7, nodes), np.inf)
+    det = np.full((nodes, 7), np.inf)
     for b in range(nb):
         m = size[b]
         if m == 0:
@@ -362,7 +373,7 @@ def index_set(
             _leaf_detector(h, det, o + n, A, R, HH, HL, total, ram_free, bw_free, cpu_free)
         else:
             cnt[o + n], room[o + n], amin[o + n], minid[o + n] = 0, -np.inf, np.inf, _NO_HOST
-            det[:, o + n] = np.inf
+            det[o + n, :] = np.inf
             hb[h] = -1
         n //= 2
         while n >= 1:
@@ -502,8 +513,8 @@ def find_host_indexed(
                 continue
             if det_kind >= 0 and _refused(det, o + child, det_kind, det_param, lr_vm, vm_full, d):
                 continue
-            if check_book and (-det[_MEM, o + child] < vm_ram or -det[_BW, o + child] < vm_bw
-                               or -det[_CPU, o + child] < vm_cpu):  # fmt: skip
+            if check_book and (-det[o + child, _MEM] < vm_ram or -det[o + child, _BW] < vm_bw
+                               or -det[o + child, _CPU] < vm_cpu):  # fmt: skip
                 continue
             if child >= m:  # a host, which can take the request (entries of overflow hosts are below -_OVERFLOW)
                 h = slot_host[bstart[b] + child - m]
@@ -517,33 +528,38 @@ def find_host_indexed(
     return -1
 
 
-@njit(cache=True)
-def host_view(
-    idx: np.ndarray, req: np.ndarray, pe_mips: float, total: float, hist: np.ndarray, vm_mips: np.ndarray
-) -> tuple[float, float, float, np.ndarray, int]:
-    """(requested sum for the scheduler S, allocated sum, requested sum, history row, history length) of
-    a host holding the VMs ``idx`` (in list order), none of them migrating."""
+@njit(cache=True, inline="always")
+def _view(h: int, vms: np.ndarray, lo: int, hi: int, req: np.ndarray, pe_mips: np.ndarray, total: np.ndarray,
+          hist: np.ndarray, hist_len: np.ndarray, vm_mips: np.ndarray, S: np.ndarray, A: np.ndarray, R: np.ndarray,
+          HH: np.ndarray, HL: np.ndarray) -> None:  # fmt: skip
+    """Host ``h``'s view with the VMs ``vms[lo:hi]`` (in list order), none of them migrating, written into
+    ``S`` (requested sum for the scheduler), ``A`` (allocated sum), ``R`` (requested sum), ``HH`` (the first
+    ``HH.shape[1]`` samples of its history, those the detector reads) and ``HL`` (the length of its whole
+    history: the longest of its VMs', as every sample is >= 0). Inlined where it is called: a call per host
+    cost more than its sums."""
+    pe, t = pe_mips[h], total[h]
     s = 0.0
     r_sum = 0.0
-    for i in idx:
-        s += min(req[i], pe_mips)
-        r_sum += req[i]
-    alloc = s
-    if s > total:
-        f = total / s
-        alloc = 0.0
-        for i in idx:
-            alloc += np.floor(min(req[i], pe_mips) * f)
-    row = np.zeros(hist.shape[1])
-    for i in idx:
-        for j in range(hist.shape[1]):
-            row[j] += hist[i, j] * vm_mips[i] / total
     n = 0
-    for j in range(hist.shape[1] - 1, -1, -1):
-        if row[j] != 0:
-            n = j + 1
-            break
-    return s, alloc, r_sum, row, n
+    for x in range(lo, hi):
+        i = vms[x]
+        s += min(req[i], pe)
+        r_sum += req[i]
+        n = max(n, hist_len[i])
+    alloc = s
+    if s > t:
+        f = t / s
+        alloc = 0.0
+        for x in range(lo, hi):
+            alloc += np.floor(min(req[vms[x]], pe) * f)
+    width = HH.shape[1]
+    for j in range(width):
+        HH[h, j] = 0.0
+    for x in range(lo, hi):
+        i = vms[x]
+        for j in range(min(width, hist_len[i])):  # the samples past a VM's length are 0
+            HH[h, j] += hist[i, j] * vm_mips[i] / t
+    S[h], A[h], R[h], HL[h] = s, alloc, r_sum, n
 
 
 @njit(cache=True)
@@ -554,6 +570,7 @@ def host_views(
     pe_mips: np.ndarray,
     total: np.ndarray,
     hist: np.ndarray,
+    hist_len: np.ndarray,
     vm_mips: np.ndarray,
     S: np.ndarray,
     A: np.ndarray,
@@ -561,15 +578,77 @@ def host_views(
     HH: np.ndarray,
     HL: np.ndarray,
 ) -> None:
-    """:func:`host_view` of every host at once, written into ``S``, ``A``, ``R``, ``HH``, ``HL``: host ``h``
-    holds ``flat[offsets[h]:offsets[h + 1]]`` (in list order). The same sums in the same order."""
+    """The view (:func:`_view`) of every host ``h``, which holds ``flat[offsets[h]:offsets[h + 1]]``."""
     for h in range(offsets.shape[0] - 1):
-        lo, hi = offsets[h], offsets[h + 1]
-        if lo == hi:
-            continue
-        s, a, r, row, n = host_view(flat[lo:hi], req, pe_mips[h], total[h], hist, vm_mips)
-        S[h], A[h], R[h], HL[h] = s, a, r, n
-        HH[h, :] = row
+        _view(h, flat, offsets[h], offsets[h + 1], req, pe_mips, total, hist, hist_len, vm_mips, S, A, R, HH, HL)
+
+
+@njit(cache=True)
+def host_view(
+    h: int, vms: np.ndarray, req: np.ndarray, pe_mips: np.ndarray, total: np.ndarray, hist: np.ndarray,
+    hist_len: np.ndarray, vm_mips: np.ndarray, S: np.ndarray, A: np.ndarray, R: np.ndarray, HH: np.ndarray,
+    HL: np.ndarray,
+) -> None:  # fmt: skip
+    """The view (:func:`_view`) of host ``h`` holding ``vms``."""
+    _view(h, vms, 0, vms.shape[0], req, pe_mips, total, hist, hist_len, vm_mips, S, A, R, HH, HL)
+
+
+@njit(cache=True)
+def shed(
+    h: int, vms: np.ndarray, order: np.ndarray, req: np.ndarray, pe_mips: np.ndarray, total: np.ndarray,
+    hist: np.ndarray, hist_len: np.ndarray, vm_mips: np.ndarray, S: np.ndarray, A: np.ndarray, R: np.ndarray, HH: np.ndarray,
+    HL: np.ndarray, det_kind: int, det_param: float,
+) -> tuple[int, np.ndarray, bool]:  # fmt: skip
+    """An overloaded host ``h`` holding ``vms`` sheds the VMs of ``order`` one at a time, its view (:func:`_view`)
+    made again after each, until the detector no longer finds it overloaded. Returns (how many it shed, the
+    VMs it keeps in list order, whether it is still overloaded)."""
+    rest = vms.copy()
+    n = rest.shape[0]
+    for k in range(order.shape[0]):
+        v = order[k]
+        for x in range(n):
+            if rest[x] == v:  # the first occurrence leaves, the others keep their order
+                for y in range(x, n - 1):
+                    rest[y] = rest[y + 1]
+                n -= 1
+                break
+        _view(h, rest, 0, n, req, pe_mips, total, hist, hist_len, vm_mips, S, A, R, HH, HL)
+        if not overloaded(det_kind, det_param, R[h] / total[h], HH[h], HL[h]):
+            return k + 1, rest[:n], False
+    return order.shape[0], rest[:n], True
+
+
+@njit(cache=True)
+def patch_lists(
+    flat: np.ndarray, offsets: np.ndarray, changed: np.ndarray, lengths: np.ndarray, new: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Flattened lists (host h's: ``flat[offsets[h]:offsets[h + 1]]``) with the lists of the hosts
+    ``changed`` (ascending) replaced by ``new`` (theirs one after another, ``lengths`` long)."""
+    H = offsets.shape[0] - 1
+    out_off = np.empty(H + 1, dtype=np.int64)
+    out_off[0] = 0
+    k = 0
+    for h in range(H):
+        if k < changed.shape[0] and changed[k] == h:
+            n = lengths[k]
+            k += 1
+        else:
+            n = offsets[h + 1] - offsets[h]
+        out_off[h + 1] = out_off[h] + n
+    out = np.empty(out_off[H], dtype=np.int64)
+    k = 0
+    src = 0
+    for h in range(H):
+        lo = out_off[h]
+        if k < changed.shape[0] and changed[k] == h:
+            for x in range(lengths[k]):
+                out[lo + x] = new[src + x]
+            src += lengths[k]
+            k += 1
+        else:
+            for x in range(offsets[h], offsets[h + 1]):
+                out[lo + x - offsets[h]] = flat[x]
+    return out, out_off
 
 
 @njit(cache=True)
