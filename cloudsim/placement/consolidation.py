@@ -86,13 +86,9 @@ class Consolidator:
         self.compatible = compatible
         self.down = np.zeros(self.H, dtype=bool)  # failed hosts (the controller's array): never targets
         det = settings.detector
-        self._det_code, self._det_param = -1, 0.0
+        self._det_code, self._det_param = det.code if det is not None else (-1, 0.0)
         # the samples of a host's history the detector reads: the local regressions' window, or all (IQR, MAD)
         self._width = HISTORY if det is not None and det.name in ("iqr", "mad") else LR_WINDOW
-        if det is not None:
-            robust = det.name == "lrr" and not det.compat
-            self._det_code = kernels.LRR if robust else kernels.DETECTOR_CODES["lr" if det.name == "lrr" else det.name]
-            self._det_param = det.parameter
         self.rng = np.random.default_rng(settings.seed)
         self.lists: list[list[int]] = [[] for _ in range(self.H)]
         # the lists flattened at the last step (host h's: _flat[_offsets[h]:_offsets[h + 1]]), and the hosts

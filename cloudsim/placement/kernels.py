@@ -1,8 +1,8 @@
 """Compiled inner loops of the consolidation phase (numba, cached to disk): power-aware best fit over the
 hosts (PABFD, the compiled form of the ``power-aware`` policy's filter -> score pipeline with the
 detector as one more filter), by a scan or over an index of the hosts that gives the same host, and a
-host's allocation view. They implement what ``consolidation.py`` and
-``detectors.py`` describe; the detectors here are the scalar forms of the vectorized ones there."""
+host's allocation view, and the overload detectors. They implement what ``consolidation.py`` and
+``detectors.py`` describe."""
 
 from __future__ import annotations
 
@@ -10,11 +10,20 @@ import numpy as np
 from numba import njit
 
 from cloudsim.model.shard import power
-from cloudsim.placement.detectors import FALLBACK_THRESHOLD, LR_COEF, LR_WINDOW, MIN_IQR_MAD
+from cloudsim.placement.detectors import (
+    DETECTOR_CODES,
+    FALLBACK_THRESHOLD,
+    IQR,
+    LR,
+    LR_COEF,
+    LR_WINDOW,
+    LRR,
+    MAD,
+    MIN_IQR_MAD,
+    THR,
+)
 
-#: Detector codes for :func:`find_host`.
-THR, IQR, MAD, LR, LRR = 0, 1, 2, 3, 4
-DETECTOR_CODES = {"thr": THR, "iqr": IQR, "mad": MAD, "lr": LR, "lrr": LRR}
+__all__ = ["DETECTOR_CODES", "IQR", "LR", "LRR", "MAD", "THR"]  # the detector codes, here with their kernels
 
 
 @njit(cache=True)
@@ -26,9 +35,10 @@ def _median_sorted(s: np.ndarray, n: int) -> float:
 
 
 @njit(cache=True)
-def _robust_predict(row: np.ndarray) -> float:
-    """Bisquare-reweighted least squares over the 10 newest samples, predicted one step ahead (the
-    scalar form of ``detectors.lrr_predict``)."""
+def lrr_predict(row: np.ndarray) -> float:
+    """Robust local regression: least squares over the 10 newest samples (``row`` newest first), re-weighted
+    twice with bisquare weights of the residuals (6 x the median absolute residual), as in Cleveland's
+    LOWESS robustness step, predicted one interval ahead."""
     y = np.empty(LR_WINDOW)
     for i in range(LR_WINDOW):
         y[i] = row[LR_WINDOW - 1 - i]
@@ -67,31 +77,46 @@ def _robust_predict(row: np.ndarray) -> float:
 
 
 @njit(cache=True)
+def lr_predict(row: np.ndarray) -> float:
+    """Utilization one interval ahead by ordinary least squares over the 10 newest samples (``row`` newest
+    first): ``row[:10] @ LR_COEF``, summed in order."""
+    pred = 0.0
+    for j in range(LR_WINDOW):
+        pred += row[j] * LR_COEF[j]
+    return pred
+
+
+@njit(cache=True)
+def iqr(row: np.ndarray, n: int) -> float:
+    """Interquartile range of the first ``n`` samples: sorted[round(0.75(n+1)) - 1] minus
+    sorted[round(0.25(n+1)) - 1], rounding half up (``MathUtil.iqr``)."""
+    s = np.sort(row[:n])
+    q1 = int(np.floor(0.25 * (n + 1) + 0.5)) - 1
+    q3 = int(np.floor(0.75 * (n + 1) + 0.5)) - 1
+    return s[q3] - s[q1]
+
+
+@njit(cache=True)
+def mad(row: np.ndarray, n: int) -> float:
+    """Median absolute deviation of the first ``n`` samples (``MathUtil.mad``)."""
+    med = _median_sorted(np.sort(row[:n]), n)
+    return _median_sorted(np.sort(np.abs(med - row[:n])), n)
+
+
+@njit(cache=True)
 def overloaded(kind: int, param: float, req_util: float, row: np.ndarray, n: int) -> bool:
-    """One host's detector decision (see ``detectors.Detector``)."""
+    """One host's detector decision (see ``detectors.Detector``): its requested utilization ``req_util``
+    and its history ``row`` (newest first) of ``n`` samples."""
     if kind == THR:
         return req_util > param
     if kind == IQR or kind == MAD:  # noqa: SIM109 (numba compiles the comparison chain, not a tuple test)
         if n < MIN_IQR_MAD:
             return req_util > FALLBACK_THRESHOLD
-        s = np.sort(row[:n])
-        if kind == IQR:
-            q1 = int(np.floor(0.25 * (n + 1) + 0.5)) - 1
-            q3 = int(np.floor(0.75 * (n + 1) + 0.5)) - 1
-            stat = s[q3] - s[q1]
-        else:
-            med = _median_sorted(s, n)
-            dev = np.sort(np.abs(med - row[:n]))
-            stat = _median_sorted(dev, n)
+        stat = iqr(row, n) if kind == IQR else mad(row, n)
         return req_util > 1 - param * stat
     if n < LR_WINDOW:
         return req_util > FALLBACK_THRESHOLD
-    if kind == LR:
-        pred = 0.0
-        for j in range(LR_WINDOW):
-            pred += row[j] * LR_COEF[j]
-    else:
-        pred = _robust_predict(row)
+    pred = lr_predict(row) if kind == LR else lrr_predict(row)
     return pred * param >= 1
 
 
