@@ -235,7 +235,7 @@ def power_w(curve_w: np.ndarray, util: np.ndarray) -> np.ndarray:
     return p1 + (curve_w[rows, hi] - p1) / 10 * (u - lo / 10) * 100
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def power(table: np.ndarray, u: float) -> float:
     """:func:`power_w` of one host (``PowerModelSpecPower.getPower``), ``u`` clipped to [0, 1]: the same
     operations in the same order, so the same watts."""

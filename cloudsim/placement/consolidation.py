@@ -119,8 +119,9 @@ class Consolidator:
     # ------------------------------------------------------------------------------ observations
 
     def observe(self, guest_ids: np.ndarray, util: np.ndarray, req: np.ndarray, util_mips: np.ndarray) -> None:
-        """One interval's report: the resident guests' utilization and request now, each host's CPU in use.
-        Each guest's history gains a sample (utilization x its overhead scale)."""
+        """One interval's report: the resident guests (ascending ids, as a report has them), their utilization
+        and request now, each host's CPU in use. Each guest's history gains a sample (utilization x its
+        overhead scale)."""
         self.req[self._reported] = 0.0
         self.req[guest_ids] = req
         self._reported = guest_ids
@@ -439,44 +440,42 @@ class _TargetIndex:
                 if len(hosts):
                     self.wake[t] = (hosts, 0)
                     eligible[hosts[0]] = True
-        cls, self.rep = c._classes
-        (self.bstart, self.slot_host, self.tbase, self.size, self.hb, self.hslot, self.cnt, self.room, self.amin,
-         self.minid, self.det) = kernels.index_build(eligible, cls, len(self.rep), c.S, c.A, c.p0, c.total, c.pe_mips,
-                                                     c.ptab, c.R, c.HH, c.HL, c.free_mem, c.free_bw,
-                                                     c.free_cpu)  # fmt: skip
-        self.overflow, self.n_over = np.empty(c.H, dtype=np.int64), 0
-        n = len(self.cnt) + c.H
-        self.hk, self.hs, self.hn = np.empty(n), np.empty(n, dtype=np.int64), np.empty(n, dtype=np.int64)
+        cls, rep = c._classes
+        (bstart, slot_host, tbase, size, hb, hslot, cnt, room, amin, minid, det) = kernels.index_build(
+            eligible, cls, len(rep), c.S, c.A, c.p0, c.total, c.pe_mips, c.ptab, c.R, c.HH, c.HL, c.free_mem,
+            c.free_bw, c.free_cpu,
+        )  # fmt: skip
+        overflow, self.n_over = np.empty(c.H, dtype=np.int64), 0
+        n = len(cnt) + c.H
+        hk, hs, hn = np.empty(n), np.empty(n, dtype=np.int64), np.empty(n, dtype=np.int64)
+        # the kernels' arguments that stay for the step (the views are the step's arrays)
+        self._set_args = (cls, bstart, tbase, size, hb, hslot, cnt, room, amin, minid, det, overflow, c.S, c.A, c.p0,
+                          c.total, c.pe_mips, c.ptab, c.R, c.HH, c.HL, c.free_mem, c.free_bw, c.free_cpu)  # fmt: skip
+        self._find_args = (c.htype, rep, c.S, c.A, c.R, c.HH, c.HL, c.p0, c.total, c.pe_mips, c.ptab, c.free_mem,
+                           c.free_bw, c.free_cpu, c._det_code, c._det_param, bstart, slot_host, tbase, size, cnt,
+                           room, amin, minid, det, overflow, hk, hs, hn)  # fmt: skip
 
     def set(self, h: int, eligible: bool | None = None) -> None:
         """Host ``h``'s view or bookings changed (and, given ``eligible``, whether it may take guests)."""
         c = self.c
         if eligible is not None:
             self.eligible[h] = eligible
-        t = int(c.htype[h])
-        if t in self.wake and c.busy[h]:
-            hosts, i = self.wake[t]
-            if i < len(hosts) and hosts[i] == h:  # the type's stand-in got a guest: the next empty one stands in
-                while i < len(hosts) and c.busy[hosts[i]]:
-                    i += 1
-                self.wake[t] = (hosts, i)
-                if i < len(hosts):
-                    self.set(int(hosts[i]), True)
-        self.n_over = kernels.index_set(
-            h, bool(self.eligible[h]), c._classes[0], self.bstart, self.tbase, self.size, self.hb, self.hslot,
-            self.cnt, self.room, self.amin, self.minid, self.det, self.overflow, self.n_over, c.S, c.A, c.p0, c.total,
-            c.pe_mips, c.ptab, c.R, c.HH, c.HL, c.free_mem, c.free_bw, c.free_cpu,
-        )  # fmt: skip
+        if self.wake:
+            t = int(c.htype[h])
+            if t in self.wake and c.busy[h]:
+                hosts, i = self.wake[t]
+                if i < len(hosts) and hosts[i] == h:  # the type's stand-in got a guest: the next empty one stands in
+                    while i < len(hosts) and c.busy[hosts[i]]:
+                        i += 1
+                    self.wake[t] = (hosts, i)
+                    if i < len(hosts):
+                        self.set(int(hosts[i]), True)
+        self.n_over = kernels.index_set(h, bool(self.eligible[h]), self.n_over, *self._set_args)
 
     def find(self, r: float, v: int, type_ok: np.ndarray, book: bool) -> int:
         """PABFD for guest ``v`` requesting ``r`` MIPS (see :meth:`Consolidator.find_host`); -1 if no host."""
         c = self.c
-        return int(
-            kernels.find_host_indexed(
-                r, c.hist[v], int(c.hist_len[v]), float(c.vm_mips[v]), type_ok, c.htype, self.rep,
-                c.S, c.A, c.R, c.HH, c.HL, c.p0, c.total, c.pe_mips, c.ptab, book, c.free_mem, c.free_bw, c.free_cpu,
-                float(c.book_mem[v]), float(c.book_bw[v]), float(c.book_cpu[v]), c._det_code, c._det_param,
-                self.bstart, self.slot_host, self.tbase, self.size, self.cnt, self.room, self.amin, self.minid,
-                self.det, self.overflow, self.n_over, self.hk, self.hs, self.hn,
-            )
+        return kernels.find_host_indexed(
+            r, c.hist[v], c.hist_len[v], c.vm_mips[v], type_ok, book, c.book_mem[v], c.book_bw[v], c.book_cpu[v],
+            self.n_over, *self._find_args,
         )  # fmt: skip

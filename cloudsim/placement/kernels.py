@@ -26,7 +26,7 @@ from cloudsim.placement.detectors import (
 __all__ = ["DETECTOR_CODES", "IQR", "LR", "LRR", "MAD", "THR"]  # the detector codes, here with their kernels
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _median_sorted(s: np.ndarray, n: int) -> float:
     lo = s[(n - 1) // 2]
     if n % 2 == 1:
@@ -76,7 +76,7 @@ def lrr_predict(row: np.ndarray) -> float:
     return b0 + b1 * (LR_WINDOW + 1)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def lr_predict(row: np.ndarray) -> float:
     """Utilization one interval ahead by ordinary least squares over the 10 newest samples (``row`` newest
     first): ``row[:10] @ LR_COEF``, summed in order."""
@@ -140,7 +140,7 @@ POWER_RESOLUTION_W = 1e-3
 _BOUND_SLACK_W = 1e-6
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def power_key(diff: float) -> float:
     """The power increase ``diff`` (W) at :data:`POWER_RESOLUTION_W`: equal keys are ties."""
     return np.floor(diff / POWER_RESOLUTION_W)
@@ -159,7 +159,7 @@ def power_now(ptab: np.ndarray, util_mips: np.ndarray, total: np.ndarray) -> np.
     return out
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _overloaded_with(
     h: int, r: float, vm_hist: np.ndarray, vm_hist_len: int, vm_mips: float, R: np.ndarray, HH: np.ndarray,
     HL: np.ndarray, total: np.ndarray, det_kind: int, det_param: float, row: np.ndarray,
@@ -232,7 +232,7 @@ SUB = 10  # buckets per power segment
 _NO_HOST = np.iinfo(np.int64).max  # the lowest host id of a node with none
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _bucket(c: int, a: float, t: float) -> int:
     u = min(max(a / t, 0.0), 1.0)
     k = min(int(np.floor(u * 10)), SEGMENTS - 1)
@@ -240,7 +240,7 @@ def _bucket(c: int, a: float, t: float) -> int:
     return (c * SEGMENTS + k) * SUB + q
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _rise(b: int, r: float, table: np.ndarray, t: float) -> float:
     """The least a request of ``r`` MIPS raises the power of a host of bucket ``b`` above its allocated load."""
     k = (b // SUB) % SEGMENTS
@@ -253,7 +253,7 @@ def _rise(b: int, r: float, table: np.ndarray, t: float) -> float:
     return slope * d
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _leaf_values(h: int, S: np.ndarray, A: np.ndarray, p0: np.ndarray, total: np.ndarray, pe_mips: np.ndarray,
                  ptab: np.ndarray) -> tuple[float, float]:  # fmt: skip
     avail = 0.0 if total[h] < S[h] else total[h] - S[h]
@@ -270,7 +270,7 @@ _MEM, _BW, _CPU = 4, 5, 6
 _REFUSE_MARGIN = 1e-9  # a node is refused only this far past the detector's threshold (rounding)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _leaf_detector(h: int, det: np.ndarray, n: int, A: np.ndarray, R: np.ndarray, HH: np.ndarray,
                    HL: np.ndarray, total: np.ndarray, ram_free: np.ndarray, bw_free: np.ndarray,
                    cpu_free: np.ndarray) -> None:  # fmt: skip
@@ -290,7 +290,7 @@ def _leaf_detector(h: int, det: np.ndarray, n: int, A: np.ndarray, R: np.ndarray
     det[n, _R_ALL] = u
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _refused(det: np.ndarray, n: int, kind: int, param: float, lr_vm: float, vm_full: bool, d: float) -> bool:
     """Whether the detector refuses the guest on every host below node ``n``: ``lr_vm`` is the guest's share
     of a host's prediction (its own prediction x its MIPS / the host's), ``d`` its request / the host's
@@ -305,7 +305,7 @@ def _refused(det: np.ndarray, n: int, kind: int, param: float, lr_vm: float, vm_
             and det[n, _R_SHORT] + d > FALLBACK_THRESHOLD + _REFUSE_MARGIN)  # fmt: skip
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _pull(o: int, n: int, cnt: np.ndarray, room: np.ndarray, amin: np.ndarray, minid: np.ndarray,
           det: np.ndarray) -> None:  # fmt: skip
     cnt[o + n] = cnt[o + 2 * n] + cnt[o + 2 * n + 1]
@@ -381,9 +381,9 @@ def index_build(
 
 @njit(cache=True)
 def index_set(
-    h: int, eligible: bool, cls: np.ndarray, bstart: np.ndarray, tbase: np.ndarray, size: np.ndarray,
-    hb: np.ndarray, hslot: np.ndarray, cnt: np.ndarray, room: np.ndarray, amin: np.ndarray, minid: np.ndarray,
-    det: np.ndarray, overflow: np.ndarray, n_over: int, S: np.ndarray, A: np.ndarray, p0: np.ndarray,
+    h: int, eligible: bool, n_over: int, cls: np.ndarray, bstart: np.ndarray, tbase: np.ndarray,
+    size: np.ndarray, hb: np.ndarray, hslot: np.ndarray, cnt: np.ndarray, room: np.ndarray, amin: np.ndarray,
+    minid: np.ndarray, det: np.ndarray, overflow: np.ndarray, S: np.ndarray, A: np.ndarray, p0: np.ndarray,
     total: np.ndarray, pe_mips: np.ndarray, ptab: np.ndarray, R: np.ndarray, HH: np.ndarray, HL: np.ndarray,
     ram_free: np.ndarray, bw_free: np.ndarray, cpu_free: np.ndarray,
 ) -> int:  # fmt: skip
@@ -420,7 +420,7 @@ def index_set(
     return n_over
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _heap_push(hk: np.ndarray, hs: np.ndarray, hn: np.ndarray, size: int, key: float, start: int, node: int) -> int:
     i = size
     while i > 0:
@@ -433,7 +433,7 @@ def _heap_push(hk: np.ndarray, hs: np.ndarray, hn: np.ndarray, size: int, key: f
     return size + 1
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _heap_pop(hk: np.ndarray, hs: np.ndarray, hn: np.ndarray, size: int) -> int:
     size -= 1
     key, start, node = hk[size], hs[size], hn[size]
@@ -455,7 +455,7 @@ def _heap_pop(hk: np.ndarray, hs: np.ndarray, hn: np.ndarray, size: int) -> int:
 _OVERFLOW = np.int64(1) << 40  # heap entries of overflow hosts: -_OVERFLOW - host
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _next_overflow(ov_key: np.ndarray, overflow: np.ndarray, hk: np.ndarray, hs: np.ndarray, hn: np.ndarray,
                    heap: int) -> int:  # fmt: skip
     """Push the overflow host of least (key, id) not pushed yet (its key then goes to +inf)."""
@@ -474,13 +474,13 @@ def _next_overflow(ov_key: np.ndarray, overflow: np.ndarray, hk: np.ndarray, hs:
 
 @njit(cache=True)
 def find_host_indexed(
-    r: float, vm_hist: np.ndarray, vm_hist_len: int, vm_mips: float, type_ok: np.ndarray, htype: np.ndarray,
-    rep: np.ndarray, S: np.ndarray, A: np.ndarray, R: np.ndarray, HH: np.ndarray,
-    HL: np.ndarray, p0: np.ndarray, total: np.ndarray, pe_mips: np.ndarray, ptab: np.ndarray, check_book: bool,
-    ram_free: np.ndarray, bw_free: np.ndarray, cpu_free: np.ndarray, vm_ram: float, vm_bw: float,
-    vm_cpu: float, det_kind: int, det_param: float, bstart: np.ndarray, slot_host: np.ndarray,
-    tbase: np.ndarray, size: np.ndarray, cnt: np.ndarray, room: np.ndarray, amin: np.ndarray, minid: np.ndarray,
-    det: np.ndarray, overflow: np.ndarray, n_over: int, hk: np.ndarray, hs: np.ndarray, hn: np.ndarray,
+    r: float, vm_hist: np.ndarray, vm_hist_len: int, vm_mips: float, type_ok: np.ndarray, check_book: bool,
+    vm_ram: float, vm_bw: float, vm_cpu: float, n_over: int, htype: np.ndarray, rep: np.ndarray, S: np.ndarray,
+    A: np.ndarray, R: np.ndarray, HH: np.ndarray, HL: np.ndarray, p0: np.ndarray, total: np.ndarray,
+    pe_mips: np.ndarray, ptab: np.ndarray, ram_free: np.ndarray, bw_free: np.ndarray, cpu_free: np.ndarray,
+    det_kind: int, det_param: float, bstart: np.ndarray, slot_host: np.ndarray, tbase: np.ndarray,
+    size: np.ndarray, cnt: np.ndarray, room: np.ndarray, amin: np.ndarray, minid: np.ndarray, det: np.ndarray,
+    overflow: np.ndarray, hk: np.ndarray, hs: np.ndarray, hn: np.ndarray,
 ) -> int:  # fmt: skip
     """:func:`find_host` over the eligible hosts of an index (:func:`index_build`), the same answer.
     ``rep[c]``: a host of class c. ``hk``, ``hs``, ``hn``: heap space (entries: key, first host id,
@@ -678,17 +678,18 @@ def patch_lists(
 
 @njit(cache=True)
 def observe(hist: np.ndarray, hist_len: np.ndarray, rows: np.ndarray, ids: np.ndarray, samples: np.ndarray) -> None:
-    """A new interval in the guests' histories, in place: the rows ``rows`` shift by one (the oldest sample
-    drops, a 0 comes in first), ``ids`` get their ``samples`` as the newest, and each row's length is the
-    samples up to its oldest non-zero one (0 when all are zero)."""
+    """A new interval in the guests' histories, in place: the rows ``rows`` (ascending) shift by one (the
+    oldest sample drops), ``ids`` (ascending, among ``rows``) get their ``samples`` as the newest and the
+    others a 0, and each row's length is the samples up to its oldest non-zero one (0 when all are zero).
+    One pass over each row."""
     width = hist.shape[1]
+    k = 0
     for r in rows:
         for j in range(width - 1, 0, -1):
             hist[r, j] = hist[r, j - 1]
-        hist[r, 0] = 0.0
-    for k in range(ids.shape[0]):
-        hist[ids[k], 0] = samples[k]
-    for r in rows:
+        while k < ids.shape[0] and ids[k] < r:
+            k += 1
+        hist[r, 0] = samples[k] if k < ids.shape[0] and ids[k] == r else 0.0
         n = 0
         for j in range(width - 1, -1, -1):
             if hist[r, j] != 0:
