@@ -441,7 +441,7 @@ class _TargetIndex:
                     self.wake[t] = (hosts, 0)
                     eligible[hosts[0]] = True
         cls, rep = c._classes
-        (bstart, slot_host, tbase, size, hb, hslot, cnt, room, amin, minid, det) = kernels.index_build(
+        (bstart, slot_host, tbase, size, hb, hslot, cnt, room, amin, minid, det, free, nfree) = kernels.index_build(
             eligible, cls, len(rep), c.S, c.A, c.p0, c.total, c.pe_mips, c.ptab, c.R, c.HH, c.HL, c.free_mem,
             c.free_bw, c.free_cpu,
         )  # fmt: skip
@@ -449,8 +449,9 @@ class _TargetIndex:
         n = len(cnt) + c.H
         hk, hs, hn = np.empty(n), np.empty(n, dtype=np.int64), np.empty(n, dtype=np.int64)
         # the kernels' arguments that stay for the step (the views are the step's arrays)
-        self._set_args = (cls, bstart, tbase, size, hb, hslot, cnt, room, amin, minid, det, overflow, c.S, c.A, c.p0,
-                          c.total, c.pe_mips, c.ptab, c.R, c.HH, c.HL, c.free_mem, c.free_bw, c.free_cpu)  # fmt: skip
+        self._set_args = (cls, bstart, slot_host, tbase, size, hb, hslot, cnt, room, amin, minid, det, free, nfree,
+                          overflow, c.S, c.A, c.p0, c.total, c.pe_mips, c.ptab, c.R, c.HH, c.HL, c.free_mem,
+                          c.free_bw, c.free_cpu)  # fmt: skip
         self._find_args = (c.htype, rep, c.S, c.A, c.R, c.HH, c.HL, c.p0, c.total, c.pe_mips, c.ptab, c.free_mem,
                            c.free_bw, c.free_cpu, c._det_code, c._det_param, bstart, slot_host, tbase, size, cnt,
                            room, amin, minid, det, overflow, hk, hs, hn)  # fmt: skip
