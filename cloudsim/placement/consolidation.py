@@ -441,20 +441,19 @@ class _TargetIndex:
                     self.wake[t] = (hosts, 0)
                     eligible[hosts[0]] = True
         cls, rep = c._classes
-        (bstart, slot_host, tbase, size, hb, hslot, cnt, room, amin, minid, det, free, nfree) = kernels.index_build(
+        (bstart, slot_host, tbase, size, hb, hslot, node, free, nfree) = kernels.index_build(
             eligible, cls, len(rep), c.S, c.A, c.p0, c.total, c.pe_mips, c.ptab, c.R, c.HH, c.HL, c.free_mem,
             c.free_bw, c.free_cpu,
         )  # fmt: skip
         overflow, self.n_over = np.empty(c.H, dtype=np.int64), 0
-        n = len(cnt) + c.H
+        n = len(node) + c.H
         hk, hs, hn = np.empty(n), np.empty(n, dtype=np.int64), np.empty(n, dtype=np.int64)
         # the kernels' arguments that stay for the step (the views are the step's arrays)
-        self._set_args = (cls, bstart, slot_host, tbase, size, hb, hslot, cnt, room, amin, minid, det, free, nfree,
-                          overflow, c.S, c.A, c.p0, c.total, c.pe_mips, c.ptab, c.R, c.HH, c.HL, c.free_mem,
+        self._set_args = (cls, bstart, slot_host, tbase, size, hb, hslot, node, free, nfree, overflow, c.S, c.A, c.p0, c.total, c.pe_mips, c.ptab, c.R, c.HH, c.HL, c.free_mem,
                           c.free_bw, c.free_cpu)  # fmt: skip
         self._find_args = (c.htype, rep, c.S, c.A, c.R, c.HH, c.HL, c.p0, c.total, c.pe_mips, c.ptab, c.free_mem,
-                           c.free_bw, c.free_cpu, c._det_code, c._det_param, bstart, slot_host, tbase, size, cnt,
-                           room, amin, minid, det, overflow, hk, hs, hn)  # fmt: skip
+                           c.free_bw, c.free_cpu, c._det_code, c._det_param, bstart, slot_host, tbase, size, node,
+                           overflow, hk, hs, hn)  # fmt: skip
 
     def set(self, h: int, eligible: bool | None = None) -> None:
         """Host ``h``'s view or bookings changed (and, given ``eligible``, whether it may take guests)."""

@@ -217,9 +217,9 @@ def find_host(
 # Hosts fall in classes (same type, capacity and power curve) and, by their allocated load now, in buckets:
 # class x power segment x quarter of a segment. The eligible hosts of a bucket sit together (``slot_host``),
 # ordered by their increase to their allocated load now (from the power at the reported load, less a
-# rounding slack), under a segment tree whose nodes keep how many of them there are, the most CPU one can
-# take (free CPU capped by a core), that least increase, the lowest host id, and bounds of the detectors and
-# of what is free to book (``det``). A request of r MIPS raises a host of the bucket at least its increase
+# rounding slack), under a segment tree whose nodes keep the most CPU one of them can take (free CPU capped
+# by a core), that least increase, the lowest host id, and bounds of the detectors and of what is free to
+# book (one row of ``node`` each). A request of r MIPS raises a host of the bucket at least its increase
 # plus r at the least slope it can reach from the bucket. A best-first search pops nodes of every bucket by
 # (key of that bound, lowest host id), skipping a node whose hosts cannot take the guest (room, booking) or
 # would all be refused by the detector, so the first host popped that the detector accepts is the lowest-id
@@ -230,7 +230,6 @@ def find_host(
 
 SEGMENTS = 10
 SUB = 4  # buckets per power segment
-_NO_HOST = np.iinfo(np.int64).max  # the lowest host id of a node with none
 
 
 @njit(cache=True, inline="always")
@@ -265,56 +264,58 @@ def _leaf_values(h: int, S: np.ndarray, A: np.ndarray, p0: np.ndarray, total: np
 # the least over the hosts holding VMs (-inf for a host holding none, which no detector refuses; +inf where no
 # host counts): the local regression's prediction from the host's history, over all hosts and over those with
 # a full window, and the requested utilization R / total of those without a full window and of all.
-_LR_ALL, _LR_LONG, _R_SHORT, _R_ALL = 0, 1, 2, 3
+_LR_ALL, _LR_LONG, _R_SHORT, _R_ALL = 3, 4, 5, 6
 #: and, negated (so that the least is kept too), the most free memory, bandwidth and CPU to book
-_MEM, _BW, _CPU = 4, 5, 6
+_MEM, _BW, _CPU = 7, 8, 9
+#: before them in a node's row: the most CPU one of its hosts can take, their least increase, their lowest id
+#: (+inf: the node holds none); a node's values are one row of ``node`` (80 bytes: one or two cache lines)
+_ROOM, _AMIN, _MINID = 0, 1, 2
+_NODE = 10
 _REFUSE_MARGIN = 1e-9  # a node is refused only this far past the detector's threshold (rounding)
 
 
 @njit(cache=True, inline="always")
-def _leaf_detector(h: int, det: np.ndarray, n: int, A: np.ndarray, R: np.ndarray, HH: np.ndarray,
+def _leaf_detector(h: int, node: np.ndarray, n: int, A: np.ndarray, R: np.ndarray, HH: np.ndarray,
                    HL: np.ndarray, total: np.ndarray, ram_free: np.ndarray, bw_free: np.ndarray,
                    cpu_free: np.ndarray) -> None:  # fmt: skip
-    det[n, _MEM], det[n, _BW], det[n, _CPU] = -ram_free[h], -bw_free[h], -cpu_free[h]
+    node[n, _MEM], node[n, _BW], node[n, _CPU] = -ram_free[h], -bw_free[h], -cpu_free[h]
     if A[h] == 0:
         for f in range(4):
-            det[n, f] = -np.inf
+            node[n, _LR_ALL + f] = -np.inf
         return
     pred = 0.0
     for j in range(LR_WINDOW):
         pred += HH[h, j] * LR_COEF[j]
     u = R[h] / total[h]
     full = HL[h] >= LR_WINDOW
-    det[n, _LR_ALL] = pred
-    det[n, _LR_LONG] = pred if full else np.inf
-    det[n, _R_SHORT] = np.inf if full else u
-    det[n, _R_ALL] = u
+    node[n, _LR_ALL] = pred
+    node[n, _LR_LONG] = pred if full else np.inf
+    node[n, _R_SHORT] = np.inf if full else u
+    node[n, _R_ALL] = u
 
 
 @njit(cache=True, inline="always")
-def _refused(det: np.ndarray, n: int, kind: int, param: float, lr_vm: float, vm_full: bool, d: float) -> bool:
+def _refused(node: np.ndarray, n: int, kind: int, param: float, lr_vm: float, vm_full: bool, d: float) -> bool:
     """Whether the detector refuses the guest on every host below node ``n``: ``lr_vm`` is the guest's share
     of a host's prediction (its own prediction x its MIPS / the host's), ``d`` its request / the host's
     total. Only the static threshold and the local regression have bounds; the others never refuse a node."""
     if kind == THR:
-        return det[n, _R_ALL] + d > param + _REFUSE_MARGIN
+        return node[n, _R_ALL] + d > param + _REFUSE_MARGIN
     if kind != LR or param <= 0:
         return False
     if vm_full:  # every host's window is full with the guest's
-        return (det[n, _LR_ALL] + lr_vm) * param >= 1 + _REFUSE_MARGIN
-    return ((det[n, _LR_LONG] + lr_vm) * param >= 1 + _REFUSE_MARGIN
-            and det[n, _R_SHORT] + d > FALLBACK_THRESHOLD + _REFUSE_MARGIN)  # fmt: skip
+        return (node[n, _LR_ALL] + lr_vm) * param >= 1 + _REFUSE_MARGIN
+    return ((node[n, _LR_LONG] + lr_vm) * param >= 1 + _REFUSE_MARGIN
+            and node[n, _R_SHORT] + d > FALLBACK_THRESHOLD + _REFUSE_MARGIN)  # fmt: skip
 
 
 @njit(cache=True, inline="always")
-def _pull(o: int, n: int, cnt: np.ndarray, room: np.ndarray, amin: np.ndarray, minid: np.ndarray,
-          det: np.ndarray) -> None:  # fmt: skip
-    cnt[o + n] = cnt[o + 2 * n] + cnt[o + 2 * n + 1]
-    room[o + n] = max(room[o + 2 * n], room[o + 2 * n + 1])
-    amin[o + n] = min(amin[o + 2 * n], amin[o + 2 * n + 1])
-    minid[o + n] = min(minid[o + 2 * n], minid[o + 2 * n + 1])
-    for f in range(7):
-        det[o + n, f] = min(det[o + 2 * n, f], det[o + 2 * n + 1, f])
+def _pull(o: int, n: int, node: np.ndarray) -> None:
+    """Node ``o + n`` from its two children: the most room, and the least of every other value."""
+    a, b = o + 2 * n, o + 2 * n + 1
+    node[o + n, _ROOM] = max(node[a, _ROOM], node[b, _ROOM])
+    for f in range(1, _NODE):
+        node[o + n, f] = min(node[a, f], node[b, f])
 
 
 @njit(cache=True)
@@ -322,10 +323,10 @@ def index_build(
     eligible: np.ndarray, cls: np.ndarray, nclasses: int, S: np.ndarray, A: np.ndarray, p0: np.ndarray,
     total: np.ndarray, pe_mips: np.ndarray, ptab: np.ndarray, R: np.ndarray, HH: np.ndarray, HL: np.ndarray,
     ram_free: np.ndarray, bw_free: np.ndarray, cpu_free: np.ndarray,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray,
-           np.ndarray, np.ndarray, np.ndarray, np.ndarray]:  # fmt: skip
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray,
+           np.ndarray]:  # fmt: skip
     """The index of the ``eligible`` hosts: (leaf bases in ``slot_host``, ``slot_host``, tree bases, tree
-    sizes, host bucket, host slot, cnt, room, amin, minid, det, free leaves, their count per bucket). A
+    sizes, host bucket, host slot, the nodes' rows, free leaves, their count per bucket). A
     bucket's tree has a quarter more leaves than hosts, and more, for hosts that come to it during the step
     (:func:`index_set`); its free leaves are ``free[base:base + nfree[b]]``."""
     H = eligible.shape[0]
@@ -365,12 +366,8 @@ def index_build(
         for i in range(size[b] - 1, count[b] - 1, -1):  # the free leaves, the first on top
             free[bstart[b] + nfree[b]] = i
             nfree[b] += 1
-    nodes = tbase[nb]
-    cnt = np.zeros(nodes, dtype=np.int64)
-    room = np.full(nodes, -np.inf)
-    amin = np.full(nodes, np.inf)
-    minid = np.full(nodes, _NO_HOST, dtype=np.int64)
-    det = np.full((nodes, 7), np.inf)
+    node = np.full((tbase[nb], _NODE), np.inf)
+    node[:, _ROOM] = -np.inf
     for b in range(nb):
         m = size[b]
         if count[b] == 0:
@@ -379,18 +376,18 @@ def index_build(
         for i in range(bstart[b], bstart[b] + count[b]):
             h = slot_host[i]
             n = o + m + i - bstart[b]
-            cnt[n], room[n], amin[n], minid[n] = 1, leaf_room[h], leaf_a[h], h
-            _leaf_detector(h, det, n, A, R, HH, HL, total, ram_free, bw_free, cpu_free)
+            node[n, _ROOM], node[n, _AMIN], node[n, _MINID] = leaf_room[h], leaf_a[h], h
+            _leaf_detector(h, node, n, A, R, HH, HL, total, ram_free, bw_free, cpu_free)
         for n in range(m - 1, 0, -1):
-            _pull(o, n, cnt, room, amin, minid, det)
-    return bstart, slot_host, tbase, size, hb, hslot, cnt, room, amin, minid, det, free, nfree
+            _pull(o, n, node)
+    return bstart, slot_host, tbase, size, hb, hslot, node, free, nfree
 
 
 @njit(cache=True)
 def index_set(
     h: int, eligible: bool, n_over: int, cls: np.ndarray, bstart: np.ndarray, slot_host: np.ndarray,
-    tbase: np.ndarray, size: np.ndarray, hb: np.ndarray, hslot: np.ndarray, cnt: np.ndarray, room: np.ndarray,
-    amin: np.ndarray, minid: np.ndarray, det: np.ndarray, free: np.ndarray, nfree: np.ndarray,
+    tbase: np.ndarray, size: np.ndarray, hb: np.ndarray, hslot: np.ndarray, node: np.ndarray, free: np.ndarray,
+    nfree: np.ndarray,
     overflow: np.ndarray, S: np.ndarray, A: np.ndarray, p0: np.ndarray, total: np.ndarray, pe_mips: np.ndarray,
     ptab: np.ndarray, R: np.ndarray, HH: np.ndarray, HL: np.ndarray, ram_free: np.ndarray, bw_free: np.ndarray,
     cpu_free: np.ndarray,
@@ -405,18 +402,18 @@ def index_set(
         pos = hslot[h] - bstart[b]
         n = m + pos
         if to == b:
-            room[o + n], amin[o + n] = _leaf_values(h, S, A, p0, total, pe_mips, ptab)
-            _leaf_detector(h, det, o + n, A, R, HH, HL, total, ram_free, bw_free, cpu_free)
+            node[o + n, _ROOM], node[o + n, _AMIN] = _leaf_values(h, S, A, p0, total, pe_mips, ptab)
+            _leaf_detector(h, node, o + n, A, R, HH, HL, total, ram_free, bw_free, cpu_free)
         else:  # it leaves the bucket: its leaf is free
-            cnt[o + n], room[o + n], amin[o + n], minid[o + n] = 0, -np.inf, np.inf, _NO_HOST
-            det[o + n, :] = np.inf
+            node[o + n, :] = np.inf
+            node[o + n, _ROOM] = -np.inf
             slot_host[hslot[h]] = -1
             free[bstart[b] + nfree[b]] = pos
             nfree[b] += 1
             hb[h], hslot[h] = -1, -1
         n //= 2
         while n >= 1:
-            _pull(o, n, cnt, room, amin, minid, det)
+            _pull(o, n, node)
             n //= 2
         if to == b or to < 0:
             return n_over
@@ -436,12 +433,12 @@ def index_set(
         n = m + pos
         hb[h], hslot[h] = to, bstart[to] + pos
         slot_host[hslot[h]] = h
-        cnt[o + n], minid[o + n] = 1, h
-        room[o + n], amin[o + n] = _leaf_values(h, S, A, p0, total, pe_mips, ptab)
-        _leaf_detector(h, det, o + n, A, R, HH, HL, total, ram_free, bw_free, cpu_free)
+        node[o + n, _MINID] = h
+        node[o + n, _ROOM], node[o + n, _AMIN] = _leaf_values(h, S, A, p0, total, pe_mips, ptab)
+        _leaf_detector(h, node, o + n, A, R, HH, HL, total, ram_free, bw_free, cpu_free)
         n //= 2
         while n >= 1:
-            _pull(o, n, cnt, room, amin, minid, det)
+            _pull(o, n, node)
             n //= 2
         return n_over
     overflow[n_over] = h
@@ -507,7 +504,7 @@ def find_host_indexed(
     A: np.ndarray, R: np.ndarray, HH: np.ndarray, HL: np.ndarray, p0: np.ndarray, total: np.ndarray,
     pe_mips: np.ndarray, ptab: np.ndarray, ram_free: np.ndarray, bw_free: np.ndarray, cpu_free: np.ndarray,
     det_kind: int, det_param: float, bstart: np.ndarray, slot_host: np.ndarray, tbase: np.ndarray,
-    size: np.ndarray, cnt: np.ndarray, room: np.ndarray, amin: np.ndarray, minid: np.ndarray, det: np.ndarray,
+    size: np.ndarray, node: np.ndarray,
     overflow: np.ndarray, hk: np.ndarray, hs: np.ndarray, hn: np.ndarray,
 ) -> int:  # fmt: skip
     """:func:`find_host` over the eligible hosts of an index (:func:`index_build`), the same answer.
@@ -533,16 +530,16 @@ def find_host_indexed(
     heap = _next_overflow(ov_key, overflow, hk, hs, hn, heap)
     for b in range(size.shape[0]):
         o = tbase[b]
-        if size[b] == 0 or cnt[o + 1] == 0 or room[o + 1] < r:
+        if node[o + 1, _MINID] == np.inf or node[o + 1, _ROOM] < r:
             continue
         h0 = rep[b // (SEGMENTS * SUB)]
         if not type_ok[htype[h0]]:
             continue
-        if det_kind >= 0 and _refused(det, o + 1, det_kind, det_param, vm_pred * vm_mips / total[h0], vm_full,
+        if det_kind >= 0 and _refused(node, o + 1, det_kind, det_param, vm_pred * vm_mips / total[h0], vm_full,
                                       r / total[h0]):  # fmt: skip
             continue
-        lb = amin[o + 1] + _rise(b, r, ptab[h0], total[h0])
-        heap = _heap_push(hk, hs, hn, heap, power_key(lb), minid[o + 1], b << 32 | 1)
+        lb = node[o + 1, _AMIN] + _rise(b, r, ptab[h0], total[h0])
+        heap = _heap_push(hk, hs, hn, heap, power_key(lb), int(node[o + 1, _MINID]), b << 32 | 1)
     while heap > 0:
         key, entry = hk[0], hn[0]
         heap = _heap_pop(hk, hs, hn, heap)
@@ -555,19 +552,19 @@ def find_host_indexed(
                 heap = _next_overflow(ov_key, overflow, hk, hs, hn, heap)
             continue
         b = entry >> 32
-        node = entry & 0xFFFFFFFF
+        at = entry & 0xFFFFFFFF
         o, m = tbase[b], size[b]
         h0 = rep[b // (SEGMENTS * SUB)]
         rise = _rise(b, r, ptab[h0], total[h0])
         lr_vm, d = vm_pred * vm_mips / total[h0], r / total[h0]
         for side in range(2):
-            child = 2 * node + side
-            if cnt[o + child] == 0 or room[o + child] < r:
+            child = 2 * at + side
+            if node[o + child, _MINID] == np.inf or node[o + child, _ROOM] < r:
                 continue
-            if det_kind >= 0 and _refused(det, o + child, det_kind, det_param, lr_vm, vm_full, d):
+            if det_kind >= 0 and _refused(node, o + child, det_kind, det_param, lr_vm, vm_full, d):
                 continue
-            if check_book and (-det[o + child, _MEM] < vm_ram or -det[o + child, _BW] < vm_bw
-                               or -det[o + child, _CPU] < vm_cpu):  # fmt: skip
+            if check_book and (-node[o + child, _MEM] < vm_ram or -node[o + child, _BW] < vm_bw
+                               or -node[o + child, _CPU] < vm_cpu):  # fmt: skip
                 continue
             if child >= m:  # a host, which can take the request (entries of overflow hosts are below -_OVERFLOW)
                 h = slot_host[bstart[b] + child - m]
@@ -576,8 +573,8 @@ def find_host_indexed(
                 key = power_key(power(ptab[h], (A[h] + r) / total[h]) - p0[h])
                 heap = _heap_push(hk, hs, hn, heap, key, h, -1 - h)
             else:
-                lb = amin[o + child] + rise
-                heap = _heap_push(hk, hs, hn, heap, power_key(lb), minid[o + child], b << 32 | child)
+                lb = node[o + child, _AMIN] + rise
+                heap = _heap_push(hk, hs, hn, heap, power_key(lb), int(node[o + child, _MINID]), b << 32 | child)
     return -1
 
 
