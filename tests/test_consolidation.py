@@ -96,6 +96,30 @@ def test_robust_regression_resists_one_spike():
     assert Detector("lrr", 1.2, compat=False).code == (kernels.LRR, 1.2)
 
 
+def test_histories_keep_the_newest_samples_and_the_whole_windows_length():
+    """A history keeps only the samples the detector reads, but its length is the whole window's: up to the
+    oldest non-zero sample of the last 30 (guests often draw 0 and come and go)."""
+    rng = np.random.default_rng(4)
+    guests, width = 12, 10
+    hist, hist_len, nonzero = (
+        np.zeros((guests, width)),
+        np.zeros(guests, dtype=np.int64),
+        np.zeros(guests, dtype=np.int64),
+    )
+    full = np.zeros((guests, 30))  # the whole window, newest first
+    for _ in range(70):
+        ids = np.flatnonzero(rng.random(guests) < 0.7)
+        samples = np.where(rng.random(len(ids)) < 0.4, 0.0, rng.random(len(ids)))
+        rows = np.flatnonzero((hist_len > 0) | np.isin(np.arange(guests), ids))
+        kernels.observe(hist, hist_len, nonzero, 30, rows, ids, samples)
+        full[:, 1:] = full[:, :-1].copy()
+        full[:, 0] = 0.0
+        full[ids, 0] = samples
+        want = [int(np.flatnonzero(row)[-1]) + 1 if row.any() else 0 for row in full]
+        assert hist_len.tolist() == want
+        assert np.array_equal(hist, full[:, :width])
+
+
 def test_maximum_correlation_needs_more_samples_than_vms():
     assert max_correlation_r2(np.random.default_rng(0).random((3, 3))) is None
     x = np.random.default_rng(1).random((2, 20))

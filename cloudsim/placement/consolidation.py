@@ -100,11 +100,14 @@ class Consolidator:
         #: a guest moved twice in one step passes through its first target, booked there until it arrives
         self.ghosts: list[tuple[int, int]] = []
         self.req = np.zeros(self.V)
-        self.hist = np.zeros((self.V, HISTORY))
+        # each guest's newest samples (newest first): what the detector reads, or the whole window for MC
+        self.hist = np.zeros((self.V, HISTORY if settings.selection == "mc" else self._width))
         self.n_hist = 0
         self.util_mips = np.zeros(self.H)  # allocated CPU per host after the last event (from the shards)
         self.p0 = kernels.power_now(self.ptab, self.util_mips, self.total)  # power there, whence PABFD measures
-        self.hist_len = np.zeros(self.V, dtype=np.int64)  # samples up to the oldest non-zero one
+        # the window's samples (HISTORY) up to the oldest non-zero one, and which are non-zero (bit j: j ago)
+        self.hist_len = np.zeros(self.V, dtype=np.int64)
+        self._nonzero = np.zeros(self.V, dtype=np.int64)
         self._reported = np.zeros(0, dtype=np.int64)  # the guests of the last report (their req is set)
         self._tracked = np.zeros(0, dtype=np.int64)  # the guests with a non-zero sample in the window
         self._all_types = np.ones(self.ntypes, dtype=np.bool_)
@@ -130,7 +133,7 @@ class Consolidator:
         mark[self._tracked] = True
         mark[guest_ids] = True
         rows = np.flatnonzero(mark)
-        kernels.observe(self.hist, self.hist_len, rows, guest_ids, util * self.scale[guest_ids])
+        kernels.observe(self.hist, self.hist_len, self._nonzero, HISTORY, rows, guest_ids, util * self.scale[guest_ids])
         self.n_hist = min(self.n_hist + 1, HISTORY)
         self._tracked = rows[self.hist_len[rows] > 0]
         self.util_mips = util_mips

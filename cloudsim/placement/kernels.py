@@ -702,22 +702,27 @@ def patch_lists(
 
 
 @njit(cache=True)
-def observe(hist: np.ndarray, hist_len: np.ndarray, rows: np.ndarray, ids: np.ndarray, samples: np.ndarray) -> None:
+def observe(hist: np.ndarray, hist_len: np.ndarray, nonzero: np.ndarray, window: int, rows: np.ndarray,
+            ids: np.ndarray, samples: np.ndarray) -> None:  # fmt: skip
     """A new interval in the guests' histories, in place: the rows ``rows`` (ascending) shift by one (the
-    oldest sample drops), ``ids`` (ascending, among ``rows``) get their ``samples`` as the newest and the
-    others a 0, and each row's length is the samples up to its oldest non-zero one (0 when all are zero).
-    One pass over each row."""
+    oldest sample kept drops), ``ids`` (ascending, among ``rows``) get their ``samples`` as the newest and the
+    others a 0. ``hist`` keeps the newest samples only; ``nonzero`` (bit j: the sample j intervals ago is not
+    0) follows the whole ``window``, and ``hist_len`` is the samples in it up to its oldest non-zero one (0
+    when all are zero). One pass over each row."""
     width = hist.shape[1]
+    full = (1 << window) - 1
     k = 0
     for r in rows:
         for j in range(width - 1, 0, -1):
             hist[r, j] = hist[r, j - 1]
         while k < ids.shape[0] and ids[k] < r:
             k += 1
-        hist[r, 0] = samples[k] if k < ids.shape[0] and ids[k] == r else 0.0
+        x = samples[k] if k < ids.shape[0] and ids[k] == r else 0.0
+        hist[r, 0] = x
+        mask = ((nonzero[r] << 1) | (1 if x != 0 else 0)) & full
+        nonzero[r] = mask
         n = 0
-        for j in range(width - 1, -1, -1):
-            if hist[r, j] != 0:
-                n = j + 1
-                break
+        while mask:
+            n += 1
+            mask >>= 1
         hist_len[r] = n
