@@ -3,28 +3,40 @@
 A guest's utilization at tick ``k`` must not depend on which shard or actor holds the guest, on how
 many other guests it shares that shard with, or on migrations; a stateful generator per shard would
 break all three. SplitMix64 (Steele, Lea & Flood, OOPSLA 2014) over the packed key is a fast, well-mixed
-hash that numpy evaluates on whole arrays.
+hash, compiled over whole arrays.
 """
 
 from __future__ import annotations
 
 import numpy as np
+from numba import njit
 
-_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
-_M1 = np.uint64(0xBF58476D1CE4E5B9)
-_M2 = np.uint64(0x94D049BB133111EB)
+_GOLDEN = 0x9E3779B97F4A7C15
+_M1 = 0xBF58476D1CE4E5B9
+_M2 = 0x94D049BB133111EB
+_MASK = 0xFFFFFFFFFFFFFFFF
 
 
-def _mix(z: np.ndarray) -> np.ndarray:
-    z = (z ^ (z >> np.uint64(30))) * _M1
-    z = (z ^ (z >> np.uint64(27))) * _M2
+@njit(cache=True, inline="always")
+def _mix(z: np.uint64) -> np.uint64:
+    z = (z ^ (z >> np.uint64(30))) * np.uint64(_M1)
+    z = (z ^ (z >> np.uint64(27))) * np.uint64(_M2)
     return z ^ (z >> np.uint64(31))
 
 
+@njit(cache=True)
+def _uniform(seed: np.uint64, ids: np.ndarray, tick: np.uint64, stream: np.uint64) -> np.ndarray:
+    key = _mix(seed + np.uint64(_GOLDEN))
+    key = _mix(key ^ (tick << np.uint64(32) | stream))
+    out = np.empty(ids.shape[0])
+    for i in range(ids.shape[0]):
+        z = _mix(key + np.uint64(ids[i]) * np.uint64(_GOLDEN))
+        out[i] = np.float64(z >> np.uint64(11)) * (1.0 / 9007199254740992.0)
+    return out
+
+
 def uniform(seed: int, ids: np.ndarray, tick: int, stream: int = 0) -> np.ndarray:
-    """Uniform doubles in [0, 1), one per id, for (seed, tick, stream). Same inputs, same outputs."""
-    with np.errstate(over="ignore"):
-        key = _mix(np.full(ids.shape, np.uint64(seed & 0xFFFFFFFFFFFFFFFF)) + _GOLDEN)
-        key = _mix(key ^ (np.uint64(tick & 0xFFFFFFFF) << np.uint64(32) | np.uint64(stream & 0xFFFFFFFF)))
-        z = _mix(key + ids.astype(np.uint64) * _GOLDEN)
-    return (z >> np.uint64(11)).astype(np.float64) * (1.0 / 9007199254740992.0)
+    """Uniform doubles in [0, 1), one per id, for (seed, tick, stream). Same inputs, same outputs (64-bit
+    arithmetic modulo 2^64, compiled)."""
+    ids = np.asarray(ids, dtype=np.int64).reshape(-1)
+    return _uniform(np.uint64(seed & _MASK), ids, np.uint64(tick & 0xFFFFFFFF), np.uint64(stream & 0xFFFFFFFF))

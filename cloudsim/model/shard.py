@@ -362,6 +362,25 @@ def _rows_by_host(host: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
     return starts, rows
 
 
+@njit(cache=True)
+def _power_on(curves: np.ndarray, used: np.ndarray, total: np.ndarray, on: np.ndarray) -> np.ndarray:
+    """Each host's watts at ``used`` MIPS of ``total`` (:func:`power`), 0 where it is not ``on``."""
+    out = np.zeros(used.shape[0])
+    for h in range(used.shape[0]):
+        if on[h]:
+            out[h] = power(curves[h], used[h] / total[h])
+    return out
+
+
+def _ascending(ids: np.ndarray) -> np.ndarray:
+    """The order that sorts ``ids`` (distinct, >= 0): by placing each at its id, in one pass over the range."""
+    if len(ids) == 0:
+        return np.zeros(0, dtype=np.int64)
+    at = np.full(int(ids.max()) + 1, -1, dtype=np.int64)
+    at[ids] = np.arange(len(ids))
+    return at[at >= 0]
+
+
 def _per_host(host: np.ndarray, weights: np.ndarray, n: int) -> np.ndarray:
     """Sums of ``weights`` per host, in row order, as floats (``np.bincount`` of no rows gives integers,
     which the in-place updates of :func:`_settle_hosts` would truncate)."""
@@ -653,7 +672,7 @@ class HostShard:
     def _host_power(self, used: np.ndarray, on: np.ndarray) -> np.ndarray:
         if self.dyn.full_power:
             return np.where(self._down, 0.0, self.spec.power_curve_w[:, -1])
-        return np.where(on, power_w(self.spec.power_curve_w, used / self.spec.cpu_mips), 0.0)
+        return _power_on(self.spec.power_curve_w, used, self.spec.cpu_mips, on)
 
     def _integrate(self, t: float, hosts: np.ndarray) -> None:
         """Energy and SLA sums of ``hosts`` over (last event, ``t``]."""
@@ -789,7 +808,7 @@ class HostShard:
         delivered = np.where(res, al["alloc"] * (1.0 - c), 0.0)
         overhead = np.where(res, al["alloc"] * c, 0.0)
         flat = host * N_MODES + a["mode"]
-        order = np.argsort(a["gid"][res], kind="stable")
+        order = _ascending(a["gid"][res])
         mem = np.bincount(host, weights=a["mem"], minlength=n)
         return HostReport(
             t=t,
