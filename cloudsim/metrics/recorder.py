@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+from numba import njit
 
 from cloudsim.files import atomic_open, finite
 from cloudsim.metrics.families import host_detail_values
@@ -136,6 +137,26 @@ class Snapshot:
 
 def _sums() -> defaultdict[str, float]:
     return defaultdict(float)
+
+
+@njit(cache=True)
+def _mode_sums(
+    over: np.ndarray, deliv: np.ndarray, per_core: np.ndarray, htype: np.ndarray, ntypes: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Per mode, over the hosts (``over``, ``deliv``: hosts x modes, MIPS): overhead and delivered cores,
+    and per hypervisor type the overhead and delivered MIPS. One pass, summed in host order as numpy sums
+    an array's rows."""
+    modes = over.shape[1]
+    over_cores, deliv_cores = np.zeros(modes), np.zeros(modes)
+    over_t, deliv_t = np.zeros((ntypes, modes)), np.zeros((ntypes, modes))
+    for h in range(over.shape[0]):
+        t = htype[h]
+        for m in range(modes):
+            over_cores[m] += over[h, m] / per_core[h]
+            deliv_cores[m] += deliv[h, m] / per_core[h]
+            over_t[t, m] += over[h, m]
+            deliv_t[t, m] += deliv[h, m]
+    return over_cores, deliv_cores, over_t, deliv_t
 
 
 class Recorder:
@@ -260,9 +281,10 @@ class Recorder:
             row["shutdowns"] = int(report.shutdowns.sum())
         row["placed"], row["rejected"] = state.placed, state.rejected
         row["completed"], row["migrations"] = state.completed, state.migrations
-        per_core = c.mips_per_core[:, None]
-        over_cores = (report.overhead_mips_by_mode / per_core).sum(axis=0)
-        deliv_cores = (report.delivered_mips_by_mode / per_core).sum(axis=0)
+        over_cores, deliv_cores, over_by_type, deliv_by_type = _mode_sums(
+            report.overhead_mips_by_mode, report.delivered_mips_by_mode, c.mips_per_core, c.htype,
+            len(HYPERVISOR_TYPES),
+        )  # fmt: skip
         on_host = status > 0
         n_cells = len(MODES) * len(HYPERVISOR_TYPES)
         by_state = np.bincount(mode_of[on_host] * 2 + (status[on_host] - 1), minlength=2 * len(MODES))
@@ -280,9 +302,7 @@ class Recorder:
         }
         overhead: dict[tuple[str, str, str], float] = {}
         for ti, htype in enumerate(HYPERVISOR_TYPES):
-            on_type = c.htype == ti
-            over = report.overhead_mips_by_mode[on_type].sum(axis=0)
-            deliv = report.delivered_mips_by_mode[on_type].sum(axis=0)
+            over, deliv = over_by_type[ti], deliv_by_type[ti]
             for mi, mode in enumerate(MODES):
                 if deliv[mi] > 0:
                     overhead[(mode.value, htype.value, "cpu")] = float(over[mi] / deliv[mi])
