@@ -341,7 +341,10 @@ class Consolidator:
                 on = on or _TargetIndex(self, self.busy & ~over_mask & ~switched_off & ~self.down)
                 target = self.find_host(v, index=on)
             if target < 0:
-                anywhere = anywhere or _TargetIndex(self, self.busy & ~over_mask & ~self.down, over_mask | self.down)
+                if anywhere is None:
+                    # last-resort: no host that is on could take it, so the best of the others is the best of all
+                    others = self.busy & ~over_mask & ~self.down & (switched_off if on is not None else True)
+                    anywhere = _TargetIndex(self, others, over_mask | self.down)
                 target = self.find_host(v, index=anywhere)
             if target >= 0:
                 self._own(lists, target).append(v)
