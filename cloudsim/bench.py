@@ -263,3 +263,14 @@ def growth(points: list[tuple[int, float]]) -> list[tuple[int, int, float]]:
 
     pts = sorted(p for p in points if p[1] > 0)
     return [(a, b, math.log(tb / ta) / math.log(b / a)) for (a, ta), (b, tb) in itertools.pairwise(pts) if b > a]
+
+
+def overall_growth(points: list[tuple[int, float]]) -> float | None:
+    """k of the least-squares fit of log time on log hosts over every size (None under three sizes)."""
+    import math
+
+    pts = [(math.log(h), math.log(t)) for h, t in points if h > 0 and t > 0]
+    if len({x for x, _ in pts}) < 3:
+        return None
+    mx, my = sum(x for x, _ in pts) / len(pts), sum(y for _, y in pts) / len(pts)
+    return sum((x - mx) * (y - my) for x, y in pts) / sum((x - mx) ** 2 for x, _ in pts)

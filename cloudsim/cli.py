@@ -1327,10 +1327,13 @@ def bench_sim(
         table.add_row(*(str(r[c]) for c in cols))
     Console(width=max(out.width, 140)).print(table)
     for be in backends:  # how time grows with the data centre's size, one backend at a time
-        if fit := bench.growth([(r["hosts"], r["cpu_s"]) for r in rows if r.get("hosts") and r["backend"] == be.value]):
+        points = [(r["hosts"], r["cpu_s"]) for r in rows if r.get("hosts") and r["backend"] == be.value]
+        if fit := bench.growth(points):
+            overall = bench.overall_growth(points)
             typer.echo(
                 f"{be.value}: CPU time ∝ hosts^k, "
                 + ", ".join(f"k = {k:.2f} from {a:,} to {b:,} hosts" for a, b, k in fit)
+                + (f"; k = {overall:.2f} fitted over all {len(points)} sizes" if overall is not None else "")
             )
     if out_csv is not None:
         with out_csv.open("w", newline="", encoding="utf-8") as f:

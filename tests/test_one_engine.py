@@ -179,7 +179,7 @@ def test_bench_sim_times_local_and_ray_side_by_side(tmp_path, capsys, ray_sessio
 
 def test_bench_sim_fits_how_time_grows_with_hosts(tmp_path, capsys):
     """Several --hosts: one row each, as many guests per host as the first, and the exponent between sizes."""
-    from cloudsim.bench import growth
+    from cloudsim.bench import growth, overall_growth
     from cloudsim.cli import main
 
     out = tmp_path / "sim.csv"
@@ -191,6 +191,8 @@ def test_bench_sim_fits_how_time_grows_with_hosts(tmp_path, capsys):
     assert [r[0] for r in rows] == ["synthetic-8-hosts-16-guests-churn-1d", "synthetic-24-hosts-48-guests-churn-1d"]
     assert "local: CPU time ∝ hosts^k, k = " in printed and "from 8 to 24 hosts" in printed
     assert growth([(10, 1.0), (100, 10.0), (1000, 1000.0)]) == [(10, 100, 1.0), (100, 1000, 2.0)]
+    assert overall_growth([(10, 1.0), (100, 10.0), (1000, 1000.0)]) == pytest.approx(1.5)  # slope of the fit
+    assert overall_growth([(10, 1.0), (100, 10.0)]) is None
     assert main(["bench", "sim", "--hosts", "8", "--hosts", "8"]) == 2
     assert "--hosts: each size once" in capsys.readouterr().err
 
