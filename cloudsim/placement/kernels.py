@@ -172,6 +172,31 @@ def _overloaded_with(
     return overloaded(det_kind, det_param, (R[h] + r) / total[h], row, n)
 
 
+@njit(cache=True, inline="always")
+def _avail(h: int, S: np.ndarray, total: np.ndarray) -> float:
+    """The MIPS host ``h`` has free for the scheduler."""
+    return 0.0 if total[h] < S[h] else total[h] - S[h]
+
+
+@njit(cache=True, inline="always")
+def _fits(h: int, r: float, S: np.ndarray, total: np.ndarray, pe_mips: np.ndarray) -> bool:
+    """Whether host ``h`` has ``r`` MIPS free for the scheduler, and a core that large."""
+    return not (pe_mips[h] < r or _avail(h, S, total) < r)
+
+
+@njit(cache=True, inline="always")
+def _books(h: int, ram_free: np.ndarray, bw_free: np.ndarray, cpu_free: np.ndarray, vm_ram: float, vm_bw: float,
+           vm_cpu: float) -> bool:  # fmt: skip
+    """Whether host ``h`` has the guest's memory, bandwidth and CPU bookings free."""
+    return not (ram_free[h] < vm_ram or bw_free[h] < vm_bw or cpu_free[h] < vm_cpu)
+
+
+@njit(cache=True, inline="always")
+def _key(h: int, r: float, A: np.ndarray, total: np.ndarray, ptab: np.ndarray, p0: np.ndarray) -> float:
+    """PABFD's measure of host ``h`` for a request of ``r`` MIPS: its power increase, to the milliwatt."""
+    return power_key(power(ptab[h], (A[h] + r) / total[h]) - p0[h])
+
+
 @njit(cache=True)
 def find_host(
     r: float, vm_hist: np.ndarray, vm_hist_len: int, vm_mips: float, excluded: np.ndarray, type_ok: np.ndarray,
@@ -196,12 +221,11 @@ def find_host(
     for h in range(h_count):
         if excluded[h] or not type_ok[htype[h]] or (not busy[h] and first[htype[h]] != h):
             continue
-        avail = 0.0 if total[h] < S[h] else total[h] - S[h]
-        if pe_mips[h] < r or avail < r:
+        if not _fits(h, r, S, total, pe_mips):
             continue
-        if check_book and (ram_free[h] < vm_ram or bw_free[h] < vm_bw or cpu_free[h] < vm_cpu):
+        if check_book and not _books(h, ram_free, bw_free, cpu_free, vm_ram, vm_bw, vm_cpu):
             continue
-        key = power_key(power(ptab[h], (A[h] + r) / total[h]) - p0[h])
+        key = _key(h, r, A, total, ptab, p0)
         if not key < best_key:  # could not win: no need to ask the detector
             continue
         if det_kind >= 0 and A[h] != 0 and _overloaded_with(h, r, vm_hist, vm_hist_len, vm_mips, R, HH, HL, total,
@@ -256,11 +280,10 @@ def _rise(b: int, r: float, table: np.ndarray, t: float) -> float:
 @njit(cache=True, inline="always")
 def _leaf_values(h: int, S: np.ndarray, A: np.ndarray, p0: np.ndarray, total: np.ndarray, pe_mips: np.ndarray,
                  ptab: np.ndarray) -> tuple[float, float]:  # fmt: skip
-    avail = 0.0 if total[h] < S[h] else total[h] - S[h]
-    return min(avail, pe_mips[h]), power(ptab[h], A[h] / total[h]) - p0[h] - _BOUND_SLACK_W
+    return min(_avail(h, S, total), pe_mips[h]), power(ptab[h], A[h] / total[h]) - p0[h] - _BOUND_SLACK_W
 
 
-# What bounds a node keeps of its hosts' detectors (columns of ``det``, a row per node: one cache line), each
+# What bounds a node keeps of its hosts' detectors (columns of its row of ``node``), each
 # the least over the hosts holding VMs (-inf for a host holding none, which no detector refuses; +inf where no
 # host counts): the local regression's prediction from the host's history, over all hosts and over those with
 # a full window, and the requested utilization R / total of those without a full window and of all.
@@ -316,6 +339,24 @@ def _pull(o: int, n: int, node: np.ndarray) -> None:
     node[o + n, _ROOM] = max(node[a, _ROOM], node[b, _ROOM])
     for f in range(1, _NODE):
         node[o + n, f] = min(node[a, f], node[b, f])
+
+
+@njit(cache=True, inline="always")
+def _pull_up(o: int, n: int, node: np.ndarray) -> None:
+    """The ancestors of node ``o + n``, from its parent to the root, after it changed."""
+    n //= 2
+    while n >= 1:
+        _pull(o, n, node)
+        n //= 2
+
+
+@njit(cache=True, inline="always")
+def _leaf(h: int, node: np.ndarray, n: int, S: np.ndarray, A: np.ndarray, p0: np.ndarray, total: np.ndarray,
+          pe_mips: np.ndarray, ptab: np.ndarray, R: np.ndarray, HH: np.ndarray, HL: np.ndarray,
+          ram_free: np.ndarray, bw_free: np.ndarray, cpu_free: np.ndarray) -> None:  # fmt: skip
+    """Host ``h``'s values in its leaf, row ``n`` of ``node`` (but its id): room, increase, detector bounds."""
+    node[n, _ROOM], node[n, _AMIN] = _leaf_values(h, S, A, p0, total, pe_mips, ptab)
+    _leaf_detector(h, node, n, A, R, HH, HL, total, ram_free, bw_free, cpu_free)
 
 
 @njit(cache=True)
@@ -387,10 +428,9 @@ def index_build(
 def index_set(
     h: int, eligible: bool, n_over: int, cls: np.ndarray, bstart: np.ndarray, slot_host: np.ndarray,
     tbase: np.ndarray, size: np.ndarray, hb: np.ndarray, hslot: np.ndarray, node: np.ndarray, free: np.ndarray,
-    nfree: np.ndarray,
-    overflow: np.ndarray, S: np.ndarray, A: np.ndarray, p0: np.ndarray, total: np.ndarray, pe_mips: np.ndarray,
-    ptab: np.ndarray, R: np.ndarray, HH: np.ndarray, HL: np.ndarray, ram_free: np.ndarray, bw_free: np.ndarray,
-    cpu_free: np.ndarray,
+    nfree: np.ndarray, overflow: np.ndarray, S: np.ndarray, A: np.ndarray, p0: np.ndarray, total: np.ndarray,
+    pe_mips: np.ndarray, ptab: np.ndarray, R: np.ndarray, HH: np.ndarray, HL: np.ndarray, ram_free: np.ndarray,
+    bw_free: np.ndarray, cpu_free: np.ndarray,
 ) -> int:  # fmt: skip
     """Host ``h`` changed (its view, or whether it is eligible): its leaf, or a free leaf of the bucket its
     load now falls in, or the overflow list (the first ``n_over`` of ``overflow``) when that bucket has none
@@ -402,8 +442,7 @@ def index_set(
         pos = hslot[h] - bstart[b]
         n = m + pos
         if to == b:
-            node[o + n, _ROOM], node[o + n, _AMIN] = _leaf_values(h, S, A, p0, total, pe_mips, ptab)
-            _leaf_detector(h, node, o + n, A, R, HH, HL, total, ram_free, bw_free, cpu_free)
+            _leaf(h, node, o + n, S, A, p0, total, pe_mips, ptab, R, HH, HL, ram_free, bw_free, cpu_free)
         else:  # it leaves the bucket: its leaf is free
             node[o + n, :] = np.inf
             node[o + n, _ROOM] = -np.inf
@@ -411,10 +450,7 @@ def index_set(
             free[bstart[b] + nfree[b]] = pos
             nfree[b] += 1
             hb[h], hslot[h] = -1, -1
-        n //= 2
-        while n >= 1:
-            _pull(o, n, node)
-            n //= 2
+        _pull_up(o, n, node)
         if to == b or to < 0:
             return n_over
     else:
@@ -434,12 +470,8 @@ def index_set(
         hb[h], hslot[h] = to, bstart[to] + pos
         slot_host[hslot[h]] = h
         node[o + n, _MINID] = h
-        node[o + n, _ROOM], node[o + n, _AMIN] = _leaf_values(h, S, A, p0, total, pe_mips, ptab)
-        _leaf_detector(h, node, o + n, A, R, HH, HL, total, ram_free, bw_free, cpu_free)
-        n //= 2
-        while n >= 1:
-            _pull(o, n, node)
-            n //= 2
+        _leaf(h, node, o + n, S, A, p0, total, pe_mips, ptab, R, HH, HL, ram_free, bw_free, cpu_free)
+        _pull_up(o, n, node)
         return n_over
     overflow[n_over] = h
     return n_over + 1
@@ -521,12 +553,11 @@ def find_host_indexed(
     ov_key = np.full(n_over, np.inf)
     for i in range(n_over):
         h = overflow[i]
-        avail = 0.0 if total[h] < S[h] else total[h] - S[h]
-        if not type_ok[htype[h]] or pe_mips[h] < r or avail < r:
+        if not type_ok[htype[h]] or not _fits(h, r, S, total, pe_mips):
             continue
-        if check_book and (ram_free[h] < vm_ram or bw_free[h] < vm_bw or cpu_free[h] < vm_cpu):
+        if check_book and not _books(h, ram_free, bw_free, cpu_free, vm_ram, vm_bw, vm_cpu):
             continue
-        ov_key[i] = power_key(power(ptab[h], (A[h] + r) / total[h]) - p0[h])
+        ov_key[i] = _key(h, r, A, total, ptab, p0)
     heap = _next_overflow(ov_key, overflow, hk, hs, hn, heap)
     for b in range(size.shape[0]):
         o = tbase[b]
@@ -568,9 +599,9 @@ def find_host_indexed(
                 continue
             if child >= m:  # a host, which can take the request (entries of overflow hosts are below -_OVERFLOW)
                 h = slot_host[bstart[b] + child - m]
-                if check_book and (ram_free[h] < vm_ram or bw_free[h] < vm_bw or cpu_free[h] < vm_cpu):
+                if check_book and not _books(h, ram_free, bw_free, cpu_free, vm_ram, vm_bw, vm_cpu):
                     continue
-                key = power_key(power(ptab[h], (A[h] + r) / total[h]) - p0[h])
+                key = _key(h, r, A, total, ptab, p0)
                 heap = _heap_push(hk, hs, hn, heap, key, h, -1 - h)
             else:
                 lb = node[o + child, _AMIN] + rise
@@ -646,8 +677,8 @@ def host_view(
 @njit(cache=True)
 def shed(
     h: int, vms: np.ndarray, order: np.ndarray, req: np.ndarray, pe_mips: np.ndarray, total: np.ndarray,
-    hist: np.ndarray, hist_len: np.ndarray, vm_mips: np.ndarray, S: np.ndarray, A: np.ndarray, R: np.ndarray, HH: np.ndarray,
-    HL: np.ndarray, det_kind: int, det_param: float,
+    hist: np.ndarray, hist_len: np.ndarray, vm_mips: np.ndarray, S: np.ndarray, A: np.ndarray, R: np.ndarray,
+    HH: np.ndarray, HL: np.ndarray, det_kind: int, det_param: float,
 ) -> tuple[int, np.ndarray, bool]:  # fmt: skip
     """An overloaded host ``h`` holding ``vms`` sheds the VMs of ``order`` one at a time, its view (:func:`_view`)
     made again after each, until the detector no longer finds it overloaded. Returns (how many it shed, the
