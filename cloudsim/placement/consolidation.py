@@ -455,8 +455,9 @@ class _TargetIndex:
         n = len(node) + c.H
         hk, hs, hn = np.empty(n), np.empty(n, dtype=np.int64), np.empty(n, dtype=np.int64)
         # the kernels' arguments that stay for the step (the views are the step's arrays)
-        self._set_args = (cls, bstart, slot_host, tbase, size, hb, hslot, node, free, nfree, overflow, c.S, c.A, c.p0, c.total, c.pe_mips, c.ptab, c.R, c.HH, c.HL, c.free_mem,
-                          c.free_bw, c.free_cpu)  # fmt: skip
+        self._set_args = (cls, bstart, slot_host, tbase, size, hb, hslot, node, free, nfree, overflow, c.S, c.A,
+                          c.p0, c.total, c.pe_mips, c.ptab, c.R, c.HH, c.HL, c.free_mem, c.free_bw,
+                          c.free_cpu)  # fmt: skip
         self._find_args = (c.htype, rep, c.S, c.A, c.R, c.HH, c.HL, c.p0, c.total, c.pe_mips, c.ptab, c.free_mem,
                            c.free_bw, c.free_cpu, c._det_code, c._det_param, bstart, slot_host, tbase, size, node,
                            overflow, hk, hs, hn)  # fmt: skip

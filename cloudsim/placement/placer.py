@@ -95,7 +95,8 @@ def _sync(dirty: np.ndarray, code: int, by_id: bool, power: bool, group: np.ndar
           etree: np.ndarray, rep: np.ndarray, canon: np.ndarray, twin: np.ndarray, mark: np.ndarray,
           guests: np.ndarray, g_cpu: np.ndarray, g_mem: np.ndarray, g_ok: np.ndarray, g_over: np.ndarray,
           cpu_cap: np.ndarray, mem_cap: np.ndarray, cpu_used: np.ndarray, mem_used: np.ndarray, curves: np.ndarray,
-          outcome: np.ndarray, raw: np.ndarray, tmax: np.ndarray, tmin: np.ndarray, counts: np.ndarray) -> None:  # fmt: skip
+          outcome: np.ndarray, raw: np.ndarray, tmax: np.ndarray, tmin: np.ndarray,
+          counts: np.ndarray) -> None:  # fmt: skip
     """The hosts ``dirty`` changed (a host may repeat): the first empty host of their groups and its state
     (``canon``), the twins, and every shape's view of each host whose state or twinhood changed. A host
     becomes empty only by a change, so the twins change wholesale only when the first empty host of a group
@@ -292,8 +293,8 @@ class Placer:
 
     def __getstate__(self) -> dict[str, Any]:
         state = dict(self.__dict__)
-        for k in ("etree", "rep", "canon", "twin", "mark", "keys", "seen", "outcome", "raw", "tmax", "tmin", "counts", "g_cpu", "g_mem",
-                  "g_over", "g_ok", "_dirty"):  # fmt: skip
+        for k in ("etree", "rep", "canon", "twin", "mark", "keys", "seen", "outcome", "raw", "tmax", "tmin", "counts",
+                  "g_cpu", "g_mem", "g_over", "g_ok", "_dirty"):  # fmt: skip
             state.pop(k)
         return state
 
@@ -336,8 +337,8 @@ class Placer:
         self._dirty = []
         s = self.s
         _sync(dirty, self.code, self.by_id, self.power, self.group, self.gpos, self.gbase, self.gsize, self.members,
-              self.gfirst, self.gcount, self.etree, self.rep, self.canon, self.twin, self.mark, s.guests, self.g_cpu, self.g_mem, self.g_ok,
-              self.g_over, s.cpu_cap, s.mem_cap, s.cpu_used, s.mem_used, self.curves, self.outcome, self.raw,
+              self.gfirst, self.gcount, self.etree, self.rep, self.canon, self.twin, self.mark, s.guests, self.g_cpu,
+              self.g_mem, self.g_ok, self.g_over, s.cpu_cap, s.mem_cap, s.cpu_used, s.mem_used, self.curves, self.outcome, self.raw,
               self.tmax, self.tmin, self.counts)  # fmt: skip
 
     def decide(self, r: Request) -> Decision:
