@@ -429,8 +429,7 @@ class HostShard:
         self._buf: dict[str, np.ndarray] | None = None  # the buffers the columns (and draws) are views of
         self._traced = False  # some row follows a trace column (else utilization is the tick's draws)
         self._slot = np.full(self.n, -1, dtype=np.int64)  # scratch of _settle_hosts, all -1 between calls
-        self._by_host_of: np.ndarray | None = None  # the rows _by_host was made from: none yet (_rows_by_host)
-        self._by_host = _rows_by_host(np.zeros(0, dtype=np.int64), self.n)
+        self._by_host: tuple[np.ndarray, np.ndarray] | None = None  # _rows_by_host; None once rows are cut
         self._settle(0.0, remove_idle=False)
 
     def save(self) -> bytes:
@@ -440,8 +439,7 @@ class HostShard:
         state = dict(self.__dict__)
         state["trace"] = None
         # the columns travel on their own; their buffers and the rows by host are made again
-        state["_buf"], state["_by_host_of"] = None, None
-        state["_by_host"] = _rows_by_host(np.zeros(0, dtype=np.int64), self.n)
+        state["_buf"], state["_by_host"] = None, None
         return pickle.dumps(state, protocol=pickle.HIGHEST_PROTOCOL)
 
     @classmethod
@@ -456,20 +454,26 @@ class HostShard:
 
     # ------------------------------------------------------------------------------------- commands
 
-    def _append(self, rows: list[list[float]]) -> None:
-        """New rows at the end. The columns are views of buffers with room to spare (grown twice over when
-        full, or when a compaction replaced them), so a few rows cost a few rows, not a copy of the shard."""
-        m = np.array(rows, dtype=np.float64).reshape(-1, len(_FIELDS))
-        new = {k: m[:, i].astype(self._a[k].dtype) for i, k in enumerate(_FIELDS)}
-        n, add = len(self._a["gid"]), len(m)
+    def _buffers(self, rows: int) -> dict[str, np.ndarray]:
+        """The buffers the columns are views of (and the tick's draws, once copied in), with room for ``rows``
+        rows: made with the columns copied in, or grown twice over, when there is not."""
         buf = self._buf
-        if buf is None or self._a["gid"].base is not buf["gid"] or n + add > len(buf["gid"]):
-            cap = max(64, 2 * (n + add))
+        if buf is None or rows > len(buf["gid"]):
+            n, cap = len(self._a["gid"]), max(64, 2 * rows)
             buf = {k: np.empty(cap, dtype=v.dtype) for k, v in self._a.items()}
             for k, v in self._a.items():
                 buf[k][:n] = v
             buf["draw"] = np.empty(cap)
             self._buf = buf
+        return buf
+
+    def _append(self, rows: list[list[float]]) -> None:
+        """New rows at the end, in the buffers' room (:meth:`_buffers`): a few rows cost a few rows, not a copy
+        of the shard."""
+        m = np.array(rows, dtype=np.float64).reshape(-1, len(_FIELDS))
+        new = {k: m[:, i].astype(self._a[k].dtype) for i, k in enumerate(_FIELDS)}
+        n, add = len(self._a["gid"]), len(m)
+        buf = self._buffers(n + add)
         for k in _FIELDS:
             buf[k][n : n + add] = new[k]
         self._a = {k: buf[k][: n + add] for k in _FIELDS}
@@ -491,15 +495,8 @@ class HostShard:
 
     def _keep(self, keep: np.ndarray) -> None:
         """Keep the rows ``keep`` (a mask), in order; in place in the buffers, which keep their room."""
-        buf = self._buf
-        if buf is None or self._a["gid"].base is not buf["gid"]:
-            self._a = {k: v[keep] for k, v in self._a.items()}
-            if self._draw_tick == self.tick:
-                self._draw = self._draw[keep]
-            else:
-                self._draw_tick = -1
-            return
-        self._by_host_of = None  # rows were cut: the rows by host are made again
+        self._by_host = None  # rows were cut: the rows by host are made again
+        buf = self._buffers(len(self._a["gid"]))
         m = int(np.count_nonzero(keep))
         for k, v in self._a.items():
             buf[k][:m] = v[keep]
@@ -769,10 +766,8 @@ class HostShard:
         """(starts, rows) of :func:`_rows_by_host` for the rows there were when it was made: again only when
         rows were cut or many came (the rows added since are at the end, past ``len(rows)``)."""
         host = self._a["host"]
-        base = host if host.base is None else host.base
-        if self._by_host_of is not base or len(host) > 2 * len(self._by_host[1]) + 64:
+        if self._by_host is None or len(host) > 2 * len(self._by_host[1]) + 64:
             self._by_host = _rows_by_host(host, self.n)
-            self._by_host_of = base
         return self._by_host
 
     def _row_of(self, gid: int, h: int) -> int:
