@@ -308,8 +308,7 @@ class Consolidator:
         again in a later step."""
         self.free_mem, self.free_cpu = free_mem.copy(), free_cpu.copy()
         lists = list(self.lists)  # the planned lists: a host's own copy once the step changes it (_own)
-        self._reset_views()
-        self._refresh_all()
+        self._refresh_all()  # every host's view, afresh
         over_mask = self._overloaded(np.arange(self.H))
         to_move: list[int] = []
         in_flight = bool((self.mig_to >= 0).any())
@@ -332,7 +331,7 @@ class Consolidator:
         moves: list[tuple[int, int]] = []
         to_move.sort(key=lambda x: -self.req[x])  # stable, as Collections.sort
         switched_off = self.util_mips == 0
-        # the hosts that are on, and all hosts (an empty one of each type standing for its type), indexed
+        # the hosts that are on, and (all) the others (an empty one of each type standing for its type), indexed
         on: _TargetIndex | None = None
         anywhere: _TargetIndex | None = None
         for v in to_move[: self.cfg.max_migrations]:
