@@ -386,12 +386,13 @@ class Consolidator:
             req = self.req[ids]
             # the largest request goes first (a stable sort on -req puts the first maximum first); most hosts
             # fail there, so the rest is sorted only when it fits
-            if self.find_host(int(ids[int(np.argmax(req))]), index=index) < 0:
+            first = self.find_host(int(ids[int(np.argmax(req))]), index=index)
+            if first < 0:
                 continue
             vms = ids[np.argsort(-req, kind="stable")].tolist()
             placed: list[tuple[int, int]] = []
-            for v in vms:
-                target = self.find_host(v, index=index)
+            for i, v in enumerate(vms):
+                target = first if i == 0 else self.find_host(v, index=index)  # the first: that largest one
                 if target < 0:
                     for pv, ph in placed:
                         lists[ph].remove(pv)
