@@ -175,25 +175,37 @@ class HostReport:
 
     def pack(self) -> tuple[float, np.ndarray, np.ndarray, np.ndarray]:
         """The report as three arrays (per host, per guest, finished guests) for a cheap trip between
-        processes: one buffer each instead of one per field."""
-        n = len(self.host_ids)
-        hosts = np.column_stack([getattr(self, k).reshape(n, -1).astype(np.float64) for k in _HOST_FIELDS])
-        guests = np.column_stack([self.guest_ids.astype(np.float64), self.guest_util, self.guest_req_mips])
+        processes: one buffer each instead of one per field, a field (or a mode) per row, so that packing
+        and unpacking copy whole rows."""
+        hosts = np.empty((_HOST_ROWS, len(self.host_ids)))
+        row = 0
+        for k in _HOST_FIELDS:
+            value = getattr(self, k)
+            if k in _BY_MODE:
+                hosts[row : row + N_MODES] = value.T
+                row += N_MODES
+            else:
+                hosts[row] = value
+                row += 1
+        guests = np.stack([self.guest_ids.astype(np.float64), self.guest_util, self.guest_req_mips])
         return self.t, hosts, guests, self.finished
 
     @staticmethod
     def unpack(packed: tuple[float, np.ndarray, np.ndarray, np.ndarray]) -> HostReport:
-        """The inverse of :meth:`pack`."""
+        """The inverse of :meth:`pack`: the fields are views of the packed rows (read-only when the arrays
+        came from Ray's object store; :meth:`concat` copies them)."""
         t, hosts, guests, finished = packed
         out: dict[str, np.ndarray] = {}
-        col = 0
+        row = 0
         for k in _HOST_FIELDS:
-            width = N_MODES if k in _BY_MODE else 1
-            block = hosts[:, col : col + width]
-            out[k] = block if width > 1 else (block[:, 0].astype(np.int64) if k in _INT_HOST else block[:, 0].copy())
-            col += width
-        out["guest_ids"] = guests[:, 0].astype(np.int64)
-        out["guest_util"], out["guest_req_mips"] = guests[:, 1].copy(), guests[:, 2].copy()
+            if k in _BY_MODE:
+                out[k] = hosts[row : row + N_MODES].T
+                row += N_MODES
+            else:
+                out[k] = hosts[row].astype(np.int64) if k in _INT_HOST else hosts[row]
+                row += 1
+        out["guest_ids"] = guests[0].astype(np.int64)
+        out["guest_util"], out["guest_req_mips"] = guests[1], guests[2]
         return HostReport(t=t, finished=finished, **out)
 
     @staticmethod
@@ -220,6 +232,7 @@ _HOST_FIELDS = tuple(
     for k in HostReport.__dataclass_fields__
     if k not in ("t", "guest_ids", "guest_util", "guest_req_mips", "finished")
 )
+_HOST_ROWS = len(_HOST_FIELDS) + (N_MODES - 1) * len(_BY_MODE)  # rows of a packed report's host array
 
 
 def power_w(curve_w: np.ndarray, util: np.ndarray) -> np.ndarray:
