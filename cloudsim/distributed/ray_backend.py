@@ -1,10 +1,11 @@
 """The Ray backend: host shards as Ray actors. With ``session`` and ``tasks``, the only modules that import Ray.
 
 As in Ray Serve's ``ActorReplicaWrapper``, every Ray call is made here: the actor is a plain class
-(:class:`ShardActor`) wrapped with ``ray.remote`` at run time. The controller makes one call per actor
-per event time (commands are fire-and-forget; a caller's calls to one actor run in order) and, at each
-tick, advances all actors in parallel with a single ``ray.get``. Errors raised by a fire-and-forget
-``apply`` surface at the next ``advance``.
+(:class:`ShardActor`) wrapped with ``ray.remote`` at run time. At each tick the controller advances all
+actors in parallel with a single ``ray.get``; each actor's call carries the commands queued for it since
+its last call. The periodic saves are fire-and-forget (a caller's calls to one actor run in order): the
+actors save while the controller decides, and the next tick collects the saves. Errors raised by a
+fire-and-forget call surface at the next ``advance``.
 """
 
 from __future__ import annotations
@@ -47,8 +48,11 @@ class ShardActor:
         for completions, t, commands in batch:
             self.apply(completions, t, commands)
 
-    def advance(self, completions: list[float], t: float, tick: int) -> Any:
-        """Advance to ``t``; the report travels packed (see :meth:`HostReport.pack`)."""
+    def advance(self, batch: list[tuple[list[float], float, list[Command]]], completions: list[float], t: float,
+                tick: int) -> Any:  # fmt: skip
+        """:meth:`apply_all` of ``batch`` (the commands since the last call), then advance to ``t``; the report
+        travels packed (see :meth:`HostReport.pack`)."""
+        self.apply_all(batch)
         self._catch_up(completions)
         return self.shard.advance(t, tick).pack()
 
@@ -76,7 +80,8 @@ class ShardActor:
 
 class RayBackend:
     """Host shards as Ray actors (one per physical host when ``hosts_per_actor`` is 1; ``auto``: about one
-    per CPU of the cluster). Ray must be initialised (see :func:`cloudsim.distributed.session.ray_session`).
+    per CPU of the cluster but the controller's). Ray must be initialised (see
+    :func:`cloudsim.distributed.session.ray_session`).
 
     **A lost actor is rebuilt.** Every ``checkpoint_ticks`` ticks each actor's shard is saved in the driver,
     and every call made to an actor since is logged. When an actor dies (its process killed, its node
@@ -101,10 +106,13 @@ class RayBackend:
         self.node_ids: list[str] = []  # the node each actor ran on at the end (after ``close``)
         self._nodes: list[str] = []  # the alive nodes when the actors were placed, in id order
         self._queued: list[list[tuple[list[float], float, list[Command]]]] = []  # per actor, not sent yet
+        self._snapping: list[tuple[int, Any, int]] = []  # saves under way: (actor, ref, its log's length then)
         self.actor_startup_cpu_s = 0.0  # CPU their worker processes used before (Ray and imports)
 
     def grain(self, hosts: int) -> int:
-        cpus = max(1, int(ray.cluster_resources().get("CPU", 1)))
+        """About one actor per CPU of the cluster that the controller leaves: the driver is busy most of a
+        tick, and the actors' tick waits for it (on 2 CPUs, one actor measured faster than two)."""
+        cpus = max(1, int(ray.cluster_resources().get("CPU", 1)) - 1)
         return max(1, math.ceil(hosts / cpus))
 
     def _actor_class(self, index: int) -> Any:
@@ -132,6 +140,7 @@ class RayBackend:
         self._completions = [[] for _ in specs]
         self._queued = [[] for _ in specs]
         self._log = [[] for _ in specs]
+        self._pending, self._snapping = [], []
         self.node_ids = []
 
     def save(self) -> list[bytes]:
@@ -148,8 +157,10 @@ class RayBackend:
         return getattr(self.handles[index], method).remote(*args)
 
     def apply(self, t: float, commands: dict[int, list[Command]]) -> None:
-        # queued, and sent with the actor's next call: the driver needs no answer before the next tick,
-        # and the actor applies them in order, at their own times, all the same
+        # queued, and sent with the actor's next advance: the driver needs no answer before the next tick,
+        # and the actor applies them in order, at their own times, all the same. (Sending the consolidation's
+        # moves at once, for the actor to apply them while the controller places arrivals, measured slower:
+        # the extra call costs more than the overlap gains.)
         for index, cmds in sorted(commands.items()):
             self._queued[index].append((self._sent(index), t, cmds))
 
@@ -181,15 +192,25 @@ class RayBackend:
         raise BackendLost(f"host actor {index} was lost and could not be rebuilt in {attempts} tries: {why}")
 
     def _gather(self, calls: list[tuple[int, Any]]) -> list[Any]:
-        """The results of ``calls`` (one per actor, in actor order), after the pending fire-and-forget calls;
-        an actor found dead is rebuilt and its calls replayed."""
+        """The results of ``calls`` (one per actor, in actor order), after the pending fire-and-forget calls
+        and the saves under way; an actor found dead is rebuilt and its calls replayed (from its last save
+        received: a save it did not deliver is replayed like any call)."""
         pending, self._pending = self._pending, []
+        snapping, self._snapping = self._snapping, []
         dead: set[int] = set()
         for index, ref in pending:
             try:
                 ray.get(ref)
             except ray.exceptions.RayActorError:
                 dead.add(index)
+        for index, ref, cut in snapping:
+            try:
+                saved = ray.get(ref)
+            except ray.exceptions.RayActorError:
+                dead.add(index)
+                continue
+            if index not in dead:  # the calls after the save are what a rebuilt actor replays from it
+                self._saved[index], self._log[index] = saved, self._log[index][cut:]
         results: list[Any] = []
         for index, ref in calls:
             try:
@@ -205,13 +226,17 @@ class RayBackend:
         return results
 
     def advance(self, t: float, tick: int) -> HostReport:
-        for i in range(len(self.handles)):
-            self._flush(i)
-        calls = [(i, self._call(i, "advance", self._sent(i), t, tick)) for i in range(len(self.handles))]
+        calls = []
+        for i in range(len(self.handles)):  # the commands queued for the actor travel with the call
+            batch, self._queued[i] = self._queued[i], []
+            calls.append((i, self._call(i, "advance", batch, self._sent(i), t, tick)))
         packed = self._gather(calls)
         self._ticks += 1
         if self.checkpoint_ticks and self._ticks % self.checkpoint_ticks == 0:
-            self._save()
+            # each actor saves its shard while the controller decides; the next call collects the saves
+            for i in range(len(self.handles)):
+                ref = self._call(i, "snapshot", self._sent(i))
+                self._snapping.append((i, ref, len(self._log[i])))
         return HostReport.concat([HostReport.unpack(r) for r in packed])
 
     def _save(self) -> None:
@@ -252,4 +277,4 @@ class RayBackend:
         for h in self.handles:
             ray.kill(h)
         self.handles = []
-        self._pending = []
+        self._pending, self._snapping = [], []

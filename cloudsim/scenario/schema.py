@@ -474,8 +474,8 @@ class Faults(Strict):
 class RaySettings(Strict):
     hosts_per_actor: int | Literal["auto"] = Field(
         "auto",
-        description="hosts grouped in one Ray actor: auto (about one actor per CPU of the cluster; one shard "
-        "on the local backend) or a number (1: one actor per host)",
+        description="hosts grouped in one Ray actor: auto (about one actor per CPU of the cluster but the "
+        "controller's; one shard on the local backend) or a number (1: one actor per host)",
     )
 
     @model_validator(mode="after")
