@@ -669,6 +669,28 @@ def test_the_index_with_empty_hosts_to_wake_finds_the_host_the_scan_finds(detect
     assert answered > 60
 
 
+def test_the_index_bounds_a_rise_by_its_least_over_the_loads_of_a_node():
+    """A node's bound on a request's power rise is the least rise over its range of loads, less a microwatt:
+    never above the rise of any load in the range, and equal to the least of a fine grid of them."""
+    from cloudsim.model.shard import power
+    from cloudsim.placement.kernels import _rise
+    from cloudsim.scenario.schema import SPECPOWER_TABLES
+
+    rng = np.random.default_rng(5)
+    tables = [np.array(t, dtype=float) for _, t in SPECPOWER_TABLES.values()]
+    for _ in range(300):
+        table = tables[int(rng.integers(len(tables)))]
+        lo, hi = np.sort(rng.uniform(0, 1, 2))
+        if rng.random() < 0.2:
+            hi = lo  # a node of one host
+        d = float(rng.choice([0.0, 0.013, 0.1, 0.25, 0.6]))
+        grid = np.linspace(lo, hi, 4001)
+        rise = [power(table, u + d) - power(table, u) for u in grid]
+        bound = _rise(float(lo), float(hi), d, table)
+        assert bound <= min(rise)
+        assert bound == pytest.approx(min(rise), abs=0.02)  # the grid is 1/4000 of the range apart
+
+
 def test_power_increases_equal_to_the_milliwatt_go_to_the_lowest_id():
     """Three hosts of one class whose increases differ in the last bits tie; the lowest id wins, in the scan
     and in the index, where comparing the doubles would pick host 2."""
