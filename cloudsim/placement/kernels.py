@@ -296,8 +296,7 @@ _MEM, _BW, _CPU = 7, 8, 9
 #: (+inf: the node holds none); a node's values are one row of ``node`` (80 bytes: one or two cache lines)
 _ROOM, _AMIN, _MINID = 0, 1, 2
 #: and after them the least load (allocated / total) of its hosts and, negated, the most: a node's bound on a
-#: request's power rise is the least rise over that range (:func:`_rise`). (Leaves in order of load, for
-#: narrower ranges, measured 3.5x the node pops: the room and detector bounds then prune less.)
+#: request's power rise is the least rise over that range (:func:`_rise`)
 _ULO, _UHI = 10, 11
 _NODE = 12
 _REFUSE_MARGIN = 1e-9  # a node is refused only this far past the detector's threshold (rounding)
@@ -407,7 +406,10 @@ def index_build(
             leaf_room[h], leaf_a[h] = _leaf_values(h, S, A, p0, total, pe_mips, ptab)
     free = np.empty(bstart[nb], dtype=np.int64)
     nfree = np.zeros(nb, dtype=np.int64)
-    for b in range(nb):  # each bucket by load (ties: by id), so that a node's bound is close to its hosts'
+    # each bucket by increase (the power at the step's load less the reported), so that a node's bound is close
+    # to its hosts': at 50,000 hosts a found search then pops about 126 nodes, against 530 with the leaves in
+    # id order or in a fixed scramble, and 450 in order of load
+    for b in range(nb):
         part = slot_host[bstart[b] : bstart[b] + count[b]]
         part[:] = part[np.argsort(leaf_a[part])]
         for i in range(part.shape[0]):
