@@ -18,7 +18,7 @@ from cloudsim.model import PreCopy, power_w
 from cloudsim.model.interpolation import interpolate
 from cloudsim.placement import kernels
 from cloudsim.placement.consolidation import Consolidator, Settings
-from cloudsim.placement.detectors import Detector, max_correlation_r2
+from cloudsim.placement.detectors import HISTORY, Detector, max_correlation_r2
 from cloudsim.scenario import load_scenario
 from cloudsim.scenario.schema import SPECPOWER_TABLES
 from cloudsim.workload import TraceError, read_planetlab
@@ -667,6 +667,47 @@ def test_the_index_with_empty_hosts_to_wake_finds_the_host_the_scan_finds(detect
                 c.busy[got] = True
                 index.set(got)
     assert answered > 60
+
+
+@pytest.mark.parametrize("detector,selection", [("lr", "mmt"), ("iqr", "mmt"), ("lr", "mc")])
+def test_views_made_one_interval_on_equal_views_made_afresh(detector, selection):
+    """Each step makes a host's view from the last one (its history row one sample on) unless its list
+    changed or a step wrote its view: over random arrivals, departures, steps, writes and skipped steps, the
+    views are bit for bit those made afresh."""
+    rng = np.random.default_rng(11)
+    c = _random_consolidator(rng, 12, detector, False)
+    c.cfg = Settings(Detector(detector, 1.2), selection=selection)
+    c.hist = np.zeros((c.V, HISTORY if selection == "mc" else c._width))
+    c._reset_views()  # the helper's random views are not any lists'
+    placed: list[int] = []
+    for interval in range(60):
+        for v in rng.permutation(c.V)[: int(rng.integers(0, 6))].tolist():
+            if v in placed:
+                c.remove(v)
+                placed.remove(v)
+            else:
+                c.add(v, int(rng.integers(0, c.H)))
+                placed.append(v)
+        ids = np.array(sorted(placed), dtype=np.int64)
+        util = rng.uniform(0, 1, len(ids)) * (rng.random(len(ids)) < 0.7)  # many zero samples
+        c.observe(ids, util, rng.uniform(0, 900, len(ids)), rng.uniform(0, 3000, c.H))
+        if rng.random() < 0.15:
+            continue  # no step this interval: the next one sees two reports
+        if rng.random() < 0.3:  # a whole step, which writes the views of the hosts it sheds and fills
+            c.step(np.full(c.H, 1e9), np.full(c.H, 1e9))
+            continue
+        c._refresh_all()
+        fresh = [np.array(a, copy=True) for a in (c.S, c.A, c.R, c.HH, c.HL)]
+        kernels.host_views(c._flat, c._offsets, np.ones(c.H, dtype=np.bool_), c.req, c.pe_mips, c.total, c.hist,
+                           c.hist_len, c.vm_mips, *fresh)  # fmt: skip
+        for made, want in zip((c.S, c.A, c.R, c.HH, c.HL), fresh, strict=True):
+            assert np.array_equal(made, want), interval
+        if rng.random() < 0.5:  # the step writes the view of a host with another list (as a planned move does)
+            lists = list(c.lists)
+            h = int(rng.integers(0, c.H))
+            lists[h] = [*lists[h], int(rng.integers(0, c.V))]
+            c._refresh(lists, [h])
+    assert c.HH.any()
 
 
 def test_the_index_bounds_a_rise_by_its_least_over_the_loads_of_a_node():

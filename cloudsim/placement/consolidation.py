@@ -118,6 +118,10 @@ class Consolidator:
         cls = cls.reshape(-1).astype(np.int64)
         self._classes = (cls, np.unique(cls, return_index=True)[1].astype(np.int64))
         self._reset_views()
+        # the hosts whose view the next step makes afresh (the others move their history row one sample on):
+        # those whose list changed or whose view a step wrote; and every host unless one report came between
+        self._stale = np.ones(self.H, dtype=np.bool_)
+        self._observed = 0
 
     # ------------------------------------------------------------------------------ observations
 
@@ -135,6 +139,7 @@ class Consolidator:
         rows = np.flatnonzero(mark)
         kernels.observe(self.hist, self.hist_len, self._nonzero, HISTORY, rows, guest_ids, util * self.scale[guest_ids])
         self.n_hist = min(self.n_hist + 1, HISTORY)
+        self._observed += 1
         self._tracked = rows[self.hist_len[rows] > 0]
         self.util_mips = util_mips
         self.p0 = kernels.power_now(self.ptab, util_mips, self.total)
@@ -188,21 +193,28 @@ class Consolidator:
         its length) of each host with the guests ``lists[h]``, none of them migrating (the step's view)."""
         for h in hosts:
             h = int(h)
+            self._stale[h] = True
             self.busy[h] = bool(lists[h])
             kernels.host_view(h, np.array(lists[h], dtype=np.int64), self.req, self.pe_mips, self.total, self.hist,
                               self.hist_len, self.vm_mips, self.S, self.A, self.R, self.HH, self.HL)  # fmt: skip
 
     def _refresh_all(self) -> None:
         """:meth:`_refresh` of every host with its list in :attr:`lists`, in one compiled call over the lists
-        flattened (again only where they changed since the last step)."""
+        flattened (again only where they changed since the last step); a host whose list did not change and
+        whose view the last step did not write moves its history row one sample on."""
         changed = np.array(sorted(self._changed), dtype=np.int64)
         self._changed.clear()
         part = [self.lists[h] for h in changed.tolist()]
         lengths = np.fromiter(map(len, part), dtype=np.int64, count=len(part))
         flat = np.fromiter(itertools.chain.from_iterable(part), dtype=np.int64, count=int(lengths.sum()))
         self._flat, self._offsets = kernels.patch_lists(self._flat, self._offsets, changed, lengths, flat)
-        kernels.host_views(self._flat, self._offsets, self.req, self.pe_mips, self.total, self.hist, self.hist_len,
-                           self.vm_mips, self.S, self.A, self.R, self.HH, self.HL)  # fmt: skip
+        if self._observed != 1:
+            self._stale[:] = True
+        self._stale[changed] = True
+        kernels.host_views(self._flat, self._offsets, self._stale, self.req, self.pe_mips, self.total, self.hist,
+                           self.hist_len, self.vm_mips, self.S, self.A, self.R, self.HH, self.HL)  # fmt: skip
+        self._stale[:] = False
+        self._observed = 0
         self.busy = self._offsets[1:] > self._offsets[:-1]
 
     def _overloaded(self, hosts: np.ndarray) -> np.ndarray:
@@ -326,6 +338,7 @@ class Consolidator:
                     self._det_code, self._det_param,
                 )  # fmt: skip
                 to_move += order[:k]
+                self._stale[h] = True
                 lists[h] = rest.tolist()
                 self.busy[h] = bool(lists[h])
         moves: list[tuple[int, int]] = []

@@ -621,14 +621,9 @@ def find_host_indexed(
 
 
 @njit(cache=True, inline="always")
-def _view(h: int, vms: np.ndarray, lo: int, hi: int, req: np.ndarray, pe_mips: np.ndarray, total: np.ndarray,
-          hist: np.ndarray, hist_len: np.ndarray, vm_mips: np.ndarray, S: np.ndarray, A: np.ndarray, R: np.ndarray,
-          HH: np.ndarray, HL: np.ndarray) -> None:  # fmt: skip
-    """Host ``h``'s view with the VMs ``vms[lo:hi]`` (in list order), none of them migrating, written into
-    ``S`` (requested sum for the scheduler), ``A`` (allocated sum), ``R`` (requested sum), ``HH`` (the first
-    ``HH.shape[1]`` samples of its history, those the detector reads) and ``HL`` (the length of its whole
-    history: the longest of its VMs', as every sample is >= 0). Inlined where it is called: a call per host
-    cost more than its sums."""
+def _sums(h: int, vms: np.ndarray, lo: int, hi: int, req: np.ndarray, pe_mips: np.ndarray, total: np.ndarray,
+          hist_len: np.ndarray, S: np.ndarray, A: np.ndarray, R: np.ndarray, HL: np.ndarray) -> None:  # fmt: skip
+    """Host ``h``'s sums and history length in its view (:func:`_view`), all but its history."""
     pe, t = pe_mips[h], total[h]
     s = 0.0
     r_sum = 0.0
@@ -644,6 +639,20 @@ def _view(h: int, vms: np.ndarray, lo: int, hi: int, req: np.ndarray, pe_mips: n
         alloc = 0.0
         for x in range(lo, hi):
             alloc += np.floor(min(req[vms[x]], pe) * f)
+    S[h], A[h], R[h], HL[h] = s, alloc, r_sum, n
+
+
+@njit(cache=True, inline="always")
+def _view(h: int, vms: np.ndarray, lo: int, hi: int, req: np.ndarray, pe_mips: np.ndarray, total: np.ndarray,
+          hist: np.ndarray, hist_len: np.ndarray, vm_mips: np.ndarray, S: np.ndarray, A: np.ndarray, R: np.ndarray,
+          HH: np.ndarray, HL: np.ndarray) -> None:  # fmt: skip
+    """Host ``h``'s view with the VMs ``vms[lo:hi]`` (in list order), none of them migrating, written into
+    ``S`` (requested sum for the scheduler), ``A`` (allocated sum), ``R`` (requested sum), ``HH`` (the first
+    ``HH.shape[1]`` samples of its history, those the detector reads) and ``HL`` (the length of its whole
+    history: the longest of its VMs', as every sample is >= 0). Inlined where it is called: a call per host
+    cost more than its sums."""
+    _sums(h, vms, lo, hi, req, pe_mips, total, hist_len, S, A, R, HL)
+    t = total[h]
     width = HH.shape[1]
     for j in range(width):
         HH[h, j] = 0.0
@@ -651,13 +660,13 @@ def _view(h: int, vms: np.ndarray, lo: int, hi: int, req: np.ndarray, pe_mips: n
         i = vms[x]
         for j in range(min(width, hist_len[i])):  # the samples past a VM's length are 0
             HH[h, j] += hist[i, j] * vm_mips[i] / t
-    S[h], A[h], R[h], HL[h] = s, alloc, r_sum, n
 
 
 @njit(cache=True)
 def host_views(
     flat: np.ndarray,
     offsets: np.ndarray,
+    stale: np.ndarray,
     req: np.ndarray,
     pe_mips: np.ndarray,
     total: np.ndarray,
@@ -670,9 +679,26 @@ def host_views(
     HH: np.ndarray,
     HL: np.ndarray,
 ) -> None:
-    """The view (:func:`_view`) of every host ``h``, which holds ``flat[offsets[h]:offsets[h + 1]]``."""
+    """The view (:func:`_view`) of every host ``h``, which holds ``flat[offsets[h]:offsets[h + 1]]``, one
+    interval after the last: a host not ``stale`` (its VMs and their MIPS the same, its history row that
+    view's) has every VM's history one sample older, so its history row moves one sample along and only the
+    newest is summed, the same terms in the same order (the samples past a VM's length are 0, and adding 0
+    changes no sum)."""
+    width = HH.shape[1]
     for h in range(offsets.shape[0] - 1):
-        _view(h, flat, offsets[h], offsets[h + 1], req, pe_mips, total, hist, hist_len, vm_mips, S, A, R, HH, HL)
+        lo, hi = offsets[h], offsets[h + 1]
+        if stale[h]:
+            _view(h, flat, lo, hi, req, pe_mips, total, hist, hist_len, vm_mips, S, A, R, HH, HL)
+            continue
+        _sums(h, flat, lo, hi, req, pe_mips, total, hist_len, S, A, R, HL)
+        for j in range(width - 1, 0, -1):
+            HH[h, j] = HH[h, j - 1]
+        x = 0.0
+        for k in range(lo, hi):
+            i = flat[k]
+            if hist_len[i] > 0:
+                x += hist[i, 0] * vm_mips[i] / total[h]
+        HH[h, 0] = x
 
 
 @njit(cache=True)
