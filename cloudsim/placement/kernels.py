@@ -338,6 +338,14 @@ def _refused(node: np.ndarray, n: int, kind: int, param: float, lr_vm: float, vm
 
 
 @njit(cache=True, inline="always")
+def _clear(node: np.ndarray, n: int) -> None:
+    """Row ``n`` of ``node`` holds no host: no room, and every other value +inf."""
+    for f in range(_NODE):
+        node[n, f] = np.inf
+    node[n, _ROOM] = -np.inf
+
+
+@njit(cache=True, inline="always")
 def _pull(o: int, n: int, node: np.ndarray) -> None:
     """Node ``o + n`` from its two children: the most room, and the least of every other value."""
     a, b = o + 2 * n, o + 2 * n + 1
@@ -417,13 +425,16 @@ def index_build(
         for i in range(size[b] - 1, count[b] - 1, -1):  # the free leaves, the first on top
             free[bstart[b] + nfree[b]] = i
             nfree[b] += 1
-    node = np.full((tbase[nb], _NODE), np.inf)
-    node[:, _ROOM] = -np.inf
+    node = np.empty((tbase[nb], _NODE))  # every row written once: empty, a host's, or from its children
     for b in range(nb):
-        m = size[b]
+        m, o = size[b], tbase[b]
         if count[b] == 0:
+            for n in range(2 * m):
+                _clear(node, o + n)
             continue
-        o = tbase[b]
+        _clear(node, o)  # (row 0 of a tree is not used)
+        for n in range(m + count[b], 2 * m):
+            _clear(node, o + n)
         for i in range(bstart[b], bstart[b] + count[b]):
             h = slot_host[i]
             n = o + m + i - bstart[b]
@@ -456,8 +467,7 @@ def index_set(
         if to == b:
             _leaf(h, node, o + n, S, A, p0, total, pe_mips, ptab, R, HH, HL, ram_free, bw_free, cpu_free)
         else:  # it leaves the bucket: its leaf is free
-            node[o + n, :] = np.inf
-            node[o + n, _ROOM] = -np.inf
+            _clear(node, o + n)
             slot_host[hslot[h]] = -1
             free[bstart[b] + nfree[b]] = pos
             nfree[b] += 1
