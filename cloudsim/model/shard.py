@@ -336,19 +336,20 @@ def _settle_hosts(
 
 @njit(cache=True)
 def _integrate_hosts(
-    t: float, hosts: np.ndarray, last_t: np.ndarray, power_w: np.ndarray, energy_j: np.ndarray, entries: bool,
+    t: float, hosts: np.ndarray, watts: np.ndarray, last_t: np.ndarray, energy_j: np.ndarray, entries: bool,
     used: np.ndarray, requested: np.ndarray, res_req: np.ndarray, res_alloc: np.ndarray, mig_loss: np.ndarray,
     active_s: np.ndarray, full_s: np.ndarray, requested_mips_s: np.ndarray, allocated_mips_s: np.ndarray,
     migration_loss_mips_s: np.ndarray,
 ) -> None:  # fmt: skip
-    """:meth:`HostShard._integrate` of ``hosts`` at the settled power (every model but the cloudsim one's
-    trapezoid), compiled: the same products and sums per host, so the same figures."""
-    for h in hosts:
+    """:meth:`HostShard._integrate` of ``hosts`` drawing ``watts`` (aligned with ``hosts``) since their last
+    event, compiled: the same products and sums per host, so the same figures."""
+    for k in range(hosts.shape[0]):
+        h = hosts[k]
         dt = t - last_t[h]
         last_t[h] = t
         if not dt > 0:
             continue
-        energy_j[h] += power_w[h] * dt
+        energy_j[h] += watts[k] * dt
         if entries:
             if used[h] > 0:
                 active_s[h] += dt
@@ -688,31 +689,23 @@ class HostShard:
         """Energy and SLA sums of ``hosts`` over (last event, ``t``]."""
         if len(hosts) == 0:
             return
-        if not (self.dyn.cloudsim and not self.dyn.full_power):
-            _integrate_hosts(
-                t, np.asarray(hosts, dtype=np.int64), self.last_t, self._power, self.energy_j, self._entries,
-                self._used, self._requested, self._res_req, self._res_alloc, self._mig_loss, self.active_s,
-                self.full_s, self.requested_mips_s, self.allocated_mips_s, self.migration_loss_mips_s,
-            )  # fmt: skip
-            return
-        dt = t - self.last_t[hosts]
-        if not (dt > 0).any():
-            self.last_t[hosts] = t
-            return
-        # the trapezoid between the settled state and the state at t before any change, 0 W from 0 %
-        used_now = self._allocate(t)["used"][hosts]
-        curve, cap = self.spec.power_curve_w[hosts], self.spec.cpu_mips[hosts]
-        u_prev, u_now = self._used[hosts] / cap, used_now / cap
-        trap = (power_w(curve, u_prev) + power_w(curve, u_now)) / 2 * dt
-        self.energy_j[hosts] += np.where(u_prev > 0, trap, 0.0)
-        if self._entries:
-            active = self._used[hosts] > 0
-            self.active_s[hosts] += np.where(active, dt, 0.0)
-            self.full_s[hosts] += np.where(active & (self._used[hosts] < self._requested[hosts]), dt, 0.0)
-            self.requested_mips_s[hosts] += dt * self._res_req[hosts]
-            self.allocated_mips_s[hosts] += dt * self._res_alloc[hosts]
-            self.migration_loss_mips_s[hosts] += dt * self._mig_loss[hosts]
-        self.last_t[hosts] = t
+        hosts = np.asarray(hosts, dtype=np.int64)
+        if self.dyn.cloudsim and not self.dyn.full_power:
+            if not (t - self.last_t[hosts] > 0).any():
+                self.last_t[hosts] = t
+                return
+            # the trapezoid between the settled state and the state at t before any change, 0 W from 0 %
+            used_now = self._allocate(t)["used"][hosts]
+            curve, cap = self.spec.power_curve_w[hosts], self.spec.cpu_mips[hosts]
+            u_prev, u_now = self._used[hosts] / cap, used_now / cap
+            watts = np.where(u_prev > 0, (power_w(curve, u_prev) + power_w(curve, u_now)) / 2, 0.0)
+        else:
+            watts = self._power[hosts]
+        _integrate_hosts(
+            t, hosts, watts, self.last_t, self.energy_j, self._entries, self._used, self._requested, self._res_req,
+            self._res_alloc, self._mig_loss, self.active_s, self.full_s, self.requested_mips_s, self.allocated_mips_s,
+            self.migration_loss_mips_s,
+        )  # fmt: skip
 
     def _settle(self, t: float, remove_idle: bool) -> None:
         """The state after every change at ``t``: allocation, power, the SLA state entries, host
