@@ -293,7 +293,7 @@ _LR_ALL, _LR_LONG, _R_SHORT, _R_ALL = 3, 4, 5, 6
 #: and, negated (so that the least is kept too), the most free memory, bandwidth and CPU to book
 _MEM, _BW, _CPU = 7, 8, 9
 #: before them in a node's row: the most CPU one of its hosts can take, their least increase, their lowest id
-#: (+inf: the node holds none); a node's values are one row of ``node`` (80 bytes: one or two cache lines)
+#: (+inf: the node holds none); a node's values are one row of ``node`` (96 bytes: two cache lines)
 _ROOM, _AMIN, _MINID = 0, 1, 2
 #: and after them the least load (allocated / total) of its hosts and, negated, the most: a node's bound on a
 #: request's power rise is the least rise over that range (:func:`_rise`)
@@ -311,9 +311,7 @@ def _leaf_detector(h: int, node: np.ndarray, n: int, A: np.ndarray, R: np.ndarra
         for f in range(4):
             node[n, _LR_ALL + f] = -np.inf
         return
-    pred = 0.0
-    for j in range(LR_WINDOW):
-        pred += HH[h, j] * LR_COEF[j]
+    pred = lr_predict(HH[h])
     u = R[h] / total[h]
     full = HL[h] >= LR_WINDOW
     node[n, _LR_ALL] = pred
@@ -364,14 +362,23 @@ def _pull_up(o: int, n: int, node: np.ndarray) -> None:
 
 
 @njit(cache=True, inline="always")
-def _leaf(h: int, node: np.ndarray, n: int, S: np.ndarray, A: np.ndarray, p0: np.ndarray, total: np.ndarray,
-          pe_mips: np.ndarray, ptab: np.ndarray, R: np.ndarray, HH: np.ndarray, HL: np.ndarray,
-          ram_free: np.ndarray, bw_free: np.ndarray, cpu_free: np.ndarray) -> None:  # fmt: skip
-    """Host ``h``'s values in its leaf, row ``n`` of ``node`` (but its id): room, increase, detector bounds."""
-    node[n, _ROOM], node[n, _AMIN] = _leaf_values(h, S, A, p0, total, pe_mips, ptab)
+def _set_leaf(h: int, node: np.ndarray, n: int, room: float, amin: float, A: np.ndarray, R: np.ndarray,
+              HH: np.ndarray, HL: np.ndarray, total: np.ndarray, ram_free: np.ndarray, bw_free: np.ndarray,
+              cpu_free: np.ndarray) -> None:  # fmt: skip
+    """Row ``n`` of ``node`` for host ``h`` (but its id), given its room and least increase (:func:`_leaf_values`)."""
+    node[n, _ROOM], node[n, _AMIN] = room, amin
     node[n, _ULO] = A[h] / total[h]
     node[n, _UHI] = -node[n, _ULO]
     _leaf_detector(h, node, n, A, R, HH, HL, total, ram_free, bw_free, cpu_free)
+
+
+@njit(cache=True, inline="always")
+def _leaf(h: int, node: np.ndarray, n: int, S: np.ndarray, A: np.ndarray, p0: np.ndarray, total: np.ndarray,
+          pe_mips: np.ndarray, ptab: np.ndarray, R: np.ndarray, HH: np.ndarray, HL: np.ndarray,
+          ram_free: np.ndarray, bw_free: np.ndarray, cpu_free: np.ndarray) -> None:  # fmt: skip
+    """Host ``h``'s values in its leaf, row ``n`` of ``node`` (but its id): room, increase, load, detector bounds."""
+    room, amin = _leaf_values(h, S, A, p0, total, pe_mips, ptab)
+    _set_leaf(h, node, n, room, amin, A, R, HH, HL, total, ram_free, bw_free, cpu_free)
 
 
 @njit(cache=True)
@@ -438,10 +445,8 @@ def index_build(
         for i in range(bstart[b], bstart[b] + count[b]):
             h = slot_host[i]
             n = o + m + i - bstart[b]
-            node[n, _ROOM], node[n, _AMIN], node[n, _MINID] = leaf_room[h], leaf_a[h], h
-            node[n, _ULO] = A[h] / total[h]
-            node[n, _UHI] = -node[n, _ULO]
-            _leaf_detector(h, node, n, A, R, HH, HL, total, ram_free, bw_free, cpu_free)
+            node[n, _MINID] = h
+            _set_leaf(h, node, n, leaf_room[h], leaf_a[h], A, R, HH, HL, total, ram_free, bw_free, cpu_free)
         for n in range(m - 1, 0, -1):
             _pull(o, n, node)
     return bstart, slot_host, tbase, size, hb, hslot, node, free, nfree
@@ -568,9 +573,7 @@ def find_host_indexed(
     A node whose hosts the detector would all refuse (see :func:`_refused`) is not searched."""
     row = np.empty(HH.shape[1])
     heap = 0
-    vm_pred = 0.0
-    for j in range(LR_WINDOW):
-        vm_pred += vm_hist[j] * LR_COEF[j]
+    vm_pred = lr_predict(vm_hist)
     vm_full = vm_hist_len >= LR_WINDOW
     ov_key = np.full(n_over, np.inf)
     for i in range(n_over):
