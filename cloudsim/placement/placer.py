@@ -338,8 +338,8 @@ class Placer:
         s = self.s
         _sync(dirty, self.code, self.by_id, self.power, self.group, self.gpos, self.gbase, self.gsize, self.members,
               self.gfirst, self.gcount, self.etree, self.rep, self.canon, self.twin, self.mark, s.guests, self.g_cpu,
-              self.g_mem, self.g_ok, self.g_over, s.cpu_cap, s.mem_cap, s.cpu_used, s.mem_used, self.curves, self.outcome, self.raw,
-              self.tmax, self.tmin, self.counts)  # fmt: skip
+              self.g_mem, self.g_ok, self.g_over, s.cpu_cap, s.mem_cap, s.cpu_used, s.mem_used, self.curves,
+              self.outcome, self.raw, self.tmax, self.tmin, self.counts)  # fmt: skip
 
     def decide(self, r: Request) -> Decision:
         """:func:`~cloudsim.placement.policies.decide` for this run's policy (:attr:`decisions` of them so far,
