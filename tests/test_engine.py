@@ -193,6 +193,35 @@ def test_interrupted_run_keeps_what_it_computed():
     assert summary["guests"]["placed"] > 0 and summary["energy_kwh"] > 0
 
 
+def test_a_stop_inside_a_compiled_call_is_a_stop_and_other_system_errors_are_not():
+    """A SIGINT or SIGTERM that lands while a numba kernel's call runs Python code reaches the run as the
+    call's SystemError, caused by the KeyboardInterrupt (seen under load: the CLI then exited 1 with a
+    traceback); the run stops as for any stop. A SystemError of another cause still propagates."""
+    sc, _ = load_scenario("mixed-modes")
+
+    def stop(t, report):
+        if t >= 3600:
+            try:
+                raise KeyboardInterrupt
+            except KeyboardInterrupt as exc:
+                raise SystemError(
+                    "CPUDispatcher(<function patch_lists>) returned a result with an exception set"
+                ) from exc
+
+    sim = Simulation(sc, LocalBackend())
+    sim.tick_hooks.append(stop)
+    summary = sim.run()
+    assert summary["interrupted"] is True and summary["sim_time_s"] == 3600
+
+    def broken(t, report):
+        raise SystemError("a real bug")
+
+    sim = Simulation(sc, LocalBackend())
+    sim.tick_hooks.append(broken)
+    with pytest.raises(SystemError, match="a real bug"):
+        sim.run()
+
+
 def _two_hosts(guests_vcpus: list[int], policy: str, wave_order: str = "decreasing"):
     """Two KVM hosts of 4 cores x 1000 MIPS; containers with no CPU overhead; all arrive at t = 0."""
     return validate(

@@ -359,6 +359,12 @@ class Simulation:
                     self._next_checkpoint = now + self.checkpoint_every_s
         except KeyboardInterrupt:
             interrupted = True
+        except SystemError as exc:
+            # a stop that lands while a compiled kernel's call runs Python code surfaces as that call's
+            # SystemError ("returned a result with an exception set"), caused by the KeyboardInterrupt
+            if not isinstance(exc.__cause__, KeyboardInterrupt):
+                raise
+            interrupted = True
         except BackendLost as exc:
             interrupted, lost = True, str(exc)
         finally:
