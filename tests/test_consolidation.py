@@ -484,6 +484,11 @@ def test_selection_policies_by_hand():
     con.cfg = Settings(None, "mu")
     assert con.shed_order([3, 2, 0, 6, 4]) == [6, 4, 3, 2, 0]  # MU: utilization 0.05, 0.1, 0.2, 0.3, 0.4
     assert con.shed_order([5, 2]) == [2, 5]  # 0.3 < 0.5
+    # a long list with many ties keeps its order among them (as Python's stable sort does)
+    many = [int(v) for v in np.random.default_rng(2).integers(0, 8, 40)]
+    assert con.shed_order(many) == sorted(many, key=lambda v: con.req[v] / con.vm_mips[v])
+    con.cfg = Settings(None, "mmt")
+    assert con.shed_order(many) == sorted(many, key=lambda v: con.vm_ram[v])
     con = consolidator("rs", seed=5)
     picks = {v for _ in range(60) for v in con.shed_order([3, 2, 0, 6, 4])}
     assert picks == {0, 2, 3, 4, 6}  # one at a time; every VM on the host can be drawn
@@ -708,6 +713,61 @@ def test_views_made_one_interval_on_equal_views_made_afresh(detector, selection)
             lists[h] = [*lists[h], int(rng.integers(0, c.V))]
             c._refresh(lists, [h])
     assert c.HH.any()
+
+
+@pytest.mark.parametrize(
+    "selection,detector,param", [("mmt", "lr", 1.0), ("mu", "thr", 0.6), ("mmt", "iqr", 1.2), ("mu", "mad", 1.2)]
+)
+def test_the_compiled_shed_of_every_overloaded_host_sheds_what_one_host_at_a_time_does(selection, detector, param):
+    """MMT and MU shed from every overloaded host in one compiled call: the same guests in the same order, the
+    same lists kept and the same views as the loop over the hosts that RS and MC take, with guests migrating
+    from an earlier step (which stay put) and lists holding a guest twice."""
+    rng = np.random.default_rng(23)
+    shed_hosts = 0
+    for trial in range(40):
+        c = _random_consolidator(rng, 30 if trial % 2 else 3, detector, False)  # 3 hosts: long lists
+        c.cfg = Settings(Detector(detector, param), selection=selection)
+        c._det_code, c._det_param = c.cfg.detector.code
+        c.vm_ram = rng.choice([613.0, 870.0, 1740.0], c.V)  # ties, which keep the list order
+        c.req = rng.choice([100.0, 400.0, 900.0], c.V) * rng.uniform(0.5, 3.0, c.V).round(1)
+        c.hist = rng.uniform(0, 1.5, c.hist.shape)  # heavy histories: the regressions find overloads too
+        c._reset_views()
+        for v in range(c.V):
+            c.add(v, int(rng.integers(0, c.H)))
+        for v in rng.permutation(c.V)[:8].tolist():  # in flight: on their source and their target
+            c.start(v, int(rng.integers(0, c.H)))
+        if trial % 4 == 0 and c.lists[0]:
+            c.lists[0].append(c.lists[0][0])
+        c._refresh_all()
+        over = np.flatnonzero(c._overloaded(np.arange(c.H)))
+        in_flight = bool((c.mig_to >= 0).any())
+        views = [np.array(a, copy=True) for a in (c.S, c.A, c.R, c.HH, c.HL)]
+        want_moved, want_lists = [], {}
+        for h in over.tolist():  # one host at a time, as for RS and MC
+            vms, still, shed_any = list(c.lists[h]), True, False
+            while still:
+                mine = [x for x in vms if c.mig_to[x] < 0 and c.host_of[x] == h] if in_flight else vms
+                order = c.shed_order(mine)
+                if not order:
+                    break
+                k, rest, still = kernels.shed(h, np.array(vms, dtype=np.int64), np.array(order, dtype=np.int64),
+                                              c.req, c.pe_mips, c.total, c.hist, c.hist_len, c.vm_mips, *views,
+                                              c._det_code, c._det_param)  # fmt: skip
+                want_moved += order[:k]
+                vms, shed_any = rest.tolist(), True
+            if shed_any:
+                want_lists[h] = vms
+        counts, moved, kept, kept_off = kernels.shed_sorted(
+            over, c._flat, c._offsets, in_flight, c.mig_to, c.host_of, selection == "mu", c.vm_ram, c.req,
+            c.pe_mips, c.total, c.hist, c.hist_len, c.vm_mips, c.S, c.A, c.R, c.HH, c.HL, c._det_code, c._det_param,
+        )  # fmt: skip
+        assert moved.tolist() == want_moved
+        got = {int(over[i]): kept[kept_off[i] : kept_off[i + 1]].tolist() for i in np.flatnonzero(counts).tolist()}
+        assert got == want_lists
+        for made, want in zip((c.S, c.A, c.R, c.HH, c.HL), views, strict=True):
+            assert np.array_equal(made, want)
+        shed_hosts += len(want_lists)
+    assert shed_hosts > 40
 
 
 def test_the_index_bounds_a_rise_by_its_least_over_the_loads_of_a_node():

@@ -46,6 +46,9 @@ class Settings:
     max_migrations: int | None = None  # per step, overloads first (CloudSim: no limit)
 
 
+_SORTED = ("mmt", "mu")  # the selections whose order of a host's guests is fixed: shed in one compiled call
+
+
 class Consolidator:
     """The controller's consolidation view of ``hosts`` hosts and ``guests`` guests (ids 0..guests-1).
 
@@ -290,10 +293,8 @@ class Consolidator:
             return []
         sel = self.cfg.selection
         idx = np.array(vms)
-        if sel == "mmt":
-            return idx[np.argsort(self.vm_ram[idx], kind="stable")].tolist()
-        if sel == "mu":
-            return idx[np.argsort(self.req[idx] / self.vm_mips[idx], kind="stable")].tolist()
+        if sel in _SORTED:
+            return kernels.sorted_selection(idx, sel == "mu", self.vm_ram, self.req, self.vm_mips).tolist()
         if sel == "rs":
             return [int(idx[int(self.rng.integers(len(idx)))])]
         if sel == "mc":
@@ -324,7 +325,21 @@ class Consolidator:
         over_mask = self._overloaded(np.arange(self.H))
         to_move: list[int] = []
         in_flight = bool((self.mig_to >= 0).any())
-        for h in np.flatnonzero(over_mask).tolist():
+        over = np.flatnonzero(over_mask)
+        if self.cfg.selection in _SORTED:  # the order is fixed: every host sheds in one compiled call
+            counts, moved, kept, kept_off = kernels.shed_sorted(
+                over, self._flat, self._offsets, in_flight, self.mig_to, self.host_of, self.cfg.selection == "mu",
+                self.vm_ram, self.req, self.pe_mips, self.total, self.hist, self.hist_len, self.vm_mips, self.S,
+                self.A, self.R, self.HH, self.HL, self._det_code, self._det_param,
+            )  # fmt: skip
+            to_move += moved.tolist()
+            for i in np.flatnonzero(counts).tolist():
+                h = int(over[i])
+                self._stale[h] = True
+                lists[h] = kept[kept_off[i] : kept_off[i + 1]].tolist()
+                self.busy[h] = bool(lists[h])
+            over = over[:0]
+        for h in over.tolist():  # RS and MC: each choice depends on the guests left
             still = True
             while still:
                 # guests migrating from an earlier step stay put (never the case at CloudSim's 300 s)

@@ -750,6 +750,63 @@ def shed(
 
 
 @njit(cache=True)
+def sorted_selection(vms: np.ndarray, by_util: bool, vm_ram: np.ndarray, req: np.ndarray,
+                     vm_mips: np.ndarray) -> np.ndarray:  # fmt: skip
+    """``vms`` in the order an overloaded host sheds them under MMT (least RAM first) or, ``by_util``, MU
+    (least utilization, request / full MIPS, first); ties in list order."""
+    keys = np.empty(vms.shape[0])
+    for j in range(vms.shape[0]):
+        v = vms[j]
+        keys[j] = req[v] / vm_mips[v] if by_util else vm_ram[v]
+    return vms[np.argsort(keys, kind="mergesort")]
+
+
+@njit(cache=True)
+def shed_sorted(
+    over: np.ndarray, flat: np.ndarray, offsets: np.ndarray, in_flight: bool, mig_to: np.ndarray,
+    host_of: np.ndarray, by_util: bool, vm_ram: np.ndarray, req: np.ndarray, pe_mips: np.ndarray,
+    total: np.ndarray, hist: np.ndarray, hist_len: np.ndarray, vm_mips: np.ndarray, S: np.ndarray, A: np.ndarray,
+    R: np.ndarray, HH: np.ndarray, HL: np.ndarray, det_kind: int, det_param: float,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:  # fmt: skip
+    """:func:`shed` for each overloaded host of ``over`` (host h holding ``flat[offsets[h]:offsets[h + 1]]``)
+    in the order of :func:`sorted_selection`, until it is no longer overloaded; with ``in_flight``, guests
+    migrating from an earlier step stay put. Returns (per host, the guests it sheds: 0 when it holds none it
+    may shed; the shed guests, host after host; the lists the hosts that shed keep, one after another; their
+    offsets, per host of ``over``)."""
+    m = over.shape[0]
+    size = 0
+    for i in range(m):
+        size += offsets[over[i] + 1] - offsets[over[i]]
+    counts = np.zeros(m, dtype=np.int64)
+    moved = np.empty(size, dtype=np.int64)
+    kept = np.empty(size, dtype=np.int64)
+    kept_off = np.zeros(m + 1, dtype=np.int64)
+    n_moved = 0
+    for i in range(m):
+        h = over[i]
+        vms = flat[offsets[h] : offsets[h + 1]]
+        mine = np.empty(vms.shape[0], dtype=np.int64)
+        n = 0
+        for x in vms:
+            if not in_flight or (mig_to[x] < 0 and host_of[x] == h):
+                mine[n] = x
+                n += 1
+        kept_off[i + 1] = kept_off[i]
+        if n == 0:
+            continue
+        # one pass: a host still overloaded has shed every guest it may shed
+        order = sorted_selection(mine[:n], by_util, vm_ram, req, vm_mips)
+        k, rest, _ = shed(h, vms, order, req, pe_mips, total, hist, hist_len, vm_mips, S, A, R, HH, HL, det_kind,
+                          det_param)  # fmt: skip
+        moved[n_moved : n_moved + k] = order[:k]
+        n_moved += k
+        counts[i] = k
+        kept[kept_off[i] : kept_off[i] + rest.shape[0]] = rest
+        kept_off[i + 1] = kept_off[i] + rest.shape[0]
+    return counts, moved[:n_moved], kept[: kept_off[m]], kept_off
+
+
+@njit(cache=True)
 def patch_lists(
     flat: np.ndarray, offsets: np.ndarray, changed: np.ndarray, lengths: np.ndarray, new: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
