@@ -770,6 +770,91 @@ def test_the_compiled_shed_of_every_overloaded_host_sheds_what_one_host_at_a_tim
     assert shed_hosts > 40
 
 
+@pytest.mark.parametrize("detector,book", [("lr", False), ("thr", True), (None, False)])
+def test_the_compiled_underload_pass_moves_what_the_loop_over_hosts_moves(detector, book):
+    """The underload pass, compiled, against the loop it replaced written out here: on random views and lists,
+    with guests in flight, guests of limited types, a cap on the moves and hosts whose guests fit only in part
+    (taken back), the same moves, views, bookings, exclusions and index."""
+    import copy
+
+    from cloudsim.placement.consolidation import _TargetIndex
+
+    rng = np.random.default_rng(31)
+    moved = taken_back = 0
+    for trial in range(30):
+        c = _random_consolidator(rng, int(rng.choice([3, 12, 40])), detector, book)
+        for v in range(c.V):
+            c.add(v, int(rng.integers(0, c.H)))
+        if trial % 3 == 0:
+            for v in rng.permutation(c.V)[:5].tolist():
+                c.start(v, int(rng.integers(0, c.H)))
+        c._refresh_all()
+        c.util_mips = c.A * rng.uniform(0.0, 1.0, c.H)
+        c.p0 = kernels.power_now(c.ptab, c.util_mips, c.total)
+        excl = rng.random(c.H) < 0.2
+        u_now = c.util_mips / c.total
+        under = np.flatnonzero(u_now > 0)
+        order = under[np.argsort(u_now[under], kind="stable")]
+        in_flight = bool((c.mig_to >= 0).any())
+        cap = int(rng.integers(1, 30)) if trial % 4 == 1 else c.V + 1
+        # the loop, on a copy
+        d = copy.deepcopy(c)
+        lists, index, ex, want = list(d.lists), _TargetIndex(d, d.busy & ~excl), excl.copy(), []
+        for h in order.tolist():
+            if len(want) >= cap:
+                break
+            if ex[h]:
+                continue
+            ex[h] = True
+            index.set(h, False)
+            vms = [v for v in lists[h] if d.mig_to[v] < 0] if in_flight else lists[h]
+            if not vms or len(want) + len(vms) > cap:
+                continue
+            ids = np.array(vms)
+            req = d.req[ids]
+            first = d.find_host(int(ids[int(np.argmax(req))]), index=index)
+            if first < 0:
+                continue
+            placed = []
+            for i, v in enumerate(ids[np.argsort(-req, kind="stable")].tolist()):
+                target = first if i == 0 else d.find_host(v, index=index)
+                if target < 0:
+                    for pv, ph in placed:
+                        lists[ph].remove(pv)
+                        d._refresh(lists, [ph])
+                        d._book(pv, ph, -1.0)
+                        index.set(ph)
+                    taken_back += len(placed)
+                    placed = []
+                    break
+                d._own(lists, target).append(v)
+                d._refresh(lists, [target])
+                d._book(v, target, 1.0)
+                index.set(target)
+                placed.append((v, target))
+            for _, ph in placed:
+                ex[ph] = True
+            want += placed
+        # the kernel
+        got_index, got_ex = _TargetIndex(c, c.busy & ~excl), excl.copy()
+        types = c._all_types[None, :] if c.compatible is None else c.compatible
+        found, got_index.n_over = kernels.underload_pass(
+            order, cap, c._flat, c._offsets, got_ex, got_index.eligible, got_index.n_over, in_flight, c.mig_to, c.req,
+            c.hist, c.hist_len, c.vm_mips, c.book_mem, c.book_bw, c.book_cpu, types, book, c.free_mem, c.free_cpu,
+            c.pe_mips, c.total, c.S, c.A, c.R, c.HH, c.HL, c.busy, c._stale, got_index._set_args,
+            got_index._find_args,
+        )  # fmt: skip
+        assert [tuple(m) for m in found.tolist()] == want
+        assert np.array_equal(got_ex, ex) and got_index.n_over == index.n_over
+        for name in ("S", "A", "R", "HH", "HL", "busy", "_stale", "free_mem", "free_cpu"):
+            assert np.array_equal(getattr(c, name), getattr(d, name)), name
+        assert np.array_equal(got_index.eligible, index.eligible)
+        for v in range(c.V):  # the indexes answer alike
+            assert c.find_host(v, index=got_index) == d.find_host(v, index=index)
+        moved += len(want)
+    assert moved > 30 and taken_back > 3
+
+
 def test_the_index_bounds_a_rise_by_its_least_over_the_loads_of_a_node():
     """A node's bound on a request's power rise is the least rise over its range of loads, less a microwatt:
     never above the rise of any load in the range, and equal to the least of a fine grid of them."""

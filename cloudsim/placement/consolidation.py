@@ -201,19 +201,26 @@ class Consolidator:
             kernels.host_view(h, np.array(lists[h], dtype=np.int64), self.req, self.pe_mips, self.total, self.hist,
                               self.hist_len, self.vm_mips, self.S, self.A, self.R, self.HH, self.HL)  # fmt: skip
 
+    @staticmethod
+    def _flatten(
+        lists: list[list[int]], hosts: list[int], flat: np.ndarray, offsets: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The flattened lists ``flat``/``offsets`` with those of ``hosts`` (ascending) replaced by ``lists``'."""
+        part = [lists[h] for h in hosts]
+        lengths = np.fromiter(map(len, part), dtype=np.int64, count=len(part))
+        new = np.fromiter(itertools.chain.from_iterable(part), dtype=np.int64, count=int(lengths.sum()))
+        return kernels.patch_lists(flat, offsets, np.array(hosts, dtype=np.int64), lengths, new)
+
     def _refresh_all(self) -> None:
         """:meth:`_refresh` of every host with its list in :attr:`lists`, in one compiled call over the lists
         flattened (again only where they changed since the last step); a host whose list did not change and
         whose view the last step did not write moves its history row one sample on."""
-        changed = np.array(sorted(self._changed), dtype=np.int64)
+        changed = sorted(self._changed)
         self._changed.clear()
-        part = [self.lists[h] for h in changed.tolist()]
-        lengths = np.fromiter(map(len, part), dtype=np.int64, count=len(part))
-        flat = np.fromiter(itertools.chain.from_iterable(part), dtype=np.int64, count=int(lengths.sum()))
-        self._flat, self._offsets = kernels.patch_lists(self._flat, self._offsets, changed, lengths, flat)
+        self._flat, self._offsets = self._flatten(self.lists, changed, self._flat, self._offsets)
         if self._observed != 1:
             self._stale[:] = True
-        self._stale[changed] = True
+        self._stale[np.array(changed, dtype=np.int64)] = True
         kernels.host_views(self._flat, self._offsets, self._stale, self.req, self.pe_mips, self.total, self.hist,
                            self.hist_len, self.vm_mips, self.S, self.A, self.R, self.HH, self.HL)  # fmt: skip
         self._stale[:] = False
@@ -338,24 +345,26 @@ class Consolidator:
                 self._stale[h] = True
                 lists[h] = kept[kept_off[i] : kept_off[i + 1]].tolist()
                 self.busy[h] = bool(lists[h])
-            over = over[:0]
-        for h in over.tolist():  # RS and MC: each choice depends on the guests left
-            still = True
-            while still:
-                # guests migrating from an earlier step stay put (never the case at CloudSim's 300 s)
-                mine = [x for x in lists[h] if self.mig_to[x] < 0 and self.host_of[x] == h] if in_flight else lists[h]
-                order = self.shed_order(mine)
-                if not order:
-                    break
-                k, rest, still = kernels.shed(
-                    h, np.array(lists[h], dtype=np.int64), np.array(order, dtype=np.int64), self.req, self.pe_mips,
-                    self.total, self.hist, self.hist_len, self.vm_mips, self.S, self.A, self.R, self.HH, self.HL,
-                    self._det_code, self._det_param,
-                )  # fmt: skip
-                to_move += order[:k]
-                self._stale[h] = True
-                lists[h] = rest.tolist()
-                self.busy[h] = bool(lists[h])
+        else:
+            for h in over.tolist():  # RS and MC: each choice depends on the guests left
+                still = True
+                while still:
+                    # guests migrating from an earlier step stay put (never the case at CloudSim's 300 s)
+                    mine = (
+                        [x for x in lists[h] if self.mig_to[x] < 0 and self.host_of[x] == h] if in_flight else lists[h]
+                    )
+                    order = self.shed_order(mine)
+                    if not order:
+                        break
+                    k, rest, still = kernels.shed(
+                        h, np.array(lists[h], dtype=np.int64), np.array(order, dtype=np.int64), self.req, self.pe_mips,
+                        self.total, self.hist, self.hist_len, self.vm_mips, self.S, self.A, self.R, self.HH, self.HL,
+                        self._det_code, self._det_param,
+                    )  # fmt: skip
+                    to_move += order[:k]
+                    self._stale[h] = True
+                    lists[h] = rest.tolist()
+                    self.busy[h] = bool(lists[h])
         moves: list[tuple[int, int]] = []
         to_move.sort(key=lambda x: -self.req[x])  # stable, as Collections.sort
         switched_off = self.util_mips == 0
@@ -399,44 +408,18 @@ class Consolidator:
         # exclusions only grow, so one sorted pass picks what a fresh minimum each time would
         cap = self.cfg.max_migrations if self.cfg.max_migrations is not None else self.V + 1
         under = np.flatnonzero((u_now > 0) & (u_now < min(1.0, self.cfg.underload_below)))
-        for h in under[np.argsort(u_now[under], kind="stable")].tolist():
-            if len(moves) >= cap:
-                break
-            if excl_under[h]:
-                continue
-            excl_under[h] = True
-            index.set(h, False)
-            # guests planned onto h in this step may move again (CloudSim's double migration)
-            vms = [v for v in lists[h] if self.mig_to[v] < 0] if in_flight else lists[h]
-            if not vms or len(moves) + len(vms) > cap:
-                continue
-            ids = np.array(vms)
-            req = self.req[ids]
-            # the largest request goes first (a stable sort on -req puts the first maximum first); most hosts
-            # fail there, so the rest is sorted only when it fits
-            first = self.find_host(int(ids[int(np.argmax(req))]), index=index)
-            if first < 0:
-                continue
-            vms = ids[np.argsort(-req, kind="stable")].tolist()
-            placed: list[tuple[int, int]] = []
-            for i, v in enumerate(vms):
-                target = first if i == 0 else self.find_host(v, index=index)  # the first: that largest one
-                if target < 0:
-                    for pv, ph in placed:
-                        lists[ph].remove(pv)
-                        self._refresh(lists, [ph])
-                        self._book(pv, ph, -1.0)
-                        index.set(ph)
-                    placed = []
-                    break
-                self._own(lists, target).append(v)
-                self._refresh(lists, [target])
-                self._book(v, target, 1.0)
-                index.set(target)
-                placed.append((v, target))
-            for _, ph in placed:
-                excl_under[ph] = True
-            moves.extend(placed)
+        assert not index.wake  # the pass's index holds hosts that are on only
+        planned = sorted(h for h in {*over.tolist(), *(t for _, t in moves)} if lists[h] is not self.lists[h])
+        flat, offsets = self._flatten(lists, planned, self._flat, self._offsets)
+        types = self._all_types[None, :] if self.compatible is None else self.compatible
+        found, index.n_over = kernels.underload_pass(
+            under[np.argsort(u_now[under], kind="stable")], max(cap - len(moves), 0), flat, offsets, excl_under,
+            index.eligible, index.n_over, in_flight, self.mig_to, self.req, self.hist, self.hist_len, self.vm_mips,
+            self.book_mem, self.book_bw, self.book_cpu, types, self.cfg.book_migrations, self.free_mem,
+            self.free_cpu, self.pe_mips, self.total, self.S, self.A, self.R, self.HH, self.HL, self.busy,
+            self._stale, index._set_args, index._find_args,
+        )  # fmt: skip
+        moves += [(v, t) for v, t in found.tolist()]
         return moves
 
     def _own(self, lists: list[list[int]], h: int) -> list[int]:

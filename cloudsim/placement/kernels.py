@@ -807,6 +807,132 @@ def shed_sorted(
 
 
 @njit(cache=True)
+def _plan_view(
+    h: int, flat: np.ndarray, offsets: np.ndarray, head: np.ndarray, nxt: np.ndarray, guest: np.ndarray,
+    alive: np.ndarray, buf: np.ndarray, req: np.ndarray, pe_mips: np.ndarray, total: np.ndarray, hist: np.ndarray,
+    hist_len: np.ndarray, vm_mips: np.ndarray, S: np.ndarray, A: np.ndarray, R: np.ndarray, HH: np.ndarray,
+    HL: np.ndarray, busy: np.ndarray, stale: np.ndarray,
+) -> int:  # fmt: skip
+    """Host ``h``'s planned list into ``buf`` (its length returned): its list as the underload pass began,
+    then the guests appended since (a chain from ``head[h]`` through ``nxt``) less those taken back. With
+    ``S`` given (not empty), its view made again from that list, as :meth:`Consolidator._refresh` does."""
+    n = 0
+    for x in range(offsets[h], offsets[h + 1]):
+        buf[n] = flat[x]
+        n += 1
+    j = head[h]
+    while j >= 0:
+        if alive[j]:
+            buf[n] = guest[j]
+            n += 1
+        j = nxt[j]
+    if S.shape[0]:
+        stale[h] = True
+        busy[h] = n > 0
+        _view(h, buf, 0, n, req, pe_mips, total, hist, hist_len, vm_mips, S, A, R, HH, HL)
+    return n
+
+
+@njit(cache=True)
+def underload_pass(
+    order: np.ndarray, room: int, flat: np.ndarray, offsets: np.ndarray, excluded: np.ndarray,
+    eligible: np.ndarray, n_over: int, in_flight: bool, mig_to: np.ndarray, req: np.ndarray, hist: np.ndarray,
+    hist_len: np.ndarray, vm_mips: np.ndarray, book_mem: np.ndarray, book_bw: np.ndarray, book_cpu: np.ndarray,
+    types: np.ndarray, book: bool, free_mem: np.ndarray, free_cpu: np.ndarray, pe_mips: np.ndarray,
+    total: np.ndarray, S: np.ndarray, A: np.ndarray, R: np.ndarray, HH: np.ndarray, HL: np.ndarray,
+    busy: np.ndarray, stale: np.ndarray, set_args: tuple, find_args: tuple,
+) -> tuple[np.ndarray, int]:  # fmt: skip
+    """The step's underload pass (:meth:`Consolidator.step`) over the hosts of ``order``, least utilized
+    first; the planned lists as it begins are ``flat``/``offsets``. Each host not ``excluded`` is excluded and
+    leaves the index. When every guest on it (those not migrating, with ``in_flight``) finds a host with
+    PABFD over the index (:func:`find_host_indexed` with ``find_args``), largest request first, they move
+    there: each appended to its target's list, the target's view made again, its booking taken from
+    ``free_mem``/``free_cpu`` and the target updated in the index (:func:`index_set` with ``set_args``);
+    then their targets are excluded. When one finds none, those placed are taken back, in order. ``types``:
+    where each guest may run (one row for all when it has one). At most ``room`` moves. Returns the moves
+    (guest, target) in order, and the length of the index's overflow list."""
+    H = offsets.shape[0] - 1
+    cap = flat.shape[0]
+    none = np.empty(0)
+    head, last = np.full(H, -1, dtype=np.int64), np.full(H, -1, dtype=np.int64)
+    # the guests appended to a planned list: entry e is guest[e] on host ehost[e], taken back when not alive[e]
+    nxt, guest, ehost = np.full(cap, -1, dtype=np.int64), np.empty(cap, dtype=np.int64), np.empty(cap, dtype=np.int64)
+    alive = np.zeros(cap, dtype=np.bool_)
+    n_app = 0
+    buf = np.empty(cap, dtype=np.int64)
+    moves = np.empty((min(room, cap), 2), dtype=np.int64)
+    n_moves = 0
+    placed = np.empty(cap, dtype=np.int64)  # the entries of the guests placed from the host at hand
+    for h in order:
+        if n_moves >= room:
+            break
+        if excluded[h]:
+            continue
+        excluded[h] = True
+        eligible[h] = False
+        n_over = index_set(h, False, n_over, *set_args)
+        n = _plan_view(h, flat, offsets, head, nxt, guest, alive, buf, req, pe_mips, total, hist, hist_len, vm_mips,
+                       none, A, R, HH, HL, busy, stale)  # fmt: skip
+        k = 0
+        for x in range(n):
+            if not in_flight or mig_to[buf[x]] < 0:
+                buf[k] = buf[x]
+                k += 1
+        if k == 0 or n_moves + k > room:
+            continue
+        vms = buf[:k].copy()
+        r = np.empty(k)
+        for x in range(k):
+            r[x] = req[vms[x]]
+        # the largest request goes first (a stable sort on -r puts the first maximum first); most hosts fail
+        # there, so the rest is sorted only when it fits
+        n_placed = 0
+        for i in range(k):
+            v = vms[np.argmax(r)] if i == 0 else vms[i]
+            t = find_host_indexed(
+                req[v], hist[v], hist_len[v], vm_mips[v], types[v] if types.shape[0] > 1 else types[0], book,
+                book_mem[v], book_bw[v], book_cpu[v], n_over, *find_args,
+            )  # fmt: skip
+            if i == 0:
+                if t < 0:
+                    break
+                vms = vms[np.argsort(-r, kind="mergesort")]
+            if t < 0:
+                for j in range(n_placed):
+                    e = placed[j]
+                    ph, pv = ehost[e], guest[e]
+                    alive[e] = False
+                    _plan_view(ph, flat, offsets, head, nxt, guest, alive, buf, req, pe_mips, total, hist, hist_len,
+                               vm_mips, S, A, R, HH, HL, busy, stale)  # fmt: skip
+                    free_mem[ph] -= -1.0 * book_mem[pv]
+                    free_cpu[ph] -= -1.0 * book_cpu[pv]
+                    n_over = index_set(ph, eligible[ph], n_over, *set_args)
+                n_placed = 0
+                break
+            e = n_app
+            n_app += 1
+            guest[e], ehost[e], alive[e] = v, t, True
+            if last[t] >= 0:
+                nxt[last[t]] = e
+            else:
+                head[t] = e
+            last[t] = e
+            _plan_view(t, flat, offsets, head, nxt, guest, alive, buf, req, pe_mips, total, hist, hist_len, vm_mips,
+                       S, A, R, HH, HL, busy, stale)  # fmt: skip
+            free_mem[t] -= book_mem[v]
+            free_cpu[t] -= book_cpu[v]
+            n_over = index_set(t, eligible[t], n_over, *set_args)
+            placed[n_placed] = e
+            n_placed += 1
+        for j in range(n_placed):
+            e = placed[j]
+            excluded[ehost[e]] = True
+            moves[n_moves, 0], moves[n_moves, 1] = guest[e], ehost[e]
+            n_moves += 1
+    return moves[:n_moves], n_over
+
+
+@njit(cache=True)
 def patch_lists(
     flat: np.ndarray, offsets: np.ndarray, changed: np.ndarray, lengths: np.ndarray, new: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
