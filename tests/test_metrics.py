@@ -144,3 +144,23 @@ def test_an_endpoint_serves_the_run_it_is_shown_until_closed():
         raise AssertionError("served after close()")
     except OSError:
         pass
+
+
+def test_host_detail_counts_every_bucket_and_takes_the_busiest_hosts_first_in_host_order_on_ties():
+    """The per-host view of a tick, against its definition: a bucket counts the hosts at or under its edge
+    (1e-12 of slack); the busiest hosts come in falling utilization, ties in host order (those at the cut
+    included)."""
+    import numpy as np
+
+    from cloudsim.metrics.families import TOP_HOSTS, UTIL_BUCKETS, host_detail_values
+
+    rng = np.random.default_rng(4)
+    values = [0.0, 0.1, 0.1 + 1e-13, 0.1 + 1e-12, 0.1 + 2e-12, 0.3, 0.5, 0.7, 0.9999999, 1.0, 1.2]
+    for trial in range(400):
+        n = int(rng.integers(0, 30))
+        u = rng.choice(values, n) if trial % 2 else rng.uniform(0, 1.3, n)
+        names = [f"h{i}" for i in range(n)]
+        buckets, top = host_detail_values(u, np.array(names))
+        assert buckets == [sum(x <= le + 1e-12 for x in u) for le in UTIL_BUCKETS] + [n]
+        want = sorted(range(n), key=lambda i: -u[i])[:TOP_HOSTS]  # Python's sort is stable
+        assert top == [(names[i], round(float(u[i]), 6)) for i in want]

@@ -92,8 +92,15 @@ def host_detail_values(util: Any, names: Any) -> tuple[list[int], list[tuple[str
     import numpy as np
 
     u = np.asarray(util, dtype=float)
-    buckets = [int((u <= le + 1e-12).sum()) for le in UTIL_BUCKETS] + [len(u)]
-    top = [(str(names[i]), round(float(u[i]), 6)) for i in np.argsort(-u, kind="stable")[:TOP_HOSTS]]
+    edges = np.array([le + 1e-12 for le in UTIL_BUCKETS])
+    # each host's bucket is the first edge at or above its utilization; the counts are cumulative
+    per = np.bincount(np.searchsorted(edges, u, side="left"), minlength=len(edges) + 1)
+    buckets = [int(n) for n in np.cumsum(per[: len(edges)])] + [len(u)]
+    # the busiest: only the hosts at or above the TOP_HOSTS-th utilization are sorted (stable: ties by order)
+    cand = np.arange(len(u))
+    if len(u) > TOP_HOSTS:
+        cand = np.flatnonzero(u >= np.partition(u, len(u) - TOP_HOSTS)[len(u) - TOP_HOSTS])
+    top = [(str(names[i]), round(float(u[i]), 6)) for i in cand[np.argsort(-u[cand], kind="stable")][:TOP_HOSTS]]
     return buckets, top
 
 
