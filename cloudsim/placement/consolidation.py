@@ -334,17 +334,17 @@ class Consolidator:
         in_flight = bool((self.mig_to >= 0).any())
         over = np.flatnonzero(over_mask)
         if self.cfg.selection in _SORTED:  # the order is fixed: every host sheds in one compiled call
-            counts, moved, kept, kept_off = kernels.shed_sorted(
+            counts, moved, kept = kernels.shed_sorted(
                 over, self._flat, self._offsets, in_flight, self.mig_to, self.host_of, self.cfg.selection == "mu",
                 self.vm_ram, self.req, self.pe_mips, self.total, self.hist, self.hist_len, self.vm_mips, self.S,
                 self.A, self.R, self.HH, self.HL, self._det_code, self._det_param,
             )  # fmt: skip
             to_move += moved.tolist()
-            for i in np.flatnonzero(counts).tolist():
-                h = int(over[i])
-                self._stale[h] = True
-                lists[h] = kept[kept_off[i] : kept_off[i + 1]].tolist()
-                self.busy[h] = bool(lists[h])
+            # their planned lists are not read again in the step (an overloaded host is neither a target nor
+            # emptied), so they stay as they were; their views are written
+            shed = counts > 0
+            self._stale[over[shed]] = True
+            self.busy[over[shed]] = kept[shed] > 0
         else:
             for h in over.tolist():  # RS and MC: each choice depends on the guests left
                 still = True
@@ -409,7 +409,9 @@ class Consolidator:
         cap = self.cfg.max_migrations if self.cfg.max_migrations is not None else self.V + 1
         under = np.flatnonzero((u_now > 0) & (u_now < min(1.0, self.cfg.underload_below)))
         assert not index.wake  # the pass's index holds hosts that are on only
-        planned = sorted(h for h in {*over.tolist(), *(t for _, t in moves)} if lists[h] is not self.lists[h])
+        # the planned lists that differ from the step's start and are read again: the targets' (those of the
+        # hosts that shed are not: an overloaded host is neither emptied nor a target)
+        planned = sorted({t for _, t in moves})
         flat, offsets = self._flatten(lists, planned, self._flat, self._offsets)
         types = self._all_types[None, :] if self.compatible is None else self.compatible
         found, index.n_over = kernels.underload_pass(

@@ -767,20 +767,17 @@ def shed_sorted(
     host_of: np.ndarray, by_util: bool, vm_ram: np.ndarray, req: np.ndarray, pe_mips: np.ndarray,
     total: np.ndarray, hist: np.ndarray, hist_len: np.ndarray, vm_mips: np.ndarray, S: np.ndarray, A: np.ndarray,
     R: np.ndarray, HH: np.ndarray, HL: np.ndarray, det_kind: int, det_param: float,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:  # fmt: skip
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # fmt: skip
     """:func:`shed` for each overloaded host of ``over`` (host h holding ``flat[offsets[h]:offsets[h + 1]]``)
     in the order of :func:`sorted_selection`, until it is no longer overloaded; with ``in_flight``, guests
     migrating from an earlier step stay put. Returns (per host, the guests it sheds: 0 when it holds none it
-    may shed; the shed guests, host after host; the lists the hosts that shed keep, one after another; their
-    offsets, per host of ``over``)."""
+    may shed; the shed guests, host after host; per host, the guests it keeps)."""
     m = over.shape[0]
     size = 0
     for i in range(m):
         size += offsets[over[i] + 1] - offsets[over[i]]
-    counts = np.zeros(m, dtype=np.int64)
+    counts, kept = np.zeros(m, dtype=np.int64), np.zeros(m, dtype=np.int64)
     moved = np.empty(size, dtype=np.int64)
-    kept = np.empty(size, dtype=np.int64)
-    kept_off = np.zeros(m + 1, dtype=np.int64)
     n_moved = 0
     for i in range(m):
         h = over[i]
@@ -791,7 +788,7 @@ def shed_sorted(
             if not in_flight or (mig_to[x] < 0 and host_of[x] == h):
                 mine[n] = x
                 n += 1
-        kept_off[i + 1] = kept_off[i]
+        kept[i] = vms.shape[0]
         if n == 0:
             continue
         # one pass: a host still overloaded has shed every guest it may shed
@@ -800,10 +797,8 @@ def shed_sorted(
                           det_param)  # fmt: skip
         moved[n_moved : n_moved + k] = order[:k]
         n_moved += k
-        counts[i] = k
-        kept[kept_off[i] : kept_off[i] + rest.shape[0]] = rest
-        kept_off[i + 1] = kept_off[i] + rest.shape[0]
-    return counts, moved[:n_moved], kept[: kept_off[m]], kept_off
+        counts[i], kept[i] = k, rest.shape[0]
+    return counts, moved[:n_moved], kept
 
 
 @njit(cache=True)
