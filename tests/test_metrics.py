@@ -164,3 +164,21 @@ def test_host_detail_counts_every_bucket_and_takes_the_busiest_hosts_first_in_ho
         assert buckets == [sum(x <= le + 1e-12 for x in u) for le in UTIL_BUCKETS] + [n]
         want = sorted(range(n), key=lambda i: -u[i])[:TOP_HOSTS]  # Python's sort is stable
         assert top == [(names[i], round(float(u[i]), 6)) for i in want]
+
+
+def test_guest_sums_count_and_sum_the_guests_on_a_host_by_mode_state_and_cell_in_guest_order():
+    """The tick's per-guest figures in one pass, bit for bit what bincounts over the guests on a host give."""
+    import numpy as np
+
+    from cloudsim.metrics.recorder import _guest_sums
+
+    rng = np.random.default_rng(9)
+    for n in (0, 1, 7, 500):
+        status, mode, htype = rng.integers(0, 3, n), rng.integers(0, 4, n), rng.integers(0, 2, n)
+        over, mib = rng.uniform(0, 300, n) * rng.uniform(0.5, 1.5, n), rng.uniform(256, 65536, n)
+        on = status > 0
+        by_state, cell_over, cell_mib = _guest_sums(status, mode, htype, over, mib, 4, 2)
+        assert by_state.tolist() == np.bincount(mode[on] * 2 + status[on] - 1, minlength=8).tolist()
+        cell = mode[on] * 2 + htype[on]
+        assert np.array_equal(cell_over, np.bincount(cell, weights=over[on], minlength=8))
+        assert np.array_equal(cell_mib, np.bincount(cell, weights=mib[on], minlength=8))

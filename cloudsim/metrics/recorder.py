@@ -159,6 +159,25 @@ def _mode_sums(
     return over_cores, deliv_cores, over_t, deliv_t
 
 
+@njit(cache=True)
+def _guest_sums(
+    status: np.ndarray, mode: np.ndarray, htype: np.ndarray, mem_over: np.ndarray, mib: np.ndarray, modes: int,
+    ntypes: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # fmt: skip
+    """Over the guests on a host (``status`` 1 booting, 2 running): how many per mode and state (mode x 2 +
+    state - 1), and per cell (mode x ``ntypes`` + hypervisor type) their memory overhead and memory. One pass,
+    summed in guest order as ``np.bincount`` sums."""
+    by_state = np.zeros(2 * modes, dtype=np.int64)
+    cell_over, cell_mib = np.zeros(modes * ntypes), np.zeros(modes * ntypes)
+    for g in range(status.shape[0]):
+        if status[g] > 0:
+            by_state[mode[g] * 2 + status[g] - 1] += 1
+            c = mode[g] * ntypes + htype[g]
+            cell_over[c] += mem_over[g]
+            cell_mib[c] += mib[g]
+    return by_state, cell_over, cell_mib
+
+
 class Recorder:
     """Collects the run's figures. One per run; not shared (no global state)."""
 
@@ -285,17 +304,14 @@ class Recorder:
             report.overhead_mips_by_mode, report.delivered_mips_by_mode, c.mips_per_core, c.htype,
             len(HYPERVISOR_TYPES),
         )  # fmt: skip
-        on_host = status > 0
-        n_cells = len(MODES) * len(HYPERVISOR_TYPES)
-        by_state = np.bincount(mode_of[on_host] * 2 + (status[on_host] - 1), minlength=2 * len(MODES))
+        by_state, cell_over, cell_mib = _guest_sums(
+            status, mode_of, state.htype, state.mem_overhead_mib, state.guest_mib, len(MODES), len(HYPERVISOR_TYPES)
+        )
         counts = {
             (m, st): int(by_state[2 * mi + k])
             for mi, m in enumerate(MODES)
             for k, st in enumerate(("booting", "running"))
         }
-        cell_of = mode_of[on_host] * len(HYPERVISOR_TYPES) + state.htype[on_host]
-        cell_over = np.bincount(cell_of, weights=state.mem_overhead_mib[on_host], minlength=n_cells)
-        cell_mib = np.bincount(cell_of, weights=state.guest_mib[on_host], minlength=n_cells)
         mem_cells = {
             (i // len(HYPERVISOR_TYPES), i % len(HYPERVISOR_TYPES)): (float(cell_over[i]), float(cell_mib[i]))
             for i in np.flatnonzero(cell_mib > 0).tolist()
