@@ -161,3 +161,30 @@ def test_settling_only_the_touched_hosts_gives_what_settling_all_gives(monkeypat
         sc, _ = load_scenario(name, ["duration=6h"])
         Simulation(sc, LocalBackend()).run()
     assert len(checked) > 100 and max(checked) < 40  # many events, each touching a few of the 40 hosts
+
+
+def test_report_sums_are_the_bincounts_of_the_rows_bit_for_bit():
+    """A report's per-host sums in one compiled pass equal, to the bit, the bincounts over the rows that define
+    them (in row order; a row that does not count adds 0)."""
+    from cloudsim.model.shard import N_MODES, _report_sums
+
+    rng = np.random.default_rng(12)
+    for rows, n in ((0, 3), (1, 1), (40, 5), (3000, 200)):
+        host, mode = rng.integers(0, n, rows), rng.integers(0, N_MODES, rows)
+        res = rng.random(rows) < 0.8
+        req, c, mem = rng.uniform(0, 4000, rows), rng.choice([0.0, 0.02, 0.1, 0.3], rows), rng.uniform(0, 9000, rows)
+        alloc = req * rng.uniform(0.5, 1.0, rows)
+        got = _report_sums(host, mode, res, req, alloc, c, mem, n, N_MODES)
+        delivered = np.where(res, alloc * (1.0 - c), 0.0)
+        flat = host * N_MODES + mode
+        want = (
+            np.bincount(host[res], minlength=n),
+            np.bincount(host[~res], minlength=n),
+            np.bincount(host, weights=np.where(res, req * (1.0 - c), 0.0), minlength=n),
+            np.bincount(host, weights=delivered, minlength=n),
+            np.bincount(flat, weights=np.where(res, alloc * c, 0.0), minlength=n * N_MODES).reshape(n, N_MODES),
+            np.bincount(flat, weights=delivered, minlength=n * N_MODES).reshape(n, N_MODES),
+            np.bincount(host, weights=mem, minlength=n),
+        )
+        for g, w in zip(got, want, strict=True):
+            assert g.shape == w.shape and np.array_equal(g, w)

@@ -386,6 +386,32 @@ def _power_on(curves: np.ndarray, used: np.ndarray, total: np.ndarray, on: np.nd
     return out
 
 
+@njit(cache=True)
+def _report_sums(
+    host: np.ndarray, mode: np.ndarray, res: np.ndarray, req: np.ndarray, alloc: np.ndarray, c: np.ndarray,
+    mem: np.ndarray, n: int, modes: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:  # fmt: skip
+    """A report's per-host sums of the rows, in one pass, in row order as ``np.bincount`` sums them (a row
+    that does not count adds 0): resident and incoming rows; what resident guests ask and get without
+    overhead; per mode, the overhead and what they get; the booked memory of every row."""
+    guests, incoming = np.zeros(n, dtype=np.int64), np.zeros(n, dtype=np.int64)
+    demand, delivered, booked = np.zeros(n), np.zeros(n), np.zeros(n)
+    over_m, deliv_m = np.zeros((n, modes)), np.zeros((n, modes))
+    for i in range(host.shape[0]):
+        h = host[i]
+        if res[i]:
+            guests[h] += 1
+        else:
+            incoming[h] += 1
+        d = alloc[i] * (1.0 - c[i]) if res[i] else 0.0
+        demand[h] += req[i] * (1.0 - c[i]) if res[i] else 0.0
+        delivered[h] += d
+        over_m[h, mode[i]] += alloc[i] * c[i] if res[i] else 0.0
+        deliv_m[h, mode[i]] += d
+        booked[h] += mem[i]
+    return guests, incoming, demand, delivered, over_m, deliv_m, booked
+
+
 def _ascending(ids: np.ndarray) -> np.ndarray:
     """The order that sorts ``ids`` (distinct, >= 0): by placing each at its id, in one pass over the range."""
     if len(ids) == 0:
@@ -805,23 +831,22 @@ class HostShard:
         # formulas; cached when the tick's full settle just computed them)
         al = self._settled if self.dyn.cloudsim else self._allocate(t)
         a, n = self._a, self.n
-        host, res, c = a["host"], al["resident"], a["c"]
-        delivered = np.where(res, al["alloc"] * (1.0 - c), 0.0)
-        overhead = np.where(res, al["alloc"] * c, 0.0)
-        flat = host * N_MODES + a["mode"]
+        res = al["resident"]
         order = _ascending(a["gid"][res])
-        mem = np.bincount(host, weights=a["mem"], minlength=n)
+        guests, incoming, demand, delivered, over_m, deliv_m, mem = _report_sums(
+            a["host"], a["mode"], res, al["req"], al["alloc"], a["c"], a["mem"], n, N_MODES
+        )
         return HostReport(
             t=t,
             host_ids=self.spec.host_ids,
-            guests=np.bincount(host[res], minlength=n),
-            incoming=np.bincount(host[~res], minlength=n),
+            guests=guests,
+            incoming=incoming,
             cpu_used_mips=self._used.copy(),
             cpu_requested_mips=self._requested.copy(),
-            cpu_demand_mips=np.bincount(host, weights=np.where(res, al["req"] * (1.0 - c), 0.0), minlength=n),
-            cpu_delivered_mips=np.bincount(host, weights=delivered, minlength=n),
-            overhead_mips_by_mode=np.bincount(flat, weights=overhead, minlength=n * N_MODES).reshape(n, N_MODES),
-            delivered_mips_by_mode=np.bincount(flat, weights=delivered, minlength=n * N_MODES).reshape(n, N_MODES),
+            cpu_demand_mips=demand,
+            cpu_delivered_mips=delivered,
+            overhead_mips_by_mode=over_m,
+            delivered_mips_by_mode=deliv_m,
             mem_used_mib=np.where(self._on, self.spec.reserve_mib + mem, 0.0),
             power_w=self._power.copy(),
             energy_j=self.energy_j.copy(),
