@@ -282,3 +282,32 @@ def test_a_stop_waits_for_the_end_of_a_whole_block():
         assert done == ["first half", "second half"]
     finally:
         signal.signal(signal.SIGTERM, before)
+
+
+def test_a_stop_waits_for_the_end_of_a_whole_block_when_another_thread_takes_the_signal():
+    """With other threads in the process (Ray's driver has a dozen), the kernel hands a signal the main thread
+    blocks to one of them; the stop must still wait for the end of the block (a Ray run stopped by Ctrl-C
+    once kept a tick's row without its metrics snapshot)."""
+    import signal
+    import threading
+
+    from cloudsim.engine.core import whole
+
+    def stop(signum, frame):
+        raise KeyboardInterrupt
+
+    idle = threading.Event()
+    helper = threading.Thread(target=idle.wait, daemon=True)  # started before the block: signals not blocked
+    helper.start()
+    before = signal.signal(signal.SIGTERM, stop)
+    done = []
+    try:
+        with pytest.raises(KeyboardInterrupt), whole():
+            signal.pthread_kill(helper.ident, signal.SIGTERM)  # as the kernel does when the main thread blocks it
+            for k in range(200_000):  # bytecodes enough for the main thread to see a signal another caught
+                done.append(k)
+        assert len(done) == 200_000
+    finally:
+        signal.signal(signal.SIGTERM, before)
+        idle.set()
+        helper.join()

@@ -17,17 +17,28 @@ _STOPS = {signal.SIGINT, signal.SIGTERM}
 
 @contextmanager
 def whole() -> Iterator[None]:
-    """SIGINT and SIGTERM wait until the block is done (they are blocked, then delivered when it ends), so a
-    stop never leaves it half done: a tick's bookkeeping (the recorder's row, its snapshot and its sums) is
-    recorded whole or not at all. For short, pure computation only: nothing waits on another process."""
+    """SIGINT and SIGTERM wait until the block is done, then reach the handlers that were there, so a stop
+    never leaves it half done: a tick's bookkeeping (the recorder's row, its snapshot and its sums) is
+    recorded whole or not at all. The main thread blocks them, and a handler of the block's own holds one that
+    another thread took (the kernel hands a signal the main thread blocks to any other: Ray's driver has a
+    dozen). For short, pure computation only: nothing waits on another process."""
     if not hasattr(signal, "pthread_sigmask") or threading.current_thread() is not threading.main_thread():
         yield
         return
+    held: list[int] = []
+    handlers = {sig: signal.getsignal(sig) for sig in _STOPS}
+    installed = [sig for sig, h in handlers.items() if h is not None]  # None: a handler not set from Python
     before = signal.pthread_sigmask(signal.SIG_BLOCK, _STOPS)
+    for sig in installed:
+        signal.signal(sig, lambda signum, frame: held.append(signum))
     try:
         yield
     finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, before)
+        for sig in installed:
+            signal.signal(sig, handlers[sig])
+        signal.pthread_sigmask(signal.SIG_SETMASK, before)  # one the main thread blocked arrives here
+        for sig in dict.fromkeys(held):
+            signal.raise_signal(sig)
 
 
 class Priority(IntEnum):
