@@ -188,3 +188,38 @@ def test_report_sums_are_the_bincounts_of_the_rows_bit_for_bit():
         )
         for g, w in zip(got, want, strict=True):
             assert g.shape == w.shape and np.array_equal(g, w)
+
+
+@pytest.mark.parametrize("cloudsim", [False, True])
+def test_the_compiled_allocation_is_the_numpy_one_bit_for_bit(cloudsim):
+    """Each row's request and allocation and each host's CPU in use, compiled, against the numpy formulas that
+    define them: migrating rows on both sides, overloaded hosts scaled down (floored in the cloudsim model),
+    hosts with no rows."""
+    from cloudsim.model.shard import INCOMING, OUTGOING, RESIDENT, SUPERSEDED, _allocate_rows
+
+    rng = np.random.default_rng(21)
+    for rows, n in ((0, 2), (5, 3), (400, 30), (5000, 120)):
+        host = rng.integers(0, n, rows)
+        role = rng.choice([RESIDENT, RESIDENT, OUTGOING, INCOMING, SUPERSEDED], rows)
+        cpu, c = rng.choice([1000.0, 2500.0, 4000.0], rows), rng.choice([0.0, 0.02, 0.15], rows)
+        util = rng.uniform(0, 1, rows) * (rng.random(rows) < 0.9)
+        pe, total = rng.choice([1860.0, 2660.0], n), rng.choice([3720.0, 10640.0, 20000.0], n)
+        tshare, sshare = 0.1, 0.9
+        got = _allocate_rows(host, role, cpu, c, util, pe, total, tshare, sshare, cloudsim, n)
+        req = util * cpu / (1.0 - c)
+        asked = np.minimum(req, pe[host]) if cloudsim else req
+        incoming = role >= INCOMING
+        share = np.where(incoming, asked * tshare, asked)
+        s = np.bincount(host, weights=share, minlength=n)
+        over = s > total
+        f = np.where(over, total / np.where(s > 0, s, 1.0), 1.0)[host]
+        out = role == OUTGOING
+        plain = np.where(out, asked * sshare, share)
+        if cloudsim:
+            alloc = np.where(over[host], np.floor(np.where(out, asked * f * sshare, share * f)), plain)
+        else:
+            alloc = plain * f
+        used = np.bincount(host, weights=np.where(out, alloc / sshare, alloc), minlength=n)
+        for g, w in zip(got, (req, alloc, ~incoming, out, used), strict=True):
+            assert g.shape == w.shape and np.array_equal(g, w)
+        assert rows < 400 or over.any()

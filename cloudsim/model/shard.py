@@ -412,6 +412,43 @@ def _report_sums(
     return guests, incoming, demand, delivered, over_m, deliv_m, booked
 
 
+@njit(cache=True)
+def _allocate_rows(
+    host: np.ndarray, role: np.ndarray, cpu: np.ndarray, c: np.ndarray, util: np.ndarray, pe_mips: np.ndarray,
+    total: np.ndarray, tshare: float, sshare: float, cloudsim: bool, n: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:  # fmt: skip
+    """:meth:`HostShard._allocate` of the rows, compiled: each row's request (host MIPS, overhead included)
+    and allocation, whether it is resident and whether it migrates out, and each host's CPU in use (a
+    migrating guest counts whole on its source). The same operations in the same order as the numpy it
+    replaced (the sums per host in row order), so the same bits."""
+    rows = host.shape[0]
+    req, asked, alloc = np.empty(rows), np.empty(rows), np.empty(rows)
+    resident, out = np.empty(rows, dtype=np.bool_), np.empty(rows, dtype=np.bool_)
+    s = np.zeros(n)
+    for i in range(rows):
+        r = util[i] * cpu[i] / (1.0 - c[i])
+        req[i] = r
+        a = min(r, pe_mips[host[i]]) if cloudsim else r
+        asked[i] = a
+        resident[i] = role[i] < INCOMING
+        out[i] = role[i] == OUTGOING
+        s[host[i]] += a if resident[i] else a * tshare
+    used = np.zeros(n)
+    for i in range(rows):
+        h = host[i]
+        over = s[h] > total[h]
+        f = total[h] / (s[h] if s[h] > 0 else 1.0) if over else 1.0
+        share = asked[i] if resident[i] else asked[i] * tshare
+        plain = asked[i] * sshare if out[i] else share
+        if cloudsim:
+            x = (np.floor(asked[i] * f * sshare) if out[i] else np.floor(share * f)) if over else plain
+        else:
+            x = plain * f
+        alloc[i] = x
+        used[h] += x / sshare if out[i] else x
+    return req, alloc, resident, out, used
+
+
 def _ascending(ids: np.ndarray) -> np.ndarray:
     """The order that sorts ``ids`` (distinct, >= 0): by placing each at its id, in one pass over the range."""
     if len(ids) == 0:
@@ -681,29 +718,13 @@ class HostShard:
         if key == self._alloc_key:
             return self._alloc
         a = self._a
-        n, host, role = self.n, a["host"], a["role"]
         util = self._utilization(a, t)
-        req = util * a["cpu"] / (1.0 - a["c"])  # host MIPS asked, overhead included
-        cloudsim = self.dyn.cloudsim
-        asked = np.minimum(req, self.spec.pe_mips[host]) if cloudsim else req
-        incoming = role >= INCOMING
-        tshare, sshare = self.dyn.target_share, self.dyn.source_share
-        share = np.where(incoming, asked * tshare, asked)
-        total = self.spec.cpu_mips
-        s = np.bincount(host, weights=share, minlength=n)
-        over = s > total
-        f = np.where(over, total / np.where(s > 0, s, 1.0), 1.0)[host]
-        out = role == OUTGOING
-        plain = np.where(out, asked * sshare, share)
-        if cloudsim:
-            scaled = np.floor(np.where(out, asked * f * sshare, share * f))
-            alloc = np.where(over[host], scaled, plain)
-        else:
-            alloc = plain * f
-        contrib = np.where(out, alloc / sshare, alloc)  # the source counts a migrating guest whole
-        used = _per_host(host, contrib, n)
+        req, alloc, resident, out, used = _allocate_rows(
+            a["host"], a["role"], a["cpu"], a["c"], util, self.spec.pe_mips, self.spec.cpu_mips,
+            self.dyn.target_share, self.dyn.source_share, self.dyn.cloudsim, self.n,
+        )  # fmt: skip
         self._alloc_key = key
-        self._alloc = {"util": util, "req": req, "alloc": alloc, "used": used, "resident": ~incoming, "out": out}
+        self._alloc = {"util": util, "req": req, "alloc": alloc, "used": used, "resident": resident, "out": out}
         return self._alloc
 
     def _host_power(self, used: np.ndarray, on: np.ndarray) -> np.ndarray:
