@@ -223,3 +223,27 @@ def test_the_compiled_allocation_is_the_numpy_one_bit_for_bit(cloudsim):
         for g, w in zip(got, (req, alloc, ~incoming, out, used), strict=True):
             assert g.shape == w.shape and np.array_equal(g, w)
         assert rows < 400 or over.any()
+
+
+def test_the_settle_sums_are_the_bincounts_of_the_rows_bit_for_bit():
+    """A settle's per-host sums in one compiled pass against the bincounts over the rows that define them."""
+    from cloudsim.model.shard import _settle_sums
+
+    rng = np.random.default_rng(8)
+    for rows, n in ((0, 2), (3, 3), (2000, 150)):
+        host = rng.integers(0, n, rows)
+        req = rng.uniform(0, 3000, rows)
+        alloc = req * rng.choice([1.0, 0.7, 1.1], rows)
+        res, out = rng.random(rows) < 0.7, rng.random(rows) < 0.2
+        got = _settle_sums(host, req, alloc, res, out, n)
+        sums = [
+            req,
+            np.where(res, req, 0.0),
+            np.where(res, alloc, 0.0),
+            np.where(out & (alloc < req), req - alloc, 0.0),
+        ]
+        # (floats even over no rows, where np.bincount gives integers)
+        want = [np.bincount(host, weights=w, minlength=n).astype(np.float64) for w in sums]
+        want.append(np.bincount(host, minlength=n) > 0)
+        for g, w in zip(got, want, strict=True):
+            assert g.shape == w.shape and g.dtype == w.dtype and np.array_equal(g, w)

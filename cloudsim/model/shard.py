@@ -449,6 +449,25 @@ def _allocate_rows(
     return req, alloc, resident, out, used
 
 
+@njit(cache=True)
+def _settle_sums(
+    host: np.ndarray, req: np.ndarray, alloc: np.ndarray, res: np.ndarray, out: np.ndarray, n: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """:meth:`HostShard._settle`'s per-host sums of the rows, in one pass, in row order as ``np.bincount``
+    sums them (a row that does not count adds 0): requested, requested and allocated by resident guests, CPU
+    requested but not allocated by guests migrating out; and which hosts have rows."""
+    requested, res_req, res_alloc, loss = np.zeros(n), np.zeros(n), np.zeros(n), np.zeros(n)
+    has = np.zeros(n, dtype=np.bool_)
+    for i in range(host.shape[0]):
+        h = host[i]
+        requested[h] += req[i]
+        res_req[h] += req[i] if res[i] else 0.0
+        res_alloc[h] += alloc[i] if res[i] else 0.0
+        loss[h] += req[i] - alloc[i] if out[i] and alloc[i] < req[i] else 0.0
+        has[h] = True
+    return requested, res_req, res_alloc, loss, has
+
+
 def _ascending(ids: np.ndarray) -> np.ndarray:
     """The order that sorts ``ids`` (distinct, >= 0): by placing each at its id, in one pass over the range."""
     if len(ids) == 0:
@@ -456,12 +475,6 @@ def _ascending(ids: np.ndarray) -> np.ndarray:
     at = np.full(int(ids.max()) + 1, -1, dtype=np.int64)
     at[ids] = np.arange(len(ids))
     return at[at >= 0]
-
-
-def _per_host(host: np.ndarray, weights: np.ndarray, n: int) -> np.ndarray:
-    """Sums of ``weights`` per host, in row order, as floats (``np.bincount`` of no rows gives integers,
-    which the in-place updates of :func:`_settle_hosts` would truncate)."""
-    return np.bincount(host, weights=weights, minlength=n).astype(np.float64, copy=False)
 
 
 _FIELDS = ("gid", "host", "mode", "cpu", "c", "mem", "kind", "p1", "p2", "role", "end")
@@ -768,15 +781,10 @@ class HostShard:
                 self._invalidate()
                 al = self._allocate(t)
                 a = self._a
-        n, host = self.n, a["host"]
-        res = al["resident"]
         self._used = al["used"]
-        self._requested = _per_host(host, al["req"], n)
-        self._res_req = _per_host(host, np.where(res, al["req"], 0.0), n)
-        self._res_alloc = _per_host(host, np.where(res, al["alloc"], 0.0), n)
-        loss = np.where(al["out"] & (al["alloc"] < al["req"]), al["req"] - al["alloc"], 0.0)
-        self._mig_loss = _per_host(host, loss, n)
-        has = np.bincount(host, minlength=n) > 0
+        self._requested, self._res_req, self._res_alloc, self._mig_loss, has = _settle_sums(
+            a["host"], al["req"], al["alloc"], al["resident"], al["out"], self.n
+        )
         self._on = (has | ~self.spec.empty_off) & ~self._down
         self._power = self._host_power(self._used, self._on)
         if self._entries or t > 0:
