@@ -259,6 +259,25 @@ def power(table: np.ndarray, u: float) -> float:
     return p1 + (table[hi] - p1) / 10 * (u - lo / 10) * 100
 
 
+@njit(cache=True, inline="always")
+def _share(asked: float, role: int, tshare: float) -> float:
+    """What a row asks of its host's CPU: a migration's target gives the incoming copy ``tshare`` of it."""
+    return asked * tshare if role >= INCOMING else asked
+
+
+@njit(cache=True, inline="always")
+def _scaled(asked: float, role: int, f: float, tshare: float, sshare: float) -> float:
+    """A row's allocation when its host gives each share ``f`` of it (the fair model): a migration's source
+    keeps ``sshare`` of what the guest asks."""
+    return (asked * sshare if role == OUTGOING else _share(asked, role, tshare)) * f
+
+
+@njit(cache=True, inline="always")
+def _counted(alloc: float, role: int, sshare: float) -> float:
+    """What a row's allocation counts on its host: a migrating guest counts whole on its source."""
+    return alloc / sshare if role == OUTGOING else alloc
+
+
 @njit(cache=True)
 def _settle_hosts(
     t: float, hosts: np.ndarray, slot: np.ndarray, host: np.ndarray, role: np.ndarray, cpu: np.ndarray,
@@ -291,8 +310,7 @@ def _settle_hosts(
         j = slot[host[i]]
         if role[i] == DEAD:
             continue
-        req = util[i] * cpu[i] / (1.0 - c[i])
-        s[j] += req * tshare if role[i] >= INCOMING else req
+        s[j] += _share(util[i] * cpu[i] / (1.0 - c[i]), role[i], tshare)
         count[j] += 1
     f = np.ones(k)
     for j in range(k):
@@ -308,15 +326,13 @@ def _settle_hosts(
         h = host[i]
         req = util[i] * cpu[i] / (1.0 - c[i])
         r = role[i]
-        share = req * tshare if r >= INCOMING else req
-        out = r == OUTGOING
-        alloc = (req * sshare if out else share) * f[j]
-        used[h] += alloc / sshare if out else alloc
+        alloc = _scaled(req, r, f[j], tshare, sshare)
+        used[h] += _counted(alloc, r, sshare)
         requested[h] += req
         if r < INCOMING:
             res_req[h] += req
             res_alloc[h] += alloc
-        if out and alloc < req:
+        if r == OUTGOING and alloc < req:
             mig_loss[h] += req - alloc
     for j in range(k):
         h = hosts[j]
@@ -432,20 +448,19 @@ def _allocate_rows(
         asked[i] = a
         resident[i] = role[i] < INCOMING
         out[i] = role[i] == OUTGOING
-        s[host[i]] += a if resident[i] else a * tshare
+        s[host[i]] += _share(a, role[i], tshare)
     used = np.zeros(n)
     for i in range(rows):
         h = host[i]
         over = s[h] > total[h]
         f = total[h] / (s[h] if s[h] > 0 else 1.0) if over else 1.0
-        share = asked[i] if resident[i] else asked[i] * tshare
-        plain = asked[i] * sshare if out[i] else share
-        if cloudsim:
-            x = (np.floor(asked[i] * f * sshare) if out[i] else np.floor(share * f)) if over else plain
-        else:
-            x = plain * f
+        if cloudsim and over:  # CloudSim floors the scaled MIPS
+            a = asked[i]
+            x = np.floor(a * f * sshare) if out[i] else np.floor(_share(a, role[i], tshare) * f)
+        else:  # (f is 1 on a host that is not overloaded)
+            x = _scaled(asked[i], role[i], f, tshare, sshare)
         alloc[i] = x
-        used[h] += x / sshare if out[i] else x
+        used[h] += _counted(x, role[i], sshare)
     return req, alloc, resident, out, used
 
 
