@@ -802,15 +802,10 @@ def shed_sorted(
 
 
 @njit(cache=True)
-def _plan_view(
-    h: int, flat: np.ndarray, offsets: np.ndarray, head: np.ndarray, nxt: np.ndarray, guest: np.ndarray,
-    alive: np.ndarray, buf: np.ndarray, req: np.ndarray, pe_mips: np.ndarray, total: np.ndarray, hist: np.ndarray,
-    hist_len: np.ndarray, vm_mips: np.ndarray, S: np.ndarray, A: np.ndarray, R: np.ndarray, HH: np.ndarray,
-    HL: np.ndarray, busy: np.ndarray, stale: np.ndarray,
-) -> int:  # fmt: skip
+def _planned(h: int, flat: np.ndarray, offsets: np.ndarray, head: np.ndarray, nxt: np.ndarray, guest: np.ndarray,
+             alive: np.ndarray, buf: np.ndarray) -> int:  # fmt: skip
     """Host ``h``'s planned list into ``buf`` (its length returned): its list as the underload pass began,
-    then the guests appended since (a chain from ``head[h]`` through ``nxt``) less those taken back. With
-    ``S`` given (not empty), its view made again from that list, as :meth:`Consolidator._refresh` does."""
+    then the guests appended since (a chain from ``head[h]`` through ``nxt``) less those taken back."""
     n = 0
     for x in range(offsets[h], offsets[h + 1]):
         buf[n] = flat[x]
@@ -821,11 +816,22 @@ def _plan_view(
             buf[n] = guest[j]
             n += 1
         j = nxt[j]
-    if S.shape[0]:
-        stale[h] = True
-        busy[h] = n > 0
-        _view(h, buf, 0, n, req, pe_mips, total, hist, hist_len, vm_mips, S, A, R, HH, HL)
     return n
+
+
+@njit(cache=True)
+def _replan(
+    h: int, flat: np.ndarray, offsets: np.ndarray, head: np.ndarray, nxt: np.ndarray, guest: np.ndarray,
+    alive: np.ndarray, buf: np.ndarray, req: np.ndarray, pe_mips: np.ndarray, total: np.ndarray, hist: np.ndarray,
+    hist_len: np.ndarray, vm_mips: np.ndarray, S: np.ndarray, A: np.ndarray, R: np.ndarray, HH: np.ndarray,
+    HL: np.ndarray, busy: np.ndarray, stale: np.ndarray,
+) -> None:  # fmt: skip
+    """Host ``h``'s view made again from its planned list (:func:`_planned`), as :meth:`Consolidator._refresh`
+    does."""
+    n = _planned(h, flat, offsets, head, nxt, guest, alive, buf)
+    stale[h] = True
+    busy[h] = n > 0
+    _view(h, buf, 0, n, req, pe_mips, total, hist, hist_len, vm_mips, S, A, R, HH, HL)
 
 
 @njit(cache=True)
@@ -848,7 +854,6 @@ def underload_pass(
     (guest, target) in order, and the length of the index's overflow list."""
     H = offsets.shape[0] - 1
     cap = flat.shape[0]
-    none = np.empty(0)
     head, last = np.full(H, -1, dtype=np.int64), np.full(H, -1, dtype=np.int64)
     # the guests appended to a planned list: entry e is guest[e] on host ehost[e], taken back when not alive[e]
     nxt, guest, ehost = np.full(cap, -1, dtype=np.int64), np.empty(cap, dtype=np.int64), np.empty(cap, dtype=np.int64)
@@ -866,8 +871,7 @@ def underload_pass(
         excluded[h] = True
         eligible[h] = False
         n_over = index_set(h, False, n_over, *set_args)
-        n = _plan_view(h, flat, offsets, head, nxt, guest, alive, buf, req, pe_mips, total, hist, hist_len, vm_mips,
-                       none, A, R, HH, HL, busy, stale)  # fmt: skip
+        n = _planned(h, flat, offsets, head, nxt, guest, alive, buf)
         k = 0
         for x in range(n):
             if not in_flight or mig_to[buf[x]] < 0:
@@ -897,9 +901,9 @@ def underload_pass(
                     e = placed[j]
                     ph, pv = ehost[e], guest[e]
                     alive[e] = False
-                    _plan_view(ph, flat, offsets, head, nxt, guest, alive, buf, req, pe_mips, total, hist, hist_len,
-                               vm_mips, S, A, R, HH, HL, busy, stale)  # fmt: skip
-                    free_mem[ph] -= -1.0 * book_mem[pv]
+                    _replan(ph, flat, offsets, head, nxt, guest, alive, buf, req, pe_mips, total, hist, hist_len,
+                            vm_mips, S, A, R, HH, HL, busy, stale)  # fmt: skip
+                    free_mem[ph] -= -1.0 * book_mem[pv]  # as Consolidator._book with sign -1
                     free_cpu[ph] -= -1.0 * book_cpu[pv]
                     n_over = index_set(ph, eligible[ph], n_over, *set_args)
                 n_placed = 0
@@ -912,8 +916,8 @@ def underload_pass(
             else:
                 head[t] = e
             last[t] = e
-            _plan_view(t, flat, offsets, head, nxt, guest, alive, buf, req, pe_mips, total, hist, hist_len, vm_mips,
-                       S, A, R, HH, HL, busy, stale)  # fmt: skip
+            _replan(t, flat, offsets, head, nxt, guest, alive, buf, req, pe_mips, total, hist, hist_len, vm_mips,
+                    S, A, R, HH, HL, busy, stale)  # fmt: skip
             free_mem[t] -= book_mem[v]
             free_cpu[t] -= book_cpu[v]
             n_over = index_set(t, eligible[t], n_over, *set_args)
