@@ -15,7 +15,7 @@ from cloudsim import engine
 from cloudsim.cli import main
 from cloudsim.engine import LocalBackend, Simulation
 from cloudsim.model import PreCopy, power_w
-from cloudsim.model.interpolation import interpolate
+from cloudsim.model.interpolation import interpolate_rows
 from cloudsim.placement import kernels
 from cloudsim.placement.consolidation import Consolidator, Settings
 from cloudsim.placement.detectors import HISTORY, Detector, max_correlation_r2
@@ -165,8 +165,8 @@ def test_trace_reader_sorts_names_and_repeats_the_last_sample(tmp_path):
     assert tr.util.shape == (3, 289)
     assert tr.util[0, 288] == tr.util[0, 287] == 0.87
     # between samples 1 (0.01) and 2 (0.02), 0.1 s past the first: CloudSim's linear interpolation
-    assert interpolate(tr.util, 300.1)[0] == pytest.approx(0.01 + 0.01 * 0.1 / 300)
-    assert interpolate(tr.util, 600.0)[0] == 0.02
+    assert interpolate_rows(tr.util, [0], 300.1)[0] == pytest.approx(0.01 + 0.01 * 0.1 / 300)
+    assert interpolate_rows(tr.util, [0], 600.0)[0] == 0.02
 
 
 @pytest.mark.parametrize(

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import ray
 
-from cloudsim.engine.backend import BackendLost
+from cloudsim.engine.backend import BackendLost, Outbox
 from cloudsim.model import Command, HostReport, HostShard, ShardSpec
 
 
@@ -34,31 +34,21 @@ class ShardActor:
         self._cpu0 = time.process_time()  # the worker's start-up (Ray, imports) before this actor began
         self.shard = HostShard(spec, trace) if state is None else HostShard.restore(state, trace)
 
-    def _catch_up(self, completions: list[float]) -> None:
-        for tc in completions:
-            self.shard.complete(tc)
-
-    def apply(self, completions: list[float], t: float, commands: list[Command]) -> None:
-        self._catch_up(completions)
-        self.shard.apply(t, commands)
-
     def apply_all(self, batch: list[tuple[list[float], float, list[Command]]]) -> None:
-        """:meth:`apply` for each ``(completions, t, commands)`` of ``batch``, in order: the event times
-        since the last tick, in one call."""
-        for completions, t, commands in batch:
-            self.apply(completions, t, commands)
+        """The events of ``batch``, ``(completions, t, commands)`` each, in order (:meth:`HostShard.run`): the
+        event times since the last tick, in one call."""
+        self.shard.run(batch)
 
     def advance(self, batch: list[tuple[list[float], float, list[Command]]], completions: list[float], t: float,
                 tick: int) -> Any:  # fmt: skip
-        """:meth:`apply_all` of ``batch`` (the commands since the last call), then advance to ``t``; the report
-        travels packed (see :meth:`HostReport.pack`)."""
-        self.apply_all(batch)
-        self._catch_up(completions)
+        """:meth:`apply_all` of ``batch`` (the commands since the last call) and the completion times after,
+        then advance to ``t``; the report travels packed (see :meth:`HostReport.pack`)."""
+        self.shard.run(batch, completions)
         return self.shard.advance(t, tick).pack()
 
     def snapshot(self, completions: list[float]) -> bytes:
         """The shard's whole state (without the shared trace)."""
-        self._catch_up(completions)
+        self.shard.run([], completions)
         return self.shard.save()
 
     def pid(self) -> int:
@@ -74,7 +64,7 @@ class ShardActor:
         """(CPU seconds of the worker's start-up, CPU seconds since this actor began), for ``bench sim``."""
         import time
 
-        self._catch_up(completions)
+        self.shard.run([], completions)
         return self._cpu0, time.process_time() - self._cpu0
 
 
@@ -95,7 +85,7 @@ class RayBackend:
         self.handles: list[Any] = []
         self.checkpoint_ticks = checkpoint_ticks
         self._pending: list[tuple[int, Any]] = []  # fire-and-forget calls not yet confirmed: (actor, ref)
-        self._completions: list[list[float]] = []  # per actor: completion times not yet sent
+        self.outbox = Outbox(0)  # per actor, the events and completion times not sent yet
         self._log: list[list[tuple[str, tuple[Any, ...]]]] = []  # per actor: calls since its last save
         self._saved: list[bytes | None] = []  # per actor: its shard at the last save (None: from the spec)
         self._specs: list[ShardSpec] = []
@@ -105,7 +95,6 @@ class RayBackend:
         self.actor_cpu_s = 0.0  # CPU the actors used for the run (after ``close``)
         self.node_ids: list[str] = []  # the node each actor ran on at the end (after ``close``)
         self._nodes: list[str] = []  # the alive nodes when the actors were placed, in id order
-        self._queued: list[list[tuple[list[float], float, list[Command]]]] = []  # per actor, not sent yet
         self._snapping: list[tuple[int, Any, int]] = []  # saves under way: (actor, ref, its log's length then)
         self.actor_startup_cpu_s = 0.0  # CPU their worker processes used before (Ray and imports)
 
@@ -137,8 +126,7 @@ class RayBackend:
             self._actor_class(i).remote(spec, self._trace_ref, st)
             for i, (spec, st) in enumerate(zip(specs, self._saved, strict=True))
         ]
-        self._completions = [[] for _ in specs]
-        self._queued = [[] for _ in specs]
+        self.outbox = Outbox(len(specs))
         self._log = [[] for _ in specs]
         self._pending, self._snapping = [], []
         self.node_ids = []
@@ -146,10 +134,6 @@ class RayBackend:
     def save(self) -> list[bytes]:
         self._save()
         return list(self._saved)  # type: ignore[arg-type]
-
-    def _sent(self, index: int) -> list[float]:
-        out, self._completions[index] = self._completions[index], []
-        return out
 
     def _call(self, index: int, method: str, *args: Any) -> Any:
         """Call ``method`` on actor ``index``, logged for a replay."""
@@ -161,18 +145,15 @@ class RayBackend:
         # and the actor applies them in order, at their own times, all the same. (Sending the consolidation's
         # moves at once, for the actor to apply them while the controller places arrivals, measured slower:
         # the extra call costs more than the overlap gains.)
-        for index, cmds in sorted(commands.items()):
-            self._queued[index].append((self._sent(index), t, cmds))
+        self.outbox.apply(t, commands)
 
     def _flush(self, index: int) -> None:
         """Send actor ``index`` the commands queued for it (one call for every event time since the last)."""
-        if self._queued[index]:
-            batch, self._queued[index] = self._queued[index], []
+        if batch := self.outbox.take_events(index):
             self._pending.append((index, self._call(index, "apply_all", batch)))
 
     def complete(self, t: float) -> None:
-        for pending in self._completions:
-            pending.append(t)
+        self.outbox.complete(t)
 
     def _recover(self, index: int, attempts: int = 3) -> Any:
         """Rebuild actor ``index`` from its last save and replay the calls since; the last call's result.
@@ -228,14 +209,14 @@ class RayBackend:
     def advance(self, t: float, tick: int) -> HostReport:
         calls = []
         for i in range(len(self.handles)):  # the commands queued for the actor travel with the call
-            batch, self._queued[i] = self._queued[i], []
-            calls.append((i, self._call(i, "advance", batch, self._sent(i), t, tick)))
+            batch = self.outbox.take_events(i)
+            calls.append((i, self._call(i, "advance", batch, self.outbox.take_ended(i), t, tick)))
         packed = self._gather(calls)
         self._ticks += 1
         if self.checkpoint_ticks and self._ticks % self.checkpoint_ticks == 0:
             # each actor saves its shard while the controller decides; the next call collects the saves
             for i in range(len(self.handles)):
-                ref = self._call(i, "snapshot", self._sent(i))
+                ref = self._call(i, "snapshot", self.outbox.take_ended(i))
                 self._snapping.append((i, ref, len(self._log[i])))
         return HostReport.concat([HostReport.unpack(r) for r in packed])
 
@@ -243,7 +224,9 @@ class RayBackend:
         """Save every actor's shard in the driver; the call logs start afresh."""
         for i in range(len(self.handles)):
             self._flush(i)
-        saved = self._gather([(i, self._call(i, "snapshot", self._sent(i))) for i in range(len(self.handles))])
+        saved = self._gather(
+            [(i, self._call(i, "snapshot", self.outbox.take_ended(i))) for i in range(len(self.handles))]
+        )
         self._saved = saved
         self._log = [[] for _ in self.handles]
 
@@ -267,7 +250,7 @@ class RayBackend:
             for i in range(len(self.handles)):
                 self._flush(i)
             try:
-                refs = [h.cpu_s.remote(self._sent(i)) for i, h in enumerate(self.handles)]
+                refs = [h.cpu_s.remote(self.outbox.take_ended(i)) for i, h in enumerate(self.handles)]
                 where = [h.node_id.remote() for h in self.handles]
                 cpu, self.node_ids = ray.get(refs), ray.get(where)
                 self.actor_startup_cpu_s = float(sum(c[0] for c in cpu))

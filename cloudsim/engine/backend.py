@@ -53,14 +53,42 @@ class Backend(Protocol):
         """Release the shards."""
 
 
+class Outbox:
+    """What a backend has not sent each shard yet: per event time since the shard's last call, ``(the
+    completion times before it, t, the commands)``, and the completion times since. The shard runs them in
+    order at the next call (:meth:`~cloudsim.model.HostShard.run`), all in one go."""
+
+    def __init__(self, shards: int) -> None:
+        self.events: list[list[tuple[list[float], float, list[Command]]]] = [[] for _ in range(shards)]
+        self.ended: list[list[float]] = [[] for _ in range(shards)]
+
+    def apply(self, t: float, commands: dict[int, list[Command]]) -> None:
+        for index, cmds in sorted(commands.items()):
+            self.events[index].append((self.take_ended(index), t, cmds))
+
+    def complete(self, t: float) -> None:
+        for ended in self.ended:
+            ended.append(t)
+
+    def take_events(self, index: int) -> list[tuple[list[float], float, list[Command]]]:
+        out, self.events[index] = self.events[index], []
+        return out
+
+    def take_ended(self, index: int) -> list[float]:
+        out, self.ended[index] = self.ended[index], []
+        return out
+
+
 class LocalBackend:
     """Shards in this process: the reference backend, and the fast one for small scenarios. ``auto`` is
-    one shard for all hosts."""
+    one shard for all hosts. Like a remote backend it keeps the commands and completion times until the
+    next tick (or save): each shard then runs the events since in one call."""
 
     name = "local"
 
     def __init__(self) -> None:
         self.shards: list[HostShard] = []
+        self.outbox = Outbox(0)
 
     def grain(self, hosts: int) -> int:
         return max(1, hosts)
@@ -70,20 +98,27 @@ class LocalBackend:
             self.shards = [HostShard(s, trace) for s in specs]
         else:
             self.shards = [HostShard.restore(b, trace) for b in saved]
+        self.outbox = Outbox(len(self.shards))
+
+    def _flush(self) -> None:
+        for i, s in enumerate(self.shards):
+            s.run(self.outbox.take_events(i), self.outbox.take_ended(i))
 
     def save(self) -> list[bytes]:
+        self._flush()
         return [s.save() for s in self.shards]
 
     def apply(self, t: float, commands: dict[int, list[Command]]) -> None:
-        for index, cmds in sorted(commands.items()):
-            self.shards[index].apply(t, cmds)
+        self.outbox.apply(t, commands)
 
     def complete(self, t: float) -> None:
-        for s in self.shards:
-            s.complete(t)
+        self.outbox.complete(t)
 
     def advance(self, t: float, tick: int) -> HostReport:
-        return HostReport.concat([s.advance(t, tick) for s in self.shards])
+        self._flush()
+        reports = [s.advance(t, tick) for s in self.shards]
+        # a shard's report is the caller's own (fresh arrays): one needs no merging
+        return reports[0] if len(reports) == 1 else HostReport.concat(reports)
 
     @property
     def actors(self) -> int:
@@ -95,3 +130,4 @@ class LocalBackend:
 
     def close(self) -> None:
         self.shards = []
+        self.outbox = Outbox(0)

@@ -35,14 +35,16 @@ or at its own commands, so results do not depend on how hosts are grouped into s
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
 import numpy as np
-from numba import njit
+from numba import njit, types
+from numba.typed import Dict
 
 from cloudsim.model import rng
-from cloudsim.model.interpolation import interpolate_rows
+from cloudsim.model.interpolation import interpolate_at, interpolate_rows
 from cloudsim.virt import MODES
 
 N_MODES = len(MODES)
@@ -278,22 +280,29 @@ def _counted(alloc: float, role: int, sshare: float) -> float:
     return alloc / sshare if role == OUTGOING else alloc
 
 
+@njit(cache=True, inline="always")
+def _util(i: int, draw: np.ndarray, kind: np.ndarray, p1: np.ndarray, trace: np.ndarray, t: float) -> float:
+    """Row ``i``'s utilization at ``t``: its trace column interpolated, or the tick's draw."""
+    return interpolate_at(trace, int(p1[i]), t) if kind[i] == DIST_TRACE else draw[i]
+
+
 @njit(cache=True)
 def _settle_hosts(
     t: float, hosts: np.ndarray, slot: np.ndarray, host: np.ndarray, role: np.ndarray, cpu: np.ndarray,
-    c: np.ndarray, util: np.ndarray, tshare: float, sshare: float, total: np.ndarray, curves: np.ndarray,
-    empty_off: np.ndarray, down: np.ndarray, full_power: bool, used: np.ndarray, requested: np.ndarray,
-    res_req: np.ndarray, res_alloc: np.ndarray, mig_loss: np.ndarray, power_out: np.ndarray, on: np.ndarray,
-    was_active: np.ndarray, on_since: np.ndarray, shutdowns: np.ndarray, shutdown_on_s: np.ndarray,
-    by_start: np.ndarray, by_rows: np.ndarray,
+    c: np.ndarray, draw: np.ndarray, kind: np.ndarray, p1: np.ndarray, trace: np.ndarray, tshare: float,
+    sshare: float, total: np.ndarray, curves: np.ndarray, empty_off: np.ndarray, down: np.ndarray,
+    full_power: bool, used: np.ndarray, requested: np.ndarray, res_req: np.ndarray, res_alloc: np.ndarray,
+    mig_loss: np.ndarray, power_out: np.ndarray, on: np.ndarray, was_active: np.ndarray, on_since: np.ndarray,
+    shutdowns: np.ndarray, shutdown_on_s: np.ndarray, by_start: np.ndarray, by_rows: np.ndarray, rows: np.ndarray,
 ) -> None:  # fmt: skip
-    """:meth:`HostShard._settle_hosts` compiled: the fair model's per-host figures of ``hosts`` (``slot[h]``
-    their position, -1 for the others) from their rows, summed in row order as ``np.bincount`` sums. The
-    rows of host h below ``len(by_rows)`` are ``by_rows[by_start[h]:by_start[h + 1]]`` (in row order); the
-    rows from there on are looked at one by one."""
+    """The fair model's settle of the hosts ``hosts`` only (local, ascending; ``slot[h]`` their position, -1
+    for the others): a host's state depends on its own rows alone, and nothing changes between ticks but
+    what the events touch, so the same per-host sums over the same rows in the same order (as
+    ``np.bincount`` sums them) give the figures a settle of every host gives, without its cost at every
+    arrival. The rows of host h below ``len(by_rows)`` are ``by_rows[by_start[h]:by_start[h + 1]]`` (in row
+    order); the rows from there on are looked at one by one. ``rows``: scratch, as many as the rows."""
     k = hosts.shape[0]
-    rows = np.empty(host.shape[0], dtype=np.int64)  # the hosts' rows, each host's in row order
-    m = 0
+    m = 0  # the hosts' rows, each host's in row order, go to rows[:m]
     for j in range(k):
         h = hosts[j]
         for x in range(by_start[h], by_start[h + 1]):
@@ -310,7 +319,7 @@ def _settle_hosts(
         j = slot[host[i]]
         if role[i] == DEAD:
             continue
-        s[j] += _share(util[i] * cpu[i] / (1.0 - c[i]), role[i], tshare)
+        s[j] += _share(_util(i, draw, kind, p1, trace, t) * cpu[i] / (1.0 - c[i]), role[i], tshare)
         count[j] += 1
     f = np.ones(k)
     for j in range(k):
@@ -324,7 +333,7 @@ def _settle_hosts(
         if role[i] == DEAD:
             continue
         h = host[i]
-        req = util[i] * cpu[i] / (1.0 - c[i])
+        req = _util(i, draw, kind, p1, trace, t) * cpu[i] / (1.0 - c[i])
         r = role[i]
         alloc = _scaled(req, r, f[j], tshare, sshare)
         used[h] += _counted(alloc, r, sshare)
@@ -348,6 +357,233 @@ def _settle_hosts(
         if not was_active[h] and has:
             on_since[h] = t
         was_active[h] = has
+
+
+#: An encoded command's operation (column 0 of :func:`_encode`'s rows).
+_PLACE, _REMOVE, _OUT, _SUPERSEDE, _FAIL, _REPAIR = 0, 1, 2, 3, 4, 5
+_OPS = {Place: _PLACE, Remove: _REMOVE, MigrateOut: _OUT, Supersede: _SUPERSEDE, Fail: _FAIL, Repair: _REPAIR}
+
+
+def _encode(commands: list[Command]) -> np.ndarray:
+    """Commands as rows of floats for the compiled edits: operation, guest, host (global), then a place's
+    mode, cpu, overhead, memory, utilization kind, p1, p2, and the end time (NaN: none)."""
+    nan = math.nan
+    rows = []
+    for cmd in commands:
+        op = _OPS[type(cmd)]
+        if op == _PLACE:
+            rows.append((op, *cmd[:9], nan if cmd[9] is None else cmd[9]))
+        elif op == _REMOVE:
+            rows.append((op, cmd[0], cmd[1], 0, 0, 0, 0, 0, 0, 0, nan))
+        elif op < _FAIL:
+            rows.append((op, cmd[0], cmd[1], 0, 0, 0, 0, 0, 0, 0, cmd[2]))
+        else:
+            rows.append((op, -1, cmd[0], 0, 0, 0, 0, 0, 0, 0, nan))
+    return np.array(rows, dtype=np.float64).reshape(-1, 11)
+
+
+@njit(cache=True)
+def _find_row(g: int, h: int, gid: np.ndarray, host: np.ndarray, n: int, by_start: np.ndarray,
+              by_rows: np.ndarray) -> int:  # fmt: skip
+    """The first row, in row order, of guest ``g`` on local host ``h`` (-1: none): among the host's rows
+    (``by_start``/``by_rows``), then the rows after those, not all."""
+    for x in range(by_start[h], by_start[h + 1]):
+        if gid[by_rows[x]] == g:
+            return by_rows[x]
+    for i in range(by_rows.shape[0], n):
+        if host[i] == h and gid[i] == g:
+            return i
+    return -1
+
+
+@njit(cache=True, inline="always")
+def _kill(i: int, gid: np.ndarray, role: np.ndarray, end: np.ndarray) -> None:
+    """Mark row ``i`` :data:`DEAD` (its guest id -1, no end)."""
+    role[i], gid[i], end[i] = DEAD, -1, math.inf
+
+
+@njit(cache=True)
+def _put(cmds: np.ndarray, draws: np.ndarray, slots: np.ndarray, roles: np.ndarray, ends: np.ndarray,
+         alive: np.ndarray, count: int, first: int, n: int, gid: np.ndarray, host: np.ndarray, mode: np.ndarray,
+         cpu: np.ndarray, c: np.ndarray, mem: np.ndarray, kind: np.ndarray, p1: np.ndarray, p2: np.ndarray,
+         role: np.ndarray, end: np.ndarray, draw: np.ndarray, with_draws: bool) -> int:  # fmt: skip
+    """Append the places still pending (``count`` slots, the live ones in order) as rows from ``n``; the
+    row count after."""
+    for s in range(count):
+        if not alive[s]:
+            continue
+        j = slots[s]
+        gid[n], host[n], mode[n] = int(cmds[j, 1]), int(cmds[j, 2]) - first, int(cmds[j, 3])
+        cpu[n], c[n], mem[n], kind[n] = cmds[j, 4], cmds[j, 5], cmds[j, 6], int(cmds[j, 7])
+        p1[n], p2[n], role[n], end[n] = cmds[j, 8], cmds[j, 9], roles[s], ends[s]
+        if with_draws:
+            draw[n] = draws[j]
+        n += 1
+    return n
+
+
+@njit(cache=True)
+def _edit(
+    cmds: np.ndarray, draws: np.ndarray, lo: int, hi: int, first: int, nh: int, gid: np.ndarray, host: np.ndarray,
+    mode: np.ndarray, cpu: np.ndarray, c: np.ndarray, mem: np.ndarray, kind: np.ndarray, p1: np.ndarray,
+    p2: np.ndarray, role: np.ndarray, end: np.ndarray, draw: np.ndarray, n: int, by_start: np.ndarray,
+    by_rows: np.ndarray, down: np.ndarray, with_draws: bool,
+) -> tuple[int, bool, int]:  # fmt: skip
+    """The row edits of one event's commands ``cmds[lo:hi]`` (:func:`_encode`), in order, on the rows (the
+    columns, with room after row ``n``): places are appended at the end in command order, as one batch (a
+    place in the same batch that a later command removes or marks is changed there, not appended twice);
+    a migration's source or superseded target gets its role and end; a removed row is marked :data:`DEAD`
+    after the batch. A failure first appends and removes what came before it, then marks every row of its
+    host dead. Returns (rows, whether a row died, the command whose guest was not found or -1)."""
+    slots, roles = np.empty(hi - lo, dtype=np.int64), np.empty(hi - lo, dtype=np.int64)
+    ends, alive = np.empty(hi - lo), np.zeros(hi - lo, dtype=np.bool_)
+    pending = Dict.empty(key_type=types.int64, value_type=types.int64)  # (guest, host) -> its slot
+    count = 0
+    drops = np.empty(hi - lo, dtype=np.int64)
+    nd = 0
+    dead = False
+    for j in range(lo, hi):
+        op, g, h = int(cmds[j, 0]), int(cmds[j, 1]), int(cmds[j, 2]) - first
+        if op >= _FAIL:
+            for x in range(nd):
+                _kill(drops[x], gid, role, end)
+            dead |= nd > 0
+            n = _put(cmds, draws, slots, roles, ends, alive, count, first, n, gid, host, mode, cpu, c, mem, kind,
+                     p1, p2, role, end, draw, with_draws)  # fmt: skip
+            nd, count = 0, 0
+            pending = Dict.empty(key_type=types.int64, value_type=types.int64)
+            if op == _FAIL:
+                for i in range(n):
+                    if host[i] == h and role[i] != DEAD:
+                        _kill(i, gid, role, end)
+                        dead = True
+            down[h] = op == _FAIL
+            continue
+        key = g * nh + h
+        if op == _PLACE:
+            if key in pending:  # placed twice in the batch: the later one, where the first was
+                s = pending[key]
+            else:
+                s = count
+                count += 1
+                pending[key] = s
+            incoming = not np.isnan(cmds[j, 10])
+            slots[s], roles[s], alive[s] = j, INCOMING if incoming else RESIDENT, True
+            ends[s] = cmds[j, 10] if incoming else math.inf
+            continue
+        if key in pending:  # a row placed in this batch (a guest moved twice in one step)
+            s = pending[key]
+            if op == _REMOVE:
+                alive[s] = False
+                pending.pop(key)
+            else:
+                roles[s], ends[s] = OUTGOING if op == _OUT else SUPERSEDED, cmds[j, 10]
+            continue
+        i = _find_row(g, h, gid, host, n, by_start, by_rows)
+        if i < 0:
+            return n, dead, j
+        if op == _REMOVE:
+            drops[nd] = i
+            nd += 1
+        else:
+            role[i], end[i] = OUTGOING if op == _OUT else SUPERSEDED, cmds[j, 10]
+    for x in range(nd):
+        _kill(drops[x], gid, role, end)
+    dead |= nd > 0
+    n = _put(cmds, draws, slots, roles, ends, alive, count, first, n, gid, host, mode, cpu, c, mem, kind, p1, p2,
+             role, end, draw, with_draws)  # fmt: skip
+    return n, dead, -1
+
+
+@njit(cache=True)
+def _distinct(hosts: np.ndarray, k: int, mark: np.ndarray) -> np.ndarray:
+    """The distinct values of ``hosts[:k]``, ascending (``mark``: scratch, all False before and after)."""
+    out = np.empty(k, dtype=np.int64)
+    m = 0
+    for x in range(k):
+        h = hosts[x]
+        if not mark[h]:
+            mark[h] = True
+            out[m] = h
+            m += 1
+    out = np.sort(out[:m])
+    for h in out:
+        mark[h] = False
+    return out
+
+
+@njit(cache=True)
+def _fair_events(
+    times: np.ndarray, done: np.ndarray, starts: np.ndarray, cmds: np.ndarray, draws: np.ndarray, first: int,
+    gid: np.ndarray, host: np.ndarray, mode: np.ndarray, cpu: np.ndarray, c: np.ndarray, mem: np.ndarray,
+    kind: np.ndarray, p1: np.ndarray, p2: np.ndarray, role: np.ndarray, end: np.ndarray, draw: np.ndarray, n: int,
+    by_start: np.ndarray, by_rows: np.ndarray, trace: np.ndarray, tshare: float, sshare: float, total: np.ndarray,
+    curves: np.ndarray, empty_off: np.ndarray, down: np.ndarray, full_power: bool, last_t: np.ndarray,
+    energy_j: np.ndarray, used: np.ndarray, requested: np.ndarray, res_req: np.ndarray, res_alloc: np.ndarray,
+    mig_loss: np.ndarray, active_s: np.ndarray, full_s: np.ndarray, requested_mips_s: np.ndarray,
+    allocated_mips_s: np.ndarray, migration_loss_mips_s: np.ndarray, power_out: np.ndarray, on: np.ndarray,
+    was_active: np.ndarray, on_since: np.ndarray, shutdowns: np.ndarray, shutdown_on_s: np.ndarray,
+    slot: np.ndarray,
+) -> tuple[int, bool, int, np.ndarray, np.ndarray]:  # fmt: skip
+    """The fair model's events between two ticks, in order, compiled. An event at ``times[k]`` is either the
+    commands ``cmds[starts[k]:starts[k + 1]]`` (integrate the hosts they touch, :func:`_edit`, settle those
+    hosts) or, where ``done[k]``, a migration completion time (integrate every host, the migrations due end:
+    a target's row becomes resident, a source's dies; settle their hosts). Returns (rows, whether a row
+    died, the command whose guest was not found or -1, the rows by host as they are now)."""
+    nh = slot.shape[0]
+    everyone = np.arange(nh)
+    mark = np.zeros(nh, dtype=np.bool_)
+    scratch = np.empty(n + 64, dtype=np.int64)
+    dead = False
+    for k in range(times.shape[0]):
+        t = times[k]
+        if n > 2 * by_rows.shape[0] + 64:  # many rows came: index them again
+            by_start, by_rows = _rows_by_host(host[:n], nh)
+        if scratch.shape[0] < n:
+            scratch = np.empty(2 * n, dtype=np.int64)
+        if done[k]:
+            _integrate_hosts(t, everyone, power_out, last_t, energy_j, True, used, requested, res_req, res_alloc,
+                             mig_loss, active_s, full_s, requested_mips_s, allocated_mips_s,
+                             migration_loss_mips_s)  # fmt: skip
+            m = 0
+            for i in range(n):
+                if end[i] <= t:
+                    scratch[m] = host[i]
+                    m += 1
+                    if role[i] == INCOMING:
+                        role[i], end[i] = RESIDENT, math.inf
+                    else:
+                        _kill(i, gid, role, end)
+                        dead = True
+            hosts = _distinct(scratch, m, mark)
+        else:
+            lo, hi = starts[k], starts[k + 1]
+            touched = np.empty(hi - lo, dtype=np.int64)
+            for j in range(lo, hi):
+                touched[j - lo] = int(cmds[j, 2]) - first
+            hosts = _distinct(touched, hi - lo, mark)
+            _integrate_hosts(t, hosts, power_out[hosts], last_t, energy_j, True, used, requested, res_req,
+                             res_alloc, mig_loss, active_s, full_s, requested_mips_s, allocated_mips_s,
+                             migration_loss_mips_s)  # fmt: skip
+            n, died, bad = _edit(cmds, draws, lo, hi, first, nh, gid, host, mode, cpu, c, mem, kind, p1, p2, role,
+                                 end, draw, n, by_start, by_rows, down, True)  # fmt: skip
+            dead |= died
+            if bad >= 0:
+                return n, dead, bad, by_start, by_rows
+        if hosts.shape[0] == 0:
+            continue
+        if scratch.shape[0] < n:
+            scratch = np.empty(2 * n, dtype=np.int64)
+        for j in range(hosts.shape[0]):
+            slot[hosts[j]] = j
+        _settle_hosts(
+            t, hosts, slot, host[:n], role[:n], cpu[:n], c[:n], draw[:n], kind[:n], p1[:n], trace, tshare, sshare,
+            total, curves, empty_off, down, full_power, used, requested, res_req, res_alloc, mig_loss, power_out, on,
+            was_active, on_since, shutdowns, shutdown_on_s, by_start, by_rows, scratch,
+        )  # fmt: skip
+        for j in range(hosts.shape[0]):
+            slot[hosts[j]] = -1
+    return n, dead, -1, by_start, by_rows
 
 
 @njit(cache=True)
@@ -492,6 +728,7 @@ def _ascending(ids: np.ndarray) -> np.ndarray:
     return at[at >= 0]
 
 
+_NO_TRACE = np.zeros((0, 0))  # the trace of a shard given none
 _FIELDS = ("gid", "host", "mode", "cpu", "c", "mem", "kind", "p1", "p2", "role", "end")
 _INT_FIELDS = {"gid", "host", "mode", "kind", "role"}
 
@@ -532,8 +769,7 @@ class HostShard:
         self._draw_tick = -1  # the tick of _draw, which is aligned with the rows
         self._draw: np.ndarray = z(0)
         self._buf: dict[str, np.ndarray] | None = None  # the buffers the columns (and draws) are views of
-        self._traced = False  # some row follows a trace column (else utilization is the tick's draws)
-        self._slot = np.full(self.n, -1, dtype=np.int64)  # scratch of _settle_hosts, all -1 between calls
+        self._slot = np.full(self.n, -1, dtype=np.int64)  # scratch of _fair_events, all -1 between calls
         self._by_host: tuple[np.ndarray, np.ndarray] | None = None  # _rows_by_host; None once rows are cut
         self._settle(0.0, remove_idle=False)
 
@@ -572,26 +808,6 @@ class HostShard:
             self._buf = buf
         return buf
 
-    def _append(self, rows: list[list[float]]) -> None:
-        """New rows at the end, in the buffers' room (:meth:`_buffers`): a few rows cost a few rows, not a copy
-        of the shard."""
-        m = np.array(rows, dtype=np.float64).reshape(-1, len(_FIELDS))
-        new = {k: m[:, i].astype(self._a[k].dtype) for i, k in enumerate(_FIELDS)}
-        n, add = len(self._a["gid"]), len(m)
-        buf = self._buffers(n + add)
-        for k in _FIELDS:
-            buf[k][n : n + add] = new[k]
-        self._a = {k: buf[k][: n + add] for k in _FIELDS}
-        if self._draw_tick == self.tick:  # keep the tick's draws aligned with the rows, in the buffer too
-            draw = buf["draw"]
-            if self._draw.base is not draw:
-                draw[:n] = self._draw
-            draw[n : n + add] = self._draws(new)
-            self._draw = draw[: n + add]
-        else:
-            self._draw_tick = -1
-        self._traced |= bool((new["kind"] == DIST_TRACE).any())
-
     def _compact(self) -> None:
         """Drop the rows marked :data:`DEAD` (removed since the last full settle), keeping the others' order."""
         if self._dead:
@@ -612,90 +828,122 @@ class HostShard:
         else:
             self._draw_tick = -1
 
-    def _remove(self, rows: np.ndarray) -> None:
-        """Rows leave the shard. In the fair model they are marked :data:`DEAD` and dropped once, at the
-        next full settle (the events between ticks touch a few rows each); the cloudsim model, which settles
-        every host at every event anyway, cuts them out now."""
-        if len(rows) == 0:
+    def run(self, events: list[tuple[list[float], float, list[Command]]], completions: Sequence[float] = ()) -> None:
+        """The events since the last call, in order: for each ``(completion times, t, commands)``, the
+        migrations that end at each completion time (:meth:`complete`), then the commands at ``t``
+        (:meth:`apply`); then the completion times ``completions``. The fair model runs them all in one
+        compiled call (:func:`_fair_events`)."""
+        steps: list[tuple[float, list[Command] | None]] = []
+        for ended, t, commands in events:
+            steps += [(tc, None) for tc in ended]
+            steps.append((t, commands))
+        steps += [(tc, None) for tc in completions]
+        if not steps:
             return
         if self.dyn.cloudsim:
-            keep = np.ones(len(self._a["gid"]), dtype=bool)
-            keep[rows] = False
-            self._keep(keep)
+            for t, commands in steps:
+                if commands is None:
+                    self._complete_cloudsim(t)
+                else:
+                    self._apply_cloudsim(t, commands)
             return
-        self._a["role"][rows], self._a["gid"][rows], self._a["end"][rows] = DEAD, -1, math.inf
-        self._dead = True
+        lengths = [0 if cs is None else len(cs) for _, cs in steps]
+        cmds = _encode([cmd for _, cs in steps if cs for cmd in cs])
+        starts = np.zeros(len(steps) + 1, dtype=np.int64)
+        np.cumsum(lengths, out=starts[1:])
+        times = np.array([t for t, _ in steps], dtype=np.float64)
+        done = np.array([cs is None for _, cs in steps], dtype=np.bool_)
+        if self._draw_tick != self.tick:
+            self._draw = self._draws(self._a)
+            self._draw_tick = self.tick
+        buf, draws, n = self._room(cmds)
+        trace = self.trace if self.trace is not None else _NO_TRACE
+        sp, d = self.spec, self.dyn
+        n, dead, bad, by_start, by_rows = _fair_events(
+            times, done, starts, cmds, draws, self._first, *(buf[k] for k in _FIELDS), buf["draw"], n,
+            *self._rows_by_host(), trace, d.target_share, d.source_share, sp.cpu_mips, sp.power_curve_w,
+            sp.empty_off, self._down, d.full_power, self.last_t, self.energy_j, self._used, self._requested,
+            self._res_req, self._res_alloc, self._mig_loss, self.active_s, self.full_s, self.requested_mips_s,
+            self.allocated_mips_s, self.migration_loss_mips_s, self._power, self._on, self._was_active,
+            self._on_since, self.shutdowns, self.shutdown_on_s, self._slot,
+        )  # fmt: skip
+        self._by_host = (by_start, by_rows)
+        self._edited(buf, n, dead, bad, cmds, with_draws=True)
 
     def apply(self, t: float, commands: list[Command]) -> None:
         """Apply the controller's commands at time ``t``: integrate up to ``t`` first (every host in the
-        cloudsim model, the touched ones otherwise), then settle."""
-        if self.dyn.cloudsim:
-            self._integrate(t, np.arange(self.n))
-        else:
-            local = np.unique(np.array([c.host_id for c in commands], dtype=np.int64) - self._first)
-            self._integrate(t, local)
-        added: dict[tuple[int, int], list[float]] = {}  # new rows, appended at the end in command order
-        drop: list[int] = []
-        for cmd in commands:
-            h = cmd.host_id - self._first
-            if isinstance(cmd, Fail | Repair):
-                if drop:  # earlier removals first: their row numbers are about to change
-                    self._remove(np.array(drop, dtype=np.int64))
-                    drop = []
-                if added:
-                    self._append(list(added.values()))
-                    added = {}
-                if isinstance(cmd, Fail):
-                    self._keep(self._a["host"] != h)
-                self._down[h] = isinstance(cmd, Fail)
-                continue
-            key = (cmd.guest_id, h)
-            if isinstance(cmd, Place):
-                role = RESIDENT if cmd.end_s is None else INCOMING
-                end = math.inf if cmd.end_s is None else cmd.end_s
-                added[key] = [cmd.guest_id, h, cmd.mode, cmd.cpu_mips, cmd.overhead_c, cmd.mem_mib,
-                              cmd.dist_kind, cmd.p1, cmd.p2, role, end]  # fmt: skip
-                continue
-            if key in added:  # a row placed in this batch (a guest moved twice in one step)
-                if isinstance(cmd, Remove):
-                    del added[key]
-                else:
-                    added[key][9] = OUTGOING if isinstance(cmd, MigrateOut) else SUPERSEDED
-                    added[key][10] = cmd.end_s
-                continue
-            i = self._row_of(cmd.guest_id, h)
-            if isinstance(cmd, Remove):
-                drop.append(i)
-            else:
-                self._a["role"][i] = OUTGOING if isinstance(cmd, MigrateOut) else SUPERSEDED
-                self._a["end"][i] = cmd.end_s
-        self._remove(np.array(drop, dtype=np.int64))
-        if added:
-            self._append(list(added.values()))
-        self._invalidate()
-        if self.dyn.cloudsim:
-            if self._entries:  # the cloudsim model's initial placement does not settle (CloudSim's clock)
-                self._settle(t, remove_idle=False)
-        else:
-            self._settle_hosts(t, local)
+        cloudsim model, the touched ones otherwise), edit the rows (:func:`_edit`), then settle."""
+        self.run([([], t, commands)])
 
     def complete(self, t: float) -> None:
         """A migration completion time (every shard sees each one): integrate to ``t``, end the migrations
         due by ``t`` and settle."""
+        self.run([], [t])
+
+    def _room(self, cmds: np.ndarray) -> tuple[dict[str, np.ndarray], np.ndarray, int]:
+        """The buffers, with room for the places of ``cmds`` after the rows (and the tick's draws copied in
+        when they are current); each command's draw (a place's, for the current tick); the rows now."""
+        n = len(self._a["gid"])
+        places = np.flatnonzero(cmds[:, 0] == _PLACE)
+        traced = cmds[places, 7] == DIST_TRACE
+        if traced.any() and self.trace is None:
+            raise ValueError("a guest follows a trace column but this shard was given no trace")
+        buf = self._buffers(n + len(places))
+        draws = np.zeros(len(cmds))
+        if self._draw_tick == self.tick:
+            if self._draw.base is not buf["draw"]:
+                buf["draw"][:n] = self._draw
+            new = cmds[places]
+            draws[places] = self._draws(
+                {"gid": new[:, 1].astype(np.int64), "kind": new[:, 7].astype(np.int64), "p1": new[:, 8],
+                 "p2": new[:, 9]}
+            )  # fmt: skip
+        return buf, draws, n
+
+    def _edited(self, buf: dict[str, np.ndarray], n: int, dead: bool, bad: int, cmds: np.ndarray,
+                with_draws: bool) -> None:  # fmt: skip
+        """The columns are the buffers' first ``n`` rows after an edit (the draws too, ``with_draws``)."""
+        self._a = {k: buf[k][:n] for k in _FIELDS}
+        if with_draws:
+            self._draw = buf["draw"][:n]
+        else:
+            self._draw_tick = -1
+        self._dead |= dead
+        self._invalidate()
+        if bad >= 0:
+            raise KeyError(f"guest {int(cmds[bad, 1])} is not on host {int(cmds[bad, 2])}")
+
+    def _apply_cloudsim(self, t: float, commands: list[Command]) -> None:
+        """:meth:`apply` in the cloudsim model: integrate every host, edit the rows, cut the dead ones, settle
+        every host (but at the initial placement, which does not settle: CloudSim's clock)."""
+        self._integrate(t, np.arange(self.n))
+        cmds = _encode(commands)
+        buf, draws, n = self._room(cmds)
+        with_draws = self._draw_tick == self.tick
+        # only a command other than a place looks rows up (the rows by host are made again after every cut)
+        looks = bool((cmds[:, 0] != _PLACE).any())
+        index = self._rows_by_host() if looks else (np.zeros(self.n + 1, dtype=np.int64), np.zeros(0, dtype=np.int64))
+        n, dead, bad = _edit(
+            cmds, draws, 0, len(cmds), self._first, self.n, *(buf[k] for k in _FIELDS), buf["draw"], n, *index,
+            self._down, with_draws,
+        )  # fmt: skip
+        self._edited(buf, n, dead, bad, cmds, with_draws)
+        self._compact()
+        if self._entries:
+            self._settle(t, remove_idle=False)
+
+    def _complete_cloudsim(self, t: float) -> None:
+        """:meth:`complete` in the cloudsim model: every host integrated and settled (finished guests leave)."""
         self._integrate(t, np.arange(self.n))
         a = self._a
         due = a["end"] <= t
-        touched = np.unique(a["host"][due])
         if due.any():
             arrived = due & (a["role"] == INCOMING)
             a["role"][arrived] = RESIDENT
             a["end"][arrived] = math.inf
-            self._remove(np.flatnonzero(due & ~arrived))
+            self._keep(~(due & ~arrived))
             self._invalidate()
-        if self.dyn.cloudsim:
-            self._settle(t, remove_idle=True)
-        else:
-            self._settle_hosts(t, touched)
+        self._settle(t, remove_idle=True)
 
     # ---------------------------------------------------------------------------------------- time
 
@@ -812,32 +1060,6 @@ class HostShard:
             self._entries = True
         self._settled = al
 
-    def _settle_hosts(self, t: float, hosts: np.ndarray) -> None:
-        """:meth:`_settle` of the hosts ``hosts`` (local, ascending) only, in the fair model, where a host's
-        state depends on its own rows alone and nothing changes between ticks but what the commands touch:
-        the same per-host sums over the same rows in the same order, so the same figures, without the cost
-        of every host at every arrival. (Per-row figures for a report come fresh, see :meth:`report`.)"""
-        if len(hosts) == 0:
-            return
-        a = self._a
-        if self._traced:
-            util = self._utilization(a, t)
-        else:
-            if self._draw_tick != self.tick:
-                self._draw = self._draws(a)
-                self._draw_tick = self.tick
-            util = self._draw
-        slot = self._slot
-        slot[hosts] = np.arange(len(hosts))
-        _settle_hosts(
-            t, np.asarray(hosts, dtype=np.int64), slot, a["host"], a["role"], a["cpu"], a["c"], util,
-            self.dyn.target_share, self.dyn.source_share, self.spec.cpu_mips, self.spec.power_curve_w,
-            self.spec.empty_off, self._down, self.dyn.full_power, self._used, self._requested, self._res_req,
-            self._res_alloc, self._mig_loss, self._power, self._on, self._was_active, self._on_since,
-            self.shutdowns, self.shutdown_on_s, *self._rows_by_host(),
-        )  # fmt: skip
-        slot[hosts] = -1
-
     def _rows_by_host(self) -> tuple[np.ndarray, np.ndarray]:
         """(starts, rows) of :func:`_rows_by_host` for the rows there were when it was made: again only when
         rows were cut or many came (the rows added since are at the end, past ``len(rows)``)."""
@@ -845,19 +1067,6 @@ class HostShard:
         if self._by_host is None or len(host) > 2 * len(self._by_host[1]) + 64:
             self._by_host = _rows_by_host(host, self.n)
         return self._by_host
-
-    def _row_of(self, gid: int, h: int) -> int:
-        """The first row, in row order, of guest ``gid`` on local host ``h``: among the host's rows, not all."""
-        starts, rows = self._rows_by_host()
-        gids = self._a["gid"]
-        mine = rows[starts[h] : starts[h + 1]]
-        found = mine[gids[mine] == gid]
-        if len(found):
-            return int(found[0])
-        later = np.flatnonzero((self._a["host"][len(rows) :] == h) & (gids[len(rows) :] == gid))
-        if len(later) == 0:
-            raise KeyError(f"guest {gid} is not on host {h + self._first}")
-        return len(rows) + int(later[0])
 
     def guest_hosts(self) -> dict[int, list[int]]:
         """Guest id -> the global host ids it is on (two or three during a migration)."""
@@ -868,7 +1077,8 @@ class HostShard:
         return out
 
     def report(self, t: float) -> HostReport:
-        """The settled state and the integrals so far."""
+        """The settled state and the integrals so far, in arrays of the caller's own (the shard keeps none of
+        them; ``host_ids`` is the spec's)."""
         self._compact()
         finished, self._finished = np.array(sorted(self._finished), dtype=np.int64), []
         # the fair model settles only the hosts a command touches: the rows' figures come fresh (the same

@@ -11,7 +11,6 @@ from pathlib import Path
 import numpy as np
 
 from cloudsim.files import read_input
-from cloudsim.model.interpolation import interpolate
 from cloudsim.scenario.schema import GuestShape, Scenario
 from cloudsim.virt import VirtMode
 from cloudsim.workload.synthetic import Guest
@@ -38,10 +37,6 @@ class Trace:
     @property
     def vms(self) -> int:
         return len(self.names)
-
-    def at(self, t: float, vms: np.ndarray | slice = slice(None)) -> np.ndarray:
-        """Utilization at time ``t`` (s), interpolated linearly between the 5-minute samples."""
-        return interpolate(self.util[vms], t)
 
 
 def read_planetlab(folder: str | Path, limit: int | None = None) -> Trace:
