@@ -856,6 +856,94 @@ def test_the_compiled_underload_pass_moves_what_the_loop_over_hosts_moves(detect
     assert moved > 30 and taken_back > 3
 
 
+@pytest.mark.parametrize("wake,detector,book", [("cheapest", "lr", False), ("last-resort", "lr", False),
+                                                 ("last-resort", "thr", True), ("cheapest", None, True)])  # fmt: skip
+def test_the_compiled_destinations_are_those_of_the_loop_over_guests(wake, detector, book):
+    """The targets of the shed guests, compiled, against the loop it replaced written out here (its index's
+    wake rule too): on random views and lists, with empty hosts to wake, switched-off and overloaded and failed
+    hosts, guests of limited types and guests placed twice, the same moves, views, bookings and indexes (the
+    second index built in the middle of the pass under last-resort)."""
+    import copy
+
+    from cloudsim.placement.consolidation import _TargetIndex
+
+    def set_as_before(index: _TargetIndex, wake: dict, h: int, eligible: bool | None = None) -> None:
+        c = index.c
+        if eligible is not None:
+            index.eligible[h] = eligible
+        t = int(c.htype[h])
+        if t in wake and c.busy[h]:
+            hosts, i = wake[t]
+            if i < len(hosts) and hosts[i] == h:
+                while i < len(hosts) and c.busy[hosts[i]]:
+                    i += 1
+                wake[t] = (hosts, i)
+                if i < len(hosts):
+                    set_as_before(index, wake, int(hosts[i]), True)
+        index.n_over = kernels.index_set(h, bool(index.eligible[h]), index.n_over, *index._set_args)
+
+    rng = np.random.default_rng(41)
+    moved = woken = both = 0
+    for trial in range(40):
+        c = _random_consolidator(rng, int(rng.choice([3, 12, 40])), detector, book)
+        c.cfg = Settings(c.cfg.detector, wake=wake, book_migrations=book)
+        c.req *= rng.choice([1.0, 3.0])  # large guests: hosts that are on fill, and empty ones are woken
+        for v in range(c.V):
+            if rng.random() < 0.8:
+                c.add(v, int(rng.integers(0, c.H)))
+        c._refresh_all()
+        c.busy = c._offsets[1:] > c._offsets[:-1]
+        c.util_mips = np.where(c.busy & (rng.random(c.H) < 0.8), c.A, 0.0)  # some busy hosts are switched off
+        c.p0 = kernels.power_now(c.ptab, c.util_mips, c.total)
+        over_mask = c.busy & (rng.random(c.H) < 0.2)
+        c.down = rng.random(c.H) < 0.05
+        switched_off = c.util_mips == 0
+        order = rng.permutation(c.V)[: int(rng.integers(1, 40))]
+        if trial % 5 == 0:
+            order = np.concatenate([order, order[:2]])  # a guest placed twice
+        order = order[np.argsort(-c.req[order], kind="stable")]
+        # the loop, on a copy
+        d = copy.deepcopy(c)
+        lists, want, on, anywhere, wakes = list(d.lists), [], None, None, {}
+        for v in order.tolist():
+            target = -1
+            if wake == "last-resort":
+                on = on or _TargetIndex(d, d.busy & ~over_mask & ~switched_off & ~d.down)
+                target = d.find_host(v, index=on)
+            if target < 0:
+                if anywhere is None:
+                    others = d.busy & ~over_mask & ~d.down & (switched_off if on is not None else True)
+                    anywhere = _TargetIndex(d, others, over_mask | d.down)
+                    free = ~d.busy & ~(over_mask | d.down)
+                    for t in range(d.ntypes):
+                        if len(hosts := np.flatnonzero(free & (d.htype == t))):
+                            wakes[t] = (hosts, 0)
+                    both += on is not None and len(want) > 0
+                target = d.find_host(v, index=anywhere)
+            if target >= 0:
+                woken += not d.busy[target]
+                d._own(lists, target).append(v)
+                d._refresh(lists, [target])
+                d._book(v, target, 1.0)
+                want.append((v, target))
+                if on is not None:
+                    set_as_before(on, {}, target)
+                if anywhere is not None:
+                    set_as_before(anywhere, wakes, target)
+        # the kernel
+        got, got_on = c._destinations(order, over_mask, switched_off)
+        assert got == want
+        for name in ("S", "A", "R", "HH", "HL", "busy", "_stale", "free_mem", "free_cpu"):
+            assert np.array_equal(getattr(c, name), getattr(d, name)), name
+        assert (got_on is None) == (on is None)
+        if on is not None:
+            assert np.array_equal(got_on.eligible, on.eligible) and got_on.n_over == on.n_over
+            for v in range(c.V):  # the indexes answer alike
+                assert c.find_host(v, index=got_on) == d.find_host(v, index=on)
+        moved += len(want)
+    assert moved > 100 and woken > 5 and (wake == "cheapest" or both > 3)
+
+
 def test_the_index_bounds_a_rise_by_its_least_over_the_loads_of_a_node():
     """A node's bound on a request's power rise is the least rise over its range of loads, less a microwatt:
     never above the rise of any load in the range, and equal to the least of a fine grid of them."""

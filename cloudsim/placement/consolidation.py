@@ -365,31 +365,13 @@ class Consolidator:
                     self._stale[h] = True
                     lists[h] = rest.tolist()
                     self.busy[h] = bool(lists[h])
-        moves: list[tuple[int, int]] = []
-        to_move.sort(key=lambda x: -self.req[x])  # stable, as Collections.sort
+        # largest request first (stable, as Collections.sort), at most max_migrations
+        order = np.array(to_move, dtype=np.int64)
+        order = order[np.argsort(-self.req[order], kind="stable")][: self.cfg.max_migrations]
         switched_off = self.util_mips == 0
-        # the hosts that are on, and (all) the others (an empty one of each type standing for its type), indexed
-        on: _TargetIndex | None = None
-        anywhere: _TargetIndex | None = None
-        for v in to_move[: self.cfg.max_migrations]:
-            target = -1
-            if self.cfg.wake == "last-resort":
-                on = on or _TargetIndex(self, self.busy & ~over_mask & ~switched_off & ~self.down)
-                target = self.find_host(v, index=on)
-            if target < 0:
-                if anywhere is None:
-                    # last-resort: no host that is on could take it, so the best of the others is the best of all
-                    others = self.busy & ~over_mask & ~self.down & (switched_off if on is not None else True)
-                    anywhere = _TargetIndex(self, others, over_mask | self.down)
-                target = self.find_host(v, index=anywhere)
-            if target >= 0:
-                self._own(lists, target).append(v)
-                self._refresh(lists, [target])
-                self._book(v, target, 1.0)
-                moves.append((v, target))
-                for index in (on, anywhere):
-                    if index is not None:
-                        index.set(target)
+        moves, on = self._destinations(order, over_mask, switched_off)
+        for v, t in moves:
+            self._own(lists, t).append(v)
         # underload pass
         excl_under = over_mask | switched_off
         if not self.cfg.retarget:
@@ -408,7 +390,7 @@ class Consolidator:
         # exclusions only grow, so one sorted pass picks what a fresh minimum each time would
         cap = self.cfg.max_migrations if self.cfg.max_migrations is not None else self.V + 1
         under = np.flatnonzero((u_now > 0) & (u_now < min(1.0, self.cfg.underload_below)))
-        assert not index.wake  # the pass's index holds hosts that are on only
+        assert not len(index.wake_hosts)  # the pass's index holds hosts that are on only
         # the planned lists that differ from the step's start and are read again: the targets' (those of the
         # hosts that shed are not: an overloaded host is neither emptied nor a target)
         planned = sorted({t for _, t in moves})
@@ -423,6 +405,48 @@ class Consolidator:
         )  # fmt: skip
         moves += [(v, t) for v, t in found.tolist()]
         return moves
+
+    def _destinations(
+        self, order: np.ndarray, over_mask: np.ndarray, switched_off: np.ndarray
+    ) -> tuple[list[tuple[int, int]], _TargetIndex | None]:
+        """The targets of the guests the overloaded hosts shed, ``order`` (largest request first), in one
+        compiled pass (:func:`cloudsim.placement.kernels.overload_pass`): the moves, and the index of the hosts
+        that are on when ``wake: last-resort`` built one (the underload pass goes on with it). The views and
+        bookings of the targets are written."""
+        types = self._all_types[None, :] if self.compatible is None else self.compatible
+        # the hosts that are on, and (all) the others (an empty one of each type standing for its type), indexed;
+        # last-resort searches the others only for a guest no host that is on can take
+        on: _TargetIndex | None = None
+        anywhere: _TargetIndex | None = None
+        found = np.empty((len(order), 2), dtype=np.int64)
+        n_found = n_app = 0
+        head, last = np.full(self.H, -1, dtype=np.int64), np.full(self.H, -1, dtype=np.int64)
+        nxt, guest = np.full(len(order), -1, dtype=np.int64), np.empty(len(order), dtype=np.int64)
+        alive = np.zeros(len(order), dtype=np.bool_)
+        start = 0
+        while start < len(order):
+            if on is None and anywhere is None and self.cfg.wake == "last-resort":
+                on = _TargetIndex(self, self.busy & ~over_mask & ~switched_off & ~self.down)
+            else:  # the first search, or (last-resort) the pass stopped at a guest no host that is on can take:
+                # then the best of the others is the best of all
+                others = self.busy & ~over_mask & ~self.down & (switched_off if on is not None else True)
+                anywhere = _TargetIndex(self, others, over_mask | self.down)
+            a = anywhere or on  # (an index stands in for one not built; the pass does not use it)
+            b = on or anywhere
+            assert a is not None and b is not None
+            start, n_app, n_found, n_on, n_any = kernels.overload_pass(
+                order, start, self._flat, self._offsets, head, last, nxt, guest, alive, n_app, found, n_found,
+                on is not None, b.eligible, b.n_over, b._set_args, b._find_args, anywhere is not None, a.eligible,
+                a.n_over, a._set_args, a._find_args, a.wake_hosts, a.wake_pos, a.wake_end, self.req, self.hist,
+                self.hist_len, self.vm_mips, self.book_mem, self.book_bw, self.book_cpu, types,
+                self.cfg.book_migrations, self.free_mem, self.free_cpu, self.pe_mips, self.total, self.S, self.A,
+                self.R, self.HH, self.HL, self.busy, self._stale, self.htype,
+            )  # fmt: skip
+            if on is not None:
+                on.n_over = n_on
+            if anywhere is not None:
+                anywhere.n_over = n_any
+        return [(v, t) for v, t in found[:n_found].tolist()], on
 
     def _own(self, lists: list[list[int]], h: int) -> list[int]:
         """Host ``h``'s planned list in ``lists``, copied from :attr:`lists` before the step first changes it."""
@@ -451,14 +475,17 @@ class _TargetIndex:
 
     def __init__(self, c: Consolidator, eligible: np.ndarray, wake_excluded: np.ndarray | None = None) -> None:
         self.c, self.eligible = c, eligible
-        self.wake: dict[int, tuple[np.ndarray, int]] = {}  # type -> (its empty candidates in id order, place)
+        # the empty hosts that may be woken, per type t: wake_hosts[wake_pos[t]:wake_end[t]] in id order, the
+        # first standing for the type
+        parts = [np.zeros(0, dtype=np.int64)]
         if wake_excluded is not None:
             free = ~c.busy & ~wake_excluded
-            for t in range(c.ntypes):
-                hosts = np.flatnonzero(free & (c.htype == t))
-                if len(hosts):
-                    self.wake[t] = (hosts, 0)
-                    eligible[hosts[0]] = True
+            parts += [np.flatnonzero(free & (c.htype == t)) for t in range(c.ntypes)]
+        sizes = np.array([len(x) for x in parts[1:]] or [0] * c.ntypes, dtype=np.int64)
+        self.wake_end = np.cumsum(sizes)
+        self.wake_pos = self.wake_end - sizes
+        self.wake_hosts = np.concatenate(parts).astype(np.int64)
+        eligible[self.wake_hosts[self.wake_pos[sizes > 0]]] = True
         cls, rep = c._classes
         (bstart, slot_host, tbase, size, hb, hslot, node, free, nfree) = kernels.index_build(
             eligible, cls, len(rep), c.S, c.A, c.p0, c.total, c.pe_mips, c.ptab, c.R, c.HH, c.HL, c.free_mem,
@@ -477,20 +504,11 @@ class _TargetIndex:
 
     def set(self, h: int, eligible: bool | None = None) -> None:
         """Host ``h``'s view or bookings changed (and, given ``eligible``, whether it may take guests)."""
-        c = self.c
         if eligible is not None:
             self.eligible[h] = eligible
-        if self.wake:
-            t = int(c.htype[h])
-            if t in self.wake and c.busy[h]:
-                hosts, i = self.wake[t]
-                if i < len(hosts) and hosts[i] == h:  # the type's stand-in got a guest: the next empty one stands in
-                    while i < len(hosts) and c.busy[hosts[i]]:
-                        i += 1
-                    self.wake[t] = (hosts, i)
-                    if i < len(hosts):
-                        self.set(int(hosts[i]), True)
-        self.n_over = kernels.index_set(h, bool(self.eligible[h]), self.n_over, *self._set_args)
+        c = self.c
+        self.n_over = kernels.index_touch(h, self.n_over, self.eligible, self.wake_hosts, self.wake_pos,
+                                          self.wake_end, c.busy, c.htype, self._set_args)  # fmt: skip
 
     def find(self, r: float, v: int, type_ok: np.ndarray, book: bool) -> int:
         """PABFD for guest ``v`` requesting ``r`` MIPS (see :meth:`Consolidator.find_host`); -1 if no host."""

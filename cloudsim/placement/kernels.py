@@ -932,6 +932,87 @@ def underload_pass(
 
 
 @njit(cache=True)
+def index_touch(
+    h: int, n_over: int, eligible: np.ndarray, wake_hosts: np.ndarray, wake_pos: np.ndarray, wake_end: np.ndarray,
+    busy: np.ndarray, htype: np.ndarray, set_args: tuple,
+) -> int:  # fmt: skip
+    """Host ``h`` changed (:meth:`_TargetIndex.set`): when it is its type's stand-in among the empty hosts that
+    may be woken (``wake_hosts[wake_pos[t]:wake_end[t]]``, in id order, the first the stand-in) and now holds
+    guests, the next empty one stands in (eligible from now); then :func:`index_set` of ``h`` as
+    ``eligible`` says. Returns the overflow list's new length."""
+    t = htype[h]
+    i = wake_pos[t]
+    if busy[h] and i < wake_end[t] and wake_hosts[i] == h:
+        while i < wake_end[t] and busy[wake_hosts[i]]:
+            i += 1
+        wake_pos[t] = i
+        if i < wake_end[t]:
+            g = wake_hosts[i]
+            eligible[g] = True
+            n_over = index_set(g, True, n_over, *set_args)
+    return index_set(h, eligible[h], n_over, *set_args)
+
+
+@njit(cache=True)
+def overload_pass(
+    order: np.ndarray, start: int, flat: np.ndarray, offsets: np.ndarray, head: np.ndarray, last: np.ndarray,
+    nxt: np.ndarray, guest: np.ndarray, alive: np.ndarray, n_app: int, moves: np.ndarray, n_moves: int,
+    has_on: bool, on_eligible: np.ndarray, on_n_over: int, on_set: tuple, on_find: tuple, has_any: bool,
+    any_eligible: np.ndarray, any_n_over: int, any_set: tuple, any_find: tuple, wake_hosts: np.ndarray,
+    wake_pos: np.ndarray, wake_end: np.ndarray, req: np.ndarray, hist: np.ndarray, hist_len: np.ndarray,
+    vm_mips: np.ndarray, book_mem: np.ndarray, book_bw: np.ndarray, book_cpu: np.ndarray, types: np.ndarray,
+    book: bool, free_mem: np.ndarray, free_cpu: np.ndarray, pe_mips: np.ndarray, total: np.ndarray, S: np.ndarray,
+    A: np.ndarray, R: np.ndarray, HH: np.ndarray, HL: np.ndarray, busy: np.ndarray, stale: np.ndarray,
+    htype: np.ndarray,
+) -> tuple[int, int, int, int, int]:  # fmt: skip
+    """The step's destinations for the guests the overloaded hosts shed (:meth:`Consolidator.step`), from
+    ``order[start]`` on, in order: PABFD (:func:`find_host_indexed`) over the hosts that are on (the index
+    ``on``, with ``has_on``: ``wake: last-resort``), then over all the candidates (the index ``any``, which
+    may wake empty hosts: ``wake_*``, see :func:`index_touch`). A guest that finds a target is appended to
+    its planned list (the step's lists ``flat``/``offsets`` plus a chain from ``head[h]`` through ``nxt``,
+    as in :func:`underload_pass`), the target's view is made again, its booking taken from ``free_mem``/
+    ``free_cpu``, and the target updated in both indexes; the move goes to ``moves[n_moves]``. When a guest
+    finds no host that is on and ``any`` is not built yet (not ``has_any``), the pass stops there for the
+    caller to build it. Returns (where it stopped, the entries and moves now, both indexes' overflow
+    lengths)."""
+    buf = np.empty(flat.shape[0] + order.shape[0], dtype=np.int64)
+    for i in range(start, order.shape[0]):
+        v = order[i]
+        type_ok = types[v] if types.shape[0] > 1 else types[0]
+        t = -1
+        if has_on:
+            t = find_host_indexed(req[v], hist[v], hist_len[v], vm_mips[v], type_ok, book, book_mem[v], book_bw[v],
+                                  book_cpu[v], on_n_over, *on_find)  # fmt: skip
+        if t < 0:
+            if not has_any:
+                return i, n_app, n_moves, on_n_over, any_n_over
+            t = find_host_indexed(req[v], hist[v], hist_len[v], vm_mips[v], type_ok, book, book_mem[v],
+                                  book_bw[v], book_cpu[v], any_n_over, *any_find)  # fmt: skip
+        if t < 0:
+            continue
+        e = n_app
+        n_app += 1
+        guest[e], alive[e] = v, True
+        if last[t] >= 0:
+            nxt[last[t]] = e
+        else:
+            head[t] = e
+        last[t] = e
+        _replan(t, flat, offsets, head, nxt, guest, alive, buf, req, pe_mips, total, hist, hist_len, vm_mips, S, A,
+                R, HH, HL, busy, stale)  # fmt: skip
+        free_mem[t] -= book_mem[v]
+        free_cpu[t] -= book_cpu[v]
+        moves[n_moves, 0], moves[n_moves, 1] = v, t
+        n_moves += 1
+        if has_on:
+            on_n_over = index_set(t, on_eligible[t], on_n_over, *on_set)
+        if has_any:
+            any_n_over = index_touch(t, any_n_over, any_eligible, wake_hosts, wake_pos, wake_end, busy, htype,
+                                     any_set)  # fmt: skip
+    return order.shape[0], n_app, n_moves, on_n_over, any_n_over
+
+
+@njit(cache=True)
 def patch_lists(
     flat: np.ndarray, offsets: np.ndarray, changed: np.ndarray, lengths: np.ndarray, new: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
