@@ -987,3 +987,11 @@ def test_power_increases_equal_to_the_milliwatt_go_to_the_lowest_id():
     excluded = np.zeros(4, dtype=bool)
     assert c.find_host(0, excluded) == 0
     assert c.find_host(0, index=_TargetIndex(c, ~excluded)) == 0
+
+
+def test_the_union_of_two_sorted_sets_is_numpys():
+    rng = np.random.default_rng(3)
+    for n, m in ((0, 0), (0, 5), (7, 0), (50, 80), (2000, 300)):
+        a = np.unique(rng.integers(0, 3 * (n + m) + 1, n))
+        b = np.unique(rng.integers(0, 3 * (n + m) + 1, m))
+        assert np.array_equal(kernels.union_sorted(a, b), np.union1d(a, b))

@@ -177,7 +177,7 @@ def test_guest_sums_count_and_sum_the_guests_on_a_host_by_mode_state_and_cell_in
         status, mode, htype = rng.integers(0, 3, n), rng.integers(0, 4, n), rng.integers(0, 2, n)
         over, mib = rng.uniform(0, 300, n) * rng.uniform(0.5, 1.5, n), rng.uniform(256, 65536, n)
         on = status > 0
-        by_state, cell_over, cell_mib = _guest_sums(status, mode, htype, over, mib, 4, 2)
+        by_state, cell_over, cell_mib = _guest_sums(np.flatnonzero(on), status, mode, htype, over, mib, 4, 2)
         assert by_state.tolist() == np.bincount(mode[on] * 2 + status[on] - 1, minlength=8).tolist()
         cell = mode[on] * 2 + htype[on]
         assert np.array_equal(cell_over, np.bincount(cell, weights=over[on], minlength=8))

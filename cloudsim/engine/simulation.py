@@ -402,7 +402,7 @@ class Simulation:
         migration targets must have the guest's booking free: in the ``cloudsim`` dynamics a booking is
         checked at instantiation only (CloudSim's ``getCurrentRequestedRam`` is 0 afterwards), so memory
         bounds nothing there."""
-        on = self.state.status > 0
+        on = report.guest_ids  # the hosted guests (ascending, as a mask over every guest would take them)
         con = self.consolidator
         cpu = float(report.cpu_requested_mips.sum()) if con is not None else float(self._min_cpu[on].sum())
         mem = float(self._min_mem[on].sum()) if con is None or con.cfg.book_migrations else 0.0
@@ -730,6 +730,8 @@ class Simulation:
             if (over := np.flatnonzero(up & (v.mem_used > v.mem_cap * (1 + tol)))).size:
                 problems.append(f"memory booked over capacity on hosts {over.tolist()}")
         if report is not None:
+            if not np.array_equal(report.guest_ids, np.flatnonzero(st.status > 0)):
+                problems.append("the shards' resident guests are not the guests the controller hosts")
             if not np.array_equal(report.guests, v.guests):
                 problems.append("the shards hold different guests per host than the controller placed")
             incoming = np.bincount(

@@ -161,20 +161,19 @@ def _mode_sums(
 
 @njit(cache=True)
 def _guest_sums(
-    status: np.ndarray, mode: np.ndarray, htype: np.ndarray, mem_over: np.ndarray, mib: np.ndarray, modes: int,
-    ntypes: int,
+    ids: np.ndarray, status: np.ndarray, mode: np.ndarray, htype: np.ndarray, mem_over: np.ndarray, mib: np.ndarray,
+    modes: int, ntypes: int,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # fmt: skip
-    """Over the guests on a host (``status`` 1 booting, 2 running): how many per mode and state (mode x 2 +
-    state - 1), and per cell (mode x ``ntypes`` + hypervisor type) their memory overhead and memory. One pass,
-    summed in guest order as ``np.bincount`` sums."""
+    """Over the guests on a host, ``ids`` (ascending; ``status`` 1 booting, 2 running): how many per mode and
+    state (mode x 2 + state - 1), and per cell (mode x ``ntypes`` + hypervisor type) their memory overhead and
+    memory. One pass, summed in guest order as ``np.bincount`` sums."""
     by_state = np.zeros(2 * modes, dtype=np.int64)
     cell_over, cell_mib = np.zeros(modes * ntypes), np.zeros(modes * ntypes)
-    for g in range(status.shape[0]):
-        if status[g] > 0:
-            by_state[mode[g] * 2 + status[g] - 1] += 1
-            c = mode[g] * ntypes + htype[g]
-            cell_over[c] += mem_over[g]
-            cell_mib[c] += mib[g]
+    for g in ids:
+        by_state[mode[g] * 2 + status[g] - 1] += 1
+        c = mode[g] * ntypes + htype[g]
+        cell_over[c] += mem_over[g]
+        cell_mib[c] += mib[g]
     return by_state, cell_over, cell_mib
 
 
@@ -277,8 +276,13 @@ class Recorder:
         n_active = int(active.sum())
         n_hosted = len(state.hosted)
         row: dict[str, float] = {"time_s": t}
-        status, mode_of = state.status, state.mode
-        booting = int((status == 1).sum())
+        # the guests on a host are the report's (a migrating guest is resident on its source): counted over
+        # those, not over every guest the run has seen
+        by_state, cell_over, cell_mib = _guest_sums(
+            report.guest_ids, state.status, state.mode, state.htype, state.mem_overhead_mib, state.guest_mib,
+            len(MODES), len(HYPERVISOR_TYPES),
+        )  # fmt: skip
+        booting = int(by_state[0::2].sum())
         row["guests_hosted"] = n_hosted
         row["guests_running"] = n_hosted - booting
         row["guests_booting"] = booting
@@ -304,9 +308,6 @@ class Recorder:
             report.overhead_mips_by_mode, report.delivered_mips_by_mode, c.mips_per_core, c.htype,
             len(HYPERVISOR_TYPES),
         )  # fmt: skip
-        by_state, cell_over, cell_mib = _guest_sums(
-            status, mode_of, state.htype, state.mem_overhead_mib, state.guest_mib, len(MODES), len(HYPERVISOR_TYPES)
-        )
         counts = {
             (m, st): int(by_state[2 * mi + k])
             for mi, m in enumerate(MODES)

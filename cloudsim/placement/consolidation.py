@@ -136,10 +136,7 @@ class Consolidator:
         self.req[guest_ids] = req
         self._reported = guest_ids
         # only the rows with a sample in the window change (the others hold zeros and stay so)
-        mark = np.zeros(self.V, dtype=np.bool_)
-        mark[self._tracked] = True
-        mark[guest_ids] = True
-        rows = np.flatnonzero(mark)
+        rows = kernels.union_sorted(self._tracked, np.asarray(guest_ids, dtype=np.int64))
         kernels.observe(self.hist, self.hist_len, self._nonzero, HISTORY, rows, guest_ids, util * self.scale[guest_ids])
         self.n_hist = min(self.n_hist + 1, HISTORY)
         self._observed += 1

@@ -1046,6 +1046,26 @@ def patch_lists(
 
 
 @njit(cache=True)
+def union_sorted(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """The values of ``a`` and ``b`` (each ascending, without repeats), ascending, once each: one merge."""
+    out = np.empty(a.shape[0] + b.shape[0], dtype=np.int64)
+    i = j = n = 0
+    while i < a.shape[0] or j < b.shape[0]:
+        if j >= b.shape[0] or (i < a.shape[0] and a[i] < b[j]):
+            out[n] = a[i]
+            i += 1
+        elif i >= a.shape[0] or b[j] < a[i]:
+            out[n] = b[j]
+            j += 1
+        else:
+            out[n] = a[i]
+            i += 1
+            j += 1
+        n += 1
+    return out[:n]
+
+
+@njit(cache=True)
 def observe(hist: np.ndarray, hist_len: np.ndarray, nonzero: np.ndarray, window: int, rows: np.ndarray,
             ids: np.ndarray, samples: np.ndarray) -> None:  # fmt: skip
     """A new interval in the guests' histories, in place: the rows ``rows`` (ascending) shift by one (the
