@@ -42,6 +42,10 @@ def fan_out(
                     value = exc
                 on_result(i, value)
     except BaseException:
+        # the tasks that finished meanwhile are left alone: cancelling a task whose reply is on its way can trip
+        # a check in Ray's core, which aborts the driver (seen once, in a full test run on a loaded machine)
+        with contextlib.suppress(Exception):
+            _, pending = ray.wait(pending, num_returns=len(pending), timeout=0) if pending else ([], [])
         for ref in pending:
             with contextlib.suppress(Exception):
                 ray.cancel(ref, force=True)
