@@ -374,3 +374,26 @@ def test_the_compiled_edits_follow_the_rules_row_for_row(model):
             rows = [r for r in rows if r[9] != DEAD]
         got = np.column_stack([shard._a[f].astype(np.float64) for f in _FIELDS])
         assert got.shape == (len(rows), len(_FIELDS)) and np.array_equal(got, np.array(rows).reshape(got.shape)), k
+
+
+def test_the_compiled_draws_are_numpys_bit_for_bit():
+    """A tick's draws, compiled around numpy's logarithm and cosine, against the numpy passes that define
+    them: uniform, normal (Box-Muller) and constant rows, clipped to [0, 1], zeros and ones among them."""
+    from cloudsim.model.shard import DIST_NORMAL
+
+    r = np.random.default_rng(8)
+    n = 20_000
+    gid = r.permutation(10 * n)[:n]
+    p1, p2 = r.uniform(-0.2, 1.2, n), r.uniform(0, 0.6, n)
+    p1[:50], p2[:50] = 0.0, 0.0
+    shard = HostShard(spec([0], seed=4))
+    for kinds in ([DIST_CONSTANT, DIST_UNIFORM, DIST_NORMAL], [DIST_UNIFORM], [DIST_NORMAL]):
+        kind = r.choice(kinds, n)
+        for tick in range(5):
+            shard.tick = tick
+            got = shard._draws({"gid": gid, "kind": kind, "p1": p1, "p2": p2})
+            u1 = rng.uniform(4, gid, tick, 0)
+            want = np.where(kind == DIST_UNIFORM, p1 + (p2 - p1) * u1, p1)
+            z = np.sqrt(-2.0 * np.log1p(-u1)) * np.cos(2.0 * np.pi * rng.uniform(4, gid, tick, 1))
+            want = np.clip(np.where(kind == DIST_NORMAL, p1 + p2 * z, want), 0.0, 1.0)
+            assert np.array_equal(got.view(np.int64), want.view(np.int64)), (kinds, tick)

@@ -701,6 +701,25 @@ def _allocate_rows(
 
 
 @njit(cache=True)
+def _draw_rows(kind: np.ndarray, p1: np.ndarray, p2: np.ndarray, u1: np.ndarray, log: np.ndarray,
+               cos: np.ndarray) -> np.ndarray:  # fmt: skip
+    """Each row's draw from its uniform (``u1``) and, for a normal, Box-Muller's ``log1p(-u1)`` and
+    ``cos(2 pi u2)``: uniform ``p1 + (p2 - p1) u1``, normal ``p1 + p2 sqrt(-2 log) cos``, else ``p1``; clipped
+    to [0, 1] as ``np.clip`` does. The operations numpy's passes made, in the same order: the same bits."""
+    out = np.empty(kind.shape[0])
+    for i in range(kind.shape[0]):
+        if kind[i] == DIST_UNIFORM:
+            x = p1[i] + (p2[i] - p1[i]) * u1[i]
+        elif kind[i] == DIST_NORMAL:
+            x = p1[i] + p2[i] * (math.sqrt(-2.0 * log[i]) * cos[i])
+        else:
+            x = p1[i]
+        x = x if (math.isnan(x) or x > 0.0) else 0.0
+        out[i] = x if (math.isnan(x) or x < 1.0) else 1.0
+    return out
+
+
+@njit(cache=True)
 def _settle_sums(
     host: np.ndarray, req: np.ndarray, alloc: np.ndarray, res: np.ndarray, out: np.ndarray, n: int
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -962,13 +981,11 @@ class HostShard:
         seed, the guest, the tick and its distribution, the same wherever the guest is)."""
         seed, gid, tick, kind = self.spec.seed, a["gid"], self.tick, a["kind"]
         u1 = rng.uniform(seed, gid, tick, 0)
-        util = np.where(kind == DIST_UNIFORM, a["p1"] + (a["p2"] - a["p1"]) * u1, a["p1"])
-        normal = kind == DIST_NORMAL
-        if normal.any():
-            u2 = rng.uniform(seed, gid, tick, 1)
-            z = np.sqrt(-2.0 * np.log1p(-u1)) * np.cos(2.0 * np.pi * u2)  # Box-Muller
-            util = np.where(normal, a["p1"] + a["p2"] * z, util)
-        return np.clip(util, 0.0, 1.0)
+        log = cos = u1
+        if (kind == DIST_NORMAL).any():  # Box-Muller's logarithm and cosine stay numpy's (its bits)
+            log = np.log1p(-u1)
+            cos = np.cos(2.0 * np.pi * rng.uniform(seed, gid, tick, 1))
+        return _draw_rows(kind, a["p1"], a["p2"], u1, log, cos)
 
     def _utilization(self, a: dict[str, np.ndarray], t: float) -> np.ndarray:
         """Each row's utilization at ``t``: its trace interpolated at ``t``, or its distribution's draw for
