@@ -116,9 +116,7 @@ class LocalBackend:
 
     def advance(self, t: float, tick: int) -> HostReport:
         self._flush()
-        reports = [s.advance(t, tick) for s in self.shards]
-        # a shard's report is the caller's own (fresh arrays): one needs no merging
-        return reports[0] if len(reports) == 1 else HostReport.concat(reports)
+        return HostReport.concat([s.advance(t, tick) for s in self.shards])
 
     @property
     def actors(self) -> int:

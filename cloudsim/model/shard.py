@@ -195,7 +195,7 @@ class HostReport:
     @staticmethod
     def unpack(packed: tuple[float, np.ndarray, np.ndarray, np.ndarray]) -> HostReport:
         """The inverse of :meth:`pack`: the fields are views of the packed rows (read-only when the arrays
-        came from Ray's object store; :meth:`concat` copies them)."""
+        came from Ray's object store: a report is read, never written)."""
         t, hosts, guests, finished = packed
         out: dict[str, np.ndarray] = {}
         row = 0
@@ -213,7 +213,9 @@ class HostReport:
     @staticmethod
     def concat(reports: list[HostReport]) -> HostReport:
         """One report for all hosts, in the order given (shards are contiguous in host-id order); guest
-        arrays are merged in guest-id order."""
+        arrays are merged in guest-id order. One report is that report."""
+        if len(reports) == 1:
+            return reports[0]
         first = reports[0]
         arrays = {
             name: np.concatenate([getattr(r, name) for r in reports])
