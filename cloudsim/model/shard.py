@@ -40,8 +40,7 @@ from dataclasses import dataclass, field
 from typing import NamedTuple
 
 import numpy as np
-from numba import njit, types
-from numba.typed import Dict
+from numba import njit
 
 from cloudsim.model import rng
 from cloudsim.model.interpolation import interpolate_at, interpolate_rows
@@ -424,6 +423,28 @@ def _put(cmds: np.ndarray, draws: np.ndarray, slots: np.ndarray, roles: np.ndarr
     return n
 
 
+@njit(cache=True, inline="always")
+def _slot_of(keys: np.ndarray, key: int) -> int:
+    """Where ``key`` (>= 0) is in the open-addressing table ``keys`` (-1 empty, -2 deleted), or -1."""
+    mask = keys.shape[0] - 1
+    i = (key * 2654435761) & mask
+    while keys[i] != -1:
+        if keys[i] == key:
+            return i
+        i = (i + 1) & mask
+    return -1
+
+
+@njit(cache=True, inline="always")
+def _free_slot(keys: np.ndarray, key: int) -> int:
+    """Where ``key``, not in the table ``keys``, goes: the first empty or deleted slot of its probe."""
+    mask = keys.shape[0] - 1
+    i = (key * 2654435761) & mask
+    while keys[i] >= 0:
+        i = (i + 1) & mask
+    return i
+
+
 @njit(cache=True)
 def _edit(
     cmds: np.ndarray, draws: np.ndarray, lo: int, hi: int, first: int, nh: int, gid: np.ndarray, host: np.ndarray,
@@ -439,7 +460,11 @@ def _edit(
     host dead. Returns (rows, whether a row died, the command whose guest was not found or -1)."""
     slots, roles = np.empty(hi - lo, dtype=np.int64), np.empty(hi - lo, dtype=np.int64)
     ends, alive = np.empty(hi - lo), np.zeros(hi - lo, dtype=np.bool_)
-    pending = Dict.empty(key_type=types.int64, value_type=types.int64)  # (guest, host) -> its slot
+    # (guest, host) -> its slot: an open-addressing table at most half full (a key takes one entry at most)
+    size = 2
+    while size < 2 * (hi - lo) + 2:
+        size *= 2
+    keys, at = np.full(size, -1, dtype=np.int64), np.empty(size, dtype=np.int64)
     count = 0
     drops = np.empty(hi - lo, dtype=np.int64)
     nd = 0
@@ -453,7 +478,7 @@ def _edit(
             n = _put(cmds, draws, slots, roles, ends, alive, count, first, n, gid, host, mode, cpu, c, mem, kind,
                      p1, p2, role, end, draw, with_draws)  # fmt: skip
             nd, count = 0, 0
-            pending = Dict.empty(key_type=types.int64, value_type=types.int64)
+            keys[:] = -1
             if op == _FAIL:
                 for i in range(n):
                     if host[i] == h and role[i] != DEAD:
@@ -462,22 +487,24 @@ def _edit(
             down[h] = op == _FAIL
             continue
         key = g * nh + h
+        e = _slot_of(keys, key)
         if op == _PLACE:
-            if key in pending:  # placed twice in the batch: the later one, where the first was
-                s = pending[key]
+            if e >= 0:  # placed twice in the batch: the later one, where the first was
+                s = at[e]
             else:
                 s = count
                 count += 1
-                pending[key] = s
+                e = _free_slot(keys, key)
+                keys[e], at[e] = key, s
             incoming = not np.isnan(cmds[j, 10])
             slots[s], roles[s], alive[s] = j, INCOMING if incoming else RESIDENT, True
             ends[s] = cmds[j, 10] if incoming else math.inf
             continue
-        if key in pending:  # a row placed in this batch (a guest moved twice in one step)
-            s = pending[key]
+        if e >= 0:  # a row placed in this batch (a guest moved twice in one step)
+            s = at[e]
             if op == _REMOVE:
                 alive[s] = False
-                pending.pop(key)
+                keys[e] = -2
             else:
                 roles[s], ends[s] = OUTGOING if op == _OUT else SUPERSEDED, cmds[j, 10]
             continue
