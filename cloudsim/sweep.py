@@ -31,6 +31,7 @@ import yaml
 
 from cloudsim import api
 from cloudsim.api import WALL_CLOCK, Result, scenario_text, write_run
+from cloudsim.engine.core import is_stop
 from cloudsim.files import atomic_open, finite
 from cloudsim.scenario import Scenario, ScenarioError, read_base, with_overrides
 
@@ -358,6 +359,8 @@ def one_after_another(
         try:
             value = fn(*job)
         except Exception as exc:  # a variant that fails is reported, the others still run (as on Ray)
+            if is_stop(exc):  # a stop that landed in a compiled call while the variant was set up
+                raise KeyboardInterrupt from None
             value = exc
         on_result(i, value)
 

@@ -214,6 +214,21 @@ def test_a_stop_inside_a_compiled_call_is_a_stop_and_other_system_errors_are_not
     summary = sim.run()
     assert summary["interrupted"] is True and summary["sim_time_s"] == 3600
 
+    def stop_in_context(t, report):  # the KeyboardInterrupt as the context of a SystemError of a SystemError
+        if t >= 3600:
+            try:
+                raise KeyboardInterrupt
+            except KeyboardInterrupt:
+                try:
+                    raise SystemError("CPUDispatcher(<function _rows_by_host>) returned a result with an exception set")
+                except SystemError as inner:
+                    raise SystemError("CPUDispatcher(<function _fair_events>) returned ...") from inner
+
+    sim = Simulation(sc, LocalBackend())
+    sim.tick_hooks.append(stop_in_context)
+    summary = sim.run()
+    assert summary["interrupted"] is True and summary["sim_time_s"] == 3600
+
     def broken(t, report):
         raise SystemError("a real bug")
 
@@ -317,3 +332,27 @@ def test_a_stop_waits_for_the_end_of_a_whole_block_when_another_thread_takes_the
         signal.signal(signal.SIGTERM, before)
         idle.set()
         helper.join()
+
+
+def test_a_stop_is_a_keyboard_interrupt_or_a_system_error_it_caused():
+    import itertools
+
+    from cloudsim.engine.core import is_stop
+
+    def chained(*excs: BaseException, cause: bool = True) -> BaseException:
+        for inner, outer in itertools.pairwise(excs):
+            if cause:
+                outer.__cause__ = inner
+            else:
+                outer.__context__ = inner
+        return excs[-1]
+
+    assert is_stop(KeyboardInterrupt())
+    assert is_stop(chained(KeyboardInterrupt(), SystemError("returned a result with an exception set")))
+    assert is_stop(chained(KeyboardInterrupt(), SystemError("a"), SystemError("b"), cause=False))
+    assert not is_stop(SystemError("a real bug"))
+    assert not is_stop(chained(KeyboardInterrupt(), ValueError("raised while stopping")))
+    assert not is_stop(chained(KeyboardInterrupt(), ValueError("x"), SystemError("y")))
+    loop = SystemError("a cycle")
+    loop.__context__ = loop
+    assert not is_stop(loop)

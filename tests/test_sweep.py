@@ -368,3 +368,27 @@ def test_eight_variants_as_ray_tasks_beat_one_after_another(ray_session, tmp_pat
     print(row)
     assert row["identical"] and not row["failed"]
     assert row["speedup"] >= 1.7, row
+
+
+def test_a_stop_while_a_variant_is_set_up_stops_the_local_sweep_and_a_failure_does_not():
+    """On the local backend a stop can land in a compiled call before a variant's run has begun (outside the
+    run's own handling): the call's SystemError caused by the KeyboardInterrupt stops the sweep, while any
+    other error fails that variant only."""
+    seen: list[tuple[int, object]] = []
+
+    def stop_at_the_second(i: int) -> str:
+        if i == 1:
+            try:
+                raise KeyboardInterrupt
+            except KeyboardInterrupt as exc:
+                raise SystemError("CPUDispatcher(<function _rows_by_host>) returned a result") from exc
+        if i == 2:
+            raise ValueError("a broken variant")
+        return f"ran {i}"
+
+    sw.one_after_another(stop_at_the_second, [(0,), (2,), (3,)], lambda i, v: seen.append((i, v)))
+    assert [(i, str(v)) for i, v in seen] == [(0, "ran 0"), (1, "a broken variant"), (2, "ran 3")]
+    seen.clear()
+    with pytest.raises(KeyboardInterrupt):
+        sw.one_after_another(stop_at_the_second, [(0,), (1,), (3,)], lambda i, v: seen.append((i, v)))
+    assert [i for i, _ in seen] == [0]

@@ -41,6 +41,18 @@ def whole() -> Iterator[None]:
             signal.raise_signal(sig)
 
 
+def is_stop(exc: BaseException) -> bool:
+    """Whether ``exc`` is a stop (Ctrl-C, SIGTERM): a KeyboardInterrupt, or the SystemError a compiled
+    kernel's call raises when a stop lands while it runs Python code ("returned a result with an exception
+    set"), with the KeyboardInterrupt among its causes or contexts."""
+    seen: set[int] = set()
+    x: BaseException | None = exc
+    while isinstance(x, SystemError) and id(x) not in seen:
+        seen.add(id(x))
+        x = x.__cause__ or x.__context__
+    return isinstance(x, KeyboardInterrupt)
+
+
 class Priority(IntEnum):
     """Order of events that fall at the same instant: migrations complete and capacity is freed before it
     is asked for, and a tick observes the state after every other event at its time."""

@@ -28,7 +28,7 @@ import numpy as np
 
 from cloudsim.engine.backend import Backend, BackendLost
 from cloudsim.engine.cluster import Cluster
-from cloudsim.engine.core import EventQueue, Priority, whole
+from cloudsim.engine.core import EventQueue, Priority, is_stop, whole
 from cloudsim.files import atomic_write_bytes
 from cloudsim.metrics.recorder import Recorder
 from cloudsim.model import (
@@ -362,7 +362,7 @@ class Simulation:
         except SystemError as exc:
             # a stop that lands while a compiled kernel's call runs Python code surfaces as that call's
             # SystemError ("returned a result with an exception set"), caused by the KeyboardInterrupt
-            if not isinstance(exc.__cause__, KeyboardInterrupt):
+            if not is_stop(exc):
                 raise
             interrupted = True
         except BackendLost as exc:
