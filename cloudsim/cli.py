@@ -1472,6 +1472,13 @@ def main(argv: list[str] | None = None) -> int:
     except (*_ABORT, KeyboardInterrupt):
         sys.stderr.write("interrupted before the simulation started; nothing to keep\n")
         return 130
+    except SystemError as exc:  # a stop that landed in a compiled call (see is_stop), or a real error
+        from cloudsim.engine.core import is_stop
+
+        if not is_stop(exc):
+            raise
+        sys.stderr.write("interrupted before the simulation started; nothing to keep\n")
+        return 130
     except _CLICK as exc:
         _fail(exc.format_message())  # type: ignore[attr-defined]
         return int(getattr(exc, "exit_code", 1))

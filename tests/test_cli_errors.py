@@ -439,3 +439,28 @@ def test_the_readmes_error_examples_are_what_the_cli_prints(capsys: pytest.Captu
     for line, (field, value) in zip(examples, overrides.items(), strict=True):
         assert main(["validate", "quickstart", "--set", f"{field}={value}"]) == 2
         assert capsys.readouterr().err.strip().splitlines()[-1] == line
+
+
+def test_a_stop_in_a_compiled_call_before_the_run_exits_130_and_other_system_errors_do_not(monkeypatch, capsys):
+    """A stop that lands in a numba call while the run is set up reaches the CLI as that call's SystemError
+    caused by the KeyboardInterrupt: one line and exit 130, as any stop then; another SystemError is a bug and
+    is not hidden."""
+
+    def stopped(*args: Any, **kwargs: Any) -> None:
+        try:
+            raise KeyboardInterrupt
+        except KeyboardInterrupt as exc:
+            raise SystemError("CPUDispatcher(<function power_now>) returned a result with an exception set") from exc
+
+    monkeypatch.setattr("cloudsim.engine.run", stopped)
+    assert main(["run", "quickstart", "--backend", "local"]) == 130
+    assert (
+        capsys.readouterr().err.strip().splitlines()[-1] == "interrupted before the simulation started; nothing to keep"
+    )
+
+    def broken(*args: Any, **kwargs: Any) -> None:
+        raise SystemError("a real bug")
+
+    monkeypatch.setattr("cloudsim.engine.run", broken)
+    with pytest.raises(SystemError, match="a real bug"):
+        main(["run", "quickstart", "--backend", "local"])
