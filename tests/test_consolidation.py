@@ -582,6 +582,23 @@ def test_the_lower_bound_counts_what_consolidated_guests_hold(tmp_path, model):
 # ------------------------------------------------------------------------------ PABFD over the index
 
 
+def _refresh(c: Consolidator, lists: list[list[int]], hosts: list[int]) -> None:
+    """The view of each of ``hosts`` holding ``lists[h]`` (none migrating), host by host, as the step's Python
+    loops made it before they were compiled: the reference the compiled passes are checked against."""
+    for h in hosts:
+        c._stale[h] = True
+        c.busy[h] = bool(lists[h])
+        kernels.host_view(h, np.array(lists[h], dtype=np.int64), c.req, c.pe_mips, c.total, c.hist, c.hist_len,
+                          c.vm_mips, c.S, c.A, c.R, c.HH, c.HL)  # fmt: skip
+
+
+def _book(c: Consolidator, v: int, h: int, sign: float) -> None:
+    """Guest ``v``'s booking taken from (``sign`` 1) or given back to (-1) what host ``h`` has free, as the
+    loops wrote it."""
+    c.free_mem[h] -= sign * c.book_mem[v]
+    c.free_cpu[h] -= sign * c.book_cpu[v]
+
+
 def _random_consolidator(rng: np.random.Generator, hosts: int, detector: str | None, book: bool) -> Consolidator:
     """A consolidation view of ``hosts`` hosts in four classes (two SPECpower curves x two sizes) and three
     types, whose loads come from a few values so that many hosts tie to the milliwatt."""
@@ -711,7 +728,7 @@ def test_views_made_one_interval_on_equal_views_made_afresh(detector, selection)
             lists = list(c.lists)
             h = int(rng.integers(0, c.H))
             lists[h] = [*lists[h], int(rng.integers(0, c.V))]
-            c._refresh(lists, [h])
+            _refresh(c, lists, [h])
     assert c.HH.any()
 
 
@@ -822,15 +839,15 @@ def test_the_compiled_underload_pass_moves_what_the_loop_over_hosts_moves(detect
                 if target < 0:
                     for pv, ph in placed:
                         lists[ph].remove(pv)
-                        d._refresh(lists, [ph])
-                        d._book(pv, ph, -1.0)
+                        _refresh(d, lists, [ph])
+                        _book(d, pv, ph, -1.0)
                         index.set(ph)
                     taken_back += len(placed)
                     placed = []
                     break
                 d._own(lists, target).append(v)
-                d._refresh(lists, [target])
-                d._book(v, target, 1.0)
+                _refresh(d, lists, [target])
+                _book(d, v, target, 1.0)
                 index.set(target)
                 placed.append((v, target))
             for _, ph in placed:
@@ -923,8 +940,8 @@ def test_the_compiled_destinations_are_those_of_the_loop_over_guests(wake, detec
             if target >= 0:
                 woken += not d.busy[target]
                 d._own(lists, target).append(v)
-                d._refresh(lists, [target])
-                d._book(v, target, 1.0)
+                _refresh(d, lists, [target])
+                _book(d, v, target, 1.0)
                 want.append((v, target))
                 if on is not None:
                     set_as_before(on, {}, target)

@@ -188,16 +188,6 @@ class Consolidator:
         self.HL = np.zeros(h, dtype=np.int64)
         self.busy = np.zeros(h, dtype=bool)
 
-    def _refresh(self, lists: list[list[int]], hosts: list[int] | np.ndarray) -> None:
-        """The view (requested sum for the scheduler S, allocated sum A, requested sum R, history row and
-        its length) of each host with the guests ``lists[h]``, none of them migrating (the step's view)."""
-        for h in hosts:
-            h = int(h)
-            self._stale[h] = True
-            self.busy[h] = bool(lists[h])
-            kernels.host_view(h, np.array(lists[h], dtype=np.int64), self.req, self.pe_mips, self.total, self.hist,
-                              self.hist_len, self.vm_mips, self.S, self.A, self.R, self.HH, self.HL)  # fmt: skip
-
     @staticmethod
     def _flatten(
         lists: list[list[int]], hosts: list[int], flat: np.ndarray, offsets: np.ndarray
@@ -209,9 +199,10 @@ class Consolidator:
         return kernels.patch_lists(flat, offsets, np.array(hosts, dtype=np.int64), lengths, new)
 
     def _refresh_all(self) -> None:
-        """:meth:`_refresh` of every host with its list in :attr:`lists`, in one compiled call over the lists
-        flattened (again only where they changed since the last step); a host whose list did not change and
-        whose view the last step did not write moves its history row one sample on."""
+        """Every host's view (requested sum for the scheduler S, allocated sum A, requested sum R, history row
+        and its length, :func:`cloudsim.placement.kernels.host_views`) with its list in :attr:`lists`, in one
+        compiled call over the lists flattened (again only where they changed since the last step); a host whose
+        list did not change and whose view the last step did not write moves its history row one sample on."""
         changed = sorted(self._changed)
         self._changed.clear()
         self._flat, self._offsets = self._flatten(self.lists, changed, self._flat, self._offsets)
@@ -314,10 +305,6 @@ class Consolidator:
 
     # ---------------------------------------------------------------------------------- the step
 
-    def _book(self, v: int, h: int, sign: float) -> None:
-        self.free_mem[h] -= sign * self.book_mem[v]
-        self.free_cpu[h] -= sign * self.book_cpu[v]
-
     def step(self, free_mem: np.ndarray, free_cpu: np.ndarray) -> list[tuple[int, int]]:
         """One control step: the migrations to start, as (guest, target) in CloudSim's order; ``free_mem``
         and ``free_cpu`` are what each host has left to book (planned moves book on copies). The controller
@@ -392,11 +379,10 @@ class Consolidator:
         # hosts that shed are not: an overloaded host is neither emptied nor a target)
         planned = sorted({t for _, t in moves})
         flat, offsets = self._flatten(lists, planned, self._flat, self._offsets)
-        types = self._all_types[None, :] if self.compatible is None else self.compatible
         found, index.n_over = kernels.underload_pass(
             under[np.argsort(u_now[under], kind="stable")], max(cap - len(moves), 0), flat, offsets, excl_under,
             index.eligible, index.n_over, in_flight, self.mig_to, self.req, self.hist, self.hist_len, self.vm_mips,
-            self.book_mem, self.book_bw, self.book_cpu, types, self.cfg.book_migrations, self.free_mem,
+            self.book_mem, self.book_bw, self.book_cpu, self._types, self.cfg.book_migrations, self.free_mem,
             self.free_cpu, self.pe_mips, self.total, self.S, self.A, self.R, self.HH, self.HL, self.busy,
             self._stale, index._set_args, index._find_args,
         )  # fmt: skip
@@ -410,7 +396,6 @@ class Consolidator:
         compiled pass (:func:`cloudsim.placement.kernels.overload_pass`): the moves, and the index of the hosts
         that are on when ``wake: last-resort`` built one (the underload pass goes on with it). The views and
         bookings of the targets are written."""
-        types = self._all_types[None, :] if self.compatible is None else self.compatible
         # the hosts that are on, and (all) the others (an empty one of each type standing for its type), indexed;
         # last-resort searches the others only for a guest no host that is on can take
         on: _TargetIndex | None = None
@@ -435,7 +420,7 @@ class Consolidator:
                 order, start, self._flat, self._offsets, head, last, nxt, guest, alive, n_app, found, n_found,
                 on is not None, b.eligible, b.n_over, b._set_args, b._find_args, anywhere is not None, a.eligible,
                 a.n_over, a._set_args, a._find_args, a.wake_hosts, a.wake_pos, a.wake_end, self.req, self.hist,
-                self.hist_len, self.vm_mips, self.book_mem, self.book_bw, self.book_cpu, types,
+                self.hist_len, self.vm_mips, self.book_mem, self.book_bw, self.book_cpu, self._types,
                 self.cfg.book_migrations, self.free_mem, self.free_cpu, self.pe_mips, self.total, self.S, self.A,
                 self.R, self.HH, self.HL, self.busy, self._stale, self.htype,
             )  # fmt: skip
@@ -444,6 +429,11 @@ class Consolidator:
             if anywhere is not None:
                 anywhere.n_over = n_any
         return [(v, t) for v, t in found[:n_found].tolist()], on
+
+    @property
+    def _types(self) -> np.ndarray:
+        """Where each guest may run, as the compiled passes take it: a row per guest, or one row for all."""
+        return self._all_types[None, :] if self.compatible is None else self.compatible
 
     def _own(self, lists: list[list[int]], h: int) -> list[int]:
         """Host ``h``'s planned list in ``lists``, copied from :attr:`lists` before the step first changes it."""
@@ -473,15 +463,15 @@ class _TargetIndex:
     def __init__(self, c: Consolidator, eligible: np.ndarray, wake_excluded: np.ndarray | None = None) -> None:
         self.c, self.eligible = c, eligible
         # the empty hosts that may be woken, per type t: wake_hosts[wake_pos[t]:wake_end[t]] in id order, the
-        # first standing for the type
-        parts = [np.zeros(0, dtype=np.int64)]
+        # first standing for the type (none without wake_excluded)
+        per_type = [np.zeros(0, dtype=np.int64)] * c.ntypes
         if wake_excluded is not None:
             free = ~c.busy & ~wake_excluded
-            parts += [np.flatnonzero(free & (c.htype == t)) for t in range(c.ntypes)]
-        sizes = np.array([len(x) for x in parts[1:]] or [0] * c.ntypes, dtype=np.int64)
+            per_type = [np.flatnonzero(free & (c.htype == t)) for t in range(c.ntypes)]
+        sizes = np.array([len(x) for x in per_type], dtype=np.int64)
         self.wake_end = np.cumsum(sizes)
         self.wake_pos = self.wake_end - sizes
-        self.wake_hosts = np.concatenate(parts).astype(np.int64)
+        self.wake_hosts = np.concatenate([np.zeros(0, dtype=np.int64), *per_type])
         eligible[self.wake_hosts[self.wake_pos[sizes > 0]]] = True
         cls, rep = c._classes
         (bstart, slot_host, tbase, size, hb, hslot, node, free, nfree) = kernels.index_build(

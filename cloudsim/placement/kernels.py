@@ -826,12 +826,34 @@ def _replan(
     hist_len: np.ndarray, vm_mips: np.ndarray, S: np.ndarray, A: np.ndarray, R: np.ndarray, HH: np.ndarray,
     HL: np.ndarray, busy: np.ndarray, stale: np.ndarray,
 ) -> None:  # fmt: skip
-    """Host ``h``'s view made again from its planned list (:func:`_planned`), as :meth:`Consolidator._refresh`
-    does."""
+    """Host ``h``'s view made again from its planned list (:func:`_planned`): the step's view of it is
+    written (``stale``), and it is busy when the list is not empty."""
     n = _planned(h, flat, offsets, head, nxt, guest, alive, buf)
     stale[h] = True
     busy[h] = n > 0
     _view(h, buf, 0, n, req, pe_mips, total, hist, hist_len, vm_mips, S, A, R, HH, HL)
+
+
+@njit(cache=True)
+def _plan_move(
+    v: int, t: int, e: int, flat: np.ndarray, offsets: np.ndarray, head: np.ndarray, last: np.ndarray,
+    nxt: np.ndarray, guest: np.ndarray, alive: np.ndarray, buf: np.ndarray, req: np.ndarray, pe_mips: np.ndarray,
+    total: np.ndarray, hist: np.ndarray, hist_len: np.ndarray, vm_mips: np.ndarray, S: np.ndarray, A: np.ndarray,
+    R: np.ndarray, HH: np.ndarray, HL: np.ndarray, busy: np.ndarray, stale: np.ndarray, free_mem: np.ndarray,
+    free_cpu: np.ndarray, book_mem: np.ndarray, book_cpu: np.ndarray,
+) -> None:  # fmt: skip
+    """Guest ``v`` planned onto host ``t`` as entry ``e`` of the chains: appended to ``t``'s planned list, its
+    view made again (:func:`_replan`) and the guest's booking taken from what ``t`` has free."""
+    guest[e], alive[e] = v, True
+    if last[t] >= 0:
+        nxt[last[t]] = e
+    else:
+        head[t] = e
+    last[t] = e
+    _replan(t, flat, offsets, head, nxt, guest, alive, buf, req, pe_mips, total, hist, hist_len, vm_mips, S, A, R,
+            HH, HL, busy, stale)  # fmt: skip
+    free_mem[t] -= book_mem[v]
+    free_cpu[t] -= book_cpu[v]
 
 
 @njit(cache=True)
@@ -903,23 +925,17 @@ def underload_pass(
                     alive[e] = False
                     _replan(ph, flat, offsets, head, nxt, guest, alive, buf, req, pe_mips, total, hist, hist_len,
                             vm_mips, S, A, R, HH, HL, busy, stale)  # fmt: skip
-                    free_mem[ph] -= -1.0 * book_mem[pv]  # as Consolidator._book with sign -1
+                    free_mem[ph] -= -1.0 * book_mem[pv]  # the booking back (as the Python loop wrote it, sign -1)
                     free_cpu[ph] -= -1.0 * book_cpu[pv]
                     n_over = index_set(ph, eligible[ph], n_over, *set_args)
                 n_placed = 0
                 break
             e = n_app
             n_app += 1
-            guest[e], ehost[e], alive[e] = v, t, True
-            if last[t] >= 0:
-                nxt[last[t]] = e
-            else:
-                head[t] = e
-            last[t] = e
-            _replan(t, flat, offsets, head, nxt, guest, alive, buf, req, pe_mips, total, hist, hist_len, vm_mips,
-                    S, A, R, HH, HL, busy, stale)  # fmt: skip
-            free_mem[t] -= book_mem[v]
-            free_cpu[t] -= book_cpu[v]
+            ehost[e] = t
+            _plan_move(v, t, e, flat, offsets, head, last, nxt, guest, alive, buf, req, pe_mips, total, hist,
+                       hist_len, vm_mips, S, A, R, HH, HL, busy, stale, free_mem, free_cpu, book_mem,
+                       book_cpu)  # fmt: skip
             n_over = index_set(t, eligible[t], n_over, *set_args)
             placed[n_placed] = e
             n_placed += 1
@@ -990,18 +1006,9 @@ def overload_pass(
                                   book_bw[v], book_cpu[v], any_n_over, *any_find)  # fmt: skip
         if t < 0:
             continue
-        e = n_app
+        _plan_move(v, t, n_app, flat, offsets, head, last, nxt, guest, alive, buf, req, pe_mips, total, hist,
+                   hist_len, vm_mips, S, A, R, HH, HL, busy, stale, free_mem, free_cpu, book_mem, book_cpu)  # fmt: skip
         n_app += 1
-        guest[e], alive[e] = v, True
-        if last[t] >= 0:
-            nxt[last[t]] = e
-        else:
-            head[t] = e
-        last[t] = e
-        _replan(t, flat, offsets, head, nxt, guest, alive, buf, req, pe_mips, total, hist, hist_len, vm_mips, S, A,
-                R, HH, HL, busy, stale)  # fmt: skip
-        free_mem[t] -= book_mem[v]
-        free_cpu[t] -= book_cpu[v]
         moves[n_moves, 0], moves[n_moves, 1] = v, t
         n_moves += 1
         if has_on:
