@@ -525,6 +525,26 @@ def _edit(
 
 
 @njit(cache=True)
+def _end_due(t: float, n: int, gid: np.ndarray, host: np.ndarray, role: np.ndarray, end: np.ndarray,
+             hosts: np.ndarray) -> tuple[int, bool]:  # fmt: skip
+    """The migrations due by ``t`` end, on the first ``n`` rows: a target's row becomes resident, a source's
+    (or a superseded target's) is marked :data:`DEAD`. Their hosts go to ``hosts`` (room for ``n``), in row
+    order. Returns (how many rows were due, whether a row died)."""
+    m = 0
+    dead = False
+    for i in range(n):
+        if end[i] <= t:
+            hosts[m] = host[i]
+            m += 1
+            if role[i] == INCOMING:
+                role[i], end[i] = RESIDENT, math.inf
+            else:
+                _kill(i, gid, role, end)
+                dead = True
+    return m, dead
+
+
+@njit(cache=True)
 def _distinct(hosts: np.ndarray, k: int, mark: np.ndarray) -> np.ndarray:
     """The distinct values of ``hosts[:k]``, ascending (``mark``: scratch, all False before and after)."""
     out = np.empty(k, dtype=np.int64)
@@ -574,16 +594,8 @@ def _fair_events(
             _integrate_hosts(t, everyone, power_out, last_t, energy_j, True, used, requested, res_req, res_alloc,
                              mig_loss, active_s, full_s, requested_mips_s, allocated_mips_s,
                              migration_loss_mips_s)  # fmt: skip
-            m = 0
-            for i in range(n):
-                if end[i] <= t:
-                    scratch[m] = host[i]
-                    m += 1
-                    if role[i] == INCOMING:
-                        role[i], end[i] = RESIDENT, math.inf
-                    else:
-                        _kill(i, gid, role, end)
-                        dead = True
+            m, died = _end_due(t, n, gid, host, role, end, scratch)
+            dead |= died
             hosts = _distinct(scratch, m, mark)
         else:
             lo, hi = starts[k], starts[k + 1]
@@ -984,12 +996,11 @@ class HostShard:
         """:meth:`complete` in the cloudsim model: every host integrated and settled (finished guests leave)."""
         self._integrate(t, np.arange(self.n))
         a = self._a
-        due = a["end"] <= t
-        if due.any():
-            arrived = due & (a["role"] == INCOMING)
-            a["role"][arrived] = RESIDENT
-            a["end"][arrived] = math.inf
-            self._keep(~(due & ~arrived))
+        n = len(a["gid"])
+        due, died = _end_due(t, n, a["gid"], a["host"], a["role"], a["end"], np.empty(n, dtype=np.int64))
+        self._dead |= died
+        if due:
+            self._compact()  # the cloudsim model cuts the rows that left at once
             self._invalidate()
         self._settle(t, remove_idle=True)
 
