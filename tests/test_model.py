@@ -147,22 +147,17 @@ def test_settling_only_the_touched_hosts_gives_what_settling_all_gives(monkeypat
     run = shard_module.HostShard.run
     checked = []
 
-    def one_by_one(self, events, completions=()):
-        steps = []
-        for ended, t, cmds in events:
-            steps += [([], tc, None) for tc in ended] + [([], t, cmds)]
-        steps += [([], tc, None) for tc in completions]
-        for _, t, cmds in steps:  # each event on its own, then every host settled on a copy
-            if cmds is None:
-                run(self, [], [t])
-            else:
-                run(self, [([], t, cmds)])
+    def one_by_one(self, events):
+        times, done, starts, cmds = events
+        for j, t in enumerate(times.tolist()):  # each event on its own, then every host settled on a copy
+            lo, hi = (0, 0) if done[j] else (starts[j], starts[j + 1])
+            run(self, shard_module.Events(times[j : j + 1], done[j : j + 1], np.array([0, hi - lo]), cmds[lo:hi]))
             full = copy.deepcopy(self)
             full._settle(t, remove_idle=False)
             for name in ("_used", "_requested", "_res_req", "_res_alloc", "_mig_loss", "_power", "_on", "shutdowns",
                          "shutdown_on_s", "_on_since", "_was_active"):  # fmt: skip
                 assert np.array_equal(getattr(self, name), getattr(full, name)), (name, t)
-            checked.append(cmds is None)
+            checked.append(bool(done[j]))
 
     monkeypatch.setattr(shard_module.HostShard, "run", one_by_one)
     for name in ("consolidation-demo", "ha-demo"):

@@ -19,7 +19,7 @@ import numpy as np
 import ray
 
 from cloudsim.engine.backend import BackendLost, Outbox
-from cloudsim.model import Command, HostReport, HostShard, ShardSpec
+from cloudsim.model import Command, Events, HostReport, HostShard, ShardSpec
 
 
 class ShardActor:
@@ -34,21 +34,19 @@ class ShardActor:
         self._cpu0 = time.process_time()  # the worker's start-up (Ray, imports) before this actor began
         self.shard = HostShard(spec, trace) if state is None else HostShard.restore(state, trace)
 
-    def apply_all(self, batch: list[tuple[list[float], float, list[Command]]]) -> None:
-        """The events of ``batch``, ``(completions, t, commands)`` each, in order (:meth:`HostShard.run`): the
-        event times since the last tick, in one call."""
-        self.shard.run(batch)
+    def apply_all(self, events: Events) -> None:
+        """The events since the last call, in order (:meth:`HostShard.run`), in one call."""
+        self.shard.run(events)
 
-    def advance(self, batch: list[tuple[list[float], float, list[Command]]], completions: list[float], t: float,
-                tick: int) -> Any:  # fmt: skip
-        """:meth:`apply_all` of ``batch`` (the commands since the last call) and the completion times after,
-        then advance to ``t``; the report travels packed (see :meth:`HostReport.pack`)."""
-        self.shard.run(batch, completions)
+    def advance(self, events: Events, t: float, tick: int) -> Any:
+        """:meth:`apply_all` of ``events`` (those since the last call), then advance to ``t``; the report
+        travels packed (see :meth:`HostReport.pack`)."""
+        self.shard.run(events)
         return self.shard.advance(t, tick).pack()
 
-    def snapshot(self, completions: list[float]) -> bytes:
-        """The shard's whole state (without the shared trace)."""
-        self.shard.run([], completions)
+    def snapshot(self, events: Events) -> bytes:
+        """The shard's whole state (without the shared trace), after ``events``."""
+        self.shard.run(events)
         return self.shard.save()
 
     def pid(self) -> int:
@@ -60,11 +58,12 @@ class ShardActor:
         """The Ray node this actor runs on (hex id)."""
         return ray.get_runtime_context().get_node_id()
 
-    def cpu_s(self, completions: list[float]) -> tuple[float, float]:
-        """(CPU seconds of the worker's start-up, CPU seconds since this actor began), for ``bench sim``."""
+    def cpu_s(self, events: Events) -> tuple[float, float]:
+        """(CPU seconds of the worker's start-up, CPU seconds since this actor began), after ``events``, for
+        ``bench sim``."""
         import time
 
-        self.shard.run([], completions)
+        self.shard.run(events)
         return self._cpu0, time.process_time() - self._cpu0
 
 
@@ -85,7 +84,7 @@ class RayBackend:
         self.handles: list[Any] = []
         self.checkpoint_ticks = checkpoint_ticks
         self._pending: list[tuple[int, Any]] = []  # fire-and-forget calls not yet confirmed: (actor, ref)
-        self.outbox = Outbox(0)  # per actor, the events and completion times not sent yet
+        self.outbox = Outbox(0)  # per actor, the events not sent yet
         self._log: list[list[tuple[str, tuple[Any, ...]]]] = []  # per actor: calls since its last save
         self._saved: list[bytes | None] = []  # per actor: its shard at the last save (None: from the spec)
         self._specs: list[ShardSpec] = []
@@ -148,9 +147,10 @@ class RayBackend:
         self.outbox.apply(t, commands)
 
     def _flush(self, index: int) -> None:
-        """Send actor ``index`` the commands queued for it (one call for every event time since the last)."""
-        if batch := self.outbox.take_events(index):
-            self._pending.append((index, self._call(index, "apply_all", batch)))
+        """Send actor ``index`` the events queued for it (one call for every event time since the last)."""
+        events = self.outbox.take(index)
+        if len(events.times):
+            self._pending.append((index, self._call(index, "apply_all", events)))
 
     def complete(self, t: float) -> None:
         self.outbox.complete(t)
@@ -209,14 +209,13 @@ class RayBackend:
     def advance(self, t: float, tick: int) -> HostReport:
         calls = []
         for i in range(len(self.handles)):  # the commands queued for the actor travel with the call
-            batch = self.outbox.take_events(i)
-            calls.append((i, self._call(i, "advance", batch, self.outbox.take_ended(i), t, tick)))
+            calls.append((i, self._call(i, "advance", self.outbox.take(i), t, tick)))
         packed = self._gather(calls)
         self._ticks += 1
         if self.checkpoint_ticks and self._ticks % self.checkpoint_ticks == 0:
             # each actor saves its shard while the controller decides; the next call collects the saves
             for i in range(len(self.handles)):
-                ref = self._call(i, "snapshot", self.outbox.take_ended(i))
+                ref = self._call(i, "snapshot", self.outbox.take(i))
                 self._snapping.append((i, ref, len(self._log[i])))
         return HostReport.concat([HostReport.unpack(r) for r in packed])
 
@@ -224,9 +223,7 @@ class RayBackend:
         """Save every actor's shard in the driver; the call logs start afresh."""
         for i in range(len(self.handles)):
             self._flush(i)
-        saved = self._gather(
-            [(i, self._call(i, "snapshot", self.outbox.take_ended(i))) for i in range(len(self.handles))]
-        )
+        saved = self._gather([(i, self._call(i, "snapshot", self.outbox.take(i))) for i in range(len(self.handles))])
         self._saved = saved
         self._log = [[] for _ in self.handles]
 
@@ -250,7 +247,7 @@ class RayBackend:
             for i in range(len(self.handles)):
                 self._flush(i)
             try:
-                refs = [h.cpu_s.remote(self.outbox.take_ended(i)) for i, h in enumerate(self.handles)]
+                refs = [h.cpu_s.remote(self.outbox.take(i)) for i, h in enumerate(self.handles)]
                 where = [h.node_id.remote() for h in self.handles]
                 cpu, self.node_ids = ray.get(refs), ray.get(where)
                 self.actor_startup_cpu_s = float(sum(c[0] for c in cpu))

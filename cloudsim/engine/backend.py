@@ -8,7 +8,7 @@ from typing import Protocol
 
 import numpy as np
 
-from cloudsim.model import Command, HostReport, HostShard, ShardSpec
+from cloudsim.model import Command, Events, HostReport, HostShard, ShardSpec
 
 
 class BackendLost(RuntimeError):
@@ -54,29 +54,26 @@ class Backend(Protocol):
 
 
 class Outbox:
-    """What a backend has not sent each shard yet: per event time since the shard's last call, ``(the
-    completion times before it, t, the commands)``, and the completion times since. The shard runs them in
-    order at the next call (:meth:`~cloudsim.model.HostShard.run`), all in one go."""
+    """What a backend has not sent each shard yet: per shard, the event times since its last call, in order,
+    each with the commands for it at that time, or none at a migration completion time (every shard sees
+    each one). The shard runs them at the next call (:meth:`~cloudsim.model.HostShard.run`), all in one go;
+    :meth:`take` gives them encoded (:class:`~cloudsim.model.Events`)."""
 
     def __init__(self, shards: int) -> None:
-        self.events: list[list[tuple[list[float], float, list[Command]]]] = [[] for _ in range(shards)]
-        self.ended: list[list[float]] = [[] for _ in range(shards)]
+        self.steps: list[list[tuple[float, list[Command] | None]]] = [[] for _ in range(shards)]
 
     def apply(self, t: float, commands: dict[int, list[Command]]) -> None:
         for index, cmds in sorted(commands.items()):
-            self.events[index].append((self.take_ended(index), t, cmds))
+            self.steps[index].append((t, cmds))
 
     def complete(self, t: float) -> None:
-        for ended in self.ended:
-            ended.append(t)
+        for steps in self.steps:
+            steps.append((t, None))
 
-    def take_events(self, index: int) -> list[tuple[list[float], float, list[Command]]]:
-        out, self.events[index] = self.events[index], []
-        return out
-
-    def take_ended(self, index: int) -> list[float]:
-        out, self.ended[index] = self.ended[index], []
-        return out
+    def take(self, index: int) -> Events:
+        """Shard ``index``'s events since the last take, encoded."""
+        out, self.steps[index] = self.steps[index], []
+        return Events.encode(out)
 
 
 class LocalBackend:
@@ -102,7 +99,7 @@ class LocalBackend:
 
     def _flush(self) -> None:
         for i, s in enumerate(self.shards):
-            s.run(self.outbox.take_events(i), self.outbox.take_ended(i))
+            s.run(self.outbox.take(i))
 
     def save(self) -> list[bytes]:
         self._flush()

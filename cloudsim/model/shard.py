@@ -383,6 +383,31 @@ def _encode(commands: list[Command]) -> np.ndarray:
     return np.array(rows, dtype=np.float64).reshape(-1, 11)
 
 
+class Events(NamedTuple):
+    """A shard's events in order, as arrays (what travels to a shard in another process: a few buffers,
+    not a pickled object per command). Event ``j`` at ``times[j]`` is a migration completion time when
+    ``done[j]`` (the migrations due then end), else the commands ``cmds[starts[j]:starts[j + 1]]``
+    (:func:`_encode`'s rows) at that time."""
+
+    times: np.ndarray
+    done: np.ndarray
+    starts: np.ndarray
+    cmds: np.ndarray
+
+    @staticmethod
+    def encode(steps: Sequence[tuple[float, list[Command] | None]]) -> Events:
+        """``steps`` in order: ``(t, commands)``, or ``(t, None)`` for a completion time."""
+        lengths = [0 if cs is None else len(cs) for _, cs in steps]
+        starts = np.zeros(len(steps) + 1, dtype=np.int64)
+        np.cumsum(lengths, out=starts[1:])
+        return Events(
+            np.array([t for t, _ in steps], dtype=np.float64),
+            np.array([cs is None for _, cs in steps], dtype=np.bool_),
+            starts,
+            _encode([cmd for _, cs in steps if cs for cmd in cs]),
+        )
+
+
 @njit(cache=True)
 def _find_row(g: int, h: int, gid: np.ndarray, host: np.ndarray, n: int, by_start: np.ndarray,
               by_rows: np.ndarray) -> int:  # fmt: skip
@@ -888,31 +913,20 @@ class HostShard:
         else:
             self._draw_tick = -1
 
-    def run(self, events: list[tuple[list[float], float, list[Command]]], completions: Sequence[float] = ()) -> None:
-        """The events since the last call, in order: for each ``(completion times, t, commands)``, the
-        migrations that end at each completion time (:meth:`complete`), then the commands at ``t``
-        (:meth:`apply`); then the completion times ``completions``. The fair model runs them all in one
+    def run(self, events: Events) -> None:
+        """The events since the last call, in order (:class:`Events`): at a completion time the migrations due
+        end (:meth:`complete`), else the commands apply (:meth:`apply`). The fair model runs them all in one
         compiled call (:func:`_fair_events`)."""
-        steps: list[tuple[float, list[Command] | None]] = []
-        for ended, t, commands in events:
-            steps += [(tc, None) for tc in ended]
-            steps.append((t, commands))
-        steps += [(tc, None) for tc in completions]
-        if not steps:
+        times, done, starts, cmds = events
+        if not len(times):
             return
         if self.dyn.cloudsim:
-            for t, commands in steps:
-                if commands is None:
+            for j, t in enumerate(times.tolist()):
+                if done[j]:
                     self._complete_cloudsim(t)
                 else:
-                    self._apply_cloudsim(t, commands)
+                    self._apply_cloudsim(t, cmds[starts[j] : starts[j + 1]])
             return
-        lengths = [0 if cs is None else len(cs) for _, cs in steps]
-        cmds = _encode([cmd for _, cs in steps if cs for cmd in cs])
-        starts = np.zeros(len(steps) + 1, dtype=np.int64)
-        np.cumsum(lengths, out=starts[1:])
-        times = np.array([t for t, _ in steps], dtype=np.float64)
-        done = np.array([cs is None for _, cs in steps], dtype=np.bool_)
         if self._draw_tick != self.tick:
             self._draw = self._draws(self._a)
             self._draw_tick = self.tick
@@ -933,12 +947,12 @@ class HostShard:
     def apply(self, t: float, commands: list[Command]) -> None:
         """Apply the controller's commands at time ``t``: integrate up to ``t`` first (every host in the
         cloudsim model, the touched ones otherwise), edit the rows (:func:`_edit`), then settle."""
-        self.run([([], t, commands)])
+        self.run(Events.encode([(t, commands)]))
 
     def complete(self, t: float) -> None:
         """A migration completion time (every shard sees each one): integrate to ``t``, end the migrations
         due by ``t`` and settle."""
-        self.run([], [t])
+        self.run(Events.encode([(t, None)]))
 
     def _room(self, cmds: np.ndarray) -> tuple[dict[str, np.ndarray], np.ndarray, int]:
         """The buffers, with room for the places of ``cmds`` after the rows (and the tick's draws copied in
@@ -973,11 +987,11 @@ class HostShard:
         if bad >= 0:
             raise KeyError(f"guest {int(cmds[bad, 1])} is not on host {int(cmds[bad, 2])}")
 
-    def _apply_cloudsim(self, t: float, commands: list[Command]) -> None:
-        """:meth:`apply` in the cloudsim model: integrate every host, edit the rows, cut the dead ones, settle
-        every host (but at the initial placement, which does not settle: CloudSim's clock)."""
+    def _apply_cloudsim(self, t: float, cmds: np.ndarray) -> None:
+        """:meth:`apply` of the encoded commands ``cmds`` in the cloudsim model: integrate every host, edit the
+        rows, cut the dead ones, settle every host (but at the initial placement, which does not settle:
+        CloudSim's clock)."""
         self._integrate(t, np.arange(self.n))
-        cmds = _encode(commands)
         buf, draws, n = self._room(cmds)
         with_draws = self._draw_tick == self.tick
         # only a command other than a place looks rows up (the rows by host are made again after every cut)
