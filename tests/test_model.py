@@ -392,3 +392,38 @@ def test_the_compiled_draws_are_numpys_bit_for_bit():
             z = np.sqrt(-2.0 * np.log1p(-u1)) * np.cos(2.0 * np.pi * rng.uniform(4, gid, tick, 1))
             want = np.clip(np.where(kind == DIST_NORMAL, p1 + p2 * z, want), 0.0, 1.0)
             assert np.array_equal(got.view(np.int64), want.view(np.int64)), (kinds, tick)
+
+
+def test_resident_rows_by_id_are_the_argsort_of_their_ids():
+    """A report's resident guests come out by ascending id (a radix sort): the same as a stable argsort of
+    the resident rows, for ids up to the range a long run reaches (one, two and three passes) and none."""
+    from cloudsim.model.shard import _resident_by_id
+
+    rng = np.random.default_rng(5)
+    for rows, span in ((0, 1), (1, 1), (3, 3), (500, 2000), (3000, 1 << 21), (3000, 1 << 40)):
+        gid = rng.permutation(np.unique(rng.integers(0, span, rows)))
+        rows = len(gid)
+        res, util, req = rng.random(rows) < 0.8, rng.random(rows), rng.random(rows)
+        ids, u, r = _resident_by_id(gid, res, util, req)
+        order = np.argsort(gid[res], kind="stable")
+        assert np.array_equal(ids, gid[res][order]), (rows, span)
+        assert np.array_equal(u, util[res][order]) and np.array_equal(r, req[res][order])
+
+
+def test_keeping_rows_in_place_is_the_mask_of_every_column():
+    """Cutting rows moves the kept ones to the front of every column, in order, in place (and the draws only
+    when they are kept): what a boolean mask of each column gives."""
+    from cloudsim.model.shard import _FIELDS, _INT_FIELDS, _keep_rows
+
+    rng = np.random.default_rng(6)
+    for rows in (0, 1, 50, 2000):
+        for draws in (True, False):
+            cols = [rng.integers(0, 1000, rows + 5) if k in _INT_FIELDS else rng.random(rows + 5) for k in _FIELDS]
+            draw = rng.random(rows + 5)
+            keep = rng.random(rows) < 0.6
+            want, want_draw = [c[:rows][keep] for c in cols], draw[:rows][keep] if draws else draw[: int(keep.sum())]
+            m = _keep_rows(keep, draws, *cols, draw)
+            assert m == int(keep.sum())
+            for k, c, w in zip(_FIELDS, cols, want, strict=True):
+                assert np.array_equal(c[:m], w), (rows, k)
+            assert np.array_equal(draw[:m], want_draw), (rows, draws)
