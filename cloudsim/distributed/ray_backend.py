@@ -147,7 +147,7 @@ class RayBackend:
         self.outbox.apply(t, commands)
 
     def _flush(self, index: int) -> None:
-        """Send actor ``index`` the events queued for it (one call for every event time since the last)."""
+        """Send actor ``index`` the events queued for it (one call carries every event time since the last)."""
         events = self.outbox.take(index)
         if len(events.times):
             self._pending.append((index, self._call(index, "apply_all", events)))
