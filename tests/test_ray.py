@@ -108,3 +108,40 @@ def test_json_on_a_private_instance_is_the_summary_alone_while_ray_warns_on_stde
     assert proc.stdout == json.dumps(summary, indent=2) + "\n"
     assert summary["backend"] == "ray" and summary["actors"] == 4 * cpus
     assert "(raylet)" in proc.stderr and "worker processes have been started" in proc.stderr
+
+
+def test_a_shard_actor_works_on_writable_copies_of_what_ray_hands_it_read_only():
+    """Ray hands an actor read-only views of its buffers (the spec, each tick's events). The actor's shard
+    gets writable arrays, so that its kernels do not compile a second specialization of each on a first run;
+    it runs the events as a local shard does."""
+    import numpy as np
+
+    from cloudsim.distributed.ray_backend import ShardActor
+    from cloudsim.model import DIST_CONSTANT, Events, HostReport, HostShard, Place
+    from tests.test_model import spec
+
+    def frozen(a):
+        a = a.copy()
+        a.flags.writeable = False
+        return a
+
+    s = spec([0, 1])
+    ro = type(s)(**{k: frozen(v) if isinstance(v, np.ndarray) else v for k, v in vars(s).items()})
+    events = Events.encode([(0.0, [Place(3, 1, 0, 2000.0, 0.0, 1024.0, DIST_CONSTANT, 0.5, 0.0)])])
+    actor = ShardActor(ro, None)
+    packed = actor.advance(Events(*map(frozen, events)), 300.0, 1)
+    assert all(v.flags.writeable for v in vars(actor.shard.spec).values() if isinstance(v, np.ndarray))
+    from numba import types
+
+    from cloudsim.model.shard import _fair_events
+
+    # the events are its first four arguments (a trace, read in place, may be read-only)
+    read_only = [
+        sig for sig in _fair_events.signatures if any(isinstance(t, types.Array) and not t.mutable for t in sig[:4])
+    ]
+    assert not read_only  # no second specialization for read-only arrays
+    local = HostShard(s)
+    local.run(events)
+    want = local.advance(300.0, 1)
+    got = HostReport.unpack(packed)
+    assert np.array_equal(got.power_w, want.power_w) and np.array_equal(got.guest_ids, want.guest_ids)

@@ -11,6 +11,7 @@ fire-and-forget call surface at the next ``advance``.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import math
 from collections import Counter
 from typing import Any
@@ -20,6 +21,18 @@ import ray
 
 from cloudsim.engine.backend import BackendLost, Outbox
 from cloudsim.model import Command, Events, HostReport, HostShard, ShardSpec
+
+
+def _writable(a: np.ndarray) -> np.ndarray:
+    """``a``, or a copy of it when it is read-only: Ray hands an actor read-only views of its buffers, for which
+    the shard's kernels would compile a second specialization of each on a first run. (The shared trace stays
+    read-only: it is read in place.)"""
+    return a if a.flags.writeable else a.copy()
+
+
+def _own(events: Events) -> Events:
+    """``events`` with writable arrays (:func:`_writable`; a few kB a tick)."""
+    return Events(*map(_writable, events))
 
 
 class ShardActor:
@@ -32,21 +45,25 @@ class ShardActor:
         import time
 
         self._cpu0 = time.process_time()  # the worker's start-up (Ray, imports) before this actor began
+        arrays = {
+            f.name: _writable(v) for f in dataclasses.fields(spec) if isinstance(v := getattr(spec, f.name), np.ndarray)
+        }
+        spec = dataclasses.replace(spec, **arrays)
         self.shard = HostShard(spec, trace) if state is None else HostShard.restore(state, trace)
 
     def apply_all(self, events: Events) -> None:
         """The events since the last call, in order (:meth:`HostShard.run`), in one call."""
-        self.shard.run(events)
+        self.shard.run(_own(events))
 
     def advance(self, events: Events, t: float, tick: int) -> Any:
         """:meth:`apply_all` of ``events`` (those since the last call), then advance to ``t``; the report
         travels packed (see :meth:`HostReport.pack`)."""
-        self.shard.run(events)
+        self.shard.run(_own(events))
         return self.shard.advance(t, tick).pack()
 
     def snapshot(self, events: Events) -> bytes:
         """The shard's whole state (without the shared trace), after ``events``."""
-        self.shard.run(events)
+        self.shard.run(_own(events))
         return self.shard.save()
 
     def pid(self) -> int:
@@ -63,7 +80,7 @@ class ShardActor:
         ``bench sim``."""
         import time
 
-        self.shard.run(events)
+        self.shard.run(_own(events))
         return self._cpu0, time.process_time() - self._cpu0
 
 
