@@ -395,19 +395,24 @@ def test_the_compiled_draws_are_numpys_bit_for_bit():
 
 
 def test_resident_rows_by_id_are_the_argsort_of_their_ids():
-    """A report's resident guests come out by ascending id (a radix sort): the same as a stable argsort of
-    the resident rows, for ids up to the range a long run reaches (one, two and three passes) and none."""
+    """A report's resident guests come out by ascending id: the same as a stable argsort of the resident rows,
+    whether their ids are dense (each placed at its id in a scratch, reused and left all -1) or spread as a
+    long run's are (a radix sort of one, two or three passes), and for none."""
     from cloudsim.model.shard import _resident_by_id
 
     rng = np.random.default_rng(5)
-    for rows, span in ((0, 1), (1, 1), (3, 3), (500, 2000), (3000, 1 << 21), (3000, 1 << 40)):
+    at = np.full(0, -1, dtype=np.int64)
+    for rows, span in ((0, 1), (1, 1), (3, 3), (3000, 4000), (500, 2000), (2000, 2000), (3000, 1 << 21),
+                       (3000, 1 << 40), (4000, 4500)):  # fmt: skip
         gid = rng.permutation(np.unique(rng.integers(0, span, rows)))
         rows = len(gid)
         res, util, req = rng.random(rows) < 0.8, rng.random(rows), rng.random(rows)
-        ids, u, r = _resident_by_id(gid, res, util, req)
+        ids, u, r, at = _resident_by_id(gid, res, util, req, at)
         order = np.argsort(gid[res], kind="stable")
         assert np.array_equal(ids, gid[res][order]), (rows, span)
         assert np.array_equal(u, util[res][order]) and np.array_equal(r, req[res][order])
+        assert (at == -1).all()
+    assert len(at) > 0  # the dense cases used it
 
 
 def test_keeping_rows_in_place_is_the_mask_of_every_column():

@@ -824,42 +824,57 @@ def _keep_rows(keep: np.ndarray, draws: bool, gid: np.ndarray, host: np.ndarray,
 
 
 @njit(cache=True)
-def _resident_by_id(gid: np.ndarray, res: np.ndarray, util: np.ndarray,
-                    req: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # fmt: skip
-    """The resident rows' guest ids (distinct, >= 0), utilizations and requests, by ascending id: a radix sort
-    of the ids, 11 bits a pass (its cost grows with the rows, not with the largest id a long run reaches)."""
-    n = 0
-    top = 0
+def _resident_by_id(gid: np.ndarray, res: np.ndarray, util: np.ndarray, req: np.ndarray,
+                    at: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:  # fmt: skip
+    """The resident rows' guest ids (distinct, >= 0), utilizations and requests, by ascending id, and the
+    scratch ``at`` after (all -1, grown when it was short). When the ids span at most four times the rows,
+    each row is placed at its id in ``at`` and the span read in order; else a radix sort of the ids, 11 bits a
+    pass (the span of a long run's ids grows, the rows do not)."""
+    n, lo, top = 0, 0, 0
     for i in range(gid.shape[0]):
         if res[i]:
-            n += 1
+            lo = gid[i] if n == 0 else min(lo, gid[i])
             top = max(top, gid[i])
+            n += 1
     keys, rows = np.empty(n, dtype=np.int64), np.empty(n, dtype=np.int64)
-    k2, r2 = np.empty(n, dtype=np.int64), np.empty(n, dtype=np.int64)
-    k = 0
-    for i in range(gid.shape[0]):
-        if res[i]:
-            keys[k], rows[k] = gid[i], i
-            k += 1
-    count = np.empty(1 << 11, dtype=np.int64)
-    shift = 0
-    while top >> shift > 0:
-        count[:] = 0
-        for x in range(n):
-            count[(keys[x] >> shift) & 0x7FF] += 1
-        total = 0
-        for d in range(1 << 11):
-            total, count[d] = total + count[d], total
-        for x in range(n):
-            d = (keys[x] >> shift) & 0x7FF
-            k2[count[d]], r2[count[d]] = keys[x], rows[x]
-            count[d] += 1
-        keys, k2, rows, r2 = k2, keys, r2, rows
-        shift += 11
+    if n and top - lo + 1 <= 4 * n:
+        if at.shape[0] < top - lo + 1:
+            at = np.full(2 * (top - lo + 1), -1, dtype=np.int64)
+        for i in range(gid.shape[0]):
+            if res[i]:
+                at[gid[i] - lo] = i
+        k = 0
+        for x in range(top - lo + 1):
+            if at[x] >= 0:
+                keys[k], rows[k] = x + lo, at[x]
+                at[x] = -1
+                k += 1
+    else:
+        k = 0
+        for i in range(gid.shape[0]):
+            if res[i]:
+                keys[k], rows[k] = gid[i], i
+                k += 1
+        k2, r2 = np.empty(n, dtype=np.int64), np.empty(n, dtype=np.int64)
+        count = np.empty(1 << 11, dtype=np.int64)
+        shift = 0
+        while top >> shift > 0:
+            count[:] = 0
+            for x in range(n):
+                count[(keys[x] >> shift) & 0x7FF] += 1
+            total = 0
+            for d in range(1 << 11):
+                total, count[d] = total + count[d], total
+            for x in range(n):
+                d = (keys[x] >> shift) & 0x7FF
+                k2[count[d]], r2[count[d]] = keys[x], rows[x]
+                count[d] += 1
+            keys, k2, rows, r2 = k2, keys, r2, rows
+            shift += 11
     u, r = np.empty(n), np.empty(n)
     for x in range(n):
         u[x], r[x] = util[rows[x]], req[rows[x]]
-    return keys, u, r
+    return keys, u, r, at
 
 
 _NO_TRACE = np.zeros((0, 0))  # the trace of a shard given none
@@ -905,6 +920,7 @@ class HostShard:
         self._buf: dict[str, np.ndarray] | None = None  # the buffers the columns (and draws) are views of
         self._slot = np.full(self.n, -1, dtype=np.int64)  # scratch of _fair_events, all -1 between calls
         self._by_host: tuple[np.ndarray, np.ndarray] | None = None  # _rows_by_host; None once rows are cut
+        self._at: np.ndarray | None = None  # scratch of _resident_by_id, all -1 between calls
         self._settle(0.0, remove_idle=False)
 
     def save(self) -> bytes:
@@ -913,8 +929,8 @@ class HostShard:
 
         state = dict(self.__dict__)
         state["trace"] = None
-        # the columns travel on their own; their buffers and the rows by host are made again
-        state["_buf"], state["_by_host"] = None, None
+        # the columns travel on their own; their buffers, the rows by host and a scratch are made again
+        state["_buf"], state["_by_host"], state["_at"] = None, None, None
         return pickle.dumps(state, protocol=pickle.HIGHEST_PROTOCOL)
 
     @classmethod
@@ -1208,7 +1224,8 @@ class HostShard:
         al = self._settled if self.dyn.cloudsim else self._allocate(t)
         a, n = self._a, self.n
         res = al["resident"]
-        guest_ids, guest_util, guest_req = _resident_by_id(a["gid"], res, al["util"], al["req"])
+        at = self._at if self._at is not None else np.full(0, -1, dtype=np.int64)
+        guest_ids, guest_util, guest_req, self._at = _resident_by_id(a["gid"], res, al["util"], al["req"], at)
         guests, incoming, demand, delivered, over_m, deliv_m, mem = _report_sums(
             a["host"], a["mode"], res, al["req"], al["alloc"], a["c"], a["mem"], n, N_MODES
         )
