@@ -107,11 +107,14 @@ def test_histories_keep_the_newest_samples_and_the_whole_windows_length():
         np.zeros(guests, dtype=np.int64),
     )
     full = np.zeros((guests, 30))  # the whole window, newest first
+    req, vm_mips, rec = rng.random(guests), rng.random(guests), np.zeros((guests, 4))
     for _ in range(70):
         ids = np.flatnonzero(rng.random(guests) < 0.7)
         samples = np.where(rng.random(len(ids)) < 0.4, 0.0, rng.random(len(ids)))
         rows = np.flatnonzero((hist_len > 0) | np.isin(np.arange(guests), ids))
-        kernels.observe(hist, hist_len, nonzero, 30, rows, ids, samples)
+        kernels.observe(hist, hist_len, nonzero, 30, rows, ids, samples, req, vm_mips, rec)
+        # the rows' records: request, newest sample, MIPS, history length
+        assert np.array_equal(rec[rows], np.column_stack([req[rows], hist[rows, 0], vm_mips[rows], hist_len[rows]]))
         full[:, 1:] = full[:, :-1].copy()
         full[:, 0] = 0.0
         full[ids, 0] = samples
@@ -721,7 +724,7 @@ def test_views_made_one_interval_on_equal_views_made_afresh(detector, selection)
         c._refresh_all()
         fresh = [np.array(a, copy=True) for a in (c.S, c.A, c.R, c.HH, c.HL)]
         kernels.host_views(c._flat, c._offsets, np.ones(c.H, dtype=np.bool_), c.req, c.pe_mips, c.total, c.hist,
-                           c.hist_len, c.vm_mips, *fresh)  # fmt: skip
+                           c.hist_len, c.vm_mips, c._rec, *fresh)  # fmt: skip
         for made, want in zip((c.S, c.A, c.R, c.HH, c.HL), fresh, strict=True):
             assert np.array_equal(made, want), interval
         if rng.random() < 0.5:  # the step writes the view of a host with another list (as a planned move does)

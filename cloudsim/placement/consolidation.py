@@ -110,6 +110,9 @@ class Consolidator:
         self.p0 = kernels.power_now(self.ptab, self.util_mips, self.total)  # power there, whence PABFD measures
         # the window's samples (HISTORY) up to the oldest non-zero one, and which are non-zero (bit j: j ago)
         self.hist_len = np.zeros(self.V, dtype=np.int64)
+        # per guest, side by side as a host's view reads them when only the newest sample is new (set by observe):
+        # request, newest sample, MIPS, history length
+        self._rec = np.zeros((self.V, 4))
         self._nonzero = np.zeros(self.V, dtype=np.int64)
         self._reported = np.zeros(0, dtype=np.int64)  # the guests of the last report (their req is set)
         self._tracked = np.zeros(0, dtype=np.int64)  # the guests with a non-zero sample in the window
@@ -137,7 +140,8 @@ class Consolidator:
         self._reported = guest_ids
         # only the rows with a sample in the window change (the others hold zeros and stay so)
         rows = kernels.union_sorted(self._tracked, np.asarray(guest_ids, dtype=np.int64))
-        kernels.observe(self.hist, self.hist_len, self._nonzero, HISTORY, rows, guest_ids, util * self.scale[guest_ids])
+        kernels.observe(self.hist, self.hist_len, self._nonzero, HISTORY, rows, guest_ids, util * self.scale[guest_ids],
+                        self.req, self.vm_mips, self._rec)  # fmt: skip
         self.n_hist = min(self.n_hist + 1, HISTORY)
         self._observed += 1
         self._tracked = rows[self.hist_len[rows] > 0]
@@ -210,7 +214,7 @@ class Consolidator:
             self._stale[:] = True
         self._stale[np.array(changed, dtype=np.int64)] = True
         kernels.host_views(self._flat, self._offsets, self._stale, self.req, self.pe_mips, self.total, self.hist,
-                           self.hist_len, self.vm_mips, self.S, self.A, self.R, self.HH, self.HL)  # fmt: skip
+                           self.hist_len, self.vm_mips, self._rec, self.S, self.A, self.R, self.HH, self.HL)  # fmt: skip
         self._stale[:] = False
         self._observed = 0
         self.busy = self._offsets[1:] > self._offsets[:-1]

@@ -686,6 +686,7 @@ def host_views(
     hist: np.ndarray,
     hist_len: np.ndarray,
     vm_mips: np.ndarray,
+    rec: np.ndarray,
     S: np.ndarray,
     A: np.ndarray,
     R: np.ndarray,
@@ -696,21 +697,33 @@ def host_views(
     interval after the last: a host not ``stale`` (its VMs and their MIPS the same, its history row that
     view's) has every VM's history one sample older, so its history row moves one sample along and only the
     newest is summed, the same terms in the same order (the samples past a VM's length are 0, and adding 0
-    changes no sum)."""
+    changes no sum). Such a host reads its VMs' records ``rec`` (:func:`observe`: one place per VM for what it
+    reads of four arrays)."""
     width = HH.shape[1]
     for h in range(offsets.shape[0] - 1):
         lo, hi = offsets[h], offsets[h + 1]
         if stale[h]:
             _view(h, flat, lo, hi, req, pe_mips, total, hist, hist_len, vm_mips, S, A, R, HH, HL)
             continue
-        _sums(h, flat, lo, hi, req, pe_mips, total, hist_len, S, A, R, HL)
-        for j in range(width - 1, 0, -1):
-            HH[h, j] = HH[h, j - 1]
-        x = 0.0
+        pe, t = pe_mips[h], total[h]
+        s, r_sum, x = 0.0, 0.0, 0.0
+        n = 0
         for k in range(lo, hi):
             i = flat[k]
-            if hist_len[i] > 0:
-                x += hist[i, 0] * vm_mips[i] / total[h]
+            s += min(rec[i, 0], pe)
+            r_sum += rec[i, 0]
+            n = max(n, int(rec[i, 3]))
+            if rec[i, 3] > 0:
+                x += rec[i, 1] * rec[i, 2] / t
+        alloc = s
+        if s > t:  # as _sums scales them
+            f = t / s
+            alloc = 0.0
+            for k in range(lo, hi):
+                alloc += np.floor(min(rec[flat[k], 0], pe) * f)
+        S[h], A[h], R[h], HL[h] = s, alloc, r_sum, n
+        for j in range(width - 1, 0, -1):
+            HH[h, j] = HH[h, j - 1]
         HH[h, 0] = x
 
 
@@ -1074,12 +1087,15 @@ def union_sorted(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 @njit(cache=True)
 def observe(hist: np.ndarray, hist_len: np.ndarray, nonzero: np.ndarray, window: int, rows: np.ndarray,
-            ids: np.ndarray, samples: np.ndarray) -> None:  # fmt: skip
+            ids: np.ndarray, samples: np.ndarray, req: np.ndarray, vm_mips: np.ndarray,
+            rec: np.ndarray) -> None:  # fmt: skip
     """A new interval in the guests' histories, in place: the rows ``rows`` (ascending) shift by one (the
     oldest sample kept drops), ``ids`` (ascending, among ``rows``) get their ``samples`` as the newest and the
     others a 0. ``hist`` keeps the newest samples only; ``nonzero`` (bit j: the sample j intervals ago is not
     0) follows the whole ``window``, and ``hist_len`` is the samples in it up to its oldest non-zero one (0
-    when all are zero). One pass over each row."""
+    when all are zero). One pass over each row. Each row's record ``rec`` gets what a host's view reads of
+    the guest when only the newest sample is new (:func:`host_views`): its request, newest sample, MIPS and
+    history length, side by side."""
     width = hist.shape[1]
     full = (1 << window) - 1
     k = 0
@@ -1097,3 +1113,4 @@ def observe(hist: np.ndarray, hist_len: np.ndarray, nonzero: np.ndarray, window:
             n += 1
             mask >>= 1
         hist_len[r] = n
+        rec[r, 0], rec[r, 1], rec[r, 2], rec[r, 3] = req[r], x, vm_mips[r], n
