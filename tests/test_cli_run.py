@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -161,6 +162,36 @@ def test_a_signal_during_start_up_leaves_no_traceback_and_no_ray_processes() -> 
                 break
             time.sleep(0.5)
         assert not left, (delay, left)
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_a_stop_that_ray_init_swallows_still_stops_the_start(monkeypatch: pytest.MonkeyPatch, sig: int) -> None:
+    """ray.init starts processes; a stop whose KeyboardInterrupt lands in a fork callback is printed and
+    ignored by Python, and the run went on (seen: exit 0 after a SIGTERM). The session keeps the stop, cleans
+    up and raises KeyboardInterrupt; Ray does not put its own SIGTERM handler in place meanwhile, and the
+    handlers before are back afterwards."""
+    import ray
+
+    from cloudsim.distributed import session
+
+    seen: dict[str, object] = {}
+
+    def rays(signum: int, frame: object) -> None:
+        raise SystemExit(signum)
+
+    def init(**kwargs: object) -> None:
+        ray._private.utils.set_sigterm_handler(rays)  # as ray.init does: a no-op meanwhile
+        seen["handler"] = signal.getsignal(signal.SIGTERM)
+        with contextlib.suppress(KeyboardInterrupt):  # swallowed, as in a fork callback
+            signal.raise_signal(sig)
+
+    monkeypatch.setattr(ray, "init", init)
+    monkeypatch.setattr(session, "_shutdown", lambda started: seen.setdefault("shutdown", started))
+    before = signal.getsignal(signal.SIGTERM), signal.getsignal(signal.SIGINT)
+    with pytest.raises(KeyboardInterrupt), session.ray_session(None):
+        pass
+    assert seen["shutdown"] is True and seen["handler"] not in (*before, rays)
+    assert (signal.getsignal(signal.SIGTERM), signal.getsignal(signal.SIGINT)) == before
 
 
 def test_a_status_line_while_ray_starts_and_the_total_wall_time_in_the_summary() -> None:

@@ -67,11 +67,14 @@ def ray_session(
         raise RayConnectError(f"--address: cannot reach Ray at {address!r}: {why}")
     kwargs = {"log_to_driver": False, "logging_level": logging.WARNING, "configure_logging": True}
     try:
-        if address:
-            ray.init(address=address, **kwargs)
-        else:
-            _private_token()
-            ray.init(address="local", num_cpus=cpus, include_dashboard=False, **kwargs)
+        with _stops_kept() as stopped:
+            if address:
+                ray.init(address=address, **kwargs)
+            else:
+                _private_token()
+                ray.init(address="local", num_cpus=cpus, include_dashboard=False, **kwargs)
+        if stopped:  # a stop whose exception ray.init's fork callbacks swallowed
+            raise KeyboardInterrupt
     except (KeyboardInterrupt, SystemExit):  # SystemExit: Ray's own SIGTERM handler, while it starts
         _shutdown(started=not address)  # interrupted while starting: leave no Ray processes behind
         raise KeyboardInterrupt from None
@@ -83,6 +86,43 @@ def ray_session(
         yield {"address": address or "local", "started": "yes"}
     finally:
         _shutdown(started=not address)
+
+
+@contextmanager
+def _stops_kept() -> Iterator[list[int]]:
+    """While ``ray.init`` runs: SIGINT and SIGTERM raise KeyboardInterrupt and are also kept in the list
+    yielded, and Ray does not put its own SIGTERM handler in place (it exits with SystemExit). ``ray.init``
+    starts processes, and an exception raised in a fork callback (logging's lock, after a fork) is printed
+    and ignored: the stop would be lost and the run go on, so the caller checks the list afterwards. The
+    handlers before are back at the end. Main thread only (elsewhere Python delivers no signal)."""
+    import signal
+    import threading
+
+    stopped: list[int] = []
+    if threading.current_thread() is not threading.main_thread():
+        yield stopped
+        return
+
+    def keep(signum: int, frame: object) -> None:
+        stopped.append(signum)
+        raise KeyboardInterrupt
+
+    utils = ray._private.utils
+    ray_sets = getattr(utils, "set_sigterm_handler", None)
+    before = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    for sig, handler in before.items():
+        if handler is not signal.SIG_IGN:  # a background job's ignored SIGINT stays so
+            signal.signal(sig, keep)
+    if ray_sets is not None:
+        utils.set_sigterm_handler = lambda handler: None
+    try:
+        yield stopped
+    finally:
+        if ray_sets is not None:
+            utils.set_sigterm_handler = ray_sets
+        for sig, handler in before.items():
+            if handler is not None:
+                signal.signal(sig, handler)
 
 
 _TOKEN = secrets.token_hex(32)
