@@ -186,6 +186,8 @@ def test_a_stop_that_ray_init_swallows_still_stops_the_start(monkeypatch: pytest
             signal.raise_signal(sig)
 
     monkeypatch.setattr(ray, "init", init)
+    monkeypatch.setattr(ray, "is_initialized", lambda: False)  # (the suite's own session may be up)
+    monkeypatch.setattr(session, "_private_token", lambda: None)
     monkeypatch.setattr(session, "_shutdown", lambda started: seen.setdefault("shutdown", started))
     before = signal.getsignal(signal.SIGTERM), signal.getsignal(signal.SIGINT)
     with pytest.raises(KeyboardInterrupt), session.ray_session(None):
