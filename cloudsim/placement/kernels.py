@@ -646,13 +646,20 @@ def _sums(h: int, vms: np.ndarray, lo: int, hi: int, req: np.ndarray, pe_mips: n
         s += min(req[i], pe)
         r_sum += req[i]
         n = max(n, hist_len[i])
-    alloc = s
-    if s > t:
-        f = t / s
-        alloc = 0.0
-        for x in range(lo, hi):
-            alloc += np.floor(min(req[vms[x]], pe) * f)
-    S[h], A[h], R[h], HL[h] = s, alloc, r_sum, n
+    S[h], A[h], R[h], HL[h] = s, _allocated(s, t, pe, req, vms, lo, hi), r_sum, n
+
+
+@njit(cache=True, inline="always")
+def _allocated(s: float, t: float, pe: float, req: np.ndarray, vms: np.ndarray, lo: int, hi: int) -> float:
+    """What a host of ``t`` MIPS (``pe`` a core) allocates to the VMs ``vms[lo:hi]`` whose requests, each
+    capped at a core, sum to ``s``: all of it, or each capped request scaled down and floored (CloudSim)."""
+    if s <= t:
+        return s
+    f = t / s
+    alloc = 0.0
+    for x in range(lo, hi):
+        alloc += np.floor(min(req[vms[x]], pe) * f)
+    return alloc
 
 
 @njit(cache=True, inline="always")
@@ -700,11 +707,13 @@ def host_views(
     changes no sum). Such a host reads its VMs' records ``rec`` (:func:`observe`: one place per VM for what it
     reads of four arrays)."""
     width = HH.shape[1]
+    rec_req = rec[:, 0]
     for h in range(offsets.shape[0] - 1):
         lo, hi = offsets[h], offsets[h + 1]
         if stale[h]:
             _view(h, flat, lo, hi, req, pe_mips, total, hist, hist_len, vm_mips, S, A, R, HH, HL)
             continue
+        # _sums and the newest sample in one loop: each record read once (two passes cost 0.85 ms a tick more)
         pe, t = pe_mips[h], total[h]
         s, r_sum, x = 0.0, 0.0, 0.0
         n = 0
@@ -715,13 +724,7 @@ def host_views(
             n = max(n, int(rec[i, 3]))
             if rec[i, 3] > 0:
                 x += rec[i, 1] * rec[i, 2] / t
-        alloc = s
-        if s > t:  # as _sums scales them
-            f = t / s
-            alloc = 0.0
-            for k in range(lo, hi):
-                alloc += np.floor(min(rec[flat[k], 0], pe) * f)
-        S[h], A[h], R[h], HL[h] = s, alloc, r_sum, n
+        S[h], A[h], R[h], HL[h] = s, _allocated(s, t, pe, rec_req, flat, lo, hi), r_sum, n
         for j in range(width - 1, 0, -1):
             HH[h, j] = HH[h, j - 1]
         HH[h, 0] = x
