@@ -14,8 +14,6 @@ from __future__ import annotations
 import copy
 import datetime as _dt
 import os
-import signal
-import threading
 import time
 import warnings as _warnings
 from collections.abc import Callable, Iterable, Mapping
@@ -311,13 +309,11 @@ class Prepared:
         else:
             from cloudsim.distributed import RayBackend, RayConnectError, ray_session
 
-            handlers = _stop_handlers()
-            try:
+            try:  # (the session leaves the caller's SIGINT and SIGTERM handlers in place)
                 session = ray_session(self.address, status=status)
                 private = session.__enter__()["started"] == "yes" and self.address is None
             except RayConnectError as exc:
                 raise UsageError(str(exc)) from None
-            _restore(handlers)  # ray.init replaces the SIGTERM handler; the caller's comes back
             be = RayBackend()
         started = time.perf_counter()
         if session is not None and status is not None:
@@ -409,18 +405,6 @@ class _Pace:
         ahead = snapshot.time_s / self.factor - (time.perf_counter() - self.wall0)
         if ahead > 0:
             time.sleep(ahead)
-
-
-def _stop_handlers() -> dict[int, Any]:
-    """The SIGINT and SIGTERM handlers now in place (in the main thread, where Python keeps them)."""
-    if threading.current_thread() is not threading.main_thread():
-        return {}
-    return {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM) if signal.getsignal(s) is not None}
-
-
-def _restore(handlers: dict[int, Any]) -> None:
-    for sig, handler in handlers.items():
-        signal.signal(sig, handler)
 
 
 def prepare(

@@ -150,8 +150,8 @@ def _summary_tables(summary: dict[str, Any]) -> list[Table]:
 class _Stopper:
     """SIGINT (Ctrl-C) and SIGTERM (a scheduler, ``timeout``, Kubernetes, ``kill``) stop a run the same way:
     the first one ends the simulation, which keeps what it computed; later ones, and any that arrive while
-    outputs are written (``hold``), only wait, so no file is cut short. ``install`` is called again after
-    Ray starts, since ``ray.init`` puts its own SIGTERM handler in place."""
+    outputs are written (``hold``), only wait, so no file is cut short. (Starting Ray leaves it in place:
+    see :func:`~cloudsim.distributed.ray_session`.)"""
 
     def __init__(self) -> None:
         self.count = 0
@@ -607,7 +607,6 @@ def sweep(
                 session.__enter__()
             except RayConnectError as exc:
                 raise UsageFailure(str(exc)) from None
-            stopper.install()  # ray.init replaced the SIGTERM handler
             try:
                 yield
             finally:

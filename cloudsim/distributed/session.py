@@ -52,6 +52,9 @@ def ray_session(
     * ``address`` given: connect to that cluster (``host:port``, ``auto`` or ``ray://``).
     * otherwise: start a local instance (no dashboard) and shut it down at the end.
 
+    The SIGINT and SIGTERM handlers in place before are in place after: a stop while Ray starts raises
+    KeyboardInterrupt (:func:`_stops_kept`), and Ray's own SIGTERM handler is not kept.
+
     ``status`` is told, in one line, what takes a moment before the session is there (starting a local
     instance takes seconds: ``Starting a local Ray instance (2 CPUs)…``).
     """
@@ -75,7 +78,7 @@ def ray_session(
                 ray.init(address="local", num_cpus=cpus, include_dashboard=False, **kwargs)
         if stopped:  # a stop whose exception ray.init's fork callbacks swallowed
             raise KeyboardInterrupt
-    except (KeyboardInterrupt, SystemExit):  # SystemExit: Ray's own SIGTERM handler, while it starts
+    except (KeyboardInterrupt, SystemExit):  # SystemExit: Ray's SIGTERM handler, where _stops_kept cannot keep it out
         _shutdown(started=not address)  # interrupted while starting: leave no Ray processes behind
         raise KeyboardInterrupt from None
     except Exception as exc:  # ray raises ConnectionError, ValueError, RuntimeError...
