@@ -1468,13 +1468,10 @@ def main(argv: list[str] | None = None) -> int:
         return _fail(exc.format_message() + cmd)  # type: ignore[attr-defined]
     except _EXIT as exc:
         return int(getattr(exc, "exit_code", 0))
-    except (*_ABORT, KeyboardInterrupt):
-        sys.stderr.write("interrupted before the simulation started; nothing to keep\n")
-        return 130
-    except SystemError as exc:  # a stop that landed in a compiled call (see is_stop), or a real error
+    except (*_ABORT, KeyboardInterrupt, SystemError) as exc:
         from cloudsim.engine.core import is_stop
 
-        if not is_stop(exc):
+        if isinstance(exc, SystemError) and not is_stop(exc):  # not a stop that landed in a compiled call
             raise
         sys.stderr.write("interrupted before the simulation started; nothing to keep\n")
         return 130
