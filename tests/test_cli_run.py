@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import re
@@ -10,6 +9,7 @@ import signal
 import subprocess
 import sys
 import time
+import types
 from pathlib import Path
 
 import pytest
@@ -182,18 +182,24 @@ def test_a_stop_that_ray_init_swallows_still_stops_the_start(monkeypatch: pytest
     def init(**kwargs: object) -> None:
         ray._private.utils.set_sigterm_handler(rays)  # as ray.init does: a no-op meanwhile
         seen["handler"] = signal.getsignal(signal.SIGTERM)
-        with contextlib.suppress(KeyboardInterrupt):  # swallowed, as in a fork callback
+        try:  # swallowed, as in a fork callback: Python hands it to sys.unraisablehook, which must not print it
             signal.raise_signal(sig)
+        except KeyboardInterrupt as exc:
+            args = {"exc_type": type(exc), "exc_value": exc, "exc_traceback": exc.__traceback__, "err_msg": None}
+            sys.unraisablehook(types.SimpleNamespace(**args, object=init))
 
     monkeypatch.setattr(ray, "init", init)
     monkeypatch.setattr(ray, "is_initialized", lambda: False)  # (the suite's own session may be up)
     monkeypatch.setattr(session, "_private_token", lambda: None)
     monkeypatch.setattr(session, "_shutdown", lambda started: seen.setdefault("shutdown", started))
+    printed: list[object] = []
+    monkeypatch.setattr(sys, "unraisablehook", printed.append)  # what Python would print
     before = signal.getsignal(signal.SIGTERM), signal.getsignal(signal.SIGINT)
     with pytest.raises(KeyboardInterrupt), session.ray_session(None):
         pass
     assert seen["shutdown"] is True and seen["handler"] not in (*before, rays)
     assert (signal.getsignal(signal.SIGTERM), signal.getsignal(signal.SIGINT)) == before
+    assert not printed and sys.unraisablehook == printed.append  # no "Exception ignored in ..." traceback
 
 
 def test_a_status_line_while_ray_starts_and_the_total_wall_time_in_the_summary() -> None:

@@ -17,8 +17,10 @@ import logging
 import os
 import secrets
 import socket
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import ray
 
@@ -96,8 +98,8 @@ def _stops_kept() -> Iterator[list[int]]:
     """While ``ray.init`` runs: SIGINT and SIGTERM raise KeyboardInterrupt and are also kept in the list
     yielded, and Ray does not put its own SIGTERM handler in place (it exits with SystemExit). ``ray.init``
     starts processes, and an exception raised in a fork callback (logging's lock, after a fork) is printed
-    and ignored: the stop would be lost and the run go on, so the caller checks the list afterwards. The
-    handlers before are back at the end. Main thread only (elsewhere Python delivers no signal)."""
+    and ignored: the stop would be lost and the run go on, so the caller checks the list afterwards (and
+    Python does not print the ignored KeyboardInterrupt). The handlers before are back at the end. Main thread only (elsewhere Python delivers no signal)."""
     import signal
     import threading
 
@@ -110,6 +112,10 @@ def _stops_kept() -> Iterator[list[int]]:
         stopped.append(signum)
         raise KeyboardInterrupt
 
+    def quiet(unraisable: Any) -> None:  # the ignored stop is kept: Python need not print it
+        if not (stopped and issubclass(unraisable.exc_type, KeyboardInterrupt)):
+            hook(unraisable)
+
     utils = ray._private.utils
     ray_sets = getattr(utils, "set_sigterm_handler", None)
     before = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
@@ -118,9 +124,11 @@ def _stops_kept() -> Iterator[list[int]]:
             signal.signal(sig, keep)
     if ray_sets is not None:
         utils.set_sigterm_handler = lambda handler: None
+    hook, sys.unraisablehook = sys.unraisablehook, quiet
     try:
         yield stopped
     finally:
+        sys.unraisablehook = hook
         if ray_sets is not None:
             utils.set_sigterm_handler = ray_sets
         for sig, handler in before.items():
