@@ -1103,9 +1103,11 @@ class HostShard:
         seed, gid, tick, kind = self.spec.seed, a["gid"], self.tick, a["kind"]
         u1 = rng.uniform(seed, gid, tick, 0)
         log = cos = u1
-        if (kind == DIST_NORMAL).any():  # Box-Muller's logarithm and cosine stay numpy's (its bits)
-            log = np.log1p(-u1)
-            cos = np.cos(2.0 * np.pi * rng.uniform(seed, gid, tick, 1))
+        normal = np.flatnonzero(kind == DIST_NORMAL)
+        if len(normal):  # Box-Muller's logarithm and cosine stay numpy's (its bits), for the normal rows only
+            log, cos = np.empty_like(u1), np.empty_like(u1)
+            log[normal] = np.log1p(-u1[normal])
+            cos[normal] = np.cos(2.0 * np.pi * rng.uniform(seed, gid[normal], tick, 1))
         return _draw_rows(kind, a["p1"], a["p2"], u1, log, cos)
 
     def _utilization(self, a: dict[str, np.ndarray], t: float) -> np.ndarray:
