@@ -82,6 +82,25 @@ def test_remove_frees_the_host_and_energy_splits_at_the_event():
     assert r.guests[0] == 0 and r.power_w[0] == 0
 
 
+def test_a_completion_integrates_only_the_hosts_of_its_migrations():
+    """A migration's end changes its two hosts only: the others' energy and SLA integrals run on unbroken from
+    their own last event to the tick (one product each), and the migrating hosts' split at the end."""
+    from cloudsim.model import MigrateOut
+
+    shard = HostShard(spec([0, 1, 2], empty_off=False))
+    shard.apply(0.0, [Place(1, 0, CONTAINER, 4000.0, 0.0, 100.0, DIST_CONSTANT, 0.5, 0.0),
+                      Place(2, 2, CONTAINER, 3000.0, 0.0, 100.0, DIST_CONSTANT, 1.0 / 3.0, 0.0)])  # fmt: skip
+    shard.apply(
+        10.0, [MigrateOut(1, 0, 40.0), Place(1, 1, CONTAINER, 4000.0, 0.0, 100.0, DIST_CONSTANT, 0.5, 0.0, 40.0)]
+    )
+    shard.complete(40.0)
+    assert shard.last_t.tolist() == [40.0, 40.0, 0.0]  # host 2: nothing since its guest came
+    r = shard.advance(300.0, 1)
+    # host 2: 1,000 of 10,000 MIPS, 110 W, for 300 s in one product
+    assert r.energy_j[2] == 110.0 * 300.0 and r.requested_mips_s[2] == 300.0 * 1000.0
+    assert r.guests.tolist() == [0, 1, 1] and r.power_w.tolist() == pytest.approx([100.0, 120.0, 110.0])
+
+
 def test_specpower_interpolation():
     # ML110 G4 [P1]: 92.6 W at 20 %, 96 W at 30 % -> 94.3 W at 25 %; the ends are the table's ends
     curve = np.array([SPECPOWER_TABLES["P1"][1]] * 3)

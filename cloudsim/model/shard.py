@@ -601,11 +601,11 @@ def _fair_events(
 ) -> tuple[int, bool, int, np.ndarray, np.ndarray]:  # fmt: skip
     """The fair model's events between two ticks, in order, compiled. An event at ``times[k]`` is either the
     commands ``cmds[starts[k]:starts[k + 1]]`` (integrate the hosts they touch, :func:`_edit`, settle those
-    hosts) or, where ``done[k]``, a migration completion time (integrate every host, the migrations due end:
-    a target's row becomes resident, a source's dies; settle their hosts). Returns (rows, whether a row
+    hosts) or, where ``done[k]``, a migration completion time (the migrations due end: a target's row becomes
+    resident, a source's dies; integrate and settle their hosts). A host's integrals break at its own events
+    and at ticks only: the others' figures do not change at another host's event. Returns (rows, whether a row
     died, the command whose guest was not found or -1, the rows by host as they are now)."""
     nh = slot.shape[0]
-    everyone = np.arange(nh)
     mark = np.zeros(nh, dtype=np.bool_)
     scratch = np.empty(n + 64, dtype=np.int64)
     dead = False
@@ -615,13 +615,13 @@ def _fair_events(
             by_start, by_rows = _rows_by_host(host[:n], nh)
         if scratch.shape[0] < n:
             scratch = np.empty(2 * n, dtype=np.int64)
-        if done[k]:
-            _integrate_hosts(t, everyone, power_out, last_t, energy_j, True, used, requested, res_req, res_alloc,
-                             mig_loss, active_s, full_s, requested_mips_s, allocated_mips_s,
-                             migration_loss_mips_s)  # fmt: skip
+        if done[k]:  # (the rows' roles change, not their hosts' figures, until the hosts settle below)
             m, died = _end_due(t, n, gid, host, role, end, scratch)
             dead |= died
             hosts = _distinct(scratch, m, mark)
+            _integrate_hosts(t, hosts, power_out[hosts], last_t, energy_j, True, used, requested, res_req,
+                             res_alloc, mig_loss, active_s, full_s, requested_mips_s, allocated_mips_s,
+                             migration_loss_mips_s)  # fmt: skip
         else:
             lo, hi = starts[k], starts[k + 1]
             touched = np.empty(hi - lo, dtype=np.int64)
@@ -1017,8 +1017,8 @@ class HostShard:
         self.run(Events.encode([(t, commands)]))
 
     def complete(self, t: float) -> None:
-        """A migration completion time (every shard sees each one): integrate to ``t``, end the migrations
-        due by ``t`` and settle."""
+        """A migration completion time (every shard sees each one): end the migrations due by ``t``, their
+        hosts integrated to ``t`` first (every host in the cloudsim model), and settle."""
         self.run(Events.encode([(t, None)]))
 
     def _room(self, cmds: np.ndarray) -> tuple[dict[str, np.ndarray], np.ndarray, int]:
