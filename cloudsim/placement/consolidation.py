@@ -321,6 +321,10 @@ class Consolidator:
         to_move: list[int] = []
         in_flight = bool((self.mig_to >= 0).any())
         over = np.flatnonzero(over_mask)
+        # shedding works on the overloaded hosts' views; an overloaded host is neither a target nor emptied, so
+        # the step reads them no more, and they go back to the views of their lists (which the next step moves
+        # one sample on unless a list changes) instead of being made afresh
+        views = self.S[over], self.A[over], self.R[over], self.HH[over], self.HL[over]
         if self.cfg.selection in _SORTED:  # the order is fixed: every host sheds in one compiled call
             counts, moved, kept = kernels.shed_sorted(
                 over, self._flat, self._offsets, in_flight, self.mig_to, self.host_of, self.cfg.selection == "mu",
@@ -328,10 +332,8 @@ class Consolidator:
                 self.A, self.R, self.HH, self.HL, self._det_code, self._det_param,
             )  # fmt: skip
             to_move += moved.tolist()
-            # their planned lists are not read again in the step (an overloaded host is neither a target nor
-            # emptied), so they stay as they were; their views are written
+            # their planned lists are not read again in the step either, so they stay as they were
             shed = counts > 0
-            self._stale[over[shed]] = True
             self.busy[over[shed]] = kept[shed] > 0
         else:
             for h in over.tolist():  # RS and MC: each choice depends on the guests left
@@ -350,9 +352,9 @@ class Consolidator:
                         self._det_code, self._det_param,
                     )  # fmt: skip
                     to_move += order[:k]
-                    self._stale[h] = True
                     lists[h] = rest.tolist()
                     self.busy[h] = bool(lists[h])
+        self.S[over], self.A[over], self.R[over], self.HH[over], self.HL[over] = views
         # largest request first (stable, as Collections.sort), at most max_migrations
         order = np.array(to_move, dtype=np.int64)
         order = order[np.argsort(-self.req[order], kind="stable")][: self.cfg.max_migrations]
