@@ -107,17 +107,25 @@ def test_histories_keep_the_newest_samples_and_the_whole_windows_length():
         np.zeros(guests, dtype=np.int64),
     )
     full = np.zeros((guests, 30))  # the whole window, newest first
-    req, vm_mips, rec = rng.random(guests), rng.random(guests), np.zeros((guests, 4))
+    req, vm_mips, rec, scale = np.zeros(guests), rng.random(guests), np.zeros((guests, 4)), rng.uniform(1, 1.5, guests)
+    tracked = reported = np.zeros(0, dtype=np.int64)
     for _ in range(70):
         ids = np.flatnonzero(rng.random(guests) < 0.7)
-        samples = np.where(rng.random(len(ids)) < 0.4, 0.0, rng.random(len(ids)))
-        rows = np.flatnonzero((hist_len > 0) | np.isin(np.arange(guests), ids))
-        kernels.observe(hist, hist_len, nonzero, 30, rows, ids, samples, req, vm_mips, rec)
+        util = np.where(rng.random(len(ids)) < 0.4, 0.0, rng.random(len(ids)))
+        req_now = rng.random(len(ids))
+        rows = np.flatnonzero((hist_len > 0) | np.isin(np.arange(guests), ids))  # the rows that change
+        tracked = kernels.observe(hist, hist_len, nonzero, 30, tracked, reported, ids, util, scale, req_now, req,
+                                  vm_mips, rec)  # fmt: skip
+        reported = ids
+        assert np.array_equal(tracked, np.flatnonzero(hist_len > 0))
+        want_req = np.zeros(guests)
+        want_req[ids] = req_now
+        assert np.array_equal(req, want_req)  # the last report's requests, and 0 for the others
         # the rows' records: request, newest sample, MIPS, history length
         assert np.array_equal(rec[rows], np.column_stack([req[rows], hist[rows, 0], vm_mips[rows], hist_len[rows]]))
         full[:, 1:] = full[:, :-1].copy()
         full[:, 0] = 0.0
-        full[ids, 0] = samples
+        full[ids, 0] = util * scale[ids]
         want = [int(np.flatnonzero(row)[-1]) + 1 if row.any() else 0 for row in full]
         assert hist_len.tolist() == want
         assert np.array_equal(hist, full[:, :width])
@@ -1007,11 +1015,3 @@ def test_power_increases_equal_to_the_milliwatt_go_to_the_lowest_id():
     excluded = np.zeros(4, dtype=bool)
     assert c.find_host(0, excluded) == 0
     assert c.find_host(0, index=_TargetIndex(c, ~excluded)) == 0
-
-
-def test_the_union_of_two_sorted_sets_is_numpys():
-    rng = np.random.default_rng(3)
-    for n, m in ((0, 0), (0, 5), (7, 0), (50, 80), (2000, 300)):
-        a = np.unique(rng.integers(0, 3 * (n + m) + 1, n))
-        b = np.unique(rng.integers(0, 3 * (n + m) + 1, m))
-        assert np.array_equal(kernels.union_sorted(a, b), np.union1d(a, b))

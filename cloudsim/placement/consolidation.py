@@ -135,16 +135,15 @@ class Consolidator:
         """One interval's report: the resident guests (ascending ids, as a report has them), their utilization
         and request now, each host's CPU in use. Each guest's history gains a sample (utilization x its
         overhead scale)."""
-        self.req[self._reported] = 0.0
-        self.req[guest_ids] = req
-        self._reported = guest_ids
+        guest_ids = np.asarray(guest_ids, dtype=np.int64)
         # only the rows with a sample in the window change (the others hold zeros and stay so)
-        rows = kernels.union_sorted(self._tracked, np.asarray(guest_ids, dtype=np.int64))
-        kernels.observe(self.hist, self.hist_len, self._nonzero, HISTORY, rows, guest_ids, util * self.scale[guest_ids],
-                        self.req, self.vm_mips, self._rec)  # fmt: skip
+        self._tracked = kernels.observe(
+            self.hist, self.hist_len, self._nonzero, HISTORY, self._tracked, self._reported, guest_ids, util,
+            self.scale, req, self.req, self.vm_mips, self._rec,
+        )  # fmt: skip
+        self._reported = guest_ids
         self.n_hist = min(self.n_hist + 1, HISTORY)
         self._observed += 1
-        self._tracked = rows[self.hist_len[rows] > 0]
         self.util_mips = util_mips
         self.p0 = kernels.power_now(self.ptab, util_mips, self.total)
 

@@ -1069,45 +1069,38 @@ def patch_lists(
 
 
 @njit(cache=True)
-def union_sorted(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """The values of ``a`` and ``b`` (each ascending, without repeats), ascending, once each: one merge."""
-    out = np.empty(a.shape[0] + b.shape[0], dtype=np.int64)
-    i = j = n = 0
-    while i < a.shape[0] or j < b.shape[0]:
-        if j >= b.shape[0] or (i < a.shape[0] and a[i] < b[j]):
-            out[n] = a[i]
-            i += 1
-        elif i >= a.shape[0] or b[j] < a[i]:
-            out[n] = b[j]
-            j += 1
-        else:
-            out[n] = a[i]
-            i += 1
-            j += 1
-        n += 1
-    return out[:n]
-
-
-@njit(cache=True)
-def observe(hist: np.ndarray, hist_len: np.ndarray, nonzero: np.ndarray, window: int, rows: np.ndarray,
-            ids: np.ndarray, samples: np.ndarray, req: np.ndarray, vm_mips: np.ndarray,
-            rec: np.ndarray) -> None:  # fmt: skip
-    """A new interval in the guests' histories, in place: the rows ``rows`` (ascending) shift by one (the
-    oldest sample kept drops), ``ids`` (ascending, among ``rows``) get their ``samples`` as the newest and the
-    others a 0. ``hist`` keeps the newest samples only; ``nonzero`` (bit j: the sample j intervals ago is not
-    0) follows the whole ``window``, and ``hist_len`` is the samples in it up to its oldest non-zero one (0
-    when all are zero). One pass over each row. Each row's record ``rec`` gets what a host's view reads of
-    the guest when only the newest sample is new (:func:`host_views`): its request, newest sample, MIPS and
-    history length, side by side."""
+def observe(hist: np.ndarray, hist_len: np.ndarray, nonzero: np.ndarray, window: int, tracked: np.ndarray,
+            reported: np.ndarray, ids: np.ndarray, util: np.ndarray, scale: np.ndarray, req_now: np.ndarray,
+            req: np.ndarray, vm_mips: np.ndarray, rec: np.ndarray) -> np.ndarray:  # fmt: skip
+    """A new interval in the guests' histories, in place, in one pass over the rows that change: those of
+    ``tracked`` (ascending: the rows with a non-zero sample in the window) and of ``ids`` (ascending: the
+    guests reported now). Each shifts by one (the oldest sample kept drops); ``ids`` get ``util x scale`` as
+    the newest sample, the others a 0. ``hist`` keeps the newest samples only; ``nonzero`` (bit j: the sample
+    j intervals ago is not 0) follows the whole ``window``, and ``hist_len`` is the samples in it up to its
+    oldest non-zero one (0 when all are zero). The requests ``req`` of the guests ``reported`` last time
+    become 0, and those of ``ids`` ``req_now``. Each row's record ``rec`` gets what a host's view reads of the
+    guest when only the newest sample is new (:func:`host_views`): its request, newest sample, MIPS and
+    history length, side by side. Returns the rows tracked from now on."""
+    for r in reported:
+        req[r] = 0.0
+    for k in range(ids.shape[0]):
+        req[ids[k]] = req_now[k]
+    out = np.empty(tracked.shape[0] + ids.shape[0], dtype=np.int64)
+    m = 0
     width = hist.shape[1]
     full = (1 << window) - 1
-    k = 0
-    for r in rows:
+    i = k = 0
+    while i < tracked.shape[0] or k < ids.shape[0]:  # the union of the two, ascending
+        if k >= ids.shape[0] or (i < tracked.shape[0] and tracked[i] < ids[k]):
+            r, x = tracked[i], 0.0
+            i += 1
+        else:
+            r = ids[k]
+            x = util[k] * scale[r]
+            i += 1 if i < tracked.shape[0] and tracked[i] == r else 0
+            k += 1
         for j in range(width - 1, 0, -1):
             hist[r, j] = hist[r, j - 1]
-        while k < ids.shape[0] and ids[k] < r:
-            k += 1
-        x = samples[k] if k < ids.shape[0] and ids[k] == r else 0.0
         hist[r, 0] = x
         mask = ((nonzero[r] << 1) | (1 if x != 0 else 0)) & full
         nonzero[r] = mask
@@ -1117,3 +1110,7 @@ def observe(hist: np.ndarray, hist_len: np.ndarray, nonzero: np.ndarray, window:
             mask >>= 1
         hist_len[r] = n
         rec[r, 0], rec[r, 1], rec[r, 2], rec[r, 3] = req[r], x, vm_mips[r], n
+        if n > 0:
+            out[m] = r
+            m += 1
+    return out[:m]
