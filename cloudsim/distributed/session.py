@@ -99,7 +99,8 @@ def _stops_kept() -> Iterator[list[int]]:
     yielded, and Ray does not put its own SIGTERM handler in place (it exits with SystemExit). ``ray.init``
     starts processes, and an exception raised in a fork callback (logging's lock, after a fork) is printed
     and ignored: the stop would be lost and the run go on, so the caller checks the list afterwards (and
-    Python does not print the ignored KeyboardInterrupt). The handlers before are back at the end. Main thread only (elsewhere Python delivers no signal)."""
+    Python does not print the ignored KeyboardInterrupt). The handlers before are back at the end. Main
+    thread only (elsewhere Python delivers no signal)."""
     import signal
     import threading
 

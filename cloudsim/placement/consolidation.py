@@ -212,8 +212,10 @@ class Consolidator:
         if self._observed != 1:
             self._stale[:] = True
         self._stale[np.array(changed, dtype=np.int64)] = True
-        kernels.host_views(self._flat, self._offsets, self._stale, self.req, self.pe_mips, self.total, self.hist,
-                           self.hist_len, self.vm_mips, self._rec, self.S, self.A, self.R, self.HH, self.HL)  # fmt: skip
+        kernels.host_views(
+            self._flat, self._offsets, self._stale, self.req, self.pe_mips, self.total, self.hist, self.hist_len,
+            self.vm_mips, self._rec, self.S, self.A, self.R, self.HH, self.HL,
+        )  # fmt: skip
         self._stale[:] = False
         self._observed = 0
         self.busy = self._offsets[1:] > self._offsets[:-1]
