@@ -1,38 +1,14 @@
 """The ``cloudsim`` console script. It installs a quiet handler for SIGINT and SIGTERM before the CLI's
 imports (typer, rich, numpy take a moment): before a run has started there is nothing to keep, so a signal
-then ends the process with one line and exit 130, not a traceback. The run installs its own handler."""
+then ends the process with one line and exit 130, not a traceback. The CLI and the run install their own."""
 
 from __future__ import annotations
 
 import contextlib
 import os
-import signal
 import sys
 
-
-def _early_stop(signum: int, frame: object) -> None:
-    # os._exit: a library's import may swallow SystemExit; nothing has started that needs cleaning up
-    sys.stderr.write("interrupted before the simulation started; nothing to keep\n")
-    sys.stderr.flush()
-    os._exit(130)
-
-
-def _interrupt(signum: int, frame: object) -> None:
-    raise KeyboardInterrupt
-
-
-def install_late_stop() -> None:
-    """Once the CLI is loaded: SIGINT and SIGTERM raise KeyboardInterrupt, which the commands handle."""
-    for sig, handler in ((signal.SIGINT, signal.default_int_handler), (signal.SIGTERM, _interrupt)):
-        if signal.getsignal(sig) is not signal.SIG_IGN:
-            signal.signal(sig, handler)
-
-
-def install_early_stop() -> None:
-    """Handle SIGINT and SIGTERM quietly (a SIGINT that a background job ignores stays ignored)."""
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        if signal.getsignal(sig) is not signal.SIG_IGN:
-            signal.signal(sig, _early_stop)
+from cloudsim._signals import early_stop, point_stops
 
 
 def exit_now(code: int) -> None:
@@ -48,7 +24,7 @@ def exit_now(code: int) -> None:
 
 
 def main() -> int:
-    install_early_stop()
+    point_stops(early_stop)
     # The engine runs one thread per process (parallelism is Ray's: actors, tasks). BLAS threads for its small
     # matrix-vector products only spin on the other cores: a 50,000-host day took 35 % more CPU, no less time.
     # Before numpy loads OpenBLAS; a value the user set stands.

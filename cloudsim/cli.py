@@ -6,17 +6,16 @@ line on stderr and exit code 2. Ray is imported only when a Ray run is asked for
 
 from __future__ import annotations
 
-from cloudsim._entry import install_early_stop
+from cloudsim._signals import early_stop, interrupt, point_stops, stops_to
 
 if __name__ == "__main__":  # python -m cloudsim.cli (the console script installs it in cloudsim._entry)
-    install_early_stop()
+    point_stops(early_stop)
 
 import contextlib
 import datetime as _dt
 import json
 import os
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from enum import StrEnum
@@ -164,12 +163,7 @@ class _Stopper:
         err.print("stopping: finishing the outputs first", highlight=False)
 
     def install(self) -> None:
-        import signal
-
-        if threading.current_thread() is threading.main_thread():
-            for sig in (signal.SIGINT, signal.SIGTERM):
-                if signal.getsignal(sig) is not signal.SIG_IGN:  # a background job's ignored SIGINT stays so
-                    signal.signal(sig, self)
+        point_stops(self)  # main() puts back the handlers before when the command returns
 
 
 @contextlib.contextmanager
@@ -1438,15 +1432,18 @@ def _fail(message: str) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Console-script entry point: runs the app and turns every expected failure into one line, exit 2."""
+    """Console-script entry point: runs the app and turns every expected failure into one line, exit 2.
+    Meanwhile SIGINT and SIGTERM stop the command (a KeyboardInterrupt, which the commands handle); the
+    handlers before are back when it returns, so a caller in Python keeps its own."""
     os.environ.setdefault("RAY_DEDUP_LOGS", "0")
     # Ray's C++ failure handler takes SIGTERM while ray.init runs (and aborts with a stack dump); without it
     # a scheduler's SIGTERM at that moment reaches the CLI's handler like any other
     os.environ.setdefault("RAY_DISABLE_FAILURE_SIGNAL_HANDLER", "1")
-    from cloudsim._entry import install_late_stop
+    with stops_to(interrupt):
+        return _main(argv)
 
-    if threading.current_thread() is threading.main_thread():
-        install_late_stop()
+
+def _main(argv: list[str] | None) -> int:
     try:
         rv = app(args=argv, standalone_mode=False)
     except UsageFailure as exc:

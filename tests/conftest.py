@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import tempfile
 from pathlib import Path
 
@@ -13,6 +14,30 @@ import pytest
 os.environ.setdefault("RAY_AUTH_MODE", "disabled")
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+
+
+def _signals_now() -> tuple:
+    return tuple(sorted(signal.pthread_sigmask(signal.SIG_BLOCK, []))), signal.getsignal(signal.SIGINT), \
+        signal.getsignal(signal.SIGTERM)  # fmt: skip
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item):
+    """No test leaves a signal blocked in the main thread, or a SIGINT or SIGTERM handler of its own: the
+    threads and processes started later inherit the mask (one leaked by an interrupted block once made the
+    later tests' sweeps ignore SIGTERM). What a test leaves is put back, and the test fails."""
+    mask, *handlers = _signals_now()
+    try:
+        result = yield
+    finally:
+        left = _signals_now()
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+        for sig, handler in zip((signal.SIGINT, signal.SIGTERM), handlers, strict=True):
+            if handler is not None:
+                signal.signal(sig, handler)
+    if left != (mask, *handlers):
+        pytest.fail(f"the test left the main thread's signals changed: {(mask, *handlers)} -> {left}", pytrace=False)
+    return result
 
 
 @pytest.fixture(autouse=True)

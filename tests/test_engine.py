@@ -334,6 +334,42 @@ def test_a_stop_waits_for_the_end_of_a_whole_block_when_another_thread_takes_the
         helper.join()
 
 
+def test_a_stop_landing_as_a_whole_block_ends_leaves_no_signal_blocked_and_every_handler_back(monkeypatch):
+    """A stop's handler runs at whatever bytecode the main thread is at, also while ``whole()`` puts the
+    handlers back (another thread took the signal a moment before). The main thread's mask and both handlers
+    are still as they were: a mask left blocking SIGTERM is inherited by every thread and process started
+    after it (the later tests' sweeps once ignored SIGTERM)."""
+    import signal
+
+    from cloudsim.engine.core import whole
+
+    real = signal.signal
+
+    def stop(signum, frame):
+        raise KeyboardInterrupt
+
+    def landing(sig, handler):  # the stop lands just as its handler is back
+        previous = real(sig, handler)
+        if handler is stop:
+            raise KeyboardInterrupt
+        return previous
+
+    mask = signal.pthread_sigmask(signal.SIG_BLOCK, [])
+    before = {sig: real(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        monkeypatch.setattr(signal, "signal", landing)
+        with pytest.raises(KeyboardInterrupt), whole():
+            pass
+        monkeypatch.undo()
+        assert signal.pthread_sigmask(signal.SIG_BLOCK, []) == mask
+        assert signal.getsignal(signal.SIGINT) is stop and signal.getsignal(signal.SIGTERM) is stop
+    finally:
+        monkeypatch.undo()
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+        for sig, handler in before.items():
+            real(sig, handler)
+
+
 def test_a_stop_is_a_keyboard_interrupt_or_a_system_error_it_caused():
     import itertools
 

@@ -101,13 +101,9 @@ def _stops_kept() -> Iterator[list[int]]:
     and ignored: the stop would be lost and the run go on, so the caller checks the list afterwards (and
     Python does not print the ignored KeyboardInterrupt). The handlers before are back at the end. Main
     thread only (elsewhere Python delivers no signal)."""
-    import signal
-    import threading
+    from cloudsim._signals import stops_to
 
     stopped: list[int] = []
-    if threading.current_thread() is not threading.main_thread():
-        yield stopped
-        return
 
     def keep(signum: int, frame: object) -> None:
         stopped.append(signum)
@@ -119,22 +115,16 @@ def _stops_kept() -> Iterator[list[int]]:
 
     utils = ray._private.utils
     ray_sets = getattr(utils, "set_sigterm_handler", None)
-    before = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
-    for sig, handler in before.items():
-        if handler is not signal.SIG_IGN:  # a background job's ignored SIGINT stays so
-            signal.signal(sig, keep)
     if ray_sets is not None:
         utils.set_sigterm_handler = lambda handler: None
     hook, sys.unraisablehook = sys.unraisablehook, quiet
     try:
-        yield stopped
+        with stops_to(keep):
+            yield stopped
     finally:
         sys.unraisablehook = hook
         if ray_sets is not None:
             utils.set_sigterm_handler = ray_sets
-        for sig, handler in before.items():
-            if handler is not None:
-                signal.signal(sig, handler)
 
 
 _TOKEN = secrets.token_hex(32)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from enum import IntEnum
 from typing import Any
 
-_STOPS = {signal.SIGINT, signal.SIGTERM}
+from cloudsim._signals import STOPS, stops_to
 
 
 @contextmanager
@@ -26,17 +26,15 @@ def whole() -> Iterator[None]:
         yield
         return
     held: list[int] = []
-    handlers = {sig: signal.getsignal(sig) for sig in _STOPS}
-    installed = [sig for sig, h in handlers.items() if h is not None]  # None: a handler not set from Python
-    before = signal.pthread_sigmask(signal.SIG_BLOCK, _STOPS)
-    for sig in installed:
-        signal.signal(sig, lambda signum, frame: held.append(signum))
+    before = signal.pthread_sigmask(signal.SIG_BLOCK, [])
     try:
-        yield
+        with stops_to(lambda signum, frame: held.append(signum)):  # in place before the block and after it
+            signal.pthread_sigmask(signal.SIG_BLOCK, STOPS)
+            try:
+                yield
+            finally:
+                signal.pthread_sigmask(signal.SIG_SETMASK, before)  # one the main thread blocked arrives: held
     finally:
-        for sig in installed:
-            signal.signal(sig, handlers[sig])
-        signal.pthread_sigmask(signal.SIG_SETMASK, before)  # one the main thread blocked arrives here
         for sig in dict.fromkeys(held):
             signal.raise_signal(sig)
 

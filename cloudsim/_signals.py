@@ -1,0 +1,67 @@
+"""Where SIGINT and SIGTERM go. A run stops the same way on both (Ctrl-C; a scheduler, ``timeout``, Kubernetes,
+``kill``), and whoever points them at a handler for a while puts the ones before back: :func:`stops_to`.
+Standard library only: the console script uses it before the CLI's imports."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import sys
+import threading
+from collections.abc import Callable, Iterator
+from types import FrameType
+from typing import Any
+
+#: The signals that stop a run: Ctrl-C, and what a scheduler, ``timeout``, Kubernetes or ``kill`` send.
+STOPS = (signal.SIGINT, signal.SIGTERM)
+
+Handler = Callable[[int, FrameType | None], Any]
+
+
+def early_stop(signum: int, frame: object) -> None:
+    """Before a run has started: one line, exit 130."""
+    # os._exit: a library's import may swallow SystemExit; nothing has started that needs cleaning up
+    sys.stderr.write("interrupted before the simulation started; nothing to keep\n")
+    sys.stderr.flush()
+    os._exit(130)
+
+
+def interrupt(signum: int, frame: object) -> None:
+    """SIGINT and SIGTERM alike: a KeyboardInterrupt, which the commands handle."""
+    raise KeyboardInterrupt
+
+
+def point_stops(handler: Handler) -> None:
+    """From now on SIGINT and SIGTERM go to ``handler``. Main thread only (Python sets handlers there alone);
+    a signal ignored (a background job's SIGINT) stays ignored, and one whose handler was not set from Python
+    is left alone."""
+    if threading.current_thread() is not threading.main_thread():
+        return
+    for sig in STOPS:
+        if signal.getsignal(sig) not in (None, signal.SIG_IGN):
+            signal.signal(sig, handler)
+
+
+def _put_back(handlers: list[tuple[int, Any]]) -> None:
+    """Each handler back, the later ones even if a stop lands (and its handler raises) during an earlier one."""
+    if handlers:
+        try:
+            signal.signal(*handlers[0])
+        finally:
+            _put_back(handlers[1:])
+
+
+@contextlib.contextmanager
+def stops_to(handler: Handler) -> Iterator[None]:
+    """Inside the block SIGINT and SIGTERM go to ``handler`` (as :func:`point_stops`, which may also be called
+    again inside it); the handlers before are back at the end, whatever happens meanwhile."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    before = [(sig, h) for sig in STOPS if (h := signal.getsignal(sig)) is not None]
+    try:
+        point_stops(handler)
+        yield
+    finally:
+        _put_back(before)
