@@ -285,7 +285,8 @@ def test_a_run_resumed_from_its_checkpoint_ends_as_if_never_stopped(tmp_path, ra
 
     make = LocalBackend if backend == "local" else RayBackend
     sc = trace_scenario(tiny_day(tmp_path), "ray.hosts_per_actor=5")
-    full = Simulation(sc, make()).run()
+    whole = Simulation(sc, make())
+    full = whole.run()
     sim = Simulation(sc, make())
     path = tmp_path / "checkpoint.pkl"
     sim.checkpoint(path, 3600.0)
@@ -300,3 +301,4 @@ def test_a_run_resumed_from_its_checkpoint_ends_as_if_never_stopped(tmp_path, ra
     resumed = Simulation.resume(path, make())
     assert 3 * 3600 <= resumed._now <= 3 * 3600 + 1000
     assert stable(resumed.run()) == stable(full) and full["migrations"] > 0
+    assert resumed.recorder.placement_log == whole.recorder.placement_log  # the log before the checkpoint kept

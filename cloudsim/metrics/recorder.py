@@ -36,7 +36,7 @@ from cloudsim.model import HostReport
 from cloudsim.virt import HYPERVISOR_TYPES, MODES
 
 if TYPE_CHECKING:
-    from cloudsim.engine.cluster import Cluster
+    from cloudsim.engine.cluster import Cluster, GuestCost
     from cloudsim.engine.simulation import ControllerState
     from cloudsim.placement import Decision
     from cloudsim.scenario.schema import Scenario
@@ -187,7 +187,10 @@ class Recorder:
         self.rows: list[dict[str, float]] = []
         self.latest = Snapshot(hosts_total=len(cluster))
         self.history: list[Snapshot] = []  # one snapshot per tick (the OpenMetrics backfill reads it)
-        self.placement_log: list[dict[str, Any]] = []
+        # the placement log: entries as placements.jsonl holds them, and the placements since made into
+        # entries only when the log is read (a tuple each: a busy run places tens of thousands of guests)
+        self._log: list[dict[str, Any]] = []
+        self._unlogged: list[tuple[Any, ...]] = []
         self.backend = "local"
         self.actors = 0
         self.nodes: dict[str, int] = {}
@@ -203,7 +206,18 @@ class Recorder:
     def __getstate__(self) -> dict[str, Any]:
         state = dict(self.__dict__)
         state["_listeners"] = []  # callbacks of this process (a live endpoint, a progress bar): not saved
+        state["_log"], state["_unlogged"] = self.placement_log, []
         return state
+
+    @property
+    def placement_log(self) -> list[dict[str, Any]]:
+        """One entry per placement decision, in order: placed (the host, its reservations and overheads, the
+        policy's score and runner-up when it has one) or rejected (the reason)."""
+        if self._unlogged:
+            made: dict[int, dict[str, Any]] = {}  # the guests' reservations, made once per cost (shape, group)
+            self._log.extend(self._placed_entry(*u, made) for u in self._unlogged)
+            self._unlogged = []
+        return self._log
 
     def subscribe(self, fn: Any) -> None:
         """Call ``fn(snapshot)`` after every tick (the live metrics endpoint, a pacing clock): see :meth:`publish`."""
@@ -223,20 +237,17 @@ class Recorder:
         if decision.host is None:
             self.rejected(t, guest, decision.reason or "unknown", decision.detail)
         else:
-            self.placed(t, guest, decision.host, cluster, decision.detail)
-            entry, score, second = self.placement_log[-1], decision.score, decision.runner_up_score
-            if score is not None:  # the winner's total and the runner-up's (cloudsim explain gives every candidate)
-                entry["score"] = _r(score)
-                if decision.runner_up is not None and second is not None:
-                    entry["runner_up"] = cluster.names[decision.runner_up]
-                    entry["runner_up_score"] = _r(second)
-                    entry["margin"] = _r(score - second)
+            self.placed(t, guest, decision.host, cluster, decision.detail, decision)
 
     def rejected(self, t: float, guest: Guest, reason: str, detail: str) -> None:
-        self.placement_log.append({**self._entry(t, guest), "outcome": "rejected", "reason": reason, "detail": detail})
+        entry = {**self._entry(t, guest), "outcome": "rejected", "reason": reason, "detail": detail}
+        self.placement_log.append(entry)
 
-    def placed(self, t: float, guest: Guest, h: int, cluster: Cluster, detail: str) -> None:
-        """Log a placement on host ``h`` and count its overheads."""
+    def placed(
+        self, t: float, guest: Guest, h: int, cluster: Cluster, detail: str, decision: Decision | None = None
+    ) -> None:
+        """Log a placement on host ``h`` (with the policy's ``decision``, when it scored the hosts) and count
+        its overheads."""
         cost = cluster.costs(guest.shape)[int(cluster.group[h])]
         mode = guest.shape.mode.value
         htype = HYPERVISOR_TYPES[int(cluster.htype[h])].value
@@ -251,18 +262,33 @@ class Recorder:
         cell["placed"] += 1
         cell["mem_overhead_mib"] += cost.mem_overhead_mib
         cell["guest_mib"] += guest.memory_mib
-        self.placement_log.append(
-            {
-                **self._entry(t, guest),
-                "outcome": "placed",
-                "host": cluster.names[h],
-                "detail": detail,
+        score = second = second_name = None
+        if decision is not None and decision.score is not None:
+            score, second = decision.score, decision.runner_up_score
+            if decision.runner_up is not None:
+                second_name = cluster.names[decision.runner_up]
+        self._unlogged.append((t, guest, cluster.names[h], detail, cost, score, second_name, second))
+
+    def _placed_entry(
+        self, t: float, guest: Guest, host: str, detail: str, cost: GuestCost, score: float | None,
+        second_name: str | None, second: float | None, made: dict[int, dict[str, Any]],
+    ) -> dict[str, Any]:  # fmt: skip
+        reserved = made.get(id(cost))
+        if reserved is None:
+            reserved = made[id(cost)] = {
                 "reserved_cpu_mips": _r(cost.cpu_reserved_mips, 3),
                 "reserved_mem_mib": _r(cost.mem_mib, 3),
                 "overhead_cpu_fraction": _r(cost.overhead_c),
                 "overhead_mem_mib": _r(cost.mem_overhead_mib, 3),
             }
-        )
+        entry = {**self._entry(t, guest), "outcome": "placed", "host": host, "detail": detail, **reserved}
+        if score is not None:  # the winner's total and the runner-up's (cloudsim explain gives every candidate)
+            entry["score"] = _r(score)
+            if second_name is not None and second is not None:
+                entry["runner_up"] = second_name
+                entry["runner_up_score"] = _r(second)
+                entry["margin"] = _r(score - second)
+        return entry
 
     @staticmethod
     def _entry(t: float, guest: Guest) -> dict[str, Any]:
