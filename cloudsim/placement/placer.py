@@ -247,6 +247,28 @@ def _pow2(n: int) -> int:
     return max(2, 1 << max(0, int(n - 1).bit_length()))
 
 
+@njit(cache=True)
+def _sync_and_pick(k: int, w: float, out: np.ndarray, dirty: np.ndarray, code: int, by_id: bool, power: bool,
+                   group: np.ndarray, gpos: np.ndarray, gbase: np.ndarray, gsize: np.ndarray, members: np.ndarray,
+                   gfirst: np.ndarray, gcount: np.ndarray, etree: np.ndarray, rep: np.ndarray, canon: np.ndarray,
+                   twin: np.ndarray, mark: np.ndarray, guests: np.ndarray, g_cpu: np.ndarray, g_mem: np.ndarray,
+                   g_ok: np.ndarray, g_over: np.ndarray, cpu_cap: np.ndarray, mem_cap: np.ndarray,
+                   cpu_used: np.ndarray, mem_used: np.ndarray, curves: np.ndarray, outcome: np.ndarray,
+                   raw: np.ndarray, tmax: np.ndarray, tmin: np.ndarray, counts: np.ndarray) -> tuple[int, int]:  # fmt: skip
+    """:func:`_sync` of the hosts ``dirty`` (when there are any), then shape ``k``'s :func:`_winner`, or (-1, -1)
+    when no host fits it: one compiled call a decision (a call's arguments cost more than the work here)."""
+    if dirty.shape[0]:
+        _sync(dirty, code, by_id, power, group, gpos, gbase, gsize, members, gfirst, gcount, etree, rep, canon, twin,
+              mark, guests, g_cpu, g_mem, g_ok, g_over, cpu_cap, mem_cap, cpu_used, mem_used, curves, outcome, raw,
+              tmax, tmin, counts)  # fmt: skip
+    if counts[k, 3] == 0:
+        return -1, -1
+    return _winner(tmax[k], tmin[k], raw[k], w, out)
+
+
+_NO_HOSTS = np.zeros(0, dtype=np.int64)
+
+
 class Placer:
     """The placement decisions of one run: :meth:`decide` as :func:`~cloudsim.placement.policies.decide`
     on ``snapshot``, whose arrays the engine changes in place and reports with :meth:`touch`. ``group``:
@@ -290,6 +312,7 @@ class Placer:
         self.g_cpu = self.g_mem = self.g_over = np.zeros((0, ng))
         self.g_ok = np.zeros((0, ng), dtype=np.bool_)
         self._dirty: list[int] = list(range(n))
+        self._scores = np.zeros(2)  # the winner's and the runner-up's totals, each decision's
 
     def __getstate__(self) -> dict[str, Any]:
         state = dict(self.__dict__)
@@ -330,16 +353,25 @@ class Placer:
         self.seen[id(r.group_cpu)] = (r.group_cpu, k)
         return k
 
-    def _flush(self) -> None:
+    def _take_dirty(self) -> np.ndarray:
+        """The hosts touched since the last sync (none: an empty array), and none from now on."""
         if not self._dirty:
-            return
+            return _NO_HOSTS
         dirty = np.array(self._dirty, dtype=np.int64)
         self._dirty = []
+        return dirty
+
+    def _sync_args(self) -> tuple[Any, ...]:
+        """What :func:`_sync` takes after the dirty hosts."""
         s = self.s
-        _sync(dirty, self.code, self.by_id, self.power, self.group, self.gpos, self.gbase, self.gsize, self.members,
-              self.gfirst, self.gcount, self.etree, self.rep, self.canon, self.twin, self.mark, s.guests, self.g_cpu,
-              self.g_mem, self.g_ok, self.g_over, s.cpu_cap, s.mem_cap, s.cpu_used, s.mem_used, self.curves,
-              self.outcome, self.raw, self.tmax, self.tmin, self.counts)  # fmt: skip
+        return (self.code, self.by_id, self.power, self.group, self.gpos, self.gbase, self.gsize, self.members,
+                self.gfirst, self.gcount, self.etree, self.rep, self.canon, self.twin, self.mark, s.guests, self.g_cpu,
+                self.g_mem, self.g_ok, self.g_over, s.cpu_cap, s.mem_cap, s.cpu_used, s.mem_used, self.curves,
+                self.outcome, self.raw, self.tmax, self.tmin, self.counts)  # fmt: skip
+
+    def _flush(self) -> None:
+        if self._dirty:
+            _sync(self._take_dirty(), *self._sync_args())
 
     def decide(self, r: Request) -> Decision:
         """:func:`~cloudsim.placement.policies.decide` for this run's policy (:attr:`decisions` of them so far,
@@ -354,8 +386,6 @@ class Placer:
         if not self.single:
             return decide(self.policy, self.s, r)
         k = self._shape(r)
-        self._flush()
-        counts = self.counts[k].tolist()
-        scores = np.zeros(2)
-        host, second = _winner(self.tmax[k], self.tmin[k], self.raw[k], self.weight, scores) if counts[3] else (-1, -1)
-        return decision(self.s, r, counts, int(host), int(second), scores)
+        scores = self._scores  # read into the decision at once
+        host, second = _sync_and_pick(k, self.weight, scores, self._take_dirty(), *self._sync_args())
+        return decision(self.s, r, self.counts[k].tolist(), host, second, scores)
