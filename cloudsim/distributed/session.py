@@ -101,9 +101,14 @@ def _stops_kept() -> Iterator[list[int]]:
     and ignored: the stop would be lost and the run go on, so the caller checks the list afterwards (and
     Python does not print the ignored KeyboardInterrupt). The handlers before are back at the end. Main
     thread only (elsewhere Python delivers no signal)."""
+    import threading
+
     from cloudsim._signals import stops_to
 
     stopped: list[int] = []
+    if threading.current_thread() is not threading.main_thread():
+        yield stopped
+        return
 
     def keep(signum: int, frame: object) -> None:
         stopped.append(signum)
