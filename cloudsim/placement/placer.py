@@ -61,32 +61,37 @@ def _pull(t: np.ndarray, o: int, n: int) -> None:
 def _host(s: int, h: int, code: int, group: np.ndarray, g_cpu: np.ndarray, g_mem: np.ndarray, g_ok: np.ndarray,
           g_over: np.ndarray, cpu_cap: np.ndarray, mem_cap: np.ndarray, cpu_used: np.ndarray,
           mem_used: np.ndarray, curves: np.ndarray, twin: np.ndarray, outcome: np.ndarray, raw: np.ndarray,
-          tmax: np.ndarray, tmin: np.ndarray, counts: np.ndarray, cand1: np.ndarray, raw1: np.ndarray,
-          pull: bool) -> None:  # fmt: skip
+          tree: np.ndarray, counts: np.ndarray, cand1: np.ndarray, raw1: np.ndarray) -> None:  # fmt: skip
     """Shape ``s``'s view of host ``h``: its filter outcome (0 incompatible, 1 cpu, 2 memory, 3 candidate,
-    as the pass tests them), its raw score, and its leaf (the raw score of a candidate that is not a twin)."""
+    as the pass tests them), its raw score, and its leaf (the raw score of a candidate that is not a twin);
+    the leaf's ancestors are left to :func:`_pull_shapes`."""
     g = group[h]
     o = filter_outcome(g_ok[s, g], cpu_used[h], g_cpu[s, g], cpu_cap[h], mem_used[h], g_mem[s, g], mem_cap[h])
-    if outcome[s, h] >= 0:
-        counts[s, outcome[s, h]] -= 1
+    if outcome[h, s] >= 0:
+        counts[s, outcome[h, s]] -= 1
     counts[s, o] += 1
-    outcome[s, h] = o
-    m = tmax.shape[1] // 2
-    n = m + h
+    outcome[h, s] = o
+    n = tree.shape[0] // 2 + h
     if o == 3 and not twin[h]:
         cand1[0] = h
         _scores(code, 1, cand1, group, g_cpu[s], g_mem[s], g_over[s], cpu_cap, mem_cap, cpu_used, mem_used, curves,
                 raw1)  # fmt: skip
-        raw[s, h] = raw1[0]
-        tmax[s, n], tmin[s, n] = raw1[0], raw1[0]
+        raw[h, s] = raw1[0]
+        tree[n, s, 0], tree[n, s, 1] = raw1[0], raw1[0]
     else:
-        tmax[s, n], tmin[s, n] = -np.inf, np.inf
-    if pull:
+        tree[n, s, 0], tree[n, s, 1] = -np.inf, np.inf
+
+
+@njit(cache=True, inline="always")
+def _pull_shapes(tree: np.ndarray, n: int) -> None:
+    """Every shape's highest and lowest raw score in the ancestors of node ``n``, from its parent up: a node's
+    values for all shapes side by side, so that a host's change walks the tree once."""
+    n //= 2
+    while n >= 1:
+        for s in range(tree.shape[1]):
+            tree[n, s, 0] = max(tree[2 * n, s, 0], tree[2 * n + 1, s, 0])
+            tree[n, s, 1] = min(tree[2 * n, s, 1], tree[2 * n + 1, s, 1])
         n //= 2
-        while n >= 1:
-            tmax[s, n] = max(tmax[s, 2 * n], tmax[s, 2 * n + 1])
-            tmin[s, n] = min(tmin[s, 2 * n], tmin[s, 2 * n + 1])
-            n //= 2
 
 
 @njit(cache=True)
@@ -95,8 +100,7 @@ def _sync(dirty: np.ndarray, code: int, by_id: bool, power: bool, group: np.ndar
           etree: np.ndarray, rep: np.ndarray, canon: np.ndarray, twin: np.ndarray, mark: np.ndarray,
           guests: np.ndarray, g_cpu: np.ndarray, g_mem: np.ndarray, g_ok: np.ndarray, g_over: np.ndarray,
           cpu_cap: np.ndarray, mem_cap: np.ndarray, cpu_used: np.ndarray, mem_used: np.ndarray, curves: np.ndarray,
-          outcome: np.ndarray, raw: np.ndarray, tmax: np.ndarray, tmin: np.ndarray,
-          counts: np.ndarray) -> None:  # fmt: skip
+          outcome: np.ndarray, raw: np.ndarray, tree: np.ndarray, counts: np.ndarray) -> None:  # fmt: skip
     """The hosts ``dirty`` changed (a host may repeat): the first empty host of their groups and its state
     (``canon``), the twins, and every shape's view of each host whose state or twinhood changed. A host
     becomes empty only by a change, so the twins change wholesale only when the first empty host of a group
@@ -154,7 +158,8 @@ def _sync(dirty: np.ndarray, code: int, by_id: bool, power: bool, group: np.ndar
                         mark[h] = True
                         redo[k] = h
                         k += 1
-    nshapes = outcome.shape[0]
+    nshapes = outcome.shape[1]
+    m = tree.shape[0] // 2
     cand1 = np.empty(1, dtype=np.int64)
     raw1 = np.empty(1)
     for i in range(k):
@@ -166,7 +171,8 @@ def _sync(dirty: np.ndarray, code: int, by_id: bool, power: bool, group: np.ndar
                        and _same_state(h, r, cpu_used, mem_used, cpu_cap, mem_cap, curves, power))  # fmt: skip
         for s in range(nshapes):
             _host(s, h, code, group, g_cpu, g_mem, g_ok, g_over, cpu_cap, mem_cap, cpu_used, mem_used, curves, twin,
-                  outcome, raw, tmax, tmin, counts, cand1, raw1, True)  # fmt: skip
+                  outcome, raw, tree, counts, cand1, raw1)  # fmt: skip
+        _pull_shapes(tree, m + h)
 
 
 @njit(cache=True)
@@ -254,16 +260,16 @@ def _sync_and_pick(k: int, w: float, out: np.ndarray, dirty: np.ndarray, code: i
                    twin: np.ndarray, mark: np.ndarray, guests: np.ndarray, g_cpu: np.ndarray, g_mem: np.ndarray,
                    g_ok: np.ndarray, g_over: np.ndarray, cpu_cap: np.ndarray, mem_cap: np.ndarray,
                    cpu_used: np.ndarray, mem_used: np.ndarray, curves: np.ndarray, outcome: np.ndarray,
-                   raw: np.ndarray, tmax: np.ndarray, tmin: np.ndarray, counts: np.ndarray) -> tuple[int, int]:  # fmt: skip
+                   raw: np.ndarray, tree: np.ndarray, counts: np.ndarray) -> tuple[int, int]:  # fmt: skip
     """:func:`_sync` of the hosts ``dirty`` (when there are any), then shape ``k``'s :func:`_winner`, or (-1, -1)
     when no host fits it: one compiled call a decision (a call's arguments cost more than the work here)."""
     if dirty.shape[0]:
         _sync(dirty, code, by_id, power, group, gpos, gbase, gsize, members, gfirst, gcount, etree, rep, canon, twin,
               mark, guests, g_cpu, g_mem, g_ok, g_over, cpu_cap, mem_cap, cpu_used, mem_used, curves, outcome, raw,
-              tmax, tmin, counts)  # fmt: skip
+              tree, counts)  # fmt: skip
     if counts[k, 3] == 0:
         return -1, -1
-    return _winner(tmax[k], tmin[k], raw[k], w, out)
+    return _winner(tree[:, k, 0], tree[:, k, 1], raw[:, k], w, out)
 
 
 _NO_HOSTS = np.zeros(0, dtype=np.int64)
@@ -305,9 +311,11 @@ class Placer:
         self.keys: dict[bytes, int] = {}
         self.seen: dict[int, tuple[np.ndarray, int]] = {}  # id of a request's array -> (it, its row)
         m2 = 2 * _pow2(n)
-        self.outcome = np.zeros((0, n), dtype=np.int64)
-        self.raw = np.zeros((0, n))
-        self.tmax, self.tmin = np.zeros((0, m2)), np.zeros((0, m2))
+        # per host and shape (a host's shapes side by side): the filter outcome, the raw score; per tree node and
+        # shape, the highest and the lowest raw score below it (one walk up the tree updates every shape)
+        self.outcome = np.zeros((n, 0), dtype=np.int64)
+        self.raw = np.zeros((n, 0))
+        self.tree = np.zeros((m2, 0, 2))
         self.counts = np.zeros((0, 4), dtype=np.int64)
         self.g_cpu = self.g_mem = self.g_over = np.zeros((0, ng))
         self.g_ok = np.zeros((0, ng), dtype=np.bool_)
@@ -316,7 +324,7 @@ class Placer:
 
     def __getstate__(self) -> dict[str, Any]:
         state = dict(self.__dict__)
-        for k in ("etree", "rep", "canon", "twin", "mark", "keys", "seen", "outcome", "raw", "tmax", "tmin", "counts",
+        for k in ("etree", "rep", "canon", "twin", "mark", "keys", "seen", "outcome", "raw", "tree", "counts",
                   "g_cpu", "g_mem", "g_over", "g_ok", "_dirty"):  # fmt: skip
             state.pop(k)
         return state
@@ -339,11 +347,12 @@ class Placer:
         if k is None:
             self._flush()
             k = self.keys[key] = len(self.keys)
-            n, m2 = self.outcome.shape[1], self.tmax.shape[1]
-            self.outcome = np.vstack([self.outcome, np.full((1, n), -1, dtype=np.int64)])
-            self.raw = np.vstack([self.raw, np.zeros((1, n))])
-            self.tmax = np.vstack([self.tmax, np.full((1, m2), -np.inf)])
-            self.tmin = np.vstack([self.tmin, np.full((1, m2), np.inf)])
+            n, m2 = self.outcome.shape[0], self.tree.shape[0]
+            self.outcome = np.hstack([self.outcome, np.full((n, 1), -1, dtype=np.int64)])
+            self.raw = np.hstack([self.raw, np.zeros((n, 1))])
+            empty = np.empty((m2, 1, 2))
+            empty[:, :, 0], empty[:, :, 1] = -np.inf, np.inf
+            self.tree = np.ascontiguousarray(np.concatenate([self.tree, empty], axis=1))
             self.counts = np.vstack([self.counts, np.zeros((1, 4), dtype=np.int64)])
             self.g_cpu = np.vstack([self.g_cpu, r.group_cpu[None]])
             self.g_mem = np.vstack([self.g_mem, r.group_mem[None]])
@@ -367,7 +376,7 @@ class Placer:
         return (self.code, self.by_id, self.power, self.group, self.gpos, self.gbase, self.gsize, self.members,
                 self.gfirst, self.gcount, self.etree, self.rep, self.canon, self.twin, self.mark, s.guests, self.g_cpu,
                 self.g_mem, self.g_ok, self.g_over, s.cpu_cap, s.mem_cap, s.cpu_used, s.mem_used, self.curves,
-                self.outcome, self.raw, self.tmax, self.tmin, self.counts)  # fmt: skip
+                self.outcome, self.raw, self.tree, self.counts)  # fmt: skip
 
     def _flush(self) -> None:
         if self._dirty:
