@@ -228,25 +228,25 @@ def _winner(tmax: np.ndarray, tmin: np.ndarray, raw: np.ndarray, w: float, out: 
     if second >= 0:
         out[1] = best
         return win, second
-    m = tmax.shape[0] // 2
-    keep = tmax[m + win]
-    n = m + win
-    tmax[n] = -np.inf
-    n //= 2
-    while n >= 1:
-        tmax[n] = max(tmax[2 * n], tmax[2 * n + 1])
-        n //= 2
+    n = tmax.shape[0] // 2 + win
+    keep = tmax[n]
+    _set_max(tmax, n, -np.inf)  # the winner out of the tree for a moment: the best of the rest
     hi2 = tmax[1]
     if hi2 > -np.inf:
         out[1] = 0.0 + w * (0.0 if span == 0.0 else (hi2 - lo) / span)
         second = _first_at(tmax, raw, 0, win, _band(hi2, lo, span), lo, span, w, out[1])
-    n = m + win
-    tmax[n] = keep
+    _set_max(tmax, n, keep)
+    return win, second
+
+
+@njit(cache=True, inline="always")
+def _set_max(t: np.ndarray, n: int, value: float) -> None:
+    """Leaf ``n`` of the max tree ``t`` set to ``value``, and its ancestors made again."""
+    t[n] = value
     n //= 2
     while n >= 1:
-        tmax[n] = max(tmax[2 * n], tmax[2 * n + 1])
+        t[n] = max(t[2 * n], t[2 * n + 1])
         n //= 2
-    return win, second
 
 
 def _pow2(n: int) -> int:
@@ -352,7 +352,7 @@ class Placer:
             self.raw = np.hstack([self.raw, np.zeros((n, 1))])
             empty = np.empty((m2, 1, 2))
             empty[:, :, 0], empty[:, :, 1] = -np.inf, np.inf
-            self.tree = np.ascontiguousarray(np.concatenate([self.tree, empty], axis=1))
+            self.tree = np.concatenate([self.tree, empty], axis=1)
             self.counts = np.vstack([self.counts, np.zeros((1, 4), dtype=np.int64)])
             self.g_cpu = np.vstack([self.g_cpu, r.group_cpu[None]])
             self.g_mem = np.vstack([self.g_mem, r.group_mem[None]])
