@@ -129,7 +129,8 @@ def test_a_shard_actor_works_on_writable_copies_of_what_ray_hands_it_read_only()
     ro = type(s)(**{k: frozen(v) if isinstance(v, np.ndarray) else v for k, v in vars(s).items()})
     events = Events.encode([(0.0, [Place(3, 1, 0, 2000.0, 0.0, 1024.0, DIST_CONSTANT, 0.5, 0.0)])])
     actor = ShardActor(ro, None)
-    packed = actor.advance(Events(*map(frozen, events)), 300.0, 1)
+    packed, mapped, offer = actor.advance(Events(*map(frozen, events)), 300.0, 1)
+    assert mapped is None and offer is None  # (no token: the report travels as a value)
     assert all(v.flags.writeable for v in vars(actor.shard.spec).values() if isinstance(v, np.ndarray))
     from numba import types
 
@@ -145,3 +146,90 @@ def test_a_shard_actor_works_on_writable_copies_of_what_ray_hands_it_read_only()
     want = local.advance(300.0, 1)
     got = HostReport.unpack(packed)
     assert np.array_equal(got.power_w, want.power_w) and np.array_equal(got.guest_ids, want.guest_ids)
+
+
+def _same_report(a, b) -> bool:
+    import dataclasses
+
+    import numpy as np
+
+    return all(np.array_equal(getattr(a, f.name), getattr(b, f.name)) for f in dataclasses.fields(a))
+
+
+def test_a_shard_actor_writes_its_report_into_the_buffer_the_driver_mapped_and_grows_it(ray_session):
+    """On the driver's node an actor's report needs no trip through the object store: told ``""`` it returns
+    the report as a value with an offer of a shared buffer; told that buffer's token it writes the report
+    there and returns its sizes alone; a report that does not fit comes as a value again, with a larger
+    buffer offered. What the driver reads is the report a local shard makes."""
+    import os
+
+    from cloudsim.distributed.ray_backend import ShardActor, _Reader
+    from cloudsim.model import DIST_CONSTANT, DIST_UNIFORM, Events, HostReport, HostShard, Place
+    from tests.test_model import spec
+
+    s = spec([0, 1])
+    actor, local = ShardActor(s, None), HostShard(s)
+
+    def step(k, commands, token):
+        events = Events.encode([(300.0 * k - 1, commands)])
+        local.run(events)
+        return actor.advance(events, 300.0 * k, k, token), local.advance(300.0 * k, k)
+
+    (packed, mapped, offer), want = step(1, [Place(3, 1, 0, 2000.0, 0.1, 1024.0, DIST_CONSTANT, 0.5, 0.0)], "")
+    assert mapped is None and offer.pid == os.getpid() and _same_report(HostReport.unpack(packed), want)
+    reader = _Reader(offer)
+    (packed, mapped, again), want = step(2, [], reader.token)
+    assert packed is None and again is None and mapped.token == reader.token
+    assert _same_report(HostReport.unpack(reader.read(mapped)), want)
+    many = [Place(10 + i, i % 2, 0, 100.0, 0.0, 64.0, DIST_UNIFORM, 0.1, 0.9) for i in range(40)]
+    (packed, mapped, bigger), want = step(3, many, reader.token)  # 41 guests: no room for them in 8
+    assert mapped is None and bigger.nbytes > offer.nbytes and _same_report(HostReport.unpack(packed), want)
+    second = _Reader(bigger)
+    (packed, mapped, again), want = step(4, [], second.token)
+    assert packed is None and again is None and _same_report(HostReport.unpack(second.read(mapped)), want)
+    (packed, mapped, again), want = step(5, [], reader.token)  # a buffer it dropped: a value, the current offered
+    assert mapped is None and again.token == second.token and _same_report(HostReport.unpack(packed), want)
+    (packed, mapped, again), want = step(6, [], None)  # the driver wants no buffer
+    assert mapped is None and again is None and _same_report(HostReport.unpack(packed), want)
+    reader.close()
+    second.close()
+
+
+def test_an_offer_the_driver_cannot_map_is_declined_and_the_reports_come_as_values(tmp_path):
+    import os
+
+    import numpy as np
+
+    from cloudsim.distributed.ray_backend import Mapped, Offer, RayBackend
+
+    backend = RayBackend()
+    backend._readers, backend._share, backend._node = [None, None], [True, True], "this-node"
+    packed = (0.0, np.zeros((1, 1)), np.zeros((3, 0)), np.zeros(0, dtype=np.int64))
+    assert backend._token(0) == "" and backend._token(1) == ""
+    # an actor on another node, and a "buffer" that is not the one offered (its token differs)
+    assert backend._received(0, (packed, None, Offer("other-node", os.getpid(), 0, "a" * 32, 64))) is packed
+    with open(tmp_path / "not-a-buffer", "wb+") as f:
+        f.write(b"b" * 64)
+        f.flush()
+        assert backend._received(1, (packed, None, Offer("this-node", os.getpid(), f.fileno(), "a" * 32, 64))) is packed
+    assert backend._token(0) is None and backend._token(1) is None and backend._readers == [None, None]
+    with pytest.raises(RuntimeError, match="has not mapped"):
+        backend._received(0, (None, Mapped("a" * 32, 0.0, 1, 1, 0, 0), None))
+
+
+def test_reports_come_through_shared_buffers_or_the_object_store_with_the_same_summary(
+    ray_session, mixed_local, monkeypatch
+):
+    from cloudsim.distributed import RayBackend, ray_backend
+
+    sc, _ = load_scenario("mixed-modes", ["ray.hosts_per_actor=3"])
+    shared = RayBackend()
+    summary = Simulation(sc, shared).run()
+    calls = summary["ticks"] * summary["actors"]
+    # every actor's first report is a value (with its offer), and a few more when a buffer grows
+    assert calls - 3 * summary["actors"] <= shared.shared_reports < calls
+    assert stable_json(summary) == stable_json(mixed_local)
+    assert shared._readers == [None, None, None]  # unmapped at the end
+    monkeypatch.setattr(ray_backend, "_can_share", lambda: False)
+    stored = RayBackend()
+    assert stable_json(Simulation(sc, stored).run()) == stable_json(mixed_local) and stored.shared_reports == 0

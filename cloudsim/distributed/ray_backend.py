@@ -13,8 +13,12 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import math
+import mmap
+import os
+import secrets
+import sys
 from collections import Counter
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import ray
@@ -35,6 +39,108 @@ def _own(events: Events) -> Events:
     return Events(*map(_writable, events))
 
 
+_TOKEN_BYTES = 32  # a report buffer starts with its token (hex), then the report's float64 words
+
+
+class Offer(NamedTuple):
+    """An actor's report buffer, for the driver to map when it runs on the same node: an anonymous file
+    (``memfd``) the actor holds open, reached through ``/proc/<pid>/fd/<fd>``; ``token`` begins it."""
+
+    node_id: str
+    pid: int
+    fd: int
+    token: str
+    nbytes: int
+
+
+class Mapped(NamedTuple):
+    """A report written into the buffer ``token``: its time and its arrays' sizes (see :meth:`HostReport.pack`:
+    ``rows`` x ``hosts`` host figures, 3 x ``guests`` guest figures, ``finished`` guest ids)."""
+
+    token: str
+    t: float
+    rows: int
+    hosts: int
+    guests: int
+    finished: int
+
+
+class _Buffer:
+    """The actor's side of a report buffer: an anonymous shared file, mapped, which it writes a report into
+    instead of returning it through the object store (about 2.4 ms less per call for a 2.5 MB report here:
+    no object to create, seal, fetch and free). No name anywhere: it is gone once both sides close it."""
+
+    def __init__(self, nbytes: int) -> None:
+        self.fd = os.memfd_create("cloudsim-report", os.MFD_CLOEXEC)
+        os.ftruncate(self.fd, nbytes)
+        self.map = mmap.mmap(self.fd, nbytes)
+        self.token = secrets.token_hex(_TOKEN_BYTES // 2)
+        self.map[:_TOKEN_BYTES] = self.token.encode()
+        self.words = np.frombuffer(self.map, dtype=np.float64, offset=_TOKEN_BYTES)
+
+    def offer(self) -> Offer:
+        return Offer(ray.get_runtime_context().get_node_id(), os.getpid(), self.fd, self.token, len(self.map))
+
+    def write(self, report: HostReport) -> Mapped | None:
+        """``report`` packed in (:meth:`HostReport.pack`), or None when it does not fit."""
+        if report.pack_size() > len(self.words):
+            return None
+        t, hosts, guests, finished = report.pack(out=self.words)
+        return Mapped(self.token, t, *hosts.shape, guests.shape[1], len(finished))
+
+    def close(self) -> None:
+        del self.words
+        with contextlib.suppress(BufferError):  # a view still held: unmapped when it goes
+            self.map.close()
+        os.close(self.fd)
+
+
+def _can_share() -> bool:
+    """Whether reports can come through a shared buffer: Linux (``memfd``, ``/proc``), and a driver that runs
+    on a node itself (not a Ray client's, whose node is the cluster's)."""
+    if not sys.platform.startswith("linux") or not hasattr(os, "memfd_create"):
+        return False
+    with contextlib.suppress(Exception):
+        from ray.util.client import ray as client
+
+        if client.is_connected():
+            return False
+    return True
+
+
+class _Reader:
+    """The driver's side of an actor's report buffer (:class:`Offer`), mapped read-only."""
+
+    def __init__(self, offer: Offer) -> None:
+        fd = os.open(f"/proc/{offer.pid}/fd/{offer.fd}", os.O_RDONLY)
+        try:
+            self.map = mmap.mmap(fd, offer.nbytes, prot=mmap.PROT_READ)
+        finally:
+            os.close(fd)
+        if self.map[:_TOKEN_BYTES] != offer.token.encode():  # not that actor's buffer (a pid of another host)
+            self.map.close()
+            raise OSError("not the buffer offered")
+        self.token = offer.token
+        self.words = np.frombuffer(self.map, dtype=np.float64, offset=_TOKEN_BYTES)
+
+    def read(self, m: Mapped) -> tuple[float, np.ndarray, np.ndarray, np.ndarray]:
+        """The packed report ``m`` in arrays of the driver's own (the actor writes the next one in place),
+        read-only like the object store's."""
+        a, g = m.rows * m.hosts, 3 * m.guests
+        w = self.words
+        hosts = w[:a].reshape(m.rows, m.hosts).copy()
+        guests = w[a : a + g].reshape(3, m.guests).copy()
+        finished = w[a + g : a + g + m.finished].view(np.int64).copy()
+        for x in (hosts, guests, finished):
+            x.flags.writeable = False
+        return m.t, hosts, guests, finished
+
+    def close(self) -> None:
+        del self.words
+        with contextlib.suppress(BufferError):  # a view still held: unmapped when it goes
+            self.map.close()
+
+
 class ShardActor:
     """A :class:`~cloudsim.model.HostShard` in an actor process. ``trace`` arrives from the object store
     (one copy per node, read in place). Every call first ends the migrations due at the completion times
@@ -50,16 +156,32 @@ class ShardActor:
         }
         spec = dataclasses.replace(spec, **arrays)
         self.shard = HostShard(spec, trace) if state is None else HostShard.restore(state, trace)
+        self._buffer: _Buffer | None = None
 
     def apply_all(self, events: Events) -> None:
         """The events since the last call, in order (:meth:`HostShard.run`), in one call."""
         self.shard.run(_own(events))
 
-    def advance(self, events: Events, t: float, tick: int) -> Any:
-        """:meth:`apply_all` of ``events`` (those since the last call), then advance to ``t``; the report
-        travels packed (see :meth:`HostReport.pack`)."""
+    def advance(self, events: Events, t: float, tick: int, token: str | None = None) -> Any:
+        """:meth:`apply_all` of ``events`` (those since the last call), then advance to ``t``. The report travels
+        packed (see :meth:`HostReport.pack`): through this actor's shared buffer when the driver has mapped it
+        (``token`` is that buffer's), else through the object store, with an :class:`Offer` of a buffer (one
+        large enough) unless the driver wants none (``token`` None). Returns (packed or None, :class:`Mapped`
+        or None, :class:`Offer` or None)."""
         self.shard.run(_own(events))
-        return self.shard.advance(t, tick).pack()
+        report = self.shard.advance(t, tick, copy=False)  # packed before the shard changes
+        if token is None:
+            return report.pack(), None, None
+        buf = self._buffer
+        if buf is not None and token == buf.token and (mapped := buf.write(report)) is not None:
+            return None, mapped, None
+        words = report.pack_size()
+        if buf is None or words > len(buf.words):  # room for twice the guests, and at least 4 a host
+            if buf is not None:
+                buf.close()
+            words += max(3 * len(report.guest_ids) + len(report.finished), 12 * len(report.host_ids))
+            buf = self._buffer = _Buffer(_TOKEN_BYTES + 8 * words)
+        return report.pack(), None, buf.offer()
 
     def snapshot(self, events: Events) -> bytes:
         """The shard's whole state (without the shared trace), after ``events``."""
@@ -113,6 +235,10 @@ class RayBackend:
         self._nodes: list[str] = []  # the alive nodes when the actors were placed, in id order
         self._snapping: list[tuple[int, Any, int]] = []  # saves under way: (actor, ref, its log's length then)
         self.actor_startup_cpu_s = 0.0  # CPU their worker processes used before (Ray and imports)
+        self._readers: list[_Reader | None] = []  # per actor: its report buffer, mapped (same node only)
+        self._share: list[bool] = []  # per actor: whether its reports may come through a buffer
+        self._node = ""  # the driver's node
+        self.shared_reports = 0  # reports that came through a buffer rather than the object store
 
     def grain(self, hosts: int) -> int:
         """About one actor per CPU of the cluster that the controller leaves: the driver is busy most of a
@@ -146,6 +272,9 @@ class RayBackend:
         self._log = [[] for _ in specs]
         self._pending, self._snapping = [], []
         self.node_ids = []
+        self._node = ray.get_runtime_context().get_node_id()
+        self._readers = [None for _ in specs]
+        self._share = [_can_share() for _ in specs]
 
     def save(self) -> list[bytes]:
         self._save()
@@ -180,6 +309,7 @@ class RayBackend:
             self.recovered += 1
             with contextlib.suppress(ray.exceptions.RayError):
                 ray.kill(self.handles[index])
+            self._drop_reader(index)
             handle = self._actor_class(index).remote(self._specs[index], self._trace_ref, self._saved[index])
             self.handles[index] = handle
             refs = [getattr(handle, method).remote(*args) for method, args in self._log[index]]
@@ -223,11 +353,43 @@ class RayBackend:
                     results[k] = value
         return results
 
+    def _token(self, index: int) -> str | None:
+        """What actor ``index``'s next advance is told of its report buffer: the token of the one mapped,
+        ``""`` for none yet, None when its reports take the object store."""
+        reader = self._readers[index]
+        return reader.token if reader is not None else "" if self._share[index] else None
+
+    def _drop_reader(self, index: int) -> None:
+        reader, self._readers[index] = self._readers[index], None
+        if reader is not None:
+            reader.close()
+
+    def _received(self, index: int, result: tuple[Any, Mapped | None, Offer | None]) -> Any:
+        """Actor ``index``'s packed report from its advance's ``result``, read from its buffer when it came
+        there; an offered buffer is mapped for the next ones (on the driver's node), else declined."""
+        packed, mapped, offer = result
+        if mapped is not None:
+            reader = self._readers[index]
+            if reader is None or reader.token != mapped.token:
+                raise RuntimeError(f"host actor {index} wrote its report into a buffer the driver has not mapped")
+            packed = reader.read(mapped)
+            self.shared_reports += 1
+        if offer is not None:
+            self._drop_reader(index)
+            if offer.node_id == self._node:
+                try:
+                    self._readers[index] = _Reader(offer)
+                except (OSError, ValueError):  # not reachable here (another machine's pid, a /proc that hides it)
+                    self._share[index] = False
+            else:
+                self._share[index] = False
+        return packed
+
     def advance(self, t: float, tick: int) -> HostReport:
         calls = []
         for i in range(len(self.handles)):  # the commands queued for the actor travel with the call
-            calls.append((i, self._call(i, "advance", self.outbox.take(i), t, tick)))
-        packed = self._gather(calls)
+            calls.append((i, self._call(i, "advance", self.outbox.take(i), t, tick, self._token(i))))
+        packed = [self._received(i, r) for (i, _), r in zip(calls, self._gather(calls), strict=True)]
         self._ticks += 1
         if self.checkpoint_ticks and self._ticks % self.checkpoint_ticks == 0:
             # each actor saves its shard while the controller decides; the next call collects the saves
@@ -273,5 +435,7 @@ class RayBackend:
                 self.actor_cpu_s = self.actor_startup_cpu_s = float("nan")
         for h in self.handles:
             ray.kill(h)
+        for i in range(len(self._readers)):
+            self._drop_reader(i)
         self.handles = []
         self._pending, self._snapping = [], []

@@ -174,11 +174,23 @@ class HostReport:
     guest_req_mips: np.ndarray  # their request now (host MIPS, overhead included)
     finished: np.ndarray  # guests that finished (cloudsim model: a request of 0) since the last report
 
-    def pack(self) -> tuple[float, np.ndarray, np.ndarray, np.ndarray]:
+    def pack_size(self) -> int:
+        """The float64 words :meth:`pack` fills in ``out``."""
+        return _HOST_ROWS * len(self.host_ids) + 3 * len(self.guest_ids) + len(self.finished)
+
+    def pack(self, out: np.ndarray | None = None) -> tuple[float, np.ndarray, np.ndarray, np.ndarray]:
         """The report as three arrays (per host, per guest, finished guests) for a cheap trip between
         processes: one buffer each instead of one per field, a field (or a mode) per row, so that packing
-        and unpacking copy whole rows."""
-        hosts = np.empty((_HOST_ROWS, len(self.host_ids)))
+        and unpacking copy whole rows. With ``out`` (float64, at least :meth:`pack_size` words) the three
+        are views of its first words, one after another (the finished ids as int64)."""
+        n, g, f = len(self.host_ids), len(self.guest_ids), len(self.finished)
+        if out is None:
+            hosts, guests, finished = np.empty((_HOST_ROWS, n)), np.empty((3, g)), self.finished
+        else:
+            a = _HOST_ROWS * n
+            hosts, guests = out[:a].reshape(_HOST_ROWS, n), out[a : a + 3 * g].reshape(3, g)
+            finished = out[a + 3 * g : a + 3 * g + f].view(np.int64)
+            finished[:] = self.finished
         row = 0
         for k in _HOST_FIELDS:
             value = getattr(self, k)
@@ -188,13 +200,13 @@ class HostReport:
             else:
                 hosts[row] = value
                 row += 1
-        guests = np.stack([self.guest_ids.astype(np.float64), self.guest_util, self.guest_req_mips])
-        return self.t, hosts, guests, self.finished
+        guests[0], guests[1], guests[2] = self.guest_ids, self.guest_util, self.guest_req_mips
+        return self.t, hosts, guests, finished
 
     @staticmethod
     def unpack(packed: tuple[float, np.ndarray, np.ndarray, np.ndarray]) -> HostReport:
         """The inverse of :meth:`pack`: the fields are views of the packed rows (read-only when the arrays
-        came from Ray's object store: a report is read, never written)."""
+        came from an actor, through Ray's object store or a shared buffer: a report is read, never written)."""
         t, hosts, guests, finished = packed
         out: dict[str, np.ndarray] = {}
         row = 0
@@ -1087,12 +1099,13 @@ class HostShard:
 
     # ---------------------------------------------------------------------------------------- time
 
-    def advance(self, t: float, tick: int) -> HostReport:
-        """Integrate every host up to ``t``, take tick ``tick``'s utilizations, settle and report."""
+    def advance(self, t: float, tick: int, copy: bool = True) -> HostReport:
+        """Integrate every host up to ``t``, take tick ``tick``'s utilizations, settle and report (``copy``: see
+        :meth:`report`)."""
         self._integrate(t, np.arange(self.n))
         self.tick = tick
         self._settle(t, remove_idle=True)
-        return self.report(t)
+        return self.report(t, copy)
 
     def _invalidate(self) -> None:
         self._version += 1
@@ -1216,9 +1229,11 @@ class HostShard:
             out.setdefault(gid, []).append(h + self._first)
         return out
 
-    def report(self, t: float) -> HostReport:
+    def report(self, t: float, copy: bool = True) -> HostReport:
         """The settled state and the integrals so far, in arrays of the caller's own (the shard keeps none of
-        them; ``host_ids`` is the spec's)."""
+        them; ``host_ids`` is the spec's). Without ``copy`` the host arrays the shard keeps are its own, to be
+        read (packed) before the shard changes."""
+        own = np.copy if copy else np.asarray
         self._compact()
         finished, self._finished = np.array(sorted(self._finished), dtype=np.int64), []
         # the fair model settles only the hosts a command touches: the rows' figures come fresh (the same
@@ -1236,22 +1251,22 @@ class HostShard:
             host_ids=self.spec.host_ids,
             guests=guests,
             incoming=incoming,
-            cpu_used_mips=self._used.copy(),
-            cpu_requested_mips=self._requested.copy(),
+            cpu_used_mips=own(self._used),
+            cpu_requested_mips=own(self._requested),
             cpu_demand_mips=demand,
             cpu_delivered_mips=delivered,
             overhead_mips_by_mode=over_m,
             delivered_mips_by_mode=deliv_m,
             mem_used_mib=np.where(self._on, self.spec.reserve_mib + mem, 0.0),
-            power_w=self._power.copy(),
-            energy_j=self.energy_j.copy(),
-            active_s=self.active_s.copy(),
-            full_s=self.full_s.copy(),
-            requested_mips_s=self.requested_mips_s.copy(),
-            allocated_mips_s=self.allocated_mips_s.copy(),
-            migration_loss_mips_s=self.migration_loss_mips_s.copy(),
-            shutdowns=self.shutdowns.copy(),
-            shutdown_on_s=self.shutdown_on_s.copy(),
+            power_w=own(self._power),
+            energy_j=own(self.energy_j),
+            active_s=own(self.active_s),
+            full_s=own(self.full_s),
+            requested_mips_s=own(self.requested_mips_s),
+            allocated_mips_s=own(self.allocated_mips_s),
+            migration_loss_mips_s=own(self.migration_loss_mips_s),
+            shutdowns=own(self.shutdowns),
+            shutdown_on_s=own(self.shutdown_on_s),
             guest_ids=guest_ids,
             guest_util=guest_util,
             guest_req_mips=guest_req,
