@@ -297,6 +297,32 @@ def test_every_policy_runs_and_keeps_hosts_consistent(tmp_path, detector, select
     assert 0 <= s["sla"]["slatah_pct"] <= 100 and 0 <= s["sla"]["pdm_pct"] <= 100
 
 
+@pytest.mark.parametrize("detector", ["thr", "iqr", "mad", "lr", "lrr"])
+def test_the_detector_runs_on_the_hosts_with_guests_only_and_decides_as_on_every_host(tmp_path, detector, monkeypatch):
+    """A step asks the detector about the hosts whose lists hold guests; every other host gets the one
+    decision of an empty list. Each step's decisions are those of the detector run on every host."""
+    from cloudsim.placement.consolidation import Consolidator
+
+    param = {"thr": 0.8, "iqr": 1.5, "mad": 2.5, "lr": 1.2, "lrr": 1.2}[detector]
+    seen = {"steps": 0, "empty": 0, "over": 0}
+    fast = Consolidator._overloaded_all
+
+    def checked(self):
+        got = fast(self)
+        assert np.array_equal(got, self._overloaded(np.arange(self.H)))
+        seen["steps"] += 1
+        seen["empty"] += int((~self.busy).sum())
+        seen["over"] += int(got.sum())
+        return got
+
+    monkeypatch.setattr(Consolidator, "_overloaded_all", checked)
+    sc = trace_scenario(
+        tiny_day(tmp_path, n=16), f"consolidation.detector={detector}", f"consolidation.safety={param}"
+    )  # fmt: skip
+    run(sc)
+    assert seen["steps"] > 60 and seen["empty"] > 0 and seen["over"] > 0
+
+
 def test_migration_model_changes_durations(tmp_path):
     day = tiny_day(tmp_path)
     cs, _ = run(trace_scenario(day))

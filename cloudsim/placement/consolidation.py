@@ -92,6 +92,13 @@ class Consolidator:
         self._det_code, self._det_param = det.code if det is not None else (-1, 0.0)
         # the samples of a host's history the detector reads: the local regressions' window, or all (IQR, MAD)
         self._width = HISTORY if det is not None and det.name in ("iqr", "mad") else LR_WINDOW
+        # the detector's decision for a host with an empty list (requested sum 0, history length 0: it reads no
+        # history then), the same for every such host
+        one = np.zeros(1, dtype=np.int64)
+        self._empty_over = bool(
+            kernels.overloaded_hosts(self._det_code, self._det_param, one, np.zeros(1), np.ones(1),
+                                     np.zeros((1, self._width)), one)[0]
+        )  # fmt: skip
         self.rng = np.random.default_rng(settings.seed)
         self.lists: list[list[int]] = [[] for _ in range(self.H)]
         # the lists flattened at the last step (host h's: _flat[_offsets[h]:_offsets[h + 1]]), and the hosts
@@ -223,6 +230,14 @@ class Consolidator:
     def _overloaded(self, hosts: np.ndarray) -> np.ndarray:
         return kernels.overloaded_hosts(self._det_code, self._det_param, hosts, self.R, self.total, self.HH, self.HL)
 
+    def _overloaded_all(self) -> np.ndarray:
+        """:meth:`_overloaded` of every host, computed for the hosts with guests in their lists only: the others
+        (most of a consolidated data centre, switched off) get the one decision of an empty list."""
+        busy = np.flatnonzero(self.busy)
+        out = np.full(self.H, self._empty_over)
+        out[busy] = self._overloaded(busy)
+        return out
+
     # ------------------------------------------------------------------------------- placement
 
     def find_host(
@@ -318,7 +333,7 @@ class Consolidator:
         self.free_mem, self.free_cpu = free_mem.copy(), free_cpu.copy()
         lists = list(self.lists)  # the planned lists: a host's own copy once the step changes it (_own)
         self._refresh_all()  # every host's view, afresh
-        over_mask = self._overloaded(np.arange(self.H))
+        over_mask = self._overloaded_all()
         to_move: list[int] = []
         in_flight = bool((self.mig_to >= 0).any())
         over = np.flatnonzero(over_mask)
