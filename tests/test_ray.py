@@ -33,6 +33,11 @@ def test_ray_matches_local_byte_for_byte(ray_session, mixed_local, hosts_per_act
     assert mixed_local["nodes"] == {}
     assert stable_json(summary) == stable_json(mixed_local)
     assert backend.handles == []  # actors released at the end
+    # the reports came through the buffers the actors share with the driver (on its node): all but each
+    # actor's first (a value, with the offer of its buffer) and the few that outgrew a buffer
+    calls = summary["ticks"] * summary["actors"]
+    assert calls - 3 * summary["actors"] <= backend.shared_reports < calls
+    assert backend._readers == [None] * summary["actors"]  # unmapped at the end
 
 
 def test_quickstart_through_the_cli_on_ray(ray_session, tmp_path, capsys):
@@ -217,19 +222,13 @@ def test_an_offer_the_driver_cannot_map_is_declined_and_the_reports_come_as_valu
         backend._received(0, (None, Mapped("a" * 32, 0.0, 1, 1, 0, 0), None))
 
 
-def test_reports_come_through_shared_buffers_or_the_object_store_with_the_same_summary(
+def test_without_shared_buffers_the_reports_take_the_object_store_with_the_same_summary(
     ray_session, mixed_local, monkeypatch
 ):
+    """Where no buffer can be shared (no ``memfd``, a Ray client's driver) every report is a value."""
     from cloudsim.distributed import RayBackend, ray_backend
 
-    sc, _ = load_scenario("mixed-modes", ["ray.hosts_per_actor=3"])
-    shared = RayBackend()
-    summary = Simulation(sc, shared).run()
-    calls = summary["ticks"] * summary["actors"]
-    # every actor's first report is a value (with its offer), and a few more when a buffer grows
-    assert calls - 3 * summary["actors"] <= shared.shared_reports < calls
-    assert stable_json(summary) == stable_json(mixed_local)
-    assert shared._readers == [None, None, None]  # unmapped at the end
     monkeypatch.setattr(ray_backend, "_can_share", lambda: False)
-    stored = RayBackend()
-    assert stable_json(Simulation(sc, stored).run()) == stable_json(mixed_local) and stored.shared_reports == 0
+    sc, _ = load_scenario("mixed-modes", ["ray.hosts_per_actor=3"])
+    backend = RayBackend()
+    assert stable_json(Simulation(sc, backend).run()) == stable_json(mixed_local) and backend.shared_reports == 0
