@@ -6,7 +6,7 @@ line on stderr and exit code 2. Ray is imported only when a Ray run is asked for
 
 from __future__ import annotations
 
-from cloudsim._signals import early_stop, interrupt, point_stops, stops_to
+from cloudsim._signals import early_stop, interrupt, lost_stops_quiet, point_stops, received, stops_to
 
 if __name__ == "__main__":  # python -m cloudsim.cli (the console script installs it in cloudsim._entry)
     point_stops(early_stop)
@@ -163,7 +163,18 @@ class _Stopper:
         err.print("stopping: finishing the outputs first", highlight=False)
 
     def install(self) -> None:
+        """In place of :func:`~cloudsim._signals.interrupt`; a stop that reached that one and was swallowed
+        (see :data:`~cloudsim._signals.received`) stops the command now."""
         point_stops(self)  # main() puts back the handlers before when the command returns
+        if received:
+            received.clear()
+            raise KeyboardInterrupt
+
+    def check(self) -> None:
+        """Between ticks: a first stop whose KeyboardInterrupt Python swallowed stops the run here (one that
+        was not swallowed has ended the run already)."""
+        if self.count and not self.hold:
+            raise KeyboardInterrupt
 
 
 @contextlib.contextmanager
@@ -297,11 +308,11 @@ def run(
     ] = True,
 ) -> None:
     """Run a scenario and print its summary."""
+    stopper = _Stopper()
+    stopper.install()
     import cloudsim
     from cloudsim.metrics.prom import MetricsEndpoint
 
-    stopper = _Stopper()
-    stopper.install()
     if hold and metrics_port is None:
         raise UsageFailure("--hold: keeps the metrics endpoint up, so it needs --metrics-port")
     job = cloudsim.prepare(
@@ -336,7 +347,7 @@ def run(
             with contextlib.nullcontext() if local else _ray_output_to_stderr():
                 try:
                     result = job.run(
-                        progress=feedback.progress,
+                        progress=lambda done_s, total_s: (stopper.check(), feedback.progress(done_s, total_s)),
                         status=feedback.status,
                         endpoint=endpoint,
                         finishing=lambda: setattr(stopper, "hold", True),  # later signals wait for the outputs
@@ -558,12 +569,12 @@ def sweep(
     """Run a scenario over the cartesian product of --set values: each variant in-process in its own Ray task,
     one run folder per variant, sweep.csv (one row per variant) and compare.html. Variants already complete
     in --out (same scenario) are skipped, so running the command again finishes an interrupted sweep."""
+    stopper = _Stopper()
+    stopper.install()
     from rich.progress import MofNCompleteColumn
 
     from cloudsim import sweep as sw
 
-    stopper = _Stopper()
-    stopper.install()
     sets = list(set_ or [])
     try:
         variants = sw.plan(scenario, sets, max_memory_gib=max_memory)
@@ -619,11 +630,17 @@ def sweep(
     )
     with bar:
         task = bar.add_task(f"sweep {variants[0].scenario.name}", total=len(variants), last="")
+
+        def done(v: Any, how: str) -> None:
+            bar.update(task, advance=1, last=f"{how} {v.id}")
+            if how != "skipped":  # between variants: a first stop that Python swallowed stops the sweep here
+                stopper.check()
+
         result = sw.run(
             variants,
             out_dir,
             parallel,
-            on_done=lambda v, how: bar.update(task, advance=1, last=f"{how} {v.id}"),
+            on_done=done,
             guard=holding,
             before_running=starting,
         )
@@ -1439,7 +1456,8 @@ def main(argv: list[str] | None = None) -> int:
     # Ray's C++ failure handler takes SIGTERM while ray.init runs (and aborts with a stack dump); without it
     # a scheduler's SIGTERM at that moment reaches the CLI's handler like any other
     os.environ.setdefault("RAY_DISABLE_FAILURE_SIGNAL_HANDLER", "1")
-    with stops_to(interrupt):
+    received.clear()
+    with stops_to(interrupt), lost_stops_quiet():
         return _main(argv)
 
 

@@ -216,3 +216,74 @@ def test_a_status_line_while_ray_starts_and_the_total_wall_time_in_the_summary()
     row = next(ln for ln in proc.stdout.splitlines() if "start-up / total wall time" in ln)
     startup, total = (float(x) for x in re.findall(r"([\d.]+) s", row))
     assert 0 < startup < total
+
+
+def _swallowed_stop() -> None:
+    """SIGTERM raised in a weakref callback, as the import system's module locks have: the handler's
+    KeyboardInterrupt lands where nothing can catch it, and Python swallows it ("Exception ignored")."""
+    import weakref
+
+    class Lock:
+        pass
+
+    lock = Lock()
+    ref = weakref.ref(lock, lambda _: signal.raise_signal(signal.SIGTERM))
+    del lock
+    assert ref() is None
+
+
+def test_a_stop_python_swallows_during_the_run_stops_it_at_the_tick(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A stop whose KeyboardInterrupt Python swallows (seen: exit 0 after a full run, "Exception ignored in:
+    <function _get_module_lock.<locals>.cb>" on stderr) is kept: the run stops at the end of that tick, keeps
+    its outputs and exits 130, and Python prints nothing about it."""
+    from cloudsim.cli import main
+    from cloudsim.metrics.recorder import Recorder
+
+    publish = Recorder.publish
+
+    def publish_then_stop(self: Recorder) -> None:
+        publish(self)
+        if len(self.rows) == 5:
+            _swallowed_stop()
+
+    monkeypatch.setattr(Recorder, "publish", publish_then_stop)
+    out = tmp_path / "run"
+    code = main(["run", "quickstart", "--backend", "local", "--no-progress", "--out", str(out)])
+    err = capsys.readouterr().err
+    assert code == 130 and "Exception ignored" not in err and "KeyboardInterrupt" not in err
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["interrupted"] is True and summary["ticks"] == 5
+
+
+def test_a_stop_python_swallows_before_the_command_stops_it_as_it_begins(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Before a command's own handler is in place a stop raises through :func:`cloudsim._signals.interrupt`,
+    which keeps it: swallowed there, it stops the command as soon as the command's handler is in place."""
+    from cloudsim import cli
+
+    app = cli.app
+
+    def swallow_then_run(*args: object, **kwargs: object) -> object:
+        _swallowed_stop()
+        return app(*args, **kwargs)
+
+    monkeypatch.setattr(cli, "app", swallow_then_run)
+    before = signal.getsignal(signal.SIGTERM), signal.getsignal(signal.SIGINT), sys.unraisablehook
+    code = cli.main(["run", "quickstart", "--backend", "local", "--no-progress", "--json"])
+    captured = capsys.readouterr()
+    assert code == 130 and captured.out == "" and captured.err == ""  # (as a stop the command's handler raises)
+    assert (signal.getsignal(signal.SIGTERM), signal.getsignal(signal.SIGINT), sys.unraisablehook) == before
+
+
+def test_only_a_swallowed_stop_goes_unprinted(monkeypatch: pytest.MonkeyPatch) -> None:
+    from cloudsim._signals import lost_stops_quiet
+
+    printed: list[type] = []
+    monkeypatch.setattr(sys, "unraisablehook", lambda u: printed.append(u.exc_type))
+    with lost_stops_quiet():
+        for exc_type in (KeyboardInterrupt, ValueError):
+            sys.unraisablehook(types.SimpleNamespace(exc_type=exc_type))
+    assert printed == [ValueError]

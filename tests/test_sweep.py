@@ -392,3 +392,30 @@ def test_a_stop_while_a_variant_is_set_up_stops_the_local_sweep_and_a_failure_do
     with pytest.raises(KeyboardInterrupt):
         sw.one_after_another(stop_at_the_second, [(0,), (1,), (3,)], lambda i, v: seen.append((i, v)))
     assert [i for i, _ in seen] == [0]
+
+
+def test_a_stop_python_swallows_during_a_variant_stops_the_sweep_after_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A first stop whose KeyboardInterrupt Python swallowed while a variant ran (here in a weakref callback) is
+    kept: that variant is written, the sweep stops there (exit 130) and the next run finishes it."""
+    from cloudsim.metrics.recorder import Recorder
+    from tests.test_cli_run import _swallowed_stop
+
+    publish, swallowed = Recorder.publish, []
+
+    def publish_then_stop(self: Recorder) -> None:
+        publish(self)
+        if len(self.rows) == 3 and not swallowed:
+            swallowed.append(True)
+            _swallowed_stop()
+
+    monkeypatch.setattr(Recorder, "publish", publish_then_stop)
+    out = tmp_path / "sweep"
+    args = ["sweep", "quickstart", "--set", "seed=1,2,3", "--set", "duration=1h", "--out", str(out),
+            "--backend", "local", "--no-progress"]  # fmt: skip
+    assert main(args) == 130
+    captured = capsys.readouterr()
+    assert "1 ran" in captured.out and "Exception ignored" not in captured.err
+    assert sorted(p.name for p in out.iterdir() if (p / "summary.json").exists()) == ["seed=1"]
+    assert main(args) == 0 and "2 ran, 1 complete already" in capsys.readouterr().out

@@ -17,10 +17,8 @@ import logging
 import os
 import secrets
 import socket
-import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
 
 import ray
 
@@ -103,7 +101,7 @@ def _stops_kept() -> Iterator[list[int]]:
     thread only (elsewhere Python delivers no signal)."""
     import threading
 
-    from cloudsim._signals import stops_to
+    from cloudsim._signals import lost_stops_quiet, stops_to
 
     stopped: list[int] = []
     if threading.current_thread() is not threading.main_thread():
@@ -114,20 +112,14 @@ def _stops_kept() -> Iterator[list[int]]:
         stopped.append(signum)
         raise KeyboardInterrupt
 
-    def quiet(unraisable: Any) -> None:  # the ignored stop is kept: Python need not print it
-        if not (stopped and issubclass(unraisable.exc_type, KeyboardInterrupt)):
-            hook(unraisable)
-
     utils = ray._private.utils
     ray_sets = getattr(utils, "set_sigterm_handler", None)
     if ray_sets is not None:
         utils.set_sigterm_handler = lambda handler: None
-    hook, sys.unraisablehook = sys.unraisablehook, quiet
     try:
-        with stops_to(keep):
+        with stops_to(keep), lost_stops_quiet():  # the ignored stop is kept: Python need not print it
             yield stopped
     finally:
-        sys.unraisablehook = hook
         if ray_sets is not None:
             utils.set_sigterm_handler = ray_sets
 
