@@ -14,8 +14,12 @@ from cloudsim._signals import early_stop, point_stops
 def exit_now(code: int) -> None:
     """Leave with ``code`` once the command is done, its outputs written and closed. After a Ray session the
     interpreter's own teardown can crash in Ray's native threads (a segmentation fault instead of the exit
-    code), so a process that imported Ray flushes and ends without it."""
-    if "ray" not in sys.modules:
+    code), so a process that imported Ray flushes and ends without it. So does a stop (130): CPython marks a
+    KeyboardInterrupt "unhandled" as it leaves code that ``exec`` ran from a string (dataclasses and named
+    tuples make their methods so), even when a caller catches it, and at its exit under ``python -m`` an
+    interpreter so marked kills itself with SIGINT (seen: exit -2 and no output after a SIGTERM at
+    start-up)."""
+    if "ray" not in sys.modules and code != 130:
         sys.exit(code)
     for stream in (sys.stdout, sys.stderr):
         with contextlib.suppress(OSError, ValueError):  # closed or broken: nothing more to say there
