@@ -194,11 +194,19 @@ def test_a_stop_that_ray_init_swallows_still_stops_the_start(monkeypatch: pytest
     monkeypatch.setattr(session, "_shutdown", lambda started: seen.setdefault("shutdown", started))
     printed: list[object] = []
     monkeypatch.setattr(sys, "unraisablehook", printed.append)  # what Python would print
-    before = signal.getsignal(signal.SIGTERM), signal.getsignal(signal.SIGINT)
-    with pytest.raises(KeyboardInterrupt), session.ray_session(None):
-        pass
+    # a background job's SIGINT is ignored, and stays so (pytest started with `&` from a script): not here
+    ignored = signal.getsignal(sig) == signal.SIG_IGN
+    if ignored:
+        signal.signal(sig, signal.default_int_handler)
+    try:
+        before = signal.getsignal(signal.SIGTERM), signal.getsignal(signal.SIGINT)
+        with pytest.raises(KeyboardInterrupt), session.ray_session(None):
+            pass
+        assert (signal.getsignal(signal.SIGTERM), signal.getsignal(signal.SIGINT)) == before
+    finally:
+        if ignored:
+            signal.signal(sig, signal.SIG_IGN)
     assert seen["shutdown"] is True and seen["handler"] not in (*before, rays)
-    assert (signal.getsignal(signal.SIGTERM), signal.getsignal(signal.SIGINT)) == before
     assert not printed and sys.unraisablehook == printed.append  # no "Exception ignored in ..." traceback
 
 
