@@ -219,7 +219,7 @@ def test_an_offer_the_driver_cannot_map_is_declined_and_the_reports_come_as_valu
         assert backend._received(1, (packed, None, Offer("this-node", os.getpid(), f.fileno(), "a" * 32, 64))) is packed
     assert backend._token(0) is None and backend._token(1) is None and backend._readers == [None, None]
     with pytest.raises(RuntimeError, match="has not mapped"):
-        backend._received(0, (None, Mapped("a" * 32, 0.0, 1, 1, 0, 0), None))
+        backend._received(0, (None, Mapped("a" * 32, 0.0, 1, 0, 0), None))
 
 
 def test_without_shared_buffers_the_reports_take_the_object_store_with_the_same_summary(

@@ -178,6 +178,14 @@ class HostReport:
         """The float64 words :meth:`pack` fills in ``out``."""
         return _HOST_ROWS * len(self.host_ids) + 3 * len(self.guest_ids) + len(self.finished)
 
+    @staticmethod
+    def packed_views(words: np.ndarray, hosts: int, guests: int, finished: int) -> tuple[np.ndarray, ...]:
+        """The three arrays of a report packed into ``words`` (:meth:`pack` with ``out``), as views: the host
+        rows, the guest rows and the finished ids (int64), one after another."""
+        a, g = _HOST_ROWS * hosts, 3 * guests
+        return (words[:a].reshape(_HOST_ROWS, hosts), words[a : a + g].reshape(3, guests),
+                words[a + g : a + g + finished].view(np.int64))  # fmt: skip
+
     def pack(self, out: np.ndarray | None = None) -> tuple[float, np.ndarray, np.ndarray, np.ndarray]:
         """The report as three arrays (per host, per guest, finished guests) for a cheap trip between
         processes: one buffer each instead of one per field, a field (or a mode) per row, so that packing
@@ -187,9 +195,7 @@ class HostReport:
         if out is None:
             hosts, guests, finished = np.empty((_HOST_ROWS, n)), np.empty((3, g)), self.finished
         else:
-            a = _HOST_ROWS * n
-            hosts, guests = out[:a].reshape(_HOST_ROWS, n), out[a : a + 3 * g].reshape(3, g)
-            finished = out[a + 3 * g : a + 3 * g + f].view(np.int64)
+            hosts, guests, finished = HostReport.packed_views(out, n, g, f)
             finished[:] = self.finished
         row = 0
         for k in _HOST_FIELDS:
