@@ -27,19 +27,25 @@ def early_stop(signum: int, frame: object) -> None:
     os._exit(130)
 
 
-#: The stops :func:`interrupt` raised a KeyboardInterrupt for (the CLI clears it as a command starts). Python
-#: swallows an exception raised where nothing can catch it (a weakref callback, such as the import system's
-#: module locks', a ``__del__``, a fork callback: "Exception ignored in ...", and the program goes on), so a
-#: stop that lands there is lost unless someone looks here: the commands do, once their own handler is in
-#: place (see ``cloudsim.cli``).
+def kept_in(stops: list[int]) -> Handler:
+    """A handler for SIGINT and SIGTERM alike: the stop appended to ``stops``, then a KeyboardInterrupt. Python
+    swallows an exception raised where nothing can catch it (a weakref callback, such as the import system's
+    module locks', a ``__del__``, a fork callback: "Exception ignored in ...", and the program goes on), so a
+    stop that lands there is lost unless someone looks in ``stops`` afterwards."""
+
+    def keep(signum: int, frame: FrameType | None) -> None:
+        stops.append(signum)
+        raise KeyboardInterrupt
+
+    return keep
+
+
+#: The stops :data:`interrupt` raised a KeyboardInterrupt for (the CLI clears it as a command starts, and its
+#: commands look here once their own handler is in place: see ``cloudsim.cli``).
 received: list[int] = []
-
-
-def interrupt(signum: int, frame: object) -> None:
-    """SIGINT and SIGTERM alike: a KeyboardInterrupt, which the commands handle (the stop also kept in
-    :data:`received`)."""
-    received.append(signum)
-    raise KeyboardInterrupt
+#: SIGINT and SIGTERM alike: a KeyboardInterrupt, which the commands handle (the stop also kept in
+#: :data:`received`).
+interrupt = kept_in(received)
 
 
 @contextlib.contextmanager

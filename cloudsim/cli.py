@@ -163,7 +163,7 @@ class _Stopper:
         err.print("stopping: finishing the outputs first", highlight=False)
 
     def install(self) -> None:
-        """In place of :func:`~cloudsim._signals.interrupt`; a stop that reached that one and was swallowed
+        """In place of :data:`~cloudsim._signals.interrupt`; a stop that reached that one and was swallowed
         (see :data:`~cloudsim._signals.received`) stops the command now."""
         point_stops(self)  # main() puts back the handlers before when the command returns
         if received:
@@ -343,11 +343,16 @@ def run(
         err.print(f"metrics: {endpoint.url}", highlight=False)
     try:
         with _Feedback(job.scenario, progress and (err.is_terminal or not json_out)) as feedback:
+
+            def progressed(done_s: float, total_s: float) -> None:
+                stopper.check()  # a first stop that Python swallowed ends the run at this tick
+                feedback.progress(done_s, total_s)
+
             local = job.backend == "local" and job.address is None
             with contextlib.nullcontext() if local else _ray_output_to_stderr():
                 try:
                     result = job.run(
-                        progress=lambda done_s, total_s: (stopper.check(), feedback.progress(done_s, total_s)),
+                        progress=progressed,
                         status=feedback.status,
                         endpoint=endpoint,
                         finishing=lambda: setattr(stopper, "hold", True),  # later signals wait for the outputs

@@ -268,7 +268,7 @@ def test_a_stop_python_swallows_during_the_run_stops_it_at_the_tick(
 def test_a_stop_python_swallows_before_the_command_stops_it_as_it_begins(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """Before a command's own handler is in place a stop raises through :func:`cloudsim._signals.interrupt`,
+    """Before a command's own handler is in place a stop raises through :data:`cloudsim._signals.interrupt`,
     which keeps it: swallowed there, it stops the command as soon as the command's handler is in place."""
     from cloudsim import cli
 

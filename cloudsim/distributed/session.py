@@ -101,23 +101,18 @@ def _stops_kept() -> Iterator[list[int]]:
     thread only (elsewhere Python delivers no signal)."""
     import threading
 
-    from cloudsim._signals import lost_stops_quiet, stops_to
+    from cloudsim._signals import kept_in, lost_stops_quiet, stops_to
 
     stopped: list[int] = []
     if threading.current_thread() is not threading.main_thread():
         yield stopped
         return
-
-    def keep(signum: int, frame: object) -> None:
-        stopped.append(signum)
-        raise KeyboardInterrupt
-
     utils = ray._private.utils
     ray_sets = getattr(utils, "set_sigterm_handler", None)
     if ray_sets is not None:
         utils.set_sigterm_handler = lambda handler: None
     try:
-        with stops_to(keep), lost_stops_quiet():  # the ignored stop is kept: Python need not print it
+        with stops_to(kept_in(stopped)), lost_stops_quiet():  # the ignored stop is kept: Python need not print it
             yield stopped
     finally:
         if ray_sets is not None:
