@@ -272,13 +272,13 @@ def test_a_stop_python_swallows_before_the_command_stops_it_as_it_begins(
     which keeps it: swallowed there, it stops the command as soon as the command's handler is in place."""
     from cloudsim import cli
 
-    app = cli.app
+    command = cli._command()
 
     def swallow_then_run(*args: object, **kwargs: object) -> object:
         _swallowed_stop()
-        return app(*args, **kwargs)
+        return command(*args, **kwargs)
 
-    monkeypatch.setattr(cli, "app", swallow_then_run)
+    monkeypatch.setattr(cli, "_command", lambda: swallow_then_run)
     before = signal.getsignal(signal.SIGTERM), signal.getsignal(signal.SIGINT), sys.unraisablehook
     code = cli.main(["run", "quickstart", "--backend", "local", "--no-progress", "--json"])
     captured = capsys.readouterr()

@@ -172,17 +172,30 @@ def two_nodes() -> Iterator[TwoNodes]:
             shutil.rmtree(d, ignore_errors=True)
 
 
-def _cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
+def _cli(*args: str, env: dict[str, str]) -> subprocess.Popen:
     cmd = [sys.executable, "-m", "cloudsim.cli", "run", "mixed-modes", "--json", "--run-id", "two-nodes", *args]
-    return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
+    return subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def _finish(procs: list[subprocess.Popen]) -> list[subprocess.CompletedProcess]:
+    try:
+        outputs = [p.communicate(timeout=300) for p in procs]
+        return [subprocess.CompletedProcess(p.args, p.returncode, *o) for p, o in zip(procs, outputs, strict=True)]
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.kill()
+                p.communicate()
 
 
 @pytest.fixture(scope="module")
 def runs(two_nodes: TwoNodes) -> tuple[subprocess.CompletedProcess, subprocess.CompletedProcess]:
-    """mixed-modes (8 hosts) with one actor per host on the cluster, and the same run in-process."""
-    on_cluster = _cli("--address", two_nodes.address, "--hosts-per-actor", "1", env=two_nodes.env)
+    """mixed-modes (8 hosts) with one actor per host on the cluster, and the same run in-process, side by
+    side."""
     local_env = {k: v for k, v in os.environ.items() if k != "RAY_ADDRESS"}
-    local = _cli("--backend", "local", env=local_env)
+    procs = [_cli("--address", two_nodes.address, "--hosts-per-actor", "1", env=two_nodes.env),
+             _cli("--backend", "local", env=local_env)]  # fmt: skip
+    on_cluster, local = _finish(procs)
     assert on_cluster.returncode == 0, on_cluster.stderr[-3000:]
     assert local.returncode == 0, local.stderr[-3000:]
     return on_cluster, local

@@ -27,24 +27,27 @@ PROBE = textwrap.dedent(
     import psutil  # Ray ships it
     from cloudsim.distributed.session import ray_session, _TOKEN
 
-    def call(address, **auth):
+    def call(address, **auth):  # a client in a process of its own; the four run side by side
         env = {**os.environ, "RAY_AUTH_MODE": "token" if auth else "disabled", **auth}
         env.pop("RAY_AUTH_TOKEN", None) if not auth else None
         cmd = [sys.executable, "-c", sys.argv[1], address]
-        return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=120).stdout.strip()
+        return subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, text=True)
 
     with ray_session(num_cpus=1) as info:
         gcs = ray.get_runtime_context().gcs_address
         tree = psutil.Process().children(recursive=True)
-        result = {
-            "started": info["started"],
+        clients = {
             "anonymous": call(gcs),
             "loopback_anonymous": call("127.0.0.1:" + gcs.rsplit(":", 1)[1]),
             "wrong": call(gcs, RAY_AUTH_TOKEN="0" * 64),
             "token": call(gcs, RAY_AUTH_TOKEN=_TOKEN),
-            "token_on_a_command_line": any(_TOKEN in " ".join(p.cmdline()) for p in tree),
-            "still_works": ray.get(ray.remote(lambda: 7).remote()),
         }
+        result = {k: p.communicate(timeout=120)[0].strip() for k, p in clients.items()}
+        result.update(
+            started=info["started"],
+            token_on_a_command_line=any(_TOKEN in " ".join(p.cmdline()) for p in tree),
+            still_works=ray.get(ray.remote(lambda: 7).remote()),
+        )
     # a second private instance in the same process works (Ray keeps the first token it read)
     with ray_session(num_cpus=1):
         result["again"] = ray.get(ray.remote(lambda: 8).remote())

@@ -170,19 +170,24 @@ def query_range(base: str, expr: str, start: float, end: float) -> list:
 
 def test_backfilled_runs_answer_every_dashboard_panel(tmp_path, prometheus):
     env = dict(os.environ, RAY_AUTH_MODE="disabled")
-    qs, cons = tmp_path / "qs.om", tmp_path / "cons.om"
-    r = subprocess.run([*CLI, "run", "quickstart", "--backend", "local", "--no-progress", "--run-id", "qs1",
-                        "--openmetrics", str(qs)], capture_output=True, text=True, env=env)  # fmt: skip
-    assert r.returncode == 0, r.stderr
+    qs, cons, ha = tmp_path / "qs.om", tmp_path / "cons.om", tmp_path / "ha.om"
     sc = scenario_file(tmp_path, tiny_day(tmp_path))
-    r = subprocess.run([*CLI, "run", str(sc), "--no-progress", "--run-id", "cons1", "--openmetrics", str(cons),
-                        "--anchor", "now-6h"], capture_output=True, text=True, env=env)  # fmt: skip
-    assert r.returncode == 0, r.stderr
-    ha = tmp_path / "ha.om"  # a run with host failures, for the failure panels
-    r = subprocess.run([*CLI, "run", "ha-demo", "--backend", "local", "--no-progress", "--run-id", "ha1", "--set",
-                        "duration=12h", "--openmetrics", str(ha), "--anchor", "now-9h"],
-                       capture_output=True, text=True, env=env)  # fmt: skip
-    assert r.returncode == 0, r.stderr
+    runs = [  # side by side: quickstart, a consolidation on Ray, and a run with host failures (failure panels)
+        [*CLI, "run", "quickstart", "--backend", "local", "--no-progress", "--run-id", "qs1", "--openmetrics", str(qs)],
+        [*CLI, "run", str(sc), "--no-progress", "--run-id", "cons1", "--openmetrics", str(cons), "--anchor", "now-6h"],
+        [*CLI, "run", "ha-demo", "--backend", "local", "--no-progress", "--run-id", "ha1", "--set", "duration=12h",
+         "--openmetrics", str(ha), "--anchor", "now-9h"],
+    ]  # fmt: skip
+    procs = [subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env) for cmd in runs]
+    try:
+        for proc in procs:
+            _, err = proc.communicate(timeout=300)
+            assert proc.returncode == 0, err
+    finally:
+        for proc in procs:
+            if proc.poll() is None:
+                proc.kill()
+                proc.communicate()
     text = qs.read_text()
     assert text.endswith("# EOF\n") and 'run="qs1"' in text
     data = tmp_path / "data"
