@@ -52,7 +52,11 @@ def test_run_writes_its_outputs(tmp_path: Path) -> None:
     assert sorted(p.name for p in tmp_path.iterdir()) == [
         "metrics.jsonl", "placements.jsonl", "scenario.yaml", "summary.json", "timeseries.csv"
     ]  # fmt: skip
-    assert json.loads((tmp_path / "summary.json").read_text())["scenario"] == "quickstart"
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["scenario"] == "quickstart"
+    row = next(ln for ln in proc.stdout.splitlines() if "start-up / total wall time" in ln)
+    startup, total = (float(x) for x in re.findall(r"([\d.]+) s", row))
+    assert (startup, total) == (round(summary["startup_s"], 2), round(summary["total_wall_time_s"], 2))
 
 
 def _sigint_as_in_a_terminal() -> None:
@@ -65,14 +69,18 @@ def _sigint_as_in_a_terminal() -> None:
 def test_a_stop_on_the_ray_backend_keeps_the_outputs(tmp_path: Path, signals: list[signal.Signals]) -> None:
     """ray.init installs its own SIGTERM handler; the CLI puts its own back, so a scheduler's SIGTERM stops
     a Ray run like Ctrl-C: exit 130, the summary marked interrupted, every output written whole. A second
-    Ctrl-C while the outputs are written does not cut them short."""
+    Ctrl-C while the outputs are written does not cut them short.
+
+    The private Ray instance takes seconds to start: the progress on stderr says so first (plain lines, as
+    stderr is not a terminal), and the summary counts the start-up in the total wall time."""
     from tests.test_prometheus import free_port, get, poll
 
     out = tmp_path / "run"
     port = free_port()
-    cmd = [sys.executable, "-m", "cloudsim.cli", "run", "consolidation-demo", "--no-progress", "--set", "duration=30d",
+    cmd = [sys.executable, "-m", "cloudsim.cli", "run", "consolidation-demo", "--set", "duration=30d",
            "--metrics-port", str(port), "--realtime-factor", "20000", "--out", str(out)]  # fmt: skip
-    env = {**os.environ, "RAY_AUTH_MODE": "disabled"}
+    env = {**os.environ, "RAY_AUTH_MODE": "disabled", "COLUMNS": "100"}
+    env.pop("RAY_ADDRESS", None)
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
                             preexec_fn=_sigint_as_in_a_terminal)  # fmt: skip
     try:
@@ -96,6 +104,9 @@ def test_a_stop_on_the_ray_backend_keeps_the_outputs(tmp_path: Path, signals: li
     summary = json.loads((out / "summary.json").read_text())
     assert summary["interrupted"] is True and summary["backend"] == "ray"
     assert 3600 < summary["sim_time_s"] < 30 * 86400
+    lines = stderr.splitlines()
+    assert f"Starting a local Ray instance ({os.cpu_count()} CPUs)…" in lines and "Starting the host actors…" in lines
+    assert 0 < summary["startup_s"] < summary["total_wall_time_s"]
     rows = (out / "timeseries.csv").read_text().splitlines()
     assert len(rows) == summary["ticks"] + 1
     assert (out / "metrics.jsonl").read_text().count("\n") == summary["ticks"]
@@ -208,22 +219,6 @@ def test_a_stop_that_ray_init_swallows_still_stops_the_start(monkeypatch: pytest
             signal.signal(sig, signal.SIG_IGN)
     assert seen["shutdown"] is True and seen["handler"] not in (*before, rays)
     assert not printed and sys.unraisablehook == printed.append  # no "Exception ignored in ..." traceback
-
-
-def test_a_status_line_while_ray_starts_and_the_total_wall_time_in_the_summary() -> None:
-    """On the default backend a private Ray instance takes seconds to start: the progress on stderr says so
-    first (a plain line when stderr is not a terminal), and the summary counts the start-up in the total."""
-    env = {**os.environ, "RAY_AUTH_MODE": "disabled", "COLUMNS": "100"}
-    env.pop("RAY_ADDRESS", None)
-    cmd = [sys.executable, "-m", "cloudsim.cli", "run", "quickstart", "--set", "duration=30m"]
-    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300)
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    lines = proc.stderr.splitlines()
-    assert f"Starting a local Ray instance ({os.cpu_count()} CPUs)…" in lines and "Starting the host actors…" in lines
-    assert "Shutting down" not in proc.stderr  # off a terminal, only what comes before the simulation
-    row = next(ln for ln in proc.stdout.splitlines() if "start-up / total wall time" in ln)
-    startup, total = (float(x) for x in re.findall(r"([\d.]+) s", row))
-    assert 0 < startup < total
 
 
 def _swallowed_stop() -> None:
