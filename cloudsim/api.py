@@ -318,6 +318,11 @@ class Prepared:
         started = time.perf_counter()
         if session is not None and status is not None:
             status("Starting the host actors…")  # part of the run's own wall time (wall_time_s)
+        if status is not None:
+            from cloudsim._jit import run_kernels_uncached
+
+            if run_kernels_uncached(sc.consolidation is not None):
+                status("Compiling the simulation's kernels (once after an install or upgrade)…")
         if pace is not None:
             pace.start()
         try:
