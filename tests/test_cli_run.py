@@ -120,9 +120,9 @@ def test_resume_continues_an_interrupted_run_to_the_same_summary(tmp_path: Path)
     env = {**os.environ, "RAY_AUTH_MODE": "disabled"}
     base = [sys.executable, "-m", "cloudsim.cli", "run"]
     common = ["--backend", "local", "--no-progress", "--set", "duration=2d", "--run-id", "r"]
-    straight = subprocess.run([*base, "consolidation-demo", *common, "--json"], capture_output=True, text=True,
-                              env=env, timeout=300)  # fmt: skip
-    assert straight.returncode == 0, straight.stderr
+    # the run never stopped goes side by side with the one stopped
+    straight = subprocess.Popen([*base, "consolidation-demo", *common, "--json"], stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True, env=env)  # fmt: skip
     out, port = tmp_path / "run", free_port()
     proc = subprocess.Popen([*base, "consolidation-demo", *common, "--out", str(out), "--checkpoint-every", "2h",
                              "--metrics-port", str(port), "--realtime-factor", "20000"],
@@ -137,16 +137,19 @@ def test_resume_continues_an_interrupted_run_to_the_same_summary(tmp_path: Path)
         poll(past_five_hours, timeout=120, what="five simulated hours")
         proc.send_signal(signal.SIGTERM)
         proc.communicate(timeout=60)
+        straight_out, straight_err = straight.communicate(timeout=300)
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.communicate()
+        for p in (proc, straight):
+            if p.poll() is None:
+                p.kill()
+                p.communicate()
+    assert straight.returncode == 0, straight_err
     assert proc.returncode == 130 and (out / "checkpoint.pkl").is_file()
     assert json.loads((out / "summary.json").read_text())["interrupted"] is True
     resumed = subprocess.run([*base, "--resume", str(out), "--backend", "local", "--no-progress", "--json"],
                              capture_output=True, text=True, env=env, timeout=300)  # fmt: skip
     assert resumed.returncode == 0, resumed.stderr
-    a, b = json.loads(straight.stdout), json.loads(resumed.stdout)
+    a, b = json.loads(straight_out), json.loads(resumed.stdout)
     assert same_run_json(a) == same_run_json(b) and a["migrations"] > 0  # all but the wall-clock times
     assert json.loads((out / "summary.json").read_text())["sim_time_s"] == 2 * 86400
     assert not (out / "checkpoint.pkl").exists()  # a finished run keeps no checkpoint

@@ -85,7 +85,7 @@ def test_summaries_do_not_depend_on_the_grain(grain):
 
 def test_trace_summaries_byte_identical_on_host_actors_at_any_grain(tmp_path, ray_session):
     """Guests migrate between shards held by different actors: two hosts per actor, five, and auto, against
-    one in-process shard (one actor per host: test_ray_matches_local_byte_for_byte)."""
+    one in-process shard (one actor per host: test_cluster)."""
     from cloudsim.distributed import RayBackend
 
     day = tiny_day(tmp_path)
@@ -285,7 +285,7 @@ def test_a_run_resumed_from_its_checkpoint_ends_as_if_never_stopped(tmp_path, ra
 
     make = LocalBackend if backend == "local" else RayBackend
     sc = trace_scenario(tiny_day(tmp_path), "ray.hosts_per_actor=5")
-    whole = Simulation(sc, make())
+    whole = Simulation(sc, LocalBackend())  # (on Ray the same, byte for byte: the tests above)
     full = whole.run()
     sim = Simulation(sc, make())
     path = tmp_path / "checkpoint.pkl"

@@ -19,7 +19,7 @@ def mixed_local():
     return Simulation(sc, LocalBackend()).run()
 
 
-@pytest.mark.parametrize("hosts_per_actor", [1, 3])
+@pytest.mark.parametrize("hosts_per_actor", [2, 3])  # one host per actor: test_cluster
 def test_ray_matches_local_byte_for_byte(ray_session, mixed_local, hosts_per_actor):
     from cloudsim.distributed import RayBackend
 
@@ -27,7 +27,7 @@ def test_ray_matches_local_byte_for_byte(ray_session, mixed_local, hosts_per_act
     backend = RayBackend()
     summary = Simulation(sc, backend).run()
     assert summary["backend"] == "ray"
-    assert summary["actors"] == {1: 8, 3: 3}[hosts_per_actor]  # 8 hosts: one actor each, or ceil(8/3)
+    assert summary["actors"] == {2: 4, 3: 3}[hosts_per_actor]  # 8 hosts: ceil(8/2) or ceil(8/3) actors
     # the session is one node, which holds every actor; in-process there is none
     assert summary["nodes"] == {ray_session.get_runtime_context().get_node_id(): summary["actors"]}
     assert mixed_local["nodes"] == {}
