@@ -6,6 +6,8 @@ from __future__ import annotations
 import os
 import shutil
 import signal
+import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
@@ -38,6 +40,30 @@ def pytest_runtest_call(item: pytest.Item):
     if left != (mask, *handlers):
         pytest.fail(f"the test left the main thread's signals changed: {(mask, *handlers)} -> {left}", pytrace=False)
     return result
+
+
+#: What the process beside the suite runs: a short consolidating run, then the packing's warm-up.
+WARM = """
+from cloudsim.engine import LocalBackend, Simulation
+from cloudsim.packing.engine import warm_up
+from cloudsim.scenario import load_scenario
+
+Simulation(load_scenario("consolidation-demo", ["duration=2h"])[0], LocalBackend()).run()
+warm_up()
+"""
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _kernels_compiled_beside():
+    """On a fresh checkout numba compiles every kernel inside the suite, about 3 minutes here, in whichever
+    test first reaches each. A process beside the suite compiles the consolidation's and the packing's at the
+    start, on the core the suite mostly leaves idle; with the caches warm it loads them and ends in seconds.
+    No test depends on it: a test that reaches a kernel first compiles it itself. Ended with the session."""
+    proc = subprocess.Popen([sys.executable, "-c", WARM], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    yield
+    if proc.poll() is None:
+        proc.kill()
+    proc.wait()
 
 
 @pytest.fixture(autouse=True)
