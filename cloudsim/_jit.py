@@ -19,13 +19,19 @@ def uncached(*dispatchers: Any) -> bool:
     return False
 
 
-def run_kernels_uncached(consolidating: bool) -> bool:
-    """Whether a simulation run will compile kernels first: the shard's, the placement's and the recorder's,
-    and with ``consolidating`` the consolidation step's."""
+def run_kernels(scenario: Any) -> tuple[Any, ...]:
+    """Kernels every run of ``scenario``'s kind reaches: the shards' rows and sums and the recorder's, and the
+    consolidation step's when guests migrate. (The placer's and the fair model's events are not reached by
+    trace-driven runs.)"""
     from cloudsim.metrics.recorder import _mode_sums
-    from cloudsim.model.shard import _fair_events
+    from cloudsim.model.shard import _allocate_rows, _report_sums
     from cloudsim.placement import kernels
-    from cloudsim.placement.placer import _sync_and_pick
 
-    extra = (kernels.overload_pass, kernels.underload_pass) if consolidating else ()
-    return uncached(_fair_events, _sync_and_pick, _mode_sums, *extra)
+    c = scenario.consolidation
+    step = (kernels.index_build, kernels.host_views, kernels.underload_pass)
+    return (_allocate_rows, _report_sums, _mode_sums, *(step if c is not None and c.allocation == "migrate" else ()))
+
+
+def run_kernels_uncached(scenario: Any) -> bool:
+    """Whether a run of ``scenario`` will compile kernels first (see :func:`run_kernels`)."""
+    return uncached(*run_kernels(scenario))

@@ -321,7 +321,7 @@ class Prepared:
         if status is not None:
             from cloudsim._jit import run_kernels_uncached
 
-            if run_kernels_uncached(sc.consolidation is not None):
+            if run_kernels_uncached(sc):
                 status("Compiling the simulation's kernels (once after an install or upgrade)…")
         if pace is not None:
             pace.start()

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import importlib.util
+import json
+import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 from cloudsim._jit import uncached
+
+ROOT = Path(__file__).resolve().parents[1]
 
 KERNEL = """
 from numba import njit
@@ -49,25 +51,59 @@ def test_a_run_that_compiles_says_so_first(monkeypatch, capsys):
 
     asked = []
 
-    def uncached_run(consolidating: bool) -> bool:
-        asked.append(consolidating)
+    def uncached_run(scenario) -> bool:
+        asked.append(scenario.name)
         return True
 
     monkeypatch.setattr(_jit, "run_kernels_uncached", uncached_run)
     assert main(["run", "consolidation-demo", "--backend", "local", "--set", "duration=1h"]) == 0
     err = capsys.readouterr().err.splitlines()
     assert "Compiling the simulation's kernels (once after an install or upgrade)…" in err
-    assert asked == [True]
-    monkeypatch.setattr(_jit, "run_kernels_uncached", lambda consolidating: asked.append(consolidating))
+    assert asked == ["consolidation-demo"]
+    monkeypatch.setattr(_jit, "run_kernels_uncached", lambda scenario: asked.append(scenario.name))
     assert main(["run", "quickstart", "--backend", "local", "--set", "duration=1h"]) == 0
-    assert "Compiling" not in capsys.readouterr().err and asked == [True, False]
+    assert "Compiling" not in capsys.readouterr().err and asked == ["consolidation-demo", "quickstart"]
 
 
-@pytest.mark.parametrize("consolidating", [False, True])
-def test_this_checkout_has_the_run_kernels_cached_after_a_run(consolidating):
-    from cloudsim._jit import run_kernels_uncached
-    from cloudsim.cli import main
+#: Runs a scenario for 10 simulated minutes in a process of its own, then prints, for each kernel that
+#: cloudsim._jit asks about for it, whether the run reached it (loaded it from the cache or compiled it).
+PROBE = """
+import json, sys
+from pathlib import Path
+from cloudsim._jit import run_kernels
+from cloudsim.engine import LocalBackend, Simulation
+from cloudsim.scenario import load_scenario
+from tests.test_consolidation import tiny_day, trace_scenario
 
-    main(["run", "consolidation-demo" if consolidating else "quickstart", "--backend", "local", "--no-progress",
-          "--json", "--set", "duration=1h"])  # fmt: skip
-    assert not run_kernels_uncached(consolidating)
+name, folder = sys.argv[1], Path(sys.argv[2])
+if name in ("npa", "dvfs", "migrate"):
+    sc = trace_scenario(tiny_day(folder), f"consolidation.allocation={name}", duration="10m")
+else:
+    sc, _ = load_scenario(name, ["duration=10m"])
+Simulation(sc, LocalBackend()).run()
+print(json.dumps({f.py_func.__name__: bool(f.stats.cache_hits or f.stats.cache_misses) for f in run_kernels(sc)}))
+"""
+
+
+def test_every_kernel_asked_about_is_one_the_run_reaches(tmp_path):
+    """Else a run that never reaches a kernel would say it compiles on every run: the synthetic runs with and
+    without migrations, and trace-driven runs under each allocation (on a small trace of their own), side by
+    side, each in a fresh process."""
+    names = ["quickstart", "consolidation-demo", "npa", "dvfs", "migrate"]
+    procs = []
+    for name in names:
+        (tmp_path / name).mkdir()
+        cmd = [sys.executable, "-c", PROBE, name, str(tmp_path / name)]
+        procs.append(subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
+    try:
+        outputs = [p.communicate(timeout=300) for p in procs]
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.kill()
+                p.communicate()
+    for name, p, (out, err) in zip(names, procs, outputs, strict=True):
+        assert p.returncode == 0, (name, err[-2000:])
+        reached = json.loads(out.strip().splitlines()[-1])
+        assert reached and all(reached.values()), (name, reached)
+        assert ("underload_pass" in reached) == (name in ("consolidation-demo", "migrate")), name
