@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,27 @@ def stable_json(summary: dict[str, Any]) -> str:
 def same_run_json(summary: dict[str, Any]) -> str:
     """The summary as bytes to compare between backends, run id included: all but :data:`BACKEND_KEYS`."""
     return json.dumps({k: v for k, v in summary.items() if k not in BACKEND_KEYS})
+
+
+def side_by_side(
+    cmds: list[list[str]], envs: list[dict[str, str]] | None = None, timeout_s: float = 300, **popen: Any
+) -> list[subprocess.CompletedProcess]:
+    """Run the commands at the same time (text output captured; ``envs``: each one's environment; ``popen``:
+    further Popen arguments, such as ``cwd``) and wait for all; none is left running if one times out or the
+    caller is stopped."""
+    envs = envs or [None] * len(cmds)
+    procs = [
+        subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, **popen)
+        for cmd, env in zip(cmds, envs, strict=True)
+    ]
+    try:
+        outputs = [p.communicate(timeout=timeout_s) for p in procs]
+        return [subprocess.CompletedProcess(p.args, p.returncode, *o) for p, o in zip(procs, outputs, strict=True)]
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.kill()
+                p.communicate()
 
 
 #: A small Azure V1 data folder (the real one's format, see cloudsim/workload/azure.py): three flavors;

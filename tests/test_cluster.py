@@ -28,7 +28,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import same_run_json
+from tests.helpers import same_run_json, side_by_side
 
 RAY = str(Path(sys.executable).with_name("ray"))
 SECOND_NODE = "cloudsim_second_node"  # the custom resource only the second node has
@@ -172,20 +172,8 @@ def two_nodes() -> Iterator[TwoNodes]:
             shutil.rmtree(d, ignore_errors=True)
 
 
-def _cli(*args: str, env: dict[str, str]) -> subprocess.Popen:
-    cmd = [sys.executable, "-m", "cloudsim.cli", "run", "mixed-modes", "--json", "--run-id", "two-nodes", *args]
-    return subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-
-
-def _finish(procs: list[subprocess.Popen]) -> list[subprocess.CompletedProcess]:
-    try:
-        outputs = [p.communicate(timeout=300) for p in procs]
-        return [subprocess.CompletedProcess(p.args, p.returncode, *o) for p, o in zip(procs, outputs, strict=True)]
-    finally:
-        for p in procs:
-            if p.poll() is None:
-                p.kill()
-                p.communicate()
+def _cli(*args: str) -> list[str]:
+    return [sys.executable, "-m", "cloudsim.cli", "run", "mixed-modes", "--json", "--run-id", "two-nodes", *args]
 
 
 @pytest.fixture(scope="module")
@@ -193,9 +181,10 @@ def runs(two_nodes: TwoNodes) -> tuple[subprocess.CompletedProcess, subprocess.C
     """mixed-modes (8 hosts) with one actor per host on the cluster, and the same run in-process, side by
     side."""
     local_env = {k: v for k, v in os.environ.items() if k != "RAY_ADDRESS"}
-    procs = [_cli("--address", two_nodes.address, "--hosts-per-actor", "1", env=two_nodes.env),
-             _cli("--backend", "local", env=local_env)]  # fmt: skip
-    on_cluster, local = _finish(procs)
+    on_cluster, local = side_by_side(
+        [_cli("--address", two_nodes.address, "--hosts-per-actor", "1"), _cli("--backend", "local")],
+        envs=[two_nodes.env, local_env],
+    )
     assert on_cluster.returncode == 0, on_cluster.stderr[-3000:]
     assert local.returncode == 0, local.stderr[-3000:]
     return on_cluster, local

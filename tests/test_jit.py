@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import subprocess
 import sys
 from pathlib import Path
 
 from cloudsim._jit import uncached
+from tests.helpers import side_by_side
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -90,20 +90,11 @@ def test_every_kernel_asked_about_is_one_the_run_reaches(tmp_path):
     without migrations, and trace-driven runs under each allocation (on a small trace of their own), side by
     side, each in a fresh process."""
     names = ["quickstart", "consolidation-demo", "npa", "dvfs", "migrate"]
-    procs = []
     for name in names:
         (tmp_path / name).mkdir()
-        cmd = [sys.executable, "-c", PROBE, name, str(tmp_path / name)]
-        procs.append(subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
-    try:
-        outputs = [p.communicate(timeout=300) for p in procs]
-    finally:
-        for p in procs:
-            if p.poll() is None:
-                p.kill()
-                p.communicate()
-    for name, p, (out, err) in zip(names, procs, outputs, strict=True):
-        assert p.returncode == 0, (name, err[-2000:])
-        reached = json.loads(out.strip().splitlines()[-1])
+    runs = side_by_side([[sys.executable, "-c", PROBE, name, str(tmp_path / name)] for name in names], cwd=ROOT)
+    for name, r in zip(names, runs, strict=True):
+        assert r.returncode == 0, (name, r.stderr[-2000:])
+        reached = json.loads(r.stdout.strip().splitlines()[-1])
         assert reached and all(reached.values()), (name, reached)
         assert ("underload_pass" in reached) == (name in ("consolidation-demo", "migrate")), name

@@ -21,6 +21,7 @@ import pytest
 import yaml
 
 from cloudsim.metrics.families import HELP
+from tests.helpers import side_by_side
 from tests.test_consolidation import scenario_file, tiny_day
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -178,16 +179,8 @@ def test_backfilled_runs_answer_every_dashboard_panel(tmp_path, prometheus):
         [*CLI, "run", "ha-demo", "--backend", "local", "--no-progress", "--run-id", "ha1", "--set", "duration=12h",
          "--openmetrics", str(ha), "--anchor", "now-9h"],
     ]  # fmt: skip
-    procs = [subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env) for cmd in runs]
-    try:
-        for proc in procs:
-            _, err = proc.communicate(timeout=300)
-            assert proc.returncode == 0, err
-    finally:
-        for proc in procs:
-            if proc.poll() is None:
-                proc.kill()
-                proc.communicate()
+    for r in side_by_side(runs, envs=[env] * len(runs)):
+        assert r.returncode == 0, r.stderr
     text = qs.read_text()
     assert text.endswith("# EOF\n") and 'run="qs1"' in text
     data = tmp_path / "data"
