@@ -136,8 +136,11 @@ def overloaded_hosts(kind: int, param: float, hosts: np.ndarray, R: np.ndarray, 
 #: is the same but for rounding (the same power segment and load) the last bits chose; here the lowest id
 #: does, which lets :func:`find_host_indexed` find the host without looking at every host.
 POWER_RESOLUTION_W = 1e-3
-#: What the bound of :func:`_leaf` keeps below the computed increase, for rounding (watts).
-_BOUND_SLACK_W = 1e-6
+#: What a node's bound keeps below the computed increase, for rounding (watts). Only a request's rise needs
+#: it: a leaf keeps its increase exactly as :func:`_key` computes it, and a request of 0 rises exactly 0, so
+#: its bound is the exact key (with a slack every bound of such a request fell a key below the hosts', and a
+#: search for it popped every node of the index).
+_BOUND_SLACK_W = 2e-6
 
 
 @njit(cache=True, inline="always")
@@ -240,10 +243,10 @@ def find_host(
 #
 # Hosts fall in classes (same type, capacity and power curve) and, by their allocated load now, in buckets:
 # class x power segment x quarter of a segment. The eligible hosts of a bucket sit together (``slot_host``),
-# ordered by their increase to their allocated load now (from the power at the reported load, less a
-# rounding slack), under a segment tree whose nodes keep the most CPU one of them can take (free CPU capped
-# by a core), that least increase, the lowest host id, and bounds of the detectors and of what is free to
-# book (one row of ``node`` each). A request of r MIPS raises a host of the bucket at least its increase
+# ordered by their increase to their allocated load now (from the power at the reported load), under a
+# segment tree whose nodes keep the most CPU one of them can take (free CPU capped by a core), that least
+# increase, the lowest host id, and bounds of the detectors and of what is free to book (one row of ``node``
+# each). A request of r MIPS raises a host of the bucket at least its increase
 # plus r at the least slope it can reach from the bucket. A best-first search pops nodes of every bucket by
 # (key of that bound, lowest host id), skipping a node whose hosts cannot take the guest (room, booking) or
 # would all be refused by the detector, so the first host popped that the detector accepts is the lowest-id
@@ -276,13 +279,13 @@ def _rise(lo: float, hi: float, d: float, table: np.ndarray) -> float:
             best = min(best, power(table, j / SEGMENTS + d) - power(table, j / SEGMENTS))
         for j in range(int(np.floor((lo + d) * SEGMENTS)) + 1, min(int(np.ceil((hi + d) * SEGMENTS)), SEGMENTS + 1)):
             best = min(best, power(table, j / SEGMENTS) - power(table, j / SEGMENTS - d))
-    return best - _BOUND_SLACK_W
+    return best - _BOUND_SLACK_W if d > 0 else best
 
 
 @njit(cache=True, inline="always")
 def _leaf_values(h: int, S: np.ndarray, A: np.ndarray, p0: np.ndarray, total: np.ndarray, pe_mips: np.ndarray,
                  ptab: np.ndarray) -> tuple[float, float]:  # fmt: skip
-    return min(_avail(h, S, total), pe_mips[h]), power(ptab[h], A[h] / total[h]) - p0[h] - _BOUND_SLACK_W
+    return min(_avail(h, S, total), pe_mips[h]), power(ptab[h], A[h] / total[h]) - p0[h]
 
 
 # What bounds a node keeps of its hosts' detectors (columns of its row of ``node``), each
