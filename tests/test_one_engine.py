@@ -217,6 +217,23 @@ def test_migrations_respect_compatibility():
     assert s["migrations_by_mode"]["container"]["count"] > 0
 
 
+def test_guests_larger_than_a_core_migrate():
+    """Our guests have vCPUs and the shards cap a request at the host's capacity only, so the consolidator does
+    too: a guest requesting more than one core finds targets (with CloudSim's cap of one core it found none,
+    and overloaded hosts stayed overloaded for good)."""
+    sim = Simulation(demo(duration="12h"), LocalBackend())
+    con, core, start = sim.consolidator, sim.cluster.mips_per_core, sim._migrate
+    moves = []
+
+    def migrate(t, v, target, commands):
+        moves.append(con.req[v] > core[target])
+        return start(t, v, target, commands)
+
+    sim._migrate = migrate
+    s = sim.run()
+    assert s["migrations"] == len(moves) and sum(moves) > 0.05 * len(moves), (sum(moves), len(moves))
+
+
 @pytest.mark.parametrize("kill_at", [5, 24, 30])
 def test_a_killed_host_actor_is_rebuilt_and_the_summary_does_not_change(tmp_path, ray_session, kill_at):
     """SIGKILL one actor's process mid-run (before the first save at tick 12; as the save of tick 24 is under

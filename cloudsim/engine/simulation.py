@@ -276,8 +276,13 @@ class Simulation:
         settings = Settings(detector, c.selection, c.wake, c.retarget, book_migrations=not self.cloudsim, seed=s.seed,
                             underload_below=c.underload_below, max_migrations=c.max_migrations)  # fmt: skip
         link = np.full(len(cl), c.host_bandwidth_gbps * 1e6 if self.cloudsim else np.inf)
+        # CloudSim's VMs have one core, so a request is capped at (and must fit in) one of the host's; the
+        # shards of the cloudsim model allocate so. Our guests have vCPUs and the shards cap a request at the
+        # host's capacity only, so the consolidator's view does too (a core cap would price a 4-vCPU guest at
+        # one core and find it no target anywhere)
+        core = cl.mips_per_core if self.cloudsim else cl.cpu_mips
         return Consolidator(
-            settings, cl.cpu_mips, cl.mips_per_core, cl.power_curve_w, cl.group, vm_mips, scale, vm_ram,
+            settings, cl.cpu_mips, core, cl.power_curve_w, cl.group, vm_mips, scale, vm_ram,
             book_mem, book_bw, book_cpu, link, None if compatible.all() else compatible,
         )  # fmt: skip
 
