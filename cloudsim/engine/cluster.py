@@ -116,6 +116,7 @@ class Cluster:
         self._min_cache: dict[int, tuple[float, float]] = {}
         self._request_cache: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray, Callable[[int], str], np.ndarray]] = {}
         self._shape_refs: list[GuestShape] = []  # keep cached shapes alive (id() keys)
+        self._group_of: list[int] = self.group.tolist()  # a host's group as a Python int, for the per-event paths
 
     def __len__(self) -> int:
         return len(self.names)
@@ -165,6 +166,14 @@ class Cluster:
         c = p.cpu_fraction(shape.kernel_intensity)
         mem_over = p.memory_overhead_mib(guest_mib, shape.vcpus)
         return GuestCost(True, "", cpu, c, cpu / (1.0 - c), guest_mib + mem_over, mem_over, p)
+
+    def cost_on(self, shape: GuestShape, h: int) -> GuestCost:
+        """What a guest of this shape costs on host ``h`` (:meth:`costs` of its group)."""
+        return self.costs(shape)[self._group_of[h]]
+
+    def same_group(self, a: int, b: int) -> bool:
+        """Whether hosts ``a`` and ``b`` are of one group (so a guest costs the same on both)."""
+        return self._group_of[a] == self._group_of[b]
 
     def min_demand(self, shape: GuestShape) -> tuple[float, float]:
         """The least (cpu MIPS, memory MiB) the guest reserves on any host it can run on (cached per shape,

@@ -187,6 +187,9 @@ class Simulation:
         self.migration = MigrationModel(c.migration if c is not None else "precopy")
         # a host's link, MB/s (without a consolidation section, maintenance drains use its default, 1 Gbit/s)
         self.link_mb_s = (c or Consolidation()).host_bandwidth_gbps * 1e6 / 8000
+        self._durations: dict[tuple[float, bool], tuple[float, float]] = {}  # (MiB, container): (time, downtime)
+        #: (kind, p1, p2) of a shape's utilization, by id(shape): the cluster's cost cache keeps each shape alive
+        self._util_params: dict[int, tuple[int, float, float]] = {}
         self.consolidator = self._consolidator() if c is not None else None
         #: called as ``hook(t, report)`` after every tick (tests check invariants here)
         self.tick_hooks: list[Callable[[float, HostReport], None]] = []
@@ -216,6 +219,7 @@ class Simulation:
         state = dict(self.__dict__)
         state["backend"] = None  # the shards travel as _saved_shards
         state["tick_hooks"] = []
+        state["_util_params"] = {}  # keyed by id(): per process
         return state
 
     def save(self, path: Path) -> None:
@@ -463,7 +467,7 @@ class Simulation:
 
     def _admit(self, t: float, guest: Guest, h: int, commands: dict[int, list[Command]]) -> float:
         """Book ``guest`` on host ``h`` and start it there (it boots); returns when it will be running."""
-        cost = self.cluster.costs(guest.shape)[int(self.cluster.group[h])]
+        cost = self.cluster.cost_on(guest.shape, h)
         self._book(h, cost.cpu_reserved_mips, cost.mem_mib)
         self.view.guests[h] += 1
         self.placer.touch(h)
@@ -480,11 +484,14 @@ class Simulation:
         return t + boot_s
 
     def _place(self, guest: Guest, h: int, end_s: float | None = None) -> Place:
-        cost = self.cluster.costs(guest.shape)[int(self.cluster.group[h])]
+        cost = self.cluster.cost_on(guest.shape, h)
         if guest.column is not None:
             kind, p1, p2 = DIST_TRACE, float(guest.column), 0.0
-        else:
-            kind, p1, p2 = utilization_params(guest.shape)
+        else:  # (cost_on above keeps the shape alive)
+            params = self._util_params.get(id(guest.shape))
+            if params is None:
+                params = self._util_params[id(guest.shape)] = utilization_params(guest.shape)
+            kind, p1, p2 = params
         mode = MODE_INDEX[guest.shape.mode]
         return Place(guest.id, h, mode, cost.cpu_mips, cost.overhead_c, cost.mem_mib, kind, p1, p2, end_s)
 
@@ -547,9 +554,12 @@ class Simulation:
         completion event, the statistics. Returns when it completes."""
         guest = self.guests_by_id[v]
         hosted = self.state.hosted[v]
-        cost = self.cluster.costs(guest.shape)[int(self.cluster.group[target])]
+        cost = self.cluster.cost_on(guest.shape, target)
         container = guest.shape.mode is VirtMode.CONTAINER
-        dur, down = self.migration.duration(guest.memory_mib, self.link_mb_s, container)
+        key = (guest.memory_mib, container)
+        if key not in self._durations:
+            self._durations[key] = self.migration.duration(guest.memory_mib, self.link_mb_s, container)
+        dur, down = self._durations[key]
         end = t + dur
         stats = self.state.migration_stats[guest.shape.mode.value]
         stats[0] += 1
@@ -578,8 +588,9 @@ class Simulation:
             return False
         del self.state.migrating[v]
         hosted = self.state.hosted[v]
-        self.view.guests[hosted.host] -= 1
-        self._unbook(hosted.host, hosted.cpu_mips, hosted.mem_mib)
+        src = hosted.host
+        self.view.guests[src] -= 1
+        self._unbook(src, hosted.cpu_mips, hosted.mem_mib)
         for first, cpu, mem in m.passes:
             self._unbook(first, cpu, mem)
         hosted.host, hosted.cpu_mips, hosted.mem_mib = m.target, m.cpu_mips, m.mem_mib
@@ -587,13 +598,14 @@ class Simulation:
         self.placer.touch(m.target)
         if self.consolidator is not None:
             self.consolidator.complete(v)
-        self._now_on(self.guests_by_id[v], m.target)
+        if not self.cluster.same_group(src, m.target):  # within a group, what depends on the host is the same
+            self._now_on(self.guests_by_id[v], m.target)
         return True
 
     def _now_on(self, guest: Guest, h: int) -> None:
         """What depends on the host a guest runs on: its hypervisor type and memory overhead (for the
         recorder), its full request and overhead scale (for the consolidation view)."""
-        cost = self.cluster.costs(guest.shape)[int(self.cluster.group[h])]
+        cost = self.cluster.cost_on(guest.shape, h)
         self.state.htype[guest.id] = int(self.cluster.htype[h])
         self.state.mem_overhead_mib[guest.id] = cost.mem_overhead_mib
         if self.consolidator is not None:

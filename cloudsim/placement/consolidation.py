@@ -179,8 +179,10 @@ class Consolidator:
         """A migration ends: the guest leaves its source (and any first target) and runs on its target, at the
         end of the target's list. Returns (target, hosts left)."""
         src, dst = int(self.host_of[v]), int(self.mig_to[v])
-        left = [src] + [gh for gv, gh in self.ghosts if gv == v]
-        self.ghosts = [g for g in self.ghosts if g[0] != v]
+        left = [src]
+        if self.ghosts:
+            left += [gh for gv, gh in self.ghosts if gv == v]
+            self.ghosts = [g for g in self.ghosts if g[0] != v]
         for h in left:
             self.lists[h].remove(v)
         self.lists[dst].remove(v)
