@@ -53,8 +53,8 @@ class Consolidator:
     """The controller's consolidation view of ``hosts`` hosts and ``guests`` guests (ids 0..guests-1).
 
     Host arrays: ``total`` (CPU MIPS), ``pe_mips`` (what one guest's request is capped at and must fit in:
-    one core for CloudSim's one-core VMs, the whole host for guests with vCPUs), ``ptab`` (power curves, (hosts, 11)),
-    ``htype`` (hosts of one type are interchangeable when empty), ``link_bw`` (what a host's link can
+    one core for CloudSim's one-core VMs, the whole host for guests with vCPUs), ``ptab`` (power curves,
+    (hosts, 11)), ``htype`` (hosts of one type are interchangeable when empty), ``link_bw`` (what a host's link can
     book, CloudSim's bandwidth units). Guest arrays: ``vm_mips`` (full request without overhead), ``scale``
     (1 / (1 - overhead)), ``vm_ram`` (nominal RAM, for MMT), ``book_mem``, ``book_bw``, ``book_cpu`` (what
     a guest books on a host). Memory and CPU bookings live in the controller's view, which passes what is

@@ -271,7 +271,8 @@ def _bucket(c: int, a: float, t: float) -> int:
 def _rise(lo: float, hi: float, d: float, table: np.ndarray) -> float:
     """The least a request of ``d`` (a fraction of the host) raises the power of a host whose load is between
     ``lo`` and ``hi``: the power curve is linear between its points, so the rise is linear in the load between
-    the points and the points less ``d``, and its least is at one of them or at an end."""
+    the points and the points less ``d``, and its least is at one of them or at an end. Less
+    :data:`_BOUND_SLACK_W` for rounding, but for ``d`` = 0, whose rise is exactly 0."""
     best = power(table, lo + d) - power(table, lo)
     if hi > lo:
         best = min(best, power(table, hi + d) - power(table, hi))
