@@ -188,8 +188,6 @@ class Simulation:
         # a host's link, MB/s (without a consolidation section, maintenance drains use its default, 1 Gbit/s)
         self.link_mb_s = (c or Consolidation()).host_bandwidth_gbps * 1e6 / 8000
         self._durations: dict[tuple[float, bool], tuple[float, float]] = {}  # (MiB, container): (time, downtime)
-        #: (kind, p1, p2) of a shape's utilization, by id(shape): the cluster's cost cache keeps each shape alive
-        self._util_params: dict[int, tuple[int, float, float]] = {}
         self.consolidator = self._consolidator() if c is not None else None
         #: called as ``hook(t, report)`` after every tick (tests check invariants here)
         self.tick_hooks: list[Callable[[float, HostReport], None]] = []
@@ -219,7 +217,6 @@ class Simulation:
         state = dict(self.__dict__)
         state["backend"] = None  # the shards travel as _saved_shards
         state["tick_hooks"] = []
-        state["_util_params"] = {}  # keyed by id(): per process
         return state
 
     def save(self, path: Path) -> None:
@@ -487,11 +484,8 @@ class Simulation:
         cost = self.cluster.cost_on(guest.shape, h)
         if guest.column is not None:
             kind, p1, p2 = DIST_TRACE, float(guest.column), 0.0
-        else:  # (cost_on above keeps the shape alive)
-            params = self._util_params.get(id(guest.shape))
-            if params is None:
-                params = self._util_params[id(guest.shape)] = utilization_params(guest.shape)
-            kind, p1, p2 = params
+        else:
+            kind, p1, p2 = utilization_params(guest.shape)
         mode = MODE_INDEX[guest.shape.mode]
         return Place(guest.id, h, mode, cost.cpu_mips, cost.overhead_c, cost.mem_mib, kind, p1, p2, end_s)
 
