@@ -1028,7 +1028,7 @@ def test_a_request_of_nothing_is_bounded_by_the_hosts_own_key():
     load), and the bound of every bucket is the least key of its hosts, not one below: with a slack below it,
     every node of the index was searched for such a guest (46,000 at 50,000 hosts, against about 60)."""
     from cloudsim.placement.consolidation import _TargetIndex
-    from cloudsim.placement.kernels import SEGMENTS, SUB, _key, _rise, power_key
+    from cloudsim.placement.kernels import _AMIN, _UHI, _ULO, SEGMENTS, SUB, _key, _rise, power_key
 
     rng = np.random.default_rng(3)
     c = _random_consolidator(rng, 300, None, False)
@@ -1045,7 +1045,7 @@ def test_a_request_of_nothing_is_bounded_by_the_hosts_own_key():
         if not len(hosts):
             continue
         h0, o = rep[b // (SEGMENTS * SUB)], tbase[b]
-        bound = node[o + 1, 1] + _rise(node[o + 1, 10], -node[o + 1, 11], 0.0, c.ptab[h0])
+        bound = node[o + 1, _AMIN] + _rise(node[o + 1, _ULO], -node[o + 1, _UHI], 0.0, c.ptab[h0])
         assert power_key(bound) == min(_key(h, 0.0, c.A, c.total, c.ptab, c.p0) for h in hosts), b
         checked += 1
     assert checked > 10
