@@ -389,8 +389,7 @@ class Consolidator:
         if on is not None:  # the hosts that are on: the same, less this step's targets unless they may be emptied
             index = on
             if not self.cfg.retarget:
-                for _, th in moves:
-                    index.set(th, False)
+                index.exclude(np.array([th for _, th in moves], dtype=np.int64))
         else:
             index = _TargetIndex(self, self.busy & ~excl_under & ~self.down)
         u_now = self.util_mips / self.total
@@ -521,6 +520,12 @@ class _TargetIndex:
         c = self.c
         self.n_over = kernels.index_touch(h, self.n_over, self.eligible, self.wake_hosts, self.wake_pos,
                                           self.wake_end, c.busy, c.htype, self._set_args)  # fmt: skip
+
+    def exclude(self, hosts: np.ndarray) -> None:
+        """The hosts ``hosts`` (in order) may take no guests from now: :meth:`set` of each, in one compiled call."""
+        c = self.c
+        self.n_over = kernels.index_exclude(hosts, self.n_over, self.eligible, self.wake_hosts, self.wake_pos,
+                                            self.wake_end, c.busy, c.htype, self._set_args)  # fmt: skip
 
     def find(self, r: float, v: int, type_ok: np.ndarray, book: bool) -> int:
         """PABFD for guest ``v`` requesting ``r`` MIPS (see :meth:`Consolidator.find_host`); -1 if no host."""

@@ -709,13 +709,16 @@ def host_views(
     view's) has every VM's history one sample older, so its history row moves one sample along and only the
     newest is summed, the same terms in the same order (the samples past a VM's length are 0, and adding 0
     changes no sum). Such a host reads its VMs' records ``rec`` (:func:`observe`: one place per VM for what it
-    reads of four arrays)."""
+    reads of four arrays). Such a host with an empty list (most of a consolidated data centre: off) is left as
+    it is: its view is all 0 and one more sample of 0 changes nothing."""
     width = HH.shape[1]
     rec_req = rec[:, 0]
     for h in range(offsets.shape[0] - 1):
         lo, hi = offsets[h], offsets[h + 1]
         if stale[h]:
             _view(h, flat, lo, hi, req, pe_mips, total, hist, hist_len, vm_mips, S, A, R, HH, HL)
+            continue
+        if lo == hi:  # an empty list's view is all 0 (made afresh when the list emptied) and stays so
             continue
         # _sums and the newest sample in one loop: each record read once (two passes cost 0.85 ms a tick more)
         pe, t = pe_mips[h], total[h]
@@ -987,6 +990,20 @@ def index_touch(
             eligible[g] = True
             n_over = index_set(g, True, n_over, *set_args)
     return index_set(h, eligible[h], n_over, *set_args)
+
+
+@njit(cache=True)
+def index_exclude(
+    hosts: np.ndarray, n_over: int, eligible: np.ndarray, wake_hosts: np.ndarray, wake_pos: np.ndarray,
+    wake_end: np.ndarray, busy: np.ndarray, htype: np.ndarray, set_args: tuple,
+) -> int:  # fmt: skip
+    """Each of ``hosts`` in order made ineligible, then touched (:func:`index_touch`): one call for a step's targets
+    (a call from Python unpacks ``set_args`` once, not once a host). Returns the overflow list's new length."""
+    for k in range(hosts.shape[0]):
+        h = hosts[k]
+        eligible[h] = False
+        n_over = index_touch(h, n_over, eligible, wake_hosts, wake_pos, wake_end, busy, htype, set_args)
+    return n_over
 
 
 @njit(cache=True)
