@@ -49,7 +49,7 @@ from cloudsim.placement.detectors import Detector
 from cloudsim.placement.placer import Placer
 from cloudsim.scenario.schema import Consolidation, Scenario
 from cloudsim.virt import MODE_INDEX, MODES, VirtMode
-from cloudsim.workload import Guest, generate, trace_guests, utilization_params
+from cloudsim.workload import Guest, generate, trace_guests
 from cloudsim.workload.trace import Trace
 
 
@@ -481,13 +481,10 @@ class Simulation:
         return t + boot_s
 
     def _place(self, guest: Guest, h: int, end_s: float | None = None) -> Place:
-        cost = self.cluster.cost_on(guest.shape, h)
-        if guest.column is not None:
-            kind, p1, p2 = DIST_TRACE, float(guest.column), 0.0
-        else:
-            kind, p1, p2 = utilization_params(guest.shape)
-        mode = MODE_INDEX[guest.shape.mode]
-        return Place(guest.id, h, mode, cost.cpu_mips, cost.overhead_c, cost.mem_mib, kind, p1, p2, end_s)
+        if guest.column is None:
+            return Place(guest.id, h, *self.cluster.place_args(guest.shape, h), end_s)
+        mode, cpu, c, mem = self.cluster.place_args(guest.shape, h)[:4]
+        return Place(guest.id, h, mode, cpu, c, mem, DIST_TRACE, float(guest.column), 0.0, end_s)
 
     def _reject(self, t: float, guest: Guest, reason: str, detail: str) -> None:
         self.state.rejected += 1
