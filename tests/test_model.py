@@ -187,26 +187,28 @@ def test_settling_only_the_touched_hosts_gives_what_settling_all_gives(monkeypat
 
 def test_report_sums_are_the_bincounts_of_the_rows_bit_for_bit():
     """A report's per-host sums in one compiled pass equal, to the bit, the bincounts over the rows that define
-    them (in row order; a row that does not count adds 0)."""
-    from cloudsim.model.shard import N_MODES, _report_sums
+    them (in row order; a row that does not count adds 0), rows removed since the last cut (DEAD) among them."""
+    from cloudsim.model.shard import DEAD, N_MODES, RESIDENT, _report_sums
 
     rng = np.random.default_rng(12)
     for rows, n in ((0, 3), (1, 1), (40, 5), (3000, 200)):
         host, mode = rng.integers(0, n, rows), rng.integers(0, N_MODES, rows)
-        res = rng.random(rows) < 0.8
+        role = np.where(rng.random(rows) < 0.1, DEAD, RESIDENT)
+        live = role != DEAD
+        res = (rng.random(rows) < 0.8) & live
         req, c, mem = rng.uniform(0, 4000, rows), rng.choice([0.0, 0.02, 0.1, 0.3], rows), rng.uniform(0, 9000, rows)
         alloc = req * rng.uniform(0.5, 1.0, rows)
-        got = _report_sums(host, mode, res, req, alloc, c, mem, n, N_MODES)
+        got = _report_sums(host, role, mode, res, req, alloc, c, mem, n, N_MODES)
         delivered = np.where(res, alloc * (1.0 - c), 0.0)
         flat = host * N_MODES + mode
         want = (
             np.bincount(host[res], minlength=n),
-            np.bincount(host[~res], minlength=n),
+            np.bincount(host[~res & live], minlength=n),
             np.bincount(host, weights=np.where(res, req * (1.0 - c), 0.0), minlength=n),
             np.bincount(host, weights=delivered, minlength=n),
             np.bincount(flat, weights=np.where(res, alloc * c, 0.0), minlength=n * N_MODES).reshape(n, N_MODES),
             np.bincount(flat, weights=delivered, minlength=n * N_MODES).reshape(n, N_MODES),
-            np.bincount(host, weights=mem, minlength=n),
+            np.bincount(host, weights=np.where(live, mem, 0.0), minlength=n),
         )
         for g, w in zip(got, want, strict=True):
             assert g.shape == w.shape and np.array_equal(g, w)
@@ -217,18 +219,18 @@ def test_the_compiled_allocation_is_the_numpy_one_bit_for_bit(cloudsim):
     """Each row's request and allocation and each host's CPU in use, compiled, against the numpy formulas that
     define them: migrating rows on both sides, overloaded hosts scaled down (floored in the cloudsim model),
     hosts with no rows."""
-    from cloudsim.model.shard import INCOMING, OUTGOING, RESIDENT, SUPERSEDED, _allocate_rows
+    from cloudsim.model.shard import DEAD, INCOMING, OUTGOING, RESIDENT, SUPERSEDED, _allocate_rows
 
     rng = np.random.default_rng(21)
     for rows, n in ((0, 2), (5, 3), (400, 30), (5000, 120)):
         host = rng.integers(0, n, rows)
-        role = rng.choice([RESIDENT, RESIDENT, OUTGOING, INCOMING, SUPERSEDED], rows)
+        role = rng.choice([RESIDENT, RESIDENT, OUTGOING, INCOMING, SUPERSEDED, DEAD], rows)
         cpu, c = rng.choice([1000.0, 2500.0, 4000.0], rows), rng.choice([0.0, 0.02, 0.15], rows)
         util = rng.uniform(0, 1, rows) * (rng.random(rows) < 0.9)
         pe, total = rng.choice([1860.0, 2660.0], n), rng.choice([3720.0, 10640.0, 20000.0], n)
         tshare, sshare = 0.1, 0.9
         got = _allocate_rows(host, role, cpu, c, util, pe, total, tshare, sshare, cloudsim, n)
-        req = util * cpu / (1.0 - c)
+        req = np.where(role == DEAD, 0.0, util * cpu / (1.0 - c))  # a removed row asks nothing
         asked = np.minimum(req, pe[host]) if cloudsim else req
         incoming = role >= INCOMING
         share = np.where(incoming, asked * tshare, asked)
@@ -248,16 +250,19 @@ def test_the_compiled_allocation_is_the_numpy_one_bit_for_bit(cloudsim):
 
 
 def test_the_settle_sums_are_the_bincounts_of_the_rows_bit_for_bit():
-    """A settle's per-host sums in one compiled pass against the bincounts over the rows that define them."""
-    from cloudsim.model.shard import _settle_sums
+    """A settle's per-host sums in one compiled pass against the bincounts over the rows that define them; a row
+    removed since the last cut (DEAD, which requests and gets 0) gives a host no row."""
+    from cloudsim.model.shard import DEAD, RESIDENT, _settle_sums
 
     rng = np.random.default_rng(8)
     for rows, n in ((0, 2), (3, 3), (2000, 150)):
         host = rng.integers(0, n, rows)
-        req = rng.uniform(0, 3000, rows)
+        role = np.where(rng.random(rows) < 0.1, DEAD, RESIDENT)
+        live = role != DEAD
+        req = np.where(live, rng.uniform(0, 3000, rows), 0.0)
         alloc = req * rng.choice([1.0, 0.7, 1.1], rows)
-        res, out = rng.random(rows) < 0.7, rng.random(rows) < 0.2
-        got = _settle_sums(host, req, alloc, res, out, n)
+        res, out = (rng.random(rows) < 0.7) & live, (rng.random(rows) < 0.2) & live
+        got = _settle_sums(host, role, req, alloc, res, out, n)
         sums = [
             req,
             np.where(res, req, 0.0),
@@ -266,7 +271,7 @@ def test_the_settle_sums_are_the_bincounts_of_the_rows_bit_for_bit():
         ]
         # (floats even over no rows, where np.bincount gives integers)
         want = [np.bincount(host, weights=w, minlength=n).astype(np.float64) for w in sums]
-        want.append(np.bincount(host, minlength=n) > 0)
+        want.append(np.bincount(host[live], minlength=n) > 0)
         for g, w in zip(got, want, strict=True):
             assert g.shape == w.shape and g.dtype == w.dtype and np.array_equal(g, w)
 

@@ -54,8 +54,10 @@ DIST_CONSTANT, DIST_UNIFORM, DIST_NORMAL, DIST_TRACE = 0, 1, 2, 3
 #: Row roles: a resident guest, a guest migrating out (leaves at its end time), a guest migrating in
 #: (resident from its end time), an incoming migration superseded in the same step (leaves at its end).
 RESIDENT, OUTGOING, INCOMING, SUPERSEDED = 0, 1, 2, 3
-#: A row removed between ticks in the fair model, dropped at the next full settle (its guest id is -1).
+#: A row removed between ticks in the fair model (its guest id is -1): it counts nothing, and the rows
+#: marked so are dropped at a full settle once they are more than ``_DEAD_SHARE`` of the rows.
 DEAD = 4
+_DEAD_SHARE = 0.125
 
 
 @dataclass(frozen=True)
@@ -724,16 +726,19 @@ def _power_on(curves: np.ndarray, used: np.ndarray, total: np.ndarray, on: np.nd
 
 @njit(cache=True)
 def _report_sums(
-    host: np.ndarray, mode: np.ndarray, res: np.ndarray, req: np.ndarray, alloc: np.ndarray, c: np.ndarray,
+    host: np.ndarray, role: np.ndarray, mode: np.ndarray, res: np.ndarray, req: np.ndarray, alloc: np.ndarray, c: np.ndarray,
     mem: np.ndarray, n: int, modes: int,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:  # fmt: skip
     """A report's per-host sums of the rows, in one pass, in row order as ``np.bincount`` sums them (a row
     that does not count adds 0): resident and incoming rows; what resident guests ask and get without
-    overhead; per mode, the overhead and what they get; the booked memory of every row."""
+    overhead; per mode, the overhead and what they get; the booked memory of every row (a :data:`DEAD` row is
+    none of these)."""
     guests, incoming = np.zeros(n, dtype=np.int64), np.zeros(n, dtype=np.int64)
     demand, delivered, booked = np.zeros(n), np.zeros(n), np.zeros(n)
     over_m, deliv_m = np.zeros((n, modes)), np.zeros((n, modes))
     for i in range(host.shape[0]):
+        if role[i] == DEAD:
+            continue
         h = host[i]
         if res[i]:
             guests[h] += 1
@@ -756,13 +761,14 @@ def _allocate_rows(
     """:meth:`HostShard._allocate` of the rows, compiled: each row's request (host MIPS, overhead included)
     and allocation, whether it is resident and whether it migrates out, and each host's CPU in use (a
     migrating guest counts whole on its source). The same operations in the same order as the numpy it
-    replaced (the sums per host in row order), so the same bits."""
+    replaced (the sums per host in row order), so the same bits. A :data:`DEAD` row requests and gets 0 and
+    is neither resident nor migrating out (adding 0 changes no sum)."""
     rows = host.shape[0]
     req, asked, alloc = np.empty(rows), np.empty(rows), np.empty(rows)
     resident, out = np.empty(rows, dtype=np.bool_), np.empty(rows, dtype=np.bool_)
     s = np.zeros(n)
     for i in range(rows):
-        r = util[i] * cpu[i] / (1.0 - c[i])
+        r = util[i] * cpu[i] / (1.0 - c[i]) if role[i] != DEAD else 0.0
         req[i] = r
         a = min(r, pe_mips[host[i]]) if cloudsim else r
         asked[i] = a
@@ -805,14 +811,16 @@ def _draw_rows(kind: np.ndarray, p1: np.ndarray, p2: np.ndarray, u1: np.ndarray,
 
 @njit(cache=True)
 def _settle_sums(
-    host: np.ndarray, req: np.ndarray, alloc: np.ndarray, res: np.ndarray, out: np.ndarray, n: int
+    host: np.ndarray, role: np.ndarray, req: np.ndarray, alloc: np.ndarray, res: np.ndarray, out: np.ndarray, n: int
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """:meth:`HostShard._settle`'s per-host sums of the rows, in one pass, in row order as ``np.bincount``
     sums them (a row that does not count adds 0): requested, requested and allocated by resident guests, CPU
-    requested but not allocated by guests migrating out; and which hosts have rows."""
+    requested but not allocated by guests migrating out; and which hosts have rows (not :data:`DEAD`)."""
     requested, res_req, res_alloc, loss = np.zeros(n), np.zeros(n), np.zeros(n), np.zeros(n)
     has = np.zeros(n, dtype=np.bool_)
     for i in range(host.shape[0]):
+        if role[i] == DEAD:
+            continue
         h = host[i]
         requested[h] += req[i]
         res_req[h] += req[i] if res[i] else 0.0
@@ -976,11 +984,17 @@ class HostShard:
             self._buf = buf
         return buf
 
-    def _compact(self) -> None:
-        """Drop the rows marked :data:`DEAD` (removed since the last full settle), keeping the others' order."""
+    def _compact(self, share: float = 0.0) -> None:
+        """Drop the rows marked :data:`DEAD` (removed since the last cut), keeping the others' order, when they
+        are more than ``share`` of the rows: the fair model's full settle passes over them (they count nothing)
+        and cuts them only when they are many, as a cut moves every row after the first it drops."""
         if self._dead:
+            keep = self._a["role"] != DEAD
+            if share > 0 and keep.size - np.count_nonzero(keep) <= share * keep.size:
+                return
             self._dead = False
-            self._keep(self._a["role"] != DEAD)
+            self._keep(keep)
+            self._invalidate()
 
     def _keep(self, keep: np.ndarray) -> None:
         """Keep the rows ``keep`` (a mask), in order; in place in the buffers (:func:`_keep_rows`), which keep
@@ -1148,7 +1162,7 @@ class HostShard:
     def _allocate(self, t: float) -> dict[str, np.ndarray]:
         """Requests and allocations of every row at ``t`` with the current placement (cached until the
         rows, the time or the tick change)."""
-        self._compact()
+        self._compact(0.0 if self.dyn.cloudsim else _DEAD_SHARE)  # the cloudsim model cuts them at once
         key = (t, self.tick, self._version)
         if key == self._alloc_key:
             return self._alloc
@@ -1205,7 +1219,7 @@ class HostShard:
                 a = self._a
         self._used = al["used"]
         self._requested, self._res_req, self._res_alloc, self._mig_loss, has = _settle_sums(
-            a["host"], al["req"], al["alloc"], al["resident"], al["out"], self.n
+            a["host"], a["role"], al["req"], al["alloc"], al["resident"], al["out"], self.n
         )
         self._on = (has | ~self.spec.empty_off) & ~self._down
         self._power = self._host_power(self._used, self._on)
@@ -1240,7 +1254,6 @@ class HostShard:
         them; ``host_ids`` is the spec's). Without ``copy`` the host arrays the shard keeps are its own, to be
         read (packed) before the shard changes."""
         own = np.copy if copy else np.asarray
-        self._compact()
         finished, self._finished = np.array(sorted(self._finished), dtype=np.int64), []
         # the fair model settles only the hosts a command touches: the rows' figures come fresh (the same
         # formulas; cached when the tick's full settle just computed them)
@@ -1250,7 +1263,7 @@ class HostShard:
         at = self._at if self._at is not None else np.full(0, -1, dtype=np.int64)
         guest_ids, guest_util, guest_req, self._at = _resident_by_id(a["gid"], res, al["util"], al["req"], at)
         guests, incoming, demand, delivered, over_m, deliv_m, mem = _report_sums(
-            a["host"], a["mode"], res, al["req"], al["alloc"], a["c"], a["mem"], n, N_MODES
+            a["host"], a["role"], a["mode"], res, al["req"], al["alloc"], a["c"], a["mem"], n, N_MODES
         )
         return HostReport(
             t=t,
