@@ -164,6 +164,13 @@ def test_host_detail_counts_every_bucket_and_takes_the_busiest_hosts_first_in_ho
         assert buckets == [sum(x <= le + 1e-12 for x in u) for le in UTIL_BUCKETS] + [n]
         want = sorted(range(n), key=lambda i: -u[i])[:TOP_HOSTS]  # Python's sort is stable
         assert top == [(names[i], round(float(u[i]), 6)) for i in want]
+        # the hosts that are on among more (u[i] is host hosts[i]'s), named from every host's names
+        hosts = np.sort(rng.choice(2 * n + 1, n, replace=False))
+        every = [f"host-{h}" for h in range(2 * n + 1)]
+        assert host_detail_values(u, every, hosts) == (
+            buckets,
+            [(every[hosts[i]], v) for i, (_, v) in zip(want, top, strict=True)],
+        )
 
 
 def test_guest_sums_count_and_sum_the_guests_on_a_host_by_mode_state_and_cell_in_guest_order():

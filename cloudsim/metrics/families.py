@@ -86,22 +86,26 @@ def without_host_series(families: list[Family]) -> list[Family]:
     return [f for f in families if f.name not in HOST_FAMILIES]
 
 
-def host_detail_values(util: Any, names: Any) -> tuple[list[int], list[tuple[str, float]]]:
+def host_detail_values(util: Any, names: Any, hosts: Any = None) -> tuple[list[int], list[tuple[str, float]]]:
     """The bounded per-host view of one instant: cumulative counts of the hosts that are on by CPU
-    utilization (``UTIL_BUCKETS`` and +Inf) and the ``TOP_HOSTS`` busiest hosts as (name, utilization)."""
+    utilization (``UTIL_BUCKETS`` and +Inf) and the ``TOP_HOSTS`` busiest hosts as (name, utilization).
+    ``util[i]`` is host ``hosts[i]``'s (default: host ``i``'s); ``names`` are every host's, and only the busiest
+    are looked up."""
     import numpy as np
 
     u = np.asarray(util, dtype=float)
-    edges = np.array([le + 1e-12 for le in UTIL_BUCKETS])
-    # each host's bucket is the first edge at or above its utilization; the counts are cumulative
-    per = np.bincount(np.searchsorted(edges, u, side="left"), minlength=len(edges) + 1)
-    buckets = [int(n) for n in np.cumsum(per[: len(edges)])] + [len(u)]
-    # the busiest: only the hosts at or above the TOP_HOSTS-th utilization are sorted (stable: ties by order)
+    # a bucket counts the hosts at or under its edge (a comparison a bucket: fewer than a search a host)
+    buckets = [int(np.count_nonzero(u <= le + 1e-12)) for le in UTIL_BUCKETS] + [len(u)]
+    # the busiest, in falling utilization, ties in host order: those above the TOP_HOSTS-th utilization, then the
+    # first of those at it (a stable sort of every host would order them so)
     cand = np.arange(len(u))
     if len(u) > TOP_HOSTS:
-        cand = np.flatnonzero(u >= np.partition(u, len(u) - TOP_HOSTS)[len(u) - TOP_HOSTS])
-    top = [(str(names[i]), round(float(u[i]), 6)) for i in cand[np.argsort(-u[cand], kind="stable")][:TOP_HOSTS]]
-    return buckets, top
+        cut = np.partition(u, len(u) - TOP_HOSTS)[len(u) - TOP_HOSTS]
+        above = np.flatnonzero(u > cut)
+        cand = np.concatenate([above, np.flatnonzero(u == cut)[: TOP_HOSTS - len(above)]])
+    busiest = cand[np.argsort(-u[cand], kind="stable")][:TOP_HOSTS].tolist()
+    at = busiest if hosts is None else np.asarray(hosts)[busiest].tolist()
+    return buckets, [(str(names[h]), round(float(u[i]), 6)) for i, h in zip(busiest, at, strict=True)]
 
 
 def host_detail(buckets: list[int], top: list[tuple[str, float]]) -> list[Family]:

@@ -200,7 +200,6 @@ class Recorder:
         self._listeners: list[Any] = []
         self.consolidating = scenario.consolidation is not None
         self._last_report: HostReport | None = None
-        self._names = np.asarray(cluster.names)
         self._mips_so_far = (0.0, 0.0)  # CPU requested and allocated up to the last tick (MIPS x s)
 
     def __getstate__(self) -> dict[str, Any]:
@@ -369,7 +368,8 @@ class Recorder:
         row["wall_s"] = wall_s
         self.rows.append(row)
         self._last_report = report
-        buckets, top = host_detail_values((report.cpu_used_mips / c.cpu_mips)[on], self._names[on])
+        hosts_on = np.flatnonzero(on)
+        buckets, top = host_detail_values(report.cpu_used_mips[hosts_on] / c.cpu_mips[hosts_on], c.names, hosts_on)
         self.latest = Snapshot(
             time_s=t,
             wall_s=wall_s,
