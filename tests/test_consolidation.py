@@ -882,7 +882,7 @@ def test_the_compiled_underload_pass_moves_what_the_loop_over_hosts_moves(detect
                     taken_back += len(placed)
                     placed = []
                     break
-                d._own(lists, target).append(v)
+                lists[target] = [*lists[target], v]  # a planned list of its own
                 _refresh(d, lists, [target])
                 _book(d, v, target, 1.0)
                 index.set(target)
@@ -976,7 +976,7 @@ def test_the_compiled_destinations_are_those_of_the_loop_over_guests(wake, detec
                 target = d.find_host(v, index=anywhere)
             if target >= 0:
                 woken += not d.busy[target]
-                d._own(lists, target).append(v)
+                lists[target] = [*lists[target], v]  # a planned list of its own
                 _refresh(d, lists, [target])
                 _book(d, v, target, 1.0)
                 want.append((v, target))

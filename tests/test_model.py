@@ -216,9 +216,9 @@ def test_report_sums_are_the_bincounts_of_the_rows_bit_for_bit():
 
 @pytest.mark.parametrize("cloudsim", [False, True])
 def test_the_compiled_allocation_is_the_numpy_one_bit_for_bit(cloudsim):
-    """Each row's request and allocation and each host's CPU in use, compiled, against the numpy formulas that
-    define them: migrating rows on both sides, overloaded hosts scaled down (floored in the cloudsim model),
-    hosts with no rows."""
+    """Each row's request and allocation and each host's CPU in use and settle sums, compiled, against the numpy
+    formulas that define them: migrating rows on both sides, overloaded hosts scaled down (floored in the
+    cloudsim model), hosts with no rows, rows removed since the last cut (DEAD)."""
     from cloudsim.model.shard import DEAD, INCOMING, OUTGOING, RESIDENT, SUPERSEDED, _allocate_rows
 
     rng = np.random.default_rng(21)
@@ -243,37 +243,20 @@ def test_the_compiled_allocation_is_the_numpy_one_bit_for_bit(cloudsim):
             alloc = np.where(over[host], np.floor(np.where(out, asked * f * sshare, share * f)), plain)
         else:
             alloc = plain * f
-        used = np.bincount(host, weights=np.where(out, alloc / sshare, alloc), minlength=n)
-        for g, w in zip(got, (req, alloc, ~incoming, out, used), strict=True):
-            assert g.shape == w.shape and np.array_equal(g, w)
-        assert rows < 400 or over.any()
-
-
-def test_the_settle_sums_are_the_bincounts_of_the_rows_bit_for_bit():
-    """A settle's per-host sums in one compiled pass against the bincounts over the rows that define them; a row
-    removed since the last cut (DEAD, which requests and gets 0) gives a host no row."""
-    from cloudsim.model.shard import DEAD, RESIDENT, _settle_sums
-
-    rng = np.random.default_rng(8)
-    for rows, n in ((0, 2), (3, 3), (2000, 150)):
-        host = rng.integers(0, n, rows)
-        role = np.where(rng.random(rows) < 0.1, DEAD, RESIDENT)
-        live = role != DEAD
-        req = np.where(live, rng.uniform(0, 3000, rows), 0.0)
-        alloc = req * rng.choice([1.0, 0.7, 1.1], rows)
-        res, out = (rng.random(rows) < 0.7) & live, (rng.random(rows) < 0.2) & live
-        got = _settle_sums(host, role, req, alloc, res, out, n)
+        used = np.bincount(host, weights=np.where(out, alloc / sshare, alloc), minlength=n).astype(np.float64)
+        # and the settle's sums over the rows (floats even over no rows, where np.bincount gives integers)
+        res, live = ~incoming, role != DEAD
         sums = [
             req,
             np.where(res, req, 0.0),
             np.where(res, alloc, 0.0),
             np.where(out & (alloc < req), req - alloc, 0.0),
         ]
-        # (floats even over no rows, where np.bincount gives integers)
-        want = [np.bincount(host, weights=w, minlength=n).astype(np.float64) for w in sums]
-        want.append(np.bincount(host[live], minlength=n) > 0)
-        for g, w in zip(got, want, strict=True):
+        sums = [np.bincount(host, weights=w, minlength=n).astype(np.float64) for w in sums]
+        has = np.bincount(host[live], minlength=n) > 0
+        for g, w in zip(got, (req, alloc, res, out, used, *sums, has), strict=True):
             assert g.shape == w.shape and g.dtype == w.dtype and np.array_equal(g, w)
+        assert rows < 400 or over.any()
 
 
 def _edits_by_the_rules(rows: list[list[float]], commands: list, first: int) -> list[list[float]]:

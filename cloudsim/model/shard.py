@@ -757,12 +757,14 @@ def _report_sums(
 def _allocate_rows(
     host: np.ndarray, role: np.ndarray, cpu: np.ndarray, c: np.ndarray, util: np.ndarray, pe_mips: np.ndarray,
     total: np.ndarray, tshare: float, sshare: float, cloudsim: bool, n: int,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:  # fmt: skip
+) -> tuple[np.ndarray, ...]:  # fmt: skip
     """:meth:`HostShard._allocate` of the rows, compiled: each row's request (host MIPS, overhead included)
-    and allocation, whether it is resident and whether it migrates out, and each host's CPU in use (a
-    migrating guest counts whole on its source). The same operations in the same order as the numpy it
-    replaced (the sums per host in row order), so the same bits. A :data:`DEAD` row requests and gets 0 and
-    is neither resident nor migrating out (adding 0 changes no sum)."""
+    and allocation, whether it is resident and whether it migrates out; and each host's CPU in use (a migrating
+    guest counts whole on its source) and the settle's sums: requested, requested and allocated by resident
+    guests, requested but not allocated by guests migrating out, and whether it has rows. The same operations
+    in the same order as the numpy (``np.bincount``) they replaced, the sums per host in row order: the same
+    bits. A :data:`DEAD` row requests and gets 0, is neither resident nor migrating out, and gives its host no
+    row (adding 0 changes no sum)."""
     rows = host.shape[0]
     req, asked, alloc = np.empty(rows), np.empty(rows), np.empty(rows)
     resident, out = np.empty(rows, dtype=np.bool_), np.empty(rows, dtype=np.bool_)
@@ -775,7 +777,8 @@ def _allocate_rows(
         resident[i] = role[i] < INCOMING
         out[i] = role[i] == OUTGOING
         s[host[i]] += _share(a, role[i], tshare)
-    used = np.zeros(n)
+    used, requested, res_req, res_alloc, loss = np.zeros(n), np.zeros(n), np.zeros(n), np.zeros(n), np.zeros(n)
+    has = np.zeros(n, dtype=np.bool_)
     for i in range(rows):
         h = host[i]
         over = s[h] > total[h]
@@ -787,7 +790,15 @@ def _allocate_rows(
             x = _scaled(asked[i], role[i], f, tshare, sshare)
         alloc[i] = x
         used[h] += _counted(x, role[i], sshare)
-    return req, alloc, resident, out, used
+        if role[i] == DEAD:
+            continue
+        r = req[i]
+        requested[h] += r
+        res_req[h] += r if resident[i] else 0.0
+        res_alloc[h] += x if resident[i] else 0.0
+        loss[h] += r - x if out[i] and x < r else 0.0
+        has[h] = True
+    return req, alloc, resident, out, used, requested, res_req, res_alloc, loss, has
 
 
 @njit(cache=True)
@@ -807,27 +818,6 @@ def _draw_rows(kind: np.ndarray, p1: np.ndarray, p2: np.ndarray, u1: np.ndarray,
         x = x if (math.isnan(x) or x > 0.0) else 0.0
         out[i] = x if (math.isnan(x) or x < 1.0) else 1.0
     return out
-
-
-@njit(cache=True)
-def _settle_sums(
-    host: np.ndarray, role: np.ndarray, req: np.ndarray, alloc: np.ndarray, res: np.ndarray, out: np.ndarray, n: int
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """:meth:`HostShard._settle`'s per-host sums of the rows, in one pass, in row order as ``np.bincount``
-    sums them (a row that does not count adds 0): requested, requested and allocated by resident guests, CPU
-    requested but not allocated by guests migrating out; and which hosts have rows (not :data:`DEAD`)."""
-    requested, res_req, res_alloc, loss = np.zeros(n), np.zeros(n), np.zeros(n), np.zeros(n)
-    has = np.zeros(n, dtype=np.bool_)
-    for i in range(host.shape[0]):
-        if role[i] == DEAD:
-            continue
-        h = host[i]
-        requested[h] += req[i]
-        res_req[h] += req[i] if res[i] else 0.0
-        res_alloc[h] += alloc[i] if res[i] else 0.0
-        loss[h] += req[i] - alloc[i] if out[i] and alloc[i] < req[i] else 0.0
-        has[h] = True
-    return requested, res_req, res_alloc, loss, has
 
 
 @njit(cache=True)
@@ -904,6 +894,8 @@ def _resident_by_id(gid: np.ndarray, res: np.ndarray, util: np.ndarray, req: np.
 
 
 _NO_TRACE = np.zeros((0, 0))  # the trace of a shard given none
+#: what :func:`_allocate_rows` returns, by name (:meth:`HostShard._allocate`)
+_ALLOCATED = ("req", "alloc", "resident", "out", "used", "requested", "res_req", "res_alloc", "loss", "has")
 _FIELDS = ("gid", "host", "mode", "cpu", "c", "mem", "kind", "p1", "p2", "role", "end")
 _INT_FIELDS = {"gid", "host", "mode", "kind", "role"}
 
@@ -1168,12 +1160,12 @@ class HostShard:
             return self._alloc
         a = self._a
         util = self._utilization(a, t)
-        req, alloc, resident, out, used = _allocate_rows(
+        got = _allocate_rows(
             a["host"], a["role"], a["cpu"], a["c"], util, self.spec.pe_mips, self.spec.cpu_mips,
             self.dyn.target_share, self.dyn.source_share, self.dyn.cloudsim, self.n,
         )  # fmt: skip
         self._alloc_key = key
-        self._alloc = {"util": util, "req": req, "alloc": alloc, "used": used, "resident": resident, "out": out}
+        self._alloc = {"util": util, **dict(zip(_ALLOCATED, got, strict=True))}
         return self._alloc
 
     def _host_power(self, used: np.ndarray, on: np.ndarray) -> np.ndarray:
@@ -1217,9 +1209,12 @@ class HostShard:
                 self._invalidate()
                 al = self._allocate(t)
                 a = self._a
-        self._used = al["used"]
-        self._requested, self._res_req, self._res_alloc, self._mig_loss, has = _settle_sums(
-            a["host"], a["role"], al["req"], al["alloc"], al["resident"], al["out"], self.n
+        self._used, has = al["used"], al["has"]
+        self._requested, self._res_req, self._res_alloc, self._mig_loss = (
+            al["requested"],
+            al["res_req"],
+            al["res_alloc"],
+            al["loss"],
         )
         self._on = (has | ~self.spec.empty_off) & ~self._down
         self._power = self._host_power(self._used, self._on)

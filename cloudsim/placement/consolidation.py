@@ -203,7 +203,7 @@ class Consolidator:
 
     @staticmethod
     def _flatten(
-        lists: list[list[int]], hosts: list[int], flat: np.ndarray, offsets: np.ndarray
+        lists: list[list[int]] | dict[int, list[int]], hosts: list[int], flat: np.ndarray, offsets: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray]:
         """The flattened lists ``flat``/``offsets`` with those of ``hosts`` (ascending) replaced by ``lists``'."""
         part = [lists[h] for h in hosts]
@@ -334,7 +334,7 @@ class Consolidator:
         calls :meth:`start` for each and turns them into commands. A guest already migrating is not moved
         again in a later step."""
         self.free_mem, self.free_cpu = free_mem.copy(), free_cpu.copy()
-        lists = list(self.lists)  # the planned lists: a host's own copy once the step changes it (_own)
+        lists: dict[int, list[int]] = {}  # the planned lists that differ from self.lists: a host's own copy (_own)
         self._refresh_all()  # every host's view, afresh
         over_mask = self._overloaded_all()
         to_move: list[int] = []
@@ -359,14 +359,13 @@ class Consolidator:
                 still = True
                 while still:
                     # guests migrating from an earlier step stay put (never the case at CloudSim's 300 s)
-                    mine = (
-                        [x for x in lists[h] if self.mig_to[x] < 0 and self.host_of[x] == h] if in_flight else lists[h]
-                    )
+                    now = lists.get(h, self.lists[h])
+                    mine = [x for x in now if self.mig_to[x] < 0 and self.host_of[x] == h] if in_flight else now
                     order = self.shed_order(mine)
                     if not order:
                         break
                     k, rest, still = kernels.shed(
-                        h, np.array(lists[h], dtype=np.int64), np.array(order, dtype=np.int64), self.req, self.pe_mips,
+                        h, np.array(now, dtype=np.int64), np.array(order, dtype=np.int64), self.req, self.pe_mips,
                         self.total, self.hist, self.hist_len, self.vm_mips, self.S, self.A, self.R, self.HH, self.HL,
                         self._det_code, self._det_param,
                     )  # fmt: skip
@@ -459,10 +458,10 @@ class Consolidator:
         """Where each guest may run, as the compiled passes take it: a row per guest, or one row for all."""
         return self._all_types[None, :] if self.compatible is None else self.compatible
 
-    def _own(self, lists: list[list[int]], h: int) -> list[int]:
+    def _own(self, lists: dict[int, list[int]], h: int) -> list[int]:
         """Host ``h``'s planned list in ``lists``, copied from :attr:`lists` before the step first changes it."""
-        if lists[h] is self.lists[h]:
-            lists[h] = lists[h].copy()
+        if h not in lists:
+            lists[h] = self.lists[h].copy()
         return lists[h]
 
     def start(self, v: int, target: int) -> int:
