@@ -1229,10 +1229,11 @@ class HostShard:
         self._settled = al
 
     def _rows_by_host(self) -> tuple[np.ndarray, np.ndarray]:
-        """(starts, rows) of :func:`_rows_by_host` for the rows there were when it was made: again only when
-        rows were cut or many came (the rows added since are at the end, past ``len(rows)``)."""
+        """(starts, rows) of :func:`_rows_by_host` for the rows there were when it was made: again when rows
+        were cut or more than a few came (the rows added since are at the end, past ``len(rows)``, and every
+        look-up and settle between two ticks scans them)."""
         host = self._a["host"]
-        if self._by_host is None or len(host) > 2 * len(self._by_host[1]) + 64:
+        if self._by_host is None or len(host) > len(self._by_host[1]) + 64:
             self._by_host = _rows_by_host(host, self.n)
         return self._by_host
 
