@@ -726,8 +726,8 @@ def _power_on(curves: np.ndarray, used: np.ndarray, total: np.ndarray, on: np.nd
 
 @njit(cache=True)
 def _report_sums(
-    host: np.ndarray, role: np.ndarray, mode: np.ndarray, res: np.ndarray, req: np.ndarray, alloc: np.ndarray, c: np.ndarray,
-    mem: np.ndarray, n: int, modes: int,
+    host: np.ndarray, role: np.ndarray, mode: np.ndarray, res: np.ndarray, req: np.ndarray, alloc: np.ndarray,
+    c: np.ndarray, mem: np.ndarray, n: int, modes: int,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:  # fmt: skip
     """A report's per-host sums of the rows, in one pass, in row order as ``np.bincount`` sums them (a row
     that does not count adds 0): resident and incoming rows; what resident guests ask and get without
@@ -1209,13 +1209,8 @@ class HostShard:
                 self._invalidate()
                 al = self._allocate(t)
                 a = self._a
-        self._used, has = al["used"], al["has"]
-        self._requested, self._res_req, self._res_alloc, self._mig_loss = (
-            al["requested"],
-            al["res_req"],
-            al["res_alloc"],
-            al["loss"],
-        )
+        self._used, self._requested, self._res_req = al["used"], al["requested"], al["res_req"]
+        self._res_alloc, self._mig_loss, has = al["res_alloc"], al["loss"], al["has"]
         self._on = (has | ~self.spec.empty_off) & ~self._down
         self._power = self._host_power(self._used, self._on)
         if self._entries or t > 0:
