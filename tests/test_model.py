@@ -439,3 +439,38 @@ def test_keeping_rows_in_place_is_the_mask_of_every_column():
             for k, c, w in zip(_FIELDS, cols, want, strict=True):
                 assert np.array_equal(c[:m], w), (rows, k)
             assert np.array_equal(draw[:m], want_draw), (rows, draws)
+
+
+def test_rows_of_departed_guests_cut_late_change_nothing(monkeypatch):
+    """The fair model cuts the rows of departed guests only once they are many (they count nothing meanwhile):
+    a churning run gives the summary a cut at every tick gives, to the bit; rows wait to be cut; and the rows by
+    host are made again once a few rows came, so that the events between ticks scan few rows by hand."""
+    import json
+
+    from cloudsim import bench
+    from cloudsim.engine import LocalBackend, Simulation
+    from cloudsim.model import shard as shard_module
+
+    def run() -> tuple[str, list[int], list[int]]:
+        dead, tail = [], []
+        orig_rows_by_host = shard_module.HostShard._rows_by_host
+
+        def rows_by_host(self):
+            out = orig_rows_by_host(self)
+            tail.append(len(self._a["host"]) - len(out[1]))
+            dead.append(int((self._a["role"] == shard_module.DEAD).sum()))
+            return out
+
+        monkeypatch.setattr(shard_module.HostShard, "_rows_by_host", rows_by_host)
+        sim = Simulation(bench.synthetic_datacenter(200, 600, "6h", 0.5), LocalBackend())
+        s = sim.run()
+        for k in ("wall_time_s", "sim_speed_ratio", "started", "finished"):
+            s.pop(k, None)
+        return json.dumps(s, sort_keys=True, default=str), dead, tail
+
+    late, dead, tail = run()
+    monkeypatch.setattr(shard_module, "_DEAD_SHARE", 0.0)  # cut at every full settle
+    every, dead_every, _ = run()
+    assert late == every
+    assert max(dead) > 0 and max(dead_every) == 0 and json.loads(late)["guests"]["completed"] > 50
+    assert max(tail) <= 64
