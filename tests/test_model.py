@@ -445,13 +445,12 @@ def test_rows_of_departed_guests_cut_late_change_nothing(monkeypatch):
     """The fair model cuts the rows of departed guests only once they are many (they count nothing meanwhile):
     a churning run gives the summary a cut at every tick gives, to the bit; rows wait to be cut; and the rows by
     host are made again once a few rows came, so that the events between ticks scan few rows by hand."""
-    import json
-
     from cloudsim import bench
     from cloudsim.engine import LocalBackend, Simulation
     from cloudsim.model import shard as shard_module
+    from tests.helpers import same_run_json
 
-    def run() -> tuple[str, list[int], list[int]]:
+    def run() -> tuple[dict, list[int], list[int]]:
         dead, tail = [], []
         orig_rows_by_host = shard_module.HostShard._rows_by_host
 
@@ -463,14 +462,11 @@ def test_rows_of_departed_guests_cut_late_change_nothing(monkeypatch):
 
         monkeypatch.setattr(shard_module.HostShard, "_rows_by_host", rows_by_host)
         sim = Simulation(bench.synthetic_datacenter(200, 600, "6h", 0.5), LocalBackend())
-        s = sim.run()
-        for k in ("wall_time_s", "sim_speed_ratio", "started", "finished"):
-            s.pop(k, None)
-        return json.dumps(s, sort_keys=True, default=str), dead, tail
+        return sim.run(), dead, tail
 
     late, dead, tail = run()
     monkeypatch.setattr(shard_module, "_DEAD_SHARE", 0.0)  # cut at every full settle
     every, dead_every, _ = run()
-    assert late == every
-    assert max(dead) > 0 and max(dead_every) == 0 and json.loads(late)["guests"]["completed"] > 50
+    assert same_run_json(late) == same_run_json(every)
+    assert max(dead) > 0 and max(dead_every) == 0 and late["guests"]["completed"] > 50
     assert max(tail) <= 64
