@@ -382,13 +382,13 @@ class Consolidator:
             self._own(lists, t).append(v)
         # underload pass
         excl_under = over_mask | switched_off
+        targets = np.array([th for _, th in moves], dtype=np.int64)
         if not self.cfg.retarget:
-            for _, th in moves:
-                excl_under[th] = True
+            excl_under[targets] = True
         if on is not None:  # the hosts that are on: the same, less this step's targets unless they may be emptied
             index = on
             if not self.cfg.retarget:
-                index.exclude(np.array([th for _, th in moves], dtype=np.int64))
+                index.exclude(targets)
         else:
             index = _TargetIndex(self, self.busy & ~excl_under & ~self.down)
         u_now = self.util_mips / self.total
