@@ -225,9 +225,9 @@ def test_guests_larger_than_a_core_migrate():
     con, core, start = sim.consolidator, sim.cluster.mips_per_core, sim._migrate
     moves = []
 
-    def migrate(t, v, target, commands):
-        moves.append(con.req[v] > core[target])
-        return start(t, v, target, commands)
+    def migrate(t, vs, targets, commands):
+        moves.extend((con.req[vs] > core[targets]).tolist())
+        return start(t, vs, targets, commands)
 
     sim._migrate = migrate
     s = sim.run()

@@ -65,7 +65,7 @@ def test_the_placer_decides_as_the_pass(policy, hosts):
                 snap.mem_used[h] += m
                 snap.guests[h] += 1
                 placed.append((h, c, m))
-                placer.touch(h)
+                placer.touch([h])
         elif op < 0.9 and placed:
             h, c, m = placed.pop(int(rng.integers(0, len(placed))))
             snap.cpu_used[h] -= c
@@ -73,12 +73,12 @@ def test_the_placer_decides_as_the_pass(policy, hosts):
             snap.guests[h] -= 1
             if snap.guests[h] == 0:  # as the engine drops float residue
                 snap.cpu_used[h], snap.mem_used[h] = 0.0, reserve[h]
-            placer.touch(h)
+            placer.touch([h])
         else:
             h = int(rng.integers(0, hosts))
             if snap.cpu_cap[h] == 0:
                 snap.cpu_cap[h], snap.mem_cap[h] = caps[0][h], caps[1][h]
             else:
                 snap.cpu_cap[h] = snap.mem_cap[h] = 0.0
-            placer.touch(h)
+            placer.touch([h])
     assert decisions > 150

@@ -71,6 +71,9 @@ class _Migration:
     passes: list[tuple[int, float, float]] = field(default_factory=list)  # (first target, cpu, mem) booked
 
 
+_SHORT = 8  # fewer bookings than this are made one by one (a ufunc's ``at`` costs a few µs a call)
+
+
 def _no_migrations() -> list[float]:
     return [0, 0.0, 0.0]
 
@@ -187,7 +190,7 @@ class Simulation:
         self.migration = MigrationModel(c.migration if c is not None else "precopy")
         # a host's link, MB/s (without a consolidation section, maintenance drains use its default, 1 Gbit/s)
         self.link_mb_s = (c or Consolidation()).host_bandwidth_gbps * 1e6 / 8000
-        self._durations: dict[tuple[float, bool], tuple[float, float]] = {}  # (MiB, container): (time, downtime)
+        self._shape_tables()
         self.consolidator = self._consolidator() if c is not None else None
         #: called as ``hook(t, report)`` after every tick (tests check invariants here)
         self.tick_hooks: list[Callable[[float, HostReport], None]] = []
@@ -256,6 +259,35 @@ class Simulation:
     def _shard_of(self, host: int) -> int:
         return host // self.hosts_per_shard
 
+    def _shape_tables(self) -> None:
+        """Each guest's shape as a row of tables (per shape, or per shape and host group) of what the batched
+        paths read: the booking (CPU, memory), the memory overhead, full MIPS and overhead scale on each group,
+        and a live migration's time and downtime over a host's link."""
+        rows: dict[int, int] = {}
+        shapes = []
+        self._shape_ix = np.zeros(len(self.state.status), dtype=np.int64)
+        for g in self.guests:
+            k = rows.get(id(g.shape))
+            if k is None:
+                k = rows[id(g.shape)] = len(shapes)
+                shapes.append(g.shape)
+            self._shape_ix[g.id] = k
+        costs = [self.cluster.costs(shape) for shape in shapes]
+
+        def table(field: Callable[[Any], float]) -> np.ndarray:
+            return np.array([[field(c) for c in row] for row in costs], dtype=np.float64).reshape(len(shapes), -1)
+
+        self._book_cpu, self._book_mem = table(lambda c: c.cpu_reserved_mips), table(lambda c: c.mem_mib)
+        self._mem_over, self._vm_mips = table(lambda c: c.mem_overhead_mib), table(lambda c: c.cpu_mips)
+        self._scale = table(lambda c: 1.0 / (1.0 - c.overhead_c))
+        self._mode_name = [shape.mode.value for shape in shapes]
+        durations = [
+            self.migration.duration(shape.memory_gib * 1024.0, self.link_mb_s, shape.mode is VirtMode.CONTAINER)
+            for shape in shapes
+        ]
+        self._mig_s = np.array([d for d, _ in durations], dtype=np.float64)
+        self._mig_down = [down for _, down in durations]
+
     def _consolidator(self) -> Consolidator:
         s, cl = self.scenario, self.cluster
         c = s.consolidation
@@ -320,8 +352,7 @@ class Simulation:
                 ticks, wave, completes, faults = [], [], False, False
                 for ev in batch:
                     if ev.priority is Priority.COMPLETION:
-                        for v in self._due.pop(now):
-                            completes |= self._complete(v, now)
+                        completes |= self._complete(self._due.pop(now), now)
                     elif ev.priority is Priority.ARRIVAL:
                         wave.append(ev.payload)
                     elif ev.priority is Priority.FAULT:
@@ -421,20 +452,41 @@ class Simulation:
                 need = max(need, min(int(np.searchsorted(cum, total * (1 - 1e-12))) + 1, len(cum)))
         return need
 
-    def _book(self, h: int, cpu: float, mem: float) -> None:
-        self.view.cpu_used[h] += cpu
-        self.view.mem_used[h] += mem
-        self._bookings[h] += 1
-        self.placer.touch(h)
+    def _book(self, hosts: list[int], cpu: list[float] | np.ndarray, mem: list[float] | np.ndarray) -> None:
+        """Book ``cpu[i]`` MIPS and ``mem[i]`` MiB on ``hosts[i]``, in order (a host may repeat)."""
+        v = self.view
+        if len(hosts) < _SHORT:
+            for h, c, m in zip(hosts, cpu, mem, strict=True):
+                v.cpu_used[h] += c
+                v.mem_used[h] += m
+                self._bookings[h] += 1
+        else:
+            np.add.at(v.cpu_used, hosts, cpu)
+            np.add.at(v.mem_used, hosts, mem)
+            np.add.at(self._bookings, hosts, 1)
+        self.placer.touch(hosts)
 
-    def _unbook(self, h: int, cpu: float, mem: float) -> None:
-        self.view.cpu_used[h] -= cpu
-        self.view.mem_used[h] -= mem
-        self._bookings[h] -= 1
-        if self._bookings[h] == 0:  # drop float residue so an empty host is exactly empty
-            self.view.cpu_used[h] = 0.0
-            self.view.mem_used[h] = self.cluster.reserve_mib[h]
-        self.placer.touch(h)
+    def _unbook(self, hosts: list[int], cpu: list[float], mem: list[float]) -> None:
+        """Free what :meth:`_book` booked, in order; a host whose last booking goes drops its float residue,
+        so that an empty host is exactly empty (a batch only frees, so a host empties at its last entry)."""
+        v = self.view
+        if len(hosts) < _SHORT:
+            for h, c, m in zip(hosts, cpu, mem, strict=True):
+                v.cpu_used[h] -= c
+                v.mem_used[h] -= m
+                self._bookings[h] -= 1
+                if self._bookings[h] == 0:
+                    v.cpu_used[h] = 0.0
+                    v.mem_used[h] = self.cluster.reserve_mib[h]
+        else:
+            np.subtract.at(v.cpu_used, hosts, cpu)
+            np.subtract.at(v.mem_used, hosts, mem)
+            np.subtract.at(self._bookings, hosts, 1)
+            at = np.array(hosts, dtype=np.int64)
+            empty = at[self._bookings[at] == 0]
+            v.cpu_used[empty] = 0.0
+            v.mem_used[empty] = self.cluster.reserve_mib[empty]
+        self.placer.touch(hosts)
 
     def _arrive(self, t: float, guest: Guest, commands: dict[int, list[Command]]) -> None:
         self.submitted += 1
@@ -465,16 +517,15 @@ class Simulation:
     def _admit(self, t: float, guest: Guest, h: int, commands: dict[int, list[Command]]) -> float:
         """Book ``guest`` on host ``h`` and start it there (it boots); returns when it will be running."""
         cost = self.cluster.cost_on(guest.shape, h)
-        self._book(h, cost.cpu_reserved_mips, cost.mem_mib)
+        self._book([h], [cost.cpu_reserved_mips], [cost.mem_mib])
         self.view.guests[h] += 1
-        self.placer.touch(h)
         st = self.state
         st.status[guest.id], st.mode[guest.id] = 1, MODE_INDEX[guest.shape.mode]
         st.guest_mib[guest.id] = guest.memory_mib
         self.state.hosted[guest.id] = _Hosted(h, cost.cpu_reserved_mips, cost.mem_mib)
         if self.consolidator is not None:
             self.consolidator.add(guest.id, h)
-        self._now_on(guest, h)
+        self._now_on(guest.id, h)
         commands[self._shard_of(h)].append(self._place(guest, h))
         boot_s = cost.profile.boot_s if cost.profile else 0.0
         self.queue.push(t + boot_s, Priority.BOOT, guest.id)
@@ -507,13 +558,13 @@ class Simulation:
         hosted = self.state.hosted.pop(guest_id)
         self.state.status[guest_id] = 0
         self.view.guests[hosted.host] -= 1
-        self._unbook(hosted.host, hosted.cpu_mips, hosted.mem_mib)
-        hosts = [hosted.host]
+        hosts, cpu, mem = [hosted.host], [hosted.cpu_mips], [hosted.mem_mib]
         if (m := self.state.migrating.pop(guest_id, None)) is not None:
-            self._unbook(m.target, m.cpu_mips, m.mem_mib)
-            for first, cpu, mem in m.passes:
-                self._unbook(first, cpu, mem)
-            hosts += [m.target, *(p[0] for p in m.passes)]
+            for h, c, mm in [(m.target, m.cpu_mips, m.mem_mib), *m.passes]:
+                hosts.append(h)
+                cpu.append(c)
+                mem.append(mm)
+        self._unbook(hosts, cpu, mem)
         if self.consolidator is not None:
             self.consolidator.remove(guest_id)
         return hosts
@@ -535,73 +586,90 @@ class Simulation:
         con = self.consolidator
         con.observe(report.guest_ids, report.guest_util, report.guest_req_mips, report.cpu_used_mips)
         moves = con.step(self.view.mem_cap - self.view.mem_used, self.view.cpu_cap - self.view.cpu_used)
-        for v, target in moves:
-            con.start(v, target)
-            self._migrate(t, v, target, commands)
+        if moves:
+            for v, target in moves:
+                con.start(v, target)
+            vs, targets = np.array(moves, dtype=np.int64).T
+            self._migrate(t, vs, targets, commands)
         return commands
 
-    def _migrate(self, t: float, v: int, target: int, commands: dict[int, list[Command]]) -> float:
-        """Start live-migrating guest ``v`` to ``target`` (booked there from now): the commands, the
-        completion event, the statistics. Returns when it completes."""
-        guest = self.guests_by_id[v]
-        hosted = self.state.hosted[v]
-        cost = self.cluster.cost_on(guest.shape, target)
-        container = guest.shape.mode is VirtMode.CONTAINER
-        key = (guest.memory_mib, container)
-        if key not in self._durations:
-            self._durations[key] = self.migration.duration(guest.memory_mib, self.link_mb_s, container)
-        dur, down = self._durations[key]
-        end = t + dur
-        stats = self.state.migration_stats[guest.shape.mode.value]
-        stats[0] += 1
-        stats[1] += dur
-        stats[2] += down
-        self.state.migrations += 1
-        m = self.state.migrating.get(v)
-        passes = [] if m is None else [*m.passes, (m.target, m.cpu_mips, m.mem_mib)]
-        self.state.migrating[v] = _Migration(target, end, cost.cpu_reserved_mips, cost.mem_mib, passes)
-        self._book(target, cost.cpu_reserved_mips, cost.mem_mib)
-        src = hosted.host
-        commands[self._shard_of(src)].append(MigrateOut(v, src, end))
-        for p in passes:
-            commands[self._shard_of(p[0])].append(Supersede(v, p[0], end))
-        commands[self._shard_of(target)].append(self._place(guest, target, end))
-        if end not in self._due:
-            self._due[end] = []
-            self.queue.push(end, Priority.COMPLETION, end)
-        self._due[end].append(v)
-        return end
+    def _migrate(self, t: float, vs: np.ndarray, targets: np.ndarray, commands: dict[int, list[Command]]) -> float:
+        """Start live-migrating guests ``vs`` to ``targets``, in order (each booked on its target from now): the
+        commands, the completion events, the statistics. Returns when the last one completes."""
+        shape, group = self._shape_ix[vs], self.cluster.group[targets]
+        cpu, mem, dur = self._book_cpu[shape, group], self._book_mem[shape, group], self._mig_s[shape]
+        ends = t + dur
+        to = targets.tolist()
+        self._book(to, cpu, mem)
+        st, hps = self.state, self.hosts_per_shard
+        st.migrations += len(to)
+        for v, target, end, k, d, c, mm in zip(
+            vs.tolist(), to, ends.tolist(), shape.tolist(), dur.tolist(), cpu.tolist(), mem.tolist(), strict=True
+        ):
+            stats = st.migration_stats[self._mode_name[k]]
+            stats[0] += 1
+            stats[1] += d
+            stats[2] += self._mig_down[k]
+            m = st.migrating.get(v)
+            passes = [] if m is None else [*m.passes, (m.target, m.cpu_mips, m.mem_mib)]
+            st.migrating[v] = _Migration(target, end, c, mm, passes)
+            src = st.hosted[v].host
+            commands[src // hps].append(MigrateOut(v, src, end))
+            for p in passes:
+                commands[p[0] // hps].append(Supersede(v, p[0], end))
+            commands[target // hps].append(self._place(self.guests_by_id[v], target, end))
+            due = self._due.get(end)
+            if due is None:
+                due = self._due[end] = []
+                self.queue.push(end, Priority.COMPLETION, end)
+            due.append(v)
+        return float(ends.max())
 
-    def _complete(self, v: int, end: float) -> bool:
-        """A migration ends; a stale one (the guest moved again or left) does nothing."""
-        m = self.state.migrating.get(v)
-        if m is None or m.end_s != end:
+    def _complete(self, vs: list[int], end: float) -> bool:
+        """The migrations of ``vs`` due at ``end`` end (a stale one, of a guest that moved again or left, does
+        nothing); whether any did."""
+        st = self.state
+        done, src, dst, freed, cpu, mem = [], [], [], [], [], []
+        for v in vs:
+            m = st.migrating.get(v)
+            if m is None or m.end_s != end:
+                continue
+            del st.migrating[v]
+            hosted = st.hosted[v]
+            done.append(v)
+            src.append(hosted.host)
+            dst.append(m.target)
+            for h, c, mm in [(hosted.host, hosted.cpu_mips, hosted.mem_mib), *m.passes]:
+                freed.append(h)
+                cpu.append(c)
+                mem.append(mm)
+            hosted.host, hosted.cpu_mips, hosted.mem_mib = m.target, m.cpu_mips, m.mem_mib
+        if not done:
             return False
-        del self.state.migrating[v]
-        hosted = self.state.hosted[v]
-        src = hosted.host
-        self.view.guests[src] -= 1
-        self._unbook(src, hosted.cpu_mips, hosted.mem_mib)
-        for first, cpu, mem in m.passes:
-            self._unbook(first, cpu, mem)
-        hosted.host, hosted.cpu_mips, hosted.mem_mib = m.target, m.cpu_mips, m.mem_mib
-        self.view.guests[m.target] += 1
-        self.placer.touch(m.target)
+        np.subtract.at(self.view.guests, src, 1)
+        self._unbook(freed, cpu, mem)
+        np.add.at(self.view.guests, dst, 1)
+        self.placer.touch(dst)
         if self.consolidator is not None:
-            self.consolidator.complete(v)
-        if not self.cluster.same_group(src, m.target):  # within a group, what depends on the host is the same
-            self._now_on(self.guests_by_id[v], m.target)
+            for v in done:
+                self.consolidator.complete(v)
+        # within a group, what depends on the host is the same
+        group, vs_done, to = self.cluster.group, np.array(done, dtype=np.int64), np.array(dst, dtype=np.int64)
+        moved = group[np.array(src, dtype=np.int64)] != group[to]
+        if moved.any():
+            self._now_on(vs_done[moved], to[moved])
         return True
 
-    def _now_on(self, guest: Guest, h: int) -> None:
-        """What depends on the host a guest runs on: its hypervisor type and memory overhead (for the
-        recorder), its full request and overhead scale (for the consolidation view)."""
-        cost = self.cluster.cost_on(guest.shape, h)
-        self.state.htype[guest.id] = int(self.cluster.htype[h])
-        self.state.mem_overhead_mib[guest.id] = cost.mem_overhead_mib
+    def _now_on(self, vs: int | np.ndarray, hosts: int | np.ndarray) -> None:
+        """What depends on the host a guest runs on (of guests ``vs`` now on ``hosts``): its hypervisor type
+        and memory overhead (for the recorder), its full request and overhead scale (for the consolidation
+        view)."""
+        shape, group = self._shape_ix[vs], self.cluster.group[hosts]
+        self.state.htype[vs] = self.cluster.htype[hosts]
+        self.state.mem_overhead_mib[vs] = self._mem_over[shape, group]
         if self.consolidator is not None:
-            self.consolidator.vm_mips[guest.id] = cost.cpu_mips
-            self.consolidator.scale[guest.id] = 1.0 / (1.0 - cost.overhead_c)
+            self.consolidator.vm_mips[vs] = self._vm_mips[shape, group]
+            self.consolidator.scale[vs] = self._scale[shape, group]
 
     # --------------------------------------------------------------------------------- host failures
 
@@ -635,7 +703,7 @@ class Simulation:
         self.state.drains += 1
         self.off_limits[h] = True
         self.view.cpu_cap[h] = self.view.mem_cap[h] = 0.0
-        self.placer.touch(h)
+        self.placer.touch([h])
         last = t
         for v in [g for g, x in self.state.hosted.items() if x.host == h and g not in self.state.migrating]:
             guest = self.guests_by_id[v]
@@ -644,7 +712,7 @@ class Simulation:
                 continue
             if self.consolidator is not None:
                 self.consolidator.start(v, decision.host)
-            last = max(last, self._migrate(t, v, decision.host, commands))
+            last = max(last, self._migrate(t, np.array([v]), np.array([decision.host]), commands))
         self.queue.push(last, Priority.FAULT, ("fail", h, last + down))
 
     def _fault(self, t: float, payload: tuple[str, int, float], commands: dict[int, list[Command]]) -> None:
@@ -652,7 +720,7 @@ class Simulation:
         if kind == "repair":
             self.down[h] = self.off_limits[h] = False
             self.view.cpu_cap[h], self.view.mem_cap[h] = self._caps[0][h], self._caps[1][h]
-            self.placer.touch(h)
+            self.placer.touch([h])
             commands[self._shard_of(h)].append(Repair(h))
             return
         if self.down[h]:
@@ -664,7 +732,7 @@ class Simulation:
         self.down[h] = self.off_limits[h] = True
         self.state.host_failures += 1
         self.view.cpu_cap[h] = self.view.mem_cap[h] = 0.0  # placement sees no room there
-        self.placer.touch(h)
+        self.placer.touch([h])
         commands[self._shard_of(h)].append(Fail(h))
         lost = [g for g, x in self.state.hosted.items() if x.host == h]
         lost += [

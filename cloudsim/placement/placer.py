@@ -333,9 +333,9 @@ class Placer:
         self.__dict__.update(state)
         self._reset()
 
-    def touch(self, h: int) -> None:
-        """Host ``h``'s bookings, guests or capacities changed."""
-        self._dirty.append(h)
+    def touch(self, hosts: list[int]) -> None:
+        """The bookings, guests or capacities of ``hosts`` changed (a host may repeat)."""
+        self._dirty.extend(hosts)
 
     def _shape(self, r: Request) -> int:
         """The row of the request's shape (what it reserves on each group), added on first sight."""
