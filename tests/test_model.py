@@ -101,6 +101,46 @@ def test_a_completion_integrates_only_the_hosts_of_its_migrations():
     assert r.guests.tolist() == [0, 1, 1] and r.power_w.tolist() == pytest.approx([100.0, 120.0, 110.0])
 
 
+def test_encoded_commands_are_the_typed_ones_row_for_row():
+    """A batch the controller sends already encoded (:class:`Encoded`, built by ``place_rows`` and ``end_rows``)
+    encodes as the typed commands it stands for, wherever it falls among typed ones, and a shard given either
+    ends in the same state, bit for bit."""
+    from cloudsim.model import Encoded, Events, MigrateOut, Supersede, end_rows, place_rows
+
+    nan = float("nan")
+    typed = [
+        MigrateOut(1, 0, 40.0),
+        Supersede(2, 1, 40.0),
+        Place(1, 2, CONTAINER, 4000.0, 0.0, 100.0, DIST_CONSTANT, 0.5, 0.0, 40.0),
+        Place(3, 1, PARA, 3000.0, 0.05, 200.0, DIST_UNIFORM, 0.2, 0.4, None),
+    ]
+    costs = np.array([[CONTAINER, 4000.0, 0.0, 100.0], [PARA, 3000.0, 0.05, 200.0]])
+    dist = np.array([[DIST_CONSTANT, 0.5, 0.0], [DIST_UNIFORM, 0.2, 0.4]])
+    places = place_rows(np.array([1, 3]), np.array([2, 1]), costs, dist, np.array([40.0, nan]))
+    encoded = [
+        Encoded(end_rows(MigrateOut, np.array([1]), np.array([0]), np.array([40.0]))),
+        Supersede(2, 1, 40.0),  # typed among encoded ones
+        Encoded(places),
+    ]
+    want = Events.encode([(5.0, [Remove(9, 0)]), (10.0, typed), (40.0, None)])
+    got = Events.encode([(5.0, [Remove(9, 0)]), (10.0, encoded), (40.0, None)])
+    for a, b in zip(want, got, strict=True):
+        np.testing.assert_array_equal(a, b)  # NaN ends included
+    assert got.starts.tolist() == [0, 1, 5, 5]
+
+    def run(commands):
+        shard = HostShard(spec([0, 1, 2], empty_off=False))
+        shard.apply(0.0, [Place(1, 0, CONTAINER, 4000.0, 0.0, 100.0, DIST_CONSTANT, 0.5, 0.0),
+                          Place(2, 1, CONTAINER, 1000.0, 0.0, 100.0, DIST_CONSTANT, 0.5, 0.0, 60.0)])  # fmt: skip
+        shard.apply(10.0, commands)
+        shard.complete(40.0)
+        return shard.advance(300.0, 1)
+
+    a, b = run(typed), run(encoded)
+    for k in ("energy_j", "requested_mips_s", "allocated_mips_s", "guests", "guest_ids", "guest_util"):
+        np.testing.assert_array_equal(getattr(a, k), getattr(b, k))
+
+
 def test_specpower_interpolation():
     # ML110 G4 [P1]: 92.6 W at 20 %, 96 W at 30 % -> 94.3 W at 25 %; the ends are the table's ends
     curve = np.array([SPECPOWER_TABLES["P1"][1]] * 3)

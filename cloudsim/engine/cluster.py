@@ -12,7 +12,6 @@ from cloudsim.placement import Request
 from cloudsim.scenario.schema import GuestShape, HostGroup, Scenario
 from cloudsim.virt import (
     HTYPE_INDEX,
-    MODE_INDEX,
     OverheadProfile,
     host_kernel,
     host_reserve_mib,
@@ -20,7 +19,6 @@ from cloudsim.virt import (
     profile_for,
     resolve_profiles,
 )
-from cloudsim.workload import utilization_params
 
 
 @dataclass(frozen=True)
@@ -42,10 +40,6 @@ class GuestCost:
         the reservation is demand / (1 - c)) and memory (per-instance overhead / memory reserved). What
         the ``overhead`` placement scorer minimises."""
         return (self.overhead_c + self.mem_overhead_mib / self.mem_mib) / 2
-
-
-#: :meth:`Cluster.place_args`: mode index, MIPS, overhead fraction, memory MiB, utilization kind, p1, p2.
-PlaceArgs = tuple[int, float, float, float, int, float, float]
 
 
 def host_order(scenario: Scenario) -> list[int]:
@@ -120,10 +114,9 @@ class Cluster:
         self.profiles = resolve_profiles(overrides)
         self._cost_cache: dict[int, list[GuestCost]] = {}
         self._min_cache: dict[int, tuple[float, float]] = {}
-        self._place_cache: dict[int, list[PlaceArgs]] = {}
         self._request_cache: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray, Callable[[int], str], np.ndarray]] = {}
         self._shape_refs: list[GuestShape] = []  # keep cached shapes alive (id() keys)
-        self._group_of: list[int] = self.group.tolist()  # a host's group as a Python int, for the per-event paths
+        self.group_of: list[int] = self.group.tolist()  # a host's group as a Python int, for the per-event paths
 
     def __len__(self) -> int:
         return len(self.names)
@@ -131,7 +124,6 @@ class Cluster:
     def __getstate__(self) -> dict[str, object]:
         state = dict(self.__dict__)
         state["_cost_cache"], state["_min_cache"], state["_shape_refs"] = {}, {}, []  # keyed by id(): per process
-        state["_place_cache"] = {}
         state["_request_cache"] = {}
         return state
 
@@ -177,23 +169,7 @@ class Cluster:
 
     def cost_on(self, shape: GuestShape, h: int) -> GuestCost:
         """What a guest of this shape costs on host ``h`` (:meth:`costs` of its group)."""
-        return self.costs(shape)[self._group_of[h]]
-
-    def place_args(self, shape: GuestShape, h: int) -> PlaceArgs:
-        """What a shard's ``Place`` of a guest of this shape on host ``h`` carries between the host and the end
-        time: its mode's index, MIPS, overhead, memory and utilization distribution (kind, p1, p2). Cached per
-        shape, like :meth:`costs` (a guest that follows a trace column replaces the distribution)."""
-        key = id(shape)
-        args = self._place_cache.get(key)
-        if args is None:
-            mode, dist = MODE_INDEX[shape.mode], utilization_params(shape)
-            args = [(mode, c.cpu_mips, c.overhead_c, c.mem_mib, *dist) for c in self.costs(shape)]  # keeps it alive
-            self._place_cache[key] = args
-        return args[self._group_of[h]]
-
-    def same_group(self, a: int, b: int) -> bool:
-        """Whether hosts ``a`` and ``b`` are of one group (so a guest costs the same on both)."""
-        return self._group_of[a] == self._group_of[b]
+        return self.costs(shape)[self.group_of[h]]
 
     def min_demand(self, shape: GuestShape) -> tuple[float, float]:
         """The least (cpu MIPS, memory MiB) the guest reserves on any host it can run on (cached per shape,

@@ -34,6 +34,7 @@ from cloudsim.metrics.recorder import Recorder
 from cloudsim.model import (
     DIST_TRACE,
     Command,
+    Encoded,
     Fail,
     HostReport,
     MigrateOut,
@@ -42,6 +43,8 @@ from cloudsim.model import (
     Remove,
     Repair,
     Supersede,
+    end_rows,
+    place_rows,
 )
 from cloudsim.placement import Snapshot, get_policy
 from cloudsim.placement.consolidation import Consolidator, Settings
@@ -49,7 +52,7 @@ from cloudsim.placement.detectors import Detector
 from cloudsim.placement.placer import Placer
 from cloudsim.scenario.schema import Consolidation, Scenario
 from cloudsim.virt import MODE_INDEX, MODES, VirtMode
-from cloudsim.workload import Guest, generate, trace_guests
+from cloudsim.workload import Guest, generate, trace_guests, utilization_params
 from cloudsim.workload.trace import Trace
 
 
@@ -281,6 +284,26 @@ class Simulation:
         self._mem_over, self._vm_mips = table(lambda c: c.mem_overhead_mib), table(lambda c: c.cpu_mips)
         self._scale = table(lambda c: 1.0 / (1.0 - c.overhead_c))
         self._mode_name = [shape.mode.value for shape in shapes]
+        # what a shard's place carries: per shape and group (mode index, MIPS, overhead, memory), and per shape
+        # its utilization (kind, p1, p2), which a guest that follows a trace column replaces
+        self._place_costs = np.array(
+            [
+                [(MODE_INDEX[shape.mode], c.cpu_mips, c.overhead_c, c.mem_mib) for c in row]
+                for shape, row in zip(shapes, costs, strict=True)
+            ],
+            dtype=np.float64,
+        ).reshape(len(shapes), len(self.cluster.groups), 4)
+        self._dist = np.array([utilization_params(shape) for shape in shapes], dtype=np.float64).reshape(-1, 3)
+        # the same as Python values, for a single place: (mode, MIPS, overhead, memory, kind, p1, p2)
+        self._place_args = [
+            [(int(m), cpu, c, mem, int(dist[0]), *dist[1:]) for m, cpu, c, mem in row]
+            for row, dist in zip(self._place_costs.tolist(), self._dist.tolist(), strict=True)
+        ]
+        self._column: np.ndarray | None = None  # each guest's trace column (-1: none), with a trace
+        if any(g.column is not None for g in self.guests):
+            self._column = np.full(len(self.state.status), -1, dtype=np.int64)
+            for g in self.guests:
+                self._column[g.id] = -1 if g.column is None else g.column
         durations = [
             self.migration.duration(shape.memory_gib * 1024.0, self.link_mb_s, shape.mode is VirtMode.CONTAINER)
             for shape in shapes
@@ -531,11 +554,23 @@ class Simulation:
         self.queue.push(t + boot_s, Priority.BOOT, guest.id)
         return t + boot_s
 
-    def _place(self, guest: Guest, h: int, end_s: float | None = None) -> Place:
+    def _place(self, guest: Guest, h: int) -> Place:
+        """The shard's place of ``guest`` starting on host ``h`` (:meth:`_places` of one guest, as a command)."""
+        args = self._place_args[self._shape_ix[guest.id]][self.cluster.group_of[h]]
         if guest.column is None:
-            return Place(guest.id, h, *self.cluster.place_args(guest.shape, h), end_s)
-        mode, cpu, c, mem = self.cluster.place_args(guest.shape, h)[:4]
-        return Place(guest.id, h, mode, cpu, c, mem, DIST_TRACE, float(guest.column), 0.0, end_s)
+            return Place(guest.id, h, *args)
+        return Place(guest.id, h, *args[:4], DIST_TRACE, float(guest.column), 0.0)
+
+    def _places(self, vs: np.ndarray, hosts: np.ndarray, ends: np.ndarray | float) -> np.ndarray:
+        """The shards' places of guests ``vs`` on ``hosts`` (the target side of a migration that ends at
+        ``ends``; NaN: a start), encoded."""
+        shape = self._shape_ix[vs]
+        dist = self._dist[shape]
+        if self._column is not None:
+            col = self._column[vs]
+            trace = col >= 0
+            dist[trace, 0], dist[trace, 1], dist[trace, 2] = DIST_TRACE, col[trace], 0.0
+        return place_rows(vs, hosts, self._place_costs[shape, self.cluster.group[hosts]], dist, ends)
 
     def _reject(self, t: float, guest: Guest, reason: str, detail: str) -> None:
         self.state.rejected += 1
@@ -601,10 +636,12 @@ class Simulation:
         ends = t + dur
         to = targets.tolist()
         self._book(to, cpu, mem)
-        st, hps = self.state, self.hosts_per_shard
+        st = self.state
         st.migrations += len(to)
-        for v, target, end, k, d, c, mm in zip(
-            vs.tolist(), to, ends.tolist(), shape.tolist(), dur.tolist(), cpu.tolist(), mem.tolist(), strict=True
+        src = np.empty(len(to), dtype=np.int64)
+        sup: list[tuple[int, int, int, float]] = []  # (move, guest, first target, end) of a guest moved again
+        for i, (v, target, end, k, d, c, mm) in enumerate(
+            zip(vs.tolist(), to, ends.tolist(), shape.tolist(), dur.tolist(), cpu.tolist(), mem.tolist(), strict=True)
         ):
             stats = st.migration_stats[self._mode_name[k]]
             stats[0] += 1
@@ -613,16 +650,29 @@ class Simulation:
             m = st.migrating.get(v)
             passes = [] if m is None else [*m.passes, (m.target, m.cpu_mips, m.mem_mib)]
             st.migrating[v] = _Migration(target, end, c, mm, passes)
-            src = st.hosted[v].host
-            commands[src // hps].append(MigrateOut(v, src, end))
-            for p in passes:
-                commands[p[0] // hps].append(Supersede(v, p[0], end))
-            commands[target // hps].append(self._place(self.guests_by_id[v], target, end))
+            src[i] = st.hosted[v].host
+            sup += [(i, v, p[0], end) for p in passes]
             due = self._due.get(end)
             if due is None:
                 due = self._due[end] = []
                 self.queue.push(end, Priority.COMPLETION, end)
             due.append(v)
+        # each move's commands in order: the source's, the first targets' (superseded), the target's
+        per = np.full(len(to), 2, dtype=np.int64)
+        np.add.at(per, [x[0] for x in sup], 1)
+        last = np.cumsum(per) - 1
+        place = self._places(vs, targets, ends)
+        rows = np.empty((int(last[-1]) + 1, place.shape[1]))
+        rows[last - per + 1] = end_rows(MigrateOut, vs, src, ends)
+        rows[last] = place
+        if sup:
+            at = np.array([x[0] for x in sup], dtype=np.int64)
+            first = last[at] - per[at] + 1
+            nth = np.arange(len(sup)) - np.searchsorted(at, at)  # a move's supersedes follow its source row
+            rows[first + 1 + nth] = end_rows(Supersede, *np.array([x[1:] for x in sup]).T)
+        shard = rows[:, 2].astype(np.int64) // self.hosts_per_shard
+        for k in np.unique(shard).tolist():
+            commands[k].append(Encoded(rows[shard == k]))
         return float(ends.max())
 
     def _complete(self, vs: list[int], end: float) -> bool:

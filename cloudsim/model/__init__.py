@@ -9,6 +9,7 @@ from cloudsim.model.shard import (
     DIST_UNIFORM,
     Command,
     Dynamics,
+    Encoded,
     Events,
     Fail,
     HostReport,
@@ -19,6 +20,8 @@ from cloudsim.model.shard import (
     Repair,
     ShardSpec,
     Supersede,
+    end_rows,
+    place_rows,
     power_w,
 )
 
@@ -29,6 +32,7 @@ __all__ = [
     "DIST_UNIFORM",
     "Command",
     "Dynamics",
+    "Encoded",
     "Events",
     "Fail",
     "HostReport",
@@ -41,5 +45,7 @@ __all__ = [
     "Repair",
     "ShardSpec",
     "Supersede",
+    "end_rows",
+    "place_rows",
     "power_w",
 ]

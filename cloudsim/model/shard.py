@@ -143,7 +143,14 @@ class Repair(NamedTuple):
     host_id: int
 
 
-Command = Place | Remove | MigrateOut | Supersede | Fail | Repair
+class Encoded(NamedTuple):
+    """Commands already encoded, one row each in order (:func:`place_rows`, :func:`end_rows`): how the
+    controller sends its places and migrations, without a Python object per command."""
+
+    rows: np.ndarray
+
+
+Command = Place | Remove | MigrateOut | Supersede | Fail | Repair | Encoded
 
 
 @dataclass
@@ -382,15 +389,42 @@ def _settle_hosts(
 
 #: An encoded command's operation (column 0 of :func:`_encode`'s rows).
 _PLACE, _REMOVE, _OUT, _SUPERSEDE, _FAIL, _REPAIR = 0, 1, 2, 3, 4, 5
+_WIDTH = 11  # an encoded command's row
 _OPS = {Place: _PLACE, Remove: _REMOVE, MigrateOut: _OUT, Supersede: _SUPERSEDE, Fail: _FAIL, Repair: _REPAIR}
+
+
+def place_rows(guest: np.ndarray, host: np.ndarray, costs: np.ndarray, dist: np.ndarray, end: np.ndarray) -> np.ndarray:
+    """:class:`Place` commands, encoded: guests ``guest`` on hosts ``host``, each with its row of ``costs`` (mode
+    index, MIPS, overhead fraction, memory) and of ``dist`` (utilization kind, p1, p2), ending at ``end`` (NaN:
+    none)."""
+    out = np.empty((len(guest), _WIDTH))
+    out[:, 0] = _PLACE
+    out[:, 1], out[:, 2], out[:, 3:7], out[:, 7:10], out[:, 10] = guest, host, costs, dist, end
+    return out
+
+
+def end_rows(op: type[MigrateOut | Supersede], guest: np.ndarray, host: np.ndarray, end: np.ndarray) -> np.ndarray:
+    """:class:`MigrateOut` or :class:`Supersede` commands, encoded."""
+    out = np.zeros((len(guest), _WIDTH))
+    out[:, 0] = _OPS[op]
+    out[:, 1], out[:, 2], out[:, 10] = guest, host, end
+    return out
 
 
 def _encode(commands: list[Command]) -> np.ndarray:
     """Commands as rows of floats for the compiled edits: operation, guest, host (global), then a place's
-    mode, cpu, overhead, memory, utilization kind, p1, p2, and the end time (NaN: none)."""
+    mode, cpu, overhead, memory, utilization kind, p1, p2, and the end time (NaN: none). :class:`Encoded`
+    commands are such rows already."""
     nan = math.nan
-    rows = []
+    rows: list[tuple[float, ...]] = []
+    blocks = []
     for cmd in commands:
+        if type(cmd) is Encoded:
+            if rows:
+                blocks.append(np.array(rows, dtype=np.float64))
+                rows = []
+            blocks.append(cmd.rows)
+            continue
         op = _OPS[type(cmd)]
         if op == _PLACE:
             rows.append((op, *cmd[:9], nan if cmd[9] is None else cmd[9]))
@@ -400,7 +434,8 @@ def _encode(commands: list[Command]) -> np.ndarray:
             rows.append((op, cmd[0], cmd[1], 0, 0, 0, 0, 0, 0, 0, cmd[2]))
         else:
             rows.append((op, -1, cmd[0], 0, 0, 0, 0, 0, 0, 0, nan))
-    return np.array(rows, dtype=np.float64).reshape(-1, 11)
+    last = np.array(rows, dtype=np.float64).reshape(-1, _WIDTH)
+    return np.concatenate([*blocks, last]) if blocks else last
 
 
 class Events(NamedTuple):
@@ -417,7 +452,7 @@ class Events(NamedTuple):
     @staticmethod
     def encode(steps: Sequence[tuple[float, list[Command] | None]]) -> Events:
         """``steps`` in order: ``(t, commands)``, or ``(t, None)`` for a completion time."""
-        lengths = [0 if cs is None else len(cs) for _, cs in steps]
+        lengths = [0 if cs is None else sum(len(c.rows) if type(c) is Encoded else 1 for c in cs) for _, cs in steps]
         starts = np.zeros(len(steps) + 1, dtype=np.int64)
         np.cumsum(lengths, out=starts[1:])
         return Events(
