@@ -701,8 +701,7 @@ class Simulation:
         np.add.at(self.view.guests, dst, 1)
         self.placer.touch(dst)
         if self.consolidator is not None:
-            for v in done:
-                self.consolidator.complete(v)
+            self.consolidator.complete(done)
         # within a group, what depends on the host is the same
         group, vs_done, to = self.cluster.group, np.array(done, dtype=np.int64), np.array(dst, dtype=np.int64)
         moved = group[np.array(src, dtype=np.int64)] != group[to]

@@ -175,22 +175,28 @@ class Consolidator:
         self.host_of[v], self.mig_to[v] = -1, -1
         return hosts
 
-    def complete(self, v: int) -> tuple[int, list[int]]:
-        """A migration ends: the guest leaves its source (and any first target) and runs on its target, at the
-        end of the target's list. Returns (target, hosts left)."""
-        src, dst = int(self.host_of[v]), int(self.mig_to[v])
-        left = [src]
+    def complete(self, vs: list[int]) -> None:
+        """Migrations end: each guest of ``vs`` leaves its source (and any first target) and runs on its target,
+        at the end of the target's list (in the order of ``vs``)."""
+        at = np.array(vs, dtype=np.int64)
+        src, dst = self.host_of[at], self.mig_to[at]
+        lists = self.lists
+        for v, s, d in zip(vs, src.tolist(), dst.tolist(), strict=True):
+            lists[s].remove(v)
+            lists[d].remove(v)
+            lists[d].append(v)
         if self.ghosts:
-            left += [gh for gv, gh in self.ghosts if gv == v]
-            self.ghosts = [g for g in self.ghosts if g[0] != v]
-        for h in left:
-            self.lists[h].remove(v)
-        self.lists[dst].remove(v)
-        self.lists[dst].append(v)
-        self._changed.update(left)
-        self._changed.add(dst)
-        self.host_of[v], self.mig_to[v] = dst, -1
-        return dst, left
+            done, kept = set(vs), []
+            for gv, gh in self.ghosts:
+                if gv in done:
+                    lists[gh].remove(gv)
+                    self._changed.add(gh)
+                else:
+                    kept.append((gv, gh))
+            self.ghosts = kept
+        self._changed.update(src.tolist())
+        self._changed.update(dst.tolist())
+        self.host_of[at], self.mig_to[at] = dst, -1
 
     # ------------------------------------------------------------------------------ host views
 
