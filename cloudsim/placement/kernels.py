@@ -307,17 +307,19 @@ _REFUSE_MARGIN = 1e-9  # a node is refused only this far past the detector's thr
 
 
 @njit(cache=True, inline="always")
-def _leaf_detector(h: int, node: np.ndarray, n: int, A: np.ndarray, R: np.ndarray, HH: np.ndarray,
-                   HL: np.ndarray, total: np.ndarray, ram_free: np.ndarray, bw_free: np.ndarray,
-                   cpu_free: np.ndarray) -> None:  # fmt: skip
-    node[n, _MEM], node[n, _BW], node[n, _CPU] = -ram_free[h], -bw_free[h], -cpu_free[h]
-    if A[h] == 0:
+def _leaf_detector(node: np.ndarray, n: int, a: float, r: float, total: float, hist: np.ndarray, hist_len: int,
+                   ram_free: float, bw_free: float, cpu_free: float) -> None:  # fmt: skip
+    """A host's bounds in row ``n`` of ``node``, from its allocated ``a`` and requested ``r`` MIPS, ``total``, history
+    row and length, and what it has free to book. (Its values come as scalars: read in the caller's loop, the
+    compiled loop runs several times faster than with the arrays passed in.)"""
+    node[n, _MEM], node[n, _BW], node[n, _CPU] = -ram_free, -bw_free, -cpu_free
+    if a == 0:
         for f in range(4):
             node[n, _LR_ALL + f] = -np.inf
         return
-    pred = lr_predict(HH[h])
-    u = R[h] / total[h]
-    full = HL[h] >= LR_WINDOW
+    pred = lr_predict(hist)
+    u = r / total
+    full = hist_len >= LR_WINDOW
     node[n, _LR_ALL] = pred
     node[n, _LR_LONG] = pred if full else np.inf
     node[n, _R_SHORT] = np.inf if full else u
@@ -370,10 +372,12 @@ def _set_leaf(h: int, node: np.ndarray, n: int, room: float, amin: float, A: np.
               HH: np.ndarray, HL: np.ndarray, total: np.ndarray, ram_free: np.ndarray, bw_free: np.ndarray,
               cpu_free: np.ndarray) -> None:  # fmt: skip
     """Row ``n`` of ``node`` for host ``h`` (but its id), given its room and least increase (:func:`_leaf_values`)."""
+    a, r, t, hist, hist_len = A[h], R[h], total[h], HH[h], HL[h]  # all read before any write (see below)
+    ram, bw, cpu = ram_free[h], bw_free[h], cpu_free[h]
     node[n, _ROOM], node[n, _AMIN] = room, amin
-    node[n, _ULO] = A[h] / total[h]
+    node[n, _ULO] = a / t
     node[n, _UHI] = -node[n, _ULO]
-    _leaf_detector(h, node, n, A, R, HH, HL, total, ram_free, bw_free, cpu_free)
+    _leaf_detector(node, n, a, r, t, hist, hist_len, ram, bw, cpu)
 
 
 @njit(cache=True, inline="always")
