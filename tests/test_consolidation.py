@@ -1072,3 +1072,24 @@ def test_power_increases_equal_to_the_milliwatt_go_to_the_lowest_id():
     excluded = np.zeros(4, dtype=bool)
     assert c.find_host(0, excluded) == 0
     assert c.find_host(0, index=_TargetIndex(c, ~excluded)) == 0
+
+
+def test_patched_lists_are_the_lists_flattened_again():
+    """``patch_lists`` (runs of unchanged hosts copied as blocks) gives what flattening the patched lists afresh
+    gives, for changes anywhere: none, the first host, the last, runs, every host, emptied and grown lists."""
+    rng = np.random.default_rng(7)
+    for _ in range(300):
+        n = int(rng.integers(1, 40))
+        lists = [rng.integers(0, 1000, int(rng.integers(0, 5))).tolist() for _ in range(n)]
+        offsets = np.zeros(n + 1, dtype=np.int64)
+        offsets[1:] = np.cumsum([len(x) for x in lists])
+        flat = np.array([v for x in lists for v in x], dtype=np.int64)
+        changed = np.sort(rng.choice(n, int(rng.integers(0, n + 1)), replace=False)).astype(np.int64)
+        new = {int(h): rng.integers(0, 1000, int(rng.integers(0, 5))).tolist() for h in changed}
+        got, got_off = kernels.patch_lists(
+            flat, offsets, changed, np.array([len(new[h]) for h in changed.tolist()], dtype=np.int64),
+            np.array([v for h in changed.tolist() for v in new[h]], dtype=np.int64),
+        )  # fmt: skip
+        want = [new.get(h, x) for h, x in enumerate(lists)]
+        assert got_off.tolist() == np.cumsum([0, *map(len, want)]).tolist()
+        assert got.tolist() == [v for x in want for v in x]

@@ -1065,7 +1065,8 @@ def patch_lists(
     flat: np.ndarray, offsets: np.ndarray, changed: np.ndarray, lengths: np.ndarray, new: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
     """Flattened lists (host h's: ``flat[offsets[h]:offsets[h + 1]]``) with the lists of the hosts
-    ``changed`` (ascending) replaced by ``new`` (theirs one after another, ``lengths`` long)."""
+    ``changed`` (ascending) replaced by ``new`` (theirs one after another, ``lengths`` long). The hosts between
+    two changed ones keep their lists side by side: each such run is one block copy."""
     H = offsets.shape[0] - 1
     out_off = np.empty(H + 1, dtype=np.int64)
     out_off[0] = 0
@@ -1078,18 +1079,15 @@ def patch_lists(
             n = offsets[h + 1] - offsets[h]
         out_off[h + 1] = out_off[h] + n
     out = np.empty(out_off[H], dtype=np.int64)
-    k = 0
+    prev = 0  # the first host of the run not copied yet
     src = 0
-    for h in range(H):
-        lo = out_off[h]
-        if k < changed.shape[0] and changed[k] == h:
-            for x in range(lengths[k]):
-                out[lo + x] = new[src + x]
+    for k in range(changed.shape[0] + 1):
+        c = changed[k] if k < changed.shape[0] else H
+        out[out_off[prev] : out_off[c]] = flat[offsets[prev] : offsets[c]]
+        if c < H:
+            out[out_off[c] : out_off[c + 1]] = new[src : src + lengths[k]]
             src += lengths[k]
-            k += 1
-        else:
-            for x in range(offsets[h], offsets[h + 1]):
-                out[lo + x - offsets[h]] = flat[x]
+        prev = c + 1
     return out, out_off
 
 
