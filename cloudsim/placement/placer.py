@@ -28,7 +28,7 @@ from cloudsim.placement.policies import (
     Request,
     Snapshot,
     _compiled,
-    _scores,
+    _score,
     decide,
     decision,
     filter_outcome,
@@ -57,11 +57,11 @@ def _pull(t: np.ndarray, o: int, n: int) -> None:
         n //= 2
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _host(s: int, h: int, code: int, group: np.ndarray, g_cpu: np.ndarray, g_mem: np.ndarray, g_ok: np.ndarray,
           g_over: np.ndarray, cpu_cap: np.ndarray, mem_cap: np.ndarray, cpu_used: np.ndarray,
           mem_used: np.ndarray, curves: np.ndarray, twin: np.ndarray, outcome: np.ndarray, raw: np.ndarray,
-          tree: np.ndarray, counts: np.ndarray, cand1: np.ndarray, raw1: np.ndarray) -> None:  # fmt: skip
+          tree: np.ndarray, counts: np.ndarray) -> None:  # fmt: skip
     """Shape ``s``'s view of host ``h``: its filter outcome (0 incompatible, 1 cpu, 2 memory, 3 candidate,
     as the pass tests them), its raw score, and its leaf (the raw score of a candidate that is not a twin);
     the leaf's ancestors are left to :func:`_pull_shapes`."""
@@ -73,11 +73,10 @@ def _host(s: int, h: int, code: int, group: np.ndarray, g_cpu: np.ndarray, g_mem
     outcome[h, s] = o
     n = tree.shape[0] // 2 + h
     if o == 3 and not twin[h]:
-        cand1[0] = h
-        _scores(code, 1, cand1, group, g_cpu[s], g_mem[s], g_over[s], cpu_cap, mem_cap, cpu_used, mem_used, curves,
-                raw1)  # fmt: skip
-        raw[h, s] = raw1[0]
-        tree[n, s, 0], tree[n, s, 1] = raw1[0], raw1[0]
+        x = _score(code, h, g_cpu[s, g], g_mem[s, g], g_over[s, g], cpu_cap[h], mem_cap[h], cpu_used[h], mem_used[h],
+                   curves)  # fmt: skip
+        raw[h, s] = x
+        tree[n, s, 0], tree[n, s, 1] = x, x
     else:
         tree[n, s, 0], tree[n, s, 1] = -np.inf, np.inf
 
@@ -160,8 +159,6 @@ def _sync(dirty: np.ndarray, code: int, by_id: bool, power: bool, group: np.ndar
                         k += 1
     nshapes = outcome.shape[1]
     m = tree.shape[0] // 2
-    cand1 = np.empty(1, dtype=np.int64)
-    raw1 = np.empty(1)
     for i in range(k):
         h = redo[i]
         mark[h] = False
@@ -171,7 +168,7 @@ def _sync(dirty: np.ndarray, code: int, by_id: bool, power: bool, group: np.ndar
                        and _same_state(h, r, cpu_used, mem_used, cpu_cap, mem_cap, curves, power))  # fmt: skip
         for s in range(nshapes):
             _host(s, h, code, group, g_cpu, g_mem, g_ok, g_over, cpu_cap, mem_cap, cpu_used, mem_used, curves, twin,
-                  outcome, raw, tree, counts, cand1, raw1)  # fmt: skip
+                  outcome, raw, tree, counts)  # fmt: skip
         _pull_shapes(tree, m + h)
 
 

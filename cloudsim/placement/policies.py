@@ -175,40 +175,45 @@ _CODES = {name: k for k, name in enumerate(SCORERS)}
 _POWER = _CODES["power_increase"]
 
 
+@njit(cache=True, inline="always")
+def _score(code: int, h: int, r_cpu: float, r_mem: float, over: float, cpu_cap: float, mem_cap: float,
+           cpu_used: float, mem_used: float, curves: np.ndarray) -> float:  # fmt: skip
+    """Host ``h``'s raw score by scorer ``code`` for a request of ``r_cpu`` MIPS and ``r_mem`` MiB (overhead share
+    ``over``), from its capacities, what it has booked and (power-aware) its power curve: the numpy formulas'
+    operations in their order. (The host's values come as scalars: a compiled loop runs faster so than with
+    the arrays.)"""
+    if code == 0:
+        return -float(h)
+    if code == 3:
+        d0, d1 = r_cpu / cpu_cap, r_mem / mem_cap
+        return d0 * (1 - cpu_used / cpu_cap) + d1 * (1 - mem_used / mem_cap)
+    if code == 6:
+        now = power(curves[h], cpu_used / cpu_cap)
+        return -(power(curves[h], (cpu_used + r_cpu) / cpu_cap) - now)
+    if code == 7:
+        return -over
+    cpu = (cpu_used + r_cpu) / cpu_cap
+    mem = (mem_used + r_mem) / mem_cap
+    if code == 1:
+        return (cpu + mem) / 2
+    if code == 2:
+        return 1.0 - (cpu + mem) / 2
+    if code == 4:
+        return -((1.0 - cpu) ** 2 + (1.0 - mem) ** 2)
+    mean = (cpu + mem) / 2
+    return 1.0 - np.sqrt(((cpu - mean) ** 2 + (mem - mean) ** 2) / 2)
+
+
 @njit(cache=True)
 def _scores(code: int, m: int, cand: np.ndarray, group: np.ndarray, g_cpu: np.ndarray, g_mem: np.ndarray,
             g_over: np.ndarray, cpu_cap: np.ndarray, mem_cap: np.ndarray, cpu_used: np.ndarray,
             mem_used: np.ndarray, curves: np.ndarray, raw: np.ndarray) -> None:  # fmt: skip
-    """Raw scores of the first ``m`` candidates into ``raw`` (one loop per scorer, the numpy formulas'
-    operations in their order)."""
+    """Raw scores (:func:`_score`) of the first ``m`` candidates into ``raw``."""
     for i in range(m):
         h = cand[i]
-        r_cpu, r_mem = g_cpu[group[h]], g_mem[group[h]]
-        if code == 0:
-            raw[i] = -float(h)
-            continue
-        if code == 3:
-            d0, d1 = r_cpu / cpu_cap[h], r_mem / mem_cap[h]
-            raw[i] = d0 * (1 - cpu_used[h] / cpu_cap[h]) + d1 * (1 - mem_used[h] / mem_cap[h])
-            continue
-        if code == 6:
-            now = power(curves[h], cpu_used[h] / cpu_cap[h])
-            raw[i] = -(power(curves[h], (cpu_used[h] + r_cpu) / cpu_cap[h]) - now)
-            continue
-        if code == 7:
-            raw[i] = -g_over[group[h]]
-            continue
-        cpu = (cpu_used[h] + r_cpu) / cpu_cap[h]
-        mem = (mem_used[h] + r_mem) / mem_cap[h]
-        if code == 1:
-            raw[i] = (cpu + mem) / 2
-        elif code == 2:
-            raw[i] = 1.0 - (cpu + mem) / 2
-        elif code == 4:
-            raw[i] = -((1.0 - cpu) ** 2 + (1.0 - mem) ** 2)
-        else:
-            mean = (cpu + mem) / 2
-            raw[i] = 1.0 - np.sqrt(((cpu - mean) ** 2 + (mem - mean) ** 2) / 2)
+        g = group[h]
+        raw[i] = _score(code, h, g_cpu[g], g_mem[g], g_over[g], cpu_cap[h], mem_cap[h], cpu_used[h], mem_used[h],
+                        curves)  # fmt: skip
 
 
 @njit(cache=True)
