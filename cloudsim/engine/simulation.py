@@ -658,15 +658,14 @@ class Simulation:
                 self.queue.push(end, Priority.COMPLETION, end)
             due.append(v)
         # each move's commands in order: the source's, the first targets' (superseded), the target's
-        per = np.full(len(to), 2, dtype=np.int64)
-        np.add.at(per, [x[0] for x in sup], 1)
+        at = np.array([x[0] for x in sup], dtype=np.int64)
+        per = 2 + np.bincount(at, minlength=len(to))
         last = np.cumsum(per) - 1
         place = self._places(vs, targets, ends)
         rows = np.empty((int(last[-1]) + 1, place.shape[1]))
         rows[last - per + 1] = end_rows(MigrateOut, vs, src, ends)
         rows[last] = place
         if sup:
-            at = np.array([x[0] for x in sup], dtype=np.int64)
             first = last[at] - per[at] + 1
             nth = np.arange(len(sup)) - np.searchsorted(at, at)  # a move's supersedes follow its source row
             rows[first + 1 + nth] = end_rows(Supersede, *np.array([x[1:] for x in sup]).T)
