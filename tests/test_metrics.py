@@ -189,3 +189,25 @@ def test_guest_sums_count_and_sum_the_guests_on_a_host_by_mode_state_and_cell_in
         cell = mode[on] * 2 + htype[on]
         assert np.array_equal(cell_over, np.bincount(cell, weights=over[on], minlength=8))
         assert np.array_equal(cell_mib, np.bincount(cell, weights=mib[on], minlength=8))
+
+
+def test_mode_sums_are_numpys_row_sums_bit_for_bit():
+    """The metrics row's per-mode sums over the hosts (most of them off, all 0) are numpy's sums of the rows."""
+    import numpy as np
+
+    from cloudsim.metrics.recorder import _mode_sums
+
+    rng = np.random.default_rng(5)
+    hosts, modes, ntypes = 2000, 4, 2
+    over, deliv = rng.random((hosts, modes)) * 1e4, rng.random((hosts, modes)) * 1e5
+    off = rng.random(hosts) < 0.75
+    over[off], deliv[off] = 0.0, 0.0
+    over[rng.random((hosts, modes)) < 0.1] = 0.0  # a mode with delivery and no overhead
+    per_core = rng.choice([2000.0, 2500.0, 3000.0], hosts)
+    htype = rng.integers(0, ntypes, hosts)
+    over_cores, deliv_cores, over_t, deliv_t = _mode_sums(over, deliv, per_core, htype, ntypes)
+    assert over_cores.tolist() == (over / per_core[:, None]).sum(axis=0).tolist()
+    assert deliv_cores.tolist() == (deliv / per_core[:, None]).sum(axis=0).tolist()
+    for t in range(ntypes):
+        assert over_t[t].tolist() == over[htype == t].sum(axis=0).tolist()
+        assert deliv_t[t].tolist() == deliv[htype == t].sum(axis=0).tolist()
