@@ -411,31 +411,38 @@ def end_rows(op: type[MigrateOut | Supersede], guest: np.ndarray, host: np.ndarr
     return out
 
 
-def _encode(commands: list[Command]) -> np.ndarray:
-    """Commands as rows of floats for the compiled edits: operation, guest, host (global), then a place's
-    mode, cpu, overhead, memory, utilization kind, p1, p2, and the end time (NaN: none). :class:`Encoded`
-    commands are such rows already."""
+def _encode(steps: Sequence[tuple[float, list[Command] | None]]) -> tuple[np.ndarray, np.ndarray]:
+    """The commands of ``steps`` (see :meth:`Events.encode`) as rows of floats for the compiled edits, and where
+    each step's rows start (and the last ends). A row: operation, guest, host (global), then a place's mode,
+    cpu, overhead, memory, utilization kind, p1, p2, and the end time (NaN: none). :class:`Encoded` commands
+    are such rows already."""
     nan = math.nan
     rows: list[tuple[float, ...]] = []
     blocks = []
-    for cmd in commands:
-        if type(cmd) is Encoded:
-            if rows:
-                blocks.append(np.array(rows, dtype=np.float64))
-                rows = []
-            blocks.append(cmd.rows)
-            continue
-        op = _OPS[type(cmd)]
-        if op == _PLACE:
-            rows.append((op, *cmd[:9], nan if cmd[9] is None else cmd[9]))
-        elif op == _REMOVE:
-            rows.append((op, cmd[0], cmd[1], 0, 0, 0, 0, 0, 0, 0, nan))
-        elif op < _FAIL:
-            rows.append((op, cmd[0], cmd[1], 0, 0, 0, 0, 0, 0, 0, cmd[2]))
-        else:
-            rows.append((op, -1, cmd[0], 0, 0, 0, 0, 0, 0, 0, nan))
+    done = 0  # the rows in blocks
+    starts = np.zeros(len(steps) + 1, dtype=np.int64)
+    for j, (_, commands) in enumerate(steps):
+        for cmd in commands or ():
+            if type(cmd) is Encoded:
+                if rows:
+                    blocks.append(np.array(rows, dtype=np.float64))
+                    done += len(rows)
+                    rows = []
+                blocks.append(cmd.rows)
+                done += len(cmd.rows)
+                continue
+            op = _OPS[type(cmd)]
+            if op == _PLACE:
+                rows.append((op, *cmd[:9], nan if cmd[9] is None else cmd[9]))
+            elif op == _REMOVE:
+                rows.append((op, cmd[0], cmd[1], 0, 0, 0, 0, 0, 0, 0, nan))
+            elif op < _FAIL:
+                rows.append((op, cmd[0], cmd[1], 0, 0, 0, 0, 0, 0, 0, cmd[2]))
+            else:
+                rows.append((op, -1, cmd[0], 0, 0, 0, 0, 0, 0, 0, nan))
+        starts[j + 1] = done + len(rows)
     last = np.array(rows, dtype=np.float64).reshape(-1, _WIDTH)
-    return np.concatenate([*blocks, last]) if blocks else last
+    return (np.concatenate([*blocks, last]) if blocks else last), starts
 
 
 class Events(NamedTuple):
@@ -452,14 +459,12 @@ class Events(NamedTuple):
     @staticmethod
     def encode(steps: Sequence[tuple[float, list[Command] | None]]) -> Events:
         """``steps`` in order: ``(t, commands)``, or ``(t, None)`` for a completion time."""
-        lengths = [0 if cs is None else sum(len(c.rows) if type(c) is Encoded else 1 for c in cs) for _, cs in steps]
-        starts = np.zeros(len(steps) + 1, dtype=np.int64)
-        np.cumsum(lengths, out=starts[1:])
+        cmds, starts = _encode(steps)
         return Events(
             np.array([t for t, _ in steps], dtype=np.float64),
             np.array([cs is None for _, cs in steps], dtype=np.bool_),
             starts,
-            _encode([cmd for _, cs in steps if cs for cmd in cs]),
+            cmds,
         )
 
 
