@@ -419,7 +419,7 @@ def test_the_compiled_edits_follow_the_rules_row_for_row(model):
 
 
 def test_the_compiled_draws_are_numpys_bit_for_bit():
-    """A tick's draws, compiled around numpy's logarithm and cosine, against the numpy passes that define
+    """A tick's draws, compiled whole (the C library's logarithm and cosine), against the numpy passes that define
     them: uniform, normal (Box-Muller) and constant rows, clipped to [0, 1], zeros and ones among them."""
     from cloudsim.model.shard import DIST_NORMAL
 

@@ -842,17 +842,21 @@ def _allocate_rows(
 
 
 @njit(cache=True)
-def _draw_rows(kind: np.ndarray, p1: np.ndarray, p2: np.ndarray, u1: np.ndarray, log: np.ndarray,
-               cos: np.ndarray) -> np.ndarray:  # fmt: skip
-    """Each row's draw from its uniform (``u1``) and, for a normal, Box-Muller's ``log1p(-u1)`` and
-    ``cos(2 pi u2)``: uniform ``p1 + (p2 - p1) u1``, normal ``p1 + p2 sqrt(-2 log) cos``, else ``p1``; clipped
-    to [0, 1] as ``np.clip`` does. The operations numpy's passes made, in the same order: the same bits."""
+def _draw_rows(seed: np.uint64, tick: np.uint64, gid: np.ndarray, kind: np.ndarray, p1: np.ndarray,
+               p2: np.ndarray) -> np.ndarray:  # fmt: skip
+    """Each row's draw at ``tick`` (:func:`cloudsim.model.rng.draw`, stream 0: ``u1``; stream 1, a normal's
+    only: ``u2``): uniform ``p1 + (p2 - p1) u1``, normal (Box-Muller) ``p1 + p2 sqrt(-2 log1p(-u1)) cos(2 pi
+    u2)``, else ``p1``; clipped to [0, 1] as ``np.clip`` does. The operations numpy's passes made, in the same
+    order, and the C library's ``log1p`` and ``cos``, which numpy calls too on a machine without AVX-512 (this
+    one: identical over 20 M draws; with AVX-512 numpy may use its own, SVML)."""
+    k1, k2 = rng.stream_key(seed, tick, np.uint64(0)), rng.stream_key(seed, tick, np.uint64(1))
     out = np.empty(kind.shape[0])
     for i in range(kind.shape[0]):
         if kind[i] == DIST_UNIFORM:
-            x = p1[i] + (p2[i] - p1[i]) * u1[i]
+            x = p1[i] + (p2[i] - p1[i]) * rng.draw(k1, gid[i])
         elif kind[i] == DIST_NORMAL:
-            x = p1[i] + p2[i] * (math.sqrt(-2.0 * log[i]) * cos[i])
+            log = math.log1p(-rng.draw(k1, gid[i]))
+            x = p1[i] + p2[i] * (math.sqrt(-2.0 * log) * math.cos(2.0 * np.pi * rng.draw(k2, gid[i])))
         else:
             x = p1[i]
         x = x if (math.isnan(x) or x > 0.0) else 0.0
@@ -1165,15 +1169,7 @@ class HostShard:
     def _draws(self, a: dict[str, np.ndarray]) -> np.ndarray:
         """The distribution draws of rows ``a`` for the current tick (counter-based: a pure function of the
         seed, the guest, the tick and its distribution, the same wherever the guest is)."""
-        seed, gid, tick, kind = self.spec.seed, a["gid"], self.tick, a["kind"]
-        u1 = rng.uniform(seed, gid, tick, 0)
-        log = cos = u1
-        normal = np.flatnonzero(kind == DIST_NORMAL)
-        if len(normal):  # Box-Muller's logarithm and cosine stay numpy's (its bits), for the normal rows only
-            log, cos = np.empty_like(u1), np.empty_like(u1)
-            log[normal] = np.log1p(-u1[normal])
-            cos[normal] = np.cos(2.0 * np.pi * rng.uniform(seed, gid[normal], tick, 1))
-        return _draw_rows(kind, a["p1"], a["p2"], u1, log, cos)
+        return _draw_rows(*rng.words(self.spec.seed, self.tick), a["gid"], a["kind"], a["p1"], a["p2"])
 
     def _utilization(self, a: dict[str, np.ndarray], t: float) -> np.ndarray:
         """Each row's utilization at ``t``: its trace interpolated at ``t``, or its distribution's draw for
