@@ -461,10 +461,13 @@ def prepare(
         import yaml
 
         from cloudsim.engine import LocalBackend, Simulation
+        from cloudsim.engine.simulation import StaleCheckpoint
 
         try:
             saved = Simulation.resume(checkpoint, LocalBackend())
             raw = yaml.safe_load((resume / "scenario.yaml").read_text(encoding="utf-8"))
+        except StaleCheckpoint as exc:
+            raise UsageError(f"--resume: {exc}") from None
         except Exception as exc:  # a file that is not our checkpoint: one line
             raise UsageError(
                 f"--resume: {str(checkpoint)!r} is not a cloudsim checkpoint ({type(exc).__name__})"

@@ -58,15 +58,13 @@ def test_invariants_hold_at_every_tick_with_migrations_in_flight():
 
     def check(t, report):
         assert sim.check_invariants(report) == [], t
-        in_flight.append(len(sim.state.migrating))
+        in_flight.append(len(sim.state.migrating()))
         owners: dict[int, list[int]] = {}
         for shard in sim.backend.shards:
             for g, hs in shard.guest_hosts().items():
                 owners.setdefault(g, []).extend(hs)
-        for g, hosted in sim.state.hosted.items():
-            m = sim.state.migrating.get(g)
-            want = [hosted.host] if m is None else [hosted.host, m.target, *(p[0] for p in m.passes)]
-            assert sorted(owners.pop(g)) == sorted(want), (t, g)
+        for g in np.flatnonzero(sim.state.host >= 0).tolist():
+            assert sorted(owners.pop(g)) == sorted(sim.state.hosts_of(g)), (t, g)
         assert owners == {}, t  # no shard holds a guest the controller does not
 
     sim.tick_hooks.append(check)
@@ -204,9 +202,8 @@ def test_migrations_respect_compatibility():
     bad = []
 
     def check(t, report):
-        for g, hosted in sim.state.hosted.items():
-            m = sim.state.migrating.get(g)
-            for h in [hosted.host] + ([m.target] if m else []):
+        for g in np.flatnonzero(sim.state.host >= 0).tolist():
+            for h in sim.state.hosts_of(g)[:2]:
                 cost = sim.cluster.costs(sim.guests_by_id[g].shape)[int(sim.cluster.group[h])]
                 if not cost.compatible:
                     bad.append((t, g, h))

@@ -9,7 +9,9 @@ from pathlib import Path
 import pytest
 
 from cloudsim.cli import main
+from cloudsim.engine import LocalBackend, Simulation, simulation
 from cloudsim.files import atomic_open, finite
+from cloudsim.scenario import load_scenario
 
 QUICK = ["run", "quickstart", "--backend", "local", "--no-progress", "--set", "duration=30m"]
 
@@ -81,13 +83,21 @@ def test_an_output_that_cannot_be_written_is_one_line_and_the_summary_is_shown(t
     assert json.loads((out / "summary.json").read_text())["scenario"] == "quickstart"  # --out was kept
 
 
-def test_resume_misuse_is_one_line(tmp_path, capsys):
+def test_resume_misuse_is_one_line(tmp_path, capsys, monkeypatch):
     assert main(["run", "--resume", str(tmp_path)]) == 2
     assert "no checkpoint.pkl" in capsys.readouterr().err
     (tmp_path / "checkpoint.pkl").write_bytes(b"not a pickle")
     (tmp_path / "scenario.yaml").write_text("name: x\n")
     assert main(["run", "--resume", str(tmp_path)]) == 2
     assert "is not a cloudsim checkpoint" in capsys.readouterr().err
+    # a checkpoint another version saved (its state laid out otherwise): refused in one line, not run into
+    with monkeypatch.context() as m:
+        m.setattr(simulation, "CHECKPOINT_FORMAT", 1)
+        Simulation(load_scenario("quickstart", [])[0], LocalBackend()).save(tmp_path / "checkpoint.pkl")
+    assert main(["run", "--resume", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "saved by another version of cloudsim (checkpoint format 1; this one reads 2)" in err, err
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1
     assert main(["run", "quickstart", "--resume", str(tmp_path)]) == 2
     assert "--resume: continues a saved run as it was" in capsys.readouterr().err
     assert main(["run", "quickstart", "--checkpoint-every", "1h"]) == 2

@@ -55,23 +55,13 @@ from cloudsim.virt import MODE_INDEX, MODES, VirtMode
 from cloudsim.workload import Guest, generate, trace_guests, utilization_params
 from cloudsim.workload.trace import Trace
 
-
-@dataclass
-class _Hosted:
-    """Where a guest runs and what it books there (its source while it migrates)."""
-
-    host: int
-    cpu_mips: float  # booked on ``host``
-    mem_mib: float
+#: what :meth:`Simulation.save` writes: a checkpoint of another format (another version's layout of the state) is
+#: refused with :class:`StaleCheckpoint` (2: where each guest is, in arrays)
+CHECKPOINT_FORMAT = 2
 
 
-@dataclass
-class _Migration:
-    target: int
-    end_s: float
-    cpu_mips: float  # booked on the target
-    mem_mib: float
-    passes: list[tuple[int, float, float]] = field(default_factory=list)  # (first target, cpu, mem) booked
+class StaleCheckpoint(ValueError):
+    """A checkpoint that another version of cloudsim saved (its state's layout differs); the message is one line."""
 
 
 _SHORT = 8  # fewer bookings than this are made one by one (a ufunc's ``at`` costs a few µs a call)
@@ -87,10 +77,9 @@ def _no_faults() -> list[float]:
 
 @dataclass
 class ControllerState:
-    """What the controller knows besides the host view: where each guest is and the counters."""
+    """What the controller knows besides the host view: where each guest is and the counters. Where each guest
+    is lives in arrays over every guest id of the run (:meth:`for_guests`)."""
 
-    hosted: dict[int, _Hosted] = field(default_factory=dict)
-    migrating: dict[int, _Migration] = field(default_factory=dict)
     placed: int = 0
     rejected: int = 0
     completed: int = 0  # departed at the end of their lifetime, or finished (a request of 0, cloudsim model)
@@ -112,6 +101,64 @@ class ControllerState:
     htype: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     mem_overhead_mib: np.ndarray = field(default_factory=lambda: np.zeros(0))
     guest_mib: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    #: per guest id: the host it runs on (its source while it migrates; -1: not hosted), what it books there
+    #: (CPU MIPS, memory MiB), and its admission's number (:meth:`number`: a failed or drained host's guests
+    #: are taken in that order)
+    host: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    cpu_mips: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    mem_mib: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    admitted: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    hosted: int = 0  # guests with a host
+    #: per guest id while it migrates: its target (-1: not migrating), when it arrives there, what it books
+    #: there, and its migration's number (a guest moved again in flight keeps it)
+    target: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    end_s: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    target_cpu: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    target_mem: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    started: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    #: a guest moved again in flight passes through its first targets, booked there until it arrives: per such
+    #: guest, (first target, CPU, memory) in order
+    passes: dict[int, list[tuple[int, float, float]]] = field(default_factory=dict)
+    numbered: int = 0  # admissions and migrations so far
+
+    @classmethod
+    def for_guests(cls, v: int) -> ControllerState:
+        """The state of a run whose guest ids are below ``v``, none hosted."""
+
+        def ints() -> np.ndarray:
+            return np.zeros(v, dtype=np.int64)
+
+        def none() -> np.ndarray:
+            return np.full(v, -1, dtype=np.int64)
+
+        return cls(
+            status=ints(), mode=ints(), htype=ints(), mem_overhead_mib=np.zeros(v), guest_mib=np.zeros(v),
+            host=none(), cpu_mips=np.zeros(v), mem_mib=np.zeros(v), admitted=ints(), target=none(),
+            end_s=np.zeros(v), target_cpu=np.zeros(v), target_mem=np.zeros(v), started=ints(),
+        )  # fmt: skip
+
+    def number(self, n: int = 1) -> int:
+        """The first of ``n`` new numbers, which grow in the order admissions and migrations happen."""
+        self.numbered += n
+        return self.numbered - n
+
+    def migrating(self) -> np.ndarray:
+        """The guests migrating, in the order their migrations started."""
+        g = np.flatnonzero(self.target >= 0)
+        return g[np.argsort(self.started[g], kind="stable")]
+
+    def on_host(self, h: int) -> np.ndarray:
+        """The guests running on host ``h`` (migrating out included), in the order they were admitted."""
+        g = np.flatnonzero(self.host == h)
+        return g[np.argsort(self.admitted[g], kind="stable")]
+
+    def hosts_of(self, g: int) -> list[int]:
+        """Every host guest ``g`` is on: its host, and while it migrates its target and the first targets it
+        passes through (empty: not hosted)."""
+        h, t = self.host.item(g), self.target.item(g)
+        if h < 0 or t < 0:
+            return [h] if h >= 0 else []
+        return [h, t, *(p[0] for p in self.passes.get(g, ()))]
 
 
 def tick_times(scenario: Scenario) -> list[float]:
@@ -170,10 +217,7 @@ class Simulation:
         self.hosts_per_shard = max(1, backend.grain(n) if grain == "auto" else int(grain))
         self.specs = self.cluster.shard_specs(self.hosts_per_shard, scenario.seed)
         v = max((g.id for g in self.guests), default=-1) + 1
-        self.state = ControllerState(
-            status=np.zeros(v, dtype=np.int64), mode=np.zeros(v, dtype=np.int64), htype=np.zeros(v, dtype=np.int64),
-            mem_overhead_mib=np.zeros(v), guest_mib=np.zeros(v),
-        )  # fmt: skip
+        self.state = ControllerState.for_guests(v)
         # capacities for the lower bound: largest first, cumulative (memory net of host reservations)
         self._cpu_cum = np.cumsum(np.sort(self.cluster.cpu_mips * oc.cpu)[::-1])
         self._mem_cum = np.cumsum(np.sort(self.view.mem_cap - self.cluster.reserve_mib)[::-1])
@@ -223,6 +267,7 @@ class Simulation:
         state = dict(self.__dict__)
         state["backend"] = None  # the shards travel as _saved_shards
         state["tick_hooks"] = []
+        state["checkpoint_format"] = CHECKPOINT_FORMAT
         return state
 
     def save(self, path: Path) -> None:
@@ -246,6 +291,11 @@ class Simulation:
             sim = pickle.load(fh)
         if not isinstance(sim, cls):
             raise TypeError(f"{path} is not a cloudsim checkpoint")
+        if (fmt := sim.__dict__.pop("checkpoint_format", 1)) != CHECKPOINT_FORMAT:
+            raise StaleCheckpoint(
+                f"{str(path)!r} was saved by another version of cloudsim (checkpoint format {fmt}; this one reads"
+                f" {CHECKPOINT_FORMAT}): run the scenario again"
+            )
         sim.backend = backend
         return sim
 
@@ -283,7 +333,7 @@ class Simulation:
         self._book_cpu, self._book_mem = table(lambda c: c.cpu_reserved_mips), table(lambda c: c.mem_mib)
         self._mem_over, self._vm_mips = table(lambda c: c.mem_overhead_mib), table(lambda c: c.cpu_mips)
         self._scale = table(lambda c: 1.0 / (1.0 - c.overhead_c))
-        self._mode_name = [shape.mode.value for shape in shapes]
+        self._shape_mode = np.array([MODE_INDEX[shape.mode] for shape in shapes], dtype=np.int64)
         # what a shard's place carries: per shape and group (mode index, MIPS, overhead, memory), and per shape
         # its utilization (kind, p1, p2), which a guest that follows a trace column replaces
         self._place_costs = np.array(
@@ -309,7 +359,7 @@ class Simulation:
             for shape in shapes
         ]
         self._mig_s = np.array([d for d, _ in durations], dtype=np.float64)
-        self._mig_down = [down for _, down in durations]
+        self._mig_down = np.array([down for _, down in durations], dtype=np.float64)
 
     def _consolidator(self) -> Consolidator:
         s, cl = self.scenario, self.cluster
@@ -384,7 +434,7 @@ class Simulation:
                     elif ev.priority is Priority.DEPARTURE:
                         self._depart(now, ev.payload, commands)
                     elif ev.priority is Priority.BOOT:
-                        if ev.payload in self.state.hosted:
+                        if self.state.host.item(ev.payload) >= 0:
                             self.state.status[ev.payload] = 2
                     else:
                         ticks.append(ev.payload)
@@ -545,7 +595,9 @@ class Simulation:
         st = self.state
         st.status[guest.id], st.mode[guest.id] = 1, MODE_INDEX[guest.shape.mode]
         st.guest_mib[guest.id] = guest.memory_mib
-        self.state.hosted[guest.id] = _Hosted(h, cost.cpu_reserved_mips, cost.mem_mib)
+        st.host[guest.id], st.cpu_mips[guest.id], st.mem_mib[guest.id] = h, cost.cpu_reserved_mips, cost.mem_mib
+        st.admitted[guest.id] = st.number()
+        st.hosted += 1
         if self.consolidator is not None:
             self.consolidator.add(guest.id, h)
         self._now_on(guest.id, h)
@@ -582,7 +634,7 @@ class Simulation:
             self._downtime(guest_id, t - since)
             self.state.completed += 1
             return
-        if guest_id not in self.state.hosted:
+        if self.state.host.item(guest_id) < 0:
             return  # finished earlier (cloudsim model)
         for h in self._leave(guest_id):
             commands[self._shard_of(h)].append(Remove(guest_id, h))
@@ -590,18 +642,22 @@ class Simulation:
 
     def _leave(self, guest_id: int) -> list[int]:
         """Drop a guest from the controller's view (departed or finished); the hosts it was on."""
-        hosted = self.state.hosted.pop(guest_id)
-        self.state.status[guest_id] = 0
-        self.view.guests[hosted.host] -= 1
-        hosts, cpu, mem = [hosted.host], [hosted.cpu_mips], [hosted.mem_mib]
-        if (m := self.state.migrating.pop(guest_id, None)) is not None:
-            for h, c, mm in [(m.target, m.cpu_mips, m.mem_mib), *m.passes]:
-                hosts.append(h)
+        st, g = self.state, guest_id
+        hosts = st.hosts_of(g)
+        cpu, mem = [st.cpu_mips.item(g)], [st.mem_mib.item(g)]
+        if len(hosts) > 1:
+            cpu.append(st.target_cpu.item(g))
+            mem.append(st.target_mem.item(g))
+            for _, c, m in st.passes.pop(g, ()):
                 cpu.append(c)
-                mem.append(mm)
+                mem.append(m)
+        st.host[g] = st.target[g] = -1
+        st.hosted -= 1
+        st.status[g] = 0
+        self.view.guests[hosts[0]] -= 1
         self._unbook(hosts, cpu, mem)
         if self.consolidator is not None:
-            self.consolidator.remove(guest_id)
+            self.consolidator.remove(g)
         return hosts
 
     # -------------------------------------------------------------------------------- consolidation
@@ -634,32 +690,35 @@ class Simulation:
         shape, group = self._shape_ix[vs], self.cluster.group[targets]
         cpu, mem, dur = self._book_cpu[shape, group], self._book_mem[shape, group], self._mig_s[shape]
         ends = t + dur
-        to = targets.tolist()
-        self._book(to, cpu, mem)
+        self._book(targets.tolist(), cpu, mem)
         st = self.state
-        st.migrations += len(to)
-        src = np.empty(len(to), dtype=np.int64)
-        sup: list[tuple[int, int, int, float]] = []  # (move, guest, first target, end) of a guest moved again
-        for i, (v, target, end, k, d, c, mm) in enumerate(
-            zip(vs.tolist(), to, ends.tolist(), shape.tolist(), dur.tolist(), cpu.tolist(), mem.tolist(), strict=True)
-        ):
-            stats = st.migration_stats[self._mode_name[k]]
-            stats[0] += 1
-            stats[1] += d
-            stats[2] += self._mig_down[k]
-            m = st.migrating.get(v)
-            passes = [] if m is None else [*m.passes, (m.target, m.cpu_mips, m.mem_mib)]
-            st.migrating[v] = _Migration(target, end, c, mm, passes)
-            src[i] = st.hosted[v].host
-            sup += [(i, v, p[0], end) for p in passes]
+        st.migrations += len(vs)
+        mode = self._shape_mode[shape]
+        for m in dict.fromkeys(mode.tolist()):  # each mode's sums in the order of the moves
+            at = np.flatnonzero(mode == m)
+            stats = st.migration_stats[MODES[m].value]
+            stats[0] += len(at)
+            for d, down in zip(dur[at].tolist(), self._mig_down[shape[at]].tolist(), strict=True):
+                stats[1] += d
+                stats[2] += down
+        src = st.host[vs]
+        sup = self._passes(vs, targets, ends, cpu, mem)  # (move, guest, first target, end) of a guest moved again
+        # each guest's last move is its migration now; one that was not migrating starts one (numbered in order)
+        guests, first = np.unique(vs, return_index=True)
+        final = len(vs) - 1 - np.unique(vs[::-1], return_index=True)[1]
+        fresh = st.target[guests] < 0
+        st.started[guests[fresh]] = st.number(len(vs)) + first[fresh]
+        st.target[guests], st.end_s[guests] = targets[final], ends[final]
+        st.target_cpu[guests], st.target_mem[guests] = cpu[final], mem[final]
+        for end in dict.fromkeys(ends.tolist()):
             due = self._due.get(end)
             if due is None:
                 due = self._due[end] = []
                 self.queue.push(end, Priority.COMPLETION, end)
-            due.append(v)
+            due += vs[ends == end].tolist()
         # each move's commands in order: the source's, the first targets' (superseded), the target's
         at = np.array([x[0] for x in sup], dtype=np.int64)
-        per = 2 + np.bincount(at, minlength=len(to))
+        per = 2 + np.bincount(at, minlength=len(vs))
         last = np.cumsum(per) - 1
         place = self._places(vs, targets, ends)
         rows = np.empty((int(last[-1]) + 1, place.shape[1]))
@@ -674,38 +733,63 @@ class Simulation:
             commands[k].append(Encoded(rows[shard == k]))
         return float(ends.max())
 
+    def _passes(
+        self, vs: np.ndarray, targets: np.ndarray, ends: np.ndarray, cpu: np.ndarray, mem: np.ndarray
+    ) -> list[tuple[int, int, int, float]]:
+        """Record the first targets that the guests of ``vs`` already migrating (from an earlier step, or by an
+        earlier move in ``vs``) pass through on the way to their new targets (:attr:`ControllerState.passes`);
+        the (move, guest, first target, end) of each such pass, in order."""
+        st = self.state
+        if not (st.target[vs] >= 0).any() and len(np.unique(vs)) == len(vs):
+            return []
+        sup: list[tuple[int, int, int, float]] = []
+        now: dict[int, tuple[int, float, float]] = {}  # a guest's latest move in ``vs``
+        for i, (v, target, end, c, m) in enumerate(
+            zip(vs.tolist(), targets.tolist(), ends.tolist(), cpu.tolist(), mem.tolist(), strict=True)
+        ):
+            was = now.get(v)
+            if was is None and st.target[v] >= 0:
+                was = (int(st.target[v]), float(st.target_cpu[v]), float(st.target_mem[v]))
+            if was is not None:
+                passes = st.passes[v] = [*st.passes.get(v, ()), was]
+                sup += [(i, v, p[0], end) for p in passes]
+            now[v] = (target, c, m)
+        return sup
+
     def _complete(self, vs: list[int], end: float) -> bool:
         """The migrations of ``vs`` due at ``end`` end (a stale one, of a guest that moved again or left, does
         nothing); whether any did."""
         st = self.state
-        done, src, dst, freed, cpu, mem = [], [], [], [], [], []
-        for v in vs:
-            m = st.migrating.get(v)
-            if m is None or m.end_s != end:
-                continue
-            del st.migrating[v]
-            hosted = st.hosted[v]
-            done.append(v)
-            src.append(hosted.host)
-            dst.append(m.target)
-            for h, c, mm in [(hosted.host, hosted.cpu_mips, hosted.mem_mib), *m.passes]:
-                freed.append(h)
-                cpu.append(c)
-                mem.append(mm)
-            hosted.host, hosted.cpu_mips, hosted.mem_mib = m.target, m.cpu_mips, m.mem_mib
-        if not done:
+        done = np.array(vs, dtype=np.int64)
+        done = done[(st.target[done] >= 0) & (st.end_s[done] == end)]
+        if not len(done):
             return False
+        first = np.unique(done, return_index=True)[1]  # a guest moved twice at once is due twice: it ends once
+        if len(first) < len(done):
+            done = done[np.sort(first)]
+        src, dst = st.host[done], st.target[done]
+        # what each frees, in order: its source's booking, then its first targets' (a guest moved again)
+        freed, cpu, mem = src, st.cpu_mips[done], st.mem_mib[done]
+        if st.passes and any(v in st.passes for v in done.tolist()):
+            freed, cpu, mem = [], [], []
+            for v, h, c, m in zip(done.tolist(), src.tolist(), st.cpu_mips[done].tolist(), st.mem_mib[done].tolist(),
+                                  strict=True):  # fmt: skip
+                for x, y, z in [(h, c, m), *st.passes.pop(v, ())]:
+                    freed.append(x)
+                    cpu.append(y)
+                    mem.append(z)
+        st.host[done], st.cpu_mips[done], st.mem_mib[done] = dst, st.target_cpu[done], st.target_mem[done]
+        st.target[done] = -1
         np.subtract.at(self.view.guests, src, 1)
         self._unbook(freed, cpu, mem)
         np.add.at(self.view.guests, dst, 1)
-        self.placer.touch(dst)
+        self.placer.touch(dst.tolist())
         if self.consolidator is not None:
-            self.consolidator.complete(done)
+            self.consolidator.complete(done.tolist())
         # within a group, what depends on the host is the same
-        group, vs_done, to = self.cluster.group, np.array(done, dtype=np.int64), np.array(dst, dtype=np.int64)
-        moved = group[np.array(src, dtype=np.int64)] != group[to]
+        moved = self.cluster.group[src] != self.cluster.group[dst]
         if moved.any():
-            self._now_on(vs_done[moved], to[moved])
+            self._now_on(done[moved], dst[moved])
         return True
 
     def _now_on(self, vs: int | np.ndarray, hosts: int | np.ndarray) -> None:
@@ -753,7 +837,9 @@ class Simulation:
         self.view.cpu_cap[h] = self.view.mem_cap[h] = 0.0
         self.placer.touch([h])
         last = t
-        for v in [g for g, x in self.state.hosted.items() if x.host == h and g not in self.state.migrating]:
+        st = self.state
+        on = st.on_host(h)
+        for v in on[st.target[on] < 0].tolist():
             guest = self.guests_by_id[v]
             decision = self.placer.decide(self.cluster.request(v, guest.shape))
             if decision.host is None:
@@ -782,11 +868,9 @@ class Simulation:
         self.view.cpu_cap[h] = self.view.mem_cap[h] = 0.0  # placement sees no room there
         self.placer.touch([h])
         commands[self._shard_of(h)].append(Fail(h))
-        lost = [g for g, x in self.state.hosted.items() if x.host == h]
-        lost += [
-            g for g, m in self.state.migrating.items()
-            if g not in lost and (m.target == h or any(p[0] == h for p in m.passes))
-        ]  # fmt: skip
+        st = self.state
+        lost = st.on_host(h).tolist()
+        lost += [g for g in st.migrating().tolist() if st.host[g] != h and h in st.hosts_of(g)]
         for g in lost:  # every guest the failure touches (its in-flight migration fails with it) restarts
             for other in self._leave(g):
                 if other != h:
@@ -837,11 +921,13 @@ class Simulation:
         st, v = self.state, self.view
         if st.placed + st.rejected != self.submitted:
             problems.append(f"placed {st.placed} + rejected {st.rejected} != submitted {self.submitted}")
-        if st.placed != len(st.hosted) + st.completed + len(self.waiting):
+        if st.placed != st.hosted + st.completed + len(self.waiting):
             problems.append(
-                f"placed {st.placed} != hosted {len(st.hosted)} + completed {st.completed} + waiting {len(self.waiting)}"
+                f"placed {st.placed} != hosted {st.hosted} + completed {st.completed} + waiting {len(self.waiting)}"
             )
-        count = np.bincount([h.host for h in st.hosted.values()], minlength=len(v.guests))
+        if st.hosted != np.count_nonzero(st.host >= 0):
+            problems.append(f"hosted {st.hosted} != guests with a host {np.count_nonzero(st.host >= 0)}")
+        count = np.bincount(st.host[st.host >= 0], minlength=len(v.guests))
         if not np.array_equal(count, v.guests):
             problems.append("guest count per host differs between the ledger and the view")
         tol = 1e-6
@@ -859,7 +945,7 @@ class Simulation:
             if not np.array_equal(report.guests, v.guests):
                 problems.append("the shards hold different guests per host than the controller placed")
             incoming = np.bincount(
-                [h for m in st.migrating.values() for h in (m.target, *(p[0] for p in m.passes))],
+                [h for g in st.migrating().tolist() for h in st.hosts_of(g)[1:]],
                 minlength=len(v.guests),
             )
             if not np.array_equal(report.incoming, incoming):

@@ -299,7 +299,7 @@ class Recorder:
         c = self.cluster
         active = (report.guests + report.incoming > 0) | (report.cpu_used_mips > 0)
         n_active = int(active.sum())
-        n_hosted = len(state.hosted)
+        n_hosted = state.hosted
         row: dict[str, float] = {"time_s": t}
         # the guests on a host are the report's (a migrating guest is resident on its source): counted over
         # those, not over every guest the run has seen
@@ -477,7 +477,7 @@ class Recorder:
                 "placed": state.placed,
                 "rejected": state.rejected,
                 "completed": state.completed,
-                "running_at_end": len(state.hosted),
+                "running_at_end": state.hosted,
             },
             "rejections": dict(sorted(state.rejections.items())),
             "hosts": dict(hosts),
