@@ -152,13 +152,20 @@ class ControllerState:
         g = np.flatnonzero(self.host == h)
         return g[np.argsort(self.admitted[g], kind="stable")]
 
-    def hosts_of(self, g: int) -> list[int]:
-        """Every host guest ``g`` is on: its host, and while it migrates its target and the first targets it
-        passes through (empty: not hosted)."""
+    def bookings(self, g: int) -> list[tuple[int, float, float]]:
+        """What guest ``g`` books where, as (host, CPU, memory): on its host, and while it migrates on its target
+        and on the first targets it passes through, in that order (empty: not hosted)."""
         h, t = self.host.item(g), self.target.item(g)
-        if h < 0 or t < 0:
-            return [h] if h >= 0 else []
-        return [h, t, *(p[0] for p in self.passes.get(g, ()))]
+        if h < 0:
+            return []
+        own = [(h, self.cpu_mips.item(g), self.mem_mib.item(g))]
+        if t < 0:
+            return own
+        return [*own, (t, self.target_cpu.item(g), self.target_mem.item(g)), *self.passes.get(g, ())]
+
+    def hosts_of(self, g: int) -> list[int]:
+        """Every host guest ``g`` is on (:meth:`bookings`)."""
+        return [b[0] for b in self.bookings(g)]
 
 
 def tick_times(scenario: Scenario) -> list[float]:
@@ -643,14 +650,8 @@ class Simulation:
     def _leave(self, guest_id: int) -> list[int]:
         """Drop a guest from the controller's view (departed or finished); the hosts it was on."""
         st, g = self.state, guest_id
-        hosts = st.hosts_of(g)
-        cpu, mem = [st.cpu_mips.item(g)], [st.mem_mib.item(g)]
-        if len(hosts) > 1:
-            cpu.append(st.target_cpu.item(g))
-            mem.append(st.target_mem.item(g))
-            for _, c, m in st.passes.pop(g, ()):
-                cpu.append(c)
-                mem.append(m)
+        hosts, cpu, mem = (list(x) for x in zip(*st.bookings(g), strict=True))
+        st.passes.pop(g, None)
         st.host[g] = st.target[g] = -1
         st.hosted -= 1
         st.status[g] = 0
@@ -748,8 +749,8 @@ class Simulation:
             zip(vs.tolist(), targets.tolist(), ends.tolist(), cpu.tolist(), mem.tolist(), strict=True)
         ):
             was = now.get(v)
-            if was is None and st.target[v] >= 0:
-                was = (int(st.target[v]), float(st.target_cpu[v]), float(st.target_mem[v]))
+            if was is None and st.target.item(v) >= 0:
+                was = st.bookings(v)[1]  # its target's
             if was is not None:
                 passes = st.passes[v] = [*st.passes.get(v, ()), was]
                 sup += [(i, v, p[0], end) for p in passes]
@@ -771,13 +772,12 @@ class Simulation:
         # what each frees, in order: its source's booking, then its first targets' (a guest moved again)
         freed, cpu, mem = src, st.cpu_mips[done], st.mem_mib[done]
         if st.passes and any(v in st.passes for v in done.tolist()):
-            freed, cpu, mem = [], [], []
-            for v, h, c, m in zip(done.tolist(), src.tolist(), st.cpu_mips[done].tolist(), st.mem_mib[done].tolist(),
-                                  strict=True):  # fmt: skip
-                for x, y, z in [(h, c, m), *st.passes.pop(v, ())]:
-                    freed.append(x)
-                    cpu.append(y)
-                    mem.append(z)
+            rows = []
+            for v in done.tolist():
+                own, _, *first = st.bookings(v)  # (the target's booking stays)
+                rows += [own, *first]
+                st.passes.pop(v, None)
+            freed, cpu, mem = (list(x) for x in zip(*rows, strict=True))
         st.host[done], st.cpu_mips[done], st.mem_mib[done] = dst, st.target_cpu[done], st.target_mem[done]
         st.target[done] = -1
         np.subtract.at(self.view.guests, src, 1)
