@@ -140,6 +140,11 @@ class _Reader(_Mapping):
         return m.t, hosts, guests, finished
 
 
+#: What a call to an actor raises when the actor is gone (its process or node lost), or could not start (the
+#: node its hard affinity names went away): it is rebuilt.
+_LOST = (ray.exceptions.RayActorError, ray.exceptions.ActorUnschedulableError)
+
+
 class ShardActor:
     """A :class:`~cloudsim.model.HostShard` in an actor process. ``trace`` arrives from the object store
     (one copy per node, read in place). Every call first ends the migrations due at the completion times
@@ -247,14 +252,18 @@ class RayBackend:
 
     def _actor_class(self, index: int) -> Any:
         """Actor ``index``'s class. num_cpus=0: an idle shard holds no CPU slot. On a cluster the shards go
-        round robin over the alive nodes (soft affinity: another node when that one is gone); Ray's SPREAD
-        is best effort and, on a loaded machine, was seen to put every shard on one node."""
+        round robin over the nodes alive when they start, or when one is rebuilt (:meth:`_recover` lists
+        them again). The affinity is hard. Ray's SPREAD is best effort and, on a loaded machine, was seen to
+        put every shard on one node. A soft affinity does the same at times: on a two-node cluster just
+        started, a test's actors went to the other node about one try in two, several tries in a row,
+        while the node asked was alive. A hard one put them where asked every time; an actor whose node is
+        gone is unschedulable, and is rebuilt on one alive (:meth:`_gather`)."""
         from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
         if not self._nodes:
             self._nodes = sorted(n["NodeID"] for n in ray.nodes() if n.get("Alive"))
         node = self._nodes[index % len(self._nodes)] if self._nodes else None
-        strategy = NodeAffinitySchedulingStrategy(node, soft=True) if node else "SPREAD"
+        strategy = NodeAffinitySchedulingStrategy(node, soft=False) if node else "SPREAD"
         return ray.remote(num_cpus=0, max_restarts=0, scheduling_strategy=strategy)(ShardActor)
 
     def start(self, specs: list[ShardSpec], trace: np.ndarray | None = None, saved: list[bytes] | None = None) -> None:
@@ -309,6 +318,7 @@ class RayBackend:
             with contextlib.suppress(ray.exceptions.RayError):
                 ray.kill(self.handles[index])
             self._drop_reader(index)
+            self._nodes = []  # the nodes alive now: its own may be gone
             handle = self._actor_class(index).remote(self._specs[index], self._trace_ref, self._saved[index])
             self.handles[index] = handle
             refs = [getattr(handle, method).remote(*args) for method, args in self._log[index]]
@@ -328,12 +338,12 @@ class RayBackend:
         for index, ref in pending:
             try:
                 ray.get(ref)
-            except ray.exceptions.RayActorError:
+            except _LOST:
                 dead.add(index)
         for index, ref, cut in snapping:
             try:
                 saved = ray.get(ref)
-            except ray.exceptions.RayActorError:
+            except _LOST:
                 dead.add(index)
                 continue
             if index not in dead:  # the calls after the save are what a rebuilt actor replays from it
@@ -342,7 +352,7 @@ class RayBackend:
         for index, ref in calls:
             try:
                 results.append(None if index in dead else ray.get(ref))
-            except ray.exceptions.RayActorError:
+            except _LOST:
                 dead.add(index)
                 results.append(None)
         for index in sorted(dead):
