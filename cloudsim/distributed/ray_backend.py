@@ -140,6 +140,15 @@ class _Reader(_Mapping):
         return m.t, hosts, guests, finished
 
 
+def shard_nodes(nodes: list[dict[str, Any]]) -> list[str]:
+    """The nodes the host actors go to, round robin, in id order (``nodes``: ``ray.nodes()``): the alive ones
+    with CPUs. A node started with ``--num-cpus=0``, as a KubeRay head often is (``deploy/kuberay``), is
+    left to the driver and Ray's own services; every alive node when none has CPUs."""
+    alive = [n for n in nodes if n.get("Alive")]
+    with_cpus = [n for n in alive if (n.get("Resources") or {}).get("CPU", 0) > 0]
+    return sorted(n["NodeID"] for n in (with_cpus or alive))
+
+
 #: What a call to an actor raises when the actor is gone (its process or node lost), or could not start (the
 #: node its hard affinity names went away): it is rebuilt.
 _LOST = (ray.exceptions.RayActorError, ray.exceptions.ActorUnschedulableError)
@@ -252,16 +261,16 @@ class RayBackend:
 
     def _actor_class(self, index: int) -> Any:
         """Actor ``index``'s class. num_cpus=0: an idle shard holds no CPU slot. On a cluster the shards go
-        round robin over the nodes alive when they start, or when one is rebuilt (:meth:`_recover` lists
-        them again). The affinity is hard. Ray's SPREAD is best effort and, on a loaded machine, was seen to
-        put every shard on one node. A soft affinity does the same at times: on a two-node cluster just
-        started, a test's actors went to the other node about one try in two, several tries in a row,
-        while the node asked was alive. A hard one put them where asked every time; an actor whose node is
-        gone is unschedulable, and is rebuilt on one alive (:meth:`_gather`)."""
+        round robin over the nodes alive when they start (:func:`shard_nodes`), or when one is rebuilt
+        (:meth:`_recover` lists them again). The affinity is hard. Ray's SPREAD is best effort and, on a
+        loaded machine, was seen to put every shard on one node. A soft affinity does the same at times: on
+        a two-node cluster just started, a test's actors went to the other node about one try in two,
+        several tries in a row, while the node asked was alive. A hard one put them where asked every time;
+        an actor whose node is gone is unschedulable, and is rebuilt on one alive (:meth:`_gather`)."""
         from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
         if not self._nodes:
-            self._nodes = sorted(n["NodeID"] for n in ray.nodes() if n.get("Alive"))
+            self._nodes = shard_nodes(ray.nodes())
         node = self._nodes[index % len(self._nodes)] if self._nodes else None
         strategy = NodeAffinitySchedulingStrategy(node, soft=False) if node else "SPREAD"
         return ray.remote(num_cpus=0, max_restarts=0, scheduling_strategy=strategy)(ShardActor)
