@@ -223,9 +223,16 @@ def synthetic_datacenter(
     )
 
 
-def time_run(sc: Any, backend: Any, trace: Any = None, grain: int | str | None = None) -> dict[str, Any]:
+def time_run(
+    sc: Any,
+    backend: Any,
+    trace: Any = None,
+    grain: int | str | None = None,
+    progress: Callable[[float], None] | None = None,
+) -> dict[str, Any]:
     """Run a scenario once and measure it: the driver's CPU seconds, the actors' during the run and their
-    worker processes' start-up before it (Ray), the wall time. ``cpu_s`` = driver + actors during the run."""
+    worker processes' start-up before it (Ray), the wall time. ``cpu_s`` = driver + actors during the run.
+    ``progress(done_s)``: told the simulated time at each tick."""
     import time
 
     from cloudsim.engine import Simulation
@@ -234,7 +241,7 @@ def time_run(sc: Any, backend: Any, trace: Any = None, grain: int | str | None =
     if grain is not None:
         sc = sc.model_copy(update={"ray": sc.ray.model_copy(update={"hosts_per_actor": grain})})
     sim = Simulation(sc, backend, trace=trace)
-    s = sim.run()
+    s = sim.run(progress)
     driver = time.process_time() - cpu0
     actors = float(getattr(backend, "actor_cpu_s", 0.0))
     startup = float(getattr(backend, "actor_startup_cpu_s", 0.0))

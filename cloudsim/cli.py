@@ -394,11 +394,11 @@ class _Feedback:
     passes (Ray starting), then the progress bar. On a terminal both are transient; elsewhere a status is one
     plain line and the bar is not drawn. Nothing when ``enabled`` is false (``--no-progress``)."""
 
-    def __init__(self, scenario: Any, enabled: bool) -> None:
-        self.enabled, self.name, self.duration = enabled, scenario.name, scenario.duration
+    def __init__(self, scenario: Any, enabled: bool, name: str | None = None) -> None:
+        self.enabled, self.name, self.duration = enabled, name or scenario.name, scenario.duration
         self.started = False
         self.bar = _progress_bar(disable=not enabled)
-        self.task = self.bar.add_task(scenario.name, total=scenario.duration, sim=_hms(0), visible=False)
+        self.task = self.bar.add_task(self.name, total=scenario.duration, sim=_hms(0), visible=False)
 
     def __enter__(self) -> _Feedback:
         self.bar.__enter__()
@@ -1308,13 +1308,18 @@ def bench_sim(
         rows.append(row)
         err.print(f"{row['scenario']} {row['backend']} x{row['actors']}: {row['cpu_s']} s CPU", highlight=False)
 
+    def timed(sc: Any, backend: Any, trace: Any, grain: int | str | None = None) -> None:
+        """One timed run, with ``cloudsim run``'s progress bar on a terminal (a long run shows how far it is)."""
+        with _Feedback(sc, err.is_terminal, f"{sc.name} {backend.name}") as feedback:
+            record(bench.time_run(sc, backend, trace, grain, lambda t: feedback.progress(t, sc.duration)))
+
     session = None
     quiet = contextlib.ExitStack()  # Ray's output to stderr while a session is open
     try:
         for sc, trace in cases:
             for be in backends:
                 if be is BackendName.local:
-                    record(bench.time_run(sc, LocalBackend(), trace))
+                    timed(sc, LocalBackend(), trace)
                     continue
                 if session is None:
                     from cloudsim.distributed import RayConnectError, ray_session
@@ -1329,7 +1334,7 @@ def bench_sim(
                 from cloudsim.distributed import RayBackend
 
                 for g in grains:
-                    record(bench.time_run(sc, RayBackend(), trace, g))
+                    timed(sc, RayBackend(), trace, g)
     finally:
         if session is not None:
             session.__exit__(None, None, None)

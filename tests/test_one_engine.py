@@ -195,6 +195,25 @@ def test_bench_sim_fits_how_time_grows_with_hosts(tmp_path, capsys):
     assert "--hosts: each size once" in capsys.readouterr().err
 
 
+def test_bench_sim_shows_how_far_each_run_is_on_a_terminal(monkeypatch, capsys):
+    """On a terminal a run's bar (its scenario and backend, the simulated time) shows while it runs, as
+    ``cloudsim run``'s does; off a terminal nothing is drawn (the other bench tests)."""
+    import io
+
+    from rich.console import Console
+
+    from cloudsim import cli
+
+    screen = io.StringIO()
+    monkeypatch.setattr(cli, "err", Console(file=screen, force_terminal=True, width=160))
+    args = ["bench", "sim", "--hosts", "8", "--guests", "16", "--duration", "2h", "--backend", "local"]
+    assert cli.main(args) == 0
+    capsys.readouterr()
+    drawn = screen.getvalue()
+    assert "synthetic-8-hosts-16-guests local" in drawn and "sim 02:00:00" in drawn
+    assert "synthetic-8-hosts-16-guests local x0:" in drawn  # the run's line, under the bar
+
+
 def test_migrations_respect_compatibility():
     """Linux containers cannot run on a VirtualBox host over Windows: consolidation never sends them there."""
     sc = demo("hosts[1].hypervisor.host_os=windows", "hosts[1].count=8", "hosts[0].count=6", duration="8h")
