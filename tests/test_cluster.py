@@ -148,6 +148,14 @@ def _stop(nodes: list[subprocess.Popen], temp_dirs: list[str]) -> None:
 
 @pytest.fixture(scope="module")
 def two_nodes() -> Iterator[TwoNodes]:
+    with _cluster() as nodes:
+        yield nodes
+
+
+@contextlib.contextmanager
+def _cluster() -> Iterator[TwoNodes]:
+    """A two-node cluster on this machine, stopped at the end (the fixture's; a test that kills a node has its
+    own)."""
     # Short temp dirs: Ray's unix sockets live under them and their paths must stay < 108 characters.
     temp_dirs = [tempfile.mkdtemp(prefix="csh", dir="/tmp"), tempfile.mkdtemp(prefix="csw", dir="/tmp")]
     logs = [Path(d) / "ray-start.log" for d in temp_dirs]
@@ -239,12 +247,12 @@ GONE = textwrap.dedent(
     backend, tries = RayBackend(), []
     asked = backend._actor_class
 
-    def actor_class(index):
+    def actor_class(index, avoid=frozenset()):
         tries.append(index)
         if tries == [0]:
             gone = NodeAffinitySchedulingStrategy("ab" * 28, soft=False)
             return ray.remote(num_cpus=0, max_restarts=0, scheduling_strategy=gone)(ShardActor)
-        return asked(index)
+        return asked(index, avoid)
 
     backend._actor_class = actor_class
     sc, _ = load_scenario("mixed-modes", ["ray.hosts_per_actor=2", "duration=2h"])
@@ -283,3 +291,72 @@ def test_host_actors_go_to_the_alive_nodes_with_cpus():
     # no node with CPUs: every alive one
     assert shard_nodes([node("b", True, 0), node("a", True, 0), node("d", False, 0)]) == ["a", "b"]
     assert shard_nodes([]) == []
+
+
+# A driver on a cluster of its own that kills every process of the second node at 30 minutes of simulated
+# time (its raylet, its workers, the actors on it): the two actors there are rebuilt on the head from their
+# saves, and the run ends as the local one does.
+NODE_LOST = textwrap.dedent(
+    """
+    import json, os, signal, sys
+    from pathlib import Path
+    import ray
+    from cloudsim.distributed.ray_backend import RayBackend
+    from cloudsim.engine import LocalBackend, Simulation
+    from cloudsim.scenario import load_scenario
+
+    # the driver joins the head's raylet (its temp dir tells it from the second node's, on the same address)
+    ray.init(address=sys.argv[1], include_dashboard=False, log_to_driver=False, _temp_dir=os.environ["HEAD_DIR"])
+    second = os.environ["SECOND_DIR"]  # on the command line of each of its processes (not of this one)
+    sc, _ = load_scenario("mixed-modes", ["ray.hosts_per_actor=2", "duration=3h"])
+    backend = RayBackend()
+    sim = Simulation(sc, backend)
+    killed = []
+
+    def node_processes():
+        # the second node's processes: those with its temp dir on their command line, and their children (its
+        # workers, the actors among them, which do not have it and outlive their raylet)
+        parent, found = {}, set()
+        for entry in Path("/proc").iterdir():
+            if entry.name.isdigit():
+                try:
+                    cmdline = (entry / "cmdline").read_bytes().decode(errors="replace")
+                    parent[int(entry.name)] = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+                except (OSError, IndexError, ValueError):
+                    continue
+                if second in cmdline:
+                    found.add(int(entry.name))
+        while more := {p for p, pp in parent.items() if pp in found and p not in found}:
+            found |= more
+        return sorted(found)
+
+    def kill(now, report):
+        if not killed and now >= 1800:
+            killed.extend(node_processes())
+            for pid in killed:
+                os.kill(pid, signal.SIGKILL)
+
+    sim.tick_hooks.append(kill)
+    on_cluster = sim.run()
+    local = Simulation(sc, LocalBackend()).run()
+    print(json.dumps({"killed": len(killed), "recovered": backend.recovered, "nodes": backend.nodes,
+                      "driver": ray.get_runtime_context().get_node_id(),
+                      "on_cluster": on_cluster, "local": local}))
+    """
+)
+
+
+def test_a_node_lost_during_a_run_loses_nothing():
+    with _cluster() as nodes:
+        probe = subprocess.run(
+            [sys.executable, "-c", NODE_LOST, nodes.address], capture_output=True, text=True, timeout=300,
+            env={**nodes.env, "HEAD_DIR": nodes.temp_dirs[0], "SECOND_DIR": nodes.temp_dirs[1]},
+        )  # fmt: skip
+        assert probe.returncode == 0, probe.stderr[-3000:]
+    # (the raylets may print to the driver's standard output too)
+    (out,) = [json.loads(line) for line in probe.stdout.splitlines() if line.startswith("{")]
+    assert out["killed"] > 0
+    # the two actors on the second node, each rebuilt once, on the head (the second is still listed alive for
+    # a few seconds: a rebuilt actor does not go back to the node it was lost on)
+    assert out["recovered"] == 2 and out["nodes"] == {nodes.head: 4} and out["driver"] == nodes.head
+    assert same_run_json(out["on_cluster"]) == same_run_json(out["local"])

@@ -302,7 +302,7 @@ def test_an_actor_that_cannot_be_rebuilt_stops_the_run_and_keeps_what_it_compute
 
     def kill(t, report):
         if len(sim.recorder.rows) == 4:
-            backend._actor_class = lambda index: ray.remote(num_cpus=0, max_restarts=0)(_broken_actor())
+            backend._actor_class = lambda index, avoid: ray.remote(num_cpus=0, max_restarts=0)(_broken_actor())
             os.kill(backend.pids()[0], signal.SIGKILL)
 
     sim.tick_hooks.append(kill)

@@ -246,6 +246,7 @@ class RayBackend:
         self.actor_cpu_s = 0.0  # CPU the actors used for the run (after ``close``)
         self.node_ids: list[str] = []  # the node each actor ran on at the end (after ``close``)
         self._nodes: list[str] = []  # the alive nodes when the actors were placed, in id order
+        self._placed: list[str] = []  # per actor: the node it was asked to run on ("": any)
         self._snapping: list[tuple[int, Any, int]] = []  # saves under way: (actor, ref, its log's length then)
         self.actor_startup_cpu_s = 0.0  # CPU their worker processes used before (Ray and imports)
         self._readers: list[_Reader | None] = []  # per actor: its report buffer, mapped (same node only)
@@ -259,19 +260,22 @@ class RayBackend:
         cpus = max(1, int(ray.cluster_resources().get("CPU", 1)) - 1)
         return max(1, math.ceil(hosts / cpus))
 
-    def _actor_class(self, index: int) -> Any:
+    def _actor_class(self, index: int, avoid: frozenset[str] = frozenset()) -> Any:
         """Actor ``index``'s class. num_cpus=0: an idle shard holds no CPU slot. On a cluster the shards go
         round robin over the nodes alive when they start (:func:`shard_nodes`), or when one is rebuilt
         (:meth:`_recover` lists them again). The affinity is hard. Ray's SPREAD is best effort and, on a
         loaded machine, was seen to put every shard on one node. A soft affinity does the same at times: on
         a two-node cluster just started, a test's actors went to the other node about one try in two,
         several tries in a row, while the node asked was alive. A hard one put them where asked every time;
-        an actor whose node is gone is unschedulable, and is rebuilt on one alive (:meth:`_gather`)."""
+        an actor whose node is gone is unschedulable, and is rebuilt on one alive (:meth:`_gather`). The nodes
+        ``avoid`` are left out while others are alive (a node lost is still listed alive for seconds)."""
         from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
         if not self._nodes:
             self._nodes = shard_nodes(ray.nodes())
-        node = self._nodes[index % len(self._nodes)] if self._nodes else None
+        nodes = [n for n in self._nodes if n not in avoid] or self._nodes
+        node = nodes[index % len(nodes)] if nodes else None
+        self._placed[index] = node or ""
         strategy = NodeAffinitySchedulingStrategy(node, soft=False) if node else "SPREAD"
         return ray.remote(num_cpus=0, max_restarts=0, scheduling_strategy=strategy)(ShardActor)
 
@@ -280,7 +284,7 @@ class RayBackend:
         self._trace_ref = None if trace is None else ray.put(trace)
         self._specs = list(specs)
         self._saved = list(saved) if saved is not None else [None for _ in specs]
-        self._nodes = []
+        self._nodes, self._placed = [], [""] * len(specs)
         self.handles = [
             self._actor_class(i).remote(spec, self._trace_ref, st)
             for i, (spec, st) in enumerate(zip(specs, self._saved, strict=True))
@@ -322,13 +326,16 @@ class RayBackend:
         """Rebuild actor ``index`` from its last save and replay the calls since; the last call's result.
         :class:`~cloudsim.engine.BackendLost` when it cannot be rebuilt in ``attempts`` tries."""
         why = ""
+        avoid = {self._placed[index]}  # its node may be the one lost
         for _ in range(attempts):
             self.recovered += 1
             with contextlib.suppress(ray.exceptions.RayError):
                 ray.kill(self.handles[index])
             self._drop_reader(index)
-            self._nodes = []  # the nodes alive now: its own may be gone
-            handle = self._actor_class(index).remote(self._specs[index], self._trace_ref, self._saved[index])
+            self._nodes = []  # the nodes alive now
+            cls = self._actor_class(index, frozenset(avoid))
+            avoid.add(self._placed[index])  # a node a try failed on is not tried again while others are alive
+            handle = cls.remote(self._specs[index], self._trace_ref, self._saved[index])
             self.handles[index] = handle
             refs = [getattr(handle, method).remote(*args) for method, args in self._log[index]]
             try:
