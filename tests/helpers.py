@@ -28,6 +28,24 @@ def same_run_json(summary: dict[str, Any]) -> str:
     return json.dumps({k: v for k, v in summary.items() if k not in BACKEND_KEYS})
 
 
+def processes_with(texts: list[str]) -> list[int]:
+    """The processes with one of ``texts`` on their command line, and their descendants (Linux ``/proc``):
+    every process of a Ray node given its temp dir, its workers too, which do not have it."""
+    parent, found = {}, set()
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+                parent[int(entry.name)] = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):  # gone meanwhile
+                continue
+            if any(t in cmdline for t in texts):
+                found.add(int(entry.name))
+    while more := {p for p, pp in parent.items() if pp in found and p not in found}:
+        found |= more
+    return sorted(found)
+
+
 def side_by_side(
     cmds: list[list[str]], envs: list[dict[str, str]] | None = None, timeout_s: float = 300, **popen: Any
 ) -> list[subprocess.CompletedProcess]:

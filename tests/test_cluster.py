@@ -28,7 +28,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import same_run_json, side_by_side
+from tests.helpers import processes_with, same_run_json, side_by_side
 
 RAY = str(Path(sys.executable).with_name("ray"))
 SECOND_NODE = "cloudsim_second_node"  # the custom resource only the second node has
@@ -111,24 +111,11 @@ def _wait_for_port(port: int, node: subprocess.Popen, log: Path, timeout_s: floa
     pytest.fail(f"the head's GCS did not listen on {port} in {timeout_s} s: {log.read_text()[-2000:]}")
 
 
-def _pids_with(texts: list[str]) -> list[int]:
-    """The processes with one of ``texts`` on their command line (Linux ``/proc``)."""
-    pids = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-            except OSError:  # gone meanwhile
-                continue
-            if any(t in cmdline for t in texts):
-                pids.append(int(entry.name))
-    return pids
-
-
 def _stop(nodes: list[subprocess.Popen], temp_dirs: list[str]) -> None:
     """SIGTERM each ``ray start --block`` (the node drains, then stops its GCS, raylet, agents and workers);
-    then SIGKILL whatever still runs with one of the nodes' temp dirs on its command line (every process a
-    node starts has it there), and the ``ray start`` processes themselves if they hang."""
+    then SIGKILL whatever still runs with one of the nodes' temp dirs on its command line, or is a child of
+    one that does (a node's workers do not have it), and the ``ray start`` processes themselves if they
+    hang."""
     for node in nodes:
         if node.poll() is None:
             node.send_signal(signal.SIGTERM)
@@ -139,7 +126,7 @@ def _stop(nodes: list[subprocess.Popen], temp_dirs: list[str]) -> None:
             node.kill()
             node.wait(timeout=10)
     deadline = time.monotonic() + 10
-    while (left := _pids_with(temp_dirs)) and time.monotonic() < deadline:
+    while (left := processes_with(temp_dirs)) and time.monotonic() < deadline:
         time.sleep(0.5)
     for pid in left:
         with contextlib.suppress(ProcessLookupError):
@@ -264,13 +251,24 @@ GONE = textwrap.dedent(
 )
 
 
-def test_an_actor_whose_node_is_gone_is_rebuilt_on_one_alive(two_nodes):
-    probe = subprocess.run(
-        [sys.executable, "-c", GONE, two_nodes.address], env=two_nodes.env, capture_output=True, text=True,
-        timeout=180,
+def _driver(script: str, address: str, env: dict[str, str], timeout_s: float) -> subprocess.CompletedProcess:
+    """A driver script run on the cluster at ``address``, from the project's root (it imports ``tests``)."""
+    return subprocess.run(
+        [sys.executable, "-c", script, address], env=env, capture_output=True, text=True, timeout=timeout_s,
+        cwd=Path(__file__).resolve().parents[1],
     )  # fmt: skip
+
+
+def _printed(probe: subprocess.CompletedProcess) -> dict:
+    """The JSON line a driver script printed (the raylets may print to its standard output too)."""
+    (out,) = [json.loads(line) for line in probe.stdout.splitlines() if line.startswith("{")]
+    return out
+
+
+def test_an_actor_whose_node_is_gone_is_rebuilt_on_one_alive(two_nodes):
+    probe = _driver(GONE, two_nodes.address, two_nodes.env, 180)
     assert probe.returncode == 0, probe.stderr[-3000:]
-    out = json.loads(probe.stdout.strip().splitlines()[-1])
+    out = _printed(probe)
     # actor 0 rebuilt first (its calls fail first); were another to fail for a moment, it would be rebuilt too
     assert out["tries"][:5] == [0, 1, 2, 3, 0] and out["recovered"] == len(out["tries"]) - 4
     # round robin over both nodes, actor 0 rebuilt on the first of the nodes alive
@@ -299,11 +297,11 @@ def test_host_actors_go_to_the_alive_nodes_with_cpus():
 NODE_LOST = textwrap.dedent(
     """
     import json, os, signal, sys
-    from pathlib import Path
     import ray
     from cloudsim.distributed.ray_backend import RayBackend
     from cloudsim.engine import LocalBackend, Simulation
     from cloudsim.scenario import load_scenario
+    from tests.helpers import processes_with
 
     # the driver joins the head's raylet (its temp dir tells it from the second node's, on the same address)
     ray.init(address=sys.argv[1], include_dashboard=False, log_to_driver=False, _temp_dir=os.environ["HEAD_DIR"])
@@ -313,26 +311,9 @@ NODE_LOST = textwrap.dedent(
     sim = Simulation(sc, backend)
     killed = []
 
-    def node_processes():
-        # the second node's processes: those with its temp dir on their command line, and their children (its
-        # workers, the actors among them, which do not have it and outlive their raylet)
-        parent, found = {}, set()
-        for entry in Path("/proc").iterdir():
-            if entry.name.isdigit():
-                try:
-                    cmdline = (entry / "cmdline").read_bytes().decode(errors="replace")
-                    parent[int(entry.name)] = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-                except (OSError, IndexError, ValueError):
-                    continue
-                if second in cmdline:
-                    found.add(int(entry.name))
-        while more := {p for p, pp in parent.items() if pp in found and p not in found}:
-            found |= more
-        return sorted(found)
-
     def kill(now, report):
         if not killed and now >= 1800:
-            killed.extend(node_processes())
+            killed.extend(processes_with([second]))  # its workers too: the actors outlive their raylet
             for pid in killed:
                 os.kill(pid, signal.SIGKILL)
 
@@ -348,13 +329,10 @@ NODE_LOST = textwrap.dedent(
 
 def test_a_node_lost_during_a_run_loses_nothing():
     with _cluster() as nodes:
-        probe = subprocess.run(
-            [sys.executable, "-c", NODE_LOST, nodes.address], capture_output=True, text=True, timeout=300,
-            env={**nodes.env, "HEAD_DIR": nodes.temp_dirs[0], "SECOND_DIR": nodes.temp_dirs[1]},
-        )  # fmt: skip
+        env = {**nodes.env, "HEAD_DIR": nodes.temp_dirs[0], "SECOND_DIR": nodes.temp_dirs[1]}
+        probe = _driver(NODE_LOST, nodes.address, env, 300)
         assert probe.returncode == 0, probe.stderr[-3000:]
-    # (the raylets may print to the driver's standard output too)
-    (out,) = [json.loads(line) for line in probe.stdout.splitlines() if line.startswith("{")]
+    out = _printed(probe)
     assert out["killed"] > 0
     # the two actors on the second node, each rebuilt once, on the head (the second is still listed alive for
     # a few seconds: a rebuilt actor does not go back to the node it was lost on)

@@ -774,8 +774,8 @@ class Simulation:
         if st.passes and any(v in st.passes for v in done.tolist()):
             rows = []
             for v in done.tolist():
-                own, _, *first = st.bookings(v)  # (the target's booking stays)
-                rows += [own, *first]
+                own, _, *through = st.bookings(v)  # (the target's booking stays)
+                rows += [own, *through]
                 st.passes.pop(v, None)
             freed, cpu, mem = (list(x) for x in zip(*rows, strict=True))
         st.host[done], st.cpu_mips[done], st.mem_mib[done] = dst, st.target_cpu[done], st.target_mem[done]
