@@ -260,6 +260,8 @@ def time_run(
         "decisions_per_s": round(sim.placer.decisions / sim.placer.seconds) if sim.placer.seconds else 0,
         "migrations": s["migrations"],
         "energy_kwh": s["energy_kwh"],
+        # where the run's wall time went (the driver's view: on Ray, "shards" is the wait for the actors)
+        **{f"{phase}_s": round(v, 2) for phase, v in sim.phase_s.items()},
     }
 
 

@@ -1274,6 +1274,7 @@ def bench_sim(
 
     from cloudsim import bench
     from cloudsim.engine import LocalBackend
+    from cloudsim.engine.core import PHASES
 
     backends = list(dict.fromkeys(backend or [BackendName.local, BackendName.ray]))
     grains: list[int | str] = []
@@ -1347,6 +1348,15 @@ def bench_sim(
     for r in rows:
         table.add_row(*(str(r[c]) for c in cols))
     Console(width=max(out.width, 140)).print(table)
+    # where each run's wall time went, by phase of the controller's loop: what bounds it
+    phases = [f"{p}_s" for p in PHASES]
+    shares = Table(title="where the wall time went (seconds, and share of the wall time)")
+    for c in ("scenario", "backend", "actors", *phases, "wall_s"):
+        shares.add_column(c.removesuffix("_s"), justify="left" if c in ("scenario", "backend") else "right")
+    for r in rows:
+        share = [f"{r[c]} ({r[c] / r['wall_s']:.0%})" if r["wall_s"] else str(r[c]) for c in phases]
+        shares.add_row(r["scenario"], r["backend"], str(r["actors"]), *share, str(r["wall_s"]))
+    Console(width=max(out.width, 140)).print(shares)
     for be in backends:  # how time grows with the data centre's size, one backend at a time
         points = [(r["hosts"], r["cpu_s"]) for r in rows if r.get("hosts") and r["backend"] == be.value]
         if fit := bench.growth(points):
@@ -1358,7 +1368,7 @@ def bench_sim(
             )
     if out_csv is not None:
         with out_csv.open("w", newline="", encoding="utf-8") as f:
-            w = csv.DictWriter(f, fieldnames=[*cols, "energy_kwh"])
+            w = csv.DictWriter(f, fieldnames=[*cols, "energy_kwh", *phases])
             w.writeheader()
             w.writerows({k: r[k] for k in w.fieldnames} for r in rows)
         typer.echo(f"wrote {out_csv}")

@@ -3,10 +3,13 @@ every tick with migrations in flight, and summaries are byte-identical across ba
 
 from __future__ import annotations
 
+import csv
+
 import numpy as np
 import pytest
 
 from cloudsim.engine import LocalBackend, Simulation, tick_times
+from cloudsim.engine.core import PHASES
 from cloudsim.model import MigrationModel, PreCopy
 from cloudsim.model.migration import CONTAINER_FREEZE_S
 from cloudsim.scenario import load_scenario
@@ -164,15 +167,55 @@ def test_bench_sim_times_local_and_ray_side_by_side(tmp_path, capsys, ray_sessio
             "--out", str(out)]  # fmt: skip
     assert main(args) == 0
     capsys.readouterr()
-    rows = out.read_text().splitlines()
-    assert rows[0].startswith("scenario,backend,hosts_per_shard,actors,driver_cpu_s")
-    cells = [r.split(",") for r in rows[1:]]
-    assert [(c[1], c[2], c[3]) for c in cells] == [("local", "12", "0"), ("ray", "12", "1"), ("ray", "4", "3")]
-    assert len({c[-3] for c in cells}) == 1 and cells[0][-2] == "1.0"  # same migrations; ratio 1 for the first
+    assert out.read_text().startswith("scenario,backend,hosts_per_shard,actors,driver_cpu_s")
+    with out.open(newline="") as f:
+        cells = list(csv.DictReader(f))
+    assert [(c["backend"], c["hosts_per_shard"], c["actors"]) for c in cells] == [
+        ("local", "12", "0"), ("ray", "12", "1"), ("ray", "4", "3")
+    ]  # fmt: skip
+    assert len({c["migrations"] for c in cells}) == 1 and cells[0]["cpu_ratio"] == "1.0"  # ratio 1 for the first
+    for c in cells:  # where the wall time went: the phases, within the run's wall time
+        assert sum(float(c[f"{p}_s"]) for p in PHASES) <= float(c["wall_s"]) + 0.05, c
     assert main(["bench", "sim", "--hosts", "0"]) == 2
     assert "--planetlab" in capsys.readouterr().err
     assert main(["bench", "sim", "--hosts", "4", "--grain", "two"]) == 2
     assert "--grain" in capsys.readouterr().err
+
+
+def test_a_run_times_each_phase_of_its_loop(monkeypatch, tmp_path):
+    """Simulation.phase_s: the wall time of each part of the controller's loop, adding up to the run's. A
+    consolidation step made 20 ms slower, and arrivals 5 ms slower each, show in their own phase and no
+    other; a checkpoint's writing shows in its own."""
+    import time
+
+    from cloudsim.placement.consolidation import Consolidator
+
+    sc = demo(duration="2h")
+    fast = Simulation(sc, LocalBackend())
+    s = fast.run()
+    assert set(fast.phase_s) == set(PHASES) and fast.phase_s["checkpoints"] == 0.0
+    assert sum(fast.phase_s.values()) <= s["wall_time_s"]
+    step, arrive = Consolidator.step, Simulation._arrive
+
+    def slow_step(self, *args):
+        time.sleep(0.02)
+        return step(self, *args)
+
+    def slow_arrive(self, *args):
+        time.sleep(0.005)
+        return arrive(self, *args)
+
+    monkeypatch.setattr(Consolidator, "step", slow_step)
+    monkeypatch.setattr(Simulation, "_arrive", slow_arrive)
+    slow = Simulation(sc, LocalBackend())
+    slow.checkpoint(tmp_path / "run.ckpt", 3600.0)
+    assert slow.run()["migrations"] == s["migrations"] > 0
+    ticks, arrivals = len(tick_times(sc)), slow.submitted
+    assert slow.phase_s["consolidation"] >= fast.phase_s["consolidation"] + 0.02 * ticks
+    assert slow.phase_s["placement"] >= fast.phase_s["placement"] + 0.005 * arrivals > 0
+    assert slow.phase_s["checkpoints"] > 0
+    for phase in ("shards", "events", "metrics"):  # the sleeps land in their own phases only
+        assert slow.phase_s[phase] < fast.phase_s[phase] + 0.005 * ticks, phase
 
 
 def test_bench_sim_fits_how_time_grows_with_hosts(tmp_path, capsys):

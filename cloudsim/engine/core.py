@@ -6,6 +6,7 @@ from __future__ import annotations
 import heapq
 import signal
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -71,6 +72,28 @@ class Event:
     priority: Priority
     seq: int
     payload: Any = None
+
+
+#: the parts of a run whose wall time :class:`PhaseClock` adds up: starting the shards and filling the event
+#: queue; the shards' work (on Ray, the wait for the actors); the consolidation step; placing the guests that
+#: arrive (and restarting those of failed hosts); the other events (departures, migration completions, boots,
+#: failures, the queue itself); the tick's bookkeeping and metrics (the recorder, its subscribers, progress);
+#: checkpoints
+PHASES = ("start", "shards", "consolidation", "placement", "events", "metrics", "checkpoints")
+
+
+class PhaseClock:
+    """Wall seconds by phase (:data:`PHASES`): :meth:`lap` gives the time since the previous lap (or since the
+    clock was made) to a phase, so the phases add up to the time the laps cover. A lap costs a clock read."""
+
+    def __init__(self) -> None:
+        self.seconds = dict.fromkeys(PHASES, 0.0)
+        self._last = time.perf_counter()
+
+    def lap(self, phase: str) -> None:
+        now = time.perf_counter()
+        self.seconds[phase] += now - self._last
+        self._last = now
 
 
 class EventQueue:

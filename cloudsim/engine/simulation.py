@@ -28,7 +28,7 @@ import numpy as np
 
 from cloudsim.engine.backend import Backend, BackendLost
 from cloudsim.engine.cluster import Cluster
-from cloudsim.engine.core import EventQueue, Priority, is_stop, whole
+from cloudsim.engine.core import EventQueue, PhaseClock, Priority, is_stop, whole
 from cloudsim.files import atomic_write_bytes
 from cloudsim.metrics.recorder import Recorder
 from cloudsim.model import (
@@ -254,6 +254,9 @@ class Simulation:
         self._next_checkpoint = 0.0
         self._now = 0.0
         self._saved_shards: list[bytes] | None = None  # set in a checkpoint, used once by a resumed run
+        #: where the wall time of the last :meth:`run` went, in seconds by phase (:data:`~cloudsim.engine.core.PHASES`),
+        #: kept up to date as it runs
+        self.phase_s: dict[str, float] = {}
         # host failures: which hosts are down, which are down or draining (never a target), their capacities
         self.down = np.zeros(n, dtype=bool)
         self.off_limits = np.zeros(n, dtype=bool)
@@ -406,6 +409,8 @@ class Simulation:
         simulation loaded by :meth:`resume` continues where its checkpoint was taken."""
         s = self.scenario
         wall0 = time.perf_counter()
+        clock = PhaseClock()
+        self.phase_s = clock.seconds
         trace = None if self.trace is None else self.trace.util
         if self._saved_shards is None:
             self.backend.start(self.specs, trace)
@@ -423,6 +428,7 @@ class Simulation:
             self._saved_shards = None
         self.recorder.begin(self.backend.name, self.backend.actors)
         now = self._now
+        clock.lap("start")
         interrupted, lost = False, ""
         try:
             while len(self.queue) and self.queue.peek_time() <= s.duration:
@@ -447,16 +453,19 @@ class Simulation:
                         ticks.append(ev.payload)
                 if completes:
                     self.backend.complete(now)
+                clock.lap("events")
                 if self.waiting and (faults or ticks):  # guests of failed hosts try again, before new ones
                     self._retry_waiting(now, commands)
                 for guest in self._wave_order(wave):
                     self._arrive(now, guest, commands)
+                clock.lap("placement")
                 if commands:
                     self.backend.apply(now, commands)
                 for k in ticks:
                     if k == 1:
                         self.state.active_initial = int((self.view.guests > 0).sum())
                     report = self.backend.advance(now, k)
+                    clock.lap("shards")
                     with whole():  # a stop lands before or after the tick's bookkeeping, not inside it
                         self._finish(report)
                         self._account(now, report)
@@ -466,14 +475,18 @@ class Simulation:
                     self.recorder.publish()
                     for hook in self.tick_hooks:
                         hook(now, report)
+                    clock.lap("metrics")
                     if moves := self._consolidate(now, report):
                         self.backend.apply(now, moves)
+                    clock.lap("consolidation")
                     if progress is not None:
                         progress(now)
+                clock.lap("shards" if not ticks else "metrics")  # the commands' hand-over, or progress
                 self._now = now
                 if ticks and self.checkpoint_path is not None and now >= self._next_checkpoint:
                     self.save(self.checkpoint_path)
                     self._next_checkpoint = now + self.checkpoint_every_s
+                    clock.lap("checkpoints")
         except KeyboardInterrupt:
             interrupted = True
         except SystemError as exc:
