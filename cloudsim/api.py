@@ -36,7 +36,7 @@ if TYPE_CHECKING:
 BACKENDS = ("ray", "local")
 
 #: Summary keys that measure the wall clock: they differ between equal runs (see the README's Summary keys).
-WALL_CLOCK = ("wall_time_s", "startup_s", "total_wall_time_s")
+WALL_CLOCK = ("wall_time_s", "wall_time_by_phase_s", "startup_s", "total_wall_time_s")
 
 #: The files of a run folder (``out=``); ``force=True`` replaces only these (and a report's).
 RUN_FILES = ("summary.json", "timeseries.csv", "placements.jsonl", "metrics.jsonl", "scenario.yaml", "checkpoint.pkl")

@@ -196,6 +196,8 @@ def _plain(v: Any) -> str:
 
 def _summary_unit(path: str, v: float) -> str:
     leaf = path.rsplit(".", 1)[-1]
+    if path.startswith("wall_time_by_phase_s."):  # values of one unit under a key that names it
+        leaf += "_s"
     if "consolidation_ratio" in path:
         text = f"{v:,.3g}" if not float(v).is_integer() else f"{v:,.0f}"
         return text

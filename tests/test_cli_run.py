@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from cloudsim.engine.core import PHASES
 from tests.helpers import same_run_json
 
 
@@ -57,6 +58,12 @@ def test_run_writes_its_outputs(tmp_path: Path) -> None:
     row = next(ln for ln in proc.stdout.splitlines() if "start-up / total wall time" in ln)
     startup, total = (float(x) for x in re.findall(r"([\d.]+) s", row))
     assert (startup, total) == (round(summary["startup_s"], 2), round(summary["total_wall_time_s"], 2))
+    # where the simulation's wall time went: the phases add up to it (but for the summary), the largest printed
+    phases = summary["wall_time_by_phase_s"]
+    assert set(phases) == set(PHASES) and 0 < sum(phases.values()) <= summary["wall_time_s"] + 0.004  # (ms each)
+    largest = max(phases, key=phases.get)
+    share = f"{phases[largest] / summary['wall_time_s']:.0%}"
+    assert re.search(rf"wall time by phase\s+│\s+{largest} {share}", proc.stdout), proc.stdout
 
 
 def _sigint_as_in_a_terminal() -> None:

@@ -12,6 +12,7 @@ import pytest
 import yaml
 
 from cloudsim import engine
+from cloudsim.api import WALL_CLOCK
 from cloudsim.cli import main
 from cloudsim.engine import LocalBackend, Simulation
 from cloudsim.model import PreCopy, power_w
@@ -249,7 +250,7 @@ def test_the_fair_model_keeps_a_vm_requesting_nothing(tmp_path):
 
 
 def _without_wall(s: dict) -> dict:
-    return {k: v for k, v in s.items() if k not in ("wall_time_s", "run")}
+    return {k: v for k, v in s.items() if k not in (*WALL_CLOCK, "run")}
 
 
 def test_consolidation_is_deterministic_and_conserves_vms(tmp_path):

@@ -194,7 +194,7 @@ def test_a_run_times_each_phase_of_its_loop(monkeypatch, tmp_path):
     fast = Simulation(sc, LocalBackend())
     s = fast.run()
     assert set(fast.phase_s) == set(PHASES) and fast.phase_s["checkpoints"] == 0.0
-    assert sum(fast.phase_s.values()) <= s["wall_time_s"]
+    assert sum(fast.phase_s.values()) <= s["wall_time_s"] + 0.0005  # (rounded to the ms)
     step, arrive = Consolidator.step, Simulation._arrive
 
     def slow_step(self, *args):

@@ -99,6 +99,8 @@ def test_the_page_leads_with_figures_and_keeps_the_summary_below(runs):
     assert page.index("class='stat'") < page.index("class='panel ") < page.index("<details><summary>Full summary")
     assert f"<div class='value'>{summary['energy_kwh']:.3g} kWh</div>" in page
     assert "<th>energy_kwh</th><td>" + f"{summary['energy_kwh']:.4g} kWh</td>" in page  # with its unit
+    shards = summary["wall_time_by_phase_s"]["shards"]  # a figure of a key naming the unit of its figures
+    assert "<th>wall_time_by_phase_s.shards</th><td>" + f"{shards:,.4g} s</td>" in page
     # self-contained: nothing is fetched (the only URL is uPlot's banner comment)
     assert not re.search(r"""(src|href)=["']?(https?:)?//""", page) and "<link" not in page
     assert "Copyright (c) 2022 Leon Sorokin" in (ROOT / "cloudsim/vendor/uplot/LICENSE").read_text()

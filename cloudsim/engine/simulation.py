@@ -501,7 +501,11 @@ class Simulation:
             self.backend.close()
         self.recorder.ran_on(self.backend.nodes)
         summary = self.recorder.summary(
-            self.state, sim_time_s=now, wall_time_s=time.perf_counter() - wall0, interrupted=interrupted
+            self.state,
+            sim_time_s=now,
+            wall_time_s=time.perf_counter() - wall0,
+            interrupted=interrupted,
+            phase_s=self.phase_s,
         )
         if lost:
             summary["lost"] = lost

@@ -420,8 +420,14 @@ class Recorder:
     # -------------------------------------------------------------------------------------- summary
 
     def summary(
-        self, state: ControllerState, sim_time_s: float, wall_time_s: float, interrupted: bool = False
+        self,
+        state: ControllerState,
+        sim_time_s: float,
+        wall_time_s: float,
+        interrupted: bool = False,
+        phase_s: dict[str, float] | None = None,
     ) -> dict[str, Any]:
+        """The run's summary (``summary.json``); ``phase_s``: where its wall time went, by phase of the loop."""
         rows = self.rows
         ticks = len(rows)
 
@@ -503,6 +509,8 @@ class Recorder:
             "sim_time_s": _r(sim_time_s, 3),
             "wall_time_s": _r(wall_time_s, 3),
         }
+        if phase_s is not None:
+            summary["wall_time_by_phase_s"] = {k: _r(v, 3) for k, v in phase_s.items()}
         summary.update(self._migration_summary(state))
         if self.consolidating:
             summary.update(self._consolidation_summary(state, hosts))
