@@ -85,13 +85,14 @@ AddressOption = Annotated[
 
 
 def _phase_shares(summary: dict[str, Any]) -> str | None:
-    """Where the simulation's wall time went, the largest phases first, as shares of it (those of at least 1 %):
-    what bounds a run. None when the summary has no phases or no wall time."""
+    """Where the simulation's wall time went: its three largest phases as shares of it, one a line (narrow, so
+    the table's labels keep their width): what bounds a run. None when the summary has no phases or no wall
+    time."""
     phases, wall = summary.get("wall_time_by_phase_s"), summary["wall_time_s"]
     if not phases or wall <= 0:
         return None
-    shares = sorted(((v / wall, k) for k, v in phases.items() if v / wall >= 0.01), reverse=True)
-    return ", ".join(f"{k} {share:.0%}" for share, k in shares) or None
+    shares = sorted(((v / wall, k) for k, v in phases.items() if v > 0), reverse=True)[:3]
+    return "\n".join(f"{k} {share:.0%}" for share, k in shares) or None
 
 
 def _hms(seconds: float) -> str:
@@ -144,7 +145,7 @@ def _summary_tables(summary: dict[str, Any]) -> list[Table]:
     if "total_wall_time_s" in summary:  # a run of cloudsim.run (a sweep's variants report their run alone)
         t.add_row("start-up / total wall time", f"{summary['startup_s']:.2f} s / {summary['total_wall_time_s']:.2f} s")
     if (phases := _phase_shares(summary)) is not None:
-        t.add_row("wall time by phase", phases)
+        t.add_row("wall time: largest phases", phases)
     m = Table(title="virtualization overhead by mode")
     for col in ("mode", "guests (mean)", "cpu overhead", "overhead cores", "memory MiB/guest"):
         m.add_column(col, justify="left" if col == "mode" else "right")

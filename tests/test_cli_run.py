@@ -63,7 +63,7 @@ def test_run_writes_its_outputs(tmp_path: Path) -> None:
     assert set(phases) == set(PHASES) and 0 < sum(phases.values()) <= summary["wall_time_s"] + 0.004  # (ms each)
     largest = max(phases, key=phases.get)
     share = f"{phases[largest] / summary['wall_time_s']:.0%}"
-    assert re.search(rf"wall time by phase\s+│\s+{largest} {share}", proc.stdout), proc.stdout
+    assert re.search(rf"wall time: largest phases\s+│\s+{largest} {share}", proc.stdout), proc.stdout
 
 
 def _sigint_as_in_a_terminal() -> None:
