@@ -461,6 +461,7 @@ class Simulation:
                 clock.lap("placement")
                 if commands:
                     self.backend.apply(now, commands)
+                clock.lap("shards")
                 for k in ticks:
                     if k == 1:
                         self.state.active_initial = int((self.view.guests > 0).sum())
@@ -481,7 +482,7 @@ class Simulation:
                     clock.lap("consolidation")
                     if progress is not None:
                         progress(now)
-                clock.lap("shards" if not ticks else "metrics")  # the commands' hand-over, or progress
+                    clock.lap("metrics")
                 self._now = now
                 if ticks and self.checkpoint_path is not None and now >= self._next_checkpoint:
                     self.save(self.checkpoint_path)
