@@ -8,6 +8,7 @@ import urllib.request
 from prometheus_client.exposition import generate_latest
 
 from cloudsim.engine import LocalBackend, Simulation
+from cloudsim.engine.core import PHASES
 from cloudsim.metrics.prom import SimCollector, make_registry, serve
 from cloudsim.scenario import load_scenario
 
@@ -24,6 +25,7 @@ CONTRACT = [
     "cloudsim_sim_time_seconds",
     "cloudsim_sim_speed_ratio",
     "cloudsim_packing_efficiency",
+    "cloudsim_wall_seconds_total",
 ]
 
 
@@ -63,6 +65,12 @@ def test_every_contract_metric_is_exposed_with_run_labels():
     over = [k for k in s if k.startswith("cloudsim_virtualization_overhead{")]
     assert any('mode="full_bt"' in k and 'hypervisor_type="type2"' in k and 'resource="cpu"' in k for k in over)
     assert any('mode="para"' in k and 'hypervisor_type="type1"' in k and 'resource="memory"' in k for k in over)
+    # where the wall time went up to the last tick: every phase, within the run's wall time
+    wall = {
+        k.split('phase="')[1].split('"')[0]: v for k, v in s.items() if k.startswith("cloudsim_wall_seconds_total{")
+    }
+    assert set(wall) == set(PHASES) and wall["shards"] > 0 and wall["placement"] > 0
+    assert sum(wall.values()) <= summary["wall_time_s"] + 0.0005
 
 
 def test_endpoint_serves_on_loopback():

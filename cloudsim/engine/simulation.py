@@ -472,7 +472,7 @@ class Simulation:
                         self._account(now, report)
                         # the tick's row and checks see the state the controller decides on
                         self.state.hosts_lower_bound = self.hosts_lower_bound(report)
-                        self.recorder.tick(now, report, self.state, wall_s=time.perf_counter() - wall0)
+                        self.recorder.tick(now, report, self.state, time.perf_counter() - wall0, self.phase_s)
                     self.recorder.publish()
                     for hook in self.tick_hooks:
                         hook(now, report)

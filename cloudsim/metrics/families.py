@@ -33,6 +33,10 @@ HELP: dict[str, str] = {
     ),
     "cloudsim_sim_time_seconds": "Simulated clock",
     "cloudsim_sim_speed_ratio": "Simulated seconds per wall-clock second",
+    "cloudsim_wall_seconds": (
+        "Wall-clock seconds the run has spent by phase of the controller's loop (start, shards, consolidation, "
+        "placement, events, metrics, checkpoints): where its time goes"
+    ),
     "cloudsim_power_watts": "Power drawn by all hosts now",
     "cloudsim_packing_efficiency": "Lower bound on the hosts the hosted guests need / active hosts (1 is optimal)",
     "cloudsim_hosts_lower_bound": "Hosts any packing of the hosted guests needs at least",
@@ -53,7 +57,7 @@ HELP: dict[str, str] = {
 #: The families that are counters (exposed with a ``_total`` suffix); every other one is a gauge.
 COUNTERS = frozenset({
     "cloudsim_placements", "cloudsim_rejections", "cloudsim_migrations", "cloudsim_energy_joules",
-    "cloudsim_host_shutdowns", "cloudsim_host_failures", "cloudsim_guest_restarts",
+    "cloudsim_host_shutdowns", "cloudsim_host_failures", "cloudsim_guest_restarts", "cloudsim_wall_seconds",
 })  # fmt: skip
 
 #: Upper bounds of the across-hosts utilization histogram.
@@ -171,6 +175,11 @@ def run_families(s: Any, policy: str) -> list[Family]:
             Family("cloudsim_guest_restarts").add(s.restarts),
             avail,
         ]
+    if s.wall_by_phase:  # (none in the metrics.jsonl of runs older than the figure)
+        wall = Family("cloudsim_wall_seconds")
+        for phase, v in s.wall_by_phase.items():
+            wall.add(v, phase=phase)
+        out.append(wall)
     if s.host_buckets:
         out += host_detail(s.host_buckets, s.top_hosts)
     return out

@@ -176,6 +176,9 @@ ROWS: tuple[Row, ...] = (
     Row("Simulation", (
         _p("Simulation speed", "none", "Simulated seconds per wall-clock second",
            Q("cloudsim_sim_speed_ratio", "speed"), min=0, axis_label="x real time"),
+        _p("Wall time by phase", "s",
+           "Wall-clock seconds the run has spent in each phase of its loop (running totals): the steepest line is "
+           "what bounds the run", Q("cloudsim_wall_seconds", "{{phase}}"), min=0),
     )),
 )  # fmt: skip
 

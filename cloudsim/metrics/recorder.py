@@ -116,6 +116,7 @@ class Snapshot:
     availability: dict[str, float] | None = None  # mode -> share of guest time running
     host_buckets: list[int] = field(default_factory=list)  # hosts on by CPU utilization (cumulative)
     top_hosts: list[tuple[str, float]] = field(default_factory=list)  # the busiest hosts
+    wall_by_phase: dict[str, float] = field(default_factory=dict)  # wall seconds so far by phase of the loop
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-able form (tuple keys joined with '|'), for ``metrics.jsonl``."""
@@ -295,7 +296,16 @@ class Recorder:
 
     # ---------------------------------------------------------------------------------------- ticks
 
-    def tick(self, t: float, report: HostReport, state: ControllerState, wall_s: float) -> None:
+    def tick(
+        self,
+        t: float,
+        report: HostReport,
+        state: ControllerState,
+        wall_s: float,
+        phase_s: dict[str, float] | None = None,
+    ) -> None:
+        """The tick's row, snapshot and sums, from the report and the controller's state; ``wall_s``: the run's
+        wall time so far, ``phase_s`` by phase of its loop."""
         c = self.cluster
         active = (report.guests + report.incoming > 0) | (report.cpu_used_mips > 0)
         n_active = int(active.sum())
@@ -399,6 +409,7 @@ class Recorder:
             rejections=dict(state.rejections),
             host_buckets=buckets,
             top_hosts=top,
+            wall_by_phase=dict(phase_s or {}),
         )
         self.history.append(self.latest)
 
