@@ -196,15 +196,15 @@ def _plain(v: Any) -> str:
 
 def _summary_unit(path: str, v: float) -> str:
     leaf = path.rsplit(".", 1)[-1]
-    if path.startswith("wall_time_by_phase_s."):  # values of one unit under a key that names it
-        leaf += "_s"
+    # the unit a figure's key names, or else the group's that holds it (wall_time_by_phase_s.shards: seconds)
+    named = leaf if "." not in path or leaf.endswith(tuple(s for s, _ in _SUFFIX_UNITS)) else path.split(".")[-2]
     if "consolidation_ratio" in path:
         text = f"{v:,.3g}" if not float(v).is_integer() else f"{v:,.0f}"
         return text
     if leaf.endswith(("_ratio", "_fraction", "availability")) or path.startswith(("utilization.", "packing_")):
         return f"{v * 100:.3g} %"
     for suffix, unit in _SUFFIX_UNITS:
-        if leaf.endswith(suffix):
+        if named.endswith(suffix):
             if unit == "s" and v >= 120:
                 return f"{v:,.4g} s ({_duration(v)})"
             return f"{v:,.4g} {unit}" if not float(v).is_integer() else f"{v:,.0f} {unit}"
