@@ -505,8 +505,8 @@ class Simulation:
             self.state,
             sim_time_s=now,
             wall_time_s=time.perf_counter() - wall0,
-            interrupted=interrupted,
             phase_s=self.phase_s,
+            interrupted=interrupted,
         )
         if lost:
             summary["lost"] = lost

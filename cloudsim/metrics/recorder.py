@@ -302,7 +302,7 @@ class Recorder:
         report: HostReport,
         state: ControllerState,
         wall_s: float,
-        phase_s: dict[str, float] | None = None,
+        phase_s: dict[str, float],
     ) -> None:
         """The tick's row, snapshot and sums, from the report and the controller's state; ``wall_s``: the run's
         wall time so far, ``phase_s`` by phase of its loop."""
@@ -409,7 +409,7 @@ class Recorder:
             rejections=dict(state.rejections),
             host_buckets=buckets,
             top_hosts=top,
-            wall_by_phase=dict(phase_s or {}),
+            wall_by_phase=dict(phase_s),
         )
         self.history.append(self.latest)
 
@@ -435,8 +435,8 @@ class Recorder:
         state: ControllerState,
         sim_time_s: float,
         wall_time_s: float,
+        phase_s: dict[str, float],
         interrupted: bool = False,
-        phase_s: dict[str, float] | None = None,
     ) -> dict[str, Any]:
         """The run's summary (``summary.json``); ``phase_s``: where its wall time went, by phase of the loop."""
         rows = self.rows
@@ -519,9 +519,8 @@ class Recorder:
             "ticks": ticks,
             "sim_time_s": _r(sim_time_s, 3),
             "wall_time_s": _r(wall_time_s, 3),
+            "wall_time_by_phase_s": {k: _r(v, 3) for k, v in phase_s.items()},
         }
-        if phase_s is not None:
-            summary["wall_time_by_phase_s"] = {k: _r(v, 3) for k, v in phase_s.items()}
         summary.update(self._migration_summary(state))
         if self.consolidating:
             summary.update(self._consolidation_summary(state, hosts))
