@@ -19,8 +19,8 @@ from cloudsim._signals import STOPS, stops_to
 @contextmanager
 def whole() -> Iterator[None]:
     """SIGINT and SIGTERM wait until the block is done, then reach the handlers that were there, so a stop
-    never leaves it half done: a tick's bookkeeping (the recorder's row, its snapshot and its sums) is
-    recorded whole or not at all. The main thread blocks them, and a handler of the block's own holds one that
+    never leaves it half done: a tick's bookkeeping (the controller's accounts of the report; the recorder's
+    row, on its own thread, which no signal reaches, is joined before the run ends) is done whole or not at all. The main thread blocks them, and a handler of the block's own holds one that
     another thread took (the kernel hands a signal the main thread blocks to any other: Ray's driver has a
     dozen). For short, pure computation only: nothing waits on another process."""
     if not hasattr(signal, "pthread_sigmask") or threading.current_thread() is not threading.main_thread():
@@ -77,7 +77,9 @@ class Event:
 #: the parts of a run whose wall time :class:`PhaseClock` adds up: starting the shards and filling the event
 #: queue; the shards' work (on Ray, the wait for the actors); the consolidation step; placing the guests that
 #: arrive (and restarting those of failed hosts); the other events (departures, migration completions, boots,
-#: failures, the queue itself); the tick's bookkeeping and metrics (the recorder, its subscribers, progress);
+#: failures, the queue itself); the tick's bookkeeping and metrics (the recorder, its subscribers, progress;
+#: the recorder's tick itself runs on a second thread beside the consolidation, so only what it adds past the
+#: consolidation's end counts here);
 #: checkpoints
 PHASES = ("start", "shards", "consolidation", "placement", "events", "metrics", "checkpoints")
 

@@ -16,10 +16,12 @@ ends the migrations due, and the controller frees the source's booking.
 
 from __future__ import annotations
 
+import copy
 import math
 import time
 from collections import defaultdict
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -246,7 +248,8 @@ class Simulation:
         self.link_mb_s = (c or Consolidation()).host_bandwidth_gbps * 1e6 / 8000
         self._shape_tables()
         self.consolidator = self._consolidator() if c is not None else None
-        #: called as ``hook(t, report)`` after every tick (tests check invariants here)
+        #: called as ``hook(t, report)`` after every tick's bookkeeping, before its consolidation (tests check
+        #: invariants here; a run with hooks records each tick before its consolidation instead of beside it)
         self.tick_hooks: list[Callable[[float, HostReport], None]] = []
         #: where and how often (simulated seconds) :meth:`save` writes a checkpoint during :meth:`run`
         self.checkpoint_path: Path | None = None
@@ -430,6 +433,7 @@ class Simulation:
         now = self._now
         clock.lap("start")
         interrupted, lost = False, ""
+        beside = ThreadPoolExecutor(1, thread_name_prefix="cloudsim-recorder")  # one thread: ticks stay in order
         try:
             while len(self.queue) and self.queue.peek_time() <= s.duration:
                 batch = self.queue.pop_batch()
@@ -472,14 +476,24 @@ class Simulation:
                         self._account(now, report)
                         # the tick's row and checks see the state the controller decides on
                         self.state.hosts_lower_bound = self.hosts_lower_bound(report)
-                        self.recorder.tick(now, report, self.state, time.perf_counter() - wall0, self.phase_s)
-                    self.recorder.publish()
-                    for hook in self.tick_hooks:
-                        hook(now, report)
+                    # the recorder's tick runs on the second core beside the consolidation: it reads the report,
+                    # which nothing changes until the next shard call, and the state as it is now (the counters
+                    # copied; the consolidation writes none of the arrays the tick reads), and is joined before
+                    # anything else reads the recorder or changes the state (a stop too joins it: the row is whole)
+                    bookkeeping = beside.submit(
+                        self.recorder.tick, now, report, copy.copy(self.state), time.perf_counter() - wall0,
+                        dict(self.phase_s),
+                    )  # fmt: skip
+                    if self.tick_hooks:  # they see the tick's row too: its bookkeeping done first
+                        bookkeeping.result()
+                        for hook in self.tick_hooks:
+                            hook(now, report)
                     clock.lap("metrics")
                     if moves := self._consolidate(now, report):
                         self.backend.apply(now, moves)
                     clock.lap("consolidation")
+                    bookkeeping.result()
+                    self.recorder.publish()
                     if progress is not None:
                         progress(now)
                     clock.lap("metrics")
@@ -499,6 +513,7 @@ class Simulation:
         except BackendLost as exc:
             interrupted, lost = True, str(exc)
         finally:
+            beside.shutdown(wait=True)  # the last tick's bookkeeping, whole, before the summary reads it
             self.backend.close()
         self.recorder.ran_on(self.backend.nodes)
         summary = self.recorder.summary(

@@ -140,7 +140,7 @@ def _sums() -> defaultdict[str, float]:
     return defaultdict(float)
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _mode_sums(
     over: np.ndarray, deliv: np.ndarray, per_core: np.ndarray, htype: np.ndarray, ntypes: int
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -160,7 +160,7 @@ def _mode_sums(
     return over_cores, deliv_cores, over_t, deliv_t
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _guest_sums(
     ids: np.ndarray, status: np.ndarray, mode: np.ndarray, htype: np.ndarray, mem_over: np.ndarray, mib: np.ndarray,
     modes: int, ntypes: int,

@@ -12,7 +12,7 @@ from numba import njit
 SAMPLE_INTERVAL_S = 300.0
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, nogil=True, inline="always")
 def interpolate_at(util: np.ndarray, row: int, t: float) -> float:
     """CloudSim's ``UtilizationModelPlanetLabInMemory.getUtilization`` of column ``util[row]``: the sample
     itself on the grid, else a straight line between ``floor(t/300)`` and ``ceil(t/300)``."""
@@ -25,7 +25,7 @@ def interpolate_at(util: np.ndarray, row: int, t: float) -> float:
     return u1 + delta * (t - k1 * SAMPLE_INTERVAL_S)
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _interpolate_rows(util: np.ndarray, rows: np.ndarray, t: float) -> np.ndarray:
     out = np.empty(rows.shape[0])
     for i in range(rows.shape[0]):

@@ -17,28 +17,28 @@ _M2 = 0x94D049BB133111EB
 _MASK = 0xFFFFFFFFFFFFFFFF
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, nogil=True, inline="always")
 def _mix(z: np.uint64) -> np.uint64:
     z = (z ^ (z >> np.uint64(30))) * np.uint64(_M1)
     z = (z ^ (z >> np.uint64(27))) * np.uint64(_M2)
     return z ^ (z >> np.uint64(31))
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, nogil=True, inline="always")
 def stream_key(seed: np.uint64, tick: np.uint64, stream: np.uint64) -> np.uint64:
     """The key of (seed, tick, stream) that :func:`draw` mixes each id into."""
     key = _mix(seed + np.uint64(_GOLDEN))
     return _mix(key ^ (tick << np.uint64(32) | stream))
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, nogil=True, inline="always")
 def draw(key: np.uint64, gid: np.int64) -> float:
     """The uniform double in [0, 1) of one id under ``key`` (:func:`stream_key`)."""
     z = _mix(key + np.uint64(gid) * np.uint64(_GOLDEN))
     return np.float64(z >> np.uint64(11)) * (1.0 / 9007199254740992.0)
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _uniform(seed: np.uint64, ids: np.ndarray, tick: np.uint64, stream: np.uint64) -> np.ndarray:
     key = stream_key(seed, tick, stream)
     out = np.empty(ids.shape[0])

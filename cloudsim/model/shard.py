@@ -278,7 +278,7 @@ def power_w(curve_w: np.ndarray, util: np.ndarray) -> np.ndarray:
     return p1 + (curve_w[rows, hi] - p1) / 10 * (u - lo / 10) * 100
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, nogil=True, inline="always")
 def power(table: np.ndarray, u: float) -> float:
     """:func:`power_w` of one host (``PowerModelSpecPower.getPower``), ``u`` clipped to [0, 1]: the same
     operations in the same order, so the same watts."""
@@ -289,32 +289,32 @@ def power(table: np.ndarray, u: float) -> float:
     return p1 + (table[hi] - p1) / 10 * (u - lo / 10) * 100
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, nogil=True, inline="always")
 def _share(asked: float, role: int, tshare: float) -> float:
     """What a row asks of its host's CPU: a migration's target gives the incoming copy ``tshare`` of it."""
     return asked * tshare if role >= INCOMING else asked
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, nogil=True, inline="always")
 def _scaled(asked: float, role: int, f: float, tshare: float, sshare: float) -> float:
     """A row's allocation when its host gives each share ``f`` of it (the fair model): a migration's source
     keeps ``sshare`` of what the guest asks."""
     return (asked * sshare if role == OUTGOING else _share(asked, role, tshare)) * f
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, nogil=True, inline="always")
 def _counted(alloc: float, role: int, sshare: float) -> float:
     """What a row's allocation counts on its host: a migrating guest counts whole on its source."""
     return alloc / sshare if role == OUTGOING else alloc
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, nogil=True, inline="always")
 def _util(i: int, draw: np.ndarray, kind: np.ndarray, p1: np.ndarray, trace: np.ndarray, t: float) -> float:
     """Row ``i``'s utilization at ``t``: its trace column interpolated, or the tick's draw."""
     return interpolate_at(trace, int(p1[i]), t) if kind[i] == DIST_TRACE else draw[i]
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _settle_hosts(
     t: float, hosts: np.ndarray, slot: np.ndarray, host: np.ndarray, role: np.ndarray, cpu: np.ndarray,
     c: np.ndarray, draw: np.ndarray, kind: np.ndarray, p1: np.ndarray, trace: np.ndarray, tshare: float,
@@ -468,7 +468,7 @@ class Events(NamedTuple):
         )
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _find_row(g: int, h: int, gid: np.ndarray, host: np.ndarray, n: int, by_start: np.ndarray,
               by_rows: np.ndarray) -> int:  # fmt: skip
     """The first row, in row order, of guest ``g`` on local host ``h`` (-1: none): among the host's rows
@@ -482,13 +482,13 @@ def _find_row(g: int, h: int, gid: np.ndarray, host: np.ndarray, n: int, by_star
     return -1
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, nogil=True, inline="always")
 def _kill(i: int, gid: np.ndarray, role: np.ndarray, end: np.ndarray) -> None:
     """Mark row ``i`` :data:`DEAD` (its guest id -1, no end)."""
     role[i], gid[i], end[i] = DEAD, -1, math.inf
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _put(cmds: np.ndarray, draws: np.ndarray, slots: np.ndarray, roles: np.ndarray, ends: np.ndarray,
          alive: np.ndarray, count: int, first: int, n: int, gid: np.ndarray, host: np.ndarray, mode: np.ndarray,
          cpu: np.ndarray, c: np.ndarray, mem: np.ndarray, kind: np.ndarray, p1: np.ndarray, p2: np.ndarray,
@@ -508,7 +508,7 @@ def _put(cmds: np.ndarray, draws: np.ndarray, slots: np.ndarray, roles: np.ndarr
     return n
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, nogil=True, inline="always")
 def _slot_of(keys: np.ndarray, key: int) -> int:
     """Where ``key`` (>= 0) is in the open-addressing table ``keys`` (-1 empty, -2 deleted), or -1."""
     mask = keys.shape[0] - 1
@@ -520,7 +520,7 @@ def _slot_of(keys: np.ndarray, key: int) -> int:
     return -1
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, nogil=True, inline="always")
 def _free_slot(keys: np.ndarray, key: int) -> int:
     """Where ``key``, not in the table ``keys``, goes: the first empty or deleted slot of its probe."""
     mask = keys.shape[0] - 1
@@ -530,7 +530,7 @@ def _free_slot(keys: np.ndarray, key: int) -> int:
     return i
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _edit(
     cmds: np.ndarray, draws: np.ndarray, lo: int, hi: int, first: int, nh: int, gid: np.ndarray, host: np.ndarray,
     mode: np.ndarray, cpu: np.ndarray, c: np.ndarray, mem: np.ndarray, kind: np.ndarray, p1: np.ndarray,
@@ -609,7 +609,7 @@ def _edit(
     return n, dead, -1
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _end_due(t: float, n: int, gid: np.ndarray, host: np.ndarray, role: np.ndarray, end: np.ndarray,
              hosts: np.ndarray) -> tuple[int, bool]:  # fmt: skip
     """The migrations due by ``t`` end, on the first ``n`` rows: a target's row becomes resident, a source's
@@ -629,7 +629,7 @@ def _end_due(t: float, n: int, gid: np.ndarray, host: np.ndarray, role: np.ndarr
     return m, dead
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _distinct(hosts: np.ndarray, k: int, mark: np.ndarray) -> np.ndarray:
     """The distinct values of ``hosts[:k]``, ascending (``mark``: scratch, all False before and after)."""
     out = np.empty(k, dtype=np.int64)
@@ -646,7 +646,7 @@ def _distinct(hosts: np.ndarray, k: int, mark: np.ndarray) -> np.ndarray:
     return out
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _fair_events(
     times: np.ndarray, done: np.ndarray, starts: np.ndarray, cmds: np.ndarray, draws: np.ndarray, first: int,
     gid: np.ndarray, host: np.ndarray, mode: np.ndarray, cpu: np.ndarray, c: np.ndarray, mem: np.ndarray,
@@ -712,7 +712,7 @@ def _fair_events(
     return n, dead, -1, by_start, by_rows
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _integrate_hosts(
     t: float, hosts: np.ndarray, watts: np.ndarray, last_t: np.ndarray, energy_j: np.ndarray, entries: bool,
     used: np.ndarray, requested: np.ndarray, res_req: np.ndarray, res_alloc: np.ndarray, mig_loss: np.ndarray,
@@ -738,7 +738,7 @@ def _integrate_hosts(
             migration_loss_mips_s[h] += dt * mig_loss[h]
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _rows_by_host(host: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
     """(starts, rows): the rows of local host h, in row order, are ``rows[starts[h]:starts[h + 1]]``."""
     starts = np.zeros(n + 1, dtype=np.int64)
@@ -754,7 +754,7 @@ def _rows_by_host(host: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
     return starts, rows
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _power_on(curves: np.ndarray, used: np.ndarray, total: np.ndarray, on: np.ndarray) -> np.ndarray:
     """Each host's watts at ``used`` MIPS of ``total`` (:func:`power`), 0 where it is not ``on``."""
     out = np.zeros(used.shape[0])
@@ -764,7 +764,7 @@ def _power_on(curves: np.ndarray, used: np.ndarray, total: np.ndarray, on: np.nd
     return out
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _report_sums(
     host: np.ndarray, role: np.ndarray, mode: np.ndarray, res: np.ndarray, req: np.ndarray, alloc: np.ndarray,
     c: np.ndarray, mem: np.ndarray, n: int, modes: int,
@@ -793,7 +793,7 @@ def _report_sums(
     return guests, incoming, demand, delivered, over_m, deliv_m, booked
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _allocate_rows(
     host: np.ndarray, role: np.ndarray, cpu: np.ndarray, c: np.ndarray, util: np.ndarray, pe_mips: np.ndarray,
     total: np.ndarray, tshare: float, sshare: float, cloudsim: bool, n: int,
@@ -841,7 +841,7 @@ def _allocate_rows(
     return req, alloc, resident, out, used, requested, res_req, res_alloc, loss, has
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _draw_rows(seed: np.uint64, tick: np.uint64, gid: np.ndarray, kind: np.ndarray, p1: np.ndarray,
                p2: np.ndarray) -> np.ndarray:  # fmt: skip
     """Each row's draw at ``tick`` (:func:`cloudsim.model.rng.draw`, stream 0: ``u1``; stream 1, a normal's
@@ -864,7 +864,7 @@ def _draw_rows(seed: np.uint64, tick: np.uint64, gid: np.ndarray, kind: np.ndarr
     return out
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _keep_rows(keep: np.ndarray, draws: bool, gid: np.ndarray, host: np.ndarray, mode: np.ndarray, cpu: np.ndarray,
                c: np.ndarray, mem: np.ndarray, kind: np.ndarray, p1: np.ndarray, p2: np.ndarray, role: np.ndarray,
                end: np.ndarray, draw: np.ndarray) -> int:  # fmt: skip
@@ -883,7 +883,7 @@ def _keep_rows(keep: np.ndarray, draws: bool, gid: np.ndarray, host: np.ndarray,
     return m
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _resident_by_id(gid: np.ndarray, res: np.ndarray, util: np.ndarray, req: np.ndarray,
                     at: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:  # fmt: skip
     """The resident rows' guest ids (distinct, >= 0), utilizations and requests, by ascending id, and the

@@ -23,7 +23,7 @@ from numba import njit
 TWO_BIN_NODES = 20_000
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _split_two(items: np.ndarray, w: np.ndarray, cap: int, out: np.ndarray) -> bool:
     """Can ``items`` (sorted by weight, largest first) go into two bins? If so ``out[k]`` is 0 or 1 for
     ``items[k]``. A depth-first subset search for the first bin's load in ``[total - cap, cap]``."""
@@ -74,7 +74,7 @@ def _split_two(items: np.ndarray, w: np.ndarray, cap: int, out: np.ndarray) -> b
         t += 1
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def search(
     w: np.ndarray,
     cap: int,

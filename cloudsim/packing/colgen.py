@@ -67,7 +67,7 @@ COVER_WORK = 3e8
 FILL_NODES = 200_000
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def knapsack(
     size: np.ndarray, demand: np.ndarray, value: np.ndarray, cap: int, extra: int = 0
 ) -> tuple[float, np.ndarray]:
@@ -273,7 +273,7 @@ def solve_lp(
     return LPResult(size, demand, item_type, best_dual, best_value, converged, iters)
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _value_table(size: np.ndarray, demand: np.ndarray, value: np.ndarray, cap: int) -> np.ndarray:
     """``g[t, c]``: the largest value of a pattern of sizes ``t..`` within capacity ``c``."""
     m = size.shape[0]
@@ -291,7 +291,7 @@ def _value_table(size: np.ndarray, demand: np.ndarray, value: np.ndarray, cap: i
     return g
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def enumerate_patterns(
     size: np.ndarray, demand: np.ndarray, value: np.ndarray, cap: int, threshold: float, limit: int
 ) -> tuple[np.ndarray, int]:
@@ -333,7 +333,7 @@ def enumerate_patterns(
     return out[:count], count
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _place_rest(room: np.ndarray, rest: np.ndarray) -> np.ndarray:
     """Best fit of the items ``rest`` (largest first) into bins with room ``room`` (changed in place):
     the bin of each item, or all -1 when one does not fit."""
@@ -351,7 +351,7 @@ def _place_rest(room: np.ndarray, rest: np.ndarray) -> np.ndarray:
     return where
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _take(
     p: int,
     sign: int,
@@ -379,7 +379,7 @@ def _take(
         remaining[t] = new
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _cover(
     start: np.ndarray,
     types: np.ndarray,

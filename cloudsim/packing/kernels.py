@@ -12,7 +12,7 @@ from numba import njit
 # ----------------------------------------------------------------------------------- constructive
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _fits(load: np.ndarray, size: np.ndarray, cap: np.ndarray) -> bool:
     for k in range(cap.shape[0]):  # noqa: SIM110 (an explicit loop compiles best in numba)
         if load[k] + size[k] > cap[k]:
@@ -20,7 +20,7 @@ def _fits(load: np.ndarray, size: np.ndarray, cap: np.ndarray) -> bool:
     return True
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def first_fit(order: np.ndarray, sizes: np.ndarray, cap: np.ndarray) -> np.ndarray:
     """Each item (in ``order``) into the lowest-index open bin it fits, else a new bin."""
     n, d = sizes.shape
@@ -38,7 +38,7 @@ def first_fit(order: np.ndarray, sizes: np.ndarray, cap: np.ndarray) -> np.ndarr
     return assign
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def best_fit(order: np.ndarray, sizes: np.ndarray, cap: np.ndarray, norm: np.ndarray) -> np.ndarray:
     """Each item into the open bin left with the least normalised free space (sum over dimensions) after
     it, else a new bin; ties to the lowest index."""
@@ -65,7 +65,7 @@ def best_fit(order: np.ndarray, sizes: np.ndarray, cap: np.ndarray, norm: np.nda
     return assign
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def bin_centric(sizes: np.ndarray, cap: np.ndarray, norm: np.ndarray, rule: int) -> np.ndarray:
     """Fill one bin at a time (Panigrahy et al. 2011): repeatedly add the unpacked item that fits and
     scores best against the bin's residual capacity, then open the next bin.
@@ -102,7 +102,7 @@ def bin_centric(sizes: np.ndarray, cap: np.ndarray, norm: np.ndarray, rule: int)
     return assign
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def min_bin_slack(
     order: np.ndarray, sizes: np.ndarray, cap: np.ndarray, norm: np.ndarray, node_limit: int
 ) -> np.ndarray:
@@ -171,7 +171,7 @@ def min_bin_slack(
     return assign
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _fewest_completions(
     order: np.ndarray, sizes: np.ndarray, cap: int, used: np.ndarray, hist: np.ndarray, noise: np.ndarray
 ) -> int:
@@ -210,7 +210,7 @@ def _fewest_completions(
     return best
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _same_size(sizes: np.ndarray, i: int, j: int) -> bool:
     for kk in range(sizes.shape[1]):  # noqa: SIM110 (an explicit loop compiles best in numba)
         if sizes[i, kk] != sizes[j, kk]:
@@ -218,7 +218,7 @@ def _same_size(sizes: np.ndarray, i: int, j: int) -> bool:
     return True
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def bin_completion(
     order: np.ndarray,
     cand: np.ndarray,

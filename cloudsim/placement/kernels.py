@@ -26,7 +26,7 @@ from cloudsim.placement.detectors import (
 __all__ = ["DETECTOR_CODES", "IQR", "LR", "LRR", "MAD", "THR"]  # the detector codes, here with their kernels
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, nogil=True, inline="always")
 def _median_sorted(s: np.ndarray, n: int) -> float:
     lo = s[(n - 1) // 2]
     if n % 2 == 1:
@@ -34,7 +34,7 @@ def _median_sorted(s: np.ndarray, n: int) -> float:
     return lo + 0.5 * (s[n // 2] - lo)
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def lrr_predict(row: np.ndarray) -> float:
     """Robust local regression: least squares over the 10 newest samples (``row`` newest first), re-weighted
     twice with bisquare weights of the residuals (6 x the median absolute residual), as in Cleveland's
@@ -76,7 +76,7 @@ def lrr_predict(row: np.ndarray) -> float:
     return b0 + b1 * (LR_WINDOW + 1)
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, nogil=True, inline="always")
 def lr_predict(row: np.ndarray) -> float:
     """Utilization one interval ahead by ordinary least squares over the 10 newest samples (``row`` newest
     first): ``row[:10] @ LR_COEF``, summed in order."""
@@ -86,7 +86,7 @@ def lr_predict(row: np.ndarray) -> float:
     return pred
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def iqr(row: np.ndarray, n: int) -> float:
     """Interquartile range of the first ``n`` samples: sorted[round(0.75(n+1)) - 1] minus
     sorted[round(0.25(n+1)) - 1], rounding half up (``MathUtil.iqr``)."""
@@ -96,14 +96,14 @@ def iqr(row: np.ndarray, n: int) -> float:
     return s[q3] - s[q1]
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def mad(row: np.ndarray, n: int) -> float:
     """Median absolute deviation of the first ``n`` samples (``MathUtil.mad``)."""
     med = _median_sorted(np.sort(row[:n]), n)
     return _median_sorted(np.sort(np.abs(med - row[:n])), n)
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def overloaded(kind: int, param: float, req_util: float, row: np.ndarray, n: int) -> bool:
     """One host's detector decision (see ``detectors.Detector``): its requested utilization ``req_util``
     and its history ``row`` (newest first) of ``n`` samples."""
@@ -120,7 +120,7 @@ def overloaded(kind: int, param: float, req_util: float, row: np.ndarray, n: int
     return pred * param >= 1
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def overloaded_hosts(kind: int, param: float, hosts: np.ndarray, R: np.ndarray, total: np.ndarray, HH: np.ndarray,
                      HL: np.ndarray) -> np.ndarray:  # fmt: skip
     """:func:`overloaded` of each of ``hosts``, from its requested MIPS ``R``, ``total`` and history."""
@@ -143,13 +143,13 @@ POWER_RESOLUTION_W = 1e-3
 _BOUND_SLACK_W = 2e-6
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, nogil=True, inline="always")
 def power_key(diff: float) -> float:
     """The power increase ``diff`` (W) at :data:`POWER_RESOLUTION_W`: equal keys are ties."""
     return np.floor(diff / POWER_RESOLUTION_W)
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def power_now(ptab: np.ndarray, util_mips: np.ndarray, total: np.ndarray) -> np.ndarray:
     """Each host's power at its reported utilization (a utilization just over 1 from rounding counts as 1),
     from which PABFD measures increases."""
@@ -162,7 +162,7 @@ def power_now(ptab: np.ndarray, util_mips: np.ndarray, total: np.ndarray) -> np.
     return out
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, nogil=True, inline="always")
 def _overloaded_with(
     h: int, r: float, vm_hist: np.ndarray, vm_hist_len: int, vm_mips: float, R: np.ndarray, HH: np.ndarray,
     HL: np.ndarray, total: np.ndarray, det_kind: int, det_param: float, row: np.ndarray,
@@ -175,32 +175,32 @@ def _overloaded_with(
     return overloaded(det_kind, det_param, (R[h] + r) / total[h], row, n)
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, nogil=True, inline="always")
 def _avail(h: int, S: np.ndarray, total: np.ndarray) -> float:
     """The MIPS host ``h`` has free for the scheduler."""
     return 0.0 if total[h] < S[h] else total[h] - S[h]
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, nogil=True, inline="always")
 def _fits(h: int, r: float, S: np.ndarray, total: np.ndarray, pe_mips: np.ndarray) -> bool:
     """Whether host ``h`` has ``r`` MIPS free for the scheduler, and a core that large."""
     return not (pe_mips[h] < r or _avail(h, S, total) < r)
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, nogil=True, inline="always")
 def _books(h: int, ram_free: np.ndarray, bw_free: np.ndarray, cpu_free: np.ndarray, vm_ram: float, vm_bw: float,
            vm_cpu: float) -> bool:  # fmt: skip
     """Whether host ``h`` has the guest's memory, bandwidth and CPU bookings free."""
     return not (ram_free[h] < vm_ram or bw_free[h] < vm_bw or cpu_free[h] < vm_cpu)
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, nogil=True, inline="always")
 def _key(h: int, r: float, A: np.ndarray, total: np.ndarray, ptab: np.ndarray, p0: np.ndarray) -> float:
     """PABFD's measure of host ``h`` for a request of ``r`` MIPS: its power increase, to the milliwatt."""
     return power_key(power(ptab[h], (A[h] + r) / total[h]) - p0[h])
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def find_host(
     r: float, vm_hist: np.ndarray, vm_hist_len: int, vm_mips: float, excluded: np.ndarray, type_ok: np.ndarray,
     busy: np.ndarray, htype: np.ndarray, ntypes: int, S: np.ndarray, A: np.ndarray, R: np.ndarray,
@@ -259,7 +259,7 @@ SEGMENTS = 10
 SUB = 4  # buckets per power segment
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, nogil=True, inline="always")
 def _bucket(c: int, a: float, t: float) -> int:
     u = min(max(a / t, 0.0), 1.0)
     k = min(int(np.floor(u * 10)), SEGMENTS - 1)
@@ -267,7 +267,7 @@ def _bucket(c: int, a: float, t: float) -> int:
     return (c * SEGMENTS + k) * SUB + q
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, nogil=True, inline="always")
 def _rise(lo: float, hi: float, d: float, table: np.ndarray) -> float:
     """The least a request of ``d`` (a fraction of the host) raises the power of a host whose load is between
     ``lo`` and ``hi``: the power curve is linear between its points, so the rise is linear in the load between
@@ -283,7 +283,7 @@ def _rise(lo: float, hi: float, d: float, table: np.ndarray) -> float:
     return best - _BOUND_SLACK_W if d > 0 else best
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, nogil=True, inline="always")
 def _leaf_values(h: int, S: np.ndarray, A: np.ndarray, p0: np.ndarray, total: np.ndarray, pe_mips: np.ndarray,
                  ptab: np.ndarray) -> tuple[float, float]:  # fmt: skip
     return min(_avail(h, S, total), pe_mips[h]), power(ptab[h], A[h] / total[h]) - p0[h]
@@ -306,7 +306,7 @@ _NODE = 12
 _REFUSE_MARGIN = 1e-9  # a node is refused only this far past the detector's threshold (rounding)
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, nogil=True, inline="always")
 def _leaf_detector(node: np.ndarray, n: int, a: float, r: float, total: float, hist: np.ndarray, hist_len: int,
                    ram_free: float, bw_free: float, cpu_free: float) -> None:  # fmt: skip
     """A host's bounds in row ``n`` of ``node``, from its allocated ``a`` and requested ``r`` MIPS, ``total``, history
@@ -326,7 +326,7 @@ def _leaf_detector(node: np.ndarray, n: int, a: float, r: float, total: float, h
     node[n, _R_ALL] = u
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, nogil=True, inline="always")
 def _refused(node: np.ndarray, n: int, kind: int, param: float, lr_vm: float, vm_full: bool, d: float) -> bool:
     """Whether the detector refuses the guest on every host below node ``n``: ``lr_vm`` is the guest's share
     of a host's prediction (its own prediction x its MIPS / the host's), ``d`` its request / the host's
@@ -341,7 +341,7 @@ def _refused(node: np.ndarray, n: int, kind: int, param: float, lr_vm: float, vm
             and node[n, _R_SHORT] + d > FALLBACK_THRESHOLD + _REFUSE_MARGIN)  # fmt: skip
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, nogil=True, inline="always")
 def _clear(node: np.ndarray, n: int) -> None:
     """Row ``n`` of ``node`` holds no host: no room, and every other value +inf."""
     for f in range(_NODE):
@@ -349,7 +349,7 @@ def _clear(node: np.ndarray, n: int) -> None:
     node[n, _ROOM] = -np.inf
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, nogil=True, inline="always")
 def _pull(o: int, n: int, node: np.ndarray) -> None:
     """Node ``o + n`` from its two children: the most room, and the least of every other value."""
     a, b = o + 2 * n, o + 2 * n + 1
@@ -358,7 +358,7 @@ def _pull(o: int, n: int, node: np.ndarray) -> None:
         node[o + n, f] = min(node[a, f], node[b, f])
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, nogil=True, inline="always")
 def _pull_up(o: int, n: int, node: np.ndarray) -> None:
     """The ancestors of node ``o + n``, from its parent to the root, after it changed."""
     n //= 2
@@ -367,7 +367,7 @@ def _pull_up(o: int, n: int, node: np.ndarray) -> None:
         n //= 2
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, nogil=True, inline="always")
 def _set_leaf(h: int, node: np.ndarray, n: int, room: float, amin: float, A: np.ndarray, R: np.ndarray,
               HH: np.ndarray, HL: np.ndarray, total: np.ndarray, ram_free: np.ndarray, bw_free: np.ndarray,
               cpu_free: np.ndarray) -> None:  # fmt: skip
@@ -380,7 +380,7 @@ def _set_leaf(h: int, node: np.ndarray, n: int, room: float, amin: float, A: np.
     _leaf_detector(node, n, a, r, t, hist, hist_len, ram, bw, cpu)
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, nogil=True, inline="always")
 def _leaf(h: int, node: np.ndarray, n: int, S: np.ndarray, A: np.ndarray, p0: np.ndarray, total: np.ndarray,
           pe_mips: np.ndarray, ptab: np.ndarray, R: np.ndarray, HH: np.ndarray, HL: np.ndarray,
           ram_free: np.ndarray, bw_free: np.ndarray, cpu_free: np.ndarray) -> None:  # fmt: skip
@@ -389,7 +389,7 @@ def _leaf(h: int, node: np.ndarray, n: int, S: np.ndarray, A: np.ndarray, p0: np
     _set_leaf(h, node, n, room, amin, A, R, HH, HL, total, ram_free, bw_free, cpu_free)
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def index_build(
     eligible: np.ndarray, cls: np.ndarray, nclasses: int, S: np.ndarray, A: np.ndarray, p0: np.ndarray,
     total: np.ndarray, pe_mips: np.ndarray, ptab: np.ndarray, R: np.ndarray, HH: np.ndarray, HL: np.ndarray,
@@ -460,7 +460,7 @@ def index_build(
     return bstart, slot_host, tbase, size, hb, hslot, node, free, nfree
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def index_set(
     h: int, eligible: bool, n_over: int, cls: np.ndarray, bstart: np.ndarray, slot_host: np.ndarray,
     tbase: np.ndarray, size: np.ndarray, hb: np.ndarray, hslot: np.ndarray, node: np.ndarray, free: np.ndarray,
@@ -512,7 +512,7 @@ def index_set(
     return n_over + 1
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, nogil=True, inline="always")
 def _heap_push(hk: np.ndarray, hs: np.ndarray, hn: np.ndarray, size: int, key: float, start: int, node: int) -> int:
     i = size
     while i > 0:
@@ -525,7 +525,7 @@ def _heap_push(hk: np.ndarray, hs: np.ndarray, hn: np.ndarray, size: int, key: f
     return size + 1
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, nogil=True, inline="always")
 def _heap_pop(hk: np.ndarray, hs: np.ndarray, hn: np.ndarray, size: int) -> int:
     size -= 1
     key, start, node = hk[size], hs[size], hn[size]
@@ -547,7 +547,7 @@ def _heap_pop(hk: np.ndarray, hs: np.ndarray, hn: np.ndarray, size: int) -> int:
 _OVERFLOW = np.int64(1) << 40  # heap entries of overflow hosts: -_OVERFLOW - host
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, nogil=True, inline="always")
 def _next_overflow(ov_key: np.ndarray, overflow: np.ndarray, hk: np.ndarray, hs: np.ndarray, hn: np.ndarray,
                    heap: int) -> int:  # fmt: skip
     """Push the overflow host of least (key, id) not pushed yet (its key then goes to +inf)."""
@@ -564,7 +564,7 @@ def _next_overflow(ov_key: np.ndarray, overflow: np.ndarray, hk: np.ndarray, hs:
     return heap
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def find_host_indexed(
     r: float, vm_hist: np.ndarray, vm_hist_len: int, vm_mips: float, type_ok: np.ndarray, check_book: bool,
     vm_ram: float, vm_bw: float, vm_cpu: float, n_over: int, htype: np.ndarray, rep: np.ndarray, S: np.ndarray,
@@ -641,7 +641,7 @@ def find_host_indexed(
     return -1
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, nogil=True, inline="always")
 def _sums(h: int, vms: np.ndarray, lo: int, hi: int, req: np.ndarray, pe_mips: np.ndarray, total: np.ndarray,
           hist_len: np.ndarray, S: np.ndarray, A: np.ndarray, R: np.ndarray, HL: np.ndarray) -> None:  # fmt: skip
     """Host ``h``'s sums and history length in its view (:func:`_view`), all but its history."""
@@ -657,7 +657,7 @@ def _sums(h: int, vms: np.ndarray, lo: int, hi: int, req: np.ndarray, pe_mips: n
     S[h], A[h], R[h], HL[h] = s, _allocated(s, t, pe, req, vms, lo, hi), r_sum, n
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, nogil=True, inline="always")
 def _allocated(s: float, t: float, pe: float, req: np.ndarray, vms: np.ndarray, lo: int, hi: int) -> float:
     """What a host of ``t`` MIPS (``pe`` a core) allocates to the VMs ``vms[lo:hi]`` whose requests, each
     capped at a core, sum to ``s``: all of it, or each capped request scaled down and floored (CloudSim)."""
@@ -670,7 +670,7 @@ def _allocated(s: float, t: float, pe: float, req: np.ndarray, vms: np.ndarray, 
     return alloc
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, nogil=True, inline="always")
 def _view(h: int, vms: np.ndarray, lo: int, hi: int, req: np.ndarray, pe_mips: np.ndarray, total: np.ndarray,
           hist: np.ndarray, hist_len: np.ndarray, vm_mips: np.ndarray, S: np.ndarray, A: np.ndarray, R: np.ndarray,
           HH: np.ndarray, HL: np.ndarray) -> None:  # fmt: skip
@@ -690,7 +690,7 @@ def _view(h: int, vms: np.ndarray, lo: int, hi: int, req: np.ndarray, pe_mips: n
             HH[h, j] += hist[i, j] * vm_mips[i] / t
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def host_views(
     flat: np.ndarray,
     offsets: np.ndarray,
@@ -741,7 +741,7 @@ def host_views(
         HH[h, 0] = x
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def host_view(
     h: int, vms: np.ndarray, req: np.ndarray, pe_mips: np.ndarray, total: np.ndarray, hist: np.ndarray,
     hist_len: np.ndarray, vm_mips: np.ndarray, S: np.ndarray, A: np.ndarray, R: np.ndarray, HH: np.ndarray,
@@ -751,7 +751,7 @@ def host_view(
     _view(h, vms, 0, vms.shape[0], req, pe_mips, total, hist, hist_len, vm_mips, S, A, R, HH, HL)
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def shed(
     h: int, vms: np.ndarray, order: np.ndarray, req: np.ndarray, pe_mips: np.ndarray, total: np.ndarray,
     hist: np.ndarray, hist_len: np.ndarray, vm_mips: np.ndarray, S: np.ndarray, A: np.ndarray, R: np.ndarray,
@@ -776,7 +776,7 @@ def shed(
     return order.shape[0], rest[:n], True
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def sorted_selection(vms: np.ndarray, by_util: bool, vm_ram: np.ndarray, req: np.ndarray,
                      vm_mips: np.ndarray) -> np.ndarray:  # fmt: skip
     """``vms`` in the order an overloaded host sheds them under MMT (least RAM first) or, ``by_util``, MU
@@ -788,7 +788,7 @@ def sorted_selection(vms: np.ndarray, by_util: bool, vm_ram: np.ndarray, req: np
     return vms[np.argsort(keys, kind="mergesort")]
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def shed_sorted(
     over: np.ndarray, flat: np.ndarray, offsets: np.ndarray, in_flight: bool, mig_to: np.ndarray,
     host_of: np.ndarray, by_util: bool, vm_ram: np.ndarray, req: np.ndarray, pe_mips: np.ndarray,
@@ -828,7 +828,7 @@ def shed_sorted(
     return counts, moved[:n_moved], kept
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _planned(h: int, flat: np.ndarray, offsets: np.ndarray, head: np.ndarray, nxt: np.ndarray, guest: np.ndarray,
              alive: np.ndarray, buf: np.ndarray) -> int:  # fmt: skip
     """Host ``h``'s planned list into ``buf`` (its length returned): its list as the underload pass began,
@@ -846,7 +846,7 @@ def _planned(h: int, flat: np.ndarray, offsets: np.ndarray, head: np.ndarray, nx
     return n
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _replan(
     h: int, flat: np.ndarray, offsets: np.ndarray, head: np.ndarray, nxt: np.ndarray, guest: np.ndarray,
     alive: np.ndarray, buf: np.ndarray, req: np.ndarray, pe_mips: np.ndarray, total: np.ndarray, hist: np.ndarray,
@@ -861,7 +861,7 @@ def _replan(
     _view(h, buf, 0, n, req, pe_mips, total, hist, hist_len, vm_mips, S, A, R, HH, HL)
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _plan_move(
     v: int, t: int, e: int, flat: np.ndarray, offsets: np.ndarray, head: np.ndarray, last: np.ndarray,
     nxt: np.ndarray, guest: np.ndarray, alive: np.ndarray, buf: np.ndarray, req: np.ndarray, pe_mips: np.ndarray,
@@ -883,7 +883,7 @@ def _plan_move(
     free_cpu[t] -= book_cpu[v]
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def underload_pass(
     order: np.ndarray, room: int, flat: np.ndarray, offsets: np.ndarray, excluded: np.ndarray,
     eligible: np.ndarray, n_over: int, in_flight: bool, mig_to: np.ndarray, req: np.ndarray, hist: np.ndarray,
@@ -974,7 +974,7 @@ def underload_pass(
     return moves[:n_moves], n_over
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def index_touch(
     h: int, n_over: int, eligible: np.ndarray, wake_hosts: np.ndarray, wake_pos: np.ndarray, wake_end: np.ndarray,
     busy: np.ndarray, htype: np.ndarray, set_args: tuple,
@@ -996,7 +996,7 @@ def index_touch(
     return index_set(h, eligible[h], n_over, *set_args)
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def index_exclude(
     hosts: np.ndarray, n_over: int, eligible: np.ndarray, wake_hosts: np.ndarray, wake_pos: np.ndarray,
     wake_end: np.ndarray, busy: np.ndarray, htype: np.ndarray, set_args: tuple,
@@ -1010,7 +1010,7 @@ def index_exclude(
     return n_over
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def overload_pass(
     order: np.ndarray, start: int, flat: np.ndarray, offsets: np.ndarray, head: np.ndarray, last: np.ndarray,
     nxt: np.ndarray, guest: np.ndarray, alive: np.ndarray, n_app: int, moves: np.ndarray, n_moves: int,
@@ -1060,7 +1060,7 @@ def overload_pass(
     return order.shape[0], n_app, n_moves, on_n_over, any_n_over
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def patch_lists(
     flat: np.ndarray, offsets: np.ndarray, changed: np.ndarray, lengths: np.ndarray, new: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -1091,7 +1091,7 @@ def patch_lists(
     return out, out_off
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def observe(hist: np.ndarray, hist_len: np.ndarray, nonzero: np.ndarray, window: int, tracked: np.ndarray,
             reported: np.ndarray, ids: np.ndarray, util: np.ndarray, scale: np.ndarray, req_now: np.ndarray,
             req: np.ndarray, vm_mips: np.ndarray, rec: np.ndarray) -> np.ndarray:  # fmt: skip

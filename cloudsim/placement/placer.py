@@ -38,7 +38,7 @@ _NONE = np.iinfo(np.int64).max  # an empty-host tree node with no empty host bel
 _ULP = 2.0**-52
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _same_state(h: int, r: int, cpu_used: np.ndarray, mem_used: np.ndarray, cpu_cap: np.ndarray,
                 mem_cap: np.ndarray, curves: np.ndarray, power: bool) -> bool:  # fmt: skip
     """The pass's test of an empty host against the first empty host of its group."""
@@ -50,14 +50,14 @@ def _same_state(h: int, r: int, cpu_used: np.ndarray, mem_used: np.ndarray, cpu_
     return same
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _pull(t: np.ndarray, o: int, n: int) -> None:
     while n >= 1:
         t[o + n] = min(t[o + 2 * n], t[o + 2 * n + 1])
         n //= 2
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, nogil=True, inline="always")
 def _host(s: int, h: int, code: int, group: np.ndarray, g_cpu: np.ndarray, g_mem: np.ndarray, g_ok: np.ndarray,
           g_over: np.ndarray, cpu_cap: np.ndarray, mem_cap: np.ndarray, cpu_used: np.ndarray,
           mem_used: np.ndarray, curves: np.ndarray, twin: np.ndarray, outcome: np.ndarray, raw: np.ndarray,
@@ -81,7 +81,7 @@ def _host(s: int, h: int, code: int, group: np.ndarray, g_cpu: np.ndarray, g_mem
         tree[n, s, 0], tree[n, s, 1] = -np.inf, np.inf
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, nogil=True, inline="always")
 def _pull_shapes(tree: np.ndarray, n: int) -> None:
     """Every shape's highest and lowest raw score in the ancestors of node ``n``, from its parent up: a node's
     values for all shapes side by side, so that a host's change walks the tree once."""
@@ -93,7 +93,7 @@ def _pull_shapes(tree: np.ndarray, n: int) -> None:
         n //= 2
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _sync(dirty: np.ndarray, code: int, by_id: bool, power: bool, group: np.ndarray, gpos: np.ndarray,
           gbase: np.ndarray, gsize: np.ndarray, members: np.ndarray, gfirst: np.ndarray, gcount: np.ndarray,
           etree: np.ndarray, rep: np.ndarray, canon: np.ndarray, twin: np.ndarray, mark: np.ndarray,
@@ -172,7 +172,7 @@ def _sync(dirty: np.ndarray, code: int, by_id: bool, power: bool, group: np.ndar
         _pull_shapes(tree, m + h)
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _leftmost(t: np.ndarray, start: int, thr: float) -> int:
     """The first host from ``start`` on whose leaf in the max tree ``t`` is at least ``thr``; -1 if none."""
     m = t.shape[0] // 2
@@ -191,7 +191,7 @@ def _leftmost(t: np.ndarray, start: int, thr: float) -> int:
         n += 1
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _first_at(t: np.ndarray, raw: np.ndarray, start: int, skip: int, thr: float, lo: float, span: float,
               w: float, target: float) -> int:  # fmt: skip
     """The first scored host from ``start`` on (not ``skip``) whose total is ``target``: the hosts at or
@@ -204,13 +204,13 @@ def _first_at(t: np.ndarray, raw: np.ndarray, start: int, skip: int, thr: float,
     return -1
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _band(hi: float, lo: float, span: float) -> float:
     """The lowest raw score whose total can equal that of ``hi`` (a few ulps below it)."""
     return lo if span == 0.0 else hi - 8 * _ULP * (abs(hi) + abs(lo) + span)
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _winner(tmax: np.ndarray, tmin: np.ndarray, raw: np.ndarray, w: float, out: np.ndarray) -> tuple[int, int]:
     """(winner, runner-up or -1) of one shape's tree, their totals in ``out``: the pass's normalisation
     (:func:`~cloudsim.placement.policies._spread`), the first host of the highest total, and the first
@@ -236,7 +236,7 @@ def _winner(tmax: np.ndarray, tmin: np.ndarray, raw: np.ndarray, w: float, out: 
     return win, second
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, nogil=True, inline="always")
 def _set_max(t: np.ndarray, n: int, value: float) -> None:
     """Leaf ``n`` of the max tree ``t`` set to ``value``, and its ancestors made again."""
     t[n] = value
@@ -250,7 +250,7 @@ def _pow2(n: int) -> int:
     return max(2, 1 << max(0, int(n - 1).bit_length()))
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _sync_and_pick(k: int, w: float, out: np.ndarray, dirty: np.ndarray, code: int, by_id: bool, power: bool,
                    group: np.ndarray, gpos: np.ndarray, gbase: np.ndarray, gsize: np.ndarray, members: np.ndarray,
                    gfirst: np.ndarray, gcount: np.ndarray, etree: np.ndarray, rep: np.ndarray, canon: np.ndarray,

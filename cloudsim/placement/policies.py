@@ -175,7 +175,7 @@ _CODES = {name: k for k, name in enumerate(SCORERS)}
 _POWER = _CODES["power_increase"]
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, nogil=True, inline="always")
 def _score(code: int, h: int, r_cpu: float, r_mem: float, over: float, cpu_cap: float, mem_cap: float,
            cpu_used: float, mem_used: float, curves: np.ndarray) -> float:  # fmt: skip
     """Host ``h``'s raw score by scorer ``code`` for a request of ``r_cpu`` MIPS and ``r_mem`` MiB (overhead share
@@ -204,7 +204,7 @@ def _score(code: int, h: int, r_cpu: float, r_mem: float, over: float, cpu_cap: 
     return 1.0 - np.sqrt(((cpu - mean) ** 2 + (mem - mean) ** 2) / 2)
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _scores(code: int, m: int, cand: np.ndarray, group: np.ndarray, g_cpu: np.ndarray, g_mem: np.ndarray,
             g_over: np.ndarray, cpu_cap: np.ndarray, mem_cap: np.ndarray, cpu_used: np.ndarray,
             mem_used: np.ndarray, curves: np.ndarray, raw: np.ndarray) -> None:  # fmt: skip
@@ -216,7 +216,7 @@ def _scores(code: int, m: int, cand: np.ndarray, group: np.ndarray, g_cpu: np.nd
                         curves)  # fmt: skip
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _spread(raw: np.ndarray, m: int) -> tuple[float, float]:
     """The min-max normalisation of a scorer over the ``m`` scored candidates: (lowest raw score, highest
     minus lowest); the spread is 0 when the scores are all equal to 1e-12 relative (every candidate then
@@ -228,7 +228,7 @@ def _spread(raw: np.ndarray, m: int) -> tuple[float, float]:
     return lo, 0.0 if hi - lo <= 1e-12 * max(1.0, abs(hi)) else hi - lo
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def filter_outcome(ok: bool, cpu_used: float, cpu: float, cpu_cap: float, mem_used: float, mem: float,
                    mem_cap: float) -> int:  # fmt: skip
     """The filters for one host, in order (:data:`FILTERS`): 0 incompatible, 1 insufficient CPU, 2 insufficient
@@ -242,7 +242,7 @@ def filter_outcome(ok: bool, cpu_used: float, cpu: float, cpu_cap: float, mem_us
     return 3
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _decide(codes: np.ndarray, weights: np.ndarray, group: np.ndarray, g_cpu: np.ndarray, g_mem: np.ndarray,
             g_ok: np.ndarray, g_over: np.ndarray, cpu_cap: np.ndarray, mem_cap: np.ndarray,
             cpu_used: np.ndarray, mem_used: np.ndarray, guests: np.ndarray, curves: np.ndarray,
