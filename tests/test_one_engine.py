@@ -278,6 +278,35 @@ def test_a_stop_during_the_consolidation_keeps_the_ticks_row_whole(monkeypatch):
     assert sim.recorder.rows[-1]["time_s"] == 900.0 and sim.recorder.latest.time_s == 900.0
 
 
+def test_a_shard_draws_its_next_tick_beside_and_the_same_draws(monkeypatch):
+    """After each tick a shard draws the next tick's utilizations on a thread of its own while the controller
+    works on the tick (HostShard.draw_ahead). Rows drawn so are not drawn again at the tick, only the rows
+    added since; removed rows and cuts in between change nothing: the summary is the one of a run that draws
+    every row at its tick."""
+    import threading
+
+    from cloudsim.model.shard import HostShard
+
+    draws_at = HostShard._draws_at
+    rows = {"beside": 0, "at the tick": 0}
+
+    def counted(self, tick, a):
+        rows["at the tick" if threading.current_thread() is threading.main_thread() else "beside"] += len(a["gid"])
+        return draws_at(self, tick, a)
+
+    monkeypatch.setattr(HostShard, "_draws_at", counted)
+    sc = demo(duration="6h")
+    ahead = Simulation(sc, LocalBackend()).run()
+    drawn_ahead = dict(rows)
+    rows.update({"beside": 0, "at the tick": 0})
+    monkeypatch.setattr(HostShard, "draw_ahead", lambda self, tick: None)
+    plain = Simulation(sc, LocalBackend()).run()
+    assert ahead["migrations"] > 0 and stable(ahead) == stable(plain)
+    assert rows["beside"] == 0 and drawn_ahead["beside"] > 0
+    # at the ticks, only the rows added since the draws ahead
+    assert drawn_ahead["at the tick"] < rows["at the tick"] - drawn_ahead["beside"] // 2
+
+
 def test_bench_sim_fits_how_time_grows_with_hosts(tmp_path, capsys):
     """Several --hosts: one row each, as many guests per host as the first, and the exponent between sizes."""
     from cloudsim.bench import growth, overall_growth

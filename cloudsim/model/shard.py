@@ -34,8 +34,11 @@ or at its own commands, so results do not depend on how hosts are grouped into s
 
 from __future__ import annotations
 
+import functools
 import math
+import os
 from collections.abc import Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
@@ -58,6 +61,16 @@ RESIDENT, OUTGOING, INCOMING, SUPERSEDED = 0, 1, 2, 3
 #: marked so are dropped at a full settle once they are more than ``_DEAD_SHARE`` of the rows.
 DEAD = 4
 _DEAD_SHARE = 0.125
+
+
+@functools.cache
+def _beside() -> ThreadPoolExecutor:
+    """The thread on which the shards of this process draw their next tick ahead (:meth:`HostShard.draw_ahead`),
+    beside the controller's work on the tick: one, whatever the shards."""
+    return ThreadPoolExecutor(1, thread_name_prefix="cloudsim-draws")
+
+
+os.register_at_fork(after_in_child=_beside.cache_clear)  # a forked child has the executor but not its thread
 
 
 @dataclass(frozen=True)
@@ -979,6 +992,8 @@ class HostShard:
         self._alloc: dict[str, np.ndarray] = {}
         self._draw_tick = -1  # the tick of _draw, which is aligned with the rows
         self._draw: np.ndarray = z(0)
+        self._ahead: tuple[int, np.ndarray] | None = None  # (tick, its draws of the first rows): draw_ahead
+        self._drawing: Future[None] | None = None  # draw_ahead running beside: every call waits for it first
         self._buf: dict[str, np.ndarray] | None = None  # the buffers the columns (and draws) are views of
         self._slot = np.full(self.n, -1, dtype=np.int64)  # scratch of _fair_events, all -1 between calls
         self._by_host: tuple[np.ndarray, np.ndarray] | None = None  # _rows_by_host; None once rows are cut
@@ -989,10 +1004,12 @@ class HostShard:
         """The whole state of the shard (not the shared trace), for :meth:`restore`."""
         import pickle
 
+        self._drawn_ahead()
         state = dict(self.__dict__)
         state["trace"] = None
-        # the columns travel on their own; their buffers, the rows by host and a scratch are made again
-        state["_buf"], state["_by_host"], state["_at"] = None, None, None
+        # the columns travel on their own; their buffers, the rows by host, the draws ahead and a scratch are
+        # made again
+        state["_buf"], state["_by_host"], state["_at"], state["_ahead"] = None, None, None, None
         return pickle.dumps(state, protocol=pickle.HIGHEST_PROTOCOL)
 
     @classmethod
@@ -1002,7 +1019,7 @@ class HostShard:
 
         shard = cls.__new__(cls)
         shard.__dict__.update(pickle.loads(saved))
-        shard.trace = trace
+        shard.trace, shard._ahead, shard._drawing = trace, None, None
         return shard
 
     # ------------------------------------------------------------------------------------- commands
@@ -1036,6 +1053,9 @@ class HostShard:
         """Keep the rows ``keep`` (a mask), in order; in place in the buffers (:func:`_keep_rows`), which keep
         their room."""
         self._by_host = None  # rows were cut: the rows by host are made again
+        if self._ahead is not None:  # the draws ahead follow their rows
+            tick, drawn = self._ahead
+            self._ahead = (tick, drawn[keep[: len(drawn)]])
         n = len(self._a["gid"])
         buf = self._buffers(n)  # the columns are its first n rows
         draws = self._draw_tick == self.tick
@@ -1052,6 +1072,7 @@ class HostShard:
         """The events since the last call, in order (:class:`Events`): at a completion time the migrations due
         end (:meth:`complete`), else the commands apply (:meth:`apply`). The fair model runs them all in one
         compiled call (:func:`_fair_events`)."""
+        self._drawn_ahead()
         times, done, starts, cmds = events
         if not len(times):
             return
@@ -1157,11 +1178,14 @@ class HostShard:
 
     def advance(self, t: float, tick: int, copy: bool = True) -> HostReport:
         """Integrate every host up to ``t``, take tick ``tick``'s utilizations, settle and report (``copy``: see
-        :meth:`report`)."""
+        :meth:`report`). Then the next tick's draws start beside (:meth:`draw_ahead`)."""
+        self._drawn_ahead()
         self._integrate(t, np.arange(self.n))
         self.tick = tick
         self._settle(t, remove_idle=True)
-        return self.report(t, copy)
+        report = self.report(t, copy)
+        self._drawing = _beside().submit(self.draw_ahead, tick + 1)
+        return report
 
     def _invalidate(self) -> None:
         self._version += 1
@@ -1169,14 +1193,43 @@ class HostShard:
     def _draws(self, a: dict[str, np.ndarray]) -> np.ndarray:
         """The distribution draws of rows ``a`` for the current tick (counter-based: a pure function of the
         seed, the guest, the tick and its distribution, the same wherever the guest is)."""
-        return _draw_rows(*rng.words(self.spec.seed, self.tick), a["gid"], a["kind"], a["p1"], a["p2"])
+        return self._draws_at(self.tick, a)
+
+    def _draws_at(self, tick: int, a: dict[str, np.ndarray]) -> np.ndarray:
+        return _draw_rows(*rng.words(self.spec.seed, tick), a["gid"], a["kind"], a["p1"], a["p2"])
+
+    def draw_ahead(self, tick: int) -> None:
+        """Draw tick ``tick``'s utilizations of the rows there are now, before the tick: :meth:`advance` runs it
+        on a thread of its own (:func:`_beside`) while the controller works on the tick just reported, and the
+        shard's next call waits for it. The rows keep their places until a cut, which the draws follow; the
+        rows added since are drawn at the tick. The same draws as at the tick: each is a function of the seed,
+        the tick and its row's guest and distribution. (A row removed since keeps its guest's draw where
+        the tick would draw guest -1's: a removed row requests nothing, whatever its draw.)"""
+        self._ahead = (tick, self._draws_at(tick, self._a))
+
+    def _drawn_ahead(self) -> None:
+        """Wait for :meth:`draw_ahead` when it runs beside (its error, if any, raised here)."""
+        if self._drawing is not None:
+            drawing, self._drawing = self._drawing, None
+            drawing.result()
+
+    def _drawn(self, a: dict[str, np.ndarray]) -> np.ndarray:
+        """The draws of rows ``a`` for the current tick: those drawn ahead, and then the rows' added since."""
+        ahead, self._ahead = self._ahead, None
+        if ahead is None or ahead[0] != self.tick:
+            return self._draws(a)
+        drawn = ahead[1]
+        m = len(drawn)
+        if m == len(a["gid"]):
+            return drawn
+        return np.concatenate([drawn, self._draws({k: v[m:] for k, v in a.items()})])
 
     def _utilization(self, a: dict[str, np.ndarray], t: float) -> np.ndarray:
         """Each row's utilization at ``t``: its trace interpolated at ``t``, or its distribution's draw for
         the current tick (kept aligned with the rows as they change, redrawn when the tick changes)."""
         kind = a["kind"]
         if self._draw_tick != self.tick:
-            self._draw = self._draws(a)
+            self._draw = self._drawn(a)
             self._draw_tick = self.tick
         traced = kind == DIST_TRACE
         if not traced.any():
@@ -1270,6 +1323,7 @@ class HostShard:
 
     def guest_hosts(self) -> dict[int, list[int]]:
         """Guest id -> the global host ids it is on (two or three during a migration)."""
+        self._drawn_ahead()
         self._compact()
         out: dict[int, list[int]] = {}
         for gid, h in sorted(zip(self._a["gid"].tolist(), self._a["host"].tolist(), strict=True)):
@@ -1280,6 +1334,7 @@ class HostShard:
         """The settled state and the integrals so far, in arrays of the caller's own (the shard keeps none of
         them; ``host_ids`` is the spec's). Without ``copy`` the host arrays the shard keeps are its own, to be
         read (packed) before the shard changes."""
+        self._drawn_ahead()
         own = np.copy if copy else np.asarray
         finished, self._finished = np.array(sorted(self._finished), dtype=np.int64), []
         # the fair model settles only the hosts a command touches: the rows' figures come fresh (the same
