@@ -48,6 +48,7 @@ from cloudsim.model import (
     end_rows,
     place_rows,
 )
+from cloudsim.model.shard import BESIDE_ROWS
 from cloudsim.placement import Snapshot, get_policy
 from cloudsim.placement.consolidation import Consolidator, Settings
 from cloudsim.placement.detectors import Detector
@@ -476,23 +477,29 @@ class Simulation:
                         self._account(now, report)
                         # the tick's row and checks see the state the controller decides on
                         self.state.hosts_lower_bound = self.hosts_lower_bound(report)
-                    # the recorder's tick runs on the second core beside the consolidation: it reads the report,
-                    # which nothing changes until the next shard call, and the state as it is now (the counters
-                    # copied; the consolidation writes none of the arrays the tick reads), and is joined before
-                    # anything else reads the recorder or changes the state (a stop too joins it: the row is whole)
-                    bookkeeping = beside.submit(
-                        self.recorder.tick, now, report, copy.copy(self.state), time.perf_counter() - wall0,
-                        dict(self.phase_s),
-                    )  # fmt: skip
+                    # from BESIDE_ROWS guests the recorder's tick runs on the second core beside the consolidation:
+                    # it reads the report, which nothing changes until the next shard call, and the state as it is
+                    # now (the counters copied; the consolidation writes none of the arrays the tick reads), and
+                    # is joined before anything else reads the recorder or changes the state (a stop too joins
+                    # it: the row is whole)
+                    wall_s = time.perf_counter() - wall0
+                    if len(report.guest_ids) >= BESIDE_ROWS:
+                        state, phase_s = copy.copy(self.state), dict(self.phase_s)
+                        bookkeeping = beside.submit(self.recorder.tick, now, report, state, wall_s, phase_s)
+                    else:
+                        self.recorder.tick(now, report, self.state, wall_s, self.phase_s)
+                        bookkeeping = None
                     if self.tick_hooks:  # they see the tick's row too: its bookkeeping done first
-                        bookkeeping.result()
+                        if bookkeeping is not None:
+                            bookkeeping.result()
                         for hook in self.tick_hooks:
                             hook(now, report)
                     clock.lap("metrics")
                     if moves := self._consolidate(now, report):
                         self.backend.apply(now, moves)
                     clock.lap("consolidation")
-                    bookkeeping.result()
+                    if bookkeeping is not None:
+                        bookkeeping.result()
                     self.recorder.publish()
                     if progress is not None:
                         progress(now)
