@@ -282,34 +282,34 @@ def test_a_stop_during_the_consolidation_keeps_the_ticks_row_whole(monkeypatch):
     assert sim.recorder.rows[-1]["time_s"] == 900.0 and sim.recorder.latest.time_s == 900.0
 
 
-def test_a_shard_draws_its_next_tick_beside_and_the_same_draws(monkeypatch):
-    """After each tick a shard draws the next tick's utilizations on a thread of its own while the controller
-    works on the tick (HostShard.draw_ahead). Rows drawn so are not drawn again at the tick, only the rows
-    added since; removed rows and cuts in between change nothing: the summary is the one of a run that draws
-    every row at its tick."""
+def test_a_large_shard_works_beside_the_controller_with_the_same_results(monkeypatch):
+    """From BESIDE_ROWS rows (here from any), after each tick a shard draws the next tick's utilizations on a
+    thread of its own while the controller works on the tick (HostShard.draw_ahead), and makes its report's
+    two passes side by side. Rows drawn ahead are not drawn again at the tick, only the rows added since;
+    removed rows and cuts in between change nothing: the summary is the one of a run doing all of it in
+    turn (the demo's size)."""
     import threading
 
-    from cloudsim.model.shard import HostShard
+    from cloudsim.model import shard
 
-    draws_at = HostShard._draws_at
+    draws_at = shard.HostShard._draws_at
     rows = {"beside": 0, "at the tick": 0}
 
     def counted(self, tick, a):
         rows["at the tick" if threading.current_thread() is threading.main_thread() else "beside"] += len(a["gid"])
         return draws_at(self, tick, a)
 
-    monkeypatch.setattr(HostShard, "_draws_at", counted)
-    monkeypatch.setattr("cloudsim.model.shard.BESIDE_ROWS", 0)  # beside at any size
+    monkeypatch.setattr(shard.HostShard, "_draws_at", counted)
     sc = demo(duration="6h")
-    ahead = Simulation(sc, LocalBackend()).run()
-    drawn_ahead = dict(rows)
+    in_turn = Simulation(sc, LocalBackend()).run()
+    drawn_in_turn = dict(rows)
     rows.update({"beside": 0, "at the tick": 0})
-    monkeypatch.setattr(HostShard, "draw_ahead", lambda self, tick: None)
-    plain = Simulation(sc, LocalBackend()).run()
-    assert ahead["migrations"] > 0 and stable(ahead) == stable(plain)
-    assert rows["beside"] == 0 and drawn_ahead["beside"] > 0
+    monkeypatch.setattr(shard, "BESIDE_ROWS", 0)
+    beside = Simulation(sc, LocalBackend()).run()
+    assert beside["migrations"] > 0 and stable(beside) == stable(in_turn)
+    assert drawn_in_turn["beside"] == 0 and rows["beside"] > 0
     # at the ticks, only the rows added since the draws ahead
-    assert drawn_ahead["at the tick"] < rows["at the tick"] - drawn_ahead["beside"] // 2
+    assert rows["at the tick"] < drawn_in_turn["at the tick"] - rows["beside"] // 2
 
 
 def test_bench_sim_fits_how_time_grows_with_hosts(tmp_path, capsys):
