@@ -282,6 +282,34 @@ def test_a_stop_during_the_consolidation_keeps_the_ticks_row_whole(monkeypatch):
     assert sim.recorder.rows[-1]["time_s"] == 900.0 and sim.recorder.latest.time_s == 900.0
 
 
+@pytest.mark.parametrize("beside", [False, True])
+def test_a_stop_inside_the_recorders_tick_lands_after_it(monkeypatch, beside):
+    """A stop (SIGINT to the process) sent at the start of the third tick's recording lands once the row is
+    recorded: in turn, the recording runs where ``whole()`` holds stops; beside, on a thread that blocks
+    them (made inside ``whole()``), joined before the run ends. Either way the run stops with three whole
+    ticks."""
+    import os
+    import signal
+
+    from cloudsim.metrics.recorder import Recorder
+
+    sc = demo(duration="2h")
+    tick = Recorder.tick
+
+    def stopped_tick(self, t, *args):
+        if t == 900.0:
+            os.kill(os.getpid(), signal.SIGINT)
+        return tick(self, t, *args)
+
+    monkeypatch.setattr(Recorder, "tick", stopped_tick)
+    if beside:
+        monkeypatch.setattr("cloudsim.engine.simulation.BESIDE_ROWS", 0)
+    sim = Simulation(sc, LocalBackend())
+    s = sim.run()
+    assert s["interrupted"] is True and s["ticks"] == 3 and len(sim.recorder.rows) == len(sim.recorder.history) == 3
+    assert sim.recorder.latest.time_s == sim.recorder.rows[-1]["time_s"] == 900.0
+
+
 def test_a_large_shard_works_beside_the_controller_with_the_same_results(monkeypatch):
     """From BESIDE_ROWS rows (here from any), after each tick a shard draws the next tick's utilizations on a
     thread of its own while the controller works on the tick (HostShard.draw_ahead), and makes its report's

@@ -20,7 +20,8 @@ from cloudsim._signals import STOPS, stops_to
 def whole() -> Iterator[None]:
     """SIGINT and SIGTERM wait until the block is done, then reach the handlers that were there, so a stop
     never leaves it half done: a tick's bookkeeping (the controller's accounts of the report; the recorder's
-    row, on its own thread, which no signal reaches, is joined before the run ends) is done whole or not at all. The main thread blocks them, and a handler of the block's own holds one that
+    row, on its own thread, which no signal reaches, is joined before the run ends) is done whole or not at
+    all. The main thread blocks them, and a handler of the block's own holds one that
     another thread took (the kernel hands a signal the main thread blocks to any other: Ray's driver has a
     dozen). For short, pure computation only: nothing waits on another process."""
     if not hasattr(signal, "pthread_sigmask") or threading.current_thread() is not threading.main_thread():

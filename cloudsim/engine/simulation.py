@@ -477,18 +477,19 @@ class Simulation:
                         self._account(now, report)
                         # the tick's row and checks see the state the controller decides on
                         self.state.hosts_lower_bound = self.hosts_lower_bound(report)
-                    # from BESIDE_ROWS guests the recorder's tick runs on the second core beside the consolidation:
-                    # it reads the report, which nothing changes until the next shard call, and the state as it is
-                    # now (the counters copied; the consolidation writes none of the arrays the tick reads), and
-                    # is joined before anything else reads the recorder or changes the state (a stop too joins
-                    # it: the row is whole)
-                    wall_s = time.perf_counter() - wall0
-                    if len(report.guest_ids) >= BESIDE_ROWS:
-                        state, phase_s = copy.copy(self.state), dict(self.phase_s)
-                        bookkeeping = beside.submit(self.recorder.tick, now, report, state, wall_s, phase_s)
-                    else:
-                        self.recorder.tick(now, report, self.state, wall_s, self.phase_s)
-                        bookkeeping = None
+                        # from BESIDE_ROWS guests the recorder's tick runs on the second core beside the
+                        # consolidation: it reads the report, which nothing changes until the next shard call,
+                        # and the state as it is now (the counters copied; the consolidation writes none of the
+                        # arrays the tick reads), and is joined before anything else reads the recorder or
+                        # changes the state (a stop too joins it, and no signal reaches that thread: the row is
+                        # whole)
+                        wall_s = time.perf_counter() - wall0
+                        if len(report.guest_ids) >= BESIDE_ROWS:
+                            state, phase_s = copy.copy(self.state), dict(self.phase_s)
+                            bookkeeping = beside.submit(self.recorder.tick, now, report, state, wall_s, phase_s)
+                        else:
+                            self.recorder.tick(now, report, self.state, wall_s, self.phase_s)
+                            bookkeeping = None
                     if self.tick_hooks:  # they see the tick's row too: its bookkeeping done first
                         if bookkeeping is not None:
                             bookkeeping.result()

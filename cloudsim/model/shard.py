@@ -72,8 +72,9 @@ BESIDE_ROWS = 20_000
 
 @functools.cache
 def _beside() -> ThreadPoolExecutor:
-    """The thread on which the shards of this process draw their next tick ahead (:meth:`HostShard.draw_ahead`),
-    beside the controller's work on the tick: one, whatever the shards."""
+    """The thread on which the shards of this process work beside another thread: the next tick's draws beside
+    the controller's work on the tick (:meth:`HostShard.draw_ahead`), a report's sums beside its other pass
+    (:meth:`HostShard.report`). One, whatever the shards."""
     return ThreadPoolExecutor(1, thread_name_prefix="cloudsim-draws")
 
 
