@@ -79,9 +79,8 @@ class Event:
 #: queue; the shards' work (on Ray, the wait for the actors); the consolidation step; placing the guests that
 #: arrive (and restarting those of failed hosts); the other events (departures, migration completions, boots,
 #: failures, the queue itself); the tick's bookkeeping and metrics (the recorder, its subscribers, progress;
-#: the recorder's tick itself runs on a second thread beside the consolidation, so only what it adds past the
-#: consolidation's end counts here);
-#: checkpoints
+#: from ``BESIDE_ROWS`` guests the recorder's tick runs on a second thread beside the consolidation, and only
+#: the wait for it past the consolidation's end counts here); checkpoints
 PHASES = ("start", "shards", "consolidation", "placement", "events", "metrics", "checkpoints")
 
 

@@ -75,7 +75,7 @@ def _beside() -> ThreadPoolExecutor:
     """The thread on which the shards of this process work beside another thread: the next tick's draws beside
     the controller's work on the tick (:meth:`HostShard.draw_ahead`), a report's sums beside its other pass
     (:meth:`HostShard.report`). One, whatever the shards."""
-    return ThreadPoolExecutor(1, thread_name_prefix="cloudsim-draws")
+    return ThreadPoolExecutor(1, thread_name_prefix="cloudsim-shard")
 
 
 os.register_at_fork(after_in_child=_beside.cache_clear)  # a forked child has the executor but not its thread
