@@ -38,6 +38,10 @@ def test_ray_matches_local_byte_for_byte(ray_session, mixed_local, hosts_per_act
     calls = summary["ticks"] * summary["actors"]
     assert calls - 3 * summary["actors"] <= backend.shared_reports < calls
     assert backend._readers == [None] * summary["actors"]  # unmapped at the end
+    # each actor's first call was a Ray task, which brought the offer of its socket; every later one (the
+    # advances, the saves, the last call for its CPU time) came through the socket
+    assert backend.calls["task"] == summary["actors"] and backend.calls["socket"] > calls
+    assert backend._channels == [None] * summary["actors"]  # closed at the end
 
 
 def test_quickstart_through_the_cli_on_ray(ray_session, tmp_path, capsys):
@@ -232,3 +236,130 @@ def test_without_shared_buffers_the_reports_take_the_object_store_with_the_same_
     sc, _ = load_scenario("mixed-modes", ["ray.hosts_per_actor=3"])
     backend = RayBackend()
     assert stable_json(Simulation(sc, backend).run()) == stable_json(mixed_local) and backend.shared_reports == 0
+    assert backend.calls["socket"] == 0 and backend.calls["task"] > 0  # no socket either: the calls are tasks
+
+
+class _Echo:
+    """Stands for a shard actor behind a call socket: ``call`` runs (method, args) as :class:`ShardActor`'s
+    does, on a small set of methods."""
+
+    def __init__(self) -> None:
+        self.seen: list[str] = []
+
+    def call(self, request):
+        method, args = request
+        self.seen.append(method)
+        if method == "advance":
+            return args
+        if method == "snapshot":  # a long result: more than a socket holds
+            return b"s" * (8 << 20)
+        raise ValueError(f"not a shard call: {method!r}")
+
+
+def _served():
+    from cloudsim.distributed.ray_backend import Offer, _Channel, _Server
+
+    actor = _Echo()
+    server = _Server(actor)
+    offer = Offer("node", 0, 0, "", 0, server.address, server.secret)
+    return actor, server, _Channel(offer)
+
+
+def test_calls_through_an_actors_socket_come_back_in_order_with_their_errors():
+    """The socket runs the calls in the order sent and hands each result to its own call, whatever order the
+    driver reads them in; an error raised by a call is raised where its result is read, and the calls after it
+    still run."""
+    from cloudsim.distributed.ray_backend import _get
+
+    actor, _, channel = _served()
+    first = channel.send(("advance", (1, "a")))
+    bad = channel.send(("nonsense", ()))
+    third = channel.send(("advance", (3,)))
+    assert _get(third) == (3,)  # read first: the two before it wait, in order
+    with pytest.raises(ValueError, match="not a shard call: 'nonsense'") as raised:
+        _get(bad)
+    note = raised.value.__notes__[0]  # with where it was raised, as Ray's task errors say
+    assert note.startswith("in the host actor (pid ") and 'raise ValueError(f"not a shard call' in note
+    assert _get(first) == (1, "a")
+    assert actor.seen == ["advance", "nonsense", "advance"]
+    channel.close()
+
+
+def test_a_long_call_behind_an_unread_long_result_does_not_block_the_socket():
+    """A save's result (MBs) that the driver has not read yet must not stop the actor from reading the next
+    call, which may be as long (a wave of arrivals): the results go out on a thread of their own."""
+    import threading
+
+    import numpy as np
+
+    from cloudsim.distributed.ray_backend import _get
+
+    _, _, channel = _served()
+    done: list[bool] = []
+
+    def calls():
+        saves = [channel.send(("snapshot", ())) for _ in range(2)]
+        big = channel.send(("advance", (np.ones(1 << 20),)))  # 8 MB, sent before any result is read
+        assert [len(_get(s)) for s in saves] == [8 << 20] * 2 and len(_get(big)[0]) == 1 << 20
+        done.append(True)
+
+    thread = threading.Thread(target=calls, daemon=True)
+    thread.start()
+    thread.join(60)
+    assert done == [True]
+    channel.close()
+
+
+def test_an_actors_socket_takes_only_the_caller_with_its_secret():
+    """Anyone on the node can reach an abstract socket: one that connects first without the secret (which
+    travels through Ray) is dropped, and the driver still gets in."""
+    import socket
+
+    from cloudsim.distributed.ray_backend import ChannelLost, Offer, _Channel, _get, _Server
+
+    actor = _Echo()
+    server = _Server(actor)
+    stranger = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    stranger.settimeout(30)
+    stranger.connect(server.address)
+    stranger.sendall(b"x" * len(server.secret))
+    assert stranger.recv(1) == b""  # closed on it
+    stranger.close()
+    channel = _Channel(Offer("node", 0, 0, "", 0, server.address, server.secret))
+    assert _get(channel.send(("advance", (7,)))) == (7,)
+    with pytest.raises(OSError):  # one caller: the socket listens no more
+        _Channel(Offer("node", 0, 0, "", 0, server.address, server.secret))
+    channel.close()
+    assert issubclass(ChannelLost, OSError)
+
+
+def test_a_stop_in_the_middle_of_a_message_leaves_the_socket_unused_and_a_closed_one_is_a_lost_actor(monkeypatch):
+    """A stop (KeyboardInterrupt) that lands while a result is half read leaves the socket out of step: it is
+    not used again (the run only closes the backend after a stop, and an actor whose socket is so gives no CPU
+    time). An actor whose socket closes is gone: ChannelLost, which the backend rebuilds like Ray's actor
+    errors."""
+    from cloudsim.distributed import ray_backend
+    from cloudsim.distributed.ray_backend import _LOST, ChannelLost, _get
+
+    _, _, channel = _served()
+    call = channel.send(("advance", (1,)))
+
+    def stop(conn):
+        raise KeyboardInterrupt
+
+    with monkeypatch.context() as m:
+        m.setattr(ray_backend, "_receive_message", stop)
+        with pytest.raises(KeyboardInterrupt):
+            _get(call)
+    later = channel.send(("advance", (2,)))  # not sent: it fails where its result is read
+    with pytest.raises(ChannelLost, match="a stop left the actor's call socket in the middle of a message"):
+        _get(later)
+    channel.close()
+    _, _, channel = _served()
+    call = channel.send(("advance", (3,)))
+    channel.conn.sendall(ray_backend._HEADER.pack(3) + b"???")  # not a call: the actor's side closes the socket
+    assert _get(call) == (3,)  # what it had sent before closing arrives
+    assert channel.conn.recv(1) == b""  # closed
+    later = channel.send(("advance", (4,)))  # a call to an actor gone raises where its result is read, as on Ray
+    with pytest.raises(_LOST, match="socket closed"):
+        _get(later)

@@ -2,10 +2,17 @@
 
 As in Ray Serve's ``ActorReplicaWrapper``, every Ray call is made here: the actor is a plain class
 (:class:`ShardActor`) wrapped with ``ray.remote`` at run time. At each tick the controller advances all
-actors in parallel with a single ``ray.get``; each actor's call carries the commands queued for it since
-its last call. The periodic saves are fire-and-forget (a caller's calls to one actor run in order): the
-actors save while the controller decides, and the next tick collects the saves. Errors raised by a
-fire-and-forget call surface at the next ``advance``.
+actors in parallel; each actor's call carries the commands queued for it since its last call. The periodic
+saves are fire-and-forget (a caller's calls to one actor run in order): the actors save while the controller
+decides, and the next tick collects the saves. Errors raised by a fire-and-forget call surface at the next
+``advance``.
+
+**Calls on the driver's node skip Ray's task path.** An actor on the driver's node writes its reports into a
+shared buffer (:class:`_Buffer`), and takes its calls through a socket of its own (:class:`_Server`): a Ray
+task costs about a millisecond each way here, at one call a tick most of what Ray added to a local run; the
+socket's round trip costs tens of microseconds, and its threads wait blocked. (Ray's Compiled Graphs, built
+for this, measured as fast but keep a core busy polling per actor, idle or not.) Elsewhere the calls are Ray
+tasks. Either way every call that touches a shard goes through :meth:`ShardActor.call`, in order.
 """
 
 from __future__ import annotations
@@ -15,8 +22,14 @@ import dataclasses
 import math
 import mmap
 import os
+import pickle
+import queue
 import secrets
+import socket
+import struct
 import sys
+import threading
+import traceback
 from collections import Counter
 from typing import Any, NamedTuple
 
@@ -44,13 +57,16 @@ _TOKEN_BYTES = 32  # a report buffer starts with its token (hex), then the repor
 
 class Offer(NamedTuple):
     """An actor's report buffer, for the driver to map when it runs on the same node: an anonymous file
-    (``memfd``) the actor holds open, reached through ``/proc/<pid>/fd/<fd>``; ``token`` begins it."""
+    (``memfd``) the actor holds open, reached through ``/proc/<pid>/fd/<fd>``; ``token`` begins it. With it,
+    the address of the actor's socket for calls (:class:`_Server`) and the secret a caller first sends there."""
 
     node_id: str
     pid: int
     fd: int
     token: str
     nbytes: int
+    address: bytes = b""
+    secret: bytes = b""
 
 
 class Mapped(NamedTuple):
@@ -89,8 +105,9 @@ class _Buffer(_Mapping):
         buffer[:_TOKEN_BYTES] = token.encode()
         super().__init__(buffer, token)
 
-    def offer(self) -> Offer:
-        return Offer(ray.get_runtime_context().get_node_id(), os.getpid(), self.fd, self.token, len(self.map))
+    def offer(self, server: _Server) -> Offer:
+        node = ray.get_runtime_context().get_node_id()
+        return Offer(node, os.getpid(), self.fd, self.token, len(self.map), server.address, server.secret)
 
     def write(self, report: HostReport) -> Mapped | None:
         """``report`` packed in (:meth:`HostReport.pack`), or None when it does not fit."""
@@ -102,6 +119,157 @@ class _Buffer(_Mapping):
     def close(self) -> None:
         super().close()
         os.close(self.fd)
+
+
+_HEADER = struct.Struct("<Q")  # a message on a call socket: its length, then its pickle
+
+
+def _send_message(conn: socket.socket, message: Any) -> None:
+    data = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
+    conn.sendall(_HEADER.pack(len(data)) + data)
+
+
+def _receive_message(conn: socket.socket) -> Any:
+    """The next message on ``conn``; :class:`ChannelLost` when the other side is gone."""
+    (size,) = _HEADER.unpack(_receive(conn, _HEADER.size))
+    return pickle.loads(_receive(conn, size))
+
+
+def _receive(conn: socket.socket, size: int) -> bytearray:
+    data, got = bytearray(size), 0
+    view = memoryview(data)
+    while got < size:
+        n = conn.recv_into(view[got:])
+        if not n:
+            raise ChannelLost("the actor's call socket closed")
+        got += n
+    return data
+
+
+class ChannelLost(ConnectionError):
+    """The socket to an actor closed (its process is gone: it is rebuilt, as when Ray raises ``RayActorError``),
+    or a stop landed in the middle of a message, after which the socket is not used again."""
+
+
+class _Server:
+    """The actor's side of its call socket: an abstract Unix socket (no file; the driver's node only), which takes
+    one caller, the first to send :attr:`secret` (it travels through Ray). One thread runs the calls in order
+    (:meth:`ShardActor.call`); another sends the results, so that a caller sending a long call is never blocked
+    by a long result it has not read yet."""
+
+    def __init__(self, actor: ShardActor) -> None:
+        self.secret = secrets.token_bytes(16)
+        self.address = b"\0cloudsim-calls-" + secrets.token_hex(16).encode()
+        self._listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self._listener.bind(self.address)
+        self._listener.listen(1)
+        threading.Thread(target=self._serve, args=(actor,), name="cloudsim-calls", daemon=True).start()
+
+    def _accept(self) -> socket.socket:
+        while True:
+            conn, _ = self._listener.accept()
+            with contextlib.suppress(OSError, ChannelLost):
+                if bytes(_receive(conn, len(self.secret))) == self.secret:
+                    self._listener.close()
+                    return conn
+            conn.close()
+
+    def _serve(self, actor: ShardActor) -> None:
+        conn = self._accept()
+        results: queue.SimpleQueue[tuple[bool, Any] | None] = queue.SimpleQueue()
+        threading.Thread(target=self._send_all, args=(conn, results), name="cloudsim-results", daemon=True).start()
+        try:
+            while True:
+                request = _receive_message(conn)
+                try:
+                    results.put((True, actor.call(request)))
+                except Exception as exc:  # the caller raises it, as Ray raises a task's error, with where it was
+                    exc.add_note(f"in the host actor (pid {os.getpid()}):\n{traceback.format_exc().rstrip()}")
+                    results.put((False, exc))
+        except Exception:  # the caller is gone (or sent what is not a call): the socket closes
+            results.put(None)
+
+    @staticmethod
+    def _send_all(conn: socket.socket, results: queue.SimpleQueue[tuple[bool, Any] | None]) -> None:
+        with conn:
+            while (result := results.get()) is not None:
+                try:
+                    _send_message(conn, result)
+                except pickle.PicklingError:  # an error that does not pickle: its text
+                    _send_message(conn, (False, RuntimeError(repr(result[1]))))
+                except OSError:
+                    return
+
+
+class _Channel:
+    """The driver's side of an actor's call socket: calls sent in order, their results read in order. A call to
+    an actor whose socket closed fails when its result is read (:class:`ChannelLost`), as a Ray task to a lost
+    actor does. So does every call after a stop (KeyboardInterrupt) that lands in the middle of a message,
+    which leaves the socket out of step (after a stop the run only closes the backend)."""
+
+    def __init__(self, offer: Offer) -> None:
+        self.conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            self.conn.connect(offer.address)
+            self.conn.sendall(offer.secret)
+        except OSError:
+            self.conn.close()
+            raise
+        self.sent = self.read = 0
+        self.lost = ""  # why the socket is not used any more ("": it is)
+        self._early: dict[int, tuple[bool, Any]] = {}  # results read before their caller asked for them
+
+    def _failed(self, exc: BaseException) -> None:
+        self.lost = (
+            f"the actor's call socket closed: {exc}"
+            if isinstance(exc, OSError)
+            else "a stop left the actor's call socket in the middle of a message"
+        )
+
+    def send(self, request: tuple[str, tuple[Any, ...]]) -> _Call:
+        if not self.lost:
+            try:
+                _send_message(self.conn, request)
+            except OSError as exc:  # its result says so
+                self._failed(exc)
+            except BaseException as exc:
+                self._failed(exc)
+                raise
+        self.sent += 1
+        return _Call(self, self.sent)
+
+    def result(self, n: int) -> Any:
+        while self.read < n:
+            if self.lost:
+                raise ChannelLost(self.lost)
+            try:
+                result = _receive_message(self.conn)
+            except BaseException as exc:
+                self._failed(exc)
+                if isinstance(exc, OSError):
+                    raise ChannelLost(self.lost) from None
+                raise
+            self.read += 1
+            self._early[self.read] = result
+        ok, value = self._early.pop(n)
+        if not ok:
+            raise value
+        return value
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+class _Call(NamedTuple):
+    """A call sent through a :class:`_Channel`, whose result :func:`_get` reads."""
+
+    channel: _Channel
+    n: int
+
+
+def _get(ref: Any) -> Any:
+    """The result of a call: a Ray task's or a channel's."""
+    return ref.channel.result(ref.n) if isinstance(ref, _Call) else ray.get(ref)
 
 
 def _can_share() -> bool:
@@ -151,7 +319,10 @@ def shard_nodes(nodes: list[dict[str, Any]]) -> list[str]:
 
 #: What a call to an actor raises when the actor is gone (its process or node lost), or could not start (the
 #: node its hard affinity names went away): it is rebuilt.
-_LOST = (ray.exceptions.RayActorError, ray.exceptions.ActorUnschedulableError)
+_LOST = (ray.exceptions.RayActorError, ray.exceptions.ActorUnschedulableError, ChannelLost)
+
+#: The actor's methods that touch its shard, which :meth:`ShardActor.call` runs.
+_CALLS = frozenset({"apply_all", "advance", "snapshot", "cpu_s"})
 
 
 class ShardActor:
@@ -170,6 +341,16 @@ class ShardActor:
         spec = dataclasses.replace(spec, **arrays)
         self.shard = HostShard(spec, trace) if state is None else HostShard.restore(state, trace)
         self._buffer: _Buffer | None = None
+        self._server: _Server | None = None  # made with the first buffer
+
+    def call(self, request: tuple[str, tuple[Any, ...]]) -> Any:
+        """``request`` = (method, arguments): the method's result. Every call that touches the shard comes this
+        way, as a Ray task or through the actor's socket (:class:`_Server`), never both at once: the driver
+        sends through the socket once it has the offer of it, and only after its tasks have ended."""
+        method, args = request
+        if method not in _CALLS:
+            raise ValueError(f"not a shard call: {method!r}")
+        return getattr(self, method)(*args)
 
     def apply_all(self, events: Events) -> None:
         """The events since the last call, in order (:meth:`HostShard.run`), in one call."""
@@ -194,7 +375,9 @@ class ShardActor:
                 buf.close()
             words += max(3 * len(report.guest_ids) + len(report.finished), 12 * len(report.host_ids))
             buf = self._buffer = _Buffer(_TOKEN_BYTES + 8 * words)
-        return report.pack(), None, buf.offer()
+        if self._server is None:
+            self._server = _Server(self)
+        return report.pack(), None, buf.offer(self._server)
 
     def snapshot(self, events: Events) -> bytes:
         """The shard's whole state (without the shared trace), after ``events``."""
@@ -253,6 +436,8 @@ class RayBackend:
         self._share: list[bool] = []  # per actor: whether its reports may come through a buffer
         self._node = ""  # the driver's node
         self.shared_reports = 0  # reports that came through a buffer rather than the object store
+        self._channels: list[_Channel | None] = []  # per actor: its call socket, connected (same node only)
+        self.calls = Counter[str]()  # the calls sent to the actors by way: "socket" or "task"
 
     def grain(self, hosts: int) -> int:
         """About one actor per CPU of the cluster that the controller leaves: the driver is busy most of a
@@ -297,6 +482,7 @@ class RayBackend:
         self._node = ray.get_runtime_context().get_node_id()
         self._readers = [None for _ in specs]
         self._share = [_can_share()] * len(specs)
+        self._channels = [None for _ in specs]
 
     def save(self) -> list[bytes]:
         self._save()
@@ -305,7 +491,14 @@ class RayBackend:
     def _call(self, index: int, method: str, *args: Any) -> Any:
         """Call ``method`` on actor ``index``, logged for a replay."""
         self._log[index].append((method, args))
-        return getattr(self.handles[index], method).remote(*args)
+        return self._send(index, method, args)
+
+    def _send(self, index: int, method: str, args: tuple[Any, ...]) -> Any:
+        """Call ``method`` on actor ``index`` (:meth:`ShardActor.call`): through its socket once connected, else
+        as a Ray task. :func:`_get` waits for the result."""
+        channel = self._channels[index]
+        self.calls["socket" if channel is not None else "task"] += 1
+        return channel.send((method, args)) if channel is not None else self.handles[index].call.remote((method, args))
 
     def apply(self, t: float, commands: dict[int, list[Command]]) -> None:
         # queued, and sent with the actor's next advance: the driver needs no answer before the next tick,
@@ -333,12 +526,13 @@ class RayBackend:
             with contextlib.suppress(ray.exceptions.RayError):
                 ray.kill(self.handles[index])
             self._drop_reader(index)
+            self._drop_channel(index)
             self._nodes = []  # the nodes alive now
             cls = self._actor_class(index, frozenset(avoid))
             avoid.add(self._placed[index])  # a node a try failed on is not tried again while others are alive
             handle = cls.remote(self._specs[index], self._trace_ref, self._saved[index])
             self.handles[index] = handle
-            refs = [getattr(handle, method).remote(*args) for method, args in self._log[index]]
+            refs = [handle.call.remote(request) for request in self._log[index]]  # as tasks: no socket yet
             try:
                 return ray.get(refs)[-1] if refs else None
             except ray.exceptions.RayError as exc:
@@ -354,12 +548,12 @@ class RayBackend:
         dead: set[int] = set()
         for index, ref in pending:
             try:
-                ray.get(ref)
+                _get(ref)
             except _LOST:
                 dead.add(index)
         for index, ref, cut in snapping:
             try:
-                saved = ray.get(ref)
+                saved = _get(ref)
             except _LOST:
                 dead.add(index)
                 continue
@@ -368,7 +562,7 @@ class RayBackend:
         results: list[Any] = []
         for index, ref in calls:
             try:
-                results.append(None if index in dead else ray.get(ref))
+                results.append(None if index in dead else _get(ref))
             except _LOST:
                 dead.add(index)
                 results.append(None)
@@ -390,9 +584,16 @@ class RayBackend:
         if reader is not None:
             reader.close()
 
+    def _drop_channel(self, index: int) -> None:
+        channel, self._channels[index] = self._channels[index], None
+        if channel is not None:
+            channel.close()
+
     def _received(self, index: int, result: tuple[Any, Mapped | None, Offer | None]) -> Any:
         """Actor ``index``'s packed report from its advance's ``result``, read from its buffer when it came
-        there; an offered buffer is mapped for the next ones (on the driver's node), else declined."""
+        there; an offered buffer is mapped for the next ones (on the driver's node), else declined. With the first
+        offer mapped the driver connects to the actor's call socket: no task of the actor's is under way then
+        (every call before this one has been waited for)."""
         packed, mapped, offer = result
         if mapped is not None:
             reader = self._readers[index]
@@ -405,7 +606,10 @@ class RayBackend:
             if offer.node_id == self._node:
                 try:
                     self._readers[index] = _Reader(offer)
+                    if self._channels[index] is None:
+                        self._channels[index] = _Channel(offer)
                 except (OSError, ValueError):  # not reachable here (another machine's pid, a /proc that hides it)
+                    self._drop_reader(index)
                     self._share[index] = False
             else:
                 self._share[index] = False
@@ -452,16 +656,17 @@ class RayBackend:
             for i in range(len(self.handles)):
                 self._flush(i)
             try:
-                refs = [h.cpu_s.remote(self.outbox.take(i)) for i, h in enumerate(self.handles)]
+                refs = [self._send(i, "cpu_s", (self.outbox.take(i),)) for i in range(len(self.handles))]
                 where = [h.node_id.remote() for h in self.handles]
-                cpu, self.node_ids = ray.get(refs), ray.get(where)
+                cpu, self.node_ids = [_get(r) for r in refs], ray.get(where)
                 self.actor_startup_cpu_s = float(sum(c[0] for c in cpu))
                 self.actor_cpu_s = float(sum(c[1] for c in cpu))
-            except ray.exceptions.RayError:
+            except Exception:  # (a measure only) an actor lost, or its socket left by a stop
                 self.actor_cpu_s = self.actor_startup_cpu_s = float("nan")
         for h in self.handles:
             ray.kill(h)
         for i in range(len(self._readers)):
             self._drop_reader(i)
+            self._drop_channel(i)
         self.handles = []
         self._pending, self._snapping = [], []
