@@ -246,6 +246,9 @@ class _Echo:
     def __init__(self) -> None:
         self.seen: list[str] = []
 
+    def idle(self) -> None:
+        self.seen.append("idle")
+
     def call(self, request):
         method, args = request
         self.seen.append(method)
@@ -281,7 +284,8 @@ def test_calls_through_an_actors_socket_come_back_in_order_with_their_errors():
     note = raised.value.__notes__[0]  # with where it was raised, as Ray's task errors say
     assert note.startswith("in the host actor (pid ") and 'raise ValueError(f"not a shard call' in note
     assert _get(first) == (1, "a")
-    assert actor.seen == ["advance", "nonsense", "advance"]
+    # between calls, with a result sent, the actor works ahead (not after a call that failed)
+    assert actor.seen == ["advance", "idle", "nonsense", "advance", "idle"]
     channel.close()
 
 
@@ -363,3 +367,41 @@ def test_a_stop_in_the_middle_of_a_message_leaves_the_socket_unused_and_a_closed
     later = channel.send(("advance", (4,)))  # a call to an actor gone raises where its result is read, as on Ray
     with pytest.raises(_LOST, match="socket closed"):
         _get(later)
+
+
+def test_an_actor_draws_the_next_tick_while_the_driver_works_on_its_result(monkeypatch):
+    """Between calls, its result sent, an actor on the driver's node makes the next tick's draws (the shard would
+    make them at the tick below BESIDE_ROWS rows): the next tick draws only the rows added since, and reports
+    what a local shard does."""
+    import numpy as np
+
+    from cloudsim.distributed.ray_backend import ShardActor
+    from cloudsim.model import DIST_UNIFORM, Events, HostReport, HostShard, Place
+    from tests.test_model import spec
+
+    drawn: list[tuple[int, int]] = []
+    draws_at = HostShard._draws_at
+
+    def counted(self, tick, a):
+        drawn.append((tick, len(a["gid"])))
+        return draws_at(self, tick, a)
+
+    monkeypatch.setattr(HostShard, "_draws_at", counted)
+    s = spec([0, 1])
+    actor, local = ShardActor(s, None), HostShard(s)
+    guests = [Place(10 + i, i % 2, 0, 100.0, 0.0, 64.0, DIST_UNIFORM, 0.1, 0.9) for i in range(6)]
+    for k, commands in ((1, guests[:4]), (2, guests[4:]), (3, [])):
+        events = Events.encode([(300.0 * k - 1, commands)])
+        local.run(events)
+        want = local.advance(300.0 * k, k)
+        drawn.clear()
+        packed, _, _ = actor.advance(events, 300.0 * k, k)
+        got = HostReport.unpack(packed)
+        assert np.array_equal(got.guest_util, want.guest_util) and np.array_equal(got.power_w, want.power_w)
+        if k > 1:  # drawn ahead: tick k's draws at the tick only for the rows added since (two at 2, none at 3)
+            assert [d for d in drawn if d[0] == k] == ([(2, 2)] if k == 2 else [])
+        drawn.clear()
+        actor.idle()
+        assert drawn == [(k + 1, 4 if k == 1 else 6)] and actor.shard._ahead[0] == k + 1
+        actor.idle()  # drawn already: not again
+        assert drawn == [(k + 1, 4 if k == 1 else 6)]

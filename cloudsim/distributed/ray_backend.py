@@ -155,7 +155,8 @@ class _Server:
     """The actor's side of its call socket: an abstract Unix socket (no file; the driver's node only), which takes
     one caller, the first to send :attr:`secret` (it travels through Ray). One thread runs the calls in order
     (:meth:`ShardActor.call`); another sends the results, so that a caller sending a long call is never blocked
-    by a long result it has not read yet."""
+    by a long result it has not read yet. Once a result is on its way the first thread does what the shard's
+    next call would (:meth:`ShardActor.idle`), while the driver works on the result."""
 
     def __init__(self, actor: ShardActor) -> None:
         self.secret = secrets.token_bytes(16)
@@ -186,6 +187,8 @@ class _Server:
                 except Exception as exc:  # the caller raises it, as Ray raises a task's error, with where it was
                     exc.add_note(f"in the host actor (pid {os.getpid()}):\n{traceback.format_exc().rstrip()}")
                     results.put((False, exc))
+                    continue
+                actor.idle()
         except Exception:  # the caller is gone (or sent what is not a call): the socket closes
             results.put(None)
 
@@ -351,6 +354,12 @@ class ShardActor:
         if method not in _CALLS:
             raise ValueError(f"not a shard call: {method!r}")
         return getattr(self, method)(*args)
+
+    def idle(self) -> None:
+        """Between calls, with the last result sent (:class:`_Server`): the next tick's draws
+        (:meth:`HostShard.ahead_now`), which the shard would make at the tick (below ``BESIDE_ROWS`` rows; from
+        there it starts them beside itself). The same draws either way."""
+        self.shard.ahead_now()
 
     def apply_all(self, events: Events) -> None:
         """The events since the last call, in order (:meth:`HostShard.run`), in one call."""

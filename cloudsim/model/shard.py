@@ -1217,6 +1217,12 @@ class HostShard:
         the tick would draw guest -1's: a removed row requests nothing, whatever its draw.)"""
         self._ahead = (tick, self._draws_at(tick, self._a))
 
+    def ahead_now(self) -> None:
+        """The next tick's draws (:meth:`draw_ahead`) now, unless they are drawn or being drawn: for a caller with
+        time to spare between calls (an actor on the driver's node, once its result is on its way)."""
+        if self._drawing is None and (self._ahead is None or self._ahead[0] != self.tick + 1):
+            self.draw_ahead(self.tick + 1)
+
     def _drawn_ahead(self) -> None:
         """Wait for :meth:`draw_ahead` when it runs beside (its error, if any, raised here)."""
         if self._drawing is not None:
