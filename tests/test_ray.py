@@ -405,3 +405,33 @@ def test_an_actor_draws_the_next_tick_while_the_driver_works_on_its_result(monke
         assert drawn == [(k + 1, 4 if k == 1 else 6)] and actor.shard._ahead[0] == k + 1
         actor.idle()  # drawn already: not again
         assert drawn == [(k + 1, 4 if k == 1 else 6)]
+
+
+def test_without_a_socket_the_calls_stay_tasks_and_the_buffer_is_kept(ray_session, monkeypatch):
+    """An actor that cannot open a socket (a sandbox without Unix sockets) offers its buffer without one; a
+    driver that cannot reach the socket offered keeps the buffer: either way the calls stay Ray tasks."""
+    import os
+
+    import numpy as np
+
+    from cloudsim.distributed import ray_backend
+    from cloudsim.distributed.ray_backend import Offer, RayBackend, ShardActor, _Buffer
+    from cloudsim.model import Events
+    from tests.test_model import spec
+
+    def no_socket(actor):
+        raise PermissionError("no Unix sockets here")
+
+    monkeypatch.setattr(ray_backend, "_Server", no_socket)
+    actor = ShardActor(spec([0, 1]), None)
+    _, _, offer = actor.advance(Events.encode([]), 300.0, 1, "")
+    assert offer is not None and offer.address == b"" and actor._server is None
+    buf = _Buffer(4096)
+    backend = RayBackend()
+    backend._readers, backend._share, backend._node, backend._channels = [None], [True], "this-node", [None]
+    unreachable = Offer("this-node", os.getpid(), buf.fd, buf.token, len(buf.map), b"\0cloudsim-calls-none", b"s" * 16)
+    packed = (0.0, np.zeros((1, 1)), np.zeros((3, 0)), np.zeros(0, dtype=np.int64))
+    assert backend._received(0, (packed, None, unreachable)) is packed
+    assert backend._token(0) == buf.token and backend._channels == [None]  # the buffer mapped, no socket
+    backend._drop_reader(0)
+    buf.close()

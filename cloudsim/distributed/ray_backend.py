@@ -105,8 +105,10 @@ class _Buffer(_Mapping):
         buffer[:_TOKEN_BYTES] = token.encode()
         super().__init__(buffer, token)
 
-    def offer(self, server: _Server) -> Offer:
+    def offer(self, server: _Server | None) -> Offer:
         node = ray.get_runtime_context().get_node_id()
+        if server is None:
+            return Offer(node, os.getpid(), self.fd, self.token, len(self.map))
         return Offer(node, os.getpid(), self.fd, self.token, len(self.map), server.address, server.secret)
 
     def write(self, report: HostReport) -> Mapped | None:
@@ -385,7 +387,8 @@ class ShardActor:
             words += max(3 * len(report.guest_ids) + len(report.finished), 12 * len(report.host_ids))
             buf = self._buffer = _Buffer(_TOKEN_BYTES + 8 * words)
         if self._server is None:
-            self._server = _Server(self)
+            with contextlib.suppress(OSError):  # no socket (a sandbox without Unix sockets): the calls stay tasks
+                self._server = _Server(self)
         return report.pack(), None, buf.offer(self._server)
 
     def snapshot(self, events: Events) -> bytes:
@@ -615,11 +618,11 @@ class RayBackend:
             if offer.node_id == self._node:
                 try:
                     self._readers[index] = _Reader(offer)
-                    if self._channels[index] is None:
-                        self._channels[index] = _Channel(offer)
                 except (OSError, ValueError):  # not reachable here (another machine's pid, a /proc that hides it)
-                    self._drop_reader(index)
                     self._share[index] = False
+                if self._share[index] and self._channels[index] is None and offer.address:
+                    with contextlib.suppress(OSError):  # (a socket the driver cannot reach: the calls stay tasks)
+                        self._channels[index] = _Channel(offer)
             else:
                 self._share[index] = False
         return packed
