@@ -314,21 +314,23 @@ def test_a_long_call_behind_an_unread_long_result_does_not_block_the_socket():
     channel.close()
 
 
-def test_an_actors_socket_takes_only_the_caller_with_its_secret():
+def test_an_actors_socket_takes_only_the_caller_with_its_secret(monkeypatch):
     """Anyone on the node can reach an abstract socket: one that connects first without the secret (which
-    travels through Ray) is dropped, and the driver still gets in."""
+    travels through Ray), or sends nothing, is dropped, and the driver still gets in."""
     import socket
 
     from cloudsim.distributed.ray_backend import ChannelLost, Offer, _Channel, _get, _Server
 
+    monkeypatch.setattr(_Server, "secret_wait_s", 0.5)
     actor = _Echo()
     server = _Server(actor)
-    stranger = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    stranger.settimeout(30)
-    stranger.connect(server.address)
-    stranger.sendall(b"x" * len(server.secret))
-    assert stranger.recv(1) == b""  # closed on it
-    stranger.close()
+    for sends in (b"x" * len(server.secret), b""):  # another secret; nothing at all
+        stranger = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        stranger.settimeout(30)
+        stranger.connect(server.address)
+        stranger.sendall(sends)
+        assert stranger.recv(1) == b""  # closed on it
+        stranger.close()
     channel = _Channel(Offer("node", 0, 0, "", 0, server.address, server.secret))
     assert _get(channel.send(("advance", (7,)))) == (7,)
     with pytest.raises(OSError):  # one caller: the socket listens no more

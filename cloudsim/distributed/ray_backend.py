@@ -168,11 +168,17 @@ class _Server:
         self._listener.listen(1)
         threading.Thread(target=self._serve, args=(actor,), name="cloudsim-calls", daemon=True).start()
 
+    secret_wait_s = 10.0  # how long a caller has to send the secret
+
     def _accept(self) -> socket.socket:
+        """The caller that sends the secret; one that does not within :attr:`secret_wait_s` (or sends another) is
+        dropped."""
         while True:
             conn, _ = self._listener.accept()
-            with contextlib.suppress(OSError, ChannelLost):
-                if bytes(_receive(conn, len(self.secret))) == self.secret:
+            with contextlib.suppress(OSError):  # (socket.timeout, ChannelLost)
+                conn.settimeout(self.secret_wait_s)
+                if secrets.compare_digest(bytes(_receive(conn, len(self.secret))), self.secret):
+                    conn.settimeout(None)
                     self._listener.close()
                     return conn
             conn.close()
