@@ -292,8 +292,8 @@ def test_host_actors_go_to_the_alive_nodes_with_cpus():
 
 
 # A driver on a cluster of its own that kills every process of the second node at 30 minutes of simulated
-# time (its raylet, its workers, the actors on it): the two actors there are rebuilt on the head from their
-# saves, and the run ends as the local one does.
+# time (its raylet, its workers, the actors on it): the two actors there are rebuilt on the head (from the
+# start: the run is too short for a save), and the run ends as the local one does.
 NODE_LOST = textwrap.dedent(
     """
     import json, os, signal, sys

@@ -427,7 +427,7 @@ def test_a_killed_host_actor_is_rebuilt_and_the_summary_does_not_change(tmp_path
 
     day = tiny_day(tmp_path)
     local = Simulation(trace_scenario(day), LocalBackend()).run()
-    backend = RayBackend(checkpoint_ticks=12)
+    backend = RayBackend(checkpoint_ticks=12, checkpoint_s=0)
     sim = Simulation(trace_scenario(day, "ray.hosts_per_actor=5"), backend)
     killed = []
 
@@ -441,6 +441,19 @@ def test_a_killed_host_actor_is_rebuilt_and_the_summary_does_not_change(tmp_path
     s = sim.run()
     assert killed and backend.recovered == 1
     assert s["migrations"] > 0 and stable(s) == stable(local)
+
+
+def test_the_actors_save_no_sooner_than_the_wall_time_floor(tmp_path, ray_session):
+    """Saves come every ``checkpoint_ticks`` ticks, but no sooner than ``checkpoint_s`` of wall time after the
+    last: with a floor longer than the run none is made, and the summary is the same either way (a lost actor
+    then replays every call since the start, the test above at tick 5)."""
+    from cloudsim.distributed import RayBackend
+
+    sc = trace_scenario(tiny_day(tmp_path), "ray.hosts_per_actor=5")
+    every, floored = RayBackend(checkpoint_ticks=1, checkpoint_s=0), RayBackend(checkpoint_ticks=1, checkpoint_s=3600)
+    a, b = Simulation(sc, every).run(), Simulation(sc, floored).run()
+    assert every.saves == a["ticks"] and floored.saves == 0
+    assert stable(a) == stable(b)
 
 
 def _broken_actor():
@@ -462,7 +475,7 @@ def test_an_actor_that_cannot_be_rebuilt_stops_the_run_and_keeps_what_it_compute
 
     from cloudsim.distributed import RayBackend
 
-    backend = RayBackend(checkpoint_ticks=12)
+    backend = RayBackend(checkpoint_ticks=12, checkpoint_s=0)
     sim = Simulation(trace_scenario(tiny_day(tmp_path), "ray.hosts_per_actor=6"), backend)
 
     def kill(t, report):

@@ -39,8 +39,8 @@ def test_ray_matches_local_byte_for_byte(ray_session, mixed_local, hosts_per_act
     assert calls - 3 * summary["actors"] <= backend.shared_reports < calls
     assert backend._readers == [None] * summary["actors"]  # unmapped at the end
     # each actor's first call was a Ray task, which brought the offer of its socket; every later one (the
-    # advances, the saves, the last call for its CPU time) came through the socket
-    assert backend.calls["task"] == summary["actors"] and backend.calls["socket"] > calls
+    # advances, any saves, the last call for its CPU time) came through the socket
+    assert backend.calls["task"] == summary["actors"] and backend.calls["socket"] >= calls - summary["actors"]
     assert backend._channels == [None] * summary["actors"]  # closed at the end
 
 
