@@ -274,7 +274,7 @@ def test_calls_through_an_actors_socket_come_back_in_order_with_their_errors():
     still run."""
     from cloudsim.distributed.ray_backend import _get
 
-    actor, _, channel = _served()
+    actor, server, channel = _served()
     first = channel.send(("advance", (1, "a")))
     bad = channel.send(("nonsense", ()))
     third = channel.send(("advance", (3,)))
@@ -286,6 +286,7 @@ def test_calls_through_an_actors_socket_come_back_in_order_with_their_errors():
     assert _get(first) == (1, "a")
     # between calls, with a result sent, the actor works ahead (not after a call that failed)
     assert actor.seen == ["advance", "idle", "nonsense", "advance", "idle"]
+    assert server.results.handed == 0  # small results: sent by the thread that ran the call, no hand-over
     channel.close()
 
 
@@ -298,19 +299,23 @@ def test_a_long_call_behind_an_unread_long_result_does_not_block_the_socket():
 
     from cloudsim.distributed.ray_backend import _get
 
-    _, _, channel = _served()
+    _, server, channel = _served()
     done: list[bool] = []
 
     def calls():
         saves = [channel.send(("snapshot", ())) for _ in range(2)]
+        small = channel.send(("advance", (7,)))  # behind the long results: it waits its turn
         big = channel.send(("advance", (np.ones(1 << 20),)))  # 8 MB, sent before any result is read
+        last = channel.send(("advance", (8,)))
         assert [len(_get(s)) for s in saves] == [8 << 20] * 2 and len(_get(big)[0]) == 1 << 20
+        assert _get(small) == (7,) and _get(last) == (8,)
         done.append(True)
 
     thread = threading.Thread(target=calls, daemon=True)
     thread.start()
     thread.join(60)
     assert done == [True]
+    assert server.results.handed >= 3  # the long ones, and what came behind them, went out on the thread
     channel.close()
 
 
