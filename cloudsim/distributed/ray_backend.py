@@ -217,7 +217,7 @@ class _Results:
         self._queue: queue.SimpleQueue[bytes | memoryview | None] = queue.SimpleQueue()
         self._lock = threading.Lock()
         self._behind = 0  # results handed to the thread and not sent yet
-        self.handed = 0  # results the thread sent (or began to), in all
+        self.handed = 0  # results handed to the thread, in all
         threading.Thread(target=self._send_all, name="cloudsim-results", daemon=True).start()
 
     def send(self, result: tuple[bool, Any]) -> None:
@@ -469,9 +469,9 @@ class RayBackend:
     last save and replays the calls since, in order: the shard is deterministic, so it reaches the same
     state, and the run's summary is byte-identical to an undisturbed one. ``recovered`` counts the actors
     rebuilt. The wall-time floor bounds what saves cost a fast run (a save copies the whole shard in the
-    actor, beside the controller's work on two cores, and sends it to the driver: 5.2 MB and 10-15 ms of CPU
-    between the two at 10,000 hosts, where a tick takes about 12 ms); a rebuilt actor then replays at most about that much of its
-    work. ``saves`` counts the saves started during the run."""
+    actor, beside the controller's work on two cores, and sends it to the driver: 5.2 MB and 10-15 ms of
+    CPU between the two at 10,000 hosts, where a tick takes about 12 ms); a rebuilt actor then replays at
+    most about that much of its work. ``saves`` counts the saves started during the run."""
 
     name = "ray"
 
