@@ -894,11 +894,14 @@ def test_the_compiled_underload_pass_moves_what_the_loop_over_hosts_moves(detect
         # the kernel
         got_index, got_ex = _TargetIndex(c, c.busy & ~excl), excl.copy()
         types = c._all_types[None, :] if c.compatible is None else c.compatible
+        n = len(c._flat)  # no guest shed before it: chains with nothing appended, room for an entry per guest
+        chains = (np.full(c.H, -1), np.full(c.H, -1), np.full(n, -1), np.empty(n, dtype=np.int64),
+                  np.zeros(n, dtype=np.bool_), 0)  # fmt: skip
         found, got_index.n_over = kernels.underload_pass(
-            order, cap, c._flat, c._offsets, got_ex, got_index.eligible, got_index.n_over, in_flight, c.mig_to, c.req,
-            c.hist, c.hist_len, c.vm_mips, c.book_mem, c.book_bw, c.book_cpu, types, book, c.free_mem, c.free_cpu,
-            c.pe_mips, c.total, c.S, c.A, c.R, c.HH, c.HL, c.busy, c._stale, got_index._set_args,
-            got_index._find_args,
+            order, cap, c._flat, c._offsets, *chains, got_ex, got_index.eligible, got_index.n_over, in_flight,
+            c.mig_to, c.req, c.hist, c.hist_len, c.vm_mips, c.book_mem, c.book_bw, c.book_cpu, types, book,
+            c.free_mem, c.free_cpu, c.pe_mips, c.total, c.S, c.A, c.R, c.HH, c.HL, c.busy, c._stale,
+            got_index._set_args, got_index._find_args,
         )  # fmt: skip
         assert [tuple(m) for m in found.tolist()] == want
         assert np.array_equal(got_ex, ex) and got_index.n_over == index.n_over
@@ -986,8 +989,21 @@ def test_the_compiled_destinations_are_those_of_the_loop_over_guests(wake, detec
                 if anywhere is not None:
                     set_as_before(anywhere, wakes, target)
         # the kernel
-        got, got_on = c._destinations(order, over_mask, switched_off)
+        got, got_on, chains = c._destinations(order, over_mask, switched_off)
         assert got == want
+        # the chains the underload pass goes on with: each target's guests appended, in order
+        head, _, nxt, guest, alive, n_app = chains
+        appended: dict[int, list[int]] = {}
+        for h in np.flatnonzero(head >= 0).tolist():
+            j = head[h]
+            while j >= 0:
+                assert alive[j]
+                appended.setdefault(h, []).append(int(guest[j]))
+                j = nxt[j]
+        expected: dict[int, list[int]] = {}
+        for v, target in want:
+            expected.setdefault(target, []).append(v)
+        assert n_app == len(want) and appended == expected
         for name in ("S", "A", "R", "HH", "HL", "busy", "_stale", "free_mem", "free_cpu"):
             assert np.array_equal(getattr(c, name), getattr(d, name)), name
         assert (got_on is None) == (on is None)

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -209,7 +210,7 @@ class Consolidator:
 
     @staticmethod
     def _flatten(
-        lists: list[list[int]] | dict[int, list[int]], hosts: list[int], flat: np.ndarray, offsets: np.ndarray
+        lists: list[list[int]], hosts: list[int], flat: np.ndarray, offsets: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray]:
         """The flattened lists ``flat``/``offsets`` with those of ``hosts`` (ascending) replaced by ``lists``'."""
         part = [lists[h] for h in hosts]
@@ -340,7 +341,7 @@ class Consolidator:
         calls :meth:`start` for each and turns them into commands. A guest already migrating is not moved
         again in a later step."""
         self.free_mem, self.free_cpu = free_mem.copy(), free_cpu.copy()
-        lists: dict[int, list[int]] = {}  # the planned lists that differ from self.lists: a host's own copy (_own)
+        lists: dict[int, list[int]] = {}  # RS and MC: the lists of the hosts that shed, as they shed
         self._refresh_all()  # every host's view, afresh
         over_mask = self._overloaded_all()
         to_move: list[int] = []
@@ -383,9 +384,7 @@ class Consolidator:
         order = np.array(to_move, dtype=np.int64)
         order = order[np.argsort(-self.req[order], kind="stable")][: self.cfg.max_migrations]
         switched_off = self.util_mips == 0
-        moves, on = self._destinations(order, over_mask, switched_off)
-        for v, t in moves:
-            self._own(lists, t).append(v)
+        moves, on, chains = self._destinations(order, over_mask, switched_off)
         # underload pass
         excl_under = over_mask | switched_off
         targets = np.array([th for _, th in moves], dtype=np.int64)
@@ -404,27 +403,26 @@ class Consolidator:
         cap = self.cfg.max_migrations if self.cfg.max_migrations is not None else self.V + 1
         under = np.flatnonzero((u_now > 0) & (u_now < min(1.0, self.cfg.underload_below)))
         assert not len(index.wake_hosts)  # the pass's index holds hosts that are on only
-        # the planned lists that differ from the step's start and are read again: the targets' (those of the
-        # hosts that shed are not: an overloaded host is neither emptied nor a target)
-        planned = sorted({t for _, t in moves})
-        flat, offsets = self._flatten(lists, planned, self._flat, self._offsets)
+        # the planned lists as the pass begins: the step's, plus the guests the overload pass appended to their
+        # targets (those of the hosts that shed are not read again: an overloaded host is neither emptied nor
+        # a target)
         found, index.n_over = kernels.underload_pass(
-            under[np.argsort(u_now[under], kind="stable")], max(cap - len(moves), 0), flat, offsets, excl_under,
-            index.eligible, index.n_over, in_flight, self.mig_to, self.req, self.hist, self.hist_len, self.vm_mips,
-            self.book_mem, self.book_bw, self.book_cpu, self._types, self.cfg.book_migrations, self.free_mem,
-            self.free_cpu, self.pe_mips, self.total, self.S, self.A, self.R, self.HH, self.HL, self.busy,
-            self._stale, index._set_args, index._find_args,
+            under[np.argsort(u_now[under], kind="stable")], max(cap - len(moves), 0), self._flat, self._offsets,
+            *chains, excl_under, index.eligible, index.n_over, in_flight, self.mig_to, self.req, self.hist,
+            self.hist_len, self.vm_mips, self.book_mem, self.book_bw, self.book_cpu, self._types,
+            self.cfg.book_migrations, self.free_mem, self.free_cpu, self.pe_mips, self.total, self.S, self.A, self.R,
+            self.HH, self.HL, self.busy, self._stale, index._set_args, index._find_args,
         )  # fmt: skip
         moves += [(v, t) for v, t in found.tolist()]
         return moves
 
     def _destinations(
         self, order: np.ndarray, over_mask: np.ndarray, switched_off: np.ndarray
-    ) -> tuple[list[tuple[int, int]], _TargetIndex | None]:
+    ) -> tuple[list[tuple[int, int]], _TargetIndex | None, tuple[Any, ...]]:
         """The targets of the guests the overloaded hosts shed, ``order`` (largest request first), in one
-        compiled pass (:func:`cloudsim.placement.kernels.overload_pass`): the moves, and the index of the hosts
-        that are on when ``wake: last-resort`` built one (the underload pass goes on with it). The views and
-        bookings of the targets are written."""
+        compiled pass (:func:`cloudsim.placement.kernels.overload_pass`): the moves, the index of the hosts
+        that are on when ``wake: last-resort`` built one, and the chains of the guests appended to the planned
+        lists (the underload pass goes on with both). The views and bookings of the targets are written."""
         # the hosts that are on, and (all) the others (an empty one of each type standing for its type), indexed;
         # last-resort searches the others only for a guest no host that is on can take
         on: _TargetIndex | None = None
@@ -432,8 +430,11 @@ class Consolidator:
         found = np.empty((len(order), 2), dtype=np.int64)
         n_found = n_app = 0
         head, last = np.full(self.H, -1, dtype=np.int64), np.full(self.H, -1, dtype=np.int64)
-        nxt, guest = np.full(len(order), -1, dtype=np.int64), np.empty(len(order), dtype=np.int64)
-        alive = np.zeros(len(order), dtype=np.bool_)
+        # room for an entry per guest shed, and for the underload pass one per guest its planned lists hold (the
+        # lists, and a guest shed: it tries each host once, and an entry taken back is not used again)
+        entries = 2 * len(order) + len(self._flat)
+        nxt, guest = np.full(entries, -1, dtype=np.int64), np.empty(entries, dtype=np.int64)
+        alive = np.zeros(entries, dtype=np.bool_)
         start = 0
         while start < len(order):
             if on is None and anywhere is None and self.cfg.wake == "last-resort":
@@ -457,18 +458,12 @@ class Consolidator:
                 on.n_over = n_on
             if anywhere is not None:
                 anywhere.n_over = n_any
-        return [(v, t) for v, t in found[:n_found].tolist()], on
+        return [(v, t) for v, t in found[:n_found].tolist()], on, (head, last, nxt, guest, alive, n_app)
 
     @property
     def _types(self) -> np.ndarray:
         """Where each guest may run, as the compiled passes take it: a row per guest, or one row for all."""
         return self._all_types[None, :] if self.compatible is None else self.compatible
-
-    def _own(self, lists: dict[int, list[int]], h: int) -> list[int]:
-        """Host ``h``'s planned list in ``lists``, copied from :attr:`lists` before the step first changes it."""
-        if h not in lists:
-            lists[h] = self.lists[h].copy()
-        return lists[h]
 
     def start(self, v: int, target: int) -> int:
         """Record that guest ``v`` starts migrating to ``target``; returns the first target it passes

@@ -885,7 +885,8 @@ def _plan_move(
 
 @njit(cache=True, nogil=True)
 def underload_pass(
-    order: np.ndarray, room: int, flat: np.ndarray, offsets: np.ndarray, excluded: np.ndarray,
+    order: np.ndarray, room: int, flat: np.ndarray, offsets: np.ndarray, head: np.ndarray, last: np.ndarray,
+    nxt: np.ndarray, guest: np.ndarray, alive: np.ndarray, n_app: int, excluded: np.ndarray,
     eligible: np.ndarray, n_over: int, in_flight: bool, mig_to: np.ndarray, req: np.ndarray, hist: np.ndarray,
     hist_len: np.ndarray, vm_mips: np.ndarray, book_mem: np.ndarray, book_bw: np.ndarray, book_cpu: np.ndarray,
     types: np.ndarray, book: bool, free_mem: np.ndarray, free_cpu: np.ndarray, pe_mips: np.ndarray,
@@ -893,7 +894,9 @@ def underload_pass(
     busy: np.ndarray, stale: np.ndarray, set_args: tuple, find_args: tuple,
 ) -> tuple[np.ndarray, int]:  # fmt: skip
     """The step's underload pass (:meth:`Consolidator.step`) over the hosts of ``order``, least utilized
-    first; the planned lists as it begins are ``flat``/``offsets``. Each host not ``excluded`` is excluded and
+    first; the planned lists as it begins are the step's lists ``flat``/``offsets`` plus the guests the
+    overload pass appended (:func:`overload_pass`'s chains, ``n_app`` entries so far, which this pass goes on
+    with: they have room for an entry per guest the planned lists hold). Each host not ``excluded`` is excluded and
     leaves the index. When every guest on it (those not migrating, with ``in_flight``) finds a host with
     PABFD over the index (:func:`find_host_indexed` with ``find_args``), largest request first, they move
     there: each appended to its target's list, the target's view made again, its booking taken from
@@ -901,13 +904,10 @@ def underload_pass(
     then their targets are excluded. When one finds none, those placed are taken back, in order. ``types``:
     where each guest may run (one row for all when it has one). At most ``room`` moves. Returns the moves
     (guest, target) in order, and the length of the index's overflow list."""
-    H = offsets.shape[0] - 1
-    cap = flat.shape[0]
-    head, last = np.full(H, -1, dtype=np.int64), np.full(H, -1, dtype=np.int64)
-    # the guests appended to a planned list: entry e is guest[e] on host ehost[e], taken back when not alive[e]
-    nxt, guest, ehost = np.full(cap, -1, dtype=np.int64), np.empty(cap, dtype=np.int64), np.empty(cap, dtype=np.int64)
-    alive = np.zeros(cap, dtype=np.bool_)
-    n_app = 0
+    cap = flat.shape[0] + guest.shape[0]  # a planned list is at most its list and every entry appended
+    # the guests appended to a planned list: entry e is guest[e] on host ehost[e] (for this pass's entries),
+    # taken back when not alive[e]
+    ehost = np.empty(guest.shape[0], dtype=np.int64)
     buf = np.empty(cap, dtype=np.int64)
     moves = np.empty((min(room, cap), 2), dtype=np.int64)
     n_moves = 0
