@@ -59,8 +59,9 @@ from cloudsim.workload import Guest, generate, trace_guests, utilization_params
 from cloudsim.workload.trace import Trace
 
 #: what :meth:`Simulation.save` writes: a checkpoint of another format (another version's layout of the state) is
-#: refused with :class:`StaleCheckpoint` (2: where each guest is, in arrays)
-CHECKPOINT_FORMAT = 2
+#: refused with :class:`StaleCheckpoint` (2: where each guest is, in arrays; 3: the consolidation's lists of guests
+#: as arrays of int64)
+CHECKPOINT_FORMAT = 3
 
 
 class StaleCheckpoint(ValueError):

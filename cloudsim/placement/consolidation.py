@@ -23,7 +23,7 @@ Initial placement of a trace workload uses the same best fit with each guest's f
 
 from __future__ import annotations
 
-import itertools
+from array import array
 from dataclasses import dataclass
 from typing import Any
 
@@ -102,7 +102,9 @@ class Consolidator:
                                      np.zeros((1, self._width)), one)[0]
         )  # fmt: skip
         self.rng = np.random.default_rng(settings.seed)
-        self.lists: list[list[int]] = [[] for _ in range(self.H)]
+        # each host's guests, in order, as int64s side by side: a step flattens the lists that changed by joining
+        # their bytes (reading Python lists' ints, one object each, took 1.0 against 0.4 ms a tick at 50,000 hosts)
+        self.lists: list[array[int]] = [array("q") for _ in range(self.H)]
         # the lists flattened at the last step (host h's: _flat[_offsets[h]:_offsets[h + 1]]), and the hosts
         # whose list changed since: a step flattens those only
         self._flat, self._offsets = np.zeros(0, dtype=np.int64), np.zeros(self.H + 1, dtype=np.int64)
@@ -210,12 +212,12 @@ class Consolidator:
 
     @staticmethod
     def _flatten(
-        lists: list[list[int]], hosts: list[int], flat: np.ndarray, offsets: np.ndarray
+        lists: list[array[int]], hosts: list[int], flat: np.ndarray, offsets: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray]:
         """The flattened lists ``flat``/``offsets`` with those of ``hosts`` (ascending) replaced by ``lists``'."""
         part = [lists[h] for h in hosts]
         lengths = np.fromiter(map(len, part), dtype=np.int64, count=len(part))
-        new = np.fromiter(itertools.chain.from_iterable(part), dtype=np.int64, count=int(lengths.sum()))
+        new = np.frombuffer(b"".join(part), dtype=np.int64)
         return kernels.patch_lists(flat, offsets, np.array(hosts, dtype=np.int64), lengths, new)
 
     def _refresh_all(self) -> None:
