@@ -107,10 +107,10 @@ class _Buffer(_Mapping):
         super().__init__(buffer, token)
 
     def offer(self, server: _Server | None) -> Offer:
+        """This buffer, with ``server``'s address and secret (none without a server: the calls stay tasks)."""
+        address, secret = (server.address, server.secret) if server is not None else (b"", b"")
         node = ray.get_runtime_context().get_node_id()
-        if server is None:
-            return Offer(node, os.getpid(), self.fd, self.token, len(self.map))
-        return Offer(node, os.getpid(), self.fd, self.token, len(self.map), server.address, server.secret)
+        return Offer(node, os.getpid(), self.fd, self.token, len(self.map), address, secret)
 
     def write(self, report: HostReport) -> Mapped | None:
         """``report`` packed in (:meth:`HostReport.pack`), or None when it does not fit."""
@@ -283,11 +283,10 @@ class _Channel:
         if not self.lost:
             try:
                 _send_message(self.conn, request)
-            except OSError as exc:  # its result says so
-                self._failed(exc)
             except BaseException as exc:
                 self._failed(exc)
-                raise
+                if not isinstance(exc, OSError):  # a closed socket: the call's result says so
+                    raise
         self.sent += 1
         return _Call(self, self.sent)
 

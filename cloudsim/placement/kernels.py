@@ -896,8 +896,8 @@ def underload_pass(
     """The step's underload pass (:meth:`Consolidator.step`) over the hosts of ``order``, least utilized
     first; the planned lists as it begins are the step's lists ``flat``/``offsets`` plus the guests the
     overload pass appended (:func:`overload_pass`'s chains, ``n_app`` entries so far, which this pass goes on
-    with: they have room for an entry per guest the planned lists hold). Each host not ``excluded`` is excluded and
-    leaves the index. When every guest on it (those not migrating, with ``in_flight``) finds a host with
+    with: they have room for an entry per guest the planned lists hold). Each host not ``excluded`` is
+    excluded and leaves the index. When every guest on it (those not migrating, with ``in_flight``) finds a host with
     PABFD over the index (:func:`find_host_indexed` with ``find_args``), largest request first, they move
     there: each appended to its target's list, the target's view made again, its booking taken from
     ``free_mem``/``free_cpu`` and the target updated in the index (:func:`index_set` with ``set_args``);
