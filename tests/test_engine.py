@@ -25,6 +25,32 @@ def test_event_queue_orders_by_time_priority_sequence():
     assert len(q) == 0
 
 
+@pytest.mark.parametrize("seed", range(3))
+def test_the_calendar_queue_pops_what_one_heap_pops(seed):
+    """A queue kept in tick windows gives the events in the order of one heap of them all, events pushed while
+    it runs included: at an earlier time in the window being run, in a later one, past any window pushed yet."""
+    rng = np.random.default_rng(seed)
+    plain, calendar = EventQueue(), EventQueue(window_s=300.0)
+    for q in (plain, calendar):
+        q.push(0.0, Priority.TICK, "tick")
+    for t in rng.uniform(0, 3000, 200).round(0).tolist():  # rounded: many events share a time
+        prio = Priority(int(rng.integers(0, 6)))
+        for q in (plain, calendar):
+            q.push(t, prio, t)
+    got: dict[int, list[tuple[float, int, object]]] = {0: [], 1: []}
+    while len(plain):
+        assert len(calendar) == len(plain) and calendar.peek_time() == plain.peek_time()
+        batches = plain.pop_batch(), calendar.pop_batch()
+        now = batches[0][0].time_s
+        later = [now + d for d in rng.choice([0.0, 1.0, 299.0, 300.0, 4000.0], int(rng.integers(0, 3))).tolist()]
+        for i, (q, batch) in enumerate(zip((plain, calendar), batches, strict=True)):
+            got[i] += [(e.time_s, int(e.priority), e.payload) for e in batch]
+            for t in later:  # what a batch's events schedule (a departure, a completion)
+                q.push(t, Priority.DEPARTURE, "later")
+    assert len(calendar) == 0
+    assert got[1] == got[0] and len(got[0]) > 200
+
+
 @pytest.mark.parametrize("name", ["mixed-modes", "quickstart"])
 @pytest.mark.parametrize("policy", ["first-fit", "best-fit", "worst-fit", "dot-product", "balanced"])
 def test_conservation_at_every_tick(name, policy):

@@ -101,26 +101,58 @@ class PhaseClock:
 class EventQueue:
     """A min-heap of :class:`Event`, kept as ``(time, priority, sequence, event)`` tuples (compared in C;
     the sequence is unique, so the event itself is never compared). ``pop_batch`` returns every event at
-    the earliest time."""
+    the earliest time.
 
-    def __init__(self) -> None:
+    With ``window_s`` (the tick) it is a calendar: only the events of the window the clock is in (times in
+    ``[k w, (k + 1) w)``) are in the heap; a later one waits in its window's list, and its window enters
+    the heap, heapified, when the clock reaches it. A run puts every arrival and departure of its months in
+    the queue, so a heap of all of them was as deep as they are many, and each pop read a tuple per level
+    from all over memory (4.3 us a pop at 50,000 hosts, 100,000 guests). The order is the same."""
+
+    def __init__(self, window_s: float | None = None) -> None:
         self._heap: list[tuple[float, int, int, Event]] = []
         self._seq = 0
+        self._width = window_s if window_s is not None and window_s > 0 else None
+        self._window = -1  # the window whose events are in the heap (those before it are done)
+        self._later: dict[int, list[tuple[float, int, int, Event]]] = {}  # the later windows' events
+        self._windows: list[int] = []  # the keys of _later, as a heap
+        self._n = 0
 
     def push(self, time_s: float, priority: Priority, payload: Any = None) -> None:
-        heapq.heappush(self._heap, (time_s, priority, self._seq, Event(time_s, priority, self._seq, payload)))
+        item = (time_s, priority, self._seq, Event(time_s, priority, self._seq, payload))
         self._seq += 1
+        self._n += 1
+        if self._width is not None:
+            k = int(time_s // self._width)
+            if k > self._window:
+                later = self._later.get(k)
+                if later is None:
+                    self._later[k] = later = []
+                    heapq.heappush(self._windows, k)
+                later.append(item)
+                return
+        heapq.heappush(self._heap, item)
 
     def __len__(self) -> int:
-        return len(self._heap)
+        return self._n
+
+    def _fill(self) -> None:
+        """An empty heap takes the next window's events."""
+        if not self._heap and self._windows:
+            self._window = heapq.heappop(self._windows)
+            self._heap = self._later.pop(self._window)
+            heapq.heapify(self._heap)
 
     def peek_time(self) -> float:
+        self._fill()
         return self._heap[0][0]
 
     def pop_batch(self) -> list[Event]:
         """All events at the earliest time, in (priority, sequence) order."""
+        self._fill()
         first = heapq.heappop(self._heap)
         batch = [first[3]]
-        while self._heap and self._heap[0][0] == first[0]:
+        while self._heap and self._heap[0][0] == first[0]:  # (one time: one window)
             batch.append(heapq.heappop(self._heap)[3])
+        self._n -= len(batch)
         return batch

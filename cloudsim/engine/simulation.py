@@ -60,8 +60,8 @@ from cloudsim.workload.trace import Trace
 
 #: what :meth:`Simulation.save` writes: a checkpoint of another format (another version's layout of the state) is
 #: refused with :class:`StaleCheckpoint` (2: where each guest is, in arrays; 3: the consolidation's lists of guests
-#: as arrays of int64)
-CHECKPOINT_FORMAT = 3
+#: as arrays of int64; 4: the event queue as a calendar of tick windows)
+CHECKPOINT_FORMAT = 4
 
 
 class StaleCheckpoint(ValueError):
@@ -234,7 +234,7 @@ class Simulation:
         self._mem_cum = np.cumsum(np.sort(self.view.mem_cap - self.cluster.reserve_mib)[::-1])
         self.guests_by_id = {g.id: g for g in self.guests}
         self.recorder = recorder or Recorder(scenario, self.cluster, run_id=run_id)
-        self.queue = EventQueue()
+        self.queue = EventQueue(scenario.tick)
         self.submitted = 0  # guests that arrived (placed or rejected)
         self._bookings = np.zeros(n, dtype=np.int64)  # guests booked on each host (both sides of a migration)
         self._due: dict[float, list[int]] = {}  # completion time -> guests whose migration ends then
