@@ -152,9 +152,13 @@ def power_key(diff: float) -> float:
 @njit(cache=True, nogil=True)
 def power_now(ptab: np.ndarray, util_mips: np.ndarray, total: np.ndarray) -> np.ndarray:
     """Each host's power at its reported utilization (a utilization just over 1 from rounding counts as 1),
-    from which PABFD measures increases."""
+    from which PABFD measures increases. A host using none (most of a consolidated data centre: off) draws
+    its curve's first point, as :func:`power` gives it, read without the interpolation."""
     out = np.empty(total.shape[0])
     for h in range(total.shape[0]):
+        if util_mips[h] == 0:
+            out[h] = ptab[h, 0]
+            continue
         u = util_mips[h] / total[h]
         if 1 < u < 1.01:
             u = 1.0
