@@ -334,6 +334,49 @@ def test_migration_model_changes_durations(tmp_path):
     assert cs["migrations_by_mode"]["full_hw"]["count"] == cs["migrations"]
 
 
+COMPACTION_RUNS = {
+    # migrations that last hours (guests depart, move again and tick while migrating), and host failures (their
+    # guests leave the lists, wait and are placed again with their histories)
+    "failures": ("consolidation-demo", ["duration=8h", "consolidation.host_bandwidth_gbps=0.05", "faults.mtbf=6h",
+                                        "faults.mttr=1h"]),
+    # a guest moved again while it migrates: it passes through its first target (a ghost on that host's list)
+    "ghosts": ("consolidation-demo", ["duration=1d", "consolidation.host_bandwidth_gbps=0.005",
+                                      "consolidation.retarget=true"]),
+    "mc": ("consolidation-demo", ["duration=6h", "consolidation.selection=mc"]),
+    "rs": ("consolidation-demo", ["duration=6h", "consolidation.selection=rs"]),
+    "planetlab": ("planetlab-lr-mmt", [f"workload.trace.path={PLANETLAB_DAY}", "duration=6h"]),  # (a trace)
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("case", list(COMPACTION_RUNS))
+def test_compacting_the_guests_rows_changes_nothing(case, monkeypatch):
+    """The consolidation's rows of guests put side by side at every tick give the
+    same run, to the bit, as rows that are the guests' ids throughout."""
+    name, overrides = COMPACTION_RUNS[case]
+    if case == "planetlab" and not PLANETLAB_DAY.is_dir():
+        pytest.skip(f"needs the PlanetLab day {PLANETLAB_DAY} (../shared/data)")
+    sc, _ = load_scenario(name, overrides)
+    from cloudsim.placement import consolidation
+
+    runs = {}
+    for compact in (False, True):
+        monkeypatch.setattr(consolidation, "COMPACT_FROM", 0 if compact else 1 << 40)
+        monkeypatch.setattr(consolidation, "COMPACT_GROWTH", 0.0)
+        sim = Simulation(sc, LocalBackend())
+        problems: list[str] = []
+        sim.tick_hooks.append(lambda t, r, sim=sim, problems=problems: problems.extend(sim.check_invariants(r)))
+        runs[compact] = sim.run()
+        con = sim.consolidator
+        assert con is not None and problems == []
+        assert (con.compactions > 20) if compact else con.compactions == 0
+        if compact:  # every guest on a list has its row, and every row given out its guest
+            rows = [r for guests in con.lists for r in guests]
+            assert all(con._row[con._id[r]] == r for r in rows)
+            assert (con._row[con._id[: con._rows]] == np.arange(con._rows)).all()
+    assert runs[True]["migrations"] > 0
+    assert same_run_json(runs[True]) == same_run_json(runs[False])
+
+
 # ---------------------------------------------------------------------------------------------- scenarios
 
 

@@ -60,8 +60,8 @@ from cloudsim.workload.trace import Trace
 
 #: what :meth:`Simulation.save` writes: a checkpoint of another format (another version's layout of the state) is
 #: refused with :class:`StaleCheckpoint` (2: where each guest is, in arrays; 3: the consolidation's lists of guests
-#: as arrays of int64; 4: the event queue as a calendar of tick windows)
-CHECKPOINT_FORMAT = 4
+#: as arrays of int64; 4: the event queue as a calendar of tick windows; 5: the consolidation's rows of guests)
+CHECKPOINT_FORMAT = 5
 
 
 class StaleCheckpoint(ValueError):
@@ -617,10 +617,8 @@ class Simulation:
             free_mem, free_cpu = self.view.mem_cap - self.view.mem_used, self.view.cpu_cap - self.view.cpu_used
             h = self.consolidator.place_initial(guest.id, best_fit, free_mem, free_cpu)
             if h < 0:
-                con = self.consolidator
-                mem = float(con.book_mem[guest.id])
+                cpu, mem = self.consolidator.guest_request(guest.id)
                 reason = "insufficient_cpu" if (free_mem >= mem).any() else "insufficient_memory"
-                cpu = float(con.vm_mips[guest.id] * con.scale[guest.id])
                 self._reject(t, guest, reason, f"no host has room for {cpu:.0f} MIPS and {mem:.0f} MiB at once")
                 return
             self.recorder.placed(t, guest, h, self.cluster, "first fit" if not best_fit else "power-aware best fit")
@@ -842,8 +840,7 @@ class Simulation:
         self.state.htype[vs] = self.cluster.htype[hosts]
         self.state.mem_overhead_mib[vs] = self._mem_over[shape, group]
         if self.consolidator is not None:
-            self.consolidator.vm_mips[vs] = self._vm_mips[shape, group]
-            self.consolidator.scale[vs] = self._scale[shape, group]
+            self.consolidator.set_costs(vs, self._vm_mips[shape, group], self._scale[shape, group])
 
     # --------------------------------------------------------------------------------- host failures
 

@@ -47,6 +47,8 @@ class Settings:
     max_migrations: int | None = None  # per step, overloads first (CloudSim: no limit)
 
 
+#: the guests' rows are compacted from so many rows, when they have grown by so much since (:class:`Consolidator`)
+COMPACT_FROM, COMPACT_GROWTH = 4096, 1.5
 _SORTED = ("mmt", "mu")  # the selections whose order of a host's guests is fixed: shed in one compiled call
 
 
@@ -61,7 +63,16 @@ class Consolidator:
     a guest books on a host). Memory and CPU bookings live in the controller's view, which passes what is
     free to :meth:`place_initial` and :meth:`step`; bandwidth is booked here, at instantiation only.
     ``compatible`` (guests x host types, optional): where each guest may run at all (its mode and OS on
-    the host's hypervisor)."""
+    the host's hypervisor). These arrays are the catalogue, by guest id; :meth:`set_costs` changes it.
+
+    What the step reads of a guest is kept in a **row** of its own (``vm_mips`` … ``compatible`` copied from
+    the catalogue, its host, target, request and history), and the hosts' lists hold rows. At first a guest's
+    row is its id. A run that keeps 100,000 guests over months gives out far more ids than that, and the
+    passes over every guest then read rows scattered over all the ids ever given: from
+    ``compact_from`` rows, when the rows in use have grown by half since the last time, the rows of the guests
+    that still count are put side by side, in id order (as reports come), and a guest that comes after gets the
+    next free row. The results are the same: a row keeps its values, and one dropped was all zeros, as a
+    fresh one is."""
 
     def __init__(
         self,
@@ -81,6 +92,18 @@ class Consolidator:
     ) -> None:
         self.cfg = settings
         self.H, self.V = len(total), len(vm_mips)
+        #: the catalogue, by guest id; the arrays of the same names below are by row (the same arrays until the
+        #: first compaction: a row is its guest's id)
+        self._catalogue = {"vm_mips": vm_mips, "scale": scale, "vm_ram": vm_ram, "book_mem": book_mem,
+                           "book_bw": book_bw, "book_cpu": book_cpu, "compatible": compatible}  # fmt: skip
+        self._row = np.arange(self.V, dtype=np.int64)  # guest id -> its row (-1: none)
+        self._id = np.arange(self.V, dtype=np.int64)  # row -> guest id (-1: a free row)
+        self._rows = self.V  # rows given out (rows past them are free and at their initial values)
+        self._kept = 0  # rows kept at the last compaction (0: none yet)
+        self._max_id = self.V - 1  # the largest id with a row: a guest below it comes out of id order
+        self._unordered = False
+        self.compact_from, self.compact_growth = COMPACT_FROM, COMPACT_GROWTH
+        self.compactions = 0
         self.total, self.pe_mips, self.ptab = total, pe_mips, np.ascontiguousarray(ptab, dtype=np.float64)
         self.htype = np.asarray(htype, dtype=np.int64)
         self.ntypes = int(self.htype.max()) + 1 if self.H else 0
@@ -140,19 +163,107 @@ class Consolidator:
         self._stale = np.ones(self.H, dtype=np.bool_)
         self._observed = 0
 
+    # ------------------------------------------------------------------------------------ rows
+
+    _STATIC = ("vm_mips", "scale", "vm_ram", "book_mem", "book_bw", "book_cpu", "compatible")
+    _DYNAMIC = (("host_of", -1), ("mig_to", -1), ("req", 0), ("hist", 0), ("hist_len", 0), ("_rec", 0), ("_nonzero", 0))
+
+    def _compacted(self) -> bool:
+        return self.vm_mips is not self._catalogue["vm_mips"]
+
+    def row(self, v: int) -> int:
+        """Guest ``v``'s row, given now if it has none."""
+        r = int(self._row[v])
+        if r >= 0:
+            return r
+        if self._rows == len(self._id):
+            self._resize(max(1024, len(self._id) + len(self._id) // 2))
+        r = self._rows
+        self._rows += 1
+        self._row[v], self._id[r] = r, v
+        if v < self._max_id:
+            self._unordered = True  # the rows are put in id order again before the next report is read
+        else:
+            self._max_id = v
+        for name in self._STATIC:
+            if (cat := self._catalogue[name]) is not None:
+                getattr(self, name)[r] = cat[v]
+        return r
+
+    def _resize(self, rows: int, keep: np.ndarray | None = None) -> None:
+        """The rows' arrays with room for ``rows`` rows: rows ``keep`` (in their new order; default: those given
+        out) first, then free rows at their initial values."""
+        keep = np.arange(self._rows) if keep is None else keep
+        ids = self._id[keep]
+        k = len(keep)
+        for name in self._STATIC:
+            cat = self._catalogue[name]
+            if cat is not None:
+                new = np.zeros((rows, *cat.shape[1:]), dtype=cat.dtype)
+                new[:k] = cat[ids]
+                setattr(self, name, new)
+        for name, initial in self._DYNAMIC:
+            old = getattr(self, name)
+            new = np.full((rows, *old.shape[1:]), initial, dtype=old.dtype)
+            new[:k] = old[keep]
+            setattr(self, name, new)
+        self._id = np.full(rows, -1, dtype=np.int64)
+        self._id[:k] = ids
+
+    def _compact(self) -> None:
+        """Keep the rows of the guests that still count (on a list, or with a sample in the window, or in the
+        last report), side by side in id order; the others are dropped (all zeros, as a fresh row is)."""
+        n = self._rows
+        keep = (self.host_of[:n] >= 0) | (self.mig_to[:n] >= 0) | (self._nonzero[:n] != 0)
+        keep[self._reported] = True
+        for r, _ in self.ghosts:
+            keep[r] = True
+        old = np.flatnonzero(keep)
+        old = old[np.argsort(self._id[old], kind="stable")]
+        new_of = np.full(n + 1, -1, dtype=np.int64)  # (index -1: -1)
+        new_of[old] = np.arange(len(old))
+        self._row[self._id[:n][self._id[:n] >= 0]] = -1
+        self._row[self._id[old]] = np.arange(len(old))
+        self._resize(max(1024, 2 * len(old)), old)
+        self._rows = self._kept = len(old)
+        self._max_id = int(self._id[len(old) - 1]) if len(old) else -1
+        self._unordered = False
+        self.compactions += 1
+        for h, guests in enumerate(self.lists):
+            if guests:
+                self.lists[h] = array("q", new_of[np.frombuffer(guests, dtype=np.int64)].tobytes())
+        self._flat = new_of[self._flat]  # (a row dropped since was taken off a list that changed: flattened again)
+        self._tracked = np.sort(new_of[self._tracked])
+        self._reported = new_of[self._reported]
+        self.ghosts = [(int(new_of[r]), h) for r, h in self.ghosts]
+
+    def set_costs(self, vs: int | np.ndarray, vm_mips: float | np.ndarray, scale: float | np.ndarray) -> None:
+        """Guests ``vs`` now request ``vm_mips`` in full with overhead scale ``scale`` (they depend on the host)."""
+        self._catalogue["vm_mips"][vs], self._catalogue["scale"][vs] = vm_mips, scale
+        if self._compacted():
+            rows = self._row[vs]
+            self.vm_mips[rows], self.scale[rows] = vm_mips, scale
+
+    def guest_request(self, v: int) -> tuple[float, float]:
+        """Guest ``v``'s full request with overhead (MIPS) and its memory booking (MiB), from the catalogue."""
+        cat = self._catalogue
+        return float(cat["vm_mips"][v] * cat["scale"][v]), float(cat["book_mem"][v])
+
     # ------------------------------------------------------------------------------ observations
 
     def observe(self, guest_ids: np.ndarray, util: np.ndarray, req: np.ndarray, util_mips: np.ndarray) -> None:
         """One interval's report: the resident guests (ascending ids, as a report has them), their utilization
         and request now, each host's CPU in use. Each guest's history gains a sample (utilization x its
         overhead scale)."""
-        guest_ids = np.asarray(guest_ids, dtype=np.int64)
+        if self._unordered or (self._rows >= self.compact_from and self._rows > self.compact_growth * self._kept):
+            self._compact()
+        rows = self._row[np.asarray(guest_ids, dtype=np.int64)]  # (ascending, as the ids)
         # only the rows with a sample in the window change (the others hold zeros and stay so)
         self._tracked = kernels.observe(
-            self.hist, self.hist_len, self._nonzero, HISTORY, self._tracked, self._reported, guest_ids, util,
+            self.hist, self.hist_len, self._nonzero, HISTORY, self._tracked, self._reported, rows, util,
             self.scale, req, self.req, self.vm_mips, self._rec,
         )  # fmt: skip
-        self._reported = guest_ids
+        self._reported = rows
         self.n_hist = min(self.n_hist + 1, HISTORY)
         self._observed += 1
         self.util_mips = util_mips
@@ -160,36 +271,39 @@ class Consolidator:
 
     def add(self, v: int, host: int) -> None:
         """Guest ``v`` now runs on ``host`` (placed by the controller, which also sets its ``vm_mips`` and
-        ``scale`` there when they depend on the host)."""
-        self.lists[host].append(v)
+        ``scale`` there when they depend on the host: :meth:`set_costs`)."""
+        r = self.row(v)
+        self.lists[host].append(r)
         self._changed.add(host)
-        self.host_of[v] = host
+        self.host_of[r] = host
 
     def remove(self, v: int) -> list[int]:
         """Guest ``v`` leaves the data centre (finished or departed); returns every host it was on."""
-        hosts = [int(self.host_of[v])]
-        if self.mig_to[v] >= 0:
-            hosts.append(int(self.mig_to[v]))
-        hosts += [gh for gv, gh in self.ghosts if gv == v]
-        self.ghosts = [g for g in self.ghosts if g[0] != v]
+        r = self.row(v)
+        hosts = [int(self.host_of[r])]
+        if self.mig_to[r] >= 0:
+            hosts.append(int(self.mig_to[r]))
+        hosts += [gh for gv, gh in self.ghosts if gv == r]
+        self.ghosts = [g for g in self.ghosts if g[0] != r]
         for h in hosts:
-            self.lists[h].remove(v)
+            self.lists[h].remove(r)
         self._changed.update(hosts)
-        self.host_of[v], self.mig_to[v] = -1, -1
+        self.host_of[r], self.mig_to[r] = -1, -1
         return hosts
 
     def complete(self, vs: list[int]) -> None:
         """Migrations end: each guest of ``vs`` leaves its source (and any first target) and runs on its target,
         at the end of the target's list (in the order of ``vs``)."""
-        at = np.array(vs, dtype=np.int64)
+        at = self._row[np.array(vs, dtype=np.int64)]
+        rows = at.tolist()
         src, dst = self.host_of[at], self.mig_to[at]
         lists = self.lists
-        for v, s, d in zip(vs, src.tolist(), dst.tolist(), strict=True):
-            lists[s].remove(v)
-            lists[d].remove(v)
-            lists[d].append(v)
+        for r, s, d in zip(rows, src.tolist(), dst.tolist(), strict=True):
+            lists[s].remove(r)
+            lists[d].remove(r)
+            lists[d].append(r)
         if self.ghosts:
-            done, kept = set(vs), []
+            done, kept = set(rows), []
             for gv, gh in self.ghosts:
                 if gv in done:
                     lists[gh].remove(gv)
@@ -263,6 +377,7 @@ class Consolidator:
         instantiated it requests its full MIPS and must find its booking free; a migrating guest requests
         its current MIPS and must find its booking free only with ``book_migrations``. The search runs over
         the eligible hosts of ``index``, or scans every host not ``excluded`` (nor down)."""
+        v = self.row(v)
         r = self.vm_mips[v] * self.scale[v] if instantiating else self.req[v]
         type_ok = self._all_types if self.compatible is None else self.compatible[v]
         book = instantiating or self.cfg.book_migrations
@@ -281,6 +396,7 @@ class Consolidator:
 
     def first_fit(self, v: int) -> int:
         """The first host with room for the guest's full request and booking (CloudSim's NPA and DVFS)."""
+        v = self.row(v)
         r = self.vm_mips[v] * self.scale[v]
         avail = np.where(self.total < self.S, 0.0, self.total - self.S)
         ok = (
@@ -302,11 +418,12 @@ class Consolidator:
         self.free_mem, self.free_cpu = free_mem, free_cpu
         target = self.find_host(v, np.zeros(self.H, dtype=bool), instantiating=True) if best_fit else self.first_fit(v)
         if target >= 0:
-            full = min(self.vm_mips[v] * self.scale[v], self.pe_mips[target])
+            r = self.row(v)
+            full = min(self.vm_mips[r] * self.scale[r], self.pe_mips[target])
             self.S[target] += full
             self.A[target] = self.S[target] if self.S[target] <= self.total[target] else self.total[target]
             self.busy[target] = True
-            self.free_bw[target] -= self.book_bw[v]
+            self.free_bw[target] -= self.book_bw[r]
         return target
 
     # ------------------------------------------------------------------------------ selection
@@ -416,7 +533,7 @@ class Consolidator:
             self.HH, self.HL, self.busy, self._stale, index._set_args, index._find_args,
         )  # fmt: skip
         moves += [(v, t) for v, t in found.tolist()]
-        return moves
+        return [(int(self._id[r]), t) for r, t in moves]  # (the guests' ids)
 
     def _destinations(
         self, order: np.ndarray, over_mask: np.ndarray, switched_off: np.ndarray
@@ -470,6 +587,7 @@ class Consolidator:
     def start(self, v: int, target: int) -> int:
         """Record that guest ``v`` starts migrating to ``target``; returns the first target it passes
         through when it was already moved in this step (-1 otherwise)."""
+        v = self.row(v)
         first = int(self.mig_to[v])
         if first >= 0:
             self.ghosts.append((v, first))
