@@ -349,6 +349,13 @@ def _refused(node: np.ndarray, n: int, kind: int, param: float, lr_vm: float, vm
 
 
 @njit(cache=True, nogil=True, inline="always")
+def _node_books(node: np.ndarray, n: int, vm_ram: float, vm_bw: float, vm_cpu: float) -> bool:
+    """Whether a host below node ``n`` may have the guest's bookings free (:func:`_books` of the node's most
+    free memory, bandwidth and CPU, each of some host below it): when not, none has."""
+    return not (-node[n, _MEM] < vm_ram or -node[n, _BW] < vm_bw or -node[n, _CPU] < vm_cpu)
+
+
+@njit(cache=True, nogil=True, inline="always")
 def _clear(node: np.ndarray, n: int) -> None:
     """Row ``n`` of ``node`` holds no host: no room, and every other value +inf."""
     for f in range(_NODE):
@@ -620,8 +627,8 @@ def find_host_indexed(
         if det_kind >= 0 and _refused(node, o + 1, det_kind, det_param, vm_pred * vm_mips / total[h0], vm_full,
                                       r / total[h0]):  # fmt: skip
             continue
-        if check_book and (-node[o + 1, _MEM] < vm_ram or -node[o + 1, _BW] < vm_bw or -node[o + 1, _CPU] < vm_cpu):
-            continue  # no host of the bucket has the booking free
+        if check_book and not _node_books(node, o + 1, vm_ram, vm_bw, vm_cpu):
+            continue
         lb = node[o + 1, _AMIN] + _rise(node[o + 1, _ULO], -node[o + 1, _UHI], r / total[h0], ptab[h0])
         heap = _heap_push(hk, hs, hn, heap, power_key(lb), int(node[o + 1, _MINID]), b << 32 | 1)
     while heap > 0:
@@ -646,8 +653,7 @@ def find_host_indexed(
                 continue
             if det_kind >= 0 and _refused(node, o + child, det_kind, det_param, lr_vm, vm_full, d):
                 continue
-            if check_book and (-node[o + child, _MEM] < vm_ram or -node[o + child, _BW] < vm_bw
-                               or -node[o + child, _CPU] < vm_cpu):  # fmt: skip
+            if check_book and not _node_books(node, o + child, vm_ram, vm_bw, vm_cpu):
                 continue
             if child >= m:  # a host, which can take the request (entries of overflow hosts are below -_OVERFLOW)
                 h = slot_host[bstart[b] + child - m]
