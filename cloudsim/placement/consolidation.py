@@ -220,13 +220,14 @@ class Consolidator:
             keep[r] = True
         old = np.flatnonzero(keep)
         old = old[np.argsort(self._id[old], kind="stable")]
-        new_of = np.full(n + 1, -1, dtype=np.int64)  # (index -1: -1)
-        new_of[old] = np.arange(len(old))
-        self._row[self._id[:n][self._id[:n] >= 0]] = -1
-        self._row[self._id[old]] = np.arange(len(old))
-        self._resize(max(1024, 2 * len(old)), old)
-        self._rows = self._kept = len(old)
-        self._max_id = int(self._id[len(old) - 1]) if len(old) else -1
+        k = len(old)
+        new_of = np.full(n, -1, dtype=np.int64)
+        new_of[old] = np.arange(k)
+        self._row[self._id[:n]] = -1  # (every row given out has its guest)
+        self._resize(max(1024, 2 * k), old)
+        self._row[self._id[:k]] = np.arange(k)
+        self._rows = self._kept = k
+        self._max_id = int(self._id[k - 1]) if k else -1
         self._unordered = False
         self.compactions += 1
         for h, guests in enumerate(self.lists):
