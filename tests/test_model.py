@@ -301,6 +301,75 @@ def test_the_compiled_allocation_is_the_numpy_one_bit_for_bit(cloudsim):
         assert rows < 400 or over.any()
 
 
+def test_a_tick_settled_ahead_and_redone_on_the_hosts_that_changed_is_the_whole_settle_bit_for_bit():
+    """The allocation, report sums and resident guests by id of rows settled ahead (before the commands of the
+    interval), then redone on the hosts whose rows changed since (their rows found from the rows by host made
+    before, and the rows added after them), equal the whole computation on the rows as they are now: roles
+    changed and rows removed (DEAD) on some hosts, rows added on others, on the end of the rows."""
+    from cloudsim.model.shard import (
+        _ALLOCATED,
+        DEAD,
+        INCOMING,
+        N_MODES,
+        OUTGOING,
+        RESIDENT,
+        SUPERSEDED,
+        _allocate_redo,
+        _allocate_rows,
+        _redo_rows,
+        _report_redo,
+        _report_sums,
+        _resident_by_id,
+        _resident_redo,
+        _rows_by_host,
+    )  # fmt: skip
+
+    rng = np.random.default_rng(5)
+    for rows, n, added in ((0, 3, 4), (30, 4, 0), (400, 30, 25), (6000, 300, 500)):
+        size = rows + added
+        host = rng.integers(0, n, size)
+        role = rng.choice([RESIDENT, RESIDENT, RESIDENT, OUTGOING, INCOMING, SUPERSEDED, DEAD], size)
+        gid = rng.permutation(5 * size)[:size]
+        cpu, c = rng.choice([1000.0, 2500.0, 4000.0], size), rng.choice([0.0, 0.02, 0.15], size)
+        mode, mem = rng.integers(0, N_MODES, size), rng.uniform(0, 9000, size)
+        util = rng.uniform(0, 1, size) * (rng.random(size) < 0.9)
+        pe, total = rng.choice([1860.0, 2660.0], n), rng.choice([3720.0, 10640.0, 20000.0], n)
+        before = slice(0, rows)
+        ahead = _allocate_rows(host[before], role[before], cpu[before], c[before], util[before], pe, total, 0.1, 0.9,
+                               False, n)  # fmt: skip
+        al = dict(zip(_ALLOCATED, ahead, strict=True))
+        sums = _report_sums(host[before], role[before], mode[before], al["resident"], al["req"], al["alloc"],
+                            c[before], mem[before], n, N_MODES)  # fmt: skip
+        keys, kept_util, kept_req, _ = _resident_by_id(gid[before], al["resident"], util[before], al["req"],
+                                                       np.full(0, -1, dtype=np.int64))  # fmt: skip
+        by_id = np.argsort(gid[before])
+        was_on = host[by_id[np.searchsorted(gid[before], keys, sorter=by_id)]]  # each guest's host, by id
+        by_host = _rows_by_host(host[before], n)
+        # the interval: some hosts' rows change role or are removed, and rows come on others (on the end)
+        redo = rng.random(n) < 0.3
+        redo[host[rows:]] = True
+        changed = redo[host[:rows]] & (rng.random(rows) < 0.5)
+        role[:rows][changed] = rng.choice([RESIDENT, OUTGOING, INCOMING, DEAD], int(changed.sum()))
+        hosts = np.flatnonzero(redo)
+        redone = _redo_rows(redo, hosts, *by_host, host)
+        grown = {k: np.concatenate((v, np.empty(added, dtype=v.dtype))) if k in ("req", "alloc", "resident", "out")
+                 else v for k, v in al.items()}  # fmt: skip
+        _allocate_redo(host, role, cpu, c, util, pe, total, 0.1, 0.9, False, hosts, redone,
+                       *(grown[k] for k in _ALLOCATED))  # fmt: skip
+        whole = _allocate_rows(host, role, cpu, c, util, pe, total, 0.1, 0.9, False, n)
+        for k, w in zip(_ALLOCATED, whole, strict=True):
+            assert np.array_equal(grown[k], w), k
+        res = grown["resident"]
+        _report_redo(host, role, mode, res, grown["req"], grown["alloc"], c, mem, hosts, redone, *sums)
+        for g, w in zip(sums, _report_sums(host, role, mode, res, grown["req"], grown["alloc"], c, mem, n, N_MODES),
+                        strict=True):  # fmt: skip
+            assert g.dtype == w.dtype and np.array_equal(g, w)
+        got = _resident_redo(keys, was_on, kept_util, kept_req, redo, redone, gid, res, util, grown["req"])
+        want = _resident_by_id(gid, res, util, grown["req"], np.full(0, -1, dtype=np.int64))[:3]
+        for g, w in zip(got, want, strict=True):
+            assert np.array_equal(g, w)
+
+
 def _edits_by_the_rules(rows: list[list[float]], commands: list, first: int) -> list[list[float]]:
     """The rows after one event's commands, by the rules the compiled edits follow (written out plainly):
     places are appended after the batch in command order, a place the batch later removes or marks is

@@ -340,6 +340,52 @@ def test_a_large_shard_works_beside_the_controller_with_the_same_results(monkeyp
     assert rows["at the tick"] < drawn_in_turn["at the tick"] - rows["beside"] // 2
 
 
+SETTLED_AHEAD_RUNS = {
+    # guests come and go, migrations last hours (guests depart, and move again, while migrating), hosts fail
+    # (their guests leave and are placed again) and come back
+    "failures": ("consolidation-demo", ["duration=8h", "consolidation.host_bandwidth_gbps=0.05", "faults.mtbf=6h",
+                                        "faults.mttr=1h"]),
+    "ghosts": ("consolidation-demo", ["duration=1d", "consolidation.host_bandwidth_gbps=0.005",
+                                      "consolidation.retarget=true"]),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("case", list(SETTLED_AHEAD_RUNS))
+def test_a_tick_settled_ahead_gives_the_reports_of_the_tick_settled_whole(case, monkeypatch):
+    """From BESIDE_ROWS rows (here from any), a shard settles its next tick ahead, beside the controller, and
+    at the tick settles again only the hosts whose rows changed since (HostShard._settle_ahead): every tick's
+    report, host by host and guest by guest, is the one of a run that settles every tick whole."""
+    from cloudsim.model import shard
+
+    name, overrides = SETTLED_AHEAD_RUNS[case]
+    sc, _ = load_scenario(name, overrides)
+    allocate = shard.HostShard._allocate
+    redone: list[tuple[int, int]] = []  # (hosts redone, hosts) of each allocation from a tick settled ahead
+
+    def counted(self, t):
+        al = allocate(self, t)
+        if self._from is not None:
+            redone.append((len(self._from[2]), self.n))
+        return al
+
+    monkeypatch.setattr(shard.HostShard, "_allocate", counted)
+    runs, reports = {}, {}
+    for ahead in (False, True):
+        monkeypatch.setattr(shard, "BESIDE_ROWS", 0 if ahead else 1 << 40)
+        sim = Simulation(sc, LocalBackend())
+        seen: list[dict] = []
+        sim.tick_hooks.append(lambda t, r, seen=seen: seen.append({k: np.copy(v) for k, v in vars(r).items()}))
+        runs[ahead], reports[ahead] = sim.run(), seen
+    assert runs[True]["migrations"] > 0 and same_run_json(runs[True]) == same_run_json(runs[False])
+    assert len(reports[True]) == len(reports[False]) > 20
+    for got, want in zip(reports[True], reports[False], strict=True):
+        for k, v in want.items():
+            assert np.array_equal(got[k], v), k
+    # most ticks came from a tick settled ahead, and redid some of the hosts only
+    ticks = len(reports[True])
+    assert len(redone) > ticks // 2 and sum(r for r, _ in redone) < sum(n for _, n in redone)
+
+
 def test_bench_sim_fits_how_time_grows_with_hosts(tmp_path, capsys):
     """Several --hosts: one row each, as many guests per host as the first, and the exponent between sizes."""
     from cloudsim.bench import growth, overall_growth

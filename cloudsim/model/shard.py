@@ -794,13 +794,31 @@ def _report_sums(
     that does not count adds 0): resident and incoming rows; what resident guests ask and get without
     overhead; per mode, the overhead and what they get; the booked memory of every row (a :data:`DEAD` row is
     none of these)."""
-    guests, incoming = np.zeros(n, dtype=np.int64), np.zeros(n, dtype=np.int64)
-    demand, delivered, booked = np.zeros(n), np.zeros(n), np.zeros(n)
-    over_m, deliv_m = np.zeros((n, modes)), np.zeros((n, modes))
-    for i in range(host.shape[0]):
+    out = (np.zeros(n, dtype=np.int64), np.zeros(n, dtype=np.int64), np.zeros(n), np.zeros(n),
+           np.zeros((n, modes)), np.zeros((n, modes)), np.zeros(n))  # fmt: skip
+    _report_redo(host, role, mode, res, req, alloc, c, mem, None, None, *out)
+    return out
+
+
+@njit(cache=True, nogil=True)
+def _report_redo(
+    host: np.ndarray, role: np.ndarray, mode: np.ndarray, res: np.ndarray, req: np.ndarray, alloc: np.ndarray,
+    c: np.ndarray, mem: np.ndarray, hosts: np.ndarray | None, rows: np.ndarray | None, guests: np.ndarray, incoming: np.ndarray,
+    demand: np.ndarray, delivered: np.ndarray, over_m: np.ndarray, deliv_m: np.ndarray, booked: np.ndarray,
+) -> None:  # fmt: skip
+    """:func:`_report_sums` of the rows ``rows`` (each host's in row order), all those on the hosts ``hosts``,
+    written over those hosts' sums, which start from 0 (the other hosts' stay as they are: a tick settled
+    ahead, :class:`_Ahead`); ``None`` and ``None``: every row, into sums that are all 0."""
+    if hosts is not None:
+        for h in hosts:
+            guests[h], incoming[h], demand[h], delivered[h], booked[h] = 0, 0, 0.0, 0.0, 0.0
+            over_m[h, :] = 0.0
+            deliv_m[h, :] = 0.0
+    for x in range(host.shape[0] if rows is None else rows.shape[0]):
+        i = x if rows is None else rows[x]  # (None: compiled apart, as a loop over every row)
+        h = host[i]
         if role[i] == DEAD:
             continue
-        h = host[i]
         if res[i]:
             guests[h] += 1
         else:
@@ -811,7 +829,6 @@ def _report_sums(
         over_m[h, mode[i]] += alloc[i] * c[i] if res[i] else 0.0
         deliv_m[h, mode[i]] += d
         booked[h] += mem[i]
-    return guests, incoming, demand, delivered, over_m, deliv_m, booked
 
 
 @njit(cache=True, nogil=True)
@@ -827,39 +844,56 @@ def _allocate_rows(
     bits. A :data:`DEAD` row requests and gets 0, is neither resident nor migrating out, and gives its host no
     row (adding 0 changes no sum)."""
     rows = host.shape[0]
-    req, asked, alloc = np.empty(rows), np.empty(rows), np.empty(rows)
-    resident, out = np.empty(rows, dtype=np.bool_), np.empty(rows, dtype=np.bool_)
-    s = np.zeros(n)
-    for i in range(rows):
+    out = (np.empty(rows), np.empty(rows), np.empty(rows, dtype=np.bool_), np.empty(rows, dtype=np.bool_),
+           np.zeros(n), np.zeros(n), np.zeros(n), np.zeros(n), np.zeros(n), np.zeros(n, dtype=np.bool_))  # fmt: skip
+    _allocate_redo(host, role, cpu, c, util, pe_mips, total, tshare, sshare, cloudsim, None, None, *out)
+    return out
+
+
+@njit(cache=True, nogil=True)
+def _allocate_redo(
+    host: np.ndarray, role: np.ndarray, cpu: np.ndarray, c: np.ndarray, util: np.ndarray, pe_mips: np.ndarray,
+    total: np.ndarray, tshare: float, sshare: float, cloudsim: bool, hosts: np.ndarray | None, rows: np.ndarray | None,
+    req: np.ndarray, alloc: np.ndarray, resident: np.ndarray, out: np.ndarray, used: np.ndarray,
+    requested: np.ndarray, res_req: np.ndarray, res_alloc: np.ndarray, loss: np.ndarray, has: np.ndarray,
+) -> None:  # fmt: skip
+    """:func:`_allocate_rows` of the rows ``rows`` (each host's in row order), all those on the hosts
+    ``hosts``, written over theirs in the arrays given, those hosts' sums from 0 (the other rows and hosts stay
+    as they are: a tick settled ahead, :class:`_Ahead`); ``None`` and ``None``: every row, into sums that are
+    all 0."""
+    s = np.zeros(used.shape[0])
+    if hosts is not None:
+        for h in hosts:
+            used[h], requested[h], res_req[h], res_alloc[h], loss[h], has[h] = 0.0, 0.0, 0.0, 0.0, 0.0, False
+    m = host.shape[0] if rows is None else rows.shape[0]
+    for x in range(m):
+        i = x if rows is None else rows[x]  # (None: compiled apart, as a loop over every row)
         r = util[i] * cpu[i] / (1.0 - c[i]) if role[i] != DEAD else 0.0
         req[i] = r
         a = min(r, pe_mips[host[i]]) if cloudsim else r
-        asked[i] = a
         resident[i] = role[i] < INCOMING
         out[i] = role[i] == OUTGOING
         s[host[i]] += _share(a, role[i], tshare)
-    used, requested, res_req, res_alloc, loss = np.zeros(n), np.zeros(n), np.zeros(n), np.zeros(n), np.zeros(n)
-    has = np.zeros(n, dtype=np.bool_)
-    for i in range(rows):
+    for x in range(m):
+        i = x if rows is None else rows[x]
         h = host[i]
+        r = req[i]
+        a = min(r, pe_mips[h]) if cloudsim else r  # (what it asked for, as above)
         over = s[h] > total[h]
         f = total[h] / (s[h] if s[h] > 0 else 1.0) if over else 1.0
         if cloudsim and over:  # CloudSim floors the scaled MIPS
-            a = asked[i]
-            x = np.floor(a * f * sshare) if out[i] else np.floor(_share(a, role[i], tshare) * f)
+            got = np.floor(a * f * sshare) if out[i] else np.floor(_share(a, role[i], tshare) * f)
         else:  # (f is 1 on a host that is not overloaded)
-            x = _scaled(asked[i], role[i], f, tshare, sshare)
-        alloc[i] = x
-        used[h] += _counted(x, role[i], sshare)
+            got = _scaled(a, role[i], f, tshare, sshare)
+        alloc[i] = got
+        used[h] += _counted(got, role[i], sshare)
         if role[i] == DEAD:
             continue
-        r = req[i]
         requested[h] += r
         res_req[h] += r if resident[i] else 0.0
-        res_alloc[h] += x if resident[i] else 0.0
-        loss[h] += r - x if out[i] and x < r else 0.0
+        res_alloc[h] += got if resident[i] else 0.0
+        loss[h] += r - got if out[i] and got < r else 0.0
         has[h] = True
-    return req, alloc, resident, out, used, requested, res_req, res_alloc, loss, has
 
 
 @njit(cache=True, nogil=True)
@@ -908,9 +942,27 @@ def _keep_rows(keep: np.ndarray, draws: bool, gid: np.ndarray, host: np.ndarray,
 def _resident_by_id(gid: np.ndarray, res: np.ndarray, util: np.ndarray, req: np.ndarray,
                     at: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:  # fmt: skip
     """The resident rows' guest ids (distinct, >= 0), utilizations and requests, by ascending id, and the
-    scratch ``at`` after (all -1, grown when it was short). When the ids span at most four times the rows,
-    each row is placed at its id in ``at`` and the span read in order; else a radix sort of the ids, 11 bits a
-    pass (the span of a long run's ids grows, the rows do not)."""
+    scratch ``at`` after (:func:`_resident_order`)."""
+    keys, rows, at = _resident_order(gid, res, at)
+    u, r = _gather(rows, util, req)
+    return keys, u, r, at
+
+
+@njit(cache=True, nogil=True)
+def _gather(rows: np.ndarray, util: np.ndarray, req: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    u, r = np.empty(rows.shape[0]), np.empty(rows.shape[0])
+    for x in range(rows.shape[0]):
+        u[x], r[x] = util[rows[x]], req[rows[x]]
+    return u, r
+
+
+@njit(cache=True, nogil=True)
+def _resident_order(gid: np.ndarray, res: np.ndarray,
+                    at: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # fmt: skip
+    """The resident rows' guest ids (distinct, >= 0) by ascending id, their rows, and the scratch ``at`` after
+    (all -1, grown when it was short). When the ids span at most four times the rows, each row is placed at
+    its id in ``at`` and the span read in order; else a radix sort of the ids, 11 bits a pass (the span of a
+    long run's ids grows, the rows do not)."""
     n, lo, top = 0, 0, 0
     for i in range(gid.shape[0]):
         if res[i]:
@@ -952,17 +1004,98 @@ def _resident_by_id(gid: np.ndarray, res: np.ndarray, util: np.ndarray, req: np.
                 count[d] += 1
             keys, k2, rows, r2 = k2, keys, r2, rows
             shift += 11
-    u, r = np.empty(n), np.empty(n)
-    for x in range(n):
-        u[x], r[x] = util[rows[x]], req[rows[x]]
-    return keys, u, r, at
+    return keys, rows, at
+
+
+@njit(cache=True, nogil=True)
+def _redo_rows(redo: np.ndarray, hosts: np.ndarray, by_start: np.ndarray, by_rows: np.ndarray,
+               host: np.ndarray) -> np.ndarray:  # fmt: skip
+    """Every row on the hosts ``hosts`` (``redo`` as a mask), each host's in row order: from the rows by host
+    (:func:`_rows_by_host`) of the rows there were when it was made, then the rows added since."""
+    count = 0
+    for h in hosts:
+        count += by_start[h + 1] - by_start[h]
+    for i in range(by_rows.shape[0], host.shape[0]):
+        count += 1 if redo[host[i]] else 0
+    out = np.empty(count, dtype=np.int64)
+    k = 0
+    for h in hosts:
+        for x in range(by_start[h], by_start[h + 1]):
+            out[k] = by_rows[x]
+            k += 1
+    for i in range(by_rows.shape[0], host.shape[0]):
+        if redo[host[i]]:
+            out[k] = i
+            k += 1
+    return out
+
+
+@njit(cache=True, nogil=True)
+def _resident_redo(
+    keys: np.ndarray, was_on: np.ndarray, kept_util: np.ndarray, kept_req: np.ndarray, redo: np.ndarray,
+    rows: np.ndarray, gid: np.ndarray, res: np.ndarray, util: np.ndarray, req: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # fmt: skip
+    """:func:`_resident_by_id` of the rows now, from a tick settled ahead (its resident guests ``keys`` by id,
+    each one's host then ``was_on``, utilization and request), whose hosts but ``redo`` kept their rows: its
+    guests on the other hosts, and those of the rows ``rows`` (every row on the hosts ``redo``) resident now,
+    merged by id."""
+    m = 0
+    for i in rows:
+        m += 1 if res[i] else 0
+    new_keys, new_rows = np.empty(m, dtype=np.int64), np.empty(m, dtype=np.int64)
+    m = 0
+    for i in rows:
+        if res[i]:
+            new_keys[m], new_rows[m] = gid[i], i
+            m += 1
+    order = np.argsort(new_keys)
+    size = keys.shape[0] + m
+    out_keys, out_util, out_req = np.empty(size, dtype=np.int64), np.empty(size), np.empty(size)
+    k = j = 0
+    for e in range(keys.shape[0]):
+        if redo[was_on[e]]:
+            continue
+        while j < m and new_keys[order[j]] < keys[e]:
+            i = new_rows[order[j]]
+            out_keys[k], out_util[k], out_req[k] = gid[i], util[i], req[i]
+            k, j = k + 1, j + 1
+        out_keys[k], out_util[k], out_req[k] = keys[e], kept_util[e], kept_req[e]
+        k += 1
+    while j < m:
+        i = new_rows[order[j]]
+        out_keys[k], out_util[k], out_req[k] = gid[i], util[i], req[i]
+        k, j = k + 1, j + 1
+    return out_keys[:k], out_util[:k], out_req[:k]
 
 
 _NO_TRACE = np.zeros((0, 0))  # the trace of a shard given none
 #: what :func:`_allocate_rows` returns, by name (:meth:`HostShard._allocate`)
 _ALLOCATED = ("req", "alloc", "resident", "out", "used", "requested", "res_req", "res_alloc", "loss", "has")
+_PER_ROW = {"req", "alloc", "resident", "out"}  # (the others are per host)
 _FIELDS = ("gid", "host", "mode", "cpu", "c", "mem", "kind", "p1", "p2", "role", "end")
 _INT_FIELDS = {"gid", "host", "mode", "kind", "role"}
+
+
+@dataclass
+class _Ahead:
+    """A tick settled ahead (:meth:`HostShard.draw_ahead`): its allocation (:func:`_allocate_rows`) and report
+    sums (:func:`_report_sums`) of the ``rows`` there were (the rows' arrays with room for more after them),
+    and its resident guests by id (``keys``, each
+    one's host ``was_on``, utilization and request: :func:`_resident_by_id`). At the tick only the hosts whose rows changed
+    since are settled again: those the commands since name and the ``moving`` ones (with a migration under
+    way, which may end before the tick). The other hosts' rows are where they were (rows are appended, and
+    a cut, ``cuts``, discards this) with the same draws, so their figures are the same."""
+
+    tick: int
+    cuts: int
+    rows: int
+    alloc: dict[str, np.ndarray]
+    sums: tuple[np.ndarray, ...]
+    keys: np.ndarray
+    was_on: np.ndarray
+    util: np.ndarray
+    req: np.ndarray
+    moving: np.ndarray
 
 
 class HostShard:
@@ -1005,7 +1138,12 @@ class HostShard:
         self._buf: dict[str, np.ndarray] | None = None  # the buffers the columns (and draws) are views of
         self._slot = np.full(self.n, -1, dtype=np.int64)  # scratch of _fair_events, all -1 between calls
         self._by_host: tuple[np.ndarray, np.ndarray] | None = None  # _rows_by_host; None once rows are cut
-        self._at: np.ndarray | None = None  # scratch of _resident_by_id, all -1 between calls
+        self._at: np.ndarray | None = None  # scratch of _resident_order, all -1 between calls
+        self._cuts = 0  # the cuts of rows so far (_keep)
+        self._next: _Ahead | None = None  # the next tick settled ahead, beside (draw_ahead)
+        # the tick settled ahead the allocation came from, the hosts redone (a mask, their indices) and their rows
+        self._from: tuple[_Ahead, np.ndarray, np.ndarray, np.ndarray] | None = None
+        self._touched = np.zeros(n, dtype=bool)  # the hosts the commands named since the tick was settled ahead
         self._settle(0.0, remove_idle=False)
 
     def save(self) -> bytes:
@@ -1018,6 +1156,7 @@ class HostShard:
         # the columns travel on their own; their buffers, the rows by host, the draws ahead and a scratch are
         # made again
         state["_buf"], state["_by_host"], state["_at"], state["_ahead"] = None, None, None, None
+        state["_next"], state["_from"] = None, None  # (the restored shard settles its next tick whole)
         return pickle.dumps(state, protocol=pickle.HIGHEST_PROTOCOL)
 
     @classmethod
@@ -1061,6 +1200,7 @@ class HostShard:
         """Keep the rows ``keep`` (a mask), in order; in place in the buffers (:func:`_keep_rows`), which keep
         their room."""
         self._by_host = None  # rows were cut: the rows by host are made again
+        self._cuts += 1  # (and a tick settled ahead is not used)
         if self._ahead is not None:  # the draws ahead follow their rows
             tick, drawn = self._ahead
             self._ahead = (tick, drawn[keep[: len(drawn)]])
@@ -1094,6 +1234,7 @@ class HostShard:
         if self._draw_tick != self.tick:
             self._draw = self._draws(self._a)
             self._draw_tick = self.tick
+        self._touched[cmds[:, 2].astype(np.int64) - self._first] = True
         buf, draws, n = self._room(cmds)
         trace = self.trace if self.trace is not None else _NO_TRACE
         sp, d = self.spec, self.dyn
@@ -1216,6 +1357,33 @@ class HostShard:
         the tick and its row's guest and distribution. (A row removed since keeps its guest's draw where
         the tick would draw guest -1's: a removed row requests nothing, whatever its draw.)"""
         self._ahead = (tick, self._draws_at(tick, self._a))
+        self._settle_ahead(tick)
+
+    def _settle_ahead(self, tick: int) -> None:
+        """With the draws ahead, the tick's allocation and report as far as the rows there are now give them
+        (:class:`_Ahead`): the fair model, and no row following a trace (whose utilization is read at the
+        tick's time)."""
+        a, self._next = self._a, None
+        self._touched[:] = False
+        if self.dyn.cloudsim or (a["kind"] == DIST_TRACE).any():
+            return
+        host, role, draws = a["host"], a["role"], self._ahead[1]  # type: ignore[index]
+        sp, d, n = self.spec, self.dyn, len(host)
+        # the rows' arrays with the room the columns have: the rows added by the tick take it (no copy)
+        room = max(n, len(self._buf["gid"]) if self._buf is not None else 0)
+        al = {k: np.empty(room, dtype=bool if k in ("resident", "out") else float) for k in _PER_ROW}
+        al |= {k: np.zeros(self.n, dtype=bool if k == "has" else float) for k in _ALLOCATED if k not in _PER_ROW}
+        _allocate_redo(host, role, a["cpu"], a["c"], draws, sp.pe_mips, sp.cpu_mips, d.target_share, d.source_share,
+                       False, None, None, *(al[k] for k in _ALLOCATED))  # fmt: skip
+        res = al["resident"][:n]
+        sums = _report_sums(host, role, a["mode"], res, al["req"][:n], al["alloc"][:n], a["c"], a["mem"], self.n,
+                            N_MODES)  # fmt: skip
+        at = self._at if self._at is not None else np.full(0, -1, dtype=np.int64)
+        keys, order, self._at = _resident_order(a["gid"], res, at)
+        util, req = _gather(order, draws, al["req"])
+        moving = np.zeros(self.n, dtype=bool)
+        moving[host[(role != RESIDENT) & (role != DEAD)]] = True
+        self._next = _Ahead(tick, self._cuts, n, al, sums, keys, host[order], util, req, moving)
 
     def ahead_now(self) -> None:
         """The next tick's draws (:meth:`draw_ahead`) now, unless they are drawn or being drawn: for a caller with
@@ -1263,14 +1431,28 @@ class HostShard:
         key = (t, self.tick, self._version)
         if key == self._alloc_key:
             return self._alloc
-        a = self._a
+        a, sp, d = self._a, self.spec, self.dyn
         util = self._utilization(a, t)
-        got = _allocate_rows(
-            a["host"], a["role"], a["cpu"], a["c"], util, self.spec.pe_mips, self.spec.cpu_mips,
-            self.dyn.target_share, self.dyn.source_share, self.dyn.cloudsim, self.n,
-        )  # fmt: skip
+        nxt, self._from = self._next, None
+        if nxt is not None and nxt.tick == self.tick and nxt.cuts == self._cuts:  # settled ahead: the rest
+            self._next = None
+            redo = nxt.moving | self._touched
+            hosts = np.flatnonzero(redo)
+            by_host = self._by_host if self._by_host is not None else self._rows_by_host()
+            rows = _redo_rows(redo, hosts, *by_host, a["host"])
+            n, room = len(a["gid"]), len(nxt.alloc["req"])
+            # the rows added since (on hosts redone) in the room after the rows, or in arrays grown
+            al = {k: (v[:n] if n <= room else np.concatenate((v, np.empty(n - room, dtype=v.dtype))))
+                  if k in _PER_ROW else v for k, v in nxt.alloc.items()}  # fmt: skip
+            _allocate_redo(a["host"], a["role"], a["cpu"], a["c"], util, sp.pe_mips, sp.cpu_mips, d.target_share,
+                           d.source_share, False, hosts, rows, *(al[k] for k in _ALLOCATED))  # fmt: skip
+            self._from = (nxt, redo, hosts, rows)
+        else:
+            got = _allocate_rows(a["host"], a["role"], a["cpu"], a["c"], util, sp.pe_mips, sp.cpu_mips,
+                                 d.target_share, d.source_share, d.cloudsim, self.n)  # fmt: skip
+            al = dict(zip(_ALLOCATED, got, strict=True))
         self._alloc_key = key
-        self._alloc = {"util": util, **dict(zip(_ALLOCATED, got, strict=True))}
+        self._alloc = {"util": util, **al}
         return self._alloc
 
     def _host_power(self, used: np.ndarray, on: np.ndarray) -> np.ndarray:
@@ -1358,14 +1540,23 @@ class HostShard:
         al = self._settled if self.dyn.cloudsim else self._allocate(t)
         a, n = self._a, self.n
         res = al["resident"]
-        at = self._at if self._at is not None else np.full(0, -1, dtype=np.int64)
-        sums = (a["host"], a["role"], a["mode"], res, al["req"], al["alloc"], a["c"], a["mem"], n, N_MODES)
-        # two passes over the rows that share only what they read: side by side on two threads when large
-        beside = _beside().submit(_report_sums, *sums) if len(res) >= BESIDE_ROWS else None
-        guest_ids, guest_util, guest_req, self._at = _resident_by_id(a["gid"], res, al["util"], al["req"], at)
-        guests, incoming, demand, delivered, over_m, deliv_m, mem = (
-            beside.result() if beside is not None else _report_sums(*sums)
-        )
+        rows = (a["host"], a["role"], a["mode"], res, al["req"], al["alloc"], a["c"], a["mem"])
+        if self._from is not None and al is self._alloc:  # settled ahead: the hosts redone, and the rest as it was
+            # (once: the arrays go to the caller; another report of the same allocation sums its rows afresh)
+            (nxt, redo, hosts, redone), self._from = self._from, None
+            _report_redo(*rows, hosts, redone, *nxt.sums)
+            guests, incoming, demand, delivered, over_m, deliv_m, mem = nxt.sums
+            guest_ids, guest_util, guest_req = _resident_redo(
+                nxt.keys, nxt.was_on, nxt.util, nxt.req, redo, redone, a["gid"], res, al["util"], al["req"]
+            )
+        else:
+            at = self._at if self._at is not None else np.full(0, -1, dtype=np.int64)
+            # two passes over the rows that share only what they read: side by side on two threads when large
+            beside = _beside().submit(_report_sums, *rows, n, N_MODES) if len(res) >= BESIDE_ROWS else None
+            guest_ids, guest_util, guest_req, self._at = _resident_by_id(a["gid"], res, al["util"], al["req"], at)
+            guests, incoming, demand, delivered, over_m, deliv_m, mem = (
+                beside.result() if beside is not None else _report_sums(*rows, n, N_MODES)
+            )
         return HostReport(
             t=t,
             host_ids=self.spec.host_ids,
