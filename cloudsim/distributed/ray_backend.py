@@ -403,9 +403,9 @@ class ShardActor:
         return getattr(self, method)(*args)
 
     def idle(self) -> None:
-        """Between calls, with the last result sent (:class:`_Server`): the next tick's draws
-        (:meth:`HostShard.ahead_now`), which the shard would make at the tick (below ``BESIDE_ROWS`` rows; from
-        there it starts them beside itself). The same draws either way."""
+        """Between calls, with the last result sent (:class:`_Server`): the next tick's draws and its settle as
+        far as the rows give it (:meth:`HostShard.ahead_now`), which the shard would make at the tick (below
+        ``BESIDE_ROWS`` rows; from there it starts them beside itself). The same figures either way."""
         self.shard.ahead_now()
 
     def apply_all(self, events: Events) -> None:

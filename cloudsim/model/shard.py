@@ -1078,13 +1078,13 @@ _INT_FIELDS = {"gid", "host", "mode", "kind", "role"}
 
 @dataclass
 class _Ahead:
-    """A tick settled ahead (:meth:`HostShard.draw_ahead`): its allocation (:func:`_allocate_rows`) and report
-    sums (:func:`_report_sums`) of the ``rows`` there were (the rows' arrays with room for more after them),
-    and its resident guests by id (``keys``, each
-    one's host ``was_on``, utilization and request: :func:`_resident_by_id`). At the tick only the hosts whose rows changed
-    since are settled again: those the commands since name and the ``moving`` ones (with a migration under
-    way, which may end before the tick). The other hosts' rows are where they were (rows are appended, and
-    a cut, ``cuts``, discards this) with the same draws, so their figures are the same."""
+    """A tick settled ahead (:meth:`HostShard.draw_ahead`): its allocation (:func:`_allocate_rows`; the rows'
+    arrays with room for more after the ``rows`` there were) and report sums (:func:`_report_sums`), and its
+    resident guests by id (``keys``, each one's host ``was_on``, utilization and request: :func:`_resident_by_id`).
+    At the tick only the hosts whose rows changed since are settled again: those the commands since name and
+    the ``moving`` ones (with a migration under way, which may end before the tick). The other hosts' rows are
+    where they were (rows are appended, and a cut, ``cuts``, discards this) with the same draws, so their
+    figures are the same."""
 
     tick: int
     cuts: int
@@ -1327,8 +1327,8 @@ class HostShard:
 
     def advance(self, t: float, tick: int, copy: bool = True) -> HostReport:
         """Integrate every host up to ``t``, take tick ``tick``'s utilizations, settle and report (``copy``: see
-        :meth:`report`). Then, with :data:`BESIDE_ROWS` rows or more, the next tick's draws start beside
-        (:meth:`draw_ahead`)."""
+        :meth:`report`). Then, with :data:`BESIDE_ROWS` rows or more, the next tick's draws and its settle start
+        beside (:meth:`draw_ahead`)."""
         self._drawn_ahead()
         self._integrate(t, np.arange(self.n))
         self.tick = tick
@@ -1355,7 +1355,8 @@ class HostShard:
         shard's next call waits for it. The rows keep their places until a cut, which the draws follow; the
         rows added since are drawn at the tick. The same draws as at the tick: each is a function of the seed,
         the tick and its row's guest and distribution. (A row removed since keeps its guest's draw where
-        the tick would draw guest -1's: a removed row requests nothing, whatever its draw.)"""
+        the tick would draw guest -1's: a removed row requests nothing, whatever its draw.) Then the tick settled
+        as far as these rows give it (:meth:`_settle_ahead`)."""
         self._ahead = (tick, self._draws_at(tick, self._a))
         self._settle_ahead(tick)
 
@@ -1541,7 +1542,7 @@ class HostShard:
         a, n = self._a, self.n
         res = al["resident"]
         rows = (a["host"], a["role"], a["mode"], res, al["req"], al["alloc"], a["c"], a["mem"])
-        if self._from is not None and al is self._alloc:  # settled ahead: the hosts redone, and the rest as it was
+        if self._from is not None:  # settled ahead: the hosts redone, and the rest as it was
             # (once: the arrays go to the caller; another report of the same allocation sums its rows afresh)
             (nxt, redo, hosts, redone), self._from = self._from, None
             _report_redo(*rows, hosts, redone, *nxt.sums)
