@@ -308,6 +308,7 @@ def test_a_tick_settled_ahead_and_redone_on_the_hosts_that_changed_is_the_whole_
     changed and rows removed (DEAD) on some hosts, rows added on others, on the end of the rows."""
     from cloudsim.model.shard import (
         _ALLOCATED,
+        _PER_ROW,
         DEAD,
         INCOMING,
         N_MODES,
@@ -352,8 +353,8 @@ def test_a_tick_settled_ahead_and_redone_on_the_hosts_that_changed_is_the_whole_
         role[:rows][changed] = rng.choice([RESIDENT, OUTGOING, INCOMING, DEAD], int(changed.sum()))
         hosts = np.flatnonzero(redo)
         redone = _redo_rows(redo, hosts, *by_host, host)
-        grown = {k: np.concatenate((v, np.empty(added, dtype=v.dtype))) if k in ("req", "alloc", "resident", "out")
-                 else v for k, v in al.items()}  # fmt: skip
+        grown = {k: np.concatenate((v, np.empty(added, dtype=v.dtype))) if k in _PER_ROW else v
+                 for k, v in al.items()}  # fmt: skip
         _allocate_redo(host, role, cpu, c, util, pe, total, 0.1, 0.9, False, hosts, redone,
                        *(grown[k] for k in _ALLOCATED))  # fmt: skip
         whole = _allocate_rows(host, role, cpu, c, util, pe, total, 0.1, 0.9, False, n)

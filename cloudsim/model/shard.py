@@ -834,7 +834,7 @@ def _report_redo(
 @njit(cache=True, nogil=True)
 def _allocate_rows(
     host: np.ndarray, role: np.ndarray, cpu: np.ndarray, c: np.ndarray, util: np.ndarray, pe_mips: np.ndarray,
-    total: np.ndarray, tshare: float, sshare: float, cloudsim: bool, n: int,
+    total: np.ndarray, tshare: float, sshare: float, cloudsim: bool, n: int, room: int = 0,
 ) -> tuple[np.ndarray, ...]:  # fmt: skip
     """:meth:`HostShard._allocate` of the rows, compiled: each row's request (host MIPS, overhead included)
     and allocation, whether it is resident and whether it migrates out; and each host's CPU in use (a migrating
@@ -842,8 +842,9 @@ def _allocate_rows(
     guests, requested but not allocated by guests migrating out, and whether it has rows. The same operations
     in the same order as the numpy (``np.bincount``) they replaced, the sums per host in row order: the same
     bits. A :data:`DEAD` row requests and gets 0, is neither resident nor migrating out, and gives its host no
-    row (adding 0 changes no sum)."""
-    rows = host.shape[0]
+    row (adding 0 changes no sum). The rows' arrays have ``room`` places when that is more than the rows (those
+    past the rows are not written)."""
+    rows = max(host.shape[0], room)
     out = (np.empty(rows), np.empty(rows), np.empty(rows, dtype=np.bool_), np.empty(rows, dtype=np.bool_),
            np.zeros(n), np.zeros(n), np.zeros(n), np.zeros(n), np.zeros(n), np.zeros(n, dtype=np.bool_))  # fmt: skip
     _allocate_redo(host, role, cpu, c, util, pe_mips, total, tshare, sshare, cloudsim, None, None, *out)
@@ -1079,7 +1080,7 @@ _INT_FIELDS = {"gid", "host", "mode", "kind", "role"}
 @dataclass
 class _Ahead:
     """A tick settled ahead (:meth:`HostShard.draw_ahead`): its allocation (:func:`_allocate_rows`; the rows'
-    arrays with room for more after the ``rows`` there were) and report sums (:func:`_report_sums`), and its
+    arrays with room for more after the rows there were) and report sums (:func:`_report_sums`), and its
     resident guests by id (``keys``, each one's host ``was_on``, utilization and request: :func:`_resident_by_id`).
     At the tick only the hosts whose rows changed since are settled again: those the commands since name and
     the ``moving`` ones (with a migration under way, which may end before the tick). The other hosts' rows are
@@ -1088,7 +1089,6 @@ class _Ahead:
 
     tick: int
     cuts: int
-    rows: int
     alloc: dict[str, np.ndarray]
     sums: tuple[np.ndarray, ...]
     keys: np.ndarray
@@ -1371,11 +1371,10 @@ class HostShard:
         host, role, draws = a["host"], a["role"], self._ahead[1]  # type: ignore[index]
         sp, d, n = self.spec, self.dyn, len(host)
         # the rows' arrays with the room the columns have: the rows added by the tick take it (no copy)
-        room = max(n, len(self._buf["gid"]) if self._buf is not None else 0)
-        al = {k: np.empty(room, dtype=bool if k in ("resident", "out") else float) for k in _PER_ROW}
-        al |= {k: np.zeros(self.n, dtype=bool if k == "has" else float) for k in _ALLOCATED if k not in _PER_ROW}
-        _allocate_redo(host, role, a["cpu"], a["c"], draws, sp.pe_mips, sp.cpu_mips, d.target_share, d.source_share,
-                       False, None, None, *(al[k] for k in _ALLOCATED))  # fmt: skip
+        room = len(self._buf["gid"]) if self._buf is not None else 0
+        got = _allocate_rows(host, role, a["cpu"], a["c"], draws, sp.pe_mips, sp.cpu_mips, d.target_share,
+                             d.source_share, False, self.n, room)  # fmt: skip
+        al = dict(zip(_ALLOCATED, got, strict=True))
         res = al["resident"][:n]
         sums = _report_sums(host, role, a["mode"], res, al["req"][:n], al["alloc"][:n], a["c"], a["mem"], self.n,
                             N_MODES)  # fmt: skip
@@ -1384,7 +1383,7 @@ class HostShard:
         util, req = _gather(order, draws, al["req"])
         moving = np.zeros(self.n, dtype=bool)
         moving[host[(role != RESIDENT) & (role != DEAD)]] = True
-        self._next = _Ahead(tick, self._cuts, n, al, sums, keys, host[order], util, req, moving)
+        self._next = _Ahead(tick, self._cuts, al, sums, keys, host[order], util, req, moving)
 
     def ahead_now(self) -> None:
         """The next tick's draws (:meth:`draw_ahead`) now, unless they are drawn or being drawn: for a caller with
