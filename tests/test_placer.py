@@ -32,6 +32,30 @@ def _shapes(group: np.ndarray) -> list[Request]:
             for c, m, ok in rows]  # fmt: skip
 
 
+def _explained(s: Snapshot, r: Request) -> tuple[str, str | None]:
+    """A rejection's detail and binding filter as told by numpy over every host, each filter in turn: what the
+    pass's and the placer's explanations (from one compiled pass, or from the placer's tree) must say."""
+    n = len(s.cpu_cap)
+    alive, parts, binding = np.ones(n, dtype=bool), [], None
+    cpu, mem = r.group_cpu[r.group], r.group_mem[r.group]
+    for name, ok in (("incompatible", r.group_ok[r.group]), ("insufficient_cpu", s.cpu_used + cpu <= s.cpu_cap * (1 + 1e-9)),
+                     ("insufficient_memory", s.mem_used + mem <= s.mem_cap * (1 + 1e-9))):  # fmt: skip
+        failed = np.flatnonzero(alive & ~ok)
+        if len(failed):
+            if name == "incompatible":
+                parts.append(f"{len(failed)} incompatible ({r.why_incompatible(int(failed[0]))})")
+            else:
+                free = (s.cpu_cap - s.cpu_used if name == "insufficient_cpu" else s.mem_cap - s.mem_used)[failed]
+                best = int(failed[np.argmax(free)])
+                unit, ask = ("MIPS", cpu) if name == "insufficient_cpu" else ("MiB", mem)
+                what = f"{len(failed)} {name.replace('_', ' ')}"
+                parts.append(f"{what} (requested {ask[best]:.0f} {unit}, most free {free.max():.0f})")
+            if not (alive & ok).any() and binding is None:
+                binding = name
+        alive &= ok
+    return f"0/{n} hosts fit: " + ", ".join(parts), binding
+
+
 def _same(a, b) -> None:
     assert (a.host, a.detail, a.rejected_by, a.score, a.runner_up, a.runner_up_score, a.binding) == (
         b.host, b.detail, b.rejected_by, b.score, b.runner_up, b.runner_up_score, b.binding)  # fmt: skip
@@ -49,7 +73,7 @@ def test_the_placer_decides_as_the_pass(policy, hosts):
     caps = (snap.cpu_cap.copy(), snap.mem_cap.copy())
     reserve = snap.mem_used.copy()
     placed: list[tuple[int, float, float]] = []
-    decisions = 0
+    decisions = rejections = 0
     for _ in range(400):
         op = rng.random()
         if op < 0.6:
@@ -58,6 +82,11 @@ def test_the_placer_decides_as_the_pass(policy, hosts):
             got = placer.decide(r)
             _same(got, want)
             decisions += 1
+            if want.host is None:
+                assert (want.detail, want.binding) == _explained(snap, r)
+                several = decide(POLICIES["balanced"], snap, r)  # the filters do not depend on the scorers
+                assert (several.detail, several.binding) == (want.detail, want.binding)
+                rejections += 1
             if want.host is not None:
                 h = want.host
                 c, m = float(r.group_cpu[group[h]]), float(r.group_mem[group[h]])
@@ -82,3 +111,4 @@ def test_the_placer_decides_as_the_pass(policy, hosts):
                 snap.cpu_cap[h] = snap.mem_cap[h] = 0.0
             placer.touch([h])
     assert decisions > 150
+    assert rejections > 50 or hosts == 64  # the small clusters fill up: their rejections were explained

@@ -6,9 +6,10 @@ filters' counts) for a policy with one scorer, in O(log hosts) a decision: a cha
 a guest arriving or leaving, a failure) updates that host's filter outcome and raw score for every guest
 shape seen so far, and a segment tree over the host ids keeps the highest and lowest raw score of the
 scored candidates. The normalisation, the winner (the first host of the highest normalised score) and the
-runner-up then come from a few searches of the tree. Policies of several scorers (``balanced``,
-``overhead-aware``) normalise each scorer over all candidates and sum, which no order of the hosts keeps:
-they run the pass.
+runner-up then come from a few searches of the tree. The tree also keeps the most CPU free on a host short
+of CPU and the most memory free on one short of memory: the numbers of a rejection's detail. Policies of
+several scorers (``balanced``, ``overhead-aware``) normalise each scorer over all candidates and sum, which
+no order of the hosts keeps: they run the pass.
 
 The pass does not score an empty host in the same state as the first empty host of its group (its twin);
 the placer keeps that first empty host per group (a tree of the group's empty hosts) and the twins with it.
@@ -63,8 +64,9 @@ def _host(s: int, h: int, code: int, group: np.ndarray, g_cpu: np.ndarray, g_mem
           mem_used: np.ndarray, curves: np.ndarray, twin: np.ndarray, outcome: np.ndarray, raw: np.ndarray,
           tree: np.ndarray, counts: np.ndarray) -> None:  # fmt: skip
     """Shape ``s``'s view of host ``h``: its filter outcome (0 incompatible, 1 cpu, 2 memory, 3 candidate,
-    as the pass tests them), its raw score, and its leaf (the raw score of a candidate that is not a twin);
-    the leaf's ancestors are left to :func:`_pull_shapes`."""
+    as the pass tests them), its raw score, and its leaf: the raw score of a candidate that is not a twin, the
+    CPU free on a host short of CPU, the memory free on a host short of memory (what a rejection reports). The
+    leaf's ancestors are left to :func:`_pull_shapes`."""
     g = group[h]
     o = filter_outcome(g_ok[s, g], cpu_used[h], g_cpu[s, g], cpu_cap[h], mem_used[h], g_mem[s, g], mem_cap[h])
     if outcome[h, s] >= 0:
@@ -79,17 +81,22 @@ def _host(s: int, h: int, code: int, group: np.ndarray, g_cpu: np.ndarray, g_mem
         tree[n, s, 0], tree[n, s, 1] = x, x
     else:
         tree[n, s, 0], tree[n, s, 1] = -np.inf, np.inf
+    tree[n, s, 2] = cpu_cap[h] - cpu_used[h] if o == 1 else -np.inf
+    tree[n, s, 3] = mem_cap[h] - mem_used[h] if o == 2 else -np.inf
 
 
 @njit(cache=True, nogil=True, inline="always")
 def _pull_shapes(tree: np.ndarray, n: int) -> None:
-    """Every shape's highest and lowest raw score in the ancestors of node ``n``, from its parent up: a node's
-    values for all shapes side by side, so that a host's change walks the tree once."""
+    """Every shape's highest and lowest raw score, and the most CPU and memory free on hosts short of them, in
+    the ancestors of node ``n``, from its parent up: a node's values for all shapes side by side, so that a
+    host's change walks the tree once."""
     n //= 2
     while n >= 1:
         for s in range(tree.shape[1]):
             tree[n, s, 0] = max(tree[2 * n, s, 0], tree[2 * n + 1, s, 0])
             tree[n, s, 1] = min(tree[2 * n, s, 1], tree[2 * n + 1, s, 1])
+            tree[n, s, 2] = max(tree[2 * n, s, 2], tree[2 * n + 1, s, 2])
+            tree[n, s, 3] = max(tree[2 * n, s, 3], tree[2 * n + 1, s, 3])
         n //= 2
 
 
@@ -269,6 +276,14 @@ def _sync_and_pick(k: int, w: float, out: np.ndarray, dirty: np.ndarray, code: i
     return _winner(tree[:, k, 0], tree[:, k, 1], raw[:, k], w, out)
 
 
+@njit(cache=True, nogil=True)
+def _most_free(tree: np.ndarray, k: int) -> tuple[int, int]:
+    """Shape ``k``'s first host with the most CPU free of those short of CPU, and the same for memory (-1: none)."""
+    cpu_best = _leftmost(tree[:, k, 2], 0, tree[1, k, 2]) if tree[1, k, 2] > -np.inf else -1
+    mem_best = _leftmost(tree[:, k, 3], 0, tree[1, k, 3]) if tree[1, k, 3] > -np.inf else -1
+    return cpu_best, mem_best
+
+
 _NO_HOSTS = np.zeros(0, dtype=np.int64)
 
 
@@ -309,10 +324,12 @@ class Placer:
         self.seen: dict[int, tuple[np.ndarray, int]] = {}  # id of a request's array -> (it, its row)
         m2 = 2 * _pow2(n)
         # per host and shape (a host's shapes side by side): the filter outcome, the raw score; per tree node and
-        # shape, the highest and the lowest raw score below it (one walk up the tree updates every shape)
+        # shape, the highest and the lowest raw score below it, the most CPU free on a host short of CPU and the
+        # most memory free on one short of memory (one walk up the tree updates every shape)
         self.outcome = np.zeros((n, 0), dtype=np.int64)
         self.raw = np.zeros((n, 0))
-        self.tree = np.zeros((m2, 0, 2))
+        self.tree = np.zeros((m2, 0, 4))
+        self.first_off: list[int] = []  # per shape, the first host it cannot run on (-1: none)
         self.counts = np.zeros((0, 4), dtype=np.int64)
         self.g_cpu = self.g_mem = self.g_over = np.zeros((0, ng))
         self.g_ok = np.zeros((0, ng), dtype=np.bool_)
@@ -321,8 +338,8 @@ class Placer:
 
     def __getstate__(self) -> dict[str, Any]:
         state = dict(self.__dict__)
-        for k in ("etree", "rep", "canon", "twin", "mark", "keys", "seen", "outcome", "raw", "tree", "counts",
-                  "g_cpu", "g_mem", "g_over", "g_ok", "_dirty"):  # fmt: skip
+        for k in ("etree", "rep", "canon", "twin", "mark", "keys", "seen", "outcome", "raw", "tree", "first_off",
+                  "counts", "g_cpu", "g_mem", "g_over", "g_ok", "_dirty"):  # fmt: skip
             state.pop(k)
         return state
 
@@ -347,14 +364,16 @@ class Placer:
             n, m2 = self.outcome.shape[0], self.tree.shape[0]
             self.outcome = np.hstack([self.outcome, np.full((n, 1), -1, dtype=np.int64)])
             self.raw = np.hstack([self.raw, np.zeros((n, 1))])
-            empty = np.empty((m2, 1, 2))
-            empty[:, :, 0], empty[:, :, 1] = -np.inf, np.inf
+            empty = np.full((m2, 1, 4), -np.inf)
+            empty[:, :, 1] = np.inf
             self.tree = np.concatenate([self.tree, empty], axis=1)
             self.counts = np.vstack([self.counts, np.zeros((1, 4), dtype=np.int64)])
             self.g_cpu = np.vstack([self.g_cpu, r.group_cpu[None]])
             self.g_mem = np.vstack([self.g_mem, r.group_mem[None]])
             self.g_over = np.vstack([self.g_over, r.group_overhead[None]])
             self.g_ok = np.vstack([self.g_ok, r.group_ok[None]])
+            off = np.flatnonzero(~r.group_ok[self.group])
+            self.first_off.append(int(off[0]) if len(off) else -1)
             self._dirty = list(range(n))  # every host, for the new shape (the others see no change)
         self.seen[id(r.group_cpu)] = (r.group_cpu, k)
         return k
@@ -394,4 +413,5 @@ class Placer:
         k = self._shape(r)
         scores = self._scores  # read into the decision at once
         host, second = _sync_and_pick(k, self.weight, scores, self._take_dirty(), *self._sync_args())
-        return decision(self.s, r, self.counts[k].tolist(), host, second, scores)
+        why = (self.first_off[k], *_most_free(self.tree, k)) if host < 0 else None
+        return decision(self.s, r, self.counts[k].tolist(), host, second, scores, why)

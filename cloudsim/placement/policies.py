@@ -138,18 +138,6 @@ FILTERS: dict[str, FilterFn] = {
 }
 
 
-def _describe(name: str, hosts: np.ndarray, s: Snapshot, r: Request) -> str:
-    if name == "incompatible":
-        return f"{len(hosts)} incompatible ({r.why_incompatible(int(hosts[0]))})"
-    if name == "insufficient_cpu":
-        free = s.cpu_cap[hosts] - s.cpu_used[hosts]
-        best = int(hosts[np.argmax(free)])
-        return f"{len(hosts)} insufficient cpu (requested {r.cpu[best]:.0f} MIPS, most free {free.max():.0f})"
-    free = s.mem_cap[hosts] - s.mem_used[hosts]
-    best = int(hosts[np.argmax(free)])
-    return f"{len(hosts)} insufficient memory (requested {r.mem[best]:.0f} MiB, most free {free.max():.0f})"
-
-
 # ------------------------------------------------------------------------------------------- scorers
 # Each scorer gives a raw score per candidate host (higher is better); the framework normalises. They run
 # compiled, in one pass over the hosts per decision (:func:`_decide`).
@@ -411,14 +399,18 @@ def decide(policy: Policy, snapshot: Snapshot, request: Request) -> Decision:
     return decision(s, r, counts[:4].tolist(), int(host), int(counts[4]), total[:2])
 
 
-def decision(s: Snapshot, r: Request, counts: list[int], host: int, second: int, scores: np.ndarray) -> Decision:
+def decision(s: Snapshot, r: Request, counts: list[int], host: int, second: int, scores: np.ndarray,
+             why: tuple[int, int, int] | None = None) -> Decision:  # fmt: skip
     """The :class:`Decision` of a pipeline's outcome: ``counts`` (rejected as incompatible, for CPU, for memory;
     candidates), ``host`` (-1: none fits) with ``scores[0]``, the runner-up ``second`` (-1: none) with
-    ``scores[1]``."""
+    ``scores[1]``. A rejection is explained from ``why`` (:func:`_why_not`'s hosts; None: a pass finds them)."""
     n_ok, n_cpu, n_mem, fit = counts
     rejected_by = {name: c for name, c in zip(FILTERS, (n_ok, n_cpu, n_mem)) if c}  # noqa: B905
     if host < 0:
-        return _rejection(s, r, rejected_by)
+        if why is None:
+            why = _why_not(r.group, r.group_cpu, r.group_mem, r.group_ok, s.cpu_cap, s.mem_cap, s.cpu_used,
+                           s.mem_used)  # fmt: skip
+        return _rejection(s, r, rejected_by, why)
     runner_up, runner_up_score = (second, float(scores[1])) if second >= 0 else (None, None)
     return Decision(r.guest_id, host, rejected_by, f"{fit}/{len(s.cpu_cap)} hosts fit", float(scores[0]),
                     runner_up=runner_up, runner_up_score=runner_up_score)  # fmt: skip
@@ -439,18 +431,51 @@ def _compiled(policy: Policy, s: Snapshot) -> tuple[np.ndarray, np.ndarray, np.n
     return codes, weights, s.power_curve_w if s.power_curve_w is not None else _NO_CURVES
 
 
-def _rejection(s: Snapshot, r: Request, rejected_by: dict[str, int]) -> Decision:
-    """A guest that fits nowhere: which hosts each filter rejected, with the numbers."""
-    n = len(s.cpu_cap)
-    alive = np.ones(n, dtype=bool)
+def _rejection(s: Snapshot, r: Request, rejected_by: dict[str, int], why: tuple[int, int, int]) -> Decision:
+    """A guest that fits nowhere: how many hosts each filter rejected, with the numbers. ``why``
+    (:func:`_why_not`): the first host it cannot run on, the host with the most CPU free of those short of CPU
+    and the one with the most memory free of those short of memory (-1: none)."""
+    first, cpu_best, mem_best = why
     parts: list[str] = []
-    binding = None
-    for name, fn in FILTERS.items():
-        ok = fn(s, r)
-        failed = np.flatnonzero(alive & ~ok)
-        if len(failed):
-            parts.append(_describe(name, failed, s, r))
-            if not (alive & ok).any() and binding is None:
-                binding = name
-        alive &= ok
+    if first >= 0:
+        parts.append(f"{rejected_by['incompatible']} incompatible ({r.why_incompatible(first)})")
+    if cpu_best >= 0:
+        requested, free = r.group_cpu[r.group[cpu_best]], s.cpu_cap[cpu_best] - s.cpu_used[cpu_best]
+        parts.append(f"{rejected_by['insufficient_cpu']} insufficient cpu (requested {requested:.0f} MIPS, "
+                     f"most free {free:.0f})")  # fmt: skip
+    if mem_best >= 0:
+        requested, free = r.group_mem[r.group[mem_best]], s.mem_cap[mem_best] - s.mem_used[mem_best]
+        parts.append(f"{rejected_by['insufficient_memory']} insufficient memory (requested {requested:.0f} MiB, "
+                     f"most free {free:.0f})")  # fmt: skip
+    n, gone, binding = len(s.cpu_cap), 0, None
+    for name, count in rejected_by.items():  # the filter that removed the last candidate
+        gone += count
+        if gone == n:
+            binding = name
+            break
     return Decision(r.guest_id, None, rejected_by, f"0/{n} hosts fit: " + ", ".join(parts), binding=binding)
+
+
+@njit(cache=True, nogil=True)
+def _why_not(group: np.ndarray, g_cpu: np.ndarray, g_mem: np.ndarray, g_ok: np.ndarray, cpu_cap: np.ndarray,
+             mem_cap: np.ndarray, cpu_used: np.ndarray, mem_used: np.ndarray) -> tuple[int, int, int]:  # fmt: skip
+    """One pass over the hosts for a guest that fits none: the first host the guest cannot run on, the host with
+    the most CPU free of those short of CPU, and the one with the most memory free of those short of memory
+    (the first of equals; -1: no such host)."""
+    first, cpu_best, mem_best = -1, -1, -1
+    cpu_most, mem_most = -np.inf, -np.inf
+    for h in range(cpu_cap.shape[0]):
+        g = group[h]
+        o = filter_outcome(g_ok[g], cpu_used[h], g_cpu[g], cpu_cap[h], mem_used[h], g_mem[g], mem_cap[h])
+        if o == 0:
+            if first < 0:
+                first = h
+        elif o == 1:
+            free = cpu_cap[h] - cpu_used[h]
+            if free > cpu_most:
+                cpu_most, cpu_best = free, h
+        elif o == 2:
+            free = mem_cap[h] - mem_used[h]
+            if free > mem_most:
+                mem_most, mem_best = free, h
+    return first, cpu_best, mem_best
