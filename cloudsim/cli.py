@@ -1245,13 +1245,14 @@ def bench_sim(
         ),
     ] = None,
     guests: Annotated[
-        int,
+        int | None,
         typer.Option(
             metavar="N",
             min=1,
-            help="guests of the synthetic data centre at the first --hosts (the others keep as many per host)",
+            help="guests of the synthetic data centre at the first --hosts; the others keep as many per host "
+            "(default: 2 a host)",
         ),
-    ] = 20_000,
+    ] = None,
     duration: Annotated[
         str, typer.Option(metavar="DURATION", help="simulated time of the synthetic run (300s, 6h, 1d)")
     ] = "1d",
@@ -1303,8 +1304,9 @@ def bench_sim(
         cases.append((sc, read_trace(sc)))
     sizes = [n for n in (hosts if hosts is not None else [10_000]) if n > 0]
     for n in sizes:
+        per_host = 2.0 if guests is None else guests / sizes[0]
         try:
-            cases.append((bench.synthetic_datacenter(n, max(1, round(guests * n / sizes[0])), duration, churn, policy),
+            cases.append((bench.synthetic_datacenter(n, max(1, round(per_host * n)), duration, churn, policy),
                           None))  # fmt: skip
         except ScenarioError as exc:
             raise UsageFailure(

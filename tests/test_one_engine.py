@@ -408,7 +408,8 @@ def test_bench_sim_fits_how_time_grows_with_hosts(tmp_path, capsys):
 
 def test_bench_sim_shows_how_far_each_run_is_on_a_terminal(monkeypatch, capsys):
     """On a terminal a run's bar (its scenario and backend, the simulated time) shows while it runs, as
-    ``cloudsim run``'s does; off a terminal nothing is drawn (the other bench tests)."""
+    ``cloudsim run``'s does; off a terminal nothing is drawn (the other bench tests). Without --guests there are
+    2 guests a host."""
     import io
 
     from rich.console import Console
@@ -417,7 +418,7 @@ def test_bench_sim_shows_how_far_each_run_is_on_a_terminal(monkeypatch, capsys):
 
     screen = io.StringIO()
     monkeypatch.setattr(cli, "err", Console(file=screen, force_terminal=True, width=160))
-    args = ["bench", "sim", "--hosts", "8", "--guests", "16", "--duration", "2h", "--backend", "local"]
+    args = ["bench", "sim", "--hosts", "8", "--duration", "2h", "--backend", "local"]
     assert cli.main(args) == 0
     capsys.readouterr()
     drawn = screen.getvalue()
