@@ -1366,6 +1366,7 @@ class HostShard:
         tick's time)."""
         a, self._next = self._a, None
         self._touched[:] = False
+        self._rows_by_host()  # made here, beside, when the rows since call for it, rather than at the tick
         if self.dyn.cloudsim or (a["kind"] == DIST_TRACE).any():
             return
         host, role, draws = a["host"], a["role"], self._ahead[1]  # type: ignore[index]
