@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from cloudsim.placement.placer import Placer
-from cloudsim.placement.policies import POLICIES, Request, Snapshot, decide
+from cloudsim.placement.policies import FILTERS, POLICIES, Request, Snapshot, decide
 from cloudsim.scenario.schema import SPECPOWER_TABLES
 
 
@@ -33,13 +33,13 @@ def _shapes(group: np.ndarray) -> list[Request]:
 
 
 def _explained(s: Snapshot, r: Request) -> tuple[str, str | None]:
-    """A rejection's detail and binding filter as told by numpy over every host, each filter in turn: what the
-    pass's and the placer's explanations (from one compiled pass, or from the placer's tree) must say."""
+    """A rejection's detail and binding filter as told by numpy over every host, each filter (:data:`FILTERS`)
+    in turn: what the pass's and the placer's explanations (from one compiled pass, or from the placer's tree)
+    must say."""
     n = len(s.cpu_cap)
     alive, parts, binding = np.ones(n, dtype=bool), [], None
-    cpu, mem = r.group_cpu[r.group], r.group_mem[r.group]
-    for name, ok in (("incompatible", r.group_ok[r.group]), ("insufficient_cpu", s.cpu_used + cpu <= s.cpu_cap * (1 + 1e-9)),
-                     ("insufficient_memory", s.mem_used + mem <= s.mem_cap * (1 + 1e-9))):  # fmt: skip
+    for name, fits in FILTERS.items():
+        ok = fits(s, r)
         failed = np.flatnonzero(alive & ~ok)
         if len(failed):
             if name == "incompatible":
@@ -47,7 +47,7 @@ def _explained(s: Snapshot, r: Request) -> tuple[str, str | None]:
             else:
                 free = (s.cpu_cap - s.cpu_used if name == "insufficient_cpu" else s.mem_cap - s.mem_used)[failed]
                 best = int(failed[np.argmax(free)])
-                unit, ask = ("MIPS", cpu) if name == "insufficient_cpu" else ("MiB", mem)
+                unit, ask = ("MIPS", r.cpu) if name == "insufficient_cpu" else ("MiB", r.mem)
                 what = f"{len(failed)} {name.replace('_', ' ')}"
                 parts.append(f"{what} (requested {ask[best]:.0f} {unit}, most free {free.max():.0f})")
             if not (alive & ok).any() and binding is None:
