@@ -98,8 +98,9 @@ def test_robust_regression_resists_one_spike():
 
 
 def test_histories_keep_the_newest_samples_and_the_whole_windows_length():
-    """A history keeps only the samples the detector reads, but its length is the whole window's: up to the
-    oldest non-zero sample of the last 30 (guests often draw 0 and come and go)."""
+    """A history keeps only the samples the detector reads, in a ring that goes round many times here, but its
+    length is the whole window's: up to the oldest non-zero sample of the last 30 (guests often draw 0 and come
+    and go)."""
     rng = np.random.default_rng(4)
     guests, width = 12, 10
     hist, hist_len, nonzero = (
@@ -110,26 +111,30 @@ def test_histories_keep_the_newest_samples_and_the_whole_windows_length():
     full = np.zeros((guests, 30))  # the whole window, newest first
     req, vm_mips, rec, scale = np.zeros(guests), rng.random(guests), np.zeros((guests, 4)), rng.uniform(1, 1.5, guests)
     tracked = reported = np.zeros(0, dtype=np.int64)
+    newest = 0
     for _ in range(70):
         ids = np.flatnonzero(rng.random(guests) < 0.7)
         util = np.where(rng.random(len(ids)) < 0.4, 0.0, rng.random(len(ids)))
         req_now = rng.random(len(ids))
         rows = np.flatnonzero((hist_len > 0) | np.isin(np.arange(guests), ids))  # the rows that change
-        tracked = kernels.observe(hist, hist_len, nonzero, 30, tracked, reported, ids, util, scale, req_now, req,
-                                  vm_mips, rec)  # fmt: skip
+        newest = (newest - 1) % width
+        tracked = kernels.observe(hist, newest, hist_len, nonzero, 30, tracked, reported, ids, util, scale, req_now,
+                                  req, vm_mips, rec)  # fmt: skip
         reported = ids
         assert np.array_equal(tracked, np.flatnonzero(hist_len > 0))
         want_req = np.zeros(guests)
         want_req[ids] = req_now
         assert np.array_equal(req, want_req)  # the last report's requests, and 0 for the others
         # the rows' records: request, newest sample, MIPS, history length
-        assert np.array_equal(rec[rows], np.column_stack([req[rows], hist[rows, 0], vm_mips[rows], hist_len[rows]]))
+        assert np.array_equal(
+            rec[rows], np.column_stack([req[rows], hist[rows, newest], vm_mips[rows], hist_len[rows]])
+        )
         full[:, 1:] = full[:, :-1].copy()
         full[:, 0] = 0.0
         full[ids, 0] = util * scale[ids]
         want = [int(np.flatnonzero(row)[-1]) + 1 if row.any() else 0 for row in full]
         assert hist_len.tolist() == want
-        assert np.array_equal(hist, full[:, :width])
+        assert np.array_equal(hist[:, (newest + np.arange(width)) % width], full[:, :width])  # newest first
 
 
 def test_maximum_correlation_needs_more_samples_than_vms():
@@ -582,13 +587,13 @@ def test_shedding_stops_once_the_host_is_not_overloaded():
     vms = np.array([3, 2, 0, 6, 4])
     order = np.array(con.shed_order(vms.tolist()))
     views = (con.S, con.A, con.R, con.HH, con.HL)
-    k, rest, still = kernels.shed(0, vms, order, con.req, con.pe_mips, con.total, con.hist, con.hist_len, con.vm_mips,
-                                  *views, kernels.THR, 0.8)  # fmt: skip
+    k, rest, still = kernels.shed(0, vms, order, con.req, con.pe_mips, con.total, con.hist, con._newest,
+                                  con.hist_len, con.vm_mips, *views, kernels.THR, 0.8)  # fmt: skip
     # THR 0.8 of 3720 MIPS: 4260 MIPS requested; 4200 without VM 6, 2200 without VM 0 too: no longer overloaded
     assert (k, rest.tolist(), still) == (2, [3, 2, 4], False)
     assert con.R[0] == pytest.approx(2200.0)
-    k, rest, still = kernels.shed(0, vms, order[:1], con.req, con.pe_mips, con.total, con.hist, con.hist_len,
-                                  con.vm_mips, *views, kernels.THR, 0.8)  # fmt: skip
+    k, rest, still = kernels.shed(0, vms, order[:1], con.req, con.pe_mips, con.total, con.hist, con._newest,
+                                  con.hist_len, con.vm_mips, *views, kernels.THR, 0.8)  # fmt: skip
     assert (k, rest.tolist(), still) == (1, [3, 2, 0, 4], True)
 
 
@@ -669,8 +674,8 @@ def _refresh(c: Consolidator, lists: list[list[int]], hosts: list[int]) -> None:
     for h in hosts:
         c._stale[h] = True
         c.busy[h] = bool(lists[h])
-        kernels.host_view(h, np.array(lists[h], dtype=np.int64), c.req, c.pe_mips, c.total, c.hist, c.hist_len,
-                          c.vm_mips, c.S, c.A, c.R, c.HH, c.HL)  # fmt: skip
+        kernels.host_view(h, np.array(lists[h], dtype=np.int64), c.req, c.pe_mips, c.total, c.hist, c._newest,
+                          c.hist_len, c.vm_mips, c.S, c.A, c.R, c.HH, c.HL)  # fmt: skip
 
 
 def _book(c: Consolidator, v: int, h: int, sign: float) -> None:
@@ -704,6 +709,7 @@ def _random_consolidator(rng: np.random.Generator, hosts: int, detector: str | N
     c.p0 = kernels.power_now(c.ptab, c.util_mips, c.total)
     c.req = rng.uniform(50, 900, guests)
     c.hist = rng.uniform(0, 0.5, (guests, 30))
+    c._newest = 7  # the histories read from within their ring (:meth:`Consolidator.history`)
     c.hist_len = rng.choice([5, 30], guests)
     c.free_mem, c.free_cpu = rng.uniform(0, 3000, hosts), rng.uniform(0, 800, hosts)
     c.busy[:] = True
@@ -802,7 +808,7 @@ def test_views_made_one_interval_on_equal_views_made_afresh(detector, selection)
         c._refresh_all()
         fresh = [np.array(a, copy=True) for a in (c.S, c.A, c.R, c.HH, c.HL)]
         kernels.host_views(c._flat, c._offsets, np.ones(c.H, dtype=np.bool_), c.req, c.pe_mips, c.total, c.hist,
-                           c.hist_len, c.vm_mips, c._rec, *fresh)  # fmt: skip
+                           c._newest, c.hist_len, c.vm_mips, c._rec, *fresh)  # fmt: skip
         for made, want in zip((c.S, c.A, c.R, c.HH, c.HL), fresh, strict=True):
             assert np.array_equal(made, want), interval
         if rng.random() < 0.5:  # the step writes the view of a host with another list (as a planned move does)
@@ -849,15 +855,16 @@ def test_the_compiled_shed_of_every_overloaded_host_sheds_what_one_host_at_a_tim
                 if not order:
                     break
                 k, rest, still = kernels.shed(h, np.array(vms, dtype=np.int64), np.array(order, dtype=np.int64),
-                                              c.req, c.pe_mips, c.total, c.hist, c.hist_len, c.vm_mips, *views,
-                                              c._det_code, c._det_param)  # fmt: skip
+                                              c.req, c.pe_mips, c.total, c.hist, c._newest, c.hist_len, c.vm_mips,
+                                              *views, c._det_code, c._det_param)  # fmt: skip
                 want_moved += order[:k]
                 vms, shed_any = rest.tolist(), True
             if shed_any:
                 want_lists[h] = vms
         counts, moved, kept = kernels.shed_sorted(
             over, c._flat, c._offsets, in_flight, c.mig_to, c.host_of, selection == "mu", c.vm_ram, c.req,
-            c.pe_mips, c.total, c.hist, c.hist_len, c.vm_mips, c.S, c.A, c.R, c.HH, c.HL, c._det_code, c._det_param,
+            c.pe_mips, c.total, c.hist, c._newest, c.hist_len, c.vm_mips, c.S, c.A, c.R, c.HH, c.HL, c._det_code,
+            c._det_param,
         )  # fmt: skip
         assert moved.tolist() == want_moved
         assert {int(over[i]): int(kept[i]) for i in np.flatnonzero(counts)} == {
@@ -942,7 +949,7 @@ def test_the_compiled_underload_pass_moves_what_the_loop_over_hosts_moves(detect
                   np.zeros(n, dtype=np.bool_), 0)  # fmt: skip
         found, got_index.n_over = kernels.underload_pass(
             order, cap, c._flat, c._offsets, *chains, got_ex, got_index.eligible, got_index.n_over, in_flight,
-            c.mig_to, c.req, c.hist, c.hist_len, c.vm_mips, c.book_mem, c.book_bw, c.book_cpu, types, book,
+            c.mig_to, c.req, c.hist, c._newest, c.hist_len, c.vm_mips, c.book_mem, c.book_bw, c.book_cpu, types, book,
             c.free_mem, c.free_cpu, c.pe_mips, c.total, c.S, c.A, c.R, c.HH, c.HL, c.busy, c._stale,
             got_index._set_args, got_index._find_args,
         )  # fmt: skip

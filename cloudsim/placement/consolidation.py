@@ -137,8 +137,10 @@ class Consolidator:
         #: a guest moved twice in one step passes through its first target, booked there until it arrives
         self.ghosts: list[tuple[int, int]] = []
         self.req = np.zeros(self.V)
-        # each guest's newest samples (newest first): what the detector reads, or the whole window for MC
+        # each guest's newest samples: what the detector reads, or the whole window for MC, in a ring whose newest
+        # column is _newest (:meth:`history`): a report writes one sample a row, not a row's samples moved one on
         self.hist = np.zeros((self.V, HISTORY if settings.selection == "mc" else self._width))
+        self._newest = 0
         self.n_hist = 0
         self.util_mips = np.zeros(self.H)  # allocated CPU per host after the last event (from the shards)
         self.p0 = kernels.power_now(self.ptab, self.util_mips, self.total)  # power there, whence PABFD measures
@@ -260,8 +262,9 @@ class Consolidator:
             self._compact()
         rows = self._row[np.asarray(guest_ids, dtype=np.int64)]  # (ascending, as the ids)
         # only the rows with a sample in the window change (the others hold zeros and stay so)
+        self._newest = (self._newest - 1) % self.hist.shape[1]
         self._tracked = kernels.observe(
-            self.hist, self.hist_len, self._nonzero, HISTORY, self._tracked, self._reported, rows, util,
+            self.hist, self._newest, self.hist_len, self._nonzero, HISTORY, self._tracked, self._reported, rows, util,
             self.scale, req, self.req, self.vm_mips, self._rec,
         )  # fmt: skip
         self._reported = rows
@@ -269,6 +272,12 @@ class Consolidator:
         self._observed += 1
         self.util_mips = util_mips
         self.p0 = kernels.power_now(self.ptab, util_mips, self.total)
+
+    def history(self, rows: int | np.ndarray, n: int | None = None) -> np.ndarray:
+        """The newest ``n`` samples (default: all kept) of the guests in ``rows``, newest first: a row's, or one
+        row for each."""
+        cols = (self._newest + np.arange(self.hist.shape[1] if n is None else n)) % self.hist.shape[1]
+        return self.hist[rows, cols] if np.ndim(rows) == 0 else self.hist[np.ix_(rows, cols)]
 
     def add(self, v: int, host: int) -> None:
         """Guest ``v`` now runs on ``host`` (placed by the controller, which also sets its ``vm_mips`` and
@@ -347,8 +356,8 @@ class Consolidator:
             self._stale[:] = True
         self._stale[np.array(changed, dtype=np.int64)] = True
         kernels.host_views(
-            self._flat, self._offsets, self._stale, self.req, self.pe_mips, self.total, self.hist, self.hist_len,
-            self.vm_mips, self._rec, self.S, self.A, self.R, self.HH, self.HL,
+            self._flat, self._offsets, self._stale, self.req, self.pe_mips, self.total, self.hist, self._newest,
+            self.hist_len, self.vm_mips, self._rec, self.S, self.A, self.R, self.HH, self.HL,
         )  # fmt: skip
         self._stale[:] = False
         self._observed = 0
@@ -387,7 +396,7 @@ class Consolidator:
         assert excluded is not None
         return int(
             kernels.find_host(
-                float(r), self.hist[v], int(self.hist_len[v]), float(self.vm_mips[v]), excluded | self.down, type_ok,
+                float(r), self.history(v), int(self.hist_len[v]), float(self.vm_mips[v]), excluded | self.down, type_ok,
                 self.busy, self.htype, self.ntypes, self.S, self.A, self.R, self.HH, self.HL, self.p0,
                 self.total, self.pe_mips, self.ptab, book, self.free_mem, self.free_bw, self.free_cpu,
                 float(self.book_mem[v]), float(self.book_bw[v]), float(self.book_cpu[v]), self._det_code,
@@ -443,7 +452,7 @@ class Consolidator:
         if sel == "rs":
             return [int(idx[int(self.rng.integers(len(idx)))])]
         if sel == "mc":
-            r2 = max_correlation_r2(self.hist[idx, : self.n_hist]) if self.n_hist else None
+            r2 = max_correlation_r2(self.history(idx, self.n_hist)) if self.n_hist else None
             if r2 is None:
                 return [int(idx[int(np.argmin(self.vm_ram[idx]))])]
             best, pick = np.finfo(float).tiny, 0
@@ -474,8 +483,8 @@ class Consolidator:
         if self.cfg.selection in _SORTED:  # the order is fixed: every host sheds in one compiled call
             counts, moved, kept = kernels.shed_sorted(
                 over, self._flat, self._offsets, in_flight, self.mig_to, self.host_of, self.cfg.selection == "mu",
-                self.vm_ram, self.req, self.pe_mips, self.total, self.hist, self.hist_len, self.vm_mips, self.S,
-                self.A, self.R, self.HH, self.HL, self._det_code, self._det_param,
+                self.vm_ram, self.req, self.pe_mips, self.total, self.hist, self._newest, self.hist_len, self.vm_mips,
+                self.S, self.A, self.R, self.HH, self.HL, self._det_code, self._det_param,
             )  # fmt: skip
             to_move += moved.tolist()
             # their planned lists are not read again in the step either, so they stay as they were
@@ -493,8 +502,8 @@ class Consolidator:
                         break
                     k, rest, still = kernels.shed(
                         h, np.array(now, dtype=np.int64), np.array(order, dtype=np.int64), self.req, self.pe_mips,
-                        self.total, self.hist, self.hist_len, self.vm_mips, self.S, self.A, self.R, self.HH, self.HL,
-                        self._det_code, self._det_param,
+                        self.total, self.hist, self._newest, self.hist_len, self.vm_mips, self.S, self.A, self.R,
+                        self.HH, self.HL, self._det_code, self._det_param,
                     )  # fmt: skip
                     to_move += order[:k]
                     lists[h] = rest.tolist()
@@ -529,7 +538,7 @@ class Consolidator:
         found, index.n_over = kernels.underload_pass(
             under[np.argsort(u_now[under], kind="stable")], max(cap - len(moves), 0), self._flat, self._offsets,
             *chains, excl_under, index.eligible, index.n_over, in_flight, self.mig_to, self.req, self.hist,
-            self.hist_len, self.vm_mips, self.book_mem, self.book_bw, self.book_cpu, self._types,
+            self._newest, self.hist_len, self.vm_mips, self.book_mem, self.book_bw, self.book_cpu, self._types,
             self.cfg.book_migrations, self.free_mem, self.free_cpu, self.pe_mips, self.total, self.S, self.A, self.R,
             self.HH, self.HL, self.busy, self._stale, index._set_args, index._find_args,
         )  # fmt: skip
@@ -570,7 +579,7 @@ class Consolidator:
                 order, start, self._flat, self._offsets, head, last, nxt, guest, alive, n_app, found, n_found,
                 on is not None, b.eligible, b.n_over, b._set_args, b._find_args, anywhere is not None, a.eligible,
                 a.n_over, a._set_args, a._find_args, a.wake_hosts, a.wake_pos, a.wake_end, self.req, self.hist,
-                self.hist_len, self.vm_mips, self.book_mem, self.book_bw, self.book_cpu, self._types,
+                self._newest, self.hist_len, self.vm_mips, self.book_mem, self.book_bw, self.book_cpu, self._types,
                 self.cfg.book_migrations, self.free_mem, self.free_cpu, self.pe_mips, self.total, self.S, self.A,
                 self.R, self.HH, self.HL, self.busy, self._stale, self.htype,
             )  # fmt: skip
@@ -652,6 +661,6 @@ class _TargetIndex:
         """PABFD for guest ``v`` requesting ``r`` MIPS (see :meth:`Consolidator.find_host`); -1 if no host."""
         c = self.c
         return kernels.find_host_indexed(
-            r, c.hist[v], c.hist_len[v], c.vm_mips[v], type_ok, book, c.book_mem[v], c.book_bw[v], c.book_cpu[v],
+            r, c.history(v), c.hist_len[v], c.vm_mips[v], type_ok, book, c.book_mem[v], c.book_bw[v], c.book_cpu[v],
             self.n_over, *self._find_args,
         )  # fmt: skip

@@ -668,6 +668,22 @@ def find_host_indexed(
 
 
 @njit(cache=True, nogil=True, inline="always")
+def _sample(hist: np.ndarray, newest: int, i: int, j: int) -> float:
+    """Guest row ``i``'s sample ``j`` intervals ago: ``hist`` keeps each row's samples in a ring, the newest in
+    column ``newest`` (:func:`observe`)."""
+    c = newest + j
+    return hist[i, c - hist.shape[1] if c >= hist.shape[1] else c]
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _history(hist: np.ndarray, newest: int, i: int, out: np.ndarray) -> np.ndarray:
+    """Guest row ``i``'s newest samples into ``out``, newest first (:func:`_sample`)."""
+    for j in range(out.shape[0]):
+        out[j] = _sample(hist, newest, i, j)
+    return out
+
+
+@njit(cache=True, nogil=True, inline="always")
 def _sums(h: int, vms: np.ndarray, lo: int, hi: int, req: np.ndarray, pe_mips: np.ndarray, total: np.ndarray,
           hist_len: np.ndarray, S: np.ndarray, A: np.ndarray, R: np.ndarray, HL: np.ndarray) -> None:  # fmt: skip
     """Host ``h``'s sums and history length in its view (:func:`_view`), all but its history."""
@@ -698,8 +714,8 @@ def _allocated(s: float, t: float, pe: float, req: np.ndarray, vms: np.ndarray, 
 
 @njit(cache=True, nogil=True, inline="always")
 def _view(h: int, vms: np.ndarray, lo: int, hi: int, req: np.ndarray, pe_mips: np.ndarray, total: np.ndarray,
-          hist: np.ndarray, hist_len: np.ndarray, vm_mips: np.ndarray, S: np.ndarray, A: np.ndarray, R: np.ndarray,
-          HH: np.ndarray, HL: np.ndarray) -> None:  # fmt: skip
+          hist: np.ndarray, newest: int, hist_len: np.ndarray, vm_mips: np.ndarray, S: np.ndarray, A: np.ndarray,
+          R: np.ndarray, HH: np.ndarray, HL: np.ndarray) -> None:  # fmt: skip
     """Host ``h``'s view with the VMs ``vms[lo:hi]`` (in list order), none of them migrating, written into
     ``S`` (requested sum for the scheduler), ``A`` (allocated sum), ``R`` (requested sum), ``HH`` (the first
     ``HH.shape[1]`` samples of its history, those the detector reads) and ``HL`` (the length of its whole
@@ -713,7 +729,7 @@ def _view(h: int, vms: np.ndarray, lo: int, hi: int, req: np.ndarray, pe_mips: n
     for x in range(lo, hi):
         i = vms[x]
         for j in range(min(width, hist_len[i])):  # the samples past a VM's length are 0
-            HH[h, j] += hist[i, j] * vm_mips[i] / t
+            HH[h, j] += _sample(hist, newest, i, j) * vm_mips[i] / t
 
 
 @njit(cache=True, nogil=True)
@@ -725,6 +741,7 @@ def host_views(
     pe_mips: np.ndarray,
     total: np.ndarray,
     hist: np.ndarray,
+    newest: int,
     hist_len: np.ndarray,
     vm_mips: np.ndarray,
     rec: np.ndarray,
@@ -746,7 +763,7 @@ def host_views(
     for h in range(offsets.shape[0] - 1):
         lo, hi = offsets[h], offsets[h + 1]
         if stale[h]:
-            _view(h, flat, lo, hi, req, pe_mips, total, hist, hist_len, vm_mips, S, A, R, HH, HL)
+            _view(h, flat, lo, hi, req, pe_mips, total, hist, newest, hist_len, vm_mips, S, A, R, HH, HL)
             continue
         if lo == hi:  # an empty list's view is all 0 (made afresh when the list emptied) and stays so
             continue
@@ -770,18 +787,18 @@ def host_views(
 @njit(cache=True, nogil=True)
 def host_view(
     h: int, vms: np.ndarray, req: np.ndarray, pe_mips: np.ndarray, total: np.ndarray, hist: np.ndarray,
-    hist_len: np.ndarray, vm_mips: np.ndarray, S: np.ndarray, A: np.ndarray, R: np.ndarray, HH: np.ndarray,
+    newest: int, hist_len: np.ndarray, vm_mips: np.ndarray, S: np.ndarray, A: np.ndarray, R: np.ndarray, HH: np.ndarray,
     HL: np.ndarray,
 ) -> None:  # fmt: skip
     """The view (:func:`_view`) of host ``h`` holding ``vms``."""
-    _view(h, vms, 0, vms.shape[0], req, pe_mips, total, hist, hist_len, vm_mips, S, A, R, HH, HL)
+    _view(h, vms, 0, vms.shape[0], req, pe_mips, total, hist, newest, hist_len, vm_mips, S, A, R, HH, HL)
 
 
 @njit(cache=True, nogil=True)
 def shed(
     h: int, vms: np.ndarray, order: np.ndarray, req: np.ndarray, pe_mips: np.ndarray, total: np.ndarray,
-    hist: np.ndarray, hist_len: np.ndarray, vm_mips: np.ndarray, S: np.ndarray, A: np.ndarray, R: np.ndarray,
-    HH: np.ndarray, HL: np.ndarray, det_kind: int, det_param: float,
+    hist: np.ndarray, newest: int, hist_len: np.ndarray, vm_mips: np.ndarray, S: np.ndarray, A: np.ndarray,
+    R: np.ndarray, HH: np.ndarray, HL: np.ndarray, det_kind: int, det_param: float,
 ) -> tuple[int, np.ndarray, bool]:  # fmt: skip
     """An overloaded host ``h`` holding ``vms`` sheds the VMs of ``order`` one at a time, its view (:func:`_view`)
     made again after each, until the detector no longer finds it overloaded. Returns (how many it shed, the
@@ -796,7 +813,7 @@ def shed(
                     rest[y] = rest[y + 1]
                 n -= 1
                 break
-        _view(h, rest, 0, n, req, pe_mips, total, hist, hist_len, vm_mips, S, A, R, HH, HL)
+        _view(h, rest, 0, n, req, pe_mips, total, hist, newest, hist_len, vm_mips, S, A, R, HH, HL)
         if not overloaded(det_kind, det_param, R[h] / total[h], HH[h], HL[h]):
             return k + 1, rest[:n], False
     return order.shape[0], rest[:n], True
@@ -818,8 +835,8 @@ def sorted_selection(vms: np.ndarray, by_util: bool, vm_ram: np.ndarray, req: np
 def shed_sorted(
     over: np.ndarray, flat: np.ndarray, offsets: np.ndarray, in_flight: bool, mig_to: np.ndarray,
     host_of: np.ndarray, by_util: bool, vm_ram: np.ndarray, req: np.ndarray, pe_mips: np.ndarray,
-    total: np.ndarray, hist: np.ndarray, hist_len: np.ndarray, vm_mips: np.ndarray, S: np.ndarray, A: np.ndarray,
-    R: np.ndarray, HH: np.ndarray, HL: np.ndarray, det_kind: int, det_param: float,
+    total: np.ndarray, hist: np.ndarray, newest: int, hist_len: np.ndarray, vm_mips: np.ndarray, S: np.ndarray,
+    A: np.ndarray, R: np.ndarray, HH: np.ndarray, HL: np.ndarray, det_kind: int, det_param: float,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # fmt: skip
     """:func:`shed` for each overloaded host of ``over`` (host h holding ``flat[offsets[h]:offsets[h + 1]]``)
     in the order of :func:`sorted_selection`, until it is no longer overloaded; with ``in_flight``, guests
@@ -846,8 +863,8 @@ def shed_sorted(
             continue
         # one pass: a host still overloaded has shed every guest it may shed
         order = sorted_selection(mine[:n], by_util, vm_ram, req, vm_mips)
-        k, rest, _ = shed(h, vms, order, req, pe_mips, total, hist, hist_len, vm_mips, S, A, R, HH, HL, det_kind,
-                          det_param)  # fmt: skip
+        k, rest, _ = shed(h, vms, order, req, pe_mips, total, hist, newest, hist_len, vm_mips, S, A, R, HH, HL,
+                          det_kind, det_param)  # fmt: skip
         moved[n_moved : n_moved + k] = order[:k]
         n_moved += k
         counts[i], kept[i] = k, rest.shape[0]
@@ -876,7 +893,7 @@ def _planned(h: int, flat: np.ndarray, offsets: np.ndarray, head: np.ndarray, nx
 def _replan(
     h: int, flat: np.ndarray, offsets: np.ndarray, head: np.ndarray, nxt: np.ndarray, guest: np.ndarray,
     alive: np.ndarray, buf: np.ndarray, req: np.ndarray, pe_mips: np.ndarray, total: np.ndarray, hist: np.ndarray,
-    hist_len: np.ndarray, vm_mips: np.ndarray, S: np.ndarray, A: np.ndarray, R: np.ndarray, HH: np.ndarray,
+    newest: int, hist_len: np.ndarray, vm_mips: np.ndarray, S: np.ndarray, A: np.ndarray, R: np.ndarray, HH: np.ndarray,
     HL: np.ndarray, busy: np.ndarray, stale: np.ndarray,
 ) -> None:  # fmt: skip
     """Host ``h``'s view made again from its planned list (:func:`_planned`): the step's view of it is
@@ -884,16 +901,16 @@ def _replan(
     n = _planned(h, flat, offsets, head, nxt, guest, alive, buf)
     stale[h] = True
     busy[h] = n > 0
-    _view(h, buf, 0, n, req, pe_mips, total, hist, hist_len, vm_mips, S, A, R, HH, HL)
+    _view(h, buf, 0, n, req, pe_mips, total, hist, newest, hist_len, vm_mips, S, A, R, HH, HL)
 
 
 @njit(cache=True, nogil=True)
 def _plan_move(
     v: int, t: int, e: int, flat: np.ndarray, offsets: np.ndarray, head: np.ndarray, last: np.ndarray,
     nxt: np.ndarray, guest: np.ndarray, alive: np.ndarray, buf: np.ndarray, req: np.ndarray, pe_mips: np.ndarray,
-    total: np.ndarray, hist: np.ndarray, hist_len: np.ndarray, vm_mips: np.ndarray, S: np.ndarray, A: np.ndarray,
-    R: np.ndarray, HH: np.ndarray, HL: np.ndarray, busy: np.ndarray, stale: np.ndarray, free_mem: np.ndarray,
-    free_cpu: np.ndarray, book_mem: np.ndarray, book_cpu: np.ndarray,
+    total: np.ndarray, hist: np.ndarray, newest: int, hist_len: np.ndarray, vm_mips: np.ndarray, S: np.ndarray,
+    A: np.ndarray, R: np.ndarray, HH: np.ndarray, HL: np.ndarray, busy: np.ndarray, stale: np.ndarray,
+    free_mem: np.ndarray, free_cpu: np.ndarray, book_mem: np.ndarray, book_cpu: np.ndarray,
 ) -> None:  # fmt: skip
     """Guest ``v`` planned onto host ``t`` as entry ``e`` of the chains: appended to ``t``'s planned list, its
     view made again (:func:`_replan`) and the guest's booking taken from what ``t`` has free."""
@@ -903,8 +920,8 @@ def _plan_move(
     else:
         head[t] = e
     last[t] = e
-    _replan(t, flat, offsets, head, nxt, guest, alive, buf, req, pe_mips, total, hist, hist_len, vm_mips, S, A, R,
-            HH, HL, busy, stale)  # fmt: skip
+    _replan(t, flat, offsets, head, nxt, guest, alive, buf, req, pe_mips, total, hist, newest, hist_len, vm_mips, S,
+            A, R, HH, HL, busy, stale)  # fmt: skip
     free_mem[t] -= book_mem[v]
     free_cpu[t] -= book_cpu[v]
 
@@ -914,10 +931,10 @@ def underload_pass(
     order: np.ndarray, room: int, flat: np.ndarray, offsets: np.ndarray, head: np.ndarray, last: np.ndarray,
     nxt: np.ndarray, guest: np.ndarray, alive: np.ndarray, n_app: int, excluded: np.ndarray,
     eligible: np.ndarray, n_over: int, in_flight: bool, mig_to: np.ndarray, req: np.ndarray, hist: np.ndarray,
-    hist_len: np.ndarray, vm_mips: np.ndarray, book_mem: np.ndarray, book_bw: np.ndarray, book_cpu: np.ndarray,
-    types: np.ndarray, book: bool, free_mem: np.ndarray, free_cpu: np.ndarray, pe_mips: np.ndarray,
-    total: np.ndarray, S: np.ndarray, A: np.ndarray, R: np.ndarray, HH: np.ndarray, HL: np.ndarray,
-    busy: np.ndarray, stale: np.ndarray, set_args: tuple, find_args: tuple,
+    newest: int, hist_len: np.ndarray, vm_mips: np.ndarray, book_mem: np.ndarray, book_bw: np.ndarray,
+    book_cpu: np.ndarray, types: np.ndarray, book: bool, free_mem: np.ndarray, free_cpu: np.ndarray,
+    pe_mips: np.ndarray, total: np.ndarray, S: np.ndarray, A: np.ndarray, R: np.ndarray, HH: np.ndarray,
+    HL: np.ndarray, busy: np.ndarray, stale: np.ndarray, set_args: tuple, find_args: tuple,
 ) -> tuple[np.ndarray, int]:  # fmt: skip
     """The step's underload pass (:meth:`Consolidator.step`) over the hosts of ``order``, least utilized
     first; the planned lists as it begins are the step's lists ``flat``/``offsets`` plus the guests the
@@ -938,6 +955,7 @@ def underload_pass(
     moves = np.empty((min(room, cap), 2), dtype=np.int64)
     n_moves = 0
     placed = np.empty(cap, dtype=np.int64)  # the entries of the guests placed from the host at hand
+    vm_hist = np.empty(hist.shape[1])
     for h in order:
         if n_moves >= room:
             break
@@ -964,7 +982,8 @@ def underload_pass(
         for i in range(k):
             v = vms[np.argmax(r)] if i == 0 else vms[i]
             t = find_host_indexed(
-                req[v], hist[v], hist_len[v], vm_mips[v], types[v] if types.shape[0] > 1 else types[0], book,
+                req[v], _history(hist, newest, v, vm_hist), hist_len[v], vm_mips[v],
+                types[v] if types.shape[0] > 1 else types[0], book,
                 book_mem[v], book_bw[v], book_cpu[v], n_over, *find_args,
             )  # fmt: skip
             if i == 0:
@@ -976,8 +995,8 @@ def underload_pass(
                     e = placed[j]
                     ph, pv = ehost[e], guest[e]
                     alive[e] = False
-                    _replan(ph, flat, offsets, head, nxt, guest, alive, buf, req, pe_mips, total, hist, hist_len,
-                            vm_mips, S, A, R, HH, HL, busy, stale)  # fmt: skip
+                    _replan(ph, flat, offsets, head, nxt, guest, alive, buf, req, pe_mips, total, hist, newest,
+                            hist_len, vm_mips, S, A, R, HH, HL, busy, stale)  # fmt: skip
                     free_mem[ph] -= -1.0 * book_mem[pv]  # the booking back (as the Python loop wrote it, sign -1)
                     free_cpu[ph] -= -1.0 * book_cpu[pv]
                     n_over = index_set(ph, eligible[ph], n_over, *set_args)
@@ -987,7 +1006,7 @@ def underload_pass(
             n_app += 1
             ehost[e] = t
             _plan_move(v, t, e, flat, offsets, head, last, nxt, guest, alive, buf, req, pe_mips, total, hist,
-                       hist_len, vm_mips, S, A, R, HH, HL, busy, stale, free_mem, free_cpu, book_mem,
+                       newest, hist_len, vm_mips, S, A, R, HH, HL, busy, stale, free_mem, free_cpu, book_mem,
                        book_cpu)  # fmt: skip
             n_over = index_set(t, eligible[t], n_over, *set_args)
             placed[n_placed] = e
@@ -1042,7 +1061,7 @@ def overload_pass(
     nxt: np.ndarray, guest: np.ndarray, alive: np.ndarray, n_app: int, moves: np.ndarray, n_moves: int,
     has_on: bool, on_eligible: np.ndarray, on_n_over: int, on_set: tuple, on_find: tuple, has_any: bool,
     any_eligible: np.ndarray, any_n_over: int, any_set: tuple, any_find: tuple, wake_hosts: np.ndarray,
-    wake_pos: np.ndarray, wake_end: np.ndarray, req: np.ndarray, hist: np.ndarray, hist_len: np.ndarray,
+    wake_pos: np.ndarray, wake_end: np.ndarray, req: np.ndarray, hist: np.ndarray, newest: int, hist_len: np.ndarray,
     vm_mips: np.ndarray, book_mem: np.ndarray, book_bw: np.ndarray, book_cpu: np.ndarray, types: np.ndarray,
     book: bool, free_mem: np.ndarray, free_cpu: np.ndarray, pe_mips: np.ndarray, total: np.ndarray, S: np.ndarray,
     A: np.ndarray, R: np.ndarray, HH: np.ndarray, HL: np.ndarray, busy: np.ndarray, stale: np.ndarray,
@@ -1059,22 +1078,25 @@ def overload_pass(
     caller to build it. Returns (where it stopped, the entries and moves now, both indexes' overflow
     lengths)."""
     buf = np.empty(flat.shape[0] + order.shape[0], dtype=np.int64)
+    vm_hist = np.empty(hist.shape[1])
     for i in range(start, order.shape[0]):
         v = order[i]
+        _history(hist, newest, v, vm_hist)
         type_ok = types[v] if types.shape[0] > 1 else types[0]
         t = -1
         if has_on:
-            t = find_host_indexed(req[v], hist[v], hist_len[v], vm_mips[v], type_ok, book, book_mem[v], book_bw[v],
+            t = find_host_indexed(req[v], vm_hist, hist_len[v], vm_mips[v], type_ok, book, book_mem[v], book_bw[v],
                                   book_cpu[v], on_n_over, *on_find)  # fmt: skip
         if t < 0:
             if not has_any:
                 return i, n_app, n_moves, on_n_over, any_n_over
-            t = find_host_indexed(req[v], hist[v], hist_len[v], vm_mips[v], type_ok, book, book_mem[v],
+            t = find_host_indexed(req[v], vm_hist, hist_len[v], vm_mips[v], type_ok, book, book_mem[v],
                                   book_bw[v], book_cpu[v], any_n_over, *any_find)  # fmt: skip
         if t < 0:
             continue
         _plan_move(v, t, n_app, flat, offsets, head, last, nxt, guest, alive, buf, req, pe_mips, total, hist,
-                   hist_len, vm_mips, S, A, R, HH, HL, busy, stale, free_mem, free_cpu, book_mem, book_cpu)  # fmt: skip
+                   newest, hist_len, vm_mips, S, A, R, HH, HL, busy, stale, free_mem, free_cpu, book_mem,
+                   book_cpu)  # fmt: skip
         n_app += 1
         moves[n_moves, 0], moves[n_moves, 1] = v, t
         n_moves += 1
@@ -1118,25 +1140,25 @@ def patch_lists(
 
 
 @njit(cache=True, nogil=True)
-def observe(hist: np.ndarray, hist_len: np.ndarray, nonzero: np.ndarray, window: int, tracked: np.ndarray,
-            reported: np.ndarray, ids: np.ndarray, util: np.ndarray, scale: np.ndarray, req_now: np.ndarray,
-            req: np.ndarray, vm_mips: np.ndarray, rec: np.ndarray) -> np.ndarray:  # fmt: skip
+def observe(hist: np.ndarray, newest: int, hist_len: np.ndarray, nonzero: np.ndarray, window: int,
+            tracked: np.ndarray, reported: np.ndarray, ids: np.ndarray, util: np.ndarray, scale: np.ndarray,
+            req_now: np.ndarray, req: np.ndarray, vm_mips: np.ndarray, rec: np.ndarray) -> np.ndarray:  # fmt: skip
     """A new interval in the guests' histories, in place, in one pass over the rows that change: those of
     ``tracked`` (ascending: the rows with a non-zero sample in the window) and of ``ids`` (ascending: the
-    guests reported now). Each shifts by one (the oldest sample kept drops); ``ids`` get ``util x scale`` as
-    the newest sample, the others a 0. ``hist`` keeps the newest samples only; ``nonzero`` (bit j: the sample
-    j intervals ago is not 0) follows the whole ``window``, and ``hist_len`` is the samples in it up to its
-    oldest non-zero one (0 when all are zero). The requests ``req`` of the guests ``reported`` last time
-    become 0, and those of ``ids`` ``req_now``. Each row's record ``rec`` gets what a host's view reads of the
-    guest when only the newest sample is new (:func:`host_views`): its request, newest sample, MIPS and
-    history length, side by side. Returns the rows tracked from now on."""
+    guests reported now). ``hist`` keeps each row's newest samples in a ring (:func:`_sample`) that has moved
+    one column on: ``newest``, where the oldest sample kept was, takes the sample now, ``util x scale`` for
+    ``ids`` and 0 for the others. (A row in neither holds zeros only, and keeps them.) ``nonzero`` (bit j: the
+    sample j intervals ago is not 0) follows the whole ``window`` (at least the ring's width), and
+    ``hist_len`` is the samples in it up to its oldest non-zero one (0 when all are zero). The requests ``req``
+    of the guests ``reported`` last time become 0, and those of ``ids`` ``req_now``. Each row's record ``rec``
+    gets what a host's view reads of the guest when only the newest sample is new (:func:`host_views`): its
+    request, newest sample, MIPS and history length, side by side. Returns the rows tracked from now on."""
     for r in reported:
         req[r] = 0.0
     for k in range(ids.shape[0]):
         req[ids[k]] = req_now[k]
     out = np.empty(tracked.shape[0] + ids.shape[0], dtype=np.int64)
     m = 0
-    width = hist.shape[1]
     full = (1 << window) - 1
     i = k = 0
     while i < tracked.shape[0] or k < ids.shape[0]:  # the union of the two, ascending
@@ -1148,9 +1170,7 @@ def observe(hist: np.ndarray, hist_len: np.ndarray, nonzero: np.ndarray, window:
             x = util[k] * scale[r]
             i += 1 if i < tracked.shape[0] and tracked[i] == r else 0
             k += 1
-        for j in range(width - 1, 0, -1):
-            hist[r, j] = hist[r, j - 1]
-        hist[r, 0] = x
+        hist[r, newest] = x  # (the oldest sample kept was there)
         mask = ((nonzero[r] << 1) | (1 if x != 0 else 0)) & full
         nonzero[r] = mask
         n = 0
