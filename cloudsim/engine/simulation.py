@@ -61,8 +61,9 @@ from cloudsim.workload.trace import Trace
 #: what :meth:`Simulation.save` writes: a checkpoint of another format (another version's layout of the state) is
 #: refused with :class:`StaleCheckpoint` (2: where each guest is, in arrays; 3: the consolidation's lists of guests
 #: as arrays of int64; 4: the event queue as a calendar of tick windows; 5: the consolidation's rows of guests;
-#: 6: a shard's cuts and the hosts its commands named, for the tick it settles ahead)
-CHECKPOINT_FORMAT = 6
+#: 6: a shard's cuts and the hosts its commands named, for the tick it settles ahead; 7: the consolidation's
+#: histories in a ring)
+CHECKPOINT_FORMAT = 7
 
 
 class StaleCheckpoint(ValueError):
