@@ -694,6 +694,9 @@ class RayBackend:
                 self._snapping.append((i, ref, len(self._log[i])))
         return HostReport.concat([HostReport.unpack(r) for r in packed])
 
+    def ahead(self) -> None:
+        """The actors draw ahead in their own processes (:meth:`ShardActor.advance`, :meth:`ShardActor.idle`)."""
+
     def _save(self) -> None:
         """Save every actor's shard in the driver; the call logs start afresh."""
         for i in range(len(self.handles)):

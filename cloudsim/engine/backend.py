@@ -42,6 +42,12 @@ class Backend(Protocol):
     def advance(self, t: float, tick: int) -> HostReport:
         """Advance every shard to ``t`` (in parallel where possible); one report for all hosts."""
 
+    def ahead(self) -> None:
+        """After :meth:`advance`, once the controller has queued its own work on the thread beside
+        (:func:`~cloudsim.model.shard.beside`): the shards in this process start drawing the next tick there
+        (:meth:`HostShard.start_ahead <cloudsim.model.HostShard.start_ahead>`), behind that work, which the
+        controller waits for sooner. Shards in other processes draw ahead there on their own: nothing to do."""
+
     @property
     def actors(self) -> int: ...
 
@@ -113,7 +119,11 @@ class LocalBackend:
 
     def advance(self, t: float, tick: int) -> HostReport:
         self._flush()
-        return HostReport.concat([s.advance(t, tick) for s in self.shards])
+        return HostReport.concat([s.advance(t, tick, ahead=False) for s in self.shards])
+
+    def ahead(self) -> None:
+        for s in self.shards:
+            s.start_ahead()
 
     @property
     def actors(self) -> int:

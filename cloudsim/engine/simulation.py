@@ -21,7 +21,7 @@ import math
 import time
 from collections import defaultdict
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -48,7 +48,7 @@ from cloudsim.model import (
     end_rows,
     place_rows,
 )
-from cloudsim.model.shard import BESIDE_ROWS
+from cloudsim.model.shard import BESIDE_ROWS, beside
 from cloudsim.placement import Snapshot, get_policy
 from cloudsim.placement.consolidation import Consolidator, Settings
 from cloudsim.placement.detectors import Detector
@@ -437,7 +437,7 @@ class Simulation:
         now = self._now
         clock.lap("start")
         interrupted, lost = False, ""
-        beside = ThreadPoolExecutor(1, thread_name_prefix="cloudsim-recorder")  # one thread: ticks stay in order
+        bookkeeping: Future[None] | None = None  # the last tick's, on the thread beside (ticks stay in order)
         try:
             while len(self.queue) and self.queue.peek_time() <= s.duration:
                 batch = self.queue.pop_batch()
@@ -485,14 +485,15 @@ class Simulation:
                         # and the state as it is now (the counters copied; the consolidation writes none of the
                         # arrays the tick reads), and is joined before anything else reads the recorder or
                         # changes the state (a stop too joins it, and no signal reaches that thread: the row is
-                        # whole)
+                        # whole). It goes first on the thread beside; the shards here draw the next tick behind it
                         wall_s = time.perf_counter() - wall0
                         if len(report.guest_ids) >= BESIDE_ROWS:
                             state, phase_s = copy.copy(self.state), dict(self.phase_s)
-                            bookkeeping = beside.submit(self.recorder.tick, now, report, state, wall_s, phase_s)
+                            bookkeeping = beside().submit(self.recorder.tick, now, report, state, wall_s, phase_s)
                         else:
                             self.recorder.tick(now, report, self.state, wall_s, self.phase_s)
                             bookkeeping = None
+                        self.backend.ahead()
                     if self.tick_hooks:  # they see the tick's row too: its bookkeeping done first
                         if bookkeeping is not None:
                             bookkeeping.result()
@@ -524,7 +525,8 @@ class Simulation:
         except BackendLost as exc:
             interrupted, lost = True, str(exc)
         finally:
-            beside.shutdown(wait=True)  # the last tick's bookkeeping, whole, before the summary reads it
+            if bookkeeping is not None:  # the last tick's bookkeeping, whole, before the summary reads it
+                wait([bookkeeping])
             self.backend.close()
         self.recorder.ran_on(self.backend.nodes)
         summary = self.recorder.summary(

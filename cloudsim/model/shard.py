@@ -71,14 +71,16 @@ BESIDE_ROWS = 20_000
 
 
 @functools.cache
-def _beside() -> ThreadPoolExecutor:
-    """The thread on which the shards of this process work beside another thread: the next tick's draws beside
-    the controller's work on the tick (:meth:`HostShard.draw_ahead`), a report's sums beside its other pass
-    (:meth:`HostShard.report`). One, whatever the shards."""
-    return ThreadPoolExecutor(1, thread_name_prefix="cloudsim-shard")
+def beside() -> ThreadPoolExecutor:
+    """The one thread of this process on which work runs beside the main thread's, in the order it comes: the
+    controller's bookkeeping of a tick beside its consolidation, the shards' next tick drawn meanwhile
+    (:meth:`HostShard.draw_ahead`), a report's sums beside its other pass (:meth:`HostShard.report`). One, whatever
+    the shards: these machines have two cores, and a third busy thread slowed the main thread's work more than
+    it moved off it."""
+    return ThreadPoolExecutor(1, thread_name_prefix="cloudsim-beside")
 
 
-os.register_at_fork(after_in_child=_beside.cache_clear)  # a forked child has the executor but not its thread
+os.register_at_fork(after_in_child=beside.cache_clear)  # a forked child has the executor but not its thread
 
 
 @dataclass(frozen=True)
@@ -1325,18 +1327,25 @@ class HostShard:
 
     # ---------------------------------------------------------------------------------------- time
 
-    def advance(self, t: float, tick: int, copy: bool = True) -> HostReport:
+    def advance(self, t: float, tick: int, copy: bool = True, ahead: bool = True) -> HostReport:
         """Integrate every host up to ``t``, take tick ``tick``'s utilizations, settle and report (``copy``: see
-        :meth:`report`). Then, with :data:`BESIDE_ROWS` rows or more, the next tick's draws and its settle start
-        beside (:meth:`draw_ahead`)."""
+        :meth:`report`). Then, unless ``ahead`` is False (the caller queues work beside first, and then calls
+        :meth:`start_ahead`), :meth:`start_ahead`."""
         self._drawn_ahead()
         self._integrate(t, np.arange(self.n))
         self.tick = tick
         self._settle(t, remove_idle=True)
         report = self.report(t, copy)
-        if len(self._a["gid"]) >= BESIDE_ROWS:
-            self._drawing = _beside().submit(self.draw_ahead, tick + 1)
+        if ahead:
+            self.start_ahead()
         return report
+
+    def start_ahead(self) -> None:
+        """With :data:`BESIDE_ROWS` rows or more, the next tick's draws and its settle start beside
+        (:meth:`draw_ahead` on :func:`beside`), unless they are drawn or being drawn."""
+        drawn = self._drawing is not None or (self._ahead is not None and self._ahead[0] == self.tick + 1)
+        if len(self._a["gid"]) >= BESIDE_ROWS and not drawn:
+            self._drawing = beside().submit(self.draw_ahead, self.tick + 1)
 
     def _invalidate(self) -> None:
         self._version += 1
@@ -1350,8 +1359,8 @@ class HostShard:
         return _draw_rows(*rng.words(self.spec.seed, tick), a["gid"], a["kind"], a["p1"], a["p2"])
 
     def draw_ahead(self, tick: int) -> None:
-        """Draw tick ``tick``'s utilizations of the rows there are now, before the tick: :meth:`advance` runs it
-        on a thread of its own (:func:`_beside`) while the controller works on the tick just reported, and the
+        """Draw tick ``tick``'s utilizations of the rows there are now, before the tick: :meth:`start_ahead` runs it
+        on the thread beside (:func:`beside`) while the controller works on the tick just reported, and the
         shard's next call waits for it. The rows keep their places until a cut, which the draws follow; the
         rows added since are drawn at the tick. The same draws as at the tick: each is a function of the seed,
         the tick and its row's guest and distribution. (A row removed since keeps its guest's draw where
@@ -1553,10 +1562,10 @@ class HostShard:
         else:
             at = self._at if self._at is not None else np.full(0, -1, dtype=np.int64)
             # two passes over the rows that share only what they read: side by side on two threads when large
-            beside = _beside().submit(_report_sums, *rows, n, N_MODES) if len(res) >= BESIDE_ROWS else None
+            beside_sums = beside().submit(_report_sums, *rows, n, N_MODES) if len(res) >= BESIDE_ROWS else None
             guest_ids, guest_util, guest_req, self._at = _resident_by_id(a["gid"], res, al["util"], al["req"], at)
             guests, incoming, demand, delivered, over_m, deliv_m, mem = (
-                beside.result() if beside is not None else _report_sums(*rows, n, N_MODES)
+                beside_sums.result() if beside_sums is not None else _report_sums(*rows, n, N_MODES)
             )
         return HostReport(
             t=t,
