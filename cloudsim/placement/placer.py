@@ -86,18 +86,34 @@ def _host(s: int, h: int, code: int, group: np.ndarray, g_cpu: np.ndarray, g_mem
 
 
 @njit(cache=True, nogil=True, inline="always")
-def _pull_shapes(tree: np.ndarray, n: int) -> None:
-    """Every shape's highest and lowest raw score, and the most CPU and memory free on hosts short of them, in
-    the ancestors of node ``n``, from its parent up: a node's values for all shapes side by side, so that a
-    host's change walks the tree once."""
-    n //= 2
-    while n >= 1:
-        for s in range(tree.shape[1]):
-            tree[n, s, 0] = max(tree[2 * n, s, 0], tree[2 * n + 1, s, 0])
-            tree[n, s, 1] = min(tree[2 * n, s, 1], tree[2 * n + 1, s, 1])
-            tree[n, s, 2] = max(tree[2 * n, s, 2], tree[2 * n + 1, s, 2])
-            tree[n, s, 3] = max(tree[2 * n, s, 3], tree[2 * n + 1, s, 3])
-        n //= 2
+def _pull_node(tree: np.ndarray, n: int) -> None:
+    """Node ``n``'s values for every shape from its two children: the highest and lowest raw score, and the most
+    CPU and memory free on hosts short of them (a node's values for all shapes side by side)."""
+    for s in range(tree.shape[1]):
+        tree[n, s, 0] = max(tree[2 * n, s, 0], tree[2 * n + 1, s, 0])
+        tree[n, s, 1] = min(tree[2 * n, s, 1], tree[2 * n + 1, s, 1])
+        tree[n, s, 2] = max(tree[2 * n, s, 2], tree[2 * n + 1, s, 2])
+        tree[n, s, 3] = max(tree[2 * n, s, 3], tree[2 * n + 1, s, 3])
+
+
+@njit(cache=True, nogil=True)
+def _pull_shapes(tree: np.ndarray, nodes: np.ndarray) -> None:
+    """The ancestors of the nodes ``nodes`` (leaves, ascending, each once), each made once from its children, a
+    level at a time from the leaves up. A tick's migrations change hundreds of hosts at once, whose walks to the
+    root one host after another made the nodes they share again and again (the same values: the highest and the
+    lowest of the same children)."""
+    k = nodes.shape[0]
+    level = nodes.copy()
+    while k > 0 and level[0] > 1:
+        j = 0
+        for i in range(k):
+            parent = level[i] // 2
+            if j == 0 or level[j - 1] != parent:  # ascending: a parent's two children are side by side
+                level[j] = parent
+                j += 1
+        k = j
+        for i in range(k):
+            _pull_node(tree, level[i])
 
 
 @njit(cache=True, nogil=True)
@@ -176,7 +192,7 @@ def _sync(dirty: np.ndarray, code: int, by_id: bool, power: bool, group: np.ndar
         for s in range(nshapes):
             _host(s, h, code, group, g_cpu, g_mem, g_ok, g_over, cpu_cap, mem_cap, cpu_used, mem_used, curves, twin,
                   outcome, raw, tree, counts)  # fmt: skip
-        _pull_shapes(tree, m + h)
+    _pull_shapes(tree, np.sort(redo[:k]) + m)
 
 
 @njit(cache=True, nogil=True)
