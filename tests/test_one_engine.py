@@ -254,6 +254,40 @@ def test_the_recorders_tick_runs_beside_the_consolidation(monkeypatch):
     assert met["ticks"] == len(tick_times(sc)) and stable(met) == stable(plain)
 
 
+def test_one_thread_beside_the_recorders_tick_first_then_the_shards_draws(monkeypatch):
+    """From BESIDE_ROWS (here from any), the recorder's tick and a shard's next tick drawn ahead run on one thread
+    beside the controller (``model.shard.beside``), never on a third: the recorder's first, which the controller
+    waits for at the end of the consolidation, then the draws, wanted at the next tick only. The summary is the
+    one of a run doing all of it in turn."""
+    import threading
+
+    from cloudsim.metrics.recorder import Recorder
+    from cloudsim.model import shard
+
+    sc = demo(duration="2h")
+    in_turn = Simulation(sc, LocalBackend()).run()
+    work: list[tuple[str, str]] = []
+    tick, draw_ahead = Recorder.tick, shard.HostShard.draw_ahead
+
+    def recorded_tick(self, *args):
+        work.append(("tick", threading.current_thread().name))
+        return tick(self, *args)
+
+    def recorded_draws(self, k):
+        work.append(("draws", threading.current_thread().name))
+        return draw_ahead(self, k)
+
+    monkeypatch.setattr(Recorder, "tick", recorded_tick)
+    monkeypatch.setattr(shard.HostShard, "draw_ahead", recorded_draws)
+    monkeypatch.setattr("cloudsim.engine.simulation.BESIDE_ROWS", 0)
+    monkeypatch.setattr(shard, "BESIDE_ROWS", 0)
+    beside = Simulation(sc, LocalBackend()).run()
+    assert stable(beside) == stable(in_turn)
+    ticks = len(tick_times(sc))
+    assert [kind for kind, _ in work] == ["tick", "draws"] * ticks
+    assert len({name for _, name in work}) == 1 and threading.main_thread().name not in {name for _, name in work}
+
+
 def test_a_stop_during_the_consolidation_keeps_the_ticks_row_whole(monkeypatch):
     """A stop that lands in a tick's consolidation while its bookkeeping still runs on the other thread waits
     for it: the summary counts that tick, with its row, as a run stopped after the tick would."""
