@@ -98,12 +98,18 @@ def _pull_node(tree: np.ndarray, n: int) -> None:
 
 @njit(cache=True, nogil=True)
 def _pull_shapes(tree: np.ndarray, nodes: np.ndarray) -> None:
-    """The ancestors of the nodes ``nodes`` (leaves, ascending, each once), each made once from its children, a
-    level at a time from the leaves up. A tick's migrations change hundreds of hosts at once, whose walks to the
-    root one host after another made the nodes they share again and again (the same values: the highest and the
-    lowest of the same children)."""
+    """The ancestors of the nodes ``nodes`` (leaves, ascending, each once; overwritten), each made once from its
+    children, a level at a time from the leaves up. A tick's migrations change hundreds of hosts at once, whose
+    walks to the root one host after another made the nodes they share again and again (the same values: the
+    highest and the lowest of the same children)."""
     k = nodes.shape[0]
-    level = nodes.copy()
+    if k == 1:  # a decision's own host, most often: its walk, without the levels' bookkeeping
+        n = nodes[0] // 2
+        while n >= 1:
+            _pull_node(tree, n)
+            n //= 2
+        return
+    level = nodes
     while k > 0 and level[0] > 1:
         j = 0
         for i in range(k):
@@ -192,7 +198,19 @@ def _sync(dirty: np.ndarray, code: int, by_id: bool, power: bool, group: np.ndar
         for s in range(nshapes):
             _host(s, h, code, group, g_cpu, g_mem, g_ok, g_over, cpu_cap, mem_cap, cpu_used, mem_used, curves, twin,
                   outcome, raw, tree, counts)  # fmt: skip
-    _pull_shapes(tree, np.sort(redo[:k]) + m)
+    leaves = redo[:k]  # (redo is not read again)
+    if k > 16:
+        leaves.sort()
+    else:  # a decision's few hosts in place (numba's sort allocates its stack: a few hundred ns a decision)
+        for i in range(1, k):
+            x, j = leaves[i], i - 1
+            while j >= 0 and leaves[j] > x:
+                leaves[j + 1] = leaves[j]
+                j -= 1
+            leaves[j + 1] = x
+    for i in range(k):
+        leaves[i] += m
+    _pull_shapes(tree, leaves)
 
 
 @njit(cache=True, nogil=True)
