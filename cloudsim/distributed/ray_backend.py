@@ -420,6 +420,7 @@ class ShardActor:
         or None, :class:`Offer` or None)."""
         self.shard.run(_own(events))
         report = self.shard.advance(t, tick, copy=False)  # packed before the shard changes
+        self.shard.start_ahead()  # (nothing else runs beside in an actor)
         if token is None:
             return report.pack(), None, None
         buf = self._buffer

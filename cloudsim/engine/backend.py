@@ -119,7 +119,7 @@ class LocalBackend:
 
     def advance(self, t: float, tick: int) -> HostReport:
         self._flush()
-        return HostReport.concat([s.advance(t, tick, ahead=False) for s in self.shards])
+        return HostReport.concat([s.advance(t, tick) for s in self.shards])
 
     def ahead(self) -> None:
         for s in self.shards:

@@ -1327,24 +1327,24 @@ class HostShard:
 
     # ---------------------------------------------------------------------------------------- time
 
-    def advance(self, t: float, tick: int, copy: bool = True, ahead: bool = True) -> HostReport:
+    def advance(self, t: float, tick: int, copy: bool = True) -> HostReport:
         """Integrate every host up to ``t``, take tick ``tick``'s utilizations, settle and report (``copy``: see
-        :meth:`report`). Then, unless ``ahead`` is False (the caller queues work beside first, and then calls
-        :meth:`start_ahead`), :meth:`start_ahead`."""
+        :meth:`report`). The caller then starts the next tick's draws (:meth:`start_ahead`), once it has queued
+        beside whatever it wants first."""
         self._drawn_ahead()
         self._integrate(t, np.arange(self.n))
         self.tick = tick
         self._settle(t, remove_idle=True)
-        report = self.report(t, copy)
-        if ahead:
-            self.start_ahead()
-        return report
+        return self.report(t, copy)
+
+    def _next_drawn(self) -> bool:
+        """Whether the next tick's draws are drawn or being drawn (:meth:`draw_ahead`)."""
+        return self._drawing is not None or (self._ahead is not None and self._ahead[0] == self.tick + 1)
 
     def start_ahead(self) -> None:
         """With :data:`BESIDE_ROWS` rows or more, the next tick's draws and its settle start beside
         (:meth:`draw_ahead` on :func:`beside`), unless they are drawn or being drawn."""
-        drawn = self._drawing is not None or (self._ahead is not None and self._ahead[0] == self.tick + 1)
-        if len(self._a["gid"]) >= BESIDE_ROWS and not drawn:
+        if len(self._a["gid"]) >= BESIDE_ROWS and not self._next_drawn():
             self._drawing = beside().submit(self.draw_ahead, self.tick + 1)
 
     def _invalidate(self) -> None:
@@ -1398,7 +1398,7 @@ class HostShard:
     def ahead_now(self) -> None:
         """The next tick's draws (:meth:`draw_ahead`) now, unless they are drawn or being drawn: for a caller with
         time to spare between calls (an actor on the driver's node, once its result is on its way)."""
-        if self._drawing is None and (self._ahead is None or self._ahead[0] != self.tick + 1):
+        if not self._next_drawn():
             self.draw_ahead(self.tick + 1)
 
     def _drawn_ahead(self) -> None:
