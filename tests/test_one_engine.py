@@ -440,6 +440,46 @@ def test_bench_sim_fits_how_time_grows_with_hosts(tmp_path, capsys):
     assert "--hosts: each size once" in capsys.readouterr().err
 
 
+def test_bench_sim_warms_the_kernels_before_the_first_timed_row(monkeypatch, capsys):
+    """The first run in a process loads the compiled kernels; bench sim pays that untimed, before any row: a
+    small synthetic data centre of the same kind (8 hosts, as many guests per host), run for 24 ticks at most."""
+    from cloudsim import bench, engine
+    from cloudsim.cli import main
+
+    calls: list[tuple[str, str, float]] = []
+    real_time_run, real_run = bench.time_run, engine.Simulation.run
+
+    def time_run(sc, *args, **kwargs):
+        calls.append(("timed", sc.name, sc.duration))
+        return real_time_run(sc, *args, **kwargs)
+
+    def run(self, *args, **kwargs):
+        calls.append(("run", self.scenario.name, self.scenario.duration))
+        return real_run(self, *args, **kwargs)
+
+    monkeypatch.setattr(bench, "time_run", time_run)
+    monkeypatch.setattr(engine.Simulation, "run", run)
+    args = [
+        "bench",
+        "sim",
+        "--hosts",
+        "40",
+        "--guests",
+        "120",
+        "--duration",
+        "1d",
+        "--churn",
+        "2",
+        "--backend",
+        "local",
+    ]
+    assert main(args) == 0
+    capsys.readouterr()
+    assert calls[0] == ("run", "synthetic-8-hosts-24-guests-churn-2d", 24 * 300.0)
+    assert calls[1:] == [("timed", "synthetic-40-hosts-120-guests-churn-2d", 86400.0),
+                         ("run", "synthetic-40-hosts-120-guests-churn-2d", 86400.0)]  # fmt: skip
+
+
 def test_bench_sim_shows_how_far_each_run_is_on_a_terminal(monkeypatch, capsys):
     """On a terminal a run's bar (its scenario and backend, the simulated time) shows while it runs, as
     ``cloudsim run``'s does; off a terminal nothing is drawn (the other bench tests). Without --guests there are
