@@ -279,6 +279,42 @@ def time_run(
     }
 
 
+#: what identifies a row of ``bench sim`` across its rounds (``--repeat``)
+ROW_KEY = ("scenario", "backend", "hosts_per_shard", "actors")
+
+
+def ratios(rows: list[dict[str, Any]]) -> None:
+    """Each row's ``cpu_ratio`` and ``wall_ratio``, in place: its CPU and wall seconds against those of the first
+    row of the same scenario in the same round (``run``), the runs that were side by side."""
+    first: dict[tuple[str, int], dict[str, Any]] = {}
+    for r in rows:
+        ref = first.setdefault((r["scenario"], r.get("run", 1)), r)
+        for m in ("cpu", "wall"):
+            r[f"{m}_ratio"] = round(r[f"{m}_s"] / ref[f"{m}_s"], 2) if ref[f"{m}_s"] else float("nan")
+
+
+def medians(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One row per :data:`ROW_KEY`, in the order first seen: the median of each number over the rounds (the
+    ratios too: the median of each round's, not a ratio of medians), with ``runs`` and the wall time's range
+    (``wall_min_s``, ``wall_max_s``)."""
+    import statistics
+
+    groups: dict[tuple[Any, ...], list[dict[str, Any]]] = {}
+    for r in rows:
+        groups.setdefault(tuple(r[k] for k in ROW_KEY), []).append(r)
+    out = []
+    for group in groups.values():
+        row = dict(group[0])
+        for k, v in row.items():
+            if k not in ROW_KEY and k != "run" and isinstance(v, int | float) and not isinstance(v, bool):
+                m = statistics.median(g[k] for g in group)
+                row[k] = round(m, 2) if isinstance(m, float) else m
+        walls = [g["wall_s"] for g in group]
+        row.update(runs=len(group), wall_min_s=min(walls), wall_max_s=max(walls))
+        out.append(row)
+    return out
+
+
 def growth(points: list[tuple[int, float]]) -> list[tuple[int, int, float]]:
     """(from hosts, to hosts, k) between consecutive sizes, with time ∝ hosts^k: how a measure grows."""
     import itertools

@@ -14,6 +14,7 @@ if __name__ == "__main__":  # python -m cloudsim.cli (the console script install
 import contextlib
 import datetime as _dt
 import functools
+import itertools
 import json
 import os
 import sys
@@ -1278,7 +1279,19 @@ def bench_sim(
         ),
     ] = None,
     address: AddressOption = None,
-    out_csv: Annotated[Path | None, typer.Option("--out", metavar="CSV", help="the rows as CSV")] = None,
+    repeat: Annotated[
+        int,
+        typer.Option(
+            metavar="N",
+            min=1,
+            help="rounds: each row runs N times, a round of every backend and grain after another (this machine "
+            "is noisy); the tables show each figure's median, the wall time's range, and the median of each "
+            "round's ratios",
+        ),
+    ] = 1,
+    out_csv: Annotated[
+        Path | None, typer.Option("--out", metavar="CSV", help="the rows as CSV, one per run (column run)")
+    ] = None,
 ) -> None:
     """Time the engine side by side in one process: the PlanetLab LR-MMT day and a synthetic data centre with
     consolidation on, locally (one shard) and on Ray at each grain. CPU seconds count the driver and every
@@ -1326,24 +1339,21 @@ def bench_sim(
     bench.warm_up(warm)
     rows: list[dict[str, Any]] = []
 
-    def record(row: dict[str, Any]) -> None:
-        first = next(r for r in [*rows, row] if r["scenario"] == row["scenario"])
-        row["cpu_ratio"] = round(row["cpu_s"] / first["cpu_s"], 2) if first["cpu_s"] else float("nan")
-        rows.append(row)
-        err.print(f"{row['scenario']} {row['backend']} x{row['actors']}: {row['cpu_s']} s CPU", highlight=False)
-
-    def timed(sc: Any, backend: Any, trace: Any, grain: int | str | None = None) -> None:
+    def timed(sc: Any, backend: Any, trace: Any, run: int, grain: int | str | None = None) -> None:
         """One timed run, with ``cloudsim run``'s progress bar on a terminal (a long run shows how far it is)."""
         with _Feedback(sc, err.is_terminal, f"{sc.name} {backend.name}") as feedback:
-            record(bench.time_run(sc, backend, trace, grain, lambda t: feedback.progress(t, sc.duration)))
+            row = bench.time_run(sc, backend, trace, grain, lambda t: feedback.progress(t, sc.duration))
+        rows.append({**row, "run": run})
+        n = f" (run {run} of {repeat})" if repeat > 1 else ""
+        err.print(f"{row['scenario']} {row['backend']} x{row['actors']}: {row['cpu_s']} s CPU{n}", highlight=False)
 
     session = None
     quiet = contextlib.ExitStack()  # Ray's output to stderr while a session is open
     try:
         for sc, trace in cases:
-            for be in backends:
+            for run, be in itertools.product(range(1, repeat + 1), backends):
                 if be is BackendName.local:
-                    timed(sc, LocalBackend(), trace)
+                    timed(sc, LocalBackend(), trace, run)
                     continue
                 if session is None:
                     from cloudsim.distributed import RayConnectError, ray_session
@@ -1358,30 +1368,36 @@ def bench_sim(
                 from cloudsim.distributed import RayBackend
 
                 for g in grains:
-                    timed(sc, RayBackend(), trace, g)
+                    timed(sc, RayBackend(), trace, run, g)
     finally:
         if session is not None:
             session.__exit__(None, None, None)
         quiet.close()
-    table = Table(title="engine benchmark (CPU seconds: driver + actors during the run)")
+    bench.ratios(rows)
+    shown = bench.medians(rows) if repeat > 1 else rows
+    title = "engine benchmark (CPU seconds: driver + actors during the run)"
+    table = Table(title=title if repeat == 1 else f"{title}, the median of {repeat} runs")
     cols = ("scenario", "backend", "hosts_per_shard", "actors", "driver_cpu_s", "actor_cpu_s", "cpu_s",
-            "actor_startup_cpu_s", "wall_s", "decisions_per_s", "migrations", "cpu_ratio")  # fmt: skip
+            "actor_startup_cpu_s", "wall_s", "decisions_per_s", "migrations", "cpu_ratio", "wall_ratio")  # fmt: skip
     for c in cols:
         table.add_column(c.replace("_", " "), justify="left" if c in ("scenario", "backend") else "right")
-    for r in rows:
-        table.add_row(*(str(r[c]) for c in cols))
-    Console(width=max(out.width, 140)).print(table)
+    for r in shown:
+        cells = {c: str(r[c]) for c in cols}
+        if repeat > 1:
+            cells["wall_s"] = f"{r['wall_s']} ({r['wall_min_s']}–{r['wall_max_s']})"
+        table.add_row(*cells.values())
+    Console(width=max(out.width, 140 if repeat == 1 else 180)).print(table)
     # where each run's wall time went, by phase of the controller's loop: what bounds it
     phases = [f"{p}_s" for p in PHASES]
     shares = Table(title="where the wall time went (seconds, and share of the wall time)")
     for c in ("scenario", "backend", "actors", *phases, "wall_s"):
         shares.add_column(c.removesuffix("_s"), justify="left" if c in ("scenario", "backend") else "right")
-    for r in rows:
+    for r in shown:
         share = [f"{r[c]} ({r[c] / r['wall_s']:.0%})" if r["wall_s"] else str(r[c]) for c in phases]
         shares.add_row(r["scenario"], r["backend"], str(r["actors"]), *share, str(r["wall_s"]))
     Console(width=max(out.width, 140)).print(shares)
     for be in backends:  # how time grows with the data centre's size, one backend at a time
-        points = [(r["hosts"], r["cpu_s"]) for r in rows if r.get("hosts") and r["backend"] == be.value]
+        points = [(r["hosts"], r["cpu_s"]) for r in shown if r.get("hosts") and r["backend"] == be.value]
         if fit := bench.growth(points):
             overall = bench.overall_growth(points)
             typer.echo(
@@ -1391,7 +1407,7 @@ def bench_sim(
             )
     if out_csv is not None:
         with out_csv.open("w", newline="", encoding="utf-8") as f:
-            w = csv.DictWriter(f, fieldnames=[*cols, "energy_kwh", *phases])
+            w = csv.DictWriter(f, fieldnames=[*cols, "energy_kwh", *phases, "run"])
             w.writeheader()
             w.writerows({k: r[k] for k in w.fieldnames} for r in rows)
         typer.echo(f"wrote {out_csv}")

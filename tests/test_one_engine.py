@@ -480,6 +480,43 @@ def test_bench_sim_warms_the_kernels_before_the_first_timed_row(monkeypatch, cap
                          ("run", "synthetic-40-hosts-120-guests-churn-2d", 86400.0)]  # fmt: skip
 
 
+def test_bench_sim_repeats_rounds_and_shows_medians(tmp_path, capsys):
+    """--repeat N: every row runs N times, a round of every backend after another; the CSV has every run (column
+    run), the table each figure's median, the wall time's range, and the median of each round's ratios."""
+    from cloudsim.bench import medians, ratios
+    from cloudsim.cli import main
+
+    out = tmp_path / "sim.csv"
+    args = ["bench", "sim", "--hosts", "8", "--duration", "2h", "--backend", "local", "--repeat", "2",
+            "--out", str(out)]  # fmt: skip
+    assert main(args) == 0
+    printed = capsys.readouterr()
+    assert "the median of 2 runs" in printed.out
+    assert "(run 1 of 2)" in printed.err and "(run 2 of 2)" in printed.err
+    with out.open(newline="") as f:
+        cells = list(csv.DictReader(f))
+    assert [(c["backend"], c["run"], c["cpu_ratio"], c["wall_ratio"]) for c in cells] == [
+        ("local", "1", "1.0", "1.0"), ("local", "2", "1.0", "1.0")
+    ]  # fmt: skip
+    assert main([*args[:-2], "--repeat", "0"]) == 2
+    assert "--repeat" in capsys.readouterr().err
+    # the ratios pair each run with the first row of its own round; the medians are per row, over the rounds
+    key = {"scenario": "s", "hosts_per_shard": 4, "decisions_per_s": 10}
+    rows = [{**key, "backend": "local", "actors": 0, "run": 1, "cpu_s": 2.0, "wall_s": 2.0},
+            {**key, "backend": "ray", "actors": 1, "run": 1, "cpu_s": 3.0, "wall_s": 2.4},
+            {**key, "backend": "local", "actors": 0, "run": 2, "cpu_s": 1.0, "wall_s": 1.0},
+            {**key, "backend": "ray", "actors": 1, "run": 2, "cpu_s": 1.2, "wall_s": 1.5},
+            {**key, "backend": "local", "actors": 0, "run": 3, "cpu_s": 4.0, "wall_s": 4.0},
+            {**key, "backend": "ray", "actors": 1, "run": 3, "cpu_s": 4.4, "wall_s": 4.4}]  # fmt: skip
+    ratios(rows)
+    assert [r["wall_ratio"] for r in rows] == [1.0, 1.2, 1.0, 1.5, 1.0, 1.1]
+    local, ray = medians(rows)
+    assert (local["backend"], local["runs"], local["wall_s"], local["wall_min_s"], local["wall_max_s"]) == (
+        "local", 3, 2.0, 1.0, 4.0
+    )  # fmt: skip
+    assert (ray["wall_s"], ray["wall_ratio"], ray["cpu_ratio"], ray["decisions_per_s"]) == (2.4, 1.2, 1.2, 10)
+
+
 def test_bench_sim_shows_how_far_each_run_is_on_a_terminal(monkeypatch, capsys):
     """On a terminal a run's bar (its scenario and backend, the simulated time) shows while it runs, as
     ``cloudsim run``'s does; off a terminal nothing is drawn (the other bench tests). Without --guests there are
