@@ -26,7 +26,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
 from cloudsim._typer import Typer
@@ -450,13 +450,19 @@ def _print_openmetrics(w: Any) -> None:
     )
 
 
+def _times() -> tuple[Any, ...]:
+    """A bar's last columns: the wall time so far, and what is left at the pace of the last 30 s."""
+    return TimeElapsedColumn(), TextColumn("elapsed,"), TimeRemainingColumn(), TextColumn("left")
+
+
 def _progress_bar(disable: bool = False) -> Progress:
-    """The transient progress bar of a run on standard error: the scenario, the bar, the simulated time."""
+    """The transient progress bar of a run on standard error: the scenario, the bar, the simulated time, the
+    wall time so far and left."""
     return Progress(
         TextColumn("[bold]{task.description}"),
         BarColumn(),
         TextColumn("sim {task.fields[sim]}"),
-        TimeElapsedColumn(),
+        *_times(),
         console=err,
         transient=True,
         disable=disable,
@@ -643,7 +649,7 @@ def sweep(
         BarColumn(),
         MofNCompleteColumn(),
         TextColumn("{task.fields[last]}"),
-        TimeElapsedColumn(),
+        *_times(),
         console=err,
         transient=True,
         disable=not progress,

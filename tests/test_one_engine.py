@@ -519,8 +519,8 @@ def test_bench_sim_repeats_rounds_and_shows_medians(tmp_path, capsys):
 
 def test_bench_sim_shows_how_far_each_run_is_on_a_terminal(monkeypatch, capsys):
     """On a terminal a run's bar (its scenario and backend, the simulated time) shows while it runs, as
-    ``cloudsim run``'s does; off a terminal nothing is drawn (the other bench tests). Without --guests there are
-    2 guests a host."""
+    ``cloudsim run``'s does, with the wall time so far and left; off a terminal nothing is drawn (the other bench
+    tests). Without --guests there are 2 guests a host."""
     import io
 
     from rich.console import Console
@@ -534,6 +534,7 @@ def test_bench_sim_shows_how_far_each_run_is_on_a_terminal(monkeypatch, capsys):
     capsys.readouterr()
     drawn = screen.getvalue()
     assert "synthetic-8-hosts-16-guests local" in drawn and "sim 02:00:00" in drawn
+    assert "elapsed," in drawn and " left" in drawn  # the wall time so far, and left at the recent pace
     assert "synthetic-8-hosts-16-guests local x0:" in drawn  # the run's line, under the bar
 
 
