@@ -1301,9 +1301,10 @@ def bench_sim(
 ) -> None:
     """Time the engine side by side in one process: the PlanetLab LR-MMT day and a synthetic data centre with
     consolidation on, locally (one shard) and on Ray at each grain. CPU seconds count the driver and every
-    actor during the run (the actors' worker start-up, Ray and imports, is its own column); the last column
-    is the ratio of CPU seconds to the first row of the same workload. A few ticks of each kind of workload run
-    untimed first, so no row pays for loading the compiled kernels."""
+    actor during the run (the actors' worker start-up, Ray and imports, is its own column); the last two
+    columns are the ratios of CPU and wall seconds to the first row of the same workload (in the same round,
+    with --repeat). A few ticks of each kind of workload run untimed first, so no row pays for loading the
+    compiled kernels."""
     import csv
 
     from cloudsim import bench
@@ -1395,7 +1396,10 @@ def bench_sim(
     Console(width=max(out.width, 140 if repeat == 1 else 180)).print(table)
     # where each run's wall time went, by phase of the controller's loop: what bounds it
     phases = [f"{p}_s" for p in PHASES]
-    shares = Table(title="where the wall time went (seconds, and share of the wall time)")
+    shares = Table(
+        title="where the wall time went (seconds, and share of the wall time)"
+        + ("" if repeat == 1 else f", the median of {repeat} runs")
+    )
     for c in ("scenario", "backend", "actors", *phases, "wall_s"):
         shares.add_column(c.removesuffix("_s"), justify="left" if c in ("scenario", "backend") else "right")
     for r in shown:
