@@ -288,7 +288,7 @@ def ratios(rows: list[dict[str, Any]]) -> None:
     row of the same scenario in the same round (``run``), the runs that were side by side."""
     first: dict[tuple[str, int], dict[str, Any]] = {}
     for r in rows:
-        ref = first.setdefault((r["scenario"], r.get("run", 1)), r)
+        ref = first.setdefault((r["scenario"], r["run"]), r)
         for m in ("cpu", "wall"):
             r[f"{m}_ratio"] = round(r[f"{m}_s"] / ref[f"{m}_s"], 2) if ref[f"{m}_s"] else float("nan")
 

@@ -1324,11 +1324,15 @@ def bench_sim(
 
         cases.append((sc, read_trace(sc)))
     sizes = [n for n in (hosts if hosts is not None else [10_000]) if n > 0]
+    per_host = 2.0 if guests is None else (guests / sizes[0] if sizes else 0.0)
+
+    def synthetic(n: int) -> Any:
+        """The synthetic data centre of ``n`` hosts, with as many guests per host as the first size."""
+        return bench.synthetic_datacenter(n, max(1, round(per_host * n)), duration, churn, policy)
+
     for n in sizes:
-        per_host = 2.0 if guests is None else guests / sizes[0]
         try:
-            cases.append((bench.synthetic_datacenter(n, max(1, round(per_host * n)), duration, churn, policy),
-                          None))  # fmt: skip
+            cases.append((synthetic(n), None))
         except ScenarioError as exc:
             raise UsageFailure(
                 f"--{'policy' if exc.path == 'placement.policy' else 'duration'}: {exc.message}"
@@ -1339,10 +1343,7 @@ def bench_sim(
         raise UsageFailure(f"--hosts: each size once, got {', '.join(map(str, sizes))}")
     # untimed, first: the kernels loaded before any row is timed (the PlanetLab day as it is, a small synthetic
     # data centre for every size)
-    warm = [c for c in cases if c[1] is not None]
-    if sizes:
-        per_host = 2.0 if guests is None else guests / sizes[0]
-        warm.append((bench.synthetic_datacenter(8, max(1, round(per_host * 8)), duration, churn, policy), None))
+    warm = [c for c in cases if c[1] is not None] + ([(synthetic(8), None)] if sizes else [])
     bench.warm_up(warm)
     rows: list[dict[str, Any]] = []
 

@@ -459,20 +459,8 @@ def test_bench_sim_warms_the_kernels_before_the_first_timed_row(monkeypatch, cap
 
     monkeypatch.setattr(bench, "time_run", time_run)
     monkeypatch.setattr(engine.Simulation, "run", run)
-    args = [
-        "bench",
-        "sim",
-        "--hosts",
-        "40",
-        "--guests",
-        "120",
-        "--duration",
-        "1d",
-        "--churn",
-        "2",
-        "--backend",
-        "local",
-    ]
+    args = ["bench", "sim", "--hosts", "40", "--guests", "120", "--duration", "1d", "--churn", "2",
+            "--backend", "local"]  # fmt: skip
     assert main(args) == 0
     capsys.readouterr()
     assert calls[0] == ("run", "synthetic-8-hosts-24-guests-churn-2d", 24 * 300.0)
