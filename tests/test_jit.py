@@ -98,3 +98,54 @@ def test_every_kernel_asked_about_is_one_the_run_reaches(tmp_path):
         reached = json.loads(r.stdout.strip().splitlines()[-1])
         assert reached and all(reached.values()), (name, reached)
         assert ("underload_pass" in reached) == (name in ("consolidation-demo", "migrate")), name
+
+
+#: Loads a scenario's shard kernels as a host actor does as it starts (``load_kernels``), then runs the scenario
+#: for 10 simulated minutes with shards that draw ahead after each advance, as an actor's do between calls
+#: (``ShardActor.idle``), in a process of its own, and prints the shard kernels each reached.
+WARM_PROBE = """
+import json, sys
+from pathlib import Path
+from cloudsim.engine import LocalBackend, Simulation
+from cloudsim.model import shard
+from cloudsim.scenario import load_scenario
+from tests.test_consolidation import tiny_day, trace_scenario
+
+advance = shard.HostShard.advance
+
+def advance_then_idle(self, *args, **kwargs):
+    report = advance(self, *args, **kwargs)
+    self.ahead_now()
+    return report
+
+def reached():
+    return sorted(n for n, f in vars(shard).items() if hasattr(f, "stats") and (f.stats.cache_hits or f.stats.cache_misses))
+
+name, folder = sys.argv[1], Path(sys.argv[2])
+if name == "migrate":
+    sc = trace_scenario(tiny_day(folder), "consolidation.allocation=migrate", duration="10m")
+else:
+    sc, _ = load_scenario(name, ["duration=10m"])
+sim = Simulation(sc, LocalBackend())
+shard.load_kernels(sim.specs[0], None if sim.trace is None else sim.trace.util)
+warmed = reached()
+shard.HostShard.advance = advance_then_idle
+sim.run()
+print(json.dumps({"warmed": warmed, "run": reached()}))
+"""
+
+
+def test_a_host_actor_loads_every_shard_kernel_before_its_first_call(tmp_path):
+    """A host actor loads its kernels as it starts (:func:`cloudsim.model.shard.load_kernels`), while the driver
+    places the first guests, so that its first calls load none: the kernels a run of the scenario reaches after
+    it are all loaded already. Synthetic runs with and without migrations, and a trace-driven one under the
+    cloudsim model, each in a fresh process."""
+    names = ["quickstart", "consolidation-demo", "migrate"]
+    for name in names:
+        (tmp_path / name).mkdir()
+    runs = side_by_side([[sys.executable, "-c", WARM_PROBE, name, str(tmp_path / name)] for name in names], cwd=ROOT)
+    for name, r in zip(names, runs, strict=True):
+        assert r.returncode == 0, (name, r.stderr[-2000:])
+        got = json.loads(r.stdout.strip().splitlines()[-1])
+        assert "_fair_events" in got["warmed"] or name == "migrate", (name, got)
+        assert len(got["warmed"]) >= 10 and got["run"] == got["warmed"], (name, got)

@@ -8,9 +8,10 @@ decides, and the next tick collects the saves. Errors raised by a fire-and-forge
 ``advance``.
 
 **Calls on the driver's node skip Ray's task path.** An actor on the driver's node writes its reports into a
-shared buffer (:class:`_Buffer`), and takes its calls through a socket of its own (:class:`_Server`): a Ray
-task costs about a millisecond each way here, at one call a tick most of what Ray added to a local run; the
-socket's round trip costs tens of microseconds, and its threads wait blocked. (Ray's Compiled Graphs, built
+shared buffer (:class:`_Buffer`), and takes its calls through a socket of its own (:class:`_Server`), both
+offered as it starts, so from its first call: a Ray task costs about a millisecond each way here, at one call a
+tick most of what Ray added to a local run; the socket's round trip costs tens of microseconds, and its threads
+wait blocked. (The actor loads its compiled kernels as it starts too, rather than in its first calls.) (Ray's Compiled Graphs, built
 for this, measured as fast but keep a core busy polling per actor, idle or not.) Elsewhere the calls are Ray
 tasks. Either way every call that touches a shard goes through :meth:`ShardActor.call`, in order.
 """
@@ -39,6 +40,7 @@ import ray
 
 from cloudsim.engine.backend import BackendLost, Outbox
 from cloudsim.model import Command, Events, HostReport, HostShard, ShardSpec
+from cloudsim.model.shard import load_kernels
 
 
 def _writable(a: np.ndarray) -> np.ndarray:
@@ -390,6 +392,7 @@ class ShardActor:
         }
         spec = dataclasses.replace(spec, **arrays)
         self.shard = HostShard(spec, trace) if state is None else HostShard.restore(state, trace)
+        load_kernels(spec, trace)  # while the driver places the first guests, rather than in the first calls
         self._buffer: _Buffer | None = None
         self._server: _Server | None = None  # made with the first buffer
 
@@ -426,16 +429,24 @@ class ShardActor:
         buf = self._buffer
         if buf is not None and token == buf.token and (mapped := buf.write(report)) is not None:
             return None, mapped, None
-        words = report.pack_size()
-        if buf is None or words > len(buf.words):  # room for twice the guests, and at least 4 a host
+        return report.pack(), None, self.offer(len(report.host_ids), len(report.guest_ids), len(report.finished))
+
+    def offer(self, hosts: int, guests: int = 0, finished: int = 0) -> Offer:
+        """This actor's report buffer, made (again) when it has no room for a report of ``hosts`` hosts, ``guests``
+        guests and ``finished`` finished ones, with room for twice the guests and at least 4 a host; with its
+        call socket, made with the first buffer. The driver asks for it as the actor starts, to take the first
+        calls through the socket (:meth:`RayBackend.start`), and an advance offers it when a report does not
+        fit or the driver has none mapped."""
+        words = HostReport.packed_words(hosts, guests, finished)
+        buf = self._buffer
+        if buf is None or words > len(buf.words):
             if buf is not None:
                 buf.close()
-            words += max(3 * len(report.guest_ids) + len(report.finished), 12 * len(report.host_ids))
-            buf = self._buffer = _Buffer(_TOKEN_BYTES + 8 * words)
+            buf = self._buffer = _Buffer(_TOKEN_BYTES + 8 * (words + max(3 * guests + finished, 12 * hosts)))
         if self._server is None:
             with contextlib.suppress(OSError):  # no socket (a sandbox without Unix sockets): the calls stay tasks
                 self._server = _Server(self)
-        return report.pack(), None, buf.offer(self._server)
+        return buf.offer(self._server)
 
     def snapshot(self, events: Events) -> bytes:
         """The shard's whole state (without the shared trace), after ``events``."""
@@ -500,6 +511,7 @@ class RayBackend:
         self.shared_reports = 0  # reports that came through a buffer rather than the object store
         self._channels: list[_Channel | None] = []  # per actor: its call socket, connected (same node only)
         self.calls = Counter[str]()  # the calls sent to the actors by way: "socket" or "task"
+        self._offers: list[Any] = []  # per actor: its offer asked for at the start and not taken yet (a ref)
 
     def grain(self, hosts: int) -> int:
         """About one actor per CPU of the cluster that the controller leaves: the driver is busy most of a
@@ -545,6 +557,12 @@ class RayBackend:
         self._readers = [None for _ in specs]
         self._share = [_can_share()] * len(specs)
         self._channels = [None for _ in specs]
+        # each actor's buffer and socket, asked for now: made while the driver places the first guests, they
+        # take the first advance (:meth:`_take_offer`), which would otherwise go as a task and offer them
+        self._offers = [
+            h.offer.remote(len(spec.host_ids)) if share else None
+            for h, spec, share in zip(self.handles, specs, self._share, strict=True)
+        ]
         self._last_save = (self._ticks, time.perf_counter())
 
     def save(self) -> list[bytes]:
@@ -590,6 +608,7 @@ class RayBackend:
                 ray.kill(self.handles[index])
             self._drop_reader(index)
             self._drop_channel(index)
+            self._offers[index] = None  # (the new actor offers its buffer at its next advance)
             self._nodes = []  # the nodes alive now
             cls = self._actor_class(index, frozenset(avoid))
             avoid.add(self._placed[index])  # a node a try failed on is not tried again while others are alive
@@ -665,22 +684,41 @@ class RayBackend:
             packed = reader.read(mapped)
             self.shared_reports += 1
         if offer is not None:
-            self._drop_reader(index)
-            if offer.node_id == self._node:
-                try:
-                    self._readers[index] = _Reader(offer)
-                except (OSError, ValueError):  # not reachable here (another machine's pid, a /proc that hides it)
-                    self._share[index] = False
-                if self._share[index] and self._channels[index] is None and offer.address:
-                    with contextlib.suppress(OSError):  # (a socket the driver cannot reach: the calls stay tasks)
-                        self._channels[index] = _Channel(offer)
-            else:
-                self._share[index] = False
+            self._accept(index, offer)
         return packed
+
+    def _accept(self, index: int, offer: Offer) -> None:
+        """Map actor ``index``'s report buffer ``offer`` for its next reports when the actor runs on the driver's
+        node, and connect to its call socket the first time; else its reports take the object store. No task of
+        the actor's may be under way (its calls would then run beside the socket's). It supersedes an offer asked
+        for at the start and not taken yet."""
+        if self._offers:
+            self._offers[index] = None
+        self._drop_reader(index)
+        if offer.node_id == self._node:
+            try:
+                self._readers[index] = _Reader(offer)
+            except (OSError, ValueError):  # not reachable here (another machine's pid, a /proc that hides it)
+                self._share[index] = False
+            if self._share[index] and self._channels[index] is None and offer.address:
+                with contextlib.suppress(OSError):  # (a socket the driver cannot reach: the calls stay tasks)
+                    self._channels[index] = _Channel(offer)
+        else:
+            self._share[index] = False
+
+    def _take_offer(self, index: int) -> None:
+        """Accept actor ``index``'s offer asked for at the start (:meth:`start`), once it has no task under way.
+        An actor lost by then is found lost by the call that follows, and rebuilt."""
+        ref = self._offers[index] if self._offers else None
+        if ref is None or any(i == index for i, _ in self._pending) or any(i == index for i, *_ in self._snapping):
+            return
+        with contextlib.suppress(*_LOST):
+            self._accept(index, ray.get(ref))
 
     def advance(self, t: float, tick: int) -> HostReport:
         calls = []
         for i in range(len(self.handles)):  # the commands queued for the actor travel with the call
+            self._take_offer(i)
             calls.append((i, self._call(i, "advance", self.outbox.take(i), t, tick, self._token(i))))
         packed = [self._received(i, r) for (i, _), r in zip(calls, self._gather(calls), strict=True)]
         self._ticks += 1
@@ -739,5 +777,5 @@ class RayBackend:
         for i in range(len(self._readers)):
             self._drop_reader(i)
             self._drop_channel(i)
-        self.handles = []
+        self.handles, self._offers = [], []
         self._pending, self._snapping = [], []

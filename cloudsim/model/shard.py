@@ -39,7 +39,7 @@ import math
 import os
 from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import NamedTuple
 
 import numpy as np
@@ -208,7 +208,13 @@ class HostReport:
 
     def pack_size(self) -> int:
         """The float64 words :meth:`pack` fills in ``out``."""
-        return _HOST_ROWS * len(self.host_ids) + 3 * len(self.guest_ids) + len(self.finished)
+        return HostReport.packed_words(len(self.host_ids), len(self.guest_ids), len(self.finished))
+
+    @staticmethod
+    def packed_words(hosts: int, guests: int, finished: int) -> int:
+        """The float64 words a report of ``hosts`` hosts, ``guests`` resident guests and ``finished`` finished
+        guests fills when packed."""
+        return _HOST_ROWS * hosts + 3 * guests + finished
 
     @staticmethod
     def packed_views(words: np.ndarray, hosts: int, guests: int, finished: int) -> tuple[np.ndarray, ...]:
@@ -1593,3 +1599,29 @@ class HostShard:
             guest_req_mips=guest_req,
             finished=finished,
         )
+
+
+def load_kernels(spec: ShardSpec, trace: np.ndarray | None = None) -> None:
+    """Load the compiled kernels a shard of ``spec``'s kind reaches from numba's cache, in this process, by running
+    a shard of its first two hosts for three ticks, each drawn ahead as a host actor draws between calls: two
+    guests placed (one following ``trace``'s first column, if any); a third placed after the draws ahead; one
+    moved to the other host and its migration completed. A process's first shard calls otherwise pay for the
+    loading (about 60 ms here); a host actor does it as it starts, while the driver places the first guests.
+    Only the shard made here changes (the kernels are pure functions of their arguments)."""
+    k = min(2, len(spec.host_ids))
+    if not k:
+        return
+    arrays = {f: getattr(spec, f)[:k] for f in ("cpu_mips", "pe_mips", "mem_mib", "reserve_mib", "power_curve_w",
+                                                 "empty_off")}  # fmt: skip
+    shard = HostShard(replace(spec, host_ids=np.arange(k), **arrays), trace)
+    follows = (DIST_TRACE, 0.0, 0.0) if trace is not None and trace.size else (DIST_UNIFORM, 0.2, 0.8)
+    cpu = float(spec.cpu_mips[0]) / 8
+    ticks = [
+        [(1.0, [Place(0, 0, 0, cpu, 0.0, 1.0, DIST_UNIFORM, 0.2, 0.8), Place(1, k - 1, 0, cpu, 0.0, 1.0, *follows)])],
+        [(301.0, [Place(2, 0, 0, cpu, 0.0, 1.0, DIST_UNIFORM, 0.2, 0.8)])],
+        [(601.0, [MigrateOut(1, 1, 700.0), Place(1, 0, 0, cpu, 0.0, 1.0, *follows, 700.0)]), (700.0, None)] if k == 2 else [],
+    ]  # fmt: skip
+    for tick, steps in enumerate(ticks, start=1):
+        shard.run(Events.encode(steps))
+        shard.advance(300.0 * tick, tick, copy=False).pack()
+        shard.ahead_now()
