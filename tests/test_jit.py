@@ -85,17 +85,23 @@ print(json.dumps({f.py_func.__name__: bool(f.stats.cache_hits or f.stats.cache_m
 """
 
 
+def _probed(probe: str, names: list[str], tmp_path: Path) -> dict[str, dict]:
+    """What ``probe`` prints last (JSON) for each scenario of ``names``, each run in a fresh process with a folder
+    of its own (for a trace it writes), side by side."""
+    for name in names:
+        (tmp_path / name).mkdir()
+    runs = side_by_side([[sys.executable, "-c", probe, name, str(tmp_path / name)] for name in names], cwd=ROOT)
+    for name, r in zip(names, runs, strict=True):
+        assert r.returncode == 0, (name, r.stderr[-2000:])
+    return {name: json.loads(r.stdout.strip().splitlines()[-1]) for name, r in zip(names, runs, strict=True)}
+
+
 def test_every_kernel_asked_about_is_one_the_run_reaches(tmp_path):
     """Else a run that never reaches a kernel would say it compiles on every run: the synthetic runs with and
     without migrations, and trace-driven runs under each allocation (on a small trace of their own), side by
     side, each in a fresh process."""
     names = ["quickstart", "consolidation-demo", "npa", "dvfs", "migrate"]
-    for name in names:
-        (tmp_path / name).mkdir()
-    runs = side_by_side([[sys.executable, "-c", PROBE, name, str(tmp_path / name)] for name in names], cwd=ROOT)
-    for name, r in zip(names, runs, strict=True):
-        assert r.returncode == 0, (name, r.stderr[-2000:])
-        reached = json.loads(r.stdout.strip().splitlines()[-1])
+    for name, reached in _probed(PROBE, names, tmp_path).items():
         assert reached and all(reached.values()), (name, reached)
         assert ("underload_pass" in reached) == (name in ("consolidation-demo", "migrate")), name
 
@@ -140,12 +146,6 @@ def test_a_host_actor_loads_every_shard_kernel_before_its_first_call(tmp_path):
     places the first guests, so that its first calls load none: the kernels a run of the scenario reaches after
     it are all loaded already. Synthetic runs with and without migrations, and a trace-driven one under the
     cloudsim model, each in a fresh process."""
-    names = ["quickstart", "consolidation-demo", "migrate"]
-    for name in names:
-        (tmp_path / name).mkdir()
-    runs = side_by_side([[sys.executable, "-c", WARM_PROBE, name, str(tmp_path / name)] for name in names], cwd=ROOT)
-    for name, r in zip(names, runs, strict=True):
-        assert r.returncode == 0, (name, r.stderr[-2000:])
-        got = json.loads(r.stdout.strip().splitlines()[-1])
+    for name, got in _probed(WARM_PROBE, ["quickstart", "consolidation-demo", "migrate"], tmp_path).items():
         assert "_fair_events" in got["warmed"] or name == "migrate", (name, got)
         assert len(got["warmed"]) >= 10 and got["run"] == got["warmed"], (name, got)
