@@ -214,6 +214,7 @@ def test_an_offer_the_driver_cannot_map_is_declined_and_the_reports_come_as_valu
 
     backend = RayBackend()
     backend._readers, backend._share, backend._node = [None, None], [True, True], "this-node"
+    backend._offers = [None, None]
     packed = (0.0, np.zeros((1, 1)), np.zeros((3, 0)), np.zeros(0, dtype=np.int64))
     assert backend._token(0) == "" and backend._token(1) == ""
     # an actor on another node, and a "buffer" that is not the one offered (its token differs)
@@ -441,6 +442,7 @@ def test_without_a_socket_the_calls_stay_tasks_and_the_buffer_is_kept(ray_sessio
     buf = _Buffer(4096)
     backend = RayBackend()
     backend._readers, backend._share, backend._node, backend._channels = [None], [True], "this-node", [None]
+    backend._offers = [None]
     unreachable = Offer("this-node", os.getpid(), buf.fd, buf.token, len(buf.map), b"\0cloudsim-calls-none", b"s" * 16)
     packed = (0.0, np.zeros((1, 1)), np.zeros((3, 0)), np.zeros(0, dtype=np.int64))
     assert backend._received(0, (packed, None, unreachable)) is packed

@@ -11,15 +11,14 @@ decides, and the next tick collects the saves. Errors raised by a fire-and-forge
 shared buffer (:class:`_Buffer`), and takes its calls through a socket of its own (:class:`_Server`), both
 offered as it starts, so from its first call: a Ray task costs about a millisecond each way here, at one call a
 tick most of what Ray added to a local run; the socket's round trip costs tens of microseconds, and its threads
-wait blocked. (The actor loads its compiled kernels as it starts too, rather than in its first calls.) (Ray's Compiled Graphs, built
-for this, measured as fast but keep a core busy polling per actor, idle or not.) Elsewhere the calls are Ray
-tasks. Either way every call that touches a shard goes through :meth:`ShardActor.call`, in order.
+wait blocked. (Ray's Compiled Graphs, built for this, measured as fast but keep a core busy polling per actor,
+idle or not.) Elsewhere the calls are Ray tasks. Either way every call that touches a shard goes through
+:meth:`ShardActor.call`, in order. The actor also loads its compiled kernels as it starts, not in its first calls.
 """
 
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import math
 import mmap
 import os
@@ -387,10 +386,7 @@ class ShardActor:
 
     def __init__(self, spec: ShardSpec, trace: np.ndarray | None, state: bytes | None = None) -> None:
         self._cpu0 = time.process_time()  # the worker's start-up (Ray, imports) before this actor began
-        arrays = {
-            f.name: _writable(v) for f in dataclasses.fields(spec) if isinstance(v := getattr(spec, f.name), np.ndarray)
-        }
-        spec = dataclasses.replace(spec, **arrays)
+        spec = spec.with_arrays(_writable)
         self.shard = HostShard(spec, trace) if state is None else HostShard.restore(state, trace)
         load_kernels(spec, trace)  # while the driver places the first guests, rather than in the first calls
         self._buffer: _Buffer | None = None
@@ -692,8 +688,7 @@ class RayBackend:
         node, and connect to its call socket the first time; else its reports take the object store. No task of
         the actor's may be under way (its calls would then run beside the socket's). It supersedes an offer asked
         for at the start and not taken yet."""
-        if self._offers:
-            self._offers[index] = None
+        self._offers[index] = None
         self._drop_reader(index)
         if offer.node_id == self._node:
             try:
@@ -709,7 +704,7 @@ class RayBackend:
     def _take_offer(self, index: int) -> None:
         """Accept actor ``index``'s offer asked for at the start (:meth:`start`), once it has no task under way.
         An actor lost by then is found lost by the call that follows, and rebuilt."""
-        ref = self._offers[index] if self._offers else None
+        ref = self._offers[index]
         if ref is None or any(i == index for i, _ in self._pending) or any(i == index for i, *_ in self._snapping):
             return
         with contextlib.suppress(*_LOST):

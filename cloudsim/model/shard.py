@@ -37,9 +37,9 @@ from __future__ import annotations
 import functools
 import math
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from typing import NamedTuple
 
 import numpy as np
@@ -110,6 +110,12 @@ class ShardSpec:
     empty_off: np.ndarray  # (n,) bool: an empty host is switched off (0 W)
     seed: int
     dynamics: Dynamics = field(default_factory=Dynamics)
+
+    def with_arrays(self, f: Callable[[np.ndarray], np.ndarray]) -> ShardSpec:
+        """This spec with ``f`` of each of its arrays (a copy, the first hosts' rows, ...)."""
+        return replace(
+            self, **{k.name: f(v) for k in fields(self) if isinstance(v := getattr(self, k.name), np.ndarray)}
+        )
 
 
 class Place(NamedTuple):
@@ -1611,9 +1617,7 @@ def load_kernels(spec: ShardSpec, trace: np.ndarray | None = None) -> None:
     k = min(2, len(spec.host_ids))
     if not k:
         return
-    arrays = {f: getattr(spec, f)[:k] for f in ("cpu_mips", "pe_mips", "mem_mib", "reserve_mib", "power_curve_w",
-                                                 "empty_off")}  # fmt: skip
-    shard = HostShard(replace(spec, host_ids=np.arange(k), **arrays), trace)
+    shard = HostShard(replace(spec.with_arrays(lambda a: a[:k]), host_ids=np.arange(k)), trace)
     follows = (DIST_TRACE, 0.0, 0.0) if trace is not None and trace.size else (DIST_UNIFORM, 0.2, 0.8)
     cpu = float(spec.cpu_mips[0]) / 8
     ticks = [
