@@ -26,6 +26,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.measure import Measurement
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
@@ -44,6 +45,14 @@ app = Typer(
 )
 err = Console(stderr=True)
 out = Console()
+
+
+def _print_whole(table: Table) -> None:
+    """Print ``table`` with no cell or header cut short, a row to a line: as wide as its rows, when that is wider
+    than the terminal (which then wraps the lines; rich's narrower layouts cut the widest cells, such as a
+    scenario's name, with an ellipsis)."""
+    natural = Measurement.get(out, out.options.update(width=10_000), table).maximum
+    Console(width=max(out.width, natural)).print(table)
 
 
 def _print_version(value: bool) -> None:
@@ -704,8 +713,7 @@ def _sweep_table(result: Any, limit: int = 40) -> None:
     cols = ("variant", "placed / rejected", "active hosts", "consolidation", "cpu util.", "energy kWh", "migrations",
             "wall s")  # fmt: skip
     shown = [v for v in result.variants if v.id in result.summaries]
-    name_width = max((len(v.id) for v in shown[:limit]), default=7)
-    table.add_column("variant", no_wrap=True, min_width=name_width)
+    table.add_column("variant", no_wrap=True)
     for c in cols[1:]:
         table.add_column(c, justify="right")
     for v in shown[:limit]:
@@ -718,8 +726,8 @@ def _sweep_table(result: Any, limit: int = 40) -> None:
         )  # fmt: skip
     if len(shown) > limit:
         table.caption = f"{len(shown) - limit:,} more in sweep.csv"
-    if shown:  # wide enough for the variant names whole
-        Console(width=max(out.width, 110 + name_width)).print(table)
+    if shown:
+        _print_whole(table)
 
 
 @app.command()
@@ -1148,7 +1156,7 @@ def bench_packing(
             f"{r['median_time_s']:.3f}",
             f"{r['max_time_s']:.2f}",
         )
-    Console(width=max(out.width, 120)).print(table)
+    _print_whole(table)
     if out_csv is not None:
         typer.echo(f"wrote {out_csv}")
 
@@ -1214,7 +1222,7 @@ def bench_consolidation(
             r["day"], r["policy"], f"{r['energy_kwh']:.2f}", f"{r['migrations']:,}", f"{r['slatah_pct']:.3f}",
             f"{r['pdm_pct']:.4f}", f"{r['slav_pct']:.6f}", f"{r['esv']:.3e}", f"{r['wall_s']:.2f}",
         )  # fmt: skip
-    Console(width=max(out.width, 120)).print(table)
+    _print_whole(table)
     cmp = bench.compare(rows)
     if cmp:
         t2 = Table(title="ours against the best reference policy (lowest ESV) per day")
@@ -1227,7 +1235,7 @@ def bench_consolidation(
                 f"{c['esv_change_pct']:+.1f}%", f"{c['ours_energy_kwh']:.1f} / {c['best_energy_kwh']:.1f}",
                 f"{c['ours_slav_pct']:.6f} / {c['best_slav_pct']:.6f}",
             )  # fmt: skip
-        Console(width=max(out.width, 120)).print(t2)
+        _print_whole(t2)
     if out_csv is not None:
         bench.write_csv(out_csv, rows)
         typer.echo(f"wrote {out_csv}")
@@ -1394,7 +1402,7 @@ def bench_sim(
         if repeat > 1:
             cells["wall_s"] = f"{r['wall_s']} ({r['wall_min_s']}–{r['wall_max_s']})"
         table.add_row(*cells.values())
-    Console(width=max(out.width, 140 if repeat == 1 else 180)).print(table)
+    _print_whole(table)
     # where each run's wall time went, by phase of the controller's loop: what bounds it
     phases = [f"{p}_s" for p in PHASES]
     shares = Table(
@@ -1406,7 +1414,7 @@ def bench_sim(
     for r in shown:
         share = [f"{r[c]} ({r[c] / r['wall_s']:.0%})" if r["wall_s"] else str(r[c]) for c in phases]
         shares.add_row(r["scenario"], r["backend"], str(r["actors"]), *share, str(r["wall_s"]))
-    Console(width=max(out.width, 140)).print(shares)
+    _print_whole(shares)
     for be in backends:  # how time grows with the data centre's size, one backend at a time
         points = [(r["hosts"], r["cpu_s"]) for r in shown if r.get("hosts") and r["backend"] == be.value]
         if fit := bench.growth(points):
@@ -1481,7 +1489,7 @@ def bench_sweep(
         str(row["variants"]), f"{row['serial_s']:.2f}", f"{row['parallel_s']:.2f}", f"{row['speedup']:.2f}",
         str(cpus), f"{startup:.2f}", "yes" if row["identical"] else "no",
     )  # fmt: skip
-    Console(width=max(out.width, 120)).print(table)
+    _print_whole(table)
     if row["interrupted"]:
         err.print("interrupted: the timings above are incomplete", highlight=False)
         raise typer.Exit(130)

@@ -432,6 +432,11 @@ def test_bench_sim_fits_how_time_grows_with_hosts(tmp_path, capsys):
     printed = capsys.readouterr().out
     rows = [r.split(",") for r in out.read_text().splitlines()[1:]]
     assert [r[0] for r in rows] == ["synthetic-8-hosts-16-guests-churn-1d", "synthetic-24-hosts-48-guests-churn-1d"]
+    # the tables print every cell whole, a row to a line, however wide (rich cut the names short to fit 140 columns)
+    assert "…" not in printed
+    for name in ("synthetic-8-hosts-16-guests-churn-1d", "synthetic-24-hosts-48-guests-churn-1d"):
+        assert sum(name in line and " local " in line for line in printed.splitlines()) == 2  # a row in each table
+    assert "│ migrations │" in printed.replace("┃", "│")
     assert "local: CPU time ∝ hosts^k, k = " in printed and "from 8 to 24 hosts" in printed
     assert growth([(10, 1.0), (100, 10.0), (1000, 1000.0)]) == [(10, 100, 1.0), (100, 1000, 2.0)]
     assert overall_growth([(10, 1.0), (100, 10.0), (1000, 1000.0)]) == pytest.approx(1.5)  # slope of the fit
