@@ -251,8 +251,9 @@ class _Echo:
     def idle(self) -> None:
         self.seen.append("idle")
 
-    def call(self, request):
+    def call(self, request, idle_follows=False):
         method, args = request
+        assert idle_follows  # the socket's calls: an idle follows each that succeeds
         self.seen.append(method)
         if method == "advance":
             return args
@@ -418,6 +419,35 @@ def test_an_actor_draws_the_next_tick_while_the_driver_works_on_its_result(monke
         assert drawn == [(k + 1, 4 if k == 1 else 6)] and actor.shard._ahead[0] == k + 1
         actor.idle()  # drawn already: not again
         assert drawn == [(k + 1, 4 if k == 1 else 6)]
+
+
+def test_a_socket_call_leaves_the_draws_to_the_idle_after_it_and_a_task_starts_them_beside(monkeypatch):
+    """From BESIDE_ROWS rows (here from any), an advance that comes as a Ray task starts the next tick's draws on
+    the thread beside, since no idle follows it; one through the socket starts nothing beside, so nothing holds
+    the GIL while it packs its report, and its idle draws them. The reports are a local shard's either way."""
+    import numpy as np
+
+    from cloudsim.distributed.ray_backend import ShardActor
+    from cloudsim.model import DIST_UNIFORM, Events, HostReport, HostShard, Place, shard
+    from tests.test_model import spec
+
+    monkeypatch.setattr(shard, "BESIDE_ROWS", 0)
+    s = spec([0, 1])
+    task, served, local = ShardActor(s, None), ShardActor(s, None), HostShard(s)
+    guests = [Place(10 + i, i % 2, 0, 100.0, 0.0, 64.0, DIST_UNIFORM, 0.1, 0.9) for i in range(6)]
+    for k, commands in ((1, guests[:4]), (2, guests[4:]), (3, [])):
+        events = Events.encode([(300.0 * k - 1, commands)])
+        local.run(events)
+        want = local.advance(300.0 * k, k)
+        request = ("advance", (events, 300.0 * k, k))
+        by_task = HostReport.unpack(task.call(request)[0])
+        assert task.shard._drawing is not None  # drawing beside
+        by_socket = HostReport.unpack(served.call(request, idle_follows=True)[0])
+        assert served.shard._drawing is None and served.shard._ahead is None  # nothing beside, nothing drawn
+        served.idle()
+        assert served.shard._ahead[0] == k + 1
+        for got in (by_task, by_socket):
+            assert np.array_equal(got.guest_util, want.guest_util) and np.array_equal(got.power_w, want.power_w)
 
 
 def test_without_a_socket_the_calls_stay_tasks_and_the_buffer_is_kept(ray_session, monkeypatch):
