@@ -448,6 +448,7 @@ def test_a_socket_call_leaves_the_draws_to_the_idle_after_it_and_a_task_starts_t
         assert served.shard._ahead[0] == k + 1
         for got in (by_task, by_socket):
             assert np.array_equal(got.guest_util, want.guest_util) and np.array_equal(got.power_w, want.power_w)
+    task.shard._drawn_ahead()  # nothing left running beside after the test
 
 
 def test_without_a_socket_the_calls_stay_tasks_and_the_buffer_is_kept(ray_session, monkeypatch):
