@@ -391,23 +391,27 @@ class ShardActor:
         load_kernels(spec, trace)  # while the driver places the first guests, rather than in the first calls
         self._buffer: _Buffer | None = None
         self._server: _Server | None = None  # made with the first buffer
-        self._idle_follows = False  # whether the call under way is the socket's (:meth:`call`)
 
     def call(self, request: tuple[str, tuple[Any, ...]], idle_follows: bool = False) -> Any:
         """``request`` = (method, arguments): the method's result. Every call that touches the shard comes this
         way, as a Ray task or through the actor's socket (:class:`_Server`), never both at once: the driver
         sends through the socket once it has the offer of it, and only after its tasks have ended.
-        ``idle_follows``: :meth:`idle` runs once the result is sent (the socket's calls)."""
+        ``idle_follows``: :meth:`idle` runs once the result is sent (the socket's calls). A Ray task has no idle
+        after it: after its advance the next tick's draws start beside (nothing else runs beside in an actor),
+        once the result is made. Started beside before the report's pack, their Python held the GIL against it:
+        1.2 ms a tick at 10,000 hosts, not 0.3 ms."""
         method, args = request
         if method not in _CALLS:
             raise ValueError(f"not a shard call: {method!r}")
-        self._idle_follows = idle_follows
-        return getattr(self, method)(*args)
+        result = getattr(self, method)(*args)
+        if method == "advance" and not idle_follows:
+            self.shard.start_ahead()
+        return result
 
     def idle(self) -> None:
         """Between calls, with the last result sent (:class:`_Server`): the next tick's draws and its settle as
-        far as the rows give it (:meth:`HostShard.ahead_now`), which the shard would make at the tick. A call that
-        comes as a Ray task has no idle after it: its advance starts them beside (from ``BESIDE_ROWS`` rows).
+        far as the rows give it (:meth:`HostShard.ahead_now`), which the shard would make at the tick. After an
+        advance that comes as a Ray task :meth:`call` starts them beside instead (from ``BESIDE_ROWS`` rows).
         The same figures either way."""
         self.shard.ahead_now()
 
@@ -423,19 +427,12 @@ class ShardActor:
         or None, :class:`Offer` or None)."""
         self.shard.run(_own(events))
         report = self.shard.advance(t, tick, copy=False)  # packed before the shard changes
-        buf = self._buffer
         if token is None:
-            result = report.pack(), None, None
-        elif buf is not None and token == buf.token and (mapped := buf.write(report)) is not None:
-            result = None, mapped, None
-        else:
-            result = report.pack(), None, self.offer(len(report.host_ids), len(report.guest_ids), len(report.finished))
-        if not self._idle_follows:
-            # a Ray task: the next tick's draws start beside (nothing else runs beside in an actor), once the report
-            # is packed. Through the socket :meth:`idle` draws them once the result is sent. Started beside before
-            # the pack, their Python held the GIL against it: 1.2 ms a tick at 10,000 hosts, not 0.3 ms
-            self.shard.start_ahead()
-        return result
+            return report.pack(), None, None
+        buf = self._buffer
+        if buf is not None and token == buf.token and (mapped := buf.write(report)) is not None:
+            return None, mapped, None
+        return report.pack(), None, self.offer(len(report.host_ids), len(report.guest_ids), len(report.finished))
 
     def offer(self, hosts: int, guests: int = 0, finished: int = 0) -> Offer:
         """This actor's report buffer, made (again) when it has no room for a report of ``hosts`` hosts, ``guests``
