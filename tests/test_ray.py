@@ -205,6 +205,42 @@ def test_a_shard_actor_writes_its_report_into_the_buffer_the_driver_mapped_and_g
     second.close()
 
 
+def test_a_report_read_in_place_stays_whole_until_the_advance_after_the_next(ray_session):
+    """The driver reads an actor's report where the actor wrote it, read-only and without a copy of its own; the
+    actor writes its next report into the other half of the buffer, so a report stays whole through the next
+    advance (what ``Backend.advance`` promises, and what a tick's row made during the next advance reads), and
+    the advance after that writes over it."""
+    import numpy as np
+
+    from cloudsim.distributed.ray_backend import ShardActor, _Reader
+    from cloudsim.model import DIST_CONSTANT, Events, HostReport, HostShard, Place
+    from tests.test_model import spec
+
+    s = spec([0, 1])
+    actor, local = ShardActor(s, None), HostShard(s)
+
+    def step(k, commands, token):
+        events = Events.encode([(300.0 * k - 1, commands)])
+        local.run(events)
+        return actor.advance(events, 300.0 * k, k, token), local.advance(300.0 * k, k)
+
+    def place(g, h):
+        return [Place(g, h, 0, 2000.0, 0.1, 1024.0, DIST_CONSTANT, 0.2 * (g % 4 + 1), 0.0)]
+
+    (_, _, offer), _ = step(1, place(3, 1), "")
+    reader = _Reader(offer)
+    (_, second, _), want_second = step(2, place(4, 0), reader.token)
+    report = HostReport.unpack(reader.read(second))
+    assert np.shares_memory(report.cpu_used_mips, reader.words) and not report.cpu_used_mips.flags.writeable
+    (_, third, _), want_third = step(3, place(5, 1), reader.token)
+    assert third.at != second.at and _same_report(HostReport.unpack(reader.read(third)), want_third)
+    assert _same_report(report, want_second)  # whole through the next advance
+    (_, fourth, _), want_fourth = step(4, place(6, 0), reader.token)
+    assert fourth.at == second.at and not np.array_equal(want_fourth.cpu_used_mips, want_second.cpu_used_mips)
+    assert np.array_equal(report.cpu_used_mips, want_fourth.cpu_used_mips)  # the advance after the next: over it
+    reader.close()
+
+
 def test_an_offer_the_driver_cannot_map_is_declined_and_the_reports_come_as_values(tmp_path):
     import os
 

@@ -72,14 +72,15 @@ class Offer(NamedTuple):
 
 
 class Mapped(NamedTuple):
-    """A report written into the buffer ``token``: its time and its arrays' sizes (see
-    :meth:`HostReport.packed_views`)."""
+    """A report written into the buffer ``token``: its time, its arrays' sizes (see
+    :meth:`HostReport.packed_views`) and the word it starts at (its half of the buffer)."""
 
     token: str
     t: float
     hosts: int
     guests: int
     finished: int
+    at: int = 0
 
 
 class _Mapping:
@@ -98,7 +99,12 @@ class _Mapping:
 class _Buffer(_Mapping):
     """The actor's side of a report buffer: an anonymous shared file, mapped, which it writes a report into
     instead of returning it through the object store (about 2.4 ms less per call for a 2.5 MB report here:
-    no object to create, seal, fetch and free). No name anywhere: it is gone once both sides close it."""
+    no object to create, seal, fetch and free). No name anywhere: it is gone once both sides close it.
+
+    **Two halves, in turn.** The driver reads a report where it lies, without a copy of its own (0.23-0.33 ms
+    a tick less at 10,000 hosts), and the actor writes the next report into the other half: a report stays
+    whole until the advance after the next, as :meth:`Backend.advance <cloudsim.engine.Backend.advance>`
+    promises. A stop that lands while the actor writes leaves the last report read as it was."""
 
     def __init__(self, nbytes: int) -> None:
         self.fd = os.memfd_create("cloudsim-report", os.MFD_CLOEXEC)
@@ -106,6 +112,8 @@ class _Buffer(_Mapping):
         buffer, token = mmap.mmap(self.fd, nbytes), secrets.token_hex(_TOKEN_BYTES // 2)
         buffer[:_TOKEN_BYTES] = token.encode()
         super().__init__(buffer, token)
+        self.half = len(self.words) // 2  # words in each half
+        self._next = 0  # the half the next report goes to
 
     def offer(self, server: _Server | None) -> Offer:
         """This buffer, with ``server``'s address and secret (none without a server: the calls stay tasks)."""
@@ -114,11 +122,14 @@ class _Buffer(_Mapping):
         return Offer(node, os.getpid(), self.fd, self.token, len(self.map), address, secret)
 
     def write(self, report: HostReport) -> Mapped | None:
-        """``report`` packed in (:meth:`HostReport.pack`), or None when it does not fit."""
-        if report.pack_size() > len(self.words):
+        """``report`` packed into the half after the last one's (:meth:`HostReport.pack`), or None when it does
+        not fit in half the buffer."""
+        if report.pack_size() > self.half:
             return None
-        report.pack(out=self.words)
-        return Mapped(self.token, report.t, len(report.host_ids), len(report.guest_ids), len(report.finished))
+        at = self._next * self.half
+        report.pack(out=self.words[at : at + self.half])
+        self._next ^= 1
+        return Mapped(self.token, report.t, len(report.host_ids), len(report.guest_ids), len(report.finished), at)
 
     def close(self) -> None:
         super().close()
@@ -353,11 +364,9 @@ class _Reader(_Mapping):
         super().__init__(buffer, offer.token)
 
     def read(self, m: Mapped) -> tuple[float, np.ndarray, np.ndarray, np.ndarray]:
-        """The packed report ``m`` in arrays of the driver's own (the actor writes the next one in place),
-        read-only like the object store's."""
-        hosts, guests, finished = (x.copy() for x in HostReport.packed_views(self.words, m.hosts, m.guests, m.finished))
-        for x in (hosts, guests, finished):
-            x.flags.writeable = False
+        """The packed report ``m`` where it lies in the buffer, read-only like the object store's: whole until
+        the actor's advance after the next writes its half again (:class:`_Buffer`)."""
+        hosts, guests, finished = HostReport.packed_views(self.words[m.at :], m.hosts, m.guests, m.finished)
         return m.t, hosts, guests, finished
 
 
@@ -435,17 +444,18 @@ class ShardActor:
         return report.pack(), None, self.offer(len(report.host_ids), len(report.guest_ids), len(report.finished))
 
     def offer(self, hosts: int, guests: int = 0, finished: int = 0) -> Offer:
-        """This actor's report buffer, made (again) when it has no room for a report of ``hosts`` hosts, ``guests``
-        guests and ``finished`` finished ones, with room for twice the guests and at least 4 a host; with its
-        call socket, made with the first buffer. The driver asks for it as the actor starts, to take the first
-        calls through the socket (:meth:`RayBackend.start`), and an advance offers it when a report does not
-        fit or the driver has none mapped."""
+        """This actor's report buffer, made (again) when a half of it has no room for a report of ``hosts`` hosts,
+        ``guests`` guests and ``finished`` finished ones, each half with room for twice the guests and at least 4
+        a host; with its call socket, made with the first buffer. The driver asks for it as the actor starts, to
+        take the first calls through the socket (:meth:`RayBackend.start`), and an advance offers it when a
+        report does not fit or the driver has none mapped."""
         words = HostReport.packed_words(hosts, guests, finished)
         buf = self._buffer
-        if buf is None or words > len(buf.words):
+        if buf is None or words > buf.half:
             if buf is not None:
                 buf.close()
-            buf = self._buffer = _Buffer(_TOKEN_BYTES + 8 * (words + max(3 * guests + finished, 12 * hosts)))
+            half = words + max(3 * guests + finished, 12 * hosts)
+            buf = self._buffer = _Buffer(_TOKEN_BYTES + 8 * 2 * half)
         if self._server is None:
             with contextlib.suppress(OSError):  # no socket (a sandbox without Unix sockets): the calls stay tasks
                 self._server = _Server(self)

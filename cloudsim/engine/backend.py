@@ -40,7 +40,9 @@ class Backend(Protocol):
         latest: a remote backend sends completion times along with the next call)."""
 
     def advance(self, t: float, tick: int) -> HostReport:
-        """Advance every shard to ``t`` (in parallel where possible); one report for all hosts."""
+        """Advance every shard to ``t`` (in parallel where possible); one report for all hosts. Its arrays are
+        read-only, and whole until the advance after the next: a backend may write that one's report over them
+        (a remote one reads them where the actor wrote them). Copy what must be kept longer."""
 
     def ahead(self) -> None:
         """After :meth:`advance`, once the controller has queued its own work on the thread beside
