@@ -4,6 +4,7 @@ every tick with migrations in flight, and summaries are byte-identical across ba
 from __future__ import annotations
 
 import csv
+import itertools
 
 import numpy as np
 import pytest
@@ -316,12 +317,12 @@ def test_a_stop_during_the_consolidation_keeps_the_ticks_row_whole(monkeypatch):
     assert sim.recorder.rows[-1]["time_s"] == 900.0 and sim.recorder.latest.time_s == 900.0
 
 
-@pytest.mark.parametrize("beside", [False, True])
-def test_a_stop_inside_the_recorders_tick_lands_after_it(monkeypatch, beside):
+@pytest.mark.parametrize("where", ["in turn", "beside", "ray"])
+def test_a_stop_inside_the_recorders_tick_lands_after_it(monkeypatch, request, where):
     """A stop (SIGINT to the process) sent at the start of the third tick's recording lands once the row is
     recorded: in turn, the recording runs where ``whole()`` holds stops; beside, on a thread that blocks
-    them (made inside ``whole()``), joined before the run ends. Either way the run stops with three whole
-    ticks."""
+    them (made inside ``whole()``), joined before the run ends; on Ray, during the next tick's advance, where
+    ``whole()`` holds stops too. Either way the run stops with three whole ticks."""
     import os
     import signal
 
@@ -336,12 +337,80 @@ def test_a_stop_inside_the_recorders_tick_lands_after_it(monkeypatch, beside):
         return tick(self, t, *args)
 
     monkeypatch.setattr(Recorder, "tick", stopped_tick)
-    if beside:
+    if where == "beside":
         monkeypatch.setattr("cloudsim.engine.simulation.BESIDE_ROWS", 0)
-    sim = Simulation(sc, LocalBackend())
+    if where == "ray":
+        from cloudsim.distributed import RayBackend
+
+        request.getfixturevalue("ray_session")
+    sim = Simulation(sc, RayBackend() if where == "ray" else LocalBackend())
     s = sim.run()
     assert s["interrupted"] is True and s["ticks"] == 3 and len(sim.recorder.rows) == len(sim.recorder.history) == 3
     assert sim.recorder.latest.time_s == sim.recorder.rows[-1]["time_s"] == 900.0
+
+
+def test_with_shards_in_other_processes_a_ticks_row_is_made_during_the_next_advance(ray_session, monkeypatch):
+    """On Ray the controller's process waits while the actors advance: a tick's row is made then, during the next
+    tick's advance (sent, not yet answered), from what it reads of the state at its tick, and the last one after
+    the loop. The rows are the in-process run's, every one, and so is the summary."""
+    from cloudsim.distributed import RayBackend
+    from cloudsim.metrics.recorder import Recorder
+
+    sc = demo(duration="2h")
+    local = Simulation(sc, LocalBackend())
+    plain = local.run()
+    seen: list[tuple[str, float]] = []
+    tick, call, gather = Recorder.tick, RayBackend._call, RayBackend._gather
+
+    def recorded_tick(self, t, *args):
+        seen.append(("row", t))
+        return tick(self, t, *args)
+
+    def recorded_call(self, index, method, *args):
+        if method == "advance":
+            seen.append(("sent", args[1]))
+        return call(self, index, method, *args)
+
+    def recorded_gather(self, calls):
+        seen.append(("answered", 0.0))
+        return gather(self, calls)
+
+    monkeypatch.setattr(Recorder, "tick", recorded_tick)
+    monkeypatch.setattr(RayBackend, "_call", recorded_call)
+    monkeypatch.setattr(RayBackend, "_gather", recorded_gather)
+    sim = Simulation(sc, RayBackend())
+    s = sim.run()
+    assert stable(s) == stable(plain)
+    times = tick_times(sc)
+    want = [("sent", times[0]), ("answered", 0.0)]
+    for before, t in itertools.pairwise(times):
+        want += [("sent", t), ("row", before), ("answered", 0.0)]
+    assert seen == [*want, ("row", times[-1])]
+
+    def without_wall(rows):
+        return [{k: v for k, v in r.items() if k != "wall_s"} for r in rows]
+
+    assert without_wall(sim.recorder.rows) == without_wall(local.recorder.rows) and len(sim.recorder.rows) == len(times)
+
+
+def test_a_stop_before_the_row_made_during_an_advance_makes_it_at_once(ray_session, monkeypatch):
+    """A stop that lands in a tick's advance on Ray before the last tick's row is made there: the row is made as
+    the run ends, whole, and the summary counts that tick."""
+    from cloudsim.distributed import RayBackend
+
+    sc = demo(duration="2h")
+    call = RayBackend._call
+
+    def stop_at_third(self, index, method, *args):
+        if method == "advance" and args[1] >= 3 * 300:
+            raise KeyboardInterrupt
+        return call(self, index, method, *args)
+
+    monkeypatch.setattr(RayBackend, "_call", stop_at_third)
+    sim = Simulation(sc, RayBackend())
+    s = sim.run()
+    assert s["interrupted"] is True and s["ticks"] == 2 and len(sim.recorder.rows) == len(sim.recorder.history) == 2
+    assert sim.recorder.latest.time_s == sim.recorder.rows[-1]["time_s"] == 600.0
 
 
 def test_a_large_shard_works_beside_the_controller_with_the_same_results(monkeypatch):

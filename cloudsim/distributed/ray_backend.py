@@ -32,6 +32,7 @@ import threading
 import time
 import traceback
 from collections import Counter
+from collections.abc import Callable
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -727,11 +728,13 @@ class RayBackend:
         with contextlib.suppress(*_LOST):
             self._accept(index, ray.get(ref))
 
-    def advance(self, t: float, tick: int) -> HostReport:
+    def advance(self, t: float, tick: int, meanwhile: Callable[[], None] | None = None) -> HostReport:
         calls = []
         for i in range(len(self.handles)):  # the commands queued for the actor travel with the call
             self._take_offer(i)
             calls.append((i, self._call(i, "advance", self.outbox.take(i), t, tick, self._token(i))))
+        if meanwhile is not None:
+            meanwhile()
         packed = [self._received(i, r) for (i, _), r in zip(calls, self._gather(calls), strict=True)]
         self._ticks += 1
         tick, at = self._last_save

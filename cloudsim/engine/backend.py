@@ -4,6 +4,7 @@ every shard at each tick."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Protocol
 
 import numpy as np
@@ -39,10 +40,12 @@ class Backend(Protocol):
         """Every shard integrates to ``t`` and ends the migrations due then (before its next call at the
         latest: a remote backend sends completion times along with the next call)."""
 
-    def advance(self, t: float, tick: int) -> HostReport:
+    def advance(self, t: float, tick: int, meanwhile: Callable[[], None] | None = None) -> HostReport:
         """Advance every shard to ``t`` (in parallel where possible); one report for all hosts. Its arrays are
         read-only, and whole until the advance after the next: a backend may write that one's report over them
-        (a remote one reads them where the actor wrote them). Copy what must be kept longer."""
+        (a remote one reads them where the actor wrote them). Copy what must be kept longer. ``meanwhile``: the
+        controller's own work, done while the shards advance when they run in other processes (between sending
+        the calls and waiting for the reports), else first."""
 
     def ahead(self) -> None:
         """After :meth:`advance`, once the controller has queued its own work on the thread beside
@@ -119,7 +122,9 @@ class LocalBackend:
     def complete(self, t: float) -> None:
         self.outbox.complete(t)
 
-    def advance(self, t: float, tick: int) -> HostReport:
+    def advance(self, t: float, tick: int, meanwhile: Callable[[], None] | None = None) -> HostReport:
+        if meanwhile is not None:
+            meanwhile()
         self._flush()
         return HostReport.concat([s.advance(t, tick) for s in self.shards])
 

@@ -253,7 +253,9 @@ class Simulation:
         self._shape_tables()
         self.consolidator = self._consolidator() if c is not None else None
         #: called as ``hook(t, report)`` after every tick's bookkeeping, before its consolidation (tests check
-        #: invariants here; a run with hooks records each tick before its consolidation instead of beside it)
+        #: invariants here; a run with hooks records each tick before its consolidation instead of beside it or
+        #: during the next tick's advance). The report is whole until the advance after the next: a hook that
+        #: keeps it longer keeps a copy (:meth:`Backend.advance <cloudsim.engine.Backend.advance>`)
         self.tick_hooks: list[Callable[[float, HostReport], None]] = []
         #: where and how often (simulated seconds) :meth:`save` writes a checkpoint during :meth:`run`
         self.checkpoint_path: Path | None = None
@@ -261,6 +263,7 @@ class Simulation:
         self._next_checkpoint = 0.0
         self._now = 0.0
         self._saved_shards: list[bytes] | None = None  # set in a checkpoint, used once by a resumed run
+        self._row_due: tuple[Any, ...] | None = None  # a tick's row still to make (see :meth:`run`)
         #: where the wall time of the last :meth:`run` went, in seconds by phase (:data:`~cloudsim.engine.core.PHASES`),
         #: kept up to date as it runs
         self.phase_s: dict[str, float] = {}
@@ -292,6 +295,7 @@ class Simulation:
         The file is a pickle: resume only your own runs."""
         import pickle
 
+        self._make_row()
         self._saved_shards = self.backend.save()
         try:
             atomic_write_bytes(path, pickle.dumps(self, protocol=pickle.HIGHEST_PROTOCOL))
@@ -434,6 +438,7 @@ class Simulation:
             self.backend.start(self.specs, trace, self._saved_shards)
             self._saved_shards = None
         self.recorder.begin(self.backend.name, self.backend.actors)
+        self._row_due = None
         now = self._now
         clock.lap("start")
         interrupted, lost = False, ""
@@ -473,26 +478,36 @@ class Simulation:
                 for k in ticks:
                     if k == 1:
                         self.state.active_initial = int((self.view.guests > 0).sum())
-                    report = self.backend.advance(now, k)
+                    report = self.backend.advance(now, k, self._make_row)
+                    self._make_row()  # (made already, unless the advance was stopped before it)
                     clock.lap("shards")
                     with whole():  # a stop lands before or after the tick's bookkeeping, not inside it
                         self._finish(report)
                         self._account(now, report)
                         # the tick's row and checks see the state the controller decides on
                         self.state.hosts_lower_bound = self.hosts_lower_bound(report)
-                        # from BESIDE_ROWS guests the recorder's tick runs on the second core beside the
-                        # consolidation: it reads the report, which nothing changes until the next shard call,
-                        # and the state as it is now (the counters copied; the consolidation writes none of the
-                        # arrays the tick reads), and is joined before anything else reads the recorder or
-                        # changes the state (a stop too joins it, and no signal reaches that thread: the row is
-                        # whole). It goes first on the thread beside; the shards here draw the next tick behind it
                         wall_s = time.perf_counter() - wall0
-                        if len(report.guest_ids) >= BESIDE_ROWS:
+                        bookkeeping = None
+                        if self.backend.actors and not self.tick_hooks:
+                            # shards in other processes: the row is made during the next tick's advance, while
+                            # this process waits for them, from what it reads of the state now and the report
+                            # (whole until the advance after that one). Beside the consolidation, it and the
+                            # actors' draws ahead were three threads on two cores (0.3-0.6 ms a tick more at
+                            # 10,000 hosts). A stop or the run's end makes it at once, and before a save
+                            self._row_due = (now, report, self.recorder.tick_state(report, self.state), wall_s,
+                                             dict(self.phase_s))  # fmt: skip
+                        elif len(report.guest_ids) >= BESIDE_ROWS:
+                            # from BESIDE_ROWS guests the recorder's tick runs on the second core beside the
+                            # consolidation: it reads the report, which nothing changes until the next shard
+                            # call, and the state as it is now (the counters copied; the consolidation writes
+                            # none of the arrays the tick reads), and is joined before anything else reads the
+                            # recorder or changes the state (a stop too joins it, and no signal reaches that
+                            # thread: the row is whole). It goes first on the thread beside; the shards here
+                            # draw the next tick behind it
                             state, phase_s = copy.copy(self.state), dict(self.phase_s)
-                            bookkeeping = beside().submit(self.recorder.tick, now, report, state, wall_s, phase_s)
+                            bookkeeping = beside().submit(self._row, now, report, state, wall_s, phase_s)
                         else:
-                            self.recorder.tick(now, report, self.state, wall_s, self.phase_s)
-                            bookkeeping = None
+                            self._row(now, report, self.state, wall_s, self.phase_s)
                         self.backend.ahead()
                     if self.tick_hooks:  # they see the tick's row too: its bookkeeping done first
                         if bookkeeping is not None:
@@ -505,7 +520,8 @@ class Simulation:
                     clock.lap("consolidation")
                     if bookkeeping is not None:
                         bookkeeping.result()
-                    self.recorder.publish()
+                    if self._row_due is None:
+                        self.recorder.publish()
                     if progress is not None:
                         progress(now)
                     clock.lap("metrics")
@@ -527,6 +543,7 @@ class Simulation:
         finally:
             if bookkeeping is not None:  # the last tick's bookkeeping, whole, before the summary reads it
                 wait([bookkeeping])
+            self._make_row()
             self.backend.close()
         self.recorder.ran_on(self.backend.nodes)
         summary = self.recorder.summary(
@@ -539,6 +556,22 @@ class Simulation:
         if lost:
             summary["lost"] = lost
         return summary
+
+    def _row(
+        self, t: float, report: HostReport, state: ControllerState, wall_s: float, phase_s: dict[str, float]
+    ) -> None:
+        """The recorder's row of the tick at ``t`` (:meth:`Recorder.tick <cloudsim.metrics.Recorder.tick>`)."""
+        self.recorder.tick(t, report, self.recorder.tick_state(report, state), wall_s, phase_s)
+
+    def _make_row(self) -> None:
+        """The row of the last tick, if it is still to be made (:meth:`run`: with shards in other processes, during
+        the next advance), made whole, then published."""
+        if self._row_due is None:
+            return
+        with whole():
+            self.recorder.tick(*self._row_due)
+            self._row_due = None
+        self.recorder.publish()
 
     # ------------------------------------------------------------------------------------- handlers
 

@@ -181,6 +181,25 @@ def _guest_sums(
     return by_state, cell_over, cell_mib
 
 
+@dataclass(frozen=True)
+class TickState:
+    """What a tick's row reads of the controller's state, taken at the tick (:meth:`Recorder.tick_state`): its
+    counters, and sums over the report's guests of their state, mode and memory (:func:`_guest_sums`). The row
+    can then be made while the controller goes on (:meth:`Recorder.tick`)."""
+
+    hosted: int
+    hosts_lower_bound: int
+    placed: int
+    rejected: int
+    completed: int
+    migrations: int
+    host_failures: int
+    restarts: int
+    availability: dict[str, float] | None
+    rejections: dict[str, int]
+    guests: tuple[np.ndarray, np.ndarray, np.ndarray]  # (by mode and state, memory overhead and memory by cell)
+
+
 class Recorder:
     """Collects the run's figures. One per run; not shared (no global state)."""
 
@@ -299,27 +318,46 @@ class Recorder:
 
     # ---------------------------------------------------------------------------------------- ticks
 
+    def tick_state(self, report: HostReport, state: ControllerState) -> TickState:
+        """What the row of the tick ``report`` is of reads of the controller's ``state``, as it is now."""
+        # the guests on a host are the report's (a migrating guest is resident on its source): counted over
+        # those, not over every guest the run has seen
+        guests = _guest_sums(
+            report.guest_ids, state.status, state.mode, state.htype, state.mem_overhead_mib, state.guest_mib,
+            len(MODES), len(HYPERVISOR_TYPES),
+        )  # fmt: skip
+        return TickState(
+            hosted=state.hosted,
+            hosts_lower_bound=state.hosts_lower_bound,
+            placed=state.placed,
+            rejected=state.rejected,
+            completed=state.completed,
+            migrations=state.migrations,
+            host_failures=state.host_failures,
+            restarts=int(sum(v[0] for v in state.fault_stats.values())),
+            availability=None
+            if self.scenario.faults is None
+            else {m: (1 - v[1] / v[2] if v[2] > 0 else 1.0) for m, v in state.fault_stats.items()},
+            rejections=dict(state.rejections),
+            guests=guests,
+        )
+
     def tick(
         self,
         t: float,
         report: HostReport,
-        state: ControllerState,
+        state: TickState,
         wall_s: float,
         phase_s: dict[str, float],
     ) -> None:
-        """The tick's row, snapshot and sums, from the report and the controller's state; ``wall_s``: the run's
-        wall time so far, ``phase_s`` by phase of its loop."""
+        """The tick's row, snapshot and sums, from the report and what it reads of the controller's state
+        (:meth:`tick_state`); ``wall_s``: the run's wall time so far, ``phase_s`` by phase of its loop."""
         c = self.cluster
         active = (report.guests + report.incoming > 0) | (report.cpu_used_mips > 0)
         n_active = int(active.sum())
         n_hosted = state.hosted
         row: dict[str, float] = {"time_s": t}
-        # the guests on a host are the report's (a migrating guest is resident on its source): counted over
-        # those, not over every guest the run has seen
-        by_state, cell_over, cell_mib = _guest_sums(
-            report.guest_ids, state.status, state.mode, state.htype, state.mem_overhead_mib, state.guest_mib,
-            len(MODES), len(HYPERVISOR_TYPES),
-        )  # fmt: skip
+        by_state, cell_over, cell_mib = state.guests
         booting = int(by_state[0::2].sum())
         row["guests_hosted"] = n_hosted
         row["guests_running"] = n_hosted - booting
@@ -404,12 +442,10 @@ class Recorder:
             sla=sla if self.consolidating else {"cpu_shortfall": sla["cpu_shortfall"]},
             shutdowns=int(report.shutdowns.sum()),
             host_failures=state.host_failures,
-            restarts=int(sum(v[0] for v in state.fault_stats.values())),
-            availability=None
-            if self.scenario.faults is None
-            else {m: (1 - v[1] / v[2] if v[2] > 0 else 1.0) for m, v in state.fault_stats.items()},
+            restarts=state.restarts,
+            availability=state.availability,
             esv=sla["slatah"] * sla["pdm"] * row["energy_kwh"] if self.consolidating else None,
-            rejections=dict(state.rejections),
+            rejections=state.rejections,
             host_buckets=buckets,
             top_hosts=top,
             wall_by_phase=dict(phase_s),
