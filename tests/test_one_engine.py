@@ -317,8 +317,15 @@ def test_a_stop_during_the_consolidation_keeps_the_ticks_row_whole(monkeypatch):
     assert sim.recorder.rows[-1]["time_s"] == 900.0 and sim.recorder.latest.time_s == 900.0
 
 
+@pytest.fixture
+def ray_if_asked(request):
+    """The session's Ray instance when the test's ``where`` is "ray" (started before the test runs: not inside it)."""
+    if request.node.callspec.params.get("where") == "ray":
+        request.getfixturevalue("ray_session")
+
+
 @pytest.mark.parametrize("where", ["in turn", "beside", "ray"])
-def test_a_stop_inside_the_recorders_tick_lands_after_it(monkeypatch, request, where):
+def test_a_stop_inside_the_recorders_tick_lands_after_it(monkeypatch, ray_if_asked, where):
     """A stop (SIGINT to the process) sent at the start of the third tick's recording lands once the row is
     recorded: in turn, the recording runs where ``whole()`` holds stops; beside, on a thread that blocks
     them (made inside ``whole()``), joined before the run ends; on Ray, during the next tick's advance, where
@@ -341,22 +348,32 @@ def test_a_stop_inside_the_recorders_tick_lands_after_it(monkeypatch, request, w
         monkeypatch.setattr("cloudsim.engine.simulation.BESIDE_ROWS", 0)
     if where == "ray":
         from cloudsim.distributed import RayBackend
-
-        request.getfixturevalue("ray_session")
     sim = Simulation(sc, RayBackend() if where == "ray" else LocalBackend())
     s = sim.run()
     assert s["interrupted"] is True and s["ticks"] == 3 and len(sim.recorder.rows) == len(sim.recorder.history) == 3
     assert sim.recorder.latest.time_s == sim.recorder.rows[-1]["time_s"] == 900.0
 
 
-def test_with_shards_in_other_processes_a_ticks_row_is_made_during_the_next_advance(ray_session, monkeypatch):
+@pytest.mark.parametrize("beside", [False, True])
+def test_with_shards_in_other_processes_a_ticks_row_is_made_during_the_next_advance(ray_session, monkeypatch, beside):
     """On Ray the controller's process waits while the actors advance: a tick's row is made then, during the next
-    tick's advance (sent, not yet answered), from what it reads of the state at its tick, and the last one after
-    the loop. The rows are the in-process run's, every one, and so is the summary."""
+    tick's advance (sent, not yet answered), from what it read of the state at its tick (from BESIDE_ROWS guests,
+    here from any, on the thread beside the consolidation), and the last one after the loop. The rows are the
+    in-process run's, every one, and so is the summary."""
+    import threading
+
     from cloudsim.distributed import RayBackend
     from cloudsim.metrics.recorder import Recorder
 
     sc = demo(duration="2h")
+    taken: set[str] = set()
+    tick_state = Recorder.tick_state
+
+    def recorded_tick_state(self, *args):
+        taken.add(threading.current_thread().name)
+        return tick_state(self, *args)
+
+    monkeypatch.setattr(Recorder, "tick_state", recorded_tick_state)
     local = Simulation(sc, LocalBackend())
     plain = local.run()
     seen: list[tuple[str, float]] = []
@@ -378,9 +395,13 @@ def test_with_shards_in_other_processes_a_ticks_row_is_made_during_the_next_adva
     monkeypatch.setattr(Recorder, "tick", recorded_tick)
     monkeypatch.setattr(RayBackend, "_call", recorded_call)
     monkeypatch.setattr(RayBackend, "_gather", recorded_gather)
+    if beside:
+        monkeypatch.setattr("cloudsim.engine.simulation.BESIDE_ROWS", 0)
+    taken.clear()
     sim = Simulation(sc, RayBackend())
     s = sim.run()
     assert stable(s) == stable(plain)
+    assert taken and all(n.startswith("cloudsim-beside") == beside for n in taken)
     times = tick_times(sc)
     want = [("sent", times[0]), ("answered", 0.0)]
     for before, t in itertools.pairwise(times):

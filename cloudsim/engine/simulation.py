@@ -32,7 +32,7 @@ from cloudsim.engine.backend import Backend, BackendLost
 from cloudsim.engine.cluster import Cluster
 from cloudsim.engine.core import EventQueue, PhaseClock, Priority, is_stop, whole
 from cloudsim.files import atomic_write_bytes
-from cloudsim.metrics.recorder import Recorder
+from cloudsim.metrics.recorder import Recorder, TickState
 from cloudsim.model import (
     DIST_TRACE,
     Command,
@@ -490,12 +490,19 @@ class Simulation:
                         bookkeeping = None
                         if self.backend.actors and not self.tick_hooks:
                             # shards in other processes: the row is made during the next tick's advance, while
-                            # this process waits for them, from what it reads of the state now and the report
-                            # (whole until the advance after that one). Beside the consolidation, it and the
-                            # actors' draws ahead were three threads on two cores (0.3-0.6 ms a tick more at
-                            # 10,000 hosts). A stop or the run's end makes it at once, and before a save
-                            self._row_due = (now, report, self.recorder.tick_state(report, self.state), wall_s,
-                                             dict(self.phase_s))  # fmt: skip
+                            # this process waits for them, from the report (whole until the advance after that
+                            # one) and what it reads of the state as it is now, taken beside the consolidation
+                            # from BESIDE_ROWS guests (as below) and joined at the tick's end. Beside the
+                            # consolidation, the whole row and the actors' draws ahead were three threads on two
+                            # cores (0.3-0.6 ms a tick more at 10,000 hosts). A stop or the run's end makes it
+                            # at once, and so does a save
+                            state = copy.copy(self.state)
+                            if len(report.guest_ids) >= BESIDE_ROWS:
+                                bookkeeping = beside().submit(self.recorder.tick_state, report, state)
+                                seen: Future[TickState] | TickState = bookkeeping
+                            else:
+                                seen = self.recorder.tick_state(report, state)
+                            self._row_due = (now, report, seen, wall_s, dict(self.phase_s))
                         elif len(report.guest_ids) >= BESIDE_ROWS:
                             # from BESIDE_ROWS guests the recorder's tick runs on the second core beside the
                             # consolidation: it reads the report, which nothing changes until the next shard
@@ -568,8 +575,9 @@ class Simulation:
         the next advance), made whole, then published."""
         if self._row_due is None:
             return
+        t, report, seen, wall_s, phase_s = self._row_due
         with whole():
-            self.recorder.tick(*self._row_due)
+            self.recorder.tick(t, report, seen.result() if isinstance(seen, Future) else seen, wall_s, phase_s)
             self._row_due = None
         self.recorder.publish()
 
