@@ -166,15 +166,12 @@ def _same_report(a, b) -> bool:
     return all(np.array_equal(getattr(a, f.name), getattr(b, f.name)) for f in dataclasses.fields(a))
 
 
-def test_a_shard_actor_writes_its_report_into_the_buffer_the_driver_mapped_and_grows_it(ray_session):
-    """On the driver's node an actor's report needs no trip through the object store: told ``""`` it returns
-    the report as a value with an offer of a shared buffer; told that buffer's token it writes the report
-    there and returns its sizes alone; a report that does not fit comes as a value again, with a larger
-    buffer offered. What the driver reads is the report a local shard makes."""
-    import os
-
-    from cloudsim.distributed.ray_backend import ShardActor, _Reader
-    from cloudsim.model import DIST_CONSTANT, DIST_UNIFORM, Events, HostReport, HostShard, Place
+def _actor_beside_a_shard():
+    """A shard actor (in this process) and the same shard in-process, on two hosts: ``step(k, commands, token)``
+    gives both the same commands and advances both to tick ``k``: (the actor's advance's result, the shard's
+    report)."""
+    from cloudsim.distributed.ray_backend import ShardActor
+    from cloudsim.model import Events, HostShard
     from tests.test_model import spec
 
     s = spec([0, 1])
@@ -184,6 +181,21 @@ def test_a_shard_actor_writes_its_report_into_the_buffer_the_driver_mapped_and_g
         events = Events.encode([(300.0 * k - 1, commands)])
         local.run(events)
         return actor.advance(events, 300.0 * k, k, token), local.advance(300.0 * k, k)
+
+    return step
+
+
+def test_a_shard_actor_writes_its_report_into_the_buffer_the_driver_mapped_and_grows_it(ray_session):
+    """On the driver's node an actor's report needs no trip through the object store: told ``""`` it returns
+    the report as a value with an offer of a shared buffer; told that buffer's token it writes the report
+    there and returns its sizes alone; a report that does not fit comes as a value again, with a larger
+    buffer offered. What the driver reads is the report a local shard makes."""
+    import os
+
+    from cloudsim.distributed.ray_backend import _Reader
+    from cloudsim.model import DIST_CONSTANT, DIST_UNIFORM, HostReport, Place
+
+    step = _actor_beside_a_shard()
 
     (packed, mapped, offer), want = step(1, [Place(3, 1, 0, 2000.0, 0.1, 1024.0, DIST_CONSTANT, 0.5, 0.0)], "")
     assert mapped is None and offer.pid == os.getpid() and _same_report(HostReport.unpack(packed), want)
@@ -212,17 +224,10 @@ def test_a_report_read_in_place_stays_whole_until_the_advance_after_the_next(ray
     the advance after that writes over it."""
     import numpy as np
 
-    from cloudsim.distributed.ray_backend import ShardActor, _Reader
-    from cloudsim.model import DIST_CONSTANT, Events, HostReport, HostShard, Place
-    from tests.test_model import spec
+    from cloudsim.distributed.ray_backend import _Reader
+    from cloudsim.model import DIST_CONSTANT, HostReport, Place
 
-    s = spec([0, 1])
-    actor, local = ShardActor(s, None), HostShard(s)
-
-    def step(k, commands, token):
-        events = Events.encode([(300.0 * k - 1, commands)])
-        local.run(events)
-        return actor.advance(events, 300.0 * k, k, token), local.advance(300.0 * k, k)
+    step = _actor_beside_a_shard()
 
     def place(g, h):
         return [Place(g, h, 0, 2000.0, 0.1, 1024.0, DIST_CONSTANT, 0.2 * (g % 4 + 1), 0.0)]
