@@ -494,8 +494,8 @@ class Simulation:
                             # one) and what it reads of the state as it is now, taken beside the consolidation
                             # from BESIDE_ROWS guests (as below) and joined at the tick's end. Beside the
                             # consolidation, the whole row and the actors' draws ahead were three threads on two
-                            # cores (0.3-0.6 ms a tick more at 10,000 hosts). A stop or the run's end makes it
-                            # at once, and so does a save
+                            # cores (the metrics phase 0.65-0.7 ms a tick longer at 10,000 hosts). A stop or the
+                            # run's end makes it at once, and so does a save
                             state = copy.copy(self.state)
                             if len(report.guest_ids) >= BESIDE_ROWS:
                                 bookkeeping = beside().submit(self.recorder.tick_state, report, state)
