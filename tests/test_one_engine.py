@@ -333,6 +333,7 @@ def test_a_stop_inside_the_recorders_tick_lands_after_it(monkeypatch, ray_if_ask
     import os
     import signal
 
+    from cloudsim.distributed import RayBackend
     from cloudsim.metrics.recorder import Recorder
 
     sc = demo(duration="2h")
@@ -346,8 +347,6 @@ def test_a_stop_inside_the_recorders_tick_lands_after_it(monkeypatch, ray_if_ask
     monkeypatch.setattr(Recorder, "tick", stopped_tick)
     if where == "beside":
         monkeypatch.setattr("cloudsim.engine.simulation.BESIDE_ROWS", 0)
-    if where == "ray":
-        from cloudsim.distributed import RayBackend
     sim = Simulation(sc, RayBackend() if where == "ray" else LocalBackend())
     s = sim.run()
     assert s["interrupted"] is True and s["ticks"] == 3 and len(sim.recorder.rows) == len(sim.recorder.history) == 3

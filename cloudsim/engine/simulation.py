@@ -479,7 +479,6 @@ class Simulation:
                     if k == 1:
                         self.state.active_initial = int((self.view.guests > 0).sum())
                     report = self.backend.advance(now, k, self._make_row)
-                    self._make_row()  # (made already, unless the advance was stopped before it)
                     clock.lap("shards")
                     with whole():  # a stop lands before or after the tick's bookkeeping, not inside it
                         self._finish(report)
@@ -487,34 +486,32 @@ class Simulation:
                         # the tick's row and checks see the state the controller decides on
                         self.state.hosts_lower_bound = self.hosts_lower_bound(report)
                         wall_s = time.perf_counter() - wall0
+                        # from BESIDE_ROWS guests the recorder's tick runs on the second core beside the
+                        # consolidation: it reads the report, which nothing changes until the next shard call,
+                        # and the state as it is now (the counters copied; the consolidation writes none of the
+                        # arrays the tick reads), and is joined before anything else reads the recorder or
+                        # changes the state (a stop too joins it, and no signal reaches that thread: the row is
+                        # whole). It goes first on the thread beside; the shards here draw the next tick behind it
+                        large = len(report.guest_ids) >= BESIDE_ROWS
+                        state = copy.copy(self.state) if large else self.state
                         bookkeeping = None
                         if self.backend.actors and not self.tick_hooks:
                             # shards in other processes: the row is made during the next tick's advance, while
                             # this process waits for them, from the report (whole until the advance after that
-                            # one) and what it reads of the state as it is now, taken beside the consolidation
-                            # from BESIDE_ROWS guests (as below) and joined at the tick's end. Beside the
+                            # one) and what it reads of the state now; only that part goes beside. Beside the
                             # consolidation, the whole row and the actors' draws ahead were three threads on two
                             # cores (the metrics phase 0.65-0.7 ms a tick longer at 10,000 hosts). A stop or the
                             # run's end makes it at once, and so does a save
-                            state = copy.copy(self.state)
-                            if len(report.guest_ids) >= BESIDE_ROWS:
-                                bookkeeping = beside().submit(self.recorder.tick_state, report, state)
-                                seen: Future[TickState] | TickState = bookkeeping
+                            seen: Future[TickState] | TickState
+                            if large:
+                                seen = bookkeeping = beside().submit(self.recorder.tick_state, report, state)
                             else:
                                 seen = self.recorder.tick_state(report, state)
                             self._row_due = (now, report, seen, wall_s, dict(self.phase_s))
-                        elif len(report.guest_ids) >= BESIDE_ROWS:
-                            # from BESIDE_ROWS guests the recorder's tick runs on the second core beside the
-                            # consolidation: it reads the report, which nothing changes until the next shard
-                            # call, and the state as it is now (the counters copied; the consolidation writes
-                            # none of the arrays the tick reads), and is joined before anything else reads the
-                            # recorder or changes the state (a stop too joins it, and no signal reaches that
-                            # thread: the row is whole). It goes first on the thread beside; the shards here
-                            # draw the next tick behind it
-                            state, phase_s = copy.copy(self.state), dict(self.phase_s)
-                            bookkeeping = beside().submit(self._row, now, report, state, wall_s, phase_s)
+                        elif large:
+                            bookkeeping = beside().submit(self._row, now, report, state, wall_s, dict(self.phase_s))
                         else:
-                            self._row(now, report, self.state, wall_s, self.phase_s)
+                            self._row(now, report, state, wall_s, self.phase_s)
                         self.backend.ahead()
                     if self.tick_hooks:  # they see the tick's row too: its bookkeeping done first
                         if bookkeeping is not None:

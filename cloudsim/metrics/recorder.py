@@ -319,7 +319,7 @@ class Recorder:
     # ---------------------------------------------------------------------------------------- ticks
 
     def tick_state(self, report: HostReport, state: ControllerState) -> TickState:
-        """What the row of the tick ``report`` is of reads of the controller's ``state``, as it is now."""
+        """What the row of the tick of ``report`` reads of the controller's ``state``, taken now."""
         # the guests on a host are the report's (a migrating guest is resident on its source): counted over
         # those, not over every guest the run has seen
         guests = _guest_sums(
