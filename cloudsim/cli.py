@@ -1566,7 +1566,9 @@ def _main(argv: list[str] | None) -> int:
             words.insert(0, ctx.info_name or "")
             ctx = ctx.parent
         cmd = f" (see `{' '.join(['cloudsim', *words, '--help'])}`)"
-        return _fail(exc.format_message() + cmd)  # type: ignore[attr-defined]
+        # typer checks a choice with pydantic, whose "Value error, " prefix says nothing to the user
+        message = exc.format_message().replace(": Value error, ", ": ")  # type: ignore[attr-defined]
+        return _fail(message + cmd)
     except _EXIT as exc:
         return int(getattr(exc, "exit_code", 0))
     except (*_ABORT, KeyboardInterrupt, SystemError) as exc:

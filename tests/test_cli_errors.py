@@ -362,7 +362,10 @@ def test_policies_lists_the_policies(capsys: pytest.CaptureFixture[str]) -> None
 
 
 def test_unknown_backend(capsys: pytest.CaptureFixture[str]) -> None:
-    assert_error(*cli(capsys, "run", "mixed-modes", "--backend", "nope"), None, "--backend", "'nope'", "ray", "local")
+    line = assert_error(
+        *cli(capsys, "run", "mixed-modes", "--backend", "nope"), None, "--backend", "'nope'", "ray", "local"
+    )
+    assert "Value error" not in line  # (the wording of the check typer runs, not the user's)
 
 
 def test_validate_without_a_scenario(capsys: pytest.CaptureFixture[str]) -> None:
