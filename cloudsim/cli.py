@@ -696,9 +696,14 @@ def sweep(
     if result.page_note:
         out.print(result.page_note, highlight=False, soft_wrap=True)
     if result.interrupted:
+        if complete < len(variants):
+            then = "run the same command again to finish the others"
+        elif sw.compares(len(variants)):  # the stop came after the last variant, before the page
+            then = "compare.html was not written: run the same command again to write it"
+        else:
+            then = "nothing is left to run"
         err.print(
-            f"interrupted: {complete} of {len(variants)} variants complete, listed in sweep.csv; run the same "
-            "command again to finish the others",
+            f"interrupted: {complete} of {len(variants)} variants complete, listed in sweep.csv; {then}",
             highlight=False,
             soft_wrap=True,
         )

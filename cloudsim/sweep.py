@@ -436,6 +436,11 @@ def run(
     return result
 
 
+def compares(complete: int, limit: int = COMPARE_LIMIT) -> bool:
+    """Whether ``complete`` variants make a comparison page: two to ``limit`` of them."""
+    return 2 <= complete <= limit
+
+
 def _compare_page(
     out_dir: Path, variants: Sequence[Variant], summaries: dict[str, dict[str, Any]], limit: int
 ) -> tuple[Path | None, str]:
@@ -443,11 +448,11 @@ def _compare_page(
     from cloudsim.report import compare
 
     done = [out_dir / v.id for v in variants if v.id in summaries]
+    if compares(len(done), limit):
+        return compare(done, out_dir / "compare.html"), ""
     if len(done) < 2:
         return None, "no comparison page: fewer than two variants complete"
-    if len(done) > limit:
-        return None, f"no comparison page: {len(done):,} variants, more than {limit} side by side (see sweep.csv)"
-    return compare(done, out_dir / "compare.html"), ""
+    return None, f"no comparison page: {len(done):,} variants, more than {limit} side by side (see sweep.csv)"
 
 
 def time_backends(variants: list[Variant], out_dir: Path, parallel: Parallel) -> dict[str, Any]:

@@ -394,6 +394,35 @@ def test_a_stop_while_a_variant_is_set_up_stops_the_local_sweep_and_a_failure_do
     assert [i for i, _ in seen] == [0]
 
 
+@pytest.mark.parametrize(("seeds", "then"), [("1,2", "compare.html was not written"), ("1", "nothing is left to run")])
+def test_a_stop_during_the_last_variants_write_says_what_is_left_to_do(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], seeds: str, then: str
+) -> None:
+    """A stop while the last variant is written keeps it, and the sweep stops before the comparison page: the
+    message says what is left (not "finish the others": no variant is), and running the command again writes the
+    page, when there is one, without running anything."""
+    write, written = sw.write_variant, []
+    n = len(seeds.split(","))
+
+    def write_then_stop(*args: object) -> None:
+        write(*args)  # type: ignore[arg-type]
+        written.append(True)
+        if len(written) == n:
+            os.kill(os.getpid(), signal.SIGINT)  # held by the CLI until the write is done
+
+    monkeypatch.setattr(sw, "write_variant", write_then_stop)
+    out = tmp_path / "sweep"
+    args = ["sweep", "quickstart", "--set", f"seed={seeds}", "--set", "duration=1h", "--out", str(out),
+            "--backend", "local", "--no-progress"]  # fmt: skip
+    assert main(args) == 130
+    err = capsys.readouterr().err
+    assert f"interrupted: {n} of {n} variants complete" in err and then in err
+    assert "finish the others" not in err and not (out / "compare.html").exists()
+    assert main(args) == 0
+    assert f"0 ran, {n} complete already" in capsys.readouterr().out
+    assert (out / "compare.html").exists() == (n > 1)
+
+
 def test_a_stop_python_swallows_during_a_variant_stops_the_sweep_after_it(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
