@@ -17,6 +17,7 @@ import functools
 import itertools
 import json
 import os
+import shlex
 import sys
 import time
 from collections.abc import Iterator
@@ -151,7 +152,8 @@ def _summary_tables(summary: dict[str, Any]) -> list[Table]:
 
     nodes = f" on {len(summary['nodes'])} Ray nodes" if len(summary["nodes"]) > 1 else ""
     t.add_row("policy / actors", f"{summary['policy']} / {summary['actors']}{nodes}")
-    t.add_row("simulated / wall time", f"{_hms(summary['sim_time_s'])} / {summary['wall_time_s']:.2f} s")
+    stop = " (interrupted)" if summary.get("interrupted") else ""
+    t.add_row("simulated / wall time", f"{_hms(summary['sim_time_s'])}{stop} / {summary['wall_time_s']:.2f} s")
     if "total_wall_time_s" in summary:  # a run of cloudsim.run (a sweep's variants report their run alone)
         t.add_row("start-up / total wall time", f"{summary['startup_s']:.2f} s / {summary['total_wall_time_s']:.2f} s")
     if (phases := _phase_shares(summary)) is not None:
@@ -408,8 +410,19 @@ def run(
             endpoint.close()
     if result.summary.get("lost"):
         raise UsageFailure(f"backend: {result.summary['lost']}; the summary covers the time run", exit_code=1)
+    if result.interrupted:
+        err.print(_interrupted_line(result.summary["sim_time_s"], job.scenario.duration, job.out), highlight=False,
+                  markup=False, soft_wrap=True)  # fmt: skip
     if result.interrupted or stopped:
         raise typer.Exit(130)
+
+
+def _interrupted_line(reached_s: float, duration_s: float, out_dir: Path | None) -> str:
+    """What an interrupted run tells its user: how far it got, and how to go on from its last checkpoint."""
+    line = f"interrupted at {_hms(reached_s)} of {_hms(duration_s)} simulated: the summary covers the time run"
+    if out_dir is not None and (out_dir / "checkpoint.pkl").is_file():
+        line += f"; continue it from its last checkpoint with: cloudsim run --resume {shlex.quote(str(out_dir))}"
+    return line
 
 
 class _Feedback:

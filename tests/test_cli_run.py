@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shlex
 import signal
 import subprocess
 import sys
@@ -14,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from cloudsim.cli import _hms, _interrupted_line
 from cloudsim.engine.core import PHASES
 from tests.helpers import same_run_json
 
@@ -37,9 +39,34 @@ def test_sigterm_stops_the_run_and_keeps_what_it_computed(tmp_path: Path) -> Non
     summary = json.loads((out / "summary.json").read_text())
     assert summary["interrupted"] is True
     assert 0 < summary["sim_time_s"] < 20 * 86400
+    # the user is told how far it got and how to go on (the table says so too)
+    reached = _hms(summary["sim_time_s"])
+    assert stderr.strip().splitlines()[-1] == (
+        f"interrupted at {reached} of 20d 00:00:00 simulated: the summary covers the time run; continue it from "
+        f"its last checkpoint with: cloudsim run --resume {out}"
+    )
+    assert re.search(rf"simulated / wall time\s+│\s+{reached} \(interrupted\) /", stdout), stdout
     assert summary["guests"]["placed"] > 0
     rows = (out / "timeseries.csv").read_text().splitlines()
     assert len(rows) == summary["ticks"] + 1
+
+
+def test_an_interrupted_runs_line_names_the_resume_only_with_a_checkpoint(tmp_path: Path) -> None:
+    """Without ``--out``, or without a checkpoint there, the line says how far the run got only; a folder whose
+    name needs quoting is quoted, so the command can be pasted as printed."""
+    out = tmp_path / "my run"
+    assert _interrupted_line(90061, 86400 * 3, None) == (
+        "interrupted at 1d 01:01:01 of 3d 00:00:00 simulated: the summary covers the time run"
+    )
+    out.mkdir()
+    assert _interrupted_line(300, 3600, out).endswith("the summary covers the time run")
+    (out / "checkpoint.pkl").write_bytes(b"")
+    assert shlex.split(_interrupted_line(300, 3600, out).split("with: ")[1]) == [
+        "cloudsim",
+        "run",
+        "--resume",
+        str(out),
+    ]
 
 
 def test_run_writes_its_outputs(tmp_path: Path) -> None:
@@ -143,7 +170,7 @@ def test_resume_continues_an_interrupted_run_to_the_same_summary(tmp_path: Path)
 
         poll(past_five_hours, timeout=120, what="five simulated hours")
         proc.send_signal(signal.SIGTERM)
-        proc.communicate(timeout=60)
+        _, stopped_err = proc.communicate(timeout=60)
         straight_out, straight_err = straight.communicate(timeout=300)
     finally:
         for p in (proc, straight):
@@ -153,7 +180,10 @@ def test_resume_continues_an_interrupted_run_to_the_same_summary(tmp_path: Path)
     assert straight.returncode == 0, straight_err
     assert proc.returncode == 130 and (out / "checkpoint.pkl").is_file()
     assert json.loads((out / "summary.json").read_text())["interrupted"] is True
-    resumed = subprocess.run([*base, "--resume", str(out), "--backend", "local", "--no-progress", "--json"],
+    # the command the stopped run printed to go on, as printed
+    said = shlex.split(stopped_err.strip().splitlines()[-1].split("continue it from its last checkpoint with: ")[1])
+    assert said == ["cloudsim", "run", "--resume", str(out)]
+    resumed = subprocess.run([*base, *said[2:], "--backend", "local", "--no-progress", "--json"],
                              capture_output=True, text=True, env=env, timeout=300)  # fmt: skip
     assert resumed.returncode == 0, resumed.stderr
     a, b = json.loads(straight_out), json.loads(resumed.stdout)
