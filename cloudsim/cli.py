@@ -433,7 +433,7 @@ class _Feedback:
     def __init__(self, scenario: Any, enabled: bool, name: str | None = None) -> None:
         self.enabled, self.name, self.duration = enabled, name or scenario.name, scenario.duration
         self.started = False
-        self.bar = _progress_bar(disable=not enabled)
+        self.bar = _progress_bar(disable=not (enabled and err.is_terminal))  # (off one, it left a blank line)
         self.task = self.bar.add_task(self.name, total=scenario.duration, sim=_hms(0), visible=False)
 
     def __enter__(self) -> _Feedback:
@@ -674,7 +674,7 @@ def sweep(
         *_times(),
         console=err,
         transient=True,
-        disable=not progress,
+        disable=not (progress and err.is_terminal),  # off a terminal it draws nothing but a blank line
     )
     with bar:
         task = bar.add_task(f"sweep {variants[0].scenario.name}", total=len(variants), last="")

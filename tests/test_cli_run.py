@@ -77,6 +77,7 @@ def test_run_writes_its_outputs(tmp_path: Path) -> None:
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr
     assert "virtualization overhead by mode" in proc.stdout
+    assert all(line.strip() for line in proc.stderr.splitlines()), proc.stderr  # no bar drawn off a terminal
     assert sorted(p.name for p in tmp_path.iterdir()) == [
         "metrics.jsonl", "placements.jsonl", "scenario.yaml", "summary.json", "timeseries.csv"
     ]  # fmt: skip

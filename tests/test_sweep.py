@@ -153,6 +153,16 @@ def test_out_must_be_new_empty_or_a_sweeps(capsys: pytest.CaptureFixture[str], t
     assert "is not a directory" in capsys.readouterr().err
 
 
+def test_off_a_terminal_the_progress_bar_leaves_no_blank_line(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """The bar is drawn on a terminal only: in a log (here captured) it left an empty line on standard error."""
+    assert main(["sweep", "quickstart", "--set", "seed=1,2", "--set", "duration=1h", "--out", str(tmp_path / "s"),
+                 "--backend", "local"]) == 0  # fmt: skip
+    err = capsys.readouterr().err
+    assert all(line.strip() for line in err.splitlines()), repr(err)
+
+
 # -------------------------------------------------------------------------------------------- on Ray
 
 
