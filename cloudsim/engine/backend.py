@@ -41,9 +41,10 @@ class Backend(Protocol):
         latest: a remote backend sends completion times along with the next call)."""
 
     def advance(self, t: float, tick: int, meanwhile: Callable[[], None] | None = None) -> HostReport:
-        """Advance every shard to ``t`` (in parallel where possible); one report for all hosts. Its arrays are
-        read-only, and whole until the advance after the next: a backend may write that one's report over them
-        (a remote one reads them where the actor wrote them). Copy what must be kept longer. ``meanwhile``: the
+        """Advance every shard to ``t`` (in parallel where possible); one report for all hosts. Its arrays are to
+        be read, not written (a remote backend's are read-only views of where the actor wrote them), and stay
+        whole until the advance after the next, whose report a backend may write over them. Copy what must be
+        kept longer. ``meanwhile``: the
         controller's own work, done while the shards advance when they run in other processes (between sending
         the calls and waiting for the reports), else first."""
 
