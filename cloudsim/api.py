@@ -38,8 +38,11 @@ BACKENDS = ("ray", "local")
 #: Summary keys that measure the wall clock: they differ between equal runs (see the README's Summary keys).
 WALL_CLOCK = ("wall_time_s", "wall_time_by_phase_s", "startup_s", "total_wall_time_s")
 
+#: The file of a run folder (``out=``) that ``checkpoint_every=`` saves the run to and ``resume=`` reads.
+CHECKPOINT = "checkpoint.pkl"
+
 #: The files of a run folder (``out=``); ``force=True`` replaces only these (and a report's).
-RUN_FILES = ("summary.json", "timeseries.csv", "placements.jsonl", "metrics.jsonl", "scenario.yaml", "checkpoint.pkl")
+RUN_FILES = ("summary.json", "timeseries.csv", "placements.jsonl", "metrics.jsonl", "scenario.yaml", CHECKPOINT)
 
 
 class ScenarioWarning(UserWarning):
@@ -335,7 +338,7 @@ class Prepared:
                 listeners=subscribers,
                 checkpoint=None
                 if self.checkpoint_every_s is None or self.out is None
-                else (self.out / "checkpoint.pkl", self.checkpoint_every_s),
+                else (self.out / CHECKPOINT, self.checkpoint_every_s),
                 resume=self.saved,
             )
         except AzureError as exc:  # the requests of an azure-v1 workload are read as the run goes
@@ -363,7 +366,7 @@ class Prepared:
                 result.written = write_run(self.out, result.summary, result.recorder, self.raw)
                 wrote_out = True
                 if not result.interrupted:
-                    (self.out / "checkpoint.pkl").unlink(missing_ok=True)  # a finished run needs none
+                    (self.out / CHECKPOINT).unlink(missing_ok=True)  # a finished run needs none
             if self.openmetrics is not None:
                 from cloudsim.metrics.families import run_families
 
@@ -455,9 +458,9 @@ def prepare(
         if scenario is not None or set or seed is not None or hosts_per_actor is not None or out_dir is not None:
             raise UsageError("--resume: continues a saved run as it was; give no scenario, --set, --seed or --out")
         resume = Path(resume)
-        checkpoint = resume / "checkpoint.pkl"
+        checkpoint = resume / CHECKPOINT
         if not checkpoint.is_file():
-            raise UsageError(f"--resume: no checkpoint.pkl in {str(resume)!r} (run with --out DIR --checkpoint-every)")
+            raise UsageError(f"--resume: no {CHECKPOINT} in {str(resume)!r} (run with --out DIR --checkpoint-every)")
         import yaml
 
         from cloudsim.engine import LocalBackend, Simulation
