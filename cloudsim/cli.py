@@ -32,7 +32,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, Ti
 from rich.table import Table
 
 from cloudsim._typer import Typer
-from cloudsim.api import UsageError
+from cloudsim.api import CHECKPOINT, UsageError
 from cloudsim.files import atomic_open, finite
 from cloudsim.scenario import ScenarioError, builtin_description, builtin_names, load_scenario
 
@@ -169,7 +169,7 @@ def _summary_tables(summary: dict[str, Any]) -> list[Table]:
             f"{o['cpu_cores_mean']:.2f}",
             f"{o['memory_mib_per_guest']:.0f}",
         )
-    return [t, m]
+    return [t, m] if summary["overhead"] else [t]  # (no guest ran: no mode to show)
 
 
 class _Stopper:
@@ -420,7 +420,7 @@ def run(
 def _interrupted_line(reached_s: float, duration_s: float, out_dir: Path | None) -> str:
     """What an interrupted run tells its user: how far it got, and how to go on from its last checkpoint."""
     line = f"interrupted at {_hms(reached_s)} of {_hms(duration_s)} simulated: the summary covers the time run"
-    if out_dir is not None and (out_dir / "checkpoint.pkl").is_file():
+    if out_dir is not None and (out_dir / CHECKPOINT).is_file():
         line += f"; continue it from its last checkpoint with: cloudsim run --resume {shlex.quote(str(out_dir))}"
     return line
 

@@ -347,9 +347,10 @@ class Simulation:
                 shapes.append(g.shape)
             self._shape_ix[g.id] = k
         costs = [self.cluster.costs(shape) for shape in shapes]
+        groups = len(self.cluster.groups)  # (a workload that drew no guest has no shapes: tables of 0 rows)
 
         def table(field: Callable[[Any], float]) -> np.ndarray:
-            return np.array([[field(c) for c in row] for row in costs], dtype=np.float64).reshape(len(shapes), -1)
+            return np.array([[field(c) for c in row] for row in costs], dtype=np.float64).reshape(len(shapes), groups)
 
         self._book_cpu, self._book_mem = table(lambda c: c.cpu_reserved_mips), table(lambda c: c.mem_mib)
         self._mem_over, self._vm_mips = table(lambda c: c.mem_overhead_mib), table(lambda c: c.cpu_mips)
@@ -363,7 +364,7 @@ class Simulation:
                 for shape, row in zip(shapes, costs, strict=True)
             ],
             dtype=np.float64,
-        ).reshape(len(shapes), len(self.cluster.groups), 4)
+        ).reshape(len(shapes), groups, 4)
         self._dist = np.array([utilization_params(shape) for shape in shapes], dtype=np.float64).reshape(-1, 3)
         # the same as Python values, for a single place: (mode, MIPS, overhead, memory, kind, p1, p2)
         self._place_args = [
