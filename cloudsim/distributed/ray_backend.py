@@ -563,7 +563,7 @@ class RayBackend:
             self._actor_class(i).remote(spec, self._trace_ref, st)
             for i, (spec, st) in enumerate(zip(specs, self._saved, strict=True))
         ]
-        self.outbox = Outbox(len(specs))
+        self.outbox = Outbox.for_specs(specs)
         self._log = [[] for _ in specs]
         self._pending, self._snapping = [], []
         self.node_ids = []
@@ -733,6 +733,7 @@ class RayBackend:
         for i in range(len(self.handles)):  # the commands queued for the actor travel with the call
             self._take_offer(i)
             calls.append((i, self._call(i, "advance", self.outbox.take(i), t, tick, self._token(i))))
+        self.outbox.advanced(t)
         if meanwhile is not None:
             meanwhile()
         packed = [self._received(i, r) for (i, _), r in zip(calls, self._gather(calls), strict=True)]

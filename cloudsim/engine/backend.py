@@ -4,7 +4,8 @@ every shard at each tick."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import math
+from collections.abc import Callable, Sequence
 from typing import Protocol
 
 import numpy as np
@@ -69,18 +70,39 @@ class Outbox:
     """What a backend has not sent each shard yet: per shard, the event times since its last call, in order,
     each with the commands for it at that time, or none at a migration completion time (every shard sees
     each one). The shard runs them at the next call (:meth:`~cloudsim.model.HostShard.run`), all in one go;
-    :meth:`take` gives them encoded (:class:`~cloudsim.model.Events`)."""
+    :meth:`take` gives them encoded (:class:`~cloudsim.model.Events`).
 
-    def __init__(self, shards: int) -> None:
+    ``every_time`` (the cloudsim model, which integrates and settles every host at every event, CloudSim's
+    clock): every shard sees every command time too, with no commands where it has none (unless it is
+    already settled at that time), so a host's sums split at the same times however the hosts are grouped."""
+
+    def __init__(self, shards: int, every_time: bool = False) -> None:
         self.steps: list[list[tuple[float, list[Command] | None]]] = [[] for _ in range(shards)]
+        self.every_time = every_time
+        self.last = [-math.inf] * shards  # each shard's last event or advance time (with every_time)
+
+    @classmethod
+    def for_specs(cls, specs: Sequence[ShardSpec]) -> Outbox:
+        """The outbox for shards of these specs (every time in the cloudsim model)."""
+        return cls(len(specs), every_time=any(s.dynamics.cloudsim for s in specs))
 
     def apply(self, t: float, commands: dict[int, list[Command]]) -> None:
         for index, cmds in sorted(commands.items()):
             self.steps[index].append((t, cmds))
+        if self.every_time:
+            for index, steps in enumerate(self.steps):
+                if self.last[index] != t and index not in commands:
+                    steps.append((t, []))
+                self.last[index] = t
 
     def complete(self, t: float) -> None:
         for steps in self.steps:
             steps.append((t, None))
+        self.advanced(t)
+
+    def advanced(self, t: float) -> None:
+        """Every shard was integrated and settled at ``t`` (a tick's advance, or a completion time)."""
+        self.last = [t] * len(self.steps)
 
     def take(self, index: int) -> Events:
         """Shard ``index``'s events since the last take, encoded."""
@@ -107,7 +129,7 @@ class LocalBackend:
             self.shards = [HostShard(s, trace) for s in specs]
         else:
             self.shards = [HostShard.restore(b, trace) for b in saved]
-        self.outbox = Outbox(len(self.shards))
+        self.outbox = Outbox.for_specs(specs)
 
     def _flush(self) -> None:
         for i, s in enumerate(self.shards):
@@ -127,6 +149,7 @@ class LocalBackend:
         if meanwhile is not None:
             meanwhile()
         self._flush()
+        self.outbox.advanced(t)
         return HostReport.concat([s.advance(t, tick) for s in self.shards])
 
     def ahead(self) -> None:

@@ -29,7 +29,9 @@ the migration and counts the whole request as requested (CloudSim's 90 % / 10 %)
 
 Determinism: per-host sums run over the host's guests in guest-id order (residents first, then incoming
 migrations), and a host is integrated only at event times every shard sees (ticks, migration completions)
-or at its own commands, so results do not depend on how hosts are grouped into shards or actors.
+or at its own commands, so results do not depend on how hosts are grouped into shards or actors. The
+cloudsim model integrates every host of a shard at each of its events, so there every shard sees every
+command time too (:class:`~cloudsim.engine.backend.Outbox`, with no commands where it has none).
 """
 
 from __future__ import annotations
