@@ -1,6 +1,8 @@
 """A fuzzer for scenarios and ``--set`` overrides (hypothesis). The rule: ``validate`` and ``run`` exit 0, or
 exit 2 with exactly one ``error:`` line; never a traceback. A case that validates runs too when the
-estimate says it is small (so no case runs for long or takes much memory).
+estimate says it is small (so no case runs for long or takes much memory). A second fuzzer gives only
+plausible values, so nearly every case runs, and checks that the run does not depend on how the hosts are
+grouped into shards: the same summary and every tick's row to the bit.
 
 The default suite runs a few hundred derandomized cases; ``-m benchmark`` runs 2,000."""
 
@@ -14,8 +16,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from cloudsim.cli import main
+from cloudsim.engine import LocalBackend, Simulation
 from cloudsim.scenario import load_scenario
 from cloudsim.scenario.loader import ScenarioError, estimate
+from tests.helpers import stable_json
 
 PATHS = [
     "name", "seed", "duration", "tick", "hosts[0].count", "hosts[0].cpu.cores", "hosts[0].cpu.mips_per_core",
@@ -115,3 +119,60 @@ def _report_outcomes():
     """Print the outcome counts after the module's cases (visible with ``pytest -s``)."""
     yield
     print("\nfuzz outcomes:", dict(sorted(OUTCOMES.items())))
+
+
+#: Plausible values for the fields a run's dynamics depend on: nearly every combination validates and runs.
+PLAUSIBLE_SETS = {
+    "duration": ["1s", "10m", "1h", "3h"], "tick": ["30s", "1m", "5m", "10m"], "seed": ["0", "1", "2", "3"],
+    "hosts[0].count": ["1", "2", "5"], "hosts[1].count": ["1", "2"], "hosts[0].cpu.cores": ["2", "4", "64"],
+    "hosts[0].memory_gib": ["4", "512"], "hosts[0].hypervisor.product": ["kvm", "xen", "esxi", "hyperv"],
+    "workload.arrivals.process": ["poisson", "fixed", "batch"], "workload.arrivals.rate_per_hour": ["0.01", "60"],
+    "workload.arrivals.count": ["1", "50"], "workload.arrivals.at": ["0", "1m", "30m"],
+    "workload.lifetime.mean": ["1s", "5m", "1h"], "workload.lifetime.distribution": ["exponential", "constant"],
+    "workload.classes[0].mode": ["container", "para", "full_hw", "full_bt"], "workload.classes[0].vcpus": ["1", "16"],
+    "workload.classes[0].memory_gib": ["0.5", "64"], "placement.policy": ["first-fit", "best-fit", "worst-fit",
+    "dot-product", "balanced", "power-aware", "l2-norm", "overhead-aware"], "placement.overcommit.cpu": ["0.5", "4"],
+    "placement.wave_order": ["decreasing", "arrival"], "consolidation.detector": ["lr", "lrr", "thr", "mad", "iqr"],
+    "consolidation.selection": ["mmt", "mc", "rs", "mu"], "consolidation.allocation": ["migrate", "dvfs", "npa"],
+    "consolidation.wake": ["last-resort", "cheapest"], "consolidation.migration": ["precopy", "cloudsim"],
+    "consolidation.retarget": ["true", "false"],
+    "faults.mtbf": ["10m", "1h"], "faults.mttr": ["1m", "1h"],
+}  # fmt: skip
+
+PLAUSIBLE_CASES = st.tuples(
+    st.sampled_from(["quickstart", "mixed-modes", "consolidation-demo", "ha-demo"]),
+    st.lists(st.sampled_from(sorted(PLAUSIBLE_SETS)), min_size=1, max_size=5, unique=True).flatmap(
+        lambda paths: st.tuples(*(st.sampled_from(PLAUSIBLE_SETS[p]).map(lambda v, p=p: f"{p}={v}") for p in paths))
+    ),
+    st.sampled_from(["fair", "cloudsim"]),
+    st.sampled_from([1, 3, 7]),
+)
+
+
+def grain_case(case: tuple[str, tuple[str, ...], str, int]) -> None:
+    name, sets, model, grain = case
+    try:
+        sc, _ = load_scenario(name, [*sets, f"dynamics.model={model}"])
+    except ScenarioError:
+        return
+    e = estimate(sc)
+    if e["ticks"] > 1_000 or e["guests"] > 2_000 or e["hosts"] > 200:
+        return
+    one, other = Simulation(sc, LocalBackend()), Simulation(sc, LocalBackend(), hosts_per_shard=grain)
+    assert stable_json(one.run()) == stable_json(other.run()), (name, sets, grain)
+    rows = [[{k: v for k, v in r.items() if k != "wall_s"} for r in sim.recorder.rows] for sim in (one, other)]
+    assert rows[0] == rows[1], (name, sets, grain)
+    OUTCOMES["grain run"] += 1
+
+
+@settings(max_examples=25, **_SETTINGS)
+@given(case=PLAUSIBLE_CASES)
+def test_plausible_scenarios_do_not_depend_on_the_grain(case):
+    grain_case(case)
+
+
+@pytest.mark.benchmark
+@settings(max_examples=400, **_SETTINGS)
+@given(case=PLAUSIBLE_CASES)
+def test_plausible_scenarios_do_not_depend_on_the_grain_400_cases(case):
+    grain_case(case)
