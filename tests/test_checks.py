@@ -1,5 +1,5 @@
-"""Warnings about valid scenarios (``cloudsim validate``, and ``cloudsim run`` before it starts): guests larger
-than every host they can run on, options a scenario's kind ignores; and the duration ``validate`` prints."""
+"""Warnings about valid scenarios (``cloudsim validate``, and ``cloudsim run`` before it starts): hosts whose
+hypervisor keeps their whole memory, guests larger than every host they can run on, options a scenario's kind ignores; and the duration ``validate`` prints."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ import pytest
 import yaml
 
 from cloudsim.cli import main
-from cloudsim.engine.checks import IGNORED, ignored_options, oversized_guests, scenario_warnings
+from cloudsim.engine import LocalBackend, Simulation
+from cloudsim.engine.checks import IGNORED, full_hosts, ignored_options, oversized_guests, scenario_warnings
 from cloudsim.scenario.loader import builtin_text
 from cloudsim.scenario.schema import Scenario, format_duration, parse_duration
 
@@ -101,6 +102,25 @@ def test_a_guest_that_fits_each_resource_somewhere_but_both_nowhere_is_named():
     data["hosts"][1]["cpu"]["cores"] = 64
     found = oversized_guests(Scenario.model_validate(data))
     assert len(found) == 1 and "fits no empty host it can run on (kvm, desk)" in found[0]
+
+
+@pytest.mark.parametrize(("memory_gib", "overcommit", "warned"), [(4, 1.0, True), (4, 2.0, False), (5, 1.0, False)])
+def test_a_host_whose_hypervisor_keeps_its_whole_memory_is_named(memory_gib, overcommit, warned):
+    # a KVM host keeps 4,096 MiB for host processes [M7] and 64 MiB for the container runtime
+    data = raw("quickstart")
+    data["hosts"][0]["memory_gib"] = memory_gib
+    data["placement"]["overcommit"]["memory"] = overcommit
+    sc = Scenario.model_validate({**data, "duration": "1h"})
+    found = full_hosts(sc)
+    assert found == (["hosts[0] (kvm): 4 GiB x memory overcommit 1 = 4,096 MiB is no more than the 4,160 MiB a kvm "
+                      "host keeps for itself; no guest will be placed on these hosts"] if warned else [])  # fmt: skip
+    assert found == scenario_warnings(sc)[: len(found)]
+    # the run places nothing there, and its invariants hold at every tick (the reservation alone is over)
+    sim = Simulation(sc, LocalBackend())
+    sim.tick_hooks.append(lambda t, report: sim.check_invariants(report) == [] or pytest.fail(str(t)))
+    sim.run()
+    if warned:
+        assert (sim.state.host[sim.state.host >= 0] >= 3).all() and sim.state.placed > 0  # all on the desk
 
 
 # ------------------------------------------------------------------------------------- ignored options

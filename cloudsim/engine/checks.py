@@ -1,5 +1,5 @@
-"""What a valid scenario asks that the engine will never do: guests larger than every host they can run on,
-and options its kind of workload ignores. Warnings, not errors: the scenario runs, but not as its author
+"""What a valid scenario asks that the engine will never do: hosts whose memory their hypervisor keeps whole,
+guests larger than every host they can run on, and options its kind of workload ignores. Warnings, not errors: the scenario runs, but not as its author
 may think. ``cloudsim validate`` and ``cloudsim run`` print them (on stderr) before anything starts."""
 
 from __future__ import annotations
@@ -133,6 +133,25 @@ def oversized_guests(s: Scenario) -> list[str]:
     return out
 
 
+def full_hosts(s: Scenario) -> list[str]:
+    """One message per host group whose memory (x memory overcommit) is no more than what the host keeps for
+    itself before any guest (its hypervisor's or host OS's reservation, and a container runtime's): placement
+    puts no guest there, and a drain or failure elsewhere finds no room there either."""
+    cl = Cluster(s)
+    oc = s.placement.overcommit.memory
+    out: list[str] = []
+    for k, g in enumerate(cl.groups):
+        h = int(np.flatnonzero(cl.group == k)[0])
+        reserve, cap = float(cl.reserve_mib[h]), float(cl.mem_mib[h]) * oc
+        if reserve > 0 and cap <= reserve:
+            out.append(
+                f"hosts[{k}] ({g.name}): {g.memory_gib:g} GiB x memory overcommit {oc:g} = {cap:,.0f} MiB is no more "
+                f"than the {reserve:,.0f} MiB a {g.hypervisor.product} host keeps for itself; no guest will be "
+                "placed on these hosts"
+            )
+    return out
+
+
 def scenario_warnings(s: Scenario) -> list[str]:
-    """Every warning about a valid scenario: oversized guests, then ignored options."""
-    return oversized_guests(s) + ignored_options(s)
+    """Every warning about a valid scenario: hosts with no room, oversized guests, then ignored options."""
+    return full_hosts(s) + oversized_guests(s) + ignored_options(s)

@@ -1019,7 +1019,9 @@ class Simulation:
                 problems.append("a failed host holds guests")
             if (over := np.flatnonzero(up & (v.cpu_used > v.cpu_cap * (1 + tol)))).size:
                 problems.append(f"cpu booked over capacity on hosts {over.tolist()}")
-            if (over := np.flatnonzero(up & (v.mem_used > v.mem_cap * (1 + tol)))).size:
+            # (a host whose reservation is its whole memory books over it before any guest: none goes there)
+            room = np.maximum(v.mem_cap, self.cluster.reserve_mib)
+            if (over := np.flatnonzero(up & (v.mem_used > room * (1 + tol)))).size:
                 problems.append(f"memory booked over capacity on hosts {over.tolist()}")
         if report is not None:
             if not np.array_equal(report.guest_ids, np.flatnonzero(st.status > 0)):
