@@ -2,7 +2,8 @@
 exit 2 with exactly one ``error:`` line; never a traceback. A case that validates runs too when the
 estimate says it is small (so no case runs for long or takes much memory). A second fuzzer gives only
 plausible values, so nearly every case runs, and checks that the run does not depend on how the hosts are
-grouped into shards: the same summary and every tick's row to the bit.
+grouped into shards (the same summary and every tick's row to the bit) and that the conservation checks
+(:meth:`~cloudsim.engine.Simulation.check_invariants`) hold at every tick.
 
 The default suite runs a few hundred derandomized cases; ``-m benchmark`` runs 2,000."""
 
@@ -159,7 +160,10 @@ def grain_case(case: tuple[str, tuple[str, ...], str, int]) -> None:
     if e["ticks"] > 1_000 or e["guests"] > 2_000 or e["hosts"] > 200:
         return
     one, other = Simulation(sc, LocalBackend()), Simulation(sc, LocalBackend(), hosts_per_shard=grain)
+    broken: list[tuple[float, list[str]]] = []  # the conservation checks, at every tick of the sharded run
+    other.tick_hooks.append(lambda t, report: broken.extend([(t, p)] if (p := other.check_invariants(report)) else []))
     assert stable_json(one.run()) == stable_json(other.run()), (name, sets, grain)
+    assert broken == [], (name, sets, grain, broken[0])
     rows = [[{k: v for k, v in r.items() if k != "wall_s"} for r in sim.recorder.rows] for sim in (one, other)]
     assert rows[0] == rows[1], (name, sets, grain)
     OUTCOMES["grain run"] += 1
