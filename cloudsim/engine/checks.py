@@ -1,6 +1,7 @@
 """What a valid scenario asks that the engine will never do: hosts whose memory their hypervisor keeps whole,
-guests larger than every host they can run on, and options its kind of workload ignores. Warnings, not errors: the scenario runs, but not as its author
-may think. ``cloudsim validate`` and ``cloudsim run`` print them (on stderr) before anything starts."""
+guests larger than every host they can run on, and options its kind of workload ignores. Warnings, not
+errors: the scenario runs, but not as its author may think. ``cloudsim validate`` and ``cloudsim run`` print
+them (on stderr) before anything starts."""
 
 from __future__ import annotations
 
