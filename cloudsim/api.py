@@ -288,6 +288,7 @@ class Prepared:
         endpoint: MetricsEndpoint | None = None,
         listeners: Iterable[Callable[[Snapshot], None]] = (),
         finishing: Callable[[], None] | None = None,
+        warn: Callable[[str], None] | None = None,
     ) -> Result:
         """Run to the end (or to Ctrl-C / SIGTERM, which stop the run and keep what it computed), then shut
         Ray down and write the outputs. See :func:`run` for the arguments."""
@@ -340,6 +341,7 @@ class Prepared:
                 if self.checkpoint_every_s is None or self.out is None
                 else (self.out / CHECKPOINT, self.checkpoint_every_s),
                 resume=self.saved,
+                warn=warn,
             )
         except AzureError as exc:  # the requests of an azure-v1 workload are read as the run goes
             raise ScenarioError(f"workload.requests.{exc.key}", str(exc)) from None
@@ -548,6 +550,7 @@ def run(
     realtime_factor: float | None = None,
     listeners: Iterable[Callable[[Snapshot], None]] = (),
     finishing: Callable[[], None] | None = None,
+    warn: Callable[[str], None] | None = None,
 ) -> Result:
     """Run a scenario and return its :class:`Result` (``.summary``, ``.timeseries``, ``.placements``,
     ``.save(dir)``). What ``cloudsim run`` does, option for option.
@@ -561,7 +564,9 @@ def run(
     * ``run_id``: the run label (default: scenario-seed-timestamp).
     * ``out``: write the run folder (summary.json, timeseries.csv, placements.jsonl, metrics.jsonl,
       scenario.yaml) there: a new or empty folder, or a previous run's with ``force=True``.
-      ``checkpoint_every`` (``"30m"`` or seconds): save the run to ``out/checkpoint.pkl`` as it goes;
+      ``checkpoint_every`` (``"30m"`` or seconds): save the run to ``out/checkpoint.pkl`` as it goes (a
+      checkpoint that cannot be written, a full disk say, does not stop the run: ``warn(text)`` is told in
+      one line, by default as a Python ``RuntimeWarning``, and the next is tried an interval later);
       ``resume``: continue the run saved in that folder (give no scenario then).
     * ``openmetrics``: also write the run as OpenMetrics for Prometheus backfill, placed in time by
       ``anchor`` (``auto``, ``now-6h`` or ISO); ``host_series``: include the bounded per-host view there and
@@ -608,4 +613,5 @@ def run(
         endpoint=endpoint,
         listeners=listeners,
         finishing=finishing,
+        warn=warn,
     )

@@ -382,6 +382,7 @@ def run(
                         status=feedback.status,
                         endpoint=endpoint,
                         finishing=lambda: setattr(stopper, "hold", True),  # later signals wait for the outputs
+                        warn=_checkpoint_warning,
                     )
                 except cloudsim.OutputError as exc:
                     failed = exc  # the run stands: its summary is shown first
@@ -415,6 +416,11 @@ def run(
                   markup=False, soft_wrap=True)  # fmt: skip
     if result.interrupted or stopped:
         raise typer.Exit(130)
+
+
+def _checkpoint_warning(text: str) -> None:
+    """A checkpoint the run could not write (it goes on): one line on standard error, above the progress bar."""
+    err.print(f"warning: --checkpoint-every: {text}", highlight=False, markup=False, soft_wrap=True)
 
 
 def _interrupted_line(reached_s: float, duration_s: float, out_dir: Path | None) -> str:

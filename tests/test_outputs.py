@@ -105,3 +105,62 @@ def test_resume_misuse_is_one_line(tmp_path, capsys, monkeypatch):
     assert "--checkpoint-every" in capsys.readouterr().err
     assert main(["run"]) == 2
     assert "SCENARIO" in capsys.readouterr().err
+
+
+def _failing_writes(monkeypatch, failing: set[int]) -> list[int]:
+    """The checkpoint writes numbered from 1; those in ``failing`` raise ENOSPC, as a full disk does."""
+    import errno
+
+    calls: list[int] = []
+    real = simulation.atomic_write_bytes
+
+    def write(path, data):
+        calls.append(len(calls) + 1)
+        if calls[-1] in failing:
+            raise OSError(errno.ENOSPC, "No space left on device", str(path))
+        real(path, data)
+
+    monkeypatch.setattr(simulation, "atomic_write_bytes", write)
+    return calls
+
+
+def test_a_checkpoint_that_cannot_be_written_does_not_stop_the_run(tmp_path, monkeypatch):
+    sc, _ = load_scenario("consolidation-demo", ["duration=6h"])
+    whole = Simulation(sc, LocalBackend()).run()
+    calls = _failing_writes(monkeypatch, {2, 3, 6})  # a full disk at 2h and 3h, freed, then full again at 6h
+    told: list[str] = []
+    sim = Simulation(sc, LocalBackend())
+    path = tmp_path / "checkpoint.pkl"
+    sim.checkpoint(path, 3600.0)
+    sim.warn = told.append
+    s = sim.run()
+    assert not s.get("interrupted") and len(calls) == 6  # every hour, the last tick's too
+    assert told == [  # once for each spell of failures
+        f"cannot write the checkpoint {str(path)!r} at 2h simulated (No space left on device); the one written at "
+        "1h stays; the run goes on and tries again every 1h",
+        f"cannot write the checkpoint {str(path)!r} at 6h simulated (No space left on device); the one written at "
+        "5h stays; the run goes on and tries again every 1h",
+    ]
+    assert same(s, whole)
+    resumed = Simulation.resume(path, LocalBackend())  # the one written at 5h, whole
+    assert resumed._now == 5 * 3600 and same(resumed.run(), whole)
+
+
+def same(a: dict, b: dict) -> bool:
+    from tests.helpers import stable_json
+
+    return stable_json(a) == stable_json(b)
+
+
+def test_the_cli_warns_once_when_checkpoints_fail_and_keeps_the_run(tmp_path, capsys, monkeypatch):
+    calls = _failing_writes(monkeypatch, set(range(1, 100)))
+    out = tmp_path / "run"
+    args = ["run", "consolidation-demo", "--backend", "local", "--no-progress", "--set", "duration=3h"]
+    assert main([*args, "--out", str(out), "--checkpoint-every", "1h"]) == 0
+    captured = capsys.readouterr()
+    assert len(calls) == 3 and "guests submitted" in captured.out  # at 1h, 2h and 3h, told once
+    assert captured.err.splitlines() == [
+        f"warning: --checkpoint-every: cannot write the checkpoint {str(out / 'checkpoint.pkl')!r} at 1h simulated "
+        "(No space left on device); there is none yet; the run goes on and tries again every 1h"
+    ]
+    assert json.loads((out / "summary.json").read_text())["scenario"] == "consolidation-demo"

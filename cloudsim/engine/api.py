@@ -25,11 +25,13 @@ def run(
     listeners: Iterable[Callable[[Any], None]] = (),
     checkpoint: tuple[Path, float] | None = None,
     resume: Path | Simulation | None = None,
+    warn: Callable[[str], None] | None = None,
 ) -> tuple[dict[str, Any], Recorder]:
     """Run a scenario to its end on ``backend`` (default: in this process) and return its summary and the
     recorder (time series, placement log, per-tick snapshots). ``listeners`` see each tick's snapshot;
     ``progress`` the simulated time. Ctrl-C stops the run and keeps what it computed (the summary then
-    says ``interrupted``). ``checkpoint`` = (path, every simulated seconds) saves the run as it goes;
+    says ``interrupted``). ``checkpoint`` = (path, every simulated seconds) saves the run as it goes (one
+    that cannot be written is told to ``warn``, in one line, and the run goes on: :meth:`Simulation.checkpoint`);
     ``resume`` continues a run saved at that path, or one already loaded by :meth:`Simulation.resume`
     (``scenario`` is then the saved one's)."""
     backend = backend or LocalBackend()
@@ -41,6 +43,7 @@ def run(
         sim = Simulation(scenario, backend, run_id=run_id, trace=trace)
     if checkpoint is not None:
         sim.checkpoint(*checkpoint)
+    sim.warn = warn
     for fn in listeners:
         sim.recorder.subscribe(fn)
     return sim.run(progress), sim.recorder

@@ -19,6 +19,7 @@ from __future__ import annotations
 import copy
 import math
 import time
+import warnings
 from collections import defaultdict
 from collections.abc import Callable
 from concurrent.futures import Future, wait
@@ -53,7 +54,7 @@ from cloudsim.placement import Snapshot, get_policy
 from cloudsim.placement.consolidation import Consolidator, Settings
 from cloudsim.placement.detectors import Detector
 from cloudsim.placement.placer import Placer
-from cloudsim.scenario.schema import Consolidation, Scenario
+from cloudsim.scenario.schema import Consolidation, Scenario, format_duration
 from cloudsim.virt import MODE_INDEX, MODES, VirtMode
 from cloudsim.workload import Guest, generate, trace_guests, utilization_params
 from cloudsim.workload.trace import Trace
@@ -195,6 +196,12 @@ class Simulation:
     """One run of a scenario on a backend. ``run()`` returns the summary dict. ``trace`` is the scenario's
     trace, when it has one and the caller has read it already."""
 
+    #: told, in one line, what goes wrong but does not stop the run (a checkpoint that cannot be written:
+    #: :meth:`checkpoint`); ``None``: a Python ``RuntimeWarning``. Not saved in a checkpoint.
+    warn: Callable[[str], None] | None = None
+    _checkpoint_failing = False
+    _checkpoint_last: float | None = None  # the simulated time of the last checkpoint written
+
     def __init__(
         self,
         scenario: Scenario,
@@ -279,14 +286,41 @@ class Simulation:
     # ---------------------------------------------------------------------------------- checkpoints
 
     def checkpoint(self, path: Path, every_s: float) -> None:
-        """Write a checkpoint to ``path`` every ``every_s`` simulated seconds (at the first tick past each)."""
+        """Write a checkpoint to ``path`` every ``every_s`` simulated seconds (at the first tick past each).
+        A checkpoint that cannot be written (a full disk, a folder gone) does not stop the run: the last one
+        written stays whole, the next is tried an interval later, and :attr:`warn` is told once, until one is
+        written again."""
         self.checkpoint_path, self.checkpoint_every_s = path, every_s
         self._next_checkpoint = self._now + every_s
+
+    def _save_checkpoint(self, now: float) -> None:
+        """:meth:`save` to the checkpoint path, as :meth:`checkpoint` says."""
+        assert self.checkpoint_path is not None
+        before = self._checkpoint_last, self._checkpoint_failing
+        self._checkpoint_last, self._checkpoint_failing = now, False  # as the checkpoint itself will say
+        try:
+            self.save(self.checkpoint_path)
+        except OSError as exc:
+            last, failing = before
+            self._checkpoint_last, self._checkpoint_failing = last, True
+            if failing:
+                return
+            kept = "there is none yet" if last is None else f"the one written at {format_duration(last)} stays"
+            every, why = format_duration(self.checkpoint_every_s), exc.strerror or type(exc).__name__
+            message = (
+                f"cannot write the checkpoint {str(self.checkpoint_path)!r} at {format_duration(now)} simulated "
+                f"({why}); {kept}; the run goes on and tries again every {every}"
+            )
+            if self.warn is not None:
+                self.warn(message)
+            else:
+                warnings.warn(message, RuntimeWarning, stacklevel=3)
 
     def __getstate__(self) -> dict[str, Any]:
         state = dict(self.__dict__)
         state["backend"] = None  # the shards travel as _saved_shards
         state["tick_hooks"] = []
+        state.pop("warn", None)  # the caller's, for this run only
         state["checkpoint_format"] = CHECKPOINT_FORMAT
         return state
 
@@ -532,7 +566,7 @@ class Simulation:
                     clock.lap("metrics")
                 self._now = now
                 if ticks and self.checkpoint_path is not None and now >= self._next_checkpoint:
-                    self.save(self.checkpoint_path)
+                    self._save_checkpoint(now)
                     self._next_checkpoint = now + self.checkpoint_every_s
                     clock.lap("checkpoints")
         except KeyboardInterrupt:
