@@ -1041,8 +1041,17 @@ def init(
         )
     if path.exists() and not force:
         raise UsageFailure(f"PATH: {str(path)!r} exists; choose another name, or add --force to replace it")
-    with atomic_open(path) as fh:
-        fh.write(starter_text(str(path)))
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)  # (as --out, --openmetrics and compare --out do)
+        with atomic_open(path) as fh:
+            fh.write(starter_text(str(path)))
+    except OSError as exc:
+        why = (
+            "a part of it is a file, not a folder"
+            if isinstance(exc, (FileExistsError, NotADirectoryError))
+            else exc.strerror
+        )
+        raise UsageFailure(f"PATH: cannot write {str(path)!r}: {why or type(exc).__name__}") from None
     typer.echo(f"wrote {path}; check it with `cloudsim validate {path}`, run it with `cloudsim run {path}`")
 
 

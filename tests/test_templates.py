@@ -103,11 +103,24 @@ def test_init_refuses_to_overwrite_without_force(tmp_path: Path, capsys: pytest.
     assert f"cloudsim validate {target}" in starter_text(str(target))  # the commands it suggests name it
 
 
-def test_init_into_a_folder_or_a_missing_folder_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_init_into_a_folder_or_through_a_file_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, _, err = cli(capsys, "init", str(tmp_path))
     assert_one_line_error(code, err, "PATH:", "is a directory")
-    code, _, err = cli(capsys, "init", str(tmp_path / "no" / "such" / "scenario.yaml"))
-    assert code == 2 and err.count("\n") == 1 and "No such file or directory" in err, err
+    (tmp_path / "file").write_text("")
+    for target in (tmp_path / "file" / "scenario.yaml", tmp_path / "file" / "sub" / "scenario.yaml"):
+        code, _, err = cli(capsys, "init", str(target))
+        assert_one_line_error(code, err, "PATH:", f"cannot write {str(target)!r}: a part of it is a file, not a folder")
+    # a folder that is not there yet is made (as --out, --openmetrics and compare --out make theirs)
+    code, _, err = cli(capsys, "init", str(tmp_path / "new" / "scenario.yaml"))
+    assert (code, err) == (0, "") and (tmp_path / "new" / "scenario.yaml").is_file()
+
+
+def test_a_write_that_fails_names_the_file_asked_for_not_the_temporary_one(tmp_path: Path) -> None:
+    from cloudsim.files import atomic_write_bytes
+
+    with pytest.raises(FileNotFoundError) as exc:
+        atomic_write_bytes(tmp_path / "no" / "such.bin", b"x")
+    assert exc.value.filename == str(tmp_path / "no" / "such.bin") and list(tmp_path.iterdir()) == []
 
 
 def test_the_starter_explains_the_allowed_values_from_the_code() -> None:
