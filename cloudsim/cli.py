@@ -709,11 +709,17 @@ def sweep(
     )
     for vid, why in result.failed.items():
         err.print(f"variant {vid} failed: {why}", highlight=False, markup=False, soft_wrap=True)
-    written = [f"{out_dir}/<variant>/ (summary.json, timeseries.csv, ...)", str(result.csv_path)]
-    written += [str(result.page)] if result.page is not None else []
-    out.print("wrote " + ", ".join(written), highlight=False, markup=False, soft_wrap=True)
+    written = [f"{out_dir}/<variant>/ (summary.json, timeseries.csv, ...)"] if complete else []
+    written += [str(p) for p in (result.csv_path, result.page) if p is not None]
+    if written:
+        out.print("wrote " + ", ".join(written), highlight=False, markup=False, soft_wrap=True)
     if result.page_note:
         out.print(result.page_note, highlight=False, soft_wrap=True)
+    if result.unwritable:
+        listed = ", listed in sweep.csv" if result.csv_path is not None else ""
+        left = "finish the others" if complete < len(variants) else "write what is missing"
+        raise UsageFailure(f"--out: {result.unwritable}; {complete} of {len(variants)} variants complete{listed}; "
+                           f"make room and run the same command again to {left}")  # fmt: skip
     if result.interrupted:
         if complete < len(variants):
             then = "run the same command again to finish the others"

@@ -102,9 +102,14 @@ class SweepResult:
     skipped: list[str] = field(default_factory=list)
     failed: dict[str, str] = field(default_factory=dict)
     interrupted: bool = False
+    unwritable: str = ""  # why the sweep stopped at a write that failed (a full disk): the folder and the cause
     csv_path: Path | None = None
     page: Path | None = None
     page_note: str = ""
+
+
+class _Unwritable(Exception):
+    """A variant's folder could not be written: the sweep stops there, as at Ctrl-C, and says why."""
 
 
 # ------------------------------------------------------------------------------------------------ the grid
@@ -391,7 +396,8 @@ def run(
     is entered only when ``n > 0`` variants must run (the CLI starts Ray there).
 
     Ctrl-C (KeyboardInterrupt) stops the sweep: the finished variants are kept, ``sweep.csv`` lists them,
-    and the result says ``interrupted``."""
+    and the result says ``interrupted``. A folder that cannot be written (a full disk) stops it the same way,
+    and the result says why (``unwritable``)."""
     result = SweepResult(variants)
     todo = []
     for v in variants:
@@ -413,7 +419,11 @@ def run(
         if value.interrupted:  # the run in this process saw the Ctrl-C and stopped early
             raise KeyboardInterrupt
         with guard():  # a stop asked for meanwhile takes effect on leaving: the variant counts as finished
-            write_variant(out_dir / v.id, v, value)
+            try:
+                write_variant(out_dir / v.id, v, value)
+            except OSError as exc:  # (its summary, written last, is not there: a run again redoes the variant)
+                why = exc.strerror or type(exc).__name__
+                raise _Unwritable(f"cannot write {str(out_dir / v.id)!r} ({why})") from None
             result.summaries[v.id] = value.summary
             result.ran.append(v.id)
         if on_done is not None:
@@ -425,14 +435,19 @@ def run(
                 parallel(simulate, [(v.scenario, v.id) for v in todo], finished)
     except KeyboardInterrupt:
         result.interrupted = True
+    except _Unwritable as exc:
+        result.unwritable = str(exc)
     try:
         with guard():
+            write_csv(out_dir / "sweep.csv", variants, result.summaries)
             result.csv_path = out_dir / "sweep.csv"
-            write_csv(result.csv_path, variants, result.summaries)
-        if not result.interrupted:
+        if not result.interrupted and not result.unwritable:
             result.page, result.page_note = _compare_page(out_dir, variants, result.summaries, compare_limit)
     except KeyboardInterrupt:
         result.interrupted = True
+    except OSError as exc:
+        written = "sweep.csv" if result.csv_path is None else "compare.html"
+        result.unwritable = result.unwritable or f"cannot write {str(out_dir / written)!r} ({exc.strerror or exc})"
     return result
 
 

@@ -263,6 +263,37 @@ def test_a_failed_variant_is_one_line_exit_1_and_the_others_are_kept(
     assert "sla.slatah_pct" in table[0] and "esv" in table[0]  # a consolidation run's figures
 
 
+def test_a_full_disk_stops_the_sweep_in_one_line_and_running_again_finishes(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import errno
+
+    out = tmp_path / "grid"
+    args = ["sweep", "quickstart", "--set", "duration=1h", "--set", "seed=1..3", "--out", str(out), "--backend",
+            "local", "--no-progress"]  # fmt: skip
+    real = sw.write_variant
+
+    def full_at_the_second(folder: Path, *rest: object) -> None:
+        if folder.name == "seed=2":  # the disk fills while its files are written (the summary comes last)
+            folder.mkdir(parents=True, exist_ok=True)
+            raise OSError(errno.ENOSPC, "No space left on device")
+        real(folder, *rest)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(sw, "write_variant", full_at_the_second)
+    assert main(args) == 2
+    captured = capsys.readouterr()
+    assert captured.err.splitlines() == [
+        f"error: --out: cannot write {str(out / 'seed=2')!r} (No space left on device); 1 of 3 variants complete, "
+        "listed in sweep.csv; make room and run the same command again to finish the others"
+    ]
+    assert "seed=1" in captured.out and [r["variant"] for r in rows(out / "sweep.csv")] == ["seed=1"]
+    assert not (out / "compare.html").exists()
+    monkeypatch.setattr(sw, "write_variant", real)  # room again
+    assert main(args) == 0
+    assert "3 variants: 2 ran, 1 complete already (skipped), 0 failed" in capsys.readouterr().out
+    assert (out / "compare.html").is_file() and len(rows(out / "sweep.csv")) == 3
+
+
 # -------------------------------------------------------------------------------------- interruption
 
 
