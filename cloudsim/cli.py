@@ -33,7 +33,7 @@ from rich.table import Table
 
 from cloudsim._typer import Typer
 from cloudsim.api import CHECKPOINT, UsageError
-from cloudsim.files import atomic_open, finite
+from cloudsim.files import atomic_open, finite, why_unwritable
 from cloudsim.scenario import ScenarioError, builtin_description, builtin_names, load_scenario
 
 app = Typer(
@@ -530,12 +530,13 @@ def export_openmetrics(
     end = max((t for t, _ in frames), default=0.0)
     from cloudsim.metrics.openmetrics import AnchorError, write_run
 
+    path = out_file or run_dir / "metrics.om"
     try:
-        written = write_run(
-            out_file or run_dir / "metrics.om", frames, summary["scenario"], summary["run"], anchor, end, host_series
-        )
+        written = write_run(path, frames, summary["scenario"], summary["run"], anchor, end, host_series)
     except AnchorError as exc:
         raise UsageFailure(str(exc)) from None
+    except OSError as exc:  # (a full disk: the file is left as it was, or not made)
+        raise UsageFailure(f"--out: cannot write {str(path)!r}: {why_unwritable(exc)}") from None
     _print_openmetrics(written)
 
 
@@ -1052,12 +1053,7 @@ def init(
         with atomic_open(path) as fh:
             fh.write(starter_text(str(path)))
     except OSError as exc:
-        why = (
-            "a part of it is a file, not a folder"
-            if isinstance(exc, (FileExistsError, NotADirectoryError))
-            else exc.strerror
-        )
-        raise UsageFailure(f"PATH: cannot write {str(path)!r}: {why or type(exc).__name__}") from None
+        raise UsageFailure(f"PATH: cannot write {str(path)!r}: {why_unwritable(exc)}") from None
     typer.echo(f"wrote {path}; check it with `cloudsim validate {path}`, run it with `cloudsim run {path}`")
 
 

@@ -32,6 +32,14 @@ def _replacing(path: Path, binary: bool, newline: str | None = None) -> Iterator
         raise
 
 
+def why_unwritable(exc: OSError) -> str:
+    """Why a path could not be written, in words for a one-line error: a folder on the way that is a file
+    (``mkdir`` says "File exists", ``open`` "Not a directory") is said so; otherwise the system's reason."""
+    if isinstance(exc, (FileExistsError, NotADirectoryError)):
+        return "a part of it is a file, not a folder"
+    return exc.strerror or type(exc).__name__
+
+
 @contextmanager
 def atomic_open(path: Path, newline: str | None = None) -> Iterator[TextIO]:
     """Open ``path`` to write text so that it is replaced whole or not at all: an interruption or a full

@@ -22,7 +22,7 @@ from typing import Any
 
 import yaml
 
-from cloudsim.files import atomic_open
+from cloudsim.files import atomic_open, why_unwritable
 from cloudsim.metrics.families import Family
 from cloudsim.metrics.panels import ROWS, UNITS, Panel, widths
 
@@ -383,7 +383,7 @@ def _write(page: Path, text: str) -> None:
         with atomic_open(page) as fh:
             fh.write(text)
     except OSError as exc:
-        raise ReportError(f"--out: cannot write {str(page)!r}: {exc.strerror or exc}") from None
+        raise ReportError(f"--out: cannot write {str(page)!r}: {why_unwritable(exc)}") from None
 
 
 _CSS = """

@@ -83,6 +83,20 @@ def test_an_output_that_cannot_be_written_is_one_line_and_the_summary_is_shown(t
     assert json.loads((out / "summary.json").read_text())["scenario"] == "quickstart"  # --out was kept
 
 
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="no /dev/full on this system")
+def test_an_export_or_report_that_cannot_be_written_is_one_line(tmp_path, capsys):
+    out = tmp_path / "run"
+    assert main([*QUICK, "--out", str(out)]) == 0
+    capsys.readouterr()
+    for args in (["export", "openmetrics", str(out)], ["compare", str(out), str(out)]):
+        assert main([*args, "--out", "/dev/full"]) == 2, args
+        err = capsys.readouterr().err
+        assert err == "error: --out: cannot write '/dev/full': No space left on device\n", (args, err)
+    assert main(["report", str(out), "--out", "/dev/full"]) == 2  # a folder to write in: a file is not one
+    err = capsys.readouterr().err
+    assert err == "error: --out: cannot write '/dev/full/report.html': a part of it is a file, not a folder\n"
+
+
 def test_resume_misuse_is_one_line(tmp_path, capsys, monkeypatch):
     assert main(["run", "--resume", str(tmp_path)]) == 2
     assert "no checkpoint.pkl" in capsys.readouterr().err
