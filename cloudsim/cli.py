@@ -1149,11 +1149,15 @@ def bench_packing(
 
     policies = [_packing_policy(p) for p in (policy or ["ffd", "bfd", "search"])]
     chosen = [s.strip() for s in sets.split(",")] if sets else None
-    writer = bench.RowWriter(out_csv) if out_csv is not None else None
+    writer = None
+    if out_csv is not None:
+        with _csv_out(out_csv):
+            writer = bench.RowWriter(out_csv)
 
     def tick(o: bench.Outcome) -> None:
-        if writer is not None:
-            writer.write(o)
+        if writer is not None and out_csv is not None:
+            with _csv_out(out_csv):  # (the rows written so far stay)
+                writer.write(o)
         if writer is not None and writer.count % 100 == 0:
             err.print(f"{writer.count} runs...", highlight=False)
 
@@ -1163,7 +1167,8 @@ def bench_packing(
         raise UsageFailure(str(exc)) from None
     finally:
         if writer is not None:
-            writer.close()
+            with contextlib.suppress(OSError):  # (a write that failed is told above)
+                writer.close()
     table = Table(title=f"packing benchmark · time limit {time_limit:g} s")
     for col in (
         "set",
@@ -1194,6 +1199,16 @@ def bench_packing(
     _print_whole(table)
     if out_csv is not None:
         typer.echo(f"wrote {out_csv}")
+
+
+@contextlib.contextmanager
+def _csv_out(path: Path) -> Iterator[None]:
+    """Writing a bench's ``--out CSV``: a file that cannot be written is one line naming it (the tables
+    printed before it stand)."""
+    try:
+        yield
+    except OSError as exc:
+        raise UsageFailure(f"--out: cannot write {str(path)!r}: {why_unwritable(exc)}") from None
 
 
 @bench_app.command("consolidation")
@@ -1272,7 +1287,8 @@ def bench_consolidation(
             )  # fmt: skip
         _print_whole(t2)
     if out_csv is not None:
-        bench.write_csv(out_csv, rows)
+        with _csv_out(out_csv):
+            bench.write_csv(out_csv, rows)
         typer.echo(f"wrote {out_csv}")
 
 
@@ -1460,7 +1476,7 @@ def bench_sim(
                 + (f"; k = {overall:.2f} fitted over all {len(points)} sizes" if overall is not None else "")
             )
     if out_csv is not None:
-        with out_csv.open("w", newline="", encoding="utf-8") as f:
+        with _csv_out(out_csv), out_csv.open("w", newline="", encoding="utf-8") as f:
             w = csv.DictWriter(f, fieldnames=[*cols, "energy_kwh", *phases, "run"])
             w.writeheader()
             w.writerows({k: r[k] for k in w.fieldnames} for r in rows)
