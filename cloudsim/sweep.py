@@ -32,7 +32,7 @@ import yaml
 from cloudsim import api
 from cloudsim.api import WALL_CLOCK, Result, scenario_text, write_run
 from cloudsim.engine.core import is_stop
-from cloudsim.files import atomic_open, finite
+from cloudsim.files import atomic_open, finite, why_unwritable
 from cloudsim.scenario import Scenario, ScenarioError, read_base, with_overrides
 
 #: The largest grid a sweep accepts (variants).
@@ -331,14 +331,17 @@ def prepare(out_dir: Path) -> None:
         probe.write_bytes(b"")
         probe.unlink()
     except OSError as exc:
-        raise SweepError(f"--out: cannot write in {str(out_dir)!r}: {exc.strerror or exc}") from None
+        raise SweepError(f"--out: cannot write in {str(out_dir)!r}: {why_unwritable(exc)}") from None
 
 
 def write_marker(out_dir: Path, source: str | Path, sets: Sequence[str], variants: Sequence[Variant]) -> None:
     """``sweep.json``: the scenario, the ``--set`` options and the variants of the last sweep in this folder."""
     record = {"scenario": str(source), "sets": list(sets), "variants": [v.id for v in variants]}
-    with atomic_open(out_dir / MARKER) as fh:
-        fh.write(json.dumps(record, indent=2) + "\n")
+    try:
+        with atomic_open(out_dir / MARKER) as fh:
+            fh.write(json.dumps(record, indent=2) + "\n")
+    except OSError as exc:  # (a full disk: nothing has run yet)
+        raise SweepError(f"--out: cannot write {str(out_dir / MARKER)!r}: {why_unwritable(exc)}") from None
 
 
 # ------------------------------------------------------------------------------------------------ running

@@ -294,6 +294,23 @@ def test_a_full_disk_stops_the_sweep_in_one_line_and_running_again_finishes(
     assert (out / "compare.html").is_file() and len(rows(out / "sweep.csv")) == 3
 
 
+def test_a_sweep_that_cannot_write_its_record_runs_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import errno
+
+    def full(*args: object, **kwargs: object) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(sw, "atomic_open", full)
+    out = tmp_path / "grid"
+    assert main(["sweep", "quickstart", "--set", "seed=1,2", "--out", str(out), "--backend", "local"]) == 2
+    assert (
+        capsys.readouterr().err == f"error: --out: cannot write {str(out / 'sweep.json')!r}: No space left on device\n"
+    )
+    assert list(out.iterdir()) == []
+
+
 # -------------------------------------------------------------------------------------- interruption
 
 
