@@ -1635,7 +1635,8 @@ def _main(argv: list[str] | None) -> int:
     except OSError as exc:  # a path the system refuses (too long, not a folder, no permission...): one line
         name = str(exc.filename or "")
         name = name if len(name) <= 80 else name[:40] + "…" + name[-30:]
-        return _fail(f"{name or 'file'}: {exc.strerror or type(exc).__name__}")
+        why = exc.strerror or type(exc).__name__
+        return _fail(f"{name}: {why}" if name else f"cannot read or write a file: {why}")
     return rv if isinstance(rv, int) else 0
 
 
