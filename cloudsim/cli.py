@@ -13,11 +13,13 @@ if __name__ == "__main__":  # python -m cloudsim.cli (the console script install
 
 import contextlib
 import datetime as _dt
+import errno
 import functools
 import itertools
 import json
 import os
 import shlex
+import socket
 import sys
 import time
 from collections.abc import Iterator
@@ -365,6 +367,10 @@ def run(
         try:
             endpoint = MetricsEndpoint(metrics_port, metrics_bind)
         except OSError as exc:
+            if isinstance(exc, socket.gaierror) or exc.errno == errno.EADDRNOTAVAIL:  # no address of this machine
+                raise UsageFailure(
+                    f"--metrics-bind: {metrics_bind!r} is not an address of this machine ({exc.strerror})"
+                ) from None
             raise UsageFailure(f"--metrics-port: cannot listen on {metrics_bind}:{metrics_port}: {exc}") from None
         err.print(f"metrics: {endpoint.url}", highlight=False)
     try:

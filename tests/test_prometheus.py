@@ -221,3 +221,23 @@ def test_export_from_a_run_dir_equals_the_run_flag(tmp_path):
     assert (tmp_path / "run" / "metrics.om").read_text() == om.read_text()
     first = om.read_text().splitlines()[2]
     assert first.endswith(f" {1767225600 + 300}.000")  # 2026-01-01T00:00:00Z + the first tick (300 s)
+
+
+def test_an_endpoint_that_cannot_listen_is_one_line_naming_the_option(capsys):
+    from cloudsim.cli import main
+
+    base = ["run", "quickstart", "--backend", "local", "--no-progress"]
+    for bind in ("999.1.1.1", "10.255.255.1"):  # no address at all (the resolver's words vary); not this machine's
+        assert main([*base, "--metrics-port", "0", "--metrics-bind", bind]) == 2
+        err = capsys.readouterr().err
+        assert (
+            err.startswith(f"error: --metrics-bind: {bind!r} is not an address of this machine (")
+            and err.count("\n") == 1
+        ), err
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        assert main([*base, "--metrics-port", str(port)]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith(f"error: --metrics-port: cannot listen on 127.0.0.1:{port}: ") and err.count("\n") == 1
