@@ -32,6 +32,8 @@ from importlib import resources
 from pathlib import Path, PurePosixPath
 from typing import IO, Any
 
+from cloudsim.files import why_unwritable
+
 #: Environment variable naming the cache folder.
 CACHE_ENV = "CLOUDSIM_DATA"
 #: At most this many bytes are taken from one file of a source (the largest file is about 3 MB).
@@ -160,6 +162,15 @@ def cache_dir(override: str | Path | None = None) -> Path:
     xdg = os.environ.get("XDG_CACHE_HOME")
     base = Path(xdg) if xdg and Path(xdg).is_absolute() else Path.home() / ".cache"
     return base / "cloudsim"
+
+
+def cache_name(cache: Path) -> str:
+    """How the user gave the cache folder ``cache``, to name it in an error: ``$CLOUDSIM_DATA``, ``--cache``,
+    or the default folder."""
+    env = os.environ.get(CACHE_ENV)
+    if env and Path(env).expanduser() == cache:
+        return f"${CACHE_ENV}"
+    return "the data cache" if cache == cache_dir() else "--cache"
 
 
 def part_dir(ds: Dataset, part: str, cache: Path | None = None) -> Path:
@@ -359,7 +370,7 @@ def fetch(
         cache.mkdir(parents=True, exist_ok=True)
         root = Path(tempfile.mkdtemp(prefix=".fetch-", dir=cache))
     except OSError as exc:
-        raise DataError(f"--cache: cannot write to {str(cache)!r}: {exc.strerror or exc}") from None
+        raise DataError(f"{cache_name(cache)}: cannot write to {str(cache)!r}: {why_unwritable(exc)}") from None
     try:
         staging = _Staging(ds, todo, root)
         if source is not None:

@@ -71,6 +71,24 @@ def test_the_cache_folder_follows_the_environment(monkeypatch, cloudsim_data, xd
     assert data.cache_dir("/given") == Path("/given")  # --cache wins over all
 
 
+def test_a_cache_folder_that_cannot_be_made_is_named_as_the_user_gave_it(monkeypatch, tmp_path, capsys):
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    source = tmp_path / "src"  # never read: the cache fails first
+    source.mkdir()
+    monkeypatch.delenv("CLOUDSIM_DATA", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(blocker))
+    fetch = ["data", "fetch", "planetlab", "--from", str(source), "--day", "20110303"]
+    why = "a part of it is a file, not a folder"
+    code, _, err = cli(capsys, *fetch)
+    assert (code, err) == (2, f"error: the data cache: cannot write to {str(blocker / 'cloudsim')!r}: {why}\n")
+    code, _, err = cli(capsys, *fetch, "--cache", str(blocker / "x"))
+    assert (code, err) == (2, f"error: --cache: cannot write to {str(blocker / 'x')!r}: {why}\n")
+    monkeypatch.setenv("CLOUDSIM_DATA", str(blocker))
+    code, _, err = cli(capsys, *fetch)
+    assert (code, err) == (2, f"error: $CLOUDSIM_DATA: cannot write to {str(blocker)!r}: {why}\n")
+
+
 def test_the_manifest_matches_the_published_day_table():
     # counts and bytes from shared/data/planetlab/README.md (which match the paper's Table II)
     days = {p.name: (p.files, p.bytes) for p in data.DATASETS["planetlab"].parts}
