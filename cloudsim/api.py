@@ -22,7 +22,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from cloudsim.files import atomic_open
+from cloudsim.files import atomic_open, why_unwritable
 from cloudsim.scenario import Scenario, ScenarioError, apply_override, read_base, set_value, with_overrides
 
 if TYPE_CHECKING:
@@ -192,7 +192,24 @@ def _prepare_out(out_dir: Path, force: bool) -> None:
         probe.write_bytes(b"")
         probe.unlink()
     except OSError as exc:
-        raise UsageError(f"--out: cannot write in {str(out_dir)!r}: {exc.strerror or exc}") from None
+        raise UsageError(f"--out: cannot write in {str(out_dir)!r}: {why_unwritable(exc)}") from None
+
+
+def _prepare_file(path: Path, flag: str) -> None:
+    """Check an output file before the run (``--openmetrics``): not a folder, and its folder made and
+    writable, so a long run does not fail at its end. A path that exists and is no regular file
+    (``/dev/stdout``) is written as it is."""
+    if path.is_dir():
+        raise UsageError(f"{flag}: {str(path)!r} is a folder; give a file name such as {str(path / 'run.om')!r}")
+    if path.exists() and not path.is_file():
+        return
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        probe = path.parent / f".cloudsim-write-test-{os.getpid()}"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        raise UsageError(f"{flag}: cannot write {str(path)!r}: {why_unwritable(exc)}") from None
 
 
 # ------------------------------------------------------------------------------------------------ scenario
@@ -384,7 +401,7 @@ class Prepared:
                 ("--out", self.out) if self.out is not None and not wrote_out else ("--openmetrics", self.openmetrics)
             )
             raise OutputError(
-                f"{flag}: cannot write {str(where)!r}: {exc.strerror or exc}; the summary above is the run's result",
+                f"{flag}: cannot write {str(where)!r}: {why_unwritable(exc)}; the summary above is the run's result",
                 result,
             ) from None
 
@@ -496,6 +513,7 @@ def prepare(
             parse_anchor(anchor, sc.duration)  # checked now, so a long run does not fail at the end
         except AnchorError as exc:
             raise UsageError(str(exc)) from None
+        _prepare_file(Path(openmetrics), "--openmetrics")
     if force and out_dir is None:
         raise UsageError("--force: replaces a previous run's outputs, so it needs --out DIR")
     if out_dir is not None and resume is None:

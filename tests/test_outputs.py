@@ -99,6 +99,17 @@ def test_an_export_report_or_bench_csv_that_cannot_be_written_is_one_line(tmp_pa
     assert err == "error: --out: cannot write '/dev/full/report.html': a part of it is a file, not a folder\n"
 
 
+def test_an_openmetrics_file_that_cannot_be_written_is_refused_before_the_run(tmp_path, capsys):
+    (tmp_path / "file").write_text("")
+    for where, why in ((tmp_path / "file" / "m.om", "cannot write {}: a part of it is a file, not a folder"),
+                       (tmp_path, "{} is a folder; give a file name such as")):  # fmt: skip
+        assert main([*QUICK, "--openmetrics", str(where)]) == 2
+        captured = capsys.readouterr()
+        assert captured.out == "" and captured.err.startswith(f"error: --openmetrics: {why.format(repr(str(where)))}")
+    assert main([*QUICK, "--openmetrics", str(tmp_path / "new" / "m.om")]) == 0  # a folder not there yet is made
+    assert (tmp_path / "new" / "m.om").is_file()
+
+
 def test_resume_misuse_is_one_line(tmp_path, capsys, monkeypatch):
     assert main(["run", "--resume", str(tmp_path)]) == 2
     assert "no checkpoint.pkl" in capsys.readouterr().err
