@@ -176,11 +176,22 @@ def parse_axes(sets: Iterable[str]) -> list[Axis]:
         for p in pieces:
             r = _range(p)
             values += [str(v) for v in range(r[0], r[1] + 1)] if r is not None else [p]
-        if len(set(values)) < len(values):
-            dup = next(v for v in values if values.count(v) > 1)
-            raise SweepError(f"--set {key}: value {dup!r} given twice")
+        seen: dict[str, str] = {}  # each value as the scenario reads it (YAML: 01 is 1) -> as given
+        for v in values:
+            if (same := seen.setdefault(_as_read(v), v)) != v:
+                raise SweepError(f"--set {key}: {v!r} is the same value as {same!r}; give each value once")
+            if values.count(v) > 1:
+                raise SweepError(f"--set {key}: value {v!r} given twice")
         axes.append(Axis(key, tuple(values)))
     return axes
+
+
+def _as_read(text: str) -> str:
+    """A ``--set`` value as the scenario reads it (YAML), to compare two values; the text when YAML cannot."""
+    try:
+        return json.dumps(yaml.safe_load(text), sort_keys=True)
+    except (yaml.YAMLError, TypeError, ValueError):
+        return text
 
 
 def _short_names(keys: Sequence[str]) -> dict[str, str]:
