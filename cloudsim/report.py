@@ -368,6 +368,11 @@ def compare(run_dirs: list[Path], out: Path | None = None) -> Path:
     page's path (default ``compare.html`` here; an existing folder gets ``compare.html`` inside it)."""
     if len(run_dirs) < 2:
         raise ReportError("RUN_DIR: give at least two run directories to compare")
+    seen: dict[Path, Path] = {}
+    for d in run_dirs:
+        if (first := seen.setdefault(d.resolve(), d)) is not d:
+            also = "" if str(d) == str(first) else f" (as {str(d)!r})"
+            raise ReportError(f"RUN_DIR: {str(first)!r} given twice{also}; give each run once")
     runs = [load_run(d) for d in run_dirs]
     page = Path("compare.html") if out is None else out / "compare.html" if out.is_dir() else out
     when = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")

@@ -206,6 +206,8 @@ def test_compare_overlays_runs_with_distinct_colours(runs, tmp_path, monkeypatch
     assert "--out: cannot write" in capsys.readouterr().err
     assert main(["compare", str(runs["best"])]) == 2
     assert "at least two" in capsys.readouterr().err
+    assert main(["compare", str(runs["best"]), str(runs["worst"]), f"{runs['best']}/."]) == 2  # the same run again
+    assert capsys.readouterr().err == f"error: RUN_DIR: {str(runs['best'])!r} given twice; give each run once\n"
     assert main(["report", str(tmp_path / "missing")]) == 2
     assert "no summary.json" in capsys.readouterr().err
 
