@@ -178,16 +178,18 @@ def parse_axes(sets: Iterable[str]) -> list[Axis]:
             values += [str(v) for v in range(r[0], r[1] + 1)] if r is not None else [p]
         seen: dict[str, str] = {}  # each value as the scenario reads it (YAML: 01 is 1) -> as given
         for v in values:
-            if (same := seen.setdefault(_as_read(v), v)) != v:
-                raise SweepError(f"--set {key}: {v!r} is the same value as {same!r}; give each value once")
-            if values.count(v) > 1:
-                raise SweepError(f"--set {key}: value {v!r} given twice")
+            if (same := seen.get(read := _as_read(v))) is not None:
+                why = "given twice" if same == v else f"is the same value as {same!r}; give each value once"
+                raise SweepError(f"--set {key}: value {v!r} {why}")
+            seen[read] = v
         axes.append(Axis(key, tuple(values)))
     return axes
 
 
 def _as_read(text: str) -> str:
     """A ``--set`` value as the scenario reads it (YAML), to compare two values; the text when YAML cannot."""
+    if text.isascii() and text.isdigit() and (text == "0" or text[0] != "0"):
+        return text  # an integer as JSON writes it (the values of a range, quickly)
     try:
         return json.dumps(yaml.safe_load(text), sort_keys=True)
     except (yaml.YAMLError, TypeError, ValueError):
