@@ -118,7 +118,7 @@ def test_variant_names_are_safe_for_a_file_system() -> None:
             ["more than 10,000 variants", "at duration"],
         ),
         (["seed=1,2,1"], ["seed", "'1' given twice"]),
-        (["seed=1,01"], ["--set seed: '01' is the same value as '1'"]),  # YAML reads 01 as 1: one variant twice
+        (["seed=1,01"], ["--set seed: value '01' is the same value as '1'"]),  # YAML reads 01 as 1: one variant twice
         (["workload.classes[0].os=linux,'linux'"], ["\"'linux'\" is the same value as 'linux'"]),
         (["seed=1,2", "seed=3"], ["seed", "given twice"]),
         (["seed=1,,2"], ["seed", "empty value"]),
