@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import copy
 import datetime as _dt
-import os
 import time
 import warnings as _warnings
 from collections.abc import Callable, Iterable, Mapping
@@ -22,7 +21,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from cloudsim.files import atomic_open, why_unwritable
+from cloudsim.files import atomic_open, probe_writable, why_unwritable
 from cloudsim.scenario import Scenario, ScenarioError, apply_override, read_base, set_value, with_overrides
 
 if TYPE_CHECKING:
@@ -187,10 +186,7 @@ def _prepare_out(out_dir: Path, force: bool) -> None:
             p = out_dir / name
             shutil.rmtree(p) if p.is_dir() else p.unlink()
     try:
-        out_dir.mkdir(parents=True, exist_ok=True)
-        probe = out_dir / f".cloudsim-write-test-{os.getpid()}"
-        probe.write_bytes(b"")
-        probe.unlink()
+        probe_writable(out_dir)
     except OSError as exc:
         raise UsageError(f"--out: cannot write in {str(out_dir)!r}: {why_unwritable(exc)}") from None
 
@@ -204,10 +200,7 @@ def _prepare_file(path: Path, flag: str) -> None:
     if path.exists() and not path.is_file():
         return
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        probe = path.parent / f".cloudsim-write-test-{os.getpid()}"
-        probe.write_bytes(b"")
-        probe.unlink()
+        probe_writable(path.parent)
     except OSError as exc:
         raise UsageError(f"{flag}: cannot write {str(path)!r}: {why_unwritable(exc)}") from None
 

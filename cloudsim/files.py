@@ -32,6 +32,15 @@ def _replacing(path: Path, binary: bool, newline: str | None = None) -> Iterator
         raise
 
 
+def probe_writable(folder: Path) -> None:
+    """Make ``folder`` (and its parents) and check this process can write in it, before work whose output
+    goes there: an :class:`OSError` when it cannot."""
+    folder.mkdir(parents=True, exist_ok=True)
+    probe = folder / f".cloudsim-write-test-{os.getpid()}"
+    probe.write_bytes(b"")
+    probe.unlink()
+
+
 def why_unwritable(exc: OSError) -> str:
     """Why a path could not be written, in words for a one-line error: a folder on the way that is a file
     (``mkdir`` says "File exists", ``open`` "Not a directory") is said so; otherwise the system's reason."""

@@ -32,7 +32,7 @@ import yaml
 from cloudsim import api
 from cloudsim.api import WALL_CLOCK, Result, scenario_text, write_run
 from cloudsim.engine.core import is_stop
-from cloudsim.files import atomic_open, finite, why_unwritable
+from cloudsim.files import atomic_open, finite, probe_writable, why_unwritable
 from cloudsim.scenario import Scenario, ScenarioError, read_base, with_overrides
 
 #: The largest grid a sweep accepts (variants).
@@ -339,10 +339,7 @@ def prepare(out_dir: Path) -> None:
             "folder of a previous sweep to finish it"
         )
     try:
-        out_dir.mkdir(parents=True, exist_ok=True)
-        probe = out_dir / ".cloudsim-write-test"
-        probe.write_bytes(b"")
-        probe.unlink()
+        probe_writable(out_dir)
     except OSError as exc:
         raise SweepError(f"--out: cannot write in {str(out_dir)!r}: {why_unwritable(exc)}") from None
 
