@@ -424,6 +424,16 @@ def run(
         raise typer.Exit(130)
 
 
+@contextlib.contextmanager
+def _writing(flag: str, path: Path) -> Iterator[None]:
+    """Writing the file ``path`` that option ``flag`` names: one that cannot be written (a full disk, a file
+    in the way of its folder) is one line naming both, after whatever was printed before it."""
+    try:
+        yield
+    except OSError as exc:
+        raise UsageFailure(f"{flag}: cannot write {str(path)!r}: {why_unwritable(exc)}") from None
+
+
 def _checkpoint_warning(text: str) -> None:
     """A checkpoint the run could not write (it goes on): one line on standard error, above the progress bar."""
     err.print(f"warning: --checkpoint-every: {text}", highlight=False, markup=False, soft_wrap=True)
@@ -538,11 +548,10 @@ def export_openmetrics(
 
     path = out_file or run_dir / "metrics.om"
     try:
-        written = write_run(path, frames, summary["scenario"], summary["run"], anchor, end, host_series)
+        with _writing("--out", path):  # (a full disk: the file is left as it was, or not made)
+            written = write_run(path, frames, summary["scenario"], summary["run"], anchor, end, host_series)
     except AnchorError as exc:
         raise UsageFailure(str(exc)) from None
-    except OSError as exc:  # (a full disk: the file is left as it was, or not made)
-        raise UsageFailure(f"--out: cannot write {str(path)!r}: {why_unwritable(exc)}") from None
     _print_openmetrics(written)
 
 
@@ -1054,12 +1063,10 @@ def init(
         )
     if path.exists() and not force:
         raise UsageFailure(f"PATH: {str(path)!r} exists; choose another name, or add --force to replace it")
-    try:
+    with _writing("PATH", path):
         path.parent.mkdir(parents=True, exist_ok=True)  # (as --out, --openmetrics and compare --out do)
         with atomic_open(path) as fh:
             fh.write(starter_text(str(path)))
-    except OSError as exc:
-        raise UsageFailure(f"PATH: cannot write {str(path)!r}: {why_unwritable(exc)}") from None
     typer.echo(f"wrote {path}; check it with `cloudsim validate {path}`, run it with `cloudsim run {path}`")
 
 
@@ -1157,12 +1164,12 @@ def bench_packing(
     chosen = [s.strip() for s in sets.split(",")] if sets else None
     writer = None
     if out_csv is not None:
-        with _csv_out(out_csv):
+        with _writing("--out", out_csv):
             writer = bench.RowWriter(out_csv)
 
     def tick(o: bench.Outcome) -> None:
         if writer is not None and out_csv is not None:
-            with _csv_out(out_csv):  # (the rows written so far stay)
+            with _writing("--out", out_csv):  # (the rows written so far stay)
                 writer.write(o)
         if writer is not None and writer.count % 100 == 0:
             err.print(f"{writer.count} runs...", highlight=False)
@@ -1205,16 +1212,6 @@ def bench_packing(
     _print_whole(table)
     if out_csv is not None:
         typer.echo(f"wrote {out_csv}")
-
-
-@contextlib.contextmanager
-def _csv_out(path: Path) -> Iterator[None]:
-    """Writing a bench's ``--out CSV``: a file that cannot be written is one line naming it (the tables
-    printed before it stand)."""
-    try:
-        yield
-    except OSError as exc:
-        raise UsageFailure(f"--out: cannot write {str(path)!r}: {why_unwritable(exc)}") from None
 
 
 @bench_app.command("consolidation")
@@ -1293,7 +1290,7 @@ def bench_consolidation(
             )  # fmt: skip
         _print_whole(t2)
     if out_csv is not None:
-        with _csv_out(out_csv):
+        with _writing("--out", out_csv):
             bench.write_csv(out_csv, rows)
         typer.echo(f"wrote {out_csv}")
 
@@ -1482,7 +1479,7 @@ def bench_sim(
                 + (f"; k = {overall:.2f} fitted over all {len(points)} sizes" if overall is not None else "")
             )
     if out_csv is not None:
-        with _csv_out(out_csv), out_csv.open("w", newline="", encoding="utf-8") as f:
+        with _writing("--out", out_csv), out_csv.open("w", newline="", encoding="utf-8") as f:
             w = csv.DictWriter(f, fieldnames=[*cols, "energy_kwh", *phases, "run"])
             w.writeheader()
             w.writerows({k: r[k] for k in w.fieldnames} for r in rows)
