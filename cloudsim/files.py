@@ -22,13 +22,10 @@ def _replacing(path: Path, binary: bool, newline: str | None = None) -> Iterator
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
-    except OSError as exc:
+    except BaseException as exc:
         tmp.unlink(missing_ok=True)
-        if exc.filename == str(tmp):  # name the file the caller asked for, not the temporary one beside it
+        if isinstance(exc, OSError) and exc.filename == str(tmp):  # name the file asked for, not the one beside it
             raise OSError(exc.errno, exc.strerror, str(path)) from None
-        raise
-    except BaseException:
-        tmp.unlink(missing_ok=True)
         raise
 
 

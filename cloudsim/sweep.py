@@ -435,8 +435,7 @@ def run(
             try:
                 write_variant(out_dir / v.id, v, value)
             except OSError as exc:  # (its summary, written last, is not there: a run again redoes the variant)
-                why = exc.strerror or type(exc).__name__
-                raise _Unwritable(f"cannot write {str(out_dir / v.id)!r} ({why})") from None
+                raise _Unwritable(f"cannot write {str(out_dir / v.id)!r} ({why_unwritable(exc)})") from None
             result.summaries[v.id] = value.summary
             result.ran.append(v.id)
         if on_done is not None:
@@ -460,7 +459,7 @@ def run(
         result.interrupted = True
     except OSError as exc:
         written = "sweep.csv" if result.csv_path is None else "compare.html"
-        result.unwritable = result.unwritable or f"cannot write {str(out_dir / written)!r} ({exc.strerror or exc})"
+        result.unwritable = result.unwritable or f"cannot write {str(out_dir / written)!r} ({why_unwritable(exc)})"
     return result
 
 

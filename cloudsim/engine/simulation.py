@@ -32,7 +32,7 @@ import numpy as np
 from cloudsim.engine.backend import Backend, BackendLost
 from cloudsim.engine.cluster import Cluster
 from cloudsim.engine.core import EventQueue, PhaseClock, Priority, is_stop, whole
-from cloudsim.files import atomic_write_bytes
+from cloudsim.files import atomic_write_bytes, why_unwritable
 from cloudsim.metrics.recorder import Recorder, TickState
 from cloudsim.model import (
     DIST_TRACE,
@@ -306,7 +306,7 @@ class Simulation:
             if failing:
                 return
             kept = "there is none yet" if last is None else f"the one written at {format_duration(last)} stays"
-            every, why = format_duration(self.checkpoint_every_s), exc.strerror or type(exc).__name__
+            every, why = format_duration(self.checkpoint_every_s), why_unwritable(exc)
             message = (
                 f"cannot write the checkpoint {str(self.checkpoint_path)!r} at {format_duration(now)} simulated "
                 f"({why}); {kept}; the run goes on and tries again every {every}"
