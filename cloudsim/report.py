@@ -368,11 +368,12 @@ def compare(run_dirs: list[Path], out: Path | None = None) -> Path:
     page's path (default ``compare.html`` here; an existing folder gets ``compare.html`` inside it)."""
     if len(run_dirs) < 2:
         raise ReportError("RUN_DIR: give at least two run directories to compare")
-    seen: dict[Path, Path] = {}
+    seen: dict[Path, Path] = {}  # each folder as it is on disk -> as given
     for d in run_dirs:
-        if (first := seen.setdefault(d.resolve(), d)) is not d:
+        if (first := seen.get(where := d.resolve())) is not None:
             also = "" if str(d) == str(first) else f" (as {str(d)!r})"
             raise ReportError(f"RUN_DIR: {str(first)!r} given twice{also}; give each run once")
+        seen[where] = d
     runs = [load_run(d) for d in run_dirs]
     page = Path("compare.html") if out is None else out / "compare.html" if out.is_dir() else out
     when = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")

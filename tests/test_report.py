@@ -19,7 +19,8 @@ import pytest
 from cloudsim.cli import main
 from cloudsim.metrics.panels import ROWS, panels
 from cloudsim.metrics.recorder import Recorder
-from cloudsim.report import Run, fmt_value, run_labels
+from cloudsim.report import ReportError, Run, fmt_value, run_labels
+from cloudsim.report import compare as compare_runs
 from tests.test_consolidation import scenario_file, tiny_day
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -208,6 +209,8 @@ def test_compare_overlays_runs_with_distinct_colours(runs, tmp_path, monkeypatch
     assert "at least two" in capsys.readouterr().err
     assert main(["compare", str(runs["best"]), str(runs["worst"]), f"{runs['best']}/."]) == 2  # the same run again
     assert capsys.readouterr().err == f"error: RUN_DIR: {str(runs['best'])!r} given twice; give each run once\n"
+    with pytest.raises(ReportError, match="given twice"):  # the same Path object twice, from Python
+        compare_runs([runs["best"], runs["best"]], tmp_path / "same.html")
     assert main(["report", str(tmp_path / "missing")]) == 2
     assert "no summary.json" in capsys.readouterr().err
 
