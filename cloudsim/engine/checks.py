@@ -85,11 +85,11 @@ def _guest_groups(s: Scenario) -> list[tuple[str, GuestShape]]:
     return out
 
 
-def oversized_guests(s: Scenario) -> list[str]:
+def oversized_guests(s: Scenario, cl: Cluster | None = None) -> list[str]:
     """One message per guest group and resource that no host it can run on could hold even empty: the
     guest's reservation (overhead included) against the host's capacity x overcommit (memory net of the
     host's reservation), as placement checks it. Such guests are all rejected at run time."""
-    cl = Cluster(s)
+    cl = cl if cl is not None else Cluster(s)
     oc = s.placement.overcommit
     cpu_booked = s.dynamics.model != "cloudsim"  # the cloudsim model books no CPU at placement
     out: list[str] = []
@@ -134,11 +134,11 @@ def oversized_guests(s: Scenario) -> list[str]:
     return out
 
 
-def full_hosts(s: Scenario) -> list[str]:
+def full_hosts(s: Scenario, cl: Cluster | None = None) -> list[str]:
     """One message per host group whose memory (x memory overcommit) is no more than what the host keeps for
     itself before any guest (its hypervisor's or host OS's reservation, and a container runtime's): placement
     puts no guest there, and a drain or failure elsewhere finds no room there either."""
-    cl = Cluster(s)
+    cl = cl if cl is not None else Cluster(s)
     oc = s.placement.overcommit.memory
     out: list[str] = []
     for k, g in enumerate(cl.groups):
@@ -155,4 +155,5 @@ def full_hosts(s: Scenario) -> list[str]:
 
 def scenario_warnings(s: Scenario) -> list[str]:
     """Every warning about a valid scenario: hosts with no room, oversized guests, then ignored options."""
-    return full_hosts(s) + oversized_guests(s) + ignored_options(s)
+    cl = Cluster(s)
+    return full_hosts(s, cl) + oversized_guests(s, cl) + ignored_options(s)
