@@ -11,16 +11,27 @@ import sys
 from cloudsim._signals import early_stop, point_stops
 
 
+def _stopped_at_exit(signum: int, frame: object) -> None:
+    """A stop once the command is done: its files are written and closed, so the process ends at once."""
+    os._exit(130)
+
+
 def exit_now(code: int) -> None:
-    """Leave with ``code`` once the command is done, its outputs written and closed. After a Ray session the
-    interpreter's own teardown can crash in Ray's native threads (a segmentation fault instead of the exit
-    code), so a process that imported Ray flushes and ends without it. So does a stop (130): CPython marks a
-    KeyboardInterrupt "unhandled" as it leaves code that ``exec`` ran from a string (dataclasses and named
-    tuples make their methods so), even when a caller catches it, and at its exit under ``python -m`` an
-    interpreter so marked kills itself with SIGINT (seen: exit -2 and no output after a SIGTERM at
-    start-up)."""
-    if "ray" not in sys.modules and code != 130:
-        sys.exit(code)
+    """Leave with ``code`` once the command is done, its outputs written and closed: standard output and error
+    flushed, then the process ends without the interpreter's teardown. That teardown does nothing a finished
+    command needs, and it costs:
+
+    - time: a quarter of a second after the summary is printed (numba's and LLVM's modules cleared);
+    - stops: it puts SIGINT and SIGTERM back to the system's default first, so a stop then killed the process
+      by that signal (exit -15, the summary maybe still in the buffer);
+    - crashes: after a Ray session it can crash in Ray's native threads (a segmentation fault for the code);
+    - the code: CPython marks a KeyboardInterrupt "unhandled" as it leaves code that ``exec`` ran from a string
+      (dataclasses and named tuples make their methods so), even when a caller catches it, and at its exit
+      under ``python -m`` an interpreter so marked kills itself with SIGINT (seen: exit -2 and no output after
+      a SIGTERM at start-up).
+
+    A stop while the streams are flushed ends the process with 130."""
+    point_stops(_stopped_at_exit)
     for stream in (sys.stdout, sys.stderr):
         with contextlib.suppress(OSError, ValueError):  # closed or broken: nothing more to say there
             stream.flush()

@@ -19,10 +19,14 @@ STOPS = (signal.SIGINT, signal.SIGTERM)
 Handler = Callable[[int, FrameType | None], Any]
 
 
+#: The line a stop before the run has started prints (exit 130).
+BEFORE_START = "interrupted before the simulation started; nothing to keep"
+
+
 def early_stop(signum: int, frame: object) -> None:
     """Before a run has started: one line, exit 130."""
     # os._exit: a library's import may swallow SystemExit; nothing has started that needs cleaning up
-    sys.stderr.write("interrupted before the simulation started; nothing to keep\n")
+    sys.stderr.write(BEFORE_START + "\n")
     sys.stderr.flush()
     os._exit(130)
 

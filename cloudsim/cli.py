@@ -6,7 +6,7 @@ line on stderr and exit code 2. Ray is imported only when a Ray run is asked for
 
 from __future__ import annotations
 
-from cloudsim._signals import early_stop, interrupt, lost_stops_quiet, point_stops, received, stops_to
+from cloudsim._signals import BEFORE_START, early_stop, interrupt, lost_stops_quiet, point_stops, received, stops_to
 
 if __name__ == "__main__":  # python -m cloudsim.cli (the console script installs it in cloudsim._entry)
     point_stops(early_stop)
@@ -420,8 +420,12 @@ def run(
     if result.interrupted:
         err.print(_interrupted_line(result.summary["sim_time_s"], job.scenario.duration, job.out), highlight=False,
                   markup=False, soft_wrap=True)  # fmt: skip
+    elif stopped:  # the stop came as the outputs were written, after the last tick
+        written = ", and every output is written" if job.out is not None else ""
+        err.print(f"stopped as the run finished: the summary covers the whole run{written}", highlight=False,
+                  soft_wrap=True)  # fmt: skip
     if result.interrupted or stopped:
-        raise typer.Exit(130)
+        raise _Stopped
 
 
 @contextlib.contextmanager
@@ -748,7 +752,7 @@ def sweep(
             highlight=False,
             soft_wrap=True,
         )
-        raise typer.Exit(130)
+        raise _Stopped
     if result.failed:
         raise UsageFailure(f"sweep: {len(result.failed)} of {len(variants)} variants failed (above)", exit_code=1)
 
@@ -1546,7 +1550,7 @@ def bench_sweep(
     _print_whole(table)
     if row["interrupted"]:
         err.print("interrupted: the timings above are incomplete", highlight=False)
-        raise typer.Exit(130)
+        raise _Stopped
     if row["failed"]:
         vid, why = next(iter(row["failed"].items()))
         raise UsageFailure(f"bench sweep: variant {vid} failed: {why}", exit_code=1)
@@ -1573,6 +1577,12 @@ _USAGE = _click_exceptions("UsageError")
 _CLICK = _click_exceptions("ClickException")
 _EXIT = (typer.Exit, *_click_exceptions("Exit"))
 _ABORT = (typer.Abort, *_click_exceptions("Abort"))
+
+
+class _Stopped(Exception):
+    """A command stopped by SIGINT or SIGTERM that has said so on standard error: exit 130. Not a
+    ``typer.Exit(130)``: typer answers a KeyboardInterrupt inside a command with that Exit, silently, so an
+    exit code of 130 from typer means that no one has said a word yet."""
 
 
 def _fail(message: str) -> int:
@@ -1623,6 +1633,8 @@ def _main(argv: list[str] | None) -> int:
         # typer checks a choice with pydantic, whose "Value error, " prefix says nothing to the user
         message = exc.format_message().replace(": Value error, ", ": ")  # type: ignore[attr-defined]
         return _fail(message + cmd)
+    except _Stopped:
+        return 130
     except _EXIT as exc:
         return int(getattr(exc, "exit_code", 0))
     except (*_ABORT, KeyboardInterrupt, SystemError) as exc:
@@ -1630,8 +1642,7 @@ def _main(argv: list[str] | None) -> int:
 
         if isinstance(exc, SystemError) and not is_stop(exc):  # not a stop that landed in a compiled call
             raise
-        sys.stderr.write("interrupted before the simulation started; nothing to keep\n")
-        return 130
+        return _stopped_before_start()
     except _CLICK as exc:
         _fail(exc.format_message())  # type: ignore[attr-defined]
         return int(getattr(exc, "exit_code", 1))
@@ -1640,7 +1651,14 @@ def _main(argv: list[str] | None) -> int:
         name = name if len(name) <= 80 else name[:40] + "…" + name[-30:]
         why = exc.strerror or type(exc).__name__
         return _fail(f"{name}: {why}" if name else f"cannot read or write a file: {why}")
+    if rv == 130:  # typer's answer to a KeyboardInterrupt inside the command (see _Stopped)
+        return _stopped_before_start()
     return rv if isinstance(rv, int) else 0
+
+
+def _stopped_before_start() -> int:
+    sys.stderr.write(BEFORE_START + "\n")
+    return 130
 
 
 if __name__ == "__main__":

@@ -444,6 +444,25 @@ def test_the_readmes_error_examples_are_what_the_cli_prints(capsys: pytest.Captu
         assert capsys.readouterr().err.strip().splitlines()[-1] == line
 
 
+def test_a_stop_inside_a_command_before_the_run_says_so_in_one_line(monkeypatch, capsys):
+    """A stop while the run is set up (the scenario read, the shards built) raises a KeyboardInterrupt inside
+    the command. Typer turns that into exit 130 without a word; the line must still be there, once."""
+
+    def stopped(*args: Any, **kwargs: Any) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("cloudsim.engine.run", stopped)
+    assert main(["run", "quickstart", "--backend", "local", "--json"]) == 130
+    captured = capsys.readouterr()
+    assert captured.err.strip().splitlines() == ["interrupted before the simulation started; nothing to keep"]
+    assert captured.out == ""
+    monkeypatch.setattr("cloudsim.cli.load_scenario", stopped)
+    assert main(["validate", "quickstart"]) == 130
+    assert capsys.readouterr().err.strip().splitlines() == [
+        "interrupted before the simulation started; nothing to keep"
+    ]
+
+
 def test_a_stop_in_a_compiled_call_before_the_run_exits_130_and_other_system_errors_do_not(monkeypatch, capsys):
     """A stop that lands in a numba call while the run is set up reaches the CLI as that call's SystemError
     caused by the KeyboardInterrupt: one line and exit 130, as any stop then; another SystemError is a bug and

@@ -301,6 +301,34 @@ def test_a_stop_python_swallows_during_the_run_stops_it_at_the_tick(
     assert summary["interrupted"] is True and summary["ticks"] == 5
 
 
+def test_a_stop_as_the_outputs_are_written_keeps_them_whole_and_says_the_run_finished(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """SIGTERM after the last tick, while the run folder is written: the writing goes on, the summary is the
+    whole run's (not marked interrupted), one line says so, exit 130."""
+    from cloudsim.cli import main
+    from cloudsim.metrics.recorder import Recorder
+
+    write = Recorder.write
+
+    def stop_then_write(self: Recorder, out_dir: Path, summary: dict) -> list[Path]:
+        os.kill(os.getpid(), signal.SIGTERM)
+        return write(self, out_dir, summary)
+
+    monkeypatch.setattr(Recorder, "write", stop_then_write)
+    out = tmp_path / "run"
+    code = main(["run", "quickstart", "--backend", "local", "--no-progress", "--json", "--out", str(out)])
+    captured = capsys.readouterr()
+    assert code == 130
+    assert captured.err.strip().splitlines() == [
+        "stopping: finishing the outputs first",
+        "stopped as the run finished: the summary covers the whole run, and every output is written",
+    ]
+    printed, kept = json.loads(captured.out), json.loads((out / "summary.json").read_text())
+    assert printed == kept and "interrupted" not in kept and kept["sim_time_s"] == 4 * 3600  # quickstart: 4h
+    assert len((out / "timeseries.csv").read_text().splitlines()) == kept["ticks"] + 1
+
+
 def test_a_stop_python_swallows_before_the_command_stops_it_as_it_begins(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -318,7 +346,8 @@ def test_a_stop_python_swallows_before_the_command_stops_it_as_it_begins(
     before = signal.getsignal(signal.SIGTERM), signal.getsignal(signal.SIGINT), sys.unraisablehook
     code = cli.main(["run", "quickstart", "--backend", "local", "--no-progress", "--json"])
     captured = capsys.readouterr()
-    assert code == 130 and captured.out == "" and captured.err == ""  # (as a stop the command's handler raises)
+    assert code == 130 and captured.out == ""  # one line, as for a stop the command's handler raises
+    assert captured.err.strip().splitlines() == ["interrupted before the simulation started; nothing to keep"]
     assert (signal.getsignal(signal.SIGTERM), signal.getsignal(signal.SIGINT), sys.unraisablehook) == before
 
 
@@ -350,3 +379,22 @@ def test_a_stop_caught_after_it_left_exec_d_code_still_exits_130_under_python_m(
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(Path(__file__).parents[1]), str(tmp_path)])}
     proc = subprocess.run([sys.executable, "-m", "stopped_in_exec", "130"], env=env, cwd=tmp_path)
     assert proc.returncode == 130
+
+
+def test_a_finished_command_ends_without_the_interpreter_teardown(tmp_path: Path) -> None:
+    """``exit_now`` flushes and ends the process: the teardown (a quarter of a second of numba's and LLVM's
+    modules, with SIGINT and SIGTERM back at the system's default, so a stop then killed the process by its
+    signal, exit -15) never runs, and what was printed is all there."""
+    program = (
+        "import atexit, sys\n"
+        "from cloudsim._entry import exit_now\n"
+        "atexit.register(lambda: print('teardown ran'))\n"
+        "sys.stdout.write('the summary\\n' * 10000)\n"
+        "exit_now(int(sys.argv[1]))\n"
+    )
+    (tmp_path / "finished.py").write_text(program)
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[1])}
+    for code in (0, 2):
+        proc = subprocess.run([sys.executable, str(tmp_path / "finished.py"), str(code)], env=env,
+                              capture_output=True, text=True)  # fmt: skip
+        assert proc.returncode == code and proc.stdout == "the summary\n" * 10000, proc.stderr
