@@ -57,10 +57,8 @@ def load_run(run_dir: Path) -> Run:
 
     try:
         summary, frames = frames_from_run_dir(run_dir)
-    except FileNotFoundError as exc:
+    except (FileNotFoundError, ValueError) as exc:  # one line naming the file
         raise ReportError(str(exc)) from None
-    except (ValueError, KeyError, TypeError) as exc:
-        raise ReportError(f"RUN_DIR: {run_dir} holds a malformed summary.json or metrics.jsonl: {exc}") from None
     scenario: dict[str, Any] = {}
     path = run_dir / "scenario.yaml"
     if path.is_file():
@@ -104,7 +102,7 @@ def reduce(values: list[float | None], how: str) -> float | None:
 
 def fmt_value(v: float | None, unit: str) -> str:
     """A figure with its unit for people: ``62.5 %``, ``4.21 kWh``, ``4 h``, ``1,234``."""
-    if v is None or (isinstance(v, float) and not math.isfinite(v)):
+    if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v):  # None, or not a figure
         return "–"
     if unit == "percentunit":
         v *= 100
@@ -340,10 +338,10 @@ def _facts(runs: list[Run], labels: list[str]) -> str:
     lines = []
     for i, r in enumerate(runs):
         s = r.summary
-        guests, hosts = s.get("guests", {}), s.get("hosts", {})
+        guests, hosts = (g if isinstance(g := s.get(k), dict) else {} for k in ("guests", "hosts"))
         bits = [f"scenario <b>{html.escape(str(s.get('scenario')))}</b>", f"policy {html.escape(str(s.get('policy')))}",
                 f"seed {html.escape(str(s.get('seed')))}", f"{html.escape(str(s.get('backend')))} backend",
-                f"{hosts.get('total', 0):,} hosts", f"{guests.get('submitted', 0):,} guests submitted",
+                f"{fmt_value(hosts.get('total'), 'none')} hosts", f"{fmt_value(guests.get('submitted'), 'none')} guests submitted",
                 f"{fmt_value(s.get('sim_time_s'), 's')} simulated", f"wall time {fmt_value(s.get('wall_time_s'), 's')}"]  # fmt: skip
         if s.get("interrupted"):
             bits.append("<b>interrupted</b>")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -151,3 +152,108 @@ def test_a_workload_that_draws_no_guest_runs_to_an_empty_summary(tmp_path, capsy
     assert main([*args[:-3], "--set", "workload.arrivals.rate_per_hour=0.01", "--no-progress"]) == 0
     table = capsys.readouterr().out
     assert "0 / 0 / 0" in table and "overhead by mode" not in table  # no mode ran: no table of modes
+
+
+@pytest.fixture(scope="module")
+def quick_run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("run") / "q"
+    assert main(["run", "quickstart", "--backend", "local", "--no-progress", "--out", str(out)]) == 0
+    return out
+
+
+def _line(path: Path, n: int, edit: Any) -> None:
+    lines = path.read_text().splitlines()
+    record = json.loads(lines[n - 1])
+    edit(record)
+    lines[n - 1] = json.dumps(record)
+    path.write_text("\n".join(lines) + "\n")
+
+
+RUN_FOLDER_EDITS = {  # name: (file, edit, what the line says)
+    "summary a list": ("summary.json", lambda p: p.write_text("[]"), "is not a cloudsim run summary"),
+    "summary without its run": (
+        "summary.json",
+        lambda p: p.write_text(json.dumps({k: v for k, v in json.loads(p.read_text()).items() if k != "run"})),
+        "is not a cloudsim run summary",
+    ),
+    "summary not UTF-8": ("summary.json", lambda p: p.write_bytes(b"\xff\xfe"), "is not JSON"),
+    "a count that is text": (
+        "metrics.jsonl",
+        lambda p: _line(p, 3, lambda r: r.update(hosts_active="four")),
+        "line 3: field 'hosts_active': expected a finite number",
+    ),
+    "guests not an object": (
+        "metrics.jsonl",
+        lambda p: _line(p, 2, lambda r: r.update(guests=3)),
+        "line 2: field 'guests': expected an object of finite numbers",
+    ),
+    "a guest key without its state": (
+        "metrics.jsonl",
+        lambda p: _line(p, 2, lambda r: r.update(guests={"vm": 1})),
+        "line 2: field 'guests': key 'vm' is not 2 names joined by '|'",
+    ),
+    "a line that is a number": (
+        "metrics.jsonl",
+        lambda p: p.write_text("1\n"),
+        "line 1: not a metrics record",
+    ),
+    "time going back": (
+        "metrics.jsonl",
+        lambda p: _line(p, 4, lambda r: r.update(time_s=0.5)),
+        "line 4: 'time_s' 0.5 is not a simulated time",
+    ),
+    "a time beyond any date": (
+        "metrics.jsonl",
+        lambda p: _line(p, 2, lambda r: r.update(time_s=1e300)),
+        "line 2: 'time_s' 1e+300 is not a simulated time",
+    ),
+}
+
+
+@pytest.mark.parametrize("name", list(RUN_FOLDER_EDITS))
+def test_a_run_folder_edited_by_hand_is_one_line_naming_the_file(quick_run_dir, tmp_path, capsys, name):
+    """``report``, ``compare`` and ``export openmetrics`` read a run folder a user may have edited, cut short or
+    taken from another tool: what is not what ``run --out`` writes is one line naming the file (and the line),
+    exit 2; it was a traceback (an AttributeError, a KeyError, an OverflowError) for many of these."""
+    import shutil
+
+    run = tmp_path / "run"
+    shutil.copytree(quick_run_dir, run)
+    file, edit, says = RUN_FOLDER_EDITS[name]
+    edit(run / file)
+    for args in (
+        ["report", str(run), "--out", str(tmp_path / "page")],
+        ["compare", str(quick_run_dir), str(run), "--out", str(tmp_path / "c.html")],
+        ["export", "openmetrics", str(run), "--out", str(tmp_path / "m.om")],
+    ):
+        err = one_line(capsys, *args)
+        assert f"'{run / file}'" in err and says in err, (args, err)
+
+
+def test_a_placement_log_edited_by_hand_is_one_line_with_the_right_line(quick_run_dir, tmp_path, capsys):
+    """``explain`` names the line of ``placements.jsonl`` that is not an entry (it said line 1 for every line)."""
+    import shutil
+
+    run = tmp_path / "run"
+    shutil.copytree(quick_run_dir, run)
+    log = run / "placements.jsonl"
+    lines = log.read_text().splitlines()
+    for bad in ("[1, 2]", '{"guest": ["api-1"]}', "{"):
+        log.write_text("\n".join([*lines[:4], bad, *lines[5:]]) + "\n")
+        err = one_line(capsys, "explain", str(run), "api-1")
+        assert f"'{log}' line 5: not a placement log entry" in err, err
+    log.write_bytes(b"\xff\xfe")
+    assert "(not UTF-8 text)" in one_line(capsys, "explain", str(run), "api-1")
+
+
+def test_a_summary_figure_of_the_wrong_type_is_a_dash_in_the_report(quick_run_dir, tmp_path, capsys):
+    """The report's headline line formats a few summary figures: one that is not a number shows as "–"."""
+    import shutil
+
+    run = tmp_path / "run"
+    shutil.copytree(quick_run_dir, run)
+    summary = json.loads((run / "summary.json").read_text())
+    summary["guests"]["submitted"], summary["hosts"] = [], "many"
+    (run / "summary.json").write_text(json.dumps(summary))
+    assert main(["report", str(run)]) == 0, capsys.readouterr().err
+    assert "– guests submitted" in (run / "report.html").read_text()

@@ -64,14 +64,25 @@ def read_log(run_dir: Path) -> list[dict[str, Any]]:
     path = run_dir / "placements.jsonl"
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
-    except OSError as exc:
+    except (OSError, ValueError) as exc:  # (not UTF-8: a UnicodeDecodeError, a ValueError)
+        why = exc.strerror if isinstance(exc, OSError) and exc.strerror else "not UTF-8 text"
         raise ExplainError(
-            f"RUN_DIR: cannot read {str(path)!r} ({exc.strerror or exc}); give a folder written by cloudsim run --out"
+            f"RUN_DIR: cannot read {str(path)!r} ({why}); give a folder written by cloudsim run --out"
         ) from None
-    try:
-        return [json.loads(line) for line in lines if line.strip()]
-    except json.JSONDecodeError as exc:
-        raise ExplainError(f"RUN_DIR: {str(path)!r} line {exc.lineno}: not a placement log entry") from None
+    entries = []
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            entry = json.loads(line)
+        except json.JSONDecodeError:
+            entry = None
+        if not isinstance(entry, dict) or not isinstance(entry.get("guest"), str):
+            raise ExplainError(
+                f"RUN_DIR: {str(path)!r} line {number}: not a placement log entry (a JSON object with a guest name)"
+            )
+        entries.append(entry)
+    return entries
 
 
 def explain_guest(run_dir: Path, guest: str) -> GuestStory:

@@ -136,8 +136,14 @@ def write_run(
     return write(path, frames, scenario, run, start)
 
 
+#: The latest simulated time a run's metrics may hold: a century (its wall-clock timestamps must be dates).
+MAX_SIM_S = 100 * 365.25 * 86400
+
+
 def frames_from_run_dir(run_dir: Path) -> tuple[dict[str, Any], list[tuple[float, list[Family]]]]:
-    """The summary and the per-tick families of a run directory (``summary.json`` + ``metrics.jsonl``)."""
+    """The summary and the per-tick families of a run directory (``summary.json`` + ``metrics.jsonl``). A
+    missing file is a ``FileNotFoundError``, a file that is not what ``cloudsim run --out`` writes a
+    ``ValueError``; each message is one line naming the file (and the line of ``metrics.jsonl``)."""
     from cloudsim.metrics.recorder import Snapshot
 
     summary_path, metrics_path = run_dir / "summary.json", run_dir / "metrics.jsonl"
@@ -146,10 +152,29 @@ def frames_from_run_dir(run_dir: Path) -> tuple[dict[str, Any], list[tuple[float
             raise FileNotFoundError(
                 f"RUN_DIR: no {p.name} in {str(run_dir)!r} (write a run with cloudsim run --out DIR)"
             )
-    summary = json.loads(summary_path.read_text(encoding="utf-8"))
+    try:
+        summary = json.loads(summary_path.read_text(encoding="utf-8"))
+    except (ValueError, OSError) as exc:  # (UnicodeDecodeError is a ValueError)
+        raise ValueError(f"RUN_DIR: {str(summary_path)!r} is not JSON ({exc})") from None
+    lacking = [k for k in ("scenario", "run") if not isinstance(summary, dict) or not isinstance(summary.get(k), str)]
+    if lacking or not isinstance(summary.get("policy", ""), str):
+        raise ValueError(
+            f"RUN_DIR: {str(summary_path)!r} is not a cloudsim run summary "
+            "(a JSON object whose 'scenario', 'run' and 'policy' are names)"
+        )
+    try:
+        lines = metrics_path.read_text(encoding="utf-8").splitlines()
+    except ValueError:
+        raise ValueError(f"RUN_DIR: {str(metrics_path)!r} is not UTF-8 text") from None
     frames: list[tuple[float, list[Family]]] = []
-    with metrics_path.open(encoding="utf-8") as fh:
-        for line in fh:
+    last = 0.0
+    for number, line in enumerate(lines, start=1):
+        try:
             snap = Snapshot.from_json(json.loads(line))
-            frames.append((snap.time_s, run_families(snap, summary.get("policy", ""))))
+            if not last <= snap.time_s <= MAX_SIM_S:
+                raise ValueError(f"'time_s' {snap.time_s!r} is not a simulated time from the line before's on")
+        except ValueError as exc:
+            raise ValueError(f"RUN_DIR: {str(metrics_path)!r} line {number}: {exc}") from None
+        last = snap.time_s
+        frames.append((snap.time_s, run_families(snap, summary.get("policy", ""))))
     return summary, frames

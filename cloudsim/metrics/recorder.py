@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import csv
 import json
+import math
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -128,12 +129,64 @@ class Snapshot:
         }
 
     @classmethod
-    def from_json(cls, d: dict[str, Any]) -> Snapshot:
-        d = dict(d)
-        d["guests"] = {tuple(k.split("|")): v for k, v in d.get("guests", {}).items()}
-        d["overhead"] = {tuple(k.split("|")): v for k, v in d.get("overhead", {}).items()}
-        d["top_hosts"] = [tuple(x) for x in d.get("top_hosts", [])]
-        return cls(**{k: v for k, v in d.items() if k in cls.__dataclass_fields__})
+    def from_json(cls, d: Any) -> Snapshot:
+        """The snapshot of one ``metrics.jsonl`` line (parsed). A line that is not one (an object whose fields
+        have the types :meth:`to_json` writes; fields it lacks take their defaults, as in older runs) is a
+        ``ValueError`` naming the field and what it must be."""
+        if not isinstance(d, dict) or not isinstance(d.get("time_s"), int | float) or isinstance(d["time_s"], bool):
+            raise ValueError("not a metrics record (a JSON object with a number 'time_s')")
+        kept = {k: v for k, v in d.items() if k in cls.__dataclass_fields__}
+        for name, value in kept.items():
+            kind = _SNAPSHOT_FIELDS.get(name, "number")
+            if not _is(kind, value):
+                raise ValueError(f"field {name!r}: expected {_KINDS[kind]}, got {json.dumps(value)[:40]}")
+        for name, parts in (("guests", 2), ("overhead", 3)):
+            bad = next((k for k in kept.get(name, {}) if k.count("|") != parts - 1), None)
+            if bad is not None:
+                raise ValueError(f"field {name!r}: key {bad!r} is not {parts} names joined by '|'")
+        kept["guests"] = {tuple(k.split("|")): v for k, v in kept.get("guests", {}).items()}
+        kept["overhead"] = {tuple(k.split("|")): v for k, v in kept.get("overhead", {}).items()}
+        kept["top_hosts"] = [tuple(x) for x in kept.get("top_hosts", [])]
+        return cls(**kept)
+
+
+#: What each field of a :class:`Snapshot` holds in ``metrics.jsonl``, when not a plain number.
+_SNAPSHOT_FIELDS = {
+    "cpu_shortfall_tick": "number or null",
+    "esv": "number or null",
+    "availability": "numbers by name or null",
+    "guests": "numbers by name",
+    "overhead": "numbers by name",
+    "placements": "numbers by name",
+    "sla": "numbers by name",
+    "rejections": "numbers by name",
+    "wall_by_phase": "numbers by name",
+    "host_buckets": "numbers",
+    "top_hosts": "pairs",
+}
+_KINDS = {
+    "number": "a finite number",
+    "number or null": "a finite number or null",
+    "numbers by name": "an object of finite numbers",
+    "numbers by name or null": "an object of finite numbers, or null",
+    "numbers": "a list of finite numbers",
+    "pairs": "a list of [host name, finite number] pairs",
+}
+
+
+def _is(kind: str, v: Any) -> bool:
+    """Whether ``v`` (parsed JSON) is of this kind of :data:`_SNAPSHOT_FIELDS`."""
+    if kind.endswith(" or null"):
+        return v is None or _is(kind.removesuffix(" or null"), v)
+    if kind == "number":
+        return isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
+    if kind == "numbers by name":
+        return isinstance(v, dict) and all(_is("number", x) for x in v.values())
+    if kind == "numbers":
+        return isinstance(v, list) and all(_is("number", x) for x in v)
+    return isinstance(v, list) and all(  # pairs
+        isinstance(x, list) and len(x) == 2 and isinstance(x[0], str) and _is("number", x[1]) for x in v
+    )
 
 
 def _sums() -> defaultdict[str, float]:
