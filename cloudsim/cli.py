@@ -799,6 +799,9 @@ def validate(
     from cloudsim.scenario.schema import format_duration
 
     sc, _ = load_scenario(scenario, _with_day(set_, day) or [], max_memory_gib=max_memory)
+    from cloudsim.api import read_trace
+
+    read_trace(sc)  # a folder that is not a PlanetLab day is refused here as by run
     hosts = sum(g.count for g in sc.hosts)
     policy = f"policy {sc.placement.policy}"
     if (rq := sc.workload.requests) is not None:
@@ -888,7 +891,8 @@ def _explain_tables(story: Any, top: int) -> list[Any]:
     tables: list[Any] = list(lines)
     ranked = ex.ranked()
     if ranked:
-        t = Table(title=f"candidates, best first: 1 won, 2 is the runner-up (policy {ex.policy.name})")
+        won = "1 won, 2 is the runner-up" if len(ranked) > 1 else "1 won, the only one"
+        t = Table(title=f"candidates, best first: {won} (policy {ex.policy.name})")
         for col in ("rank", "host", "total", "scorer", "raw", "norm", "weight", "points"):
             t.add_column(col, justify="left" if col in ("host", "scorer") else "right")
         for k, h in enumerate(ranked[:top], start=1):

@@ -169,6 +169,15 @@ def test_cli_explain_prints_the_candidates_and_the_runner_up(capsys, run_dir: Pa
         assert word in out
 
 
+def test_cli_explain_of_a_lone_candidate_names_no_runner_up(capsys, run_dir: Path) -> None:
+    """A guest only one host could take (a full_bt guest: only the VirtualBox host offers binary translation):
+    the table's caption does not promise a runner-up."""
+    lone = next(e for e in _log(run_dir) if e["outcome"] == "placed" and "runner_up" not in e)
+    code, out, err = _cli(capsys, "explain", str(run_dir), lone["guest"])
+    assert (code, err) == (0, "")
+    assert "no runner-up" in out and "1 won, the only one" in out and "2 is the runner-up" not in out
+
+
 def test_cli_explain_of_a_rejected_guest_gives_each_hosts_filter(capsys, run_dir: Path) -> None:
     rejected = next(e for e in _log(run_dir) if e["outcome"] == "rejected")
     code, out, err = _cli(capsys, "explain", str(run_dir), rejected["guest"])

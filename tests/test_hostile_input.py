@@ -257,3 +257,15 @@ def test_a_summary_figure_of_the_wrong_type_is_a_dash_in_the_report(quick_run_di
     (run / "summary.json").write_text(json.dumps(summary))
     assert main(["report", str(run)]) == 0, capsys.readouterr().err
     assert "– guests submitted" in (run / "report.html").read_text()
+
+
+def test_validate_refuses_a_trace_folder_that_run_refuses(tmp_path, capsys):
+    """``validate`` reads the trace as ``run`` does (it said ``ok`` for ``/etc``, which ``run`` refused)."""
+    day = tmp_path / "day"
+    day.mkdir()
+    (day / "vm1").write_text("root:x:0:0:root:/root:/bin/bash\n")
+    trace = f"workload.trace.path={day}"
+    for args in (["validate", "planetlab-lr-mmt", "--set", trace], ["run", "planetlab-lr-mmt", "--set", trace]):
+        err = one_line(capsys, *args)
+        assert err.startswith("error: workload.trace.path:") and "vm1: not a PlanetLab trace" in err, err
+        assert "root" not in err.replace(str(tmp_path), "")
