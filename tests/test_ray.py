@@ -96,6 +96,16 @@ def test_unreachable_address_fails_fast_with_one_line(capsys):
     assert err.startswith("error: --address: cannot reach Ray at '127.0.0.1:1'") and err.count("\n") == 1
 
 
+def test_a_ray_client_address_without_ray_client_says_what_to_install(capsys, monkeypatch):
+    """``ray://`` needs Ray Client (grpcio, from ``ray[client]``), which plain ``ray`` lacks: one line saying
+    what to install, before any connection is tried."""
+    monkeypatch.setattr("cloudsim.distributed.session._ray_client_installed", lambda: False)
+    code = main(["run", "quickstart", "--address", "ray://127.0.0.1:1", "--no-progress"])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1
+    assert err.startswith("error: --address: cannot reach Ray at 'ray://127.0.0.1:1'") and "ray[client]" in err
+
+
 def test_json_on_a_private_instance_is_the_summary_alone_while_ray_warns_on_stderr():
     """`cloudsim run quickstart --json` on the default backend (a private local instance). Ray's error listener
     prints what the raylet reports, e.g. "N PYTHON worker processes have been started", on standard output;

@@ -27,10 +27,19 @@ class RayConnectError(RuntimeError):
     """Ray could not be reached or started; the message is one line for the CLI."""
 
 
+def _ray_client_installed() -> bool:
+    """Whether Ray Client (``ray://`` addresses) can run here: it needs grpcio, which ``ray[client]`` adds."""
+    import importlib.util
+
+    return importlib.util.find_spec("grpc") is not None
+
+
 def _reachable(address: str, timeout_s: float = 3.0) -> str | None:
     """Why a ``host:port`` (or ``ray://host:port``) address cannot be reached, or None if a TCP
     connection opens. Ray's own client retries for minutes on a wrong address; this fails in seconds.
     ``auto`` and other forms are left to Ray."""
+    if address.startswith("ray://") and not _ray_client_installed():
+        return 'a ray:// address needs Ray Client: pip install "ray[client]" (in a clone: pip install -e ".[client]")'
     target = address.removeprefix("ray://")
     host, sep, port = target.rpartition(":")
     if not sep or not port.isdigit() or not host:
