@@ -156,8 +156,8 @@ def frames_from_run_dir(run_dir: Path) -> tuple[dict[str, Any], list[tuple[float
         summary = json.loads(summary_path.read_text(encoding="utf-8"))
     except (ValueError, OSError) as exc:  # (UnicodeDecodeError is a ValueError)
         raise ValueError(f"RUN_DIR: {str(summary_path)!r} is not JSON ({exc})") from None
-    lacking = [k for k in ("scenario", "run") if not isinstance(summary, dict) or not isinstance(summary.get(k), str)]
-    if lacking or not isinstance(summary.get("policy", ""), str):
+    named = isinstance(summary, dict) and all(isinstance(summary.get(k), str) for k in ("scenario", "run"))
+    if not named or not isinstance(summary.get("policy", ""), str):
         raise ValueError(
             f"RUN_DIR: {str(summary_path)!r} is not a cloudsim run summary "
             "(a JSON object whose 'scenario', 'run' and 'policy' are names)"
