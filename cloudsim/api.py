@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import copy
 import datetime as _dt
+import os
 import time
 import warnings as _warnings
 from collections.abc import Callable, Iterable, Mapping
@@ -305,6 +306,10 @@ class Prepared:
         from cloudsim import engine  # engine.run looked up at call time (tests replace it)
         from cloudsim.workload import AzureError
 
+        listeners = list(listeners) if isinstance(listeners, Iterable) else listeners
+        _check_callbacks(progress=progress, status=status, endpoint=endpoint, listeners=listeners,
+                         finishing=finishing, warn=warn)  # fmt: skip
+
         sc = self.scenario
         subscribers = list(listeners)
         if endpoint is not None:
@@ -427,6 +432,40 @@ class _Pace:
             time.sleep(ahead)
 
 
+def _check_arguments(
+    paths: Mapping[str, object], texts: Mapping[str, object], positives: Mapping[str, tuple[object, str]]
+) -> None:
+    """A :class:`UsageError` for an argument of the wrong type (``out=123``), named as ``cloudsim run``'s
+    option, before anything else reads it: paths (text or ``os.PathLike``), texts, positive finite numbers
+    (each with what it counts)."""
+    for flag, v in paths.items():
+        if v is not None and not isinstance(v, str | os.PathLike):
+            raise UsageError(f"{flag}: a path, not {type(v).__name__} {v!r}")
+    for flag, v in texts.items():
+        if v is not None and not isinstance(v, str):
+            raise UsageError(f"{flag}: text, not {type(v).__name__} {v!r}")
+    for flag, (v, unit) in positives.items():
+        number = isinstance(v, int | float) and not isinstance(v, bool)
+        if v is not None and not (number and 0 < v < float("inf")):  # type: ignore[operator]
+            raise UsageError(f"{flag}: must be a positive number of {unit}, got {v!r}")
+
+
+def _check_callbacks(**callbacks: object) -> None:
+    """A :class:`UsageError` for a callback that cannot be called (``progress=5``), before the run starts:
+    each is a function or ``None``; ``listeners`` a list of functions; ``endpoint`` a ``MetricsEndpoint``."""
+    for name, fn in callbacks.items():
+        if name == "listeners":
+            if isinstance(fn, str | bytes) or not isinstance(fn, Iterable) or not all(callable(f) for f in fn):
+                raise UsageError(f"listeners: a list of functions (each given a Snapshot), not {fn!r}")
+        elif name == "endpoint":
+            from cloudsim.metrics.prom import MetricsEndpoint
+
+            if fn is not None and not isinstance(fn, MetricsEndpoint):
+                raise UsageError(f"endpoint: a cloudsim.MetricsEndpoint, not {type(fn).__name__}")
+        elif fn is not None and not callable(fn):
+            raise UsageError(f"{name}: a function, not {type(fn).__name__} {fn!r}")
+
+
 def prepare(
     scenario: str | Path | Scenario | Mapping[str, Any] | None = None,
     *,
@@ -454,6 +493,14 @@ def prepare(
 
     if backend not in BACKENDS:
         raise UsageError(f"backend: {backend!r} is not one of {', '.join(BACKENDS)}")
+    _check_arguments(
+        {"--out": out, "--openmetrics": openmetrics, "--resume": resume},
+        {"--run-id": run_id, "--address": address, "--anchor": anchor},
+        {
+            "--max-memory": (max_memory_gib, "GiB"),
+            "--realtime-factor": (realtime_factor, "simulated seconds per second"),
+        },
+    )
     out_dir = Path(out) if out is not None else None
     every_s: float | None = None
     if checkpoint_every is not None:
@@ -493,10 +540,6 @@ def prepare(
     else:
         sc, raw = resolve(scenario, set, seed=seed, hosts_per_actor=hosts_per_actor, max_memory_gib=max_memory_gib)
         rid = run_id or f"{sc.name}-{sc.seed}-{_dt.datetime.now(_dt.UTC).strftime('%Y%m%dT%H%M%S')}"
-    if realtime_factor is not None and not (0 < realtime_factor < float("inf")):
-        raise UsageError(
-            f"--realtime-factor: must be a positive number of simulated seconds per second, got {realtime_factor}"
-        )
     if anchor is not None and openmetrics is None:
         raise UsageError("--anchor: places the --openmetrics output in time, so it needs --openmetrics FILE")
     if openmetrics is not None:
@@ -598,6 +641,10 @@ def run(
     or :class:`UsageError`; an output that cannot be written, :class:`OutputError` (with the result). What
     the scenario asks that will not happen as asked is a :class:`ScenarioWarning` (Python's ``warnings``,
     before the run starts) and stays in ``result.warnings``."""
+    listeners = list(listeners) if isinstance(listeners, Iterable) else listeners
+    _check_callbacks(
+        progress=progress, status=status, endpoint=endpoint, listeners=listeners, finishing=finishing, warn=warn
+    )  # fmt: skip (before prepare makes the --out folder)
     job = prepare(
         scenario,
         set=set,

@@ -107,6 +107,32 @@ def test_bad_input_raises_the_line_the_cli_prints(capsys, tmp_path):
         cloudsim.run(42, backend="local")  # type: ignore[arg-type]
 
 
+@pytest.mark.parametrize(
+    ("kwargs", "says"),
+    [
+        ({"out": 123}, "--out: a path, not int 123"),
+        ({"openmetrics": ["m.om"]}, "--openmetrics: a path, not list"),
+        ({"run_id": 7}, "--run-id: text, not int 7"),
+        ({"max_memory_gib": -1}, "--max-memory: must be a positive number of GiB, got -1"),
+        ({"max_memory_gib": "4"}, "--max-memory: must be a positive number of GiB, got '4'"),
+        ({"realtime_factor": "fast"}, "--realtime-factor: must be a positive number of simulated seconds per second"),
+        ({"progress": 5}, "progress: a function, not int 5"),
+        ({"warn": "loud"}, "warn: a function, not str 'loud'"),
+        ({"listeners": print}, "listeners: a list of functions"),
+        ({"listeners": [5]}, "listeners: a list of functions"),
+        ({"endpoint": 8000}, "endpoint: a cloudsim.MetricsEndpoint, not int"),
+    ],
+)
+def test_an_argument_of_the_wrong_type_is_a_usage_error_before_anything_runs(tmp_path, kwargs, says):
+    """A Python caller's ``out=123`` or ``progress=5`` was a TypeError from deep inside (``progress`` only
+    once the run had made its ``--out`` folder); now it is a UsageError naming the argument, before anything
+    is made or run."""
+    out = tmp_path / "run"
+    with pytest.raises(cloudsim.UsageError, match=re.escape(says)):
+        cloudsim.run("quickstart", backend="local", **{"out": out, **kwargs})
+    assert not out.exists() or "out" in kwargs
+
+
 def test_what_will_not_happen_as_asked_is_a_warning_and_stays_in_the_result(capsys):
     """A guest class larger than every host: the API warns (Python's warnings) before it runs, with the line
     `cloudsim run` prints after "warning:", and keeps it in the result; a scenario without one warns of nothing."""
