@@ -172,14 +172,20 @@ SYNTHETIC_CLASSES = [
 
 
 def synthetic_datacenter(
-    hosts: int, guests: int, duration: str = "1d", churn_days: float = 0.0, policy: str = "worst-fit"
+    hosts: int,
+    guests: int,
+    duration: str = "1d",
+    churn_days: float = 0.0,
+    policy: str = "worst-fit",
+    max_memory_gib: float | None = None,
 ) -> Any:
     """A synthetic data centre of ``hosts`` hosts (80 % KVM, 20 % VirtualBox) with ``guests`` guests there
     at the start, consolidated every 5 minutes. With ``churn_days`` > 0 the guests live that long on average
     (exponential) and Poisson arrivals at ``guests / churn_days`` keep the population steady: arrivals,
     departures and consolidation together, the underload pass bounded as a large data centre would run it.
     ``policy``: the placement policy (the default spreads the guests,
-    so consolidation has work from the first tick)."""
+    so consolidation has work from the first tick); ``max_memory_gib``: the memory the run may need, as
+    ``--max-memory``."""
     from cloudsim.scenario import validate
 
     workload: dict[str, Any] = {"arrivals": {"process": "batch", "count": guests, "at": 0}}
@@ -221,7 +227,8 @@ def synthetic_datacenter(
                 "retarget": False,
                 **bounds,
             },
-        }
+        },
+        max_memory_gib,
     )
 
 

@@ -1366,6 +1366,15 @@ def bench_sim(
     out_csv: Annotated[
         Path | None, typer.Option("--out", metavar="CSV", help="the rows as CSV, one per run (column run)")
     ] = None,
+    max_memory: Annotated[
+        float | None,
+        typer.Option(
+            "--max-memory",
+            metavar="GIB",
+            min=0.001,
+            help="GiB each synthetic run may need (default: half this machine's memory)",
+        ),
+    ] = None,
 ) -> None:
     """Time the engine side by side in one process: the PlanetLab LR-MMT day and a synthetic data centre with
     consolidation on, locally (one shard) and on Ray at each grain. CPU seconds count the driver and every
@@ -1396,15 +1405,15 @@ def bench_sim(
 
     def synthetic(n: int) -> Any:
         """The synthetic data centre of ``n`` hosts, with as many guests per host as the first size."""
-        return bench.synthetic_datacenter(n, max(1, round(per_host * n)), duration, churn, policy)
+        return bench.synthetic_datacenter(n, max(1, round(per_host * n)), duration, churn, policy, max_memory)
 
+    # the option a field of the synthetic scenario comes from (the memory estimate names its largest part)
+    options = {"placement.policy": "--policy", "workload": "--guests", "hosts": "--hosts"}
     for n in sizes:
         try:
             cases.append((synthetic(n), None))
         except ScenarioError as exc:
-            raise UsageFailure(
-                f"--{'policy' if exc.path == 'placement.policy' else 'duration'}: {exc.message}"
-            ) from None
+            raise UsageFailure(f"{options.get(exc.path, '--duration')}: {exc.message}") from None
     if not cases:
         raise UsageFailure("--planetlab: give a PlanetLab day folder, or --hosts > 0 for the synthetic data centre")
     if len(set(sizes)) < len(sizes):

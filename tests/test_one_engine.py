@@ -187,6 +187,16 @@ def test_bench_sim_times_local_and_ray_side_by_side(tmp_path, capsys, ray_sessio
     assert "--planetlab" in capsys.readouterr().err
     assert main(["bench", "sim", "--hosts", "4", "--grain", "two"]) == 2
     assert "--grain" in capsys.readouterr().err
+    # too large for the memory: named by its largest part, and --max-memory (which it advises) is an option
+    assert main(["bench", "sim", "--hosts", "200000", "--guests", "50000000"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: --guests: the run would need about") and "raise the limit with --max-memory" in err
+    assert main(["bench", "sim", "--hosts", "1000", "--max-memory", "0.001"]) == 2
+    assert "about 0.00666 GiB (288 ticks, 1,000 hosts, 2,000 guests" in capsys.readouterr().err  # (not "0.0 GiB")
+    assert main(["bench", "sim", "--hosts", "100000", "--guests", "1", "--max-memory", "0.01"]) == 2
+    assert capsys.readouterr().err.startswith("error: --hosts: the run would need about")
+    assert main(["bench", "sim", "--hosts", "10", "--duration", "100000d"]) == 2
+    assert capsys.readouterr().err.startswith("error: --duration: the run would need about")
 
 
 def test_a_run_times_each_phase_of_its_loop(monkeypatch, tmp_path):

@@ -380,10 +380,15 @@ def check_size(s: Scenario, max_memory_gib: float | None = None) -> None:
         path = {"ticks": "tick", "guests": "workload", "hosts": "hosts"}[biggest[0]]
         raise ScenarioError(
             path,
-            f"the run would need about {_fig(need, 1)} GiB ({_fig(e['ticks'])} ticks, {_fig(e['hosts'])} hosts, "
-            f"{_fig(e['guests'])} guests; {biggest[1]} is the largest part), more than the {limit:,.1f} GiB "
+            f"the run would need about {_gib(need)} GiB ({_fig(e['ticks'])} ticks, {_fig(e['hosts'])} hosts, "
+            f"{_fig(e['guests'])} guests; {biggest[1]} is the largest part), more than the {_gib(limit)} GiB "
             "allowed; raise the limit with --max-memory GIB",
         )
+
+
+def _gib(x: float) -> str:
+    """GiB for a message: one decimal, or three significant digits below 1 (0.0109, not 0.0)."""
+    return _fig(x, 1) if x >= 1 else f"{x:.3g}"
 
 
 def _fig(x: float, decimals: int = 0) -> str:
