@@ -232,6 +232,16 @@ def _ray_output_to_stderr() -> Iterator[None]:
             os.close(saved)
 
 
+#: ``--max-memory``: the memory one run may need (``run``, ``validate``; each variant of ``sweep``, each run of
+#: ``bench sim``); the scenario's estimate past it is refused before anything runs.
+MaxMemoryOption = Annotated[
+    float | None,
+    typer.Option(
+        "--max-memory", metavar="GIB", min=0.001, help="GiB one run may need (default: half this machine's memory)"
+    ),
+]
+
+
 #: ``--day``: the PlanetLab day of a trace scenario (``run``, ``validate``).
 DayOption = Annotated[
     str | None,
@@ -277,12 +287,7 @@ def run(
     force: Annotated[
         bool, typer.Option("--force", help="with --out: replace a previous run's outputs in that folder")
     ] = False,
-    max_memory: Annotated[
-        float | None,
-        typer.Option(
-            "--max-memory", metavar="GIB", min=0.001, help="GiB a run may need (default: half this machine's memory)"
-        ),
-    ] = None,
+    max_memory: MaxMemoryOption = None,
     checkpoint_every: Annotated[
         str | None,
         typer.Option(
@@ -627,15 +632,7 @@ def sweep(
         typer.Option(help="ray: one Ray task per variant across the cluster (the default); local: one after another"),
     ] = None,
     address: AddressOption = None,
-    max_memory: Annotated[
-        float | None,
-        typer.Option(
-            "--max-memory",
-            metavar="GIB",
-            min=0.001,
-            help="GiB one variant may need (default: half this machine's memory)",
-        ),
-    ] = None,
+    max_memory: MaxMemoryOption = None,
     progress: Annotated[bool, typer.Option(help="show a progress bar (variants done / total)")] = True,
 ) -> None:
     """Run a scenario over the cartesian product of --set values: each variant in-process in its own Ray task,
@@ -785,12 +782,7 @@ def validate(
         list[str] | None, typer.Option("--set", metavar="KEY=VALUE", help="override a field: dotted.path=value")
     ] = None,
     day: DayOption = None,
-    max_memory: Annotated[
-        float | None,
-        typer.Option(
-            "--max-memory", metavar="GIB", min=0.001, help="GiB a run may need (default: half this machine's memory)"
-        ),
-    ] = None,
+    max_memory: MaxMemoryOption = None,
     strict: Annotated[bool, typer.Option("--strict", help="exit 2 when there are warnings")] = False,
 ) -> None:
     """Check a scenario without running it (everything `run` would refuse, this refuses). Warnings (on stderr)
@@ -1366,15 +1358,7 @@ def bench_sim(
     out_csv: Annotated[
         Path | None, typer.Option("--out", metavar="CSV", help="the rows as CSV, one per run (column run)")
     ] = None,
-    max_memory: Annotated[
-        float | None,
-        typer.Option(
-            "--max-memory",
-            metavar="GIB",
-            min=0.001,
-            help="GiB each synthetic run may need (default: half this machine's memory)",
-        ),
-    ] = None,
+    max_memory: MaxMemoryOption = None,
 ) -> None:
     """Time the engine side by side in one process: the PlanetLab LR-MMT day and a synthetic data centre with
     consolidation on, locally (one shard) and on Ray at each grain. CPU seconds count the driver and every
