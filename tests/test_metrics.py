@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 import urllib.request
 
 from prometheus_client.exposition import generate_latest
@@ -101,17 +102,48 @@ def test_endpoint_answers_404_elsewhere_and_survives_64_concurrent_scrapers():
             except urllib.error.HTTPError as exc:
                 assert exc.code == 404
 
-        def scrape(_: int) -> bool:
-            body = urllib.request.urlopen(url("127.0.0.1", port), timeout=30).read()
-            return b"cloudsim_consolidation_ratio{" in body
-
-        with ThreadPoolExecutor(max_workers=64) as pool:
-            assert all(pool.map(scrape, range(64)))
-        assert threading.active_count() < 64  # a bounded pool, not a thread per scraper
     finally:
         server.shutdown()
         server.server_close()
     assert url("::1", 9000) == "http://[::1]:9000/metrics"
+
+    class Gate:
+        """The collector, held at the gate until released: how many scrapes are being answered at once."""
+
+        def __init__(self) -> None:
+            self.open, self.lock, self.inside, self.peak = threading.Event(), threading.Lock(), 0, 0
+
+        def collect(self):
+            with self.lock:
+                self.inside += 1
+                self.peak = max(self.peak, self.inside)
+            self.open.wait(30)
+            with self.lock:
+                self.inside -= 1
+            yield from collector.collect()
+
+    gate = Gate()
+    server, port = serve(make_registry(gate), 0)  # type: ignore[arg-type]
+
+    def scrape(_: int) -> bool:
+        body = urllib.request.urlopen(url("127.0.0.1", port), timeout=60).read()
+        return b"cloudsim_consolidation_ratio{" in body
+
+    try:
+        with ThreadPoolExecutor(max_workers=64) as pool:
+            answers = pool.map(scrape, range(64))
+            deadline = time.monotonic() + 10
+            while gate.peak < server.workers and time.monotonic() < deadline:
+                time.sleep(0.01)
+            time.sleep(0.5)  # a server that started a thread per scraper would have 64 inside by now
+            held = gate.peak
+            gate.open.set()
+            assert all(answers)
+    finally:
+        gate.open.set()
+        server.shutdown()
+        server.server_close()
+    assert held == server.workers  # a bounded pool answers 8 at a time, not a thread per scraper
 
 
 def test_a_scraper_that_hangs_up_leaves_no_traceback_but_other_errors_do(capsys):
