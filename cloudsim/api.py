@@ -22,7 +22,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from cloudsim.files import atomic_open, probe_writable, why_unwritable
+from cloudsim.files import FolderLock, atomic_open, probe_writable, why_unwritable
 from cloudsim.scenario import Scenario, ScenarioError, apply_override, read_base, set_value, with_overrides
 
 if TYPE_CHECKING:
@@ -164,11 +164,35 @@ def write_run(out_dir: Path, summary: dict[str, Any], recorder: Recorder, raw: M
     return [write_scenario(out_dir, raw), *recorder.write(out_dir, summary)]
 
 
-def _prepare_out(out_dir: Path, force: bool) -> None:
+def _hold_out(out_dir: Path, flag: str = "--out") -> FolderLock:
+    """The run's hold on its folder (made if new): refused while another cloudsim run writes there."""
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        return FolderLock(out_dir)
+    except BlockingIOError:
+        raise UsageError(
+            f"{flag}: {str(out_dir)!r} is in use by another cloudsim run; wait for it to end, or choose another folder"
+        ) from None
+    except OSError as exc:
+        raise UsageError(f"{flag}: cannot write in {str(out_dir)!r}: {why_unwritable(exc)}") from None
+
+
+def _prepare_out(out_dir: Path, force: bool) -> FolderLock:
     """Check ``out=`` before the run: a new or empty folder, or (with ``force``) a previous run's folder,
-    whose files are removed first; and one this process can write in."""
+    whose files are removed first; and one this process can write in, and no other run writes in. Returns
+    the run's hold on it (:class:`~cloudsim.files.FolderLock`)."""
     if out_dir.exists() and not out_dir.is_dir():
         raise UsageError(f"--out: {str(out_dir)!r} exists and is not a directory")
+    lock = _hold_out(out_dir)
+    try:
+        _clear_out(out_dir, force)
+    except BaseException:
+        lock.release()
+        raise
+    return lock
+
+
+def _clear_out(out_dir: Path, force: bool) -> None:
     if out_dir.is_dir():
         present = {p.name for p in out_dir.iterdir()}
         if present and not force:
@@ -290,6 +314,8 @@ class Prepared:
     #: one line each, as ``cloudsim validate`` and ``cloudsim run`` print them after ``warning:``; none for a
     #: resumed run (they were given when it started).
     warnings: list[str] = field(default_factory=list)
+    #: The hold on ``out`` (no other run writes there meanwhile), released once the outputs are written.
+    lock: FolderLock | None = None
 
     def run(
         self,
@@ -302,7 +328,23 @@ class Prepared:
         warn: Callable[[str], None] | None = None,
     ) -> Result:
         """Run to the end (or to Ctrl-C / SIGTERM, which stop the run and keep what it computed), then shut
-        Ray down and write the outputs. See :func:`run` for the arguments."""
+        Ray down and write the outputs; the hold on ``out`` is released then, whatever happened. See
+        :func:`run` for the arguments."""
+        try:
+            return self._run(progress, status, endpoint, listeners, finishing, warn)
+        finally:
+            if self.lock is not None:
+                self.lock.release()
+
+    def _run(
+        self,
+        progress: Callable[[float, float], None] | None,
+        status: Callable[[str], None] | None,
+        endpoint: MetricsEndpoint | None,
+        listeners: Iterable[Callable[[Snapshot], None]],
+        finishing: Callable[[], None] | None,
+        warn: Callable[[str], None] | None,
+    ) -> Result:
         from cloudsim import engine  # engine.run looked up at call time (tests replace it)
         from cloudsim.workload import AzureError
 
@@ -552,8 +594,9 @@ def prepare(
         _prepare_file(Path(openmetrics), "--openmetrics")
     if force and out_dir is None:
         raise UsageError("--force: replaces a previous run's outputs, so it needs --out DIR")
+    lock = _hold_out(out_dir, "--resume") if saved is not None and out_dir is not None else None
     if out_dir is not None and resume is None:
-        _prepare_out(out_dir, force)
+        lock = _prepare_out(out_dir, force)
         if every_s is not None:
             write_scenario(out_dir, raw)  # a resumed run reads it back
     return Prepared(
@@ -572,6 +615,7 @@ def prepare(
         realtime_factor=realtime_factor,
         t0=t0,
         warnings=[] if saved is not None else _scenario_warnings(sc),  # a resumed run warned when it started
+        lock=lock,
     )
 
 

@@ -647,7 +647,7 @@ def sweep(
     sets = list(set_ or [])
     try:
         variants = sw.plan(scenario, sets, max_memory_gib=max_memory)
-        sw.prepare(out_dir)
+        held = sw.prepare(out_dir)  # the folder is this sweep's until the command returns
         sw.write_marker(out_dir, scenario, sets, variants)
     except sw.SweepError as exc:
         raise UsageFailure(str(exc)) from None
@@ -730,6 +730,7 @@ def sweep(
         out.print("wrote " + ", ".join(written), highlight=False, markup=False, soft_wrap=True)
     if result.page_note:
         out.print(result.page_note, highlight=False, soft_wrap=True)
+    held.release()  # everything is written (a failure before this releases it as the process ends)
     if result.unwritable:
         listed = ", listed in sweep.csv" if result.csv_path is not None else ""
         left = "finish the others" if complete < len(variants) else "write what is missing"

@@ -32,7 +32,7 @@ import yaml
 from cloudsim import api
 from cloudsim.api import WALL_CLOCK, Result, scenario_text, write_run
 from cloudsim.engine.core import is_stop
-from cloudsim.files import atomic_open, finite, probe_writable, why_unwritable
+from cloudsim.files import FolderLock, atomic_open, finite, probe_writable, why_unwritable
 from cloudsim.scenario import Scenario, ScenarioError, read_base, with_overrides
 
 #: The largest grid a sweep accepts (variants).
@@ -328,9 +328,10 @@ def write_csv(path: Path, variants: Sequence[Variant], summaries: dict[str, dict
             )
 
 
-def prepare(out_dir: Path) -> None:
+def prepare(out_dir: Path) -> FolderLock:
     """Check ``--out``: a new or empty folder, or a previous sweep's (it holds ``sweep.json``); one this
-    process can write in."""
+    process can write in, and no other sweep writes in. Returns the sweep's hold on it, to keep until the
+    sweep ends (:class:`~cloudsim.files.FolderLock`)."""
     if out_dir.exists() and not out_dir.is_dir():
         raise SweepError(f"--out: {str(out_dir)!r} exists and is not a directory")
     if out_dir.is_dir() and any(out_dir.iterdir()) and not (out_dir / MARKER).is_file():
@@ -340,6 +341,11 @@ def prepare(out_dir: Path) -> None:
         )
     try:
         probe_writable(out_dir)
+        return FolderLock(out_dir)
+    except BlockingIOError:
+        raise SweepError(
+            f"--out: {str(out_dir)!r} is in use by another cloudsim sweep; wait for it to end, or choose another folder"
+        ) from None
     except OSError as exc:
         raise SweepError(f"--out: cannot write in {str(out_dir)!r}: {why_unwritable(exc)}") from None
 

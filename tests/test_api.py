@@ -159,6 +159,40 @@ def test_out_writes_the_run_folder_and_refuses_to_overwrite_it(tmp_path):
     assert json.loads((out / "summary.json").read_text())["seed"] == again.summary["seed"] == 3
 
 
+def test_a_folder_another_run_writes_in_is_refused_until_that_run_ends(tmp_path, capsys):
+    """Two runs writing one folder (a second terminal, the same command twice) would mix their files: while a
+    run holds its ``out`` (from ``prepare`` until its outputs are written), another is refused in one line,
+    in Python and from the command line, and a refused or finished one holds nothing."""
+    from cloudsim.files import FolderLock
+
+    out = tmp_path / "run"
+    first = cloudsim.prepare("quickstart", set=SHORT, backend="local", out=out)
+    with pytest.raises(cloudsim.UsageError, match=r"'.*run' is in use by another cloudsim run; wait for it to end"):
+        cloudsim.prepare("quickstart", set=SHORT, backend="local", out=out)
+    assert main(["run", "quickstart", "--backend", "local", "--no-progress", "--out", str(out)]) == 2
+    assert "is in use by another cloudsim run" in capsys.readouterr().err
+    first.run()
+    with pytest.raises(cloudsim.UsageError, match="already holds a previous run's outputs"):  # and holds nothing
+        cloudsim.prepare("quickstart", set=SHORT, backend="local", out=out)
+    again = cloudsim.prepare("quickstart", set=SHORT, backend="local", out=out, force=True)
+    again.lock.release()
+    held = FolderLock(out)  # another process's hold, as the system sees it (a lock of its own)
+    try:
+        assert main(["run", "quickstart", "--backend", "local", "--no-progress", "--out", str(out), "--force"]) == 2
+        assert "is in use by another cloudsim run" in capsys.readouterr().err
+        from cloudsim import sweep as sw
+
+        (tmp_path / "sweep").mkdir()
+        swept = FolderLock(tmp_path / "sweep")
+        with pytest.raises(sw.SweepError, match="is in use by another cloudsim sweep"):
+            sw.prepare(tmp_path / "sweep")
+        swept.release()
+        sw.prepare(tmp_path / "sweep").release()
+    finally:
+        held.release()
+    assert main(["run", "quickstart", "--backend", "local", "--no-progress", "--out", str(out), "--force"]) == 0
+
+
 def test_an_output_that_cannot_be_written_keeps_the_result(tmp_path):
     if not Path("/dev/full").exists():
         pytest.skip("no /dev/full on this system")
