@@ -22,7 +22,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from cloudsim.files import FolderLock, atomic_open, probe_writable, why_unwritable
+from cloudsim.files import FolderLock, FolderUnavailable, atomic_open, hold_folder, probe_writable, why_unwritable
 from cloudsim.scenario import Scenario, ScenarioError, apply_override, read_base, set_value, with_overrides
 
 if TYPE_CHECKING:
@@ -167,14 +167,9 @@ def write_run(out_dir: Path, summary: dict[str, Any], recorder: Recorder, raw: M
 def _hold_out(out_dir: Path, flag: str = "--out") -> FolderLock:
     """The run's hold on its folder (made if new): refused while another cloudsim run writes there."""
     try:
-        out_dir.mkdir(parents=True, exist_ok=True)
-        return FolderLock(out_dir)
-    except BlockingIOError:
-        raise UsageError(
-            f"{flag}: {str(out_dir)!r} is in use by another cloudsim run; wait for it to end, or choose another folder"
-        ) from None
-    except OSError as exc:
-        raise UsageError(f"{flag}: cannot write in {str(out_dir)!r}: {why_unwritable(exc)}") from None
+        return hold_folder(out_dir, flag, "run")
+    except FolderUnavailable as exc:
+        raise UsageError(str(exc)) from None
 
 
 def _prepare_out(out_dir: Path, force: bool) -> FolderLock:

@@ -68,6 +68,26 @@ class FolderLock:
         self.release()
 
 
+class FolderUnavailable(Exception):
+    """An output folder this process cannot hold: the one-line reason, naming the option."""
+
+
+def hold_folder(folder: Path, flag: str, holder: str) -> FolderLock:
+    """Make ``folder``, check this process can write in it, and hold it (:class:`FolderLock`); a
+    :class:`FolderUnavailable` naming ``flag`` when it cannot, or when another cloudsim ``holder`` (a run, a
+    sweep) holds it."""
+    try:
+        probe_writable(folder)
+        return FolderLock(folder)
+    except BlockingIOError:
+        raise FolderUnavailable(
+            f"{flag}: {str(folder)!r} is in use by another cloudsim {holder}; wait for it to end, or choose another "
+            "folder"
+        ) from None
+    except OSError as exc:
+        raise FolderUnavailable(f"{flag}: cannot write in {str(folder)!r}: {why_unwritable(exc)}") from None
+
+
 def why_unwritable(exc: OSError) -> str:
     """Why a path could not be written, in words for a one-line error: a folder on the way that is a file
     (``mkdir`` says "File exists", ``open`` "Not a directory") is said so; otherwise the system's reason."""

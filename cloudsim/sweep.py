@@ -32,7 +32,14 @@ import yaml
 from cloudsim import api
 from cloudsim.api import WALL_CLOCK, Result, scenario_text, write_run
 from cloudsim.engine.core import is_stop
-from cloudsim.files import FolderLock, atomic_open, finite, probe_writable, why_unwritable
+from cloudsim.files import (
+    FolderLock,
+    FolderUnavailable,
+    atomic_open,
+    finite,
+    hold_folder,
+    why_unwritable,
+)
 from cloudsim.scenario import Scenario, ScenarioError, read_base, with_overrides
 
 #: The largest grid a sweep accepts (variants).
@@ -340,14 +347,9 @@ def prepare(out_dir: Path) -> FolderLock:
             "folder of a previous sweep to finish it"
         )
     try:
-        probe_writable(out_dir)
-        return FolderLock(out_dir)
-    except BlockingIOError:
-        raise SweepError(
-            f"--out: {str(out_dir)!r} is in use by another cloudsim sweep; wait for it to end, or choose another folder"
-        ) from None
-    except OSError as exc:
-        raise SweepError(f"--out: cannot write in {str(out_dir)!r}: {why_unwritable(exc)}") from None
+        return hold_folder(out_dir, "--out", "sweep")
+    except FolderUnavailable as exc:
+        raise SweepError(str(exc)) from None
 
 
 def write_marker(out_dir: Path, source: str | Path, sets: Sequence[str], variants: Sequence[Variant]) -> None:
