@@ -188,6 +188,8 @@ def _prepare_out(out_dir: Path, force: bool) -> FolderLock:
 
 
 def _clear_out(out_dir: Path, force: bool) -> None:
+    """The folder's contents checked, and a previous run's files removed with ``force`` (the folder is made,
+    writable and held already: :func:`_hold_out`)."""
     if out_dir.is_dir():
         present = {p.name for p in out_dir.iterdir()}
         if present and not force:
@@ -205,10 +207,6 @@ def _clear_out(out_dir: Path, force: bool) -> None:
         for name in present & {*RUN_FILES, "report.html"}:
             p = out_dir / name
             shutil.rmtree(p) if p.is_dir() else p.unlink()
-    try:
-        probe_writable(out_dir)
-    except OSError as exc:
-        raise UsageError(f"--out: cannot write in {str(out_dir)!r}: {why_unwritable(exc)}") from None
 
 
 def _prepare_file(path: Path, flag: str) -> None:
@@ -343,9 +341,8 @@ class Prepared:
         from cloudsim import engine  # engine.run looked up at call time (tests replace it)
         from cloudsim.workload import AzureError
 
-        listeners = list(listeners) if isinstance(listeners, Iterable) else listeners
-        _check_callbacks(progress=progress, status=status, endpoint=endpoint, listeners=listeners,
-                         finishing=finishing, warn=warn)  # fmt: skip
+        listeners = _checked_callbacks(progress=progress, status=status, endpoint=endpoint, listeners=listeners,
+                                       finishing=finishing, warn=warn)  # fmt: skip
 
         sc = self.scenario
         subscribers = list(listeners)
@@ -487,12 +484,16 @@ def _check_arguments(
             raise UsageError(f"{flag}: must be a positive number of {unit}, got {v!r}")
 
 
-def _check_callbacks(**callbacks: object) -> None:
-    """A :class:`UsageError` for a callback that cannot be called (``progress=5``), before the run starts:
-    each is a function or ``None``; ``listeners`` a list of functions; ``endpoint`` a ``MetricsEndpoint``."""
+def _checked_callbacks(**callbacks: Any) -> list[Callable[[Snapshot], None]]:
+    """The ``listeners`` as a list, once every callback is checked: a :class:`UsageError` for one that cannot
+    be called (``progress=5``), before the run starts. Each is a function or ``None``; ``listeners`` an
+    iterable of functions; ``endpoint`` a ``MetricsEndpoint``."""
+    listeners = callbacks["listeners"]
+    if isinstance(listeners, Iterable) and not isinstance(listeners, str | bytes):
+        callbacks["listeners"] = listeners = list(listeners)  # (a generator is read once, here)
     for name, fn in callbacks.items():
         if name == "listeners":
-            if isinstance(fn, str | bytes) or not isinstance(fn, Iterable) or not all(callable(f) for f in fn):
+            if not isinstance(fn, list) or not all(callable(f) for f in fn):
                 raise UsageError(f"listeners: a list of functions (each given a Snapshot), not {fn!r}")
         elif name == "endpoint":
             from cloudsim.metrics.prom import MetricsEndpoint
@@ -501,6 +502,7 @@ def _check_callbacks(**callbacks: object) -> None:
                 raise UsageError(f"endpoint: a cloudsim.MetricsEndpoint, not {type(fn).__name__}")
         elif fn is not None and not callable(fn):
             raise UsageError(f"{name}: a function, not {type(fn).__name__} {fn!r}")
+    return listeners
 
 
 def prepare(
@@ -589,7 +591,7 @@ def prepare(
         _prepare_file(Path(openmetrics), "--openmetrics")
     if force and out_dir is None:
         raise UsageError("--force: replaces a previous run's outputs, so it needs --out DIR")
-    lock = _hold_out(out_dir, "--resume") if saved is not None and out_dir is not None else None
+    lock = _hold_out(resume, "--resume") if saved is not None else None
     if out_dir is not None and resume is None:
         lock = _prepare_out(out_dir, force)
         if every_s is not None:
@@ -680,10 +682,9 @@ def run(
     or :class:`UsageError`; an output that cannot be written, :class:`OutputError` (with the result). What
     the scenario asks that will not happen as asked is a :class:`ScenarioWarning` (Python's ``warnings``,
     before the run starts) and stays in ``result.warnings``."""
-    listeners = list(listeners) if isinstance(listeners, Iterable) else listeners
-    _check_callbacks(
+    listeners = _checked_callbacks(  # before prepare makes the --out folder
         progress=progress, status=status, endpoint=endpoint, listeners=listeners, finishing=finishing, warn=warn
-    )  # fmt: skip (before prepare makes the --out folder)
+    )
     job = prepare(
         scenario,
         set=set,
