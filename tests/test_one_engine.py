@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import csv
 import itertools
+import re
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -52,6 +54,23 @@ def test_migration_times_per_mode_by_hand():
     assert total == down == pytest.approx(CONTAINER_FREEZE_S + 2048 / 625)
     assert MigrationModel("cloudsim").duration(1740.0, 125.0, container=False) == (1740 / 62.5, 0.0)
     assert m.duration(1024.0, 250.0, container=False) == PreCopy().duration(1024.0, 125.0)
+
+
+def test_readme_migration_example_is_what_the_model_gives():
+    """README "Modelling assumption (containers)": the container and paravirtual VM over a 10 Gbit/s link."""
+    text = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    found = re.search(
+        r"frozen\s+for\s+2\s+\+\s+2048\s+/\s+625\s+=\s+([\d.]+)\s+s;\s+a\s+paravirtual\s+VM\s+of\s+4\s+GiB\s+moves"
+        r"\s+in\s+about\s+([\d.]+)\s+s\s+with\s+([\d.]+)\s+s\s+of\s+downtime",
+        text,
+    )
+    assert found, "the README's migration example is gone"
+    container_s, vm_s, vm_down_s = (float(g) for g in found.groups())
+    m = MigrationModel("precopy")
+    assert m.duration(2048.0, 1250.0, container=True)[0] == pytest.approx(container_s, abs=0.05)
+    total, down = m.duration(4096.0, 1250.0, container=False)  # 6.69 s, of which 0.14 s frozen
+    assert total == pytest.approx(vm_s, abs=0.05)
+    assert down == pytest.approx(vm_down_s, abs=0.005)
 
 
 def test_invariants_hold_at_every_tick_with_migrations_in_flight():
