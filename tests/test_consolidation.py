@@ -254,6 +254,15 @@ def test_the_fair_model_keeps_a_vm_requesting_nothing(tmp_path):
     assert s["guests"]["completed"] == 0 and np.flatnonzero(sim.state.host >= 0).tolist() == [0, 1]
 
 
+def test_a_trace_without_overheads_reports_native_devices(tmp_path):
+    # mode: none (CloudSim's model) has no profile: its guests see their host's devices whole (factor 1, not 0)
+    d = write_trace(tmp_path / "z", {"a": [30] * 288, "b": [50] * 288})
+    s, _ = run(trace_scenario(d, "consolidation.allocation=dvfs", duration="1h", hosts=1))
+    (over,) = s["overhead"].values()
+    assert over["disk_seq_factor"] == over["disk_rand_factor"] == over["net_tput_factor"] == 1.0
+    assert over["net_latency_add_us"] == over["boot_s"] == over["cpu_fraction"] == 0.0
+
+
 def _without_wall(s: dict) -> dict:
     return {k: v for k, v in s.items() if k not in (*WALL_CLOCK, "run")}
 

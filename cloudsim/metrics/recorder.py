@@ -52,6 +52,9 @@ _IO_KEYS = {
     "net_lat_add_us": "net_latency_add_us",
     "boot_s": "boot_s",
 }
+#: What a guest without a profile (a scenario without overheads: ``workload.trace.mode: none``) sees: its
+#: host's devices whole, no added latency, no boot delay.
+_NATIVE_IO = {"disk_seq": 1.0, "disk_rand": 1.0, "net_tput": 1.0, "net_lat_add_us": 0.0, "boot_s": 0.0}
 
 
 def policy_label(sc: Scenario) -> str:
@@ -330,9 +333,8 @@ class Recorder:
         sums = self._mode_sums[mode]
         sums["placed"] += 1
         sums["mem_overhead_mib"] += cost.mem_overhead_mib
-        if cost.profile is not None:
-            for key in _IO_KEYS:
-                sums[key] += getattr(cost.profile, key)
+        for key in _IO_KEYS:
+            sums[key] += _NATIVE_IO[key] if cost.profile is None else getattr(cost.profile, key)
         cell = self._cell_sums[(mode, htype)]
         cell["placed"] += 1
         cell["mem_overhead_mib"] += cost.mem_overhead_mib
