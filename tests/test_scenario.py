@@ -430,6 +430,23 @@ def test_apply_override_parses_values_as_yaml() -> None:
     assert (sc.hosts[0].count, sc.placement.policy, sc.duration, sc.hosts[1].cpu.cores) == (12, "worst-fit", 86_400, 4)
 
 
+def test_yaml_booleans_are_true_and_false_only(tmp_path: Path) -> None:
+    # YAML 1.1 reads off/on/yes/no as booleans: the documented `empty_hosts: off` failed with "False is not one
+    # of: off, idle", and a scenario named "no" was a boolean; a boolean field still takes those words
+    text = builtin_text("quickstart").replace("name: quickstart", "name: no")
+    text = text.replace("host_os: linux}", "host_os: linux}\n    power: {empty_hosts: off}")
+    assert "empty_hosts: off" in text
+    path = tmp_path / "s.yaml"
+    path.write_text(text)
+    sc, _ = load_scenario(str(path), ["hosts[0].power.empty_hosts=off"])
+    assert (sc.name, sc.hosts[0].power.empty_hosts, sc.hosts[1].power.empty_hosts) == ("no", "off", "off")
+    sc, _ = load_scenario("consolidation-demo", ["consolidation.retarget=no"])
+    assert sc.consolidation is not None and sc.consolidation.retarget is False
+    data = base()
+    apply_override(data, "hosts[0].count=yes")
+    assert scenario_error(data).path == "hosts[0].count"  # a word, not the number 1
+
+
 def test_apply_override_creates_missing_sections() -> None:
     data = base()
     apply_override(data, "ray.hosts_per_actor=4")

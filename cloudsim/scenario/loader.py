@@ -93,11 +93,18 @@ class _StrictLoader(yaml.SafeLoader):
         return super().construct_mapping(node, deep=deep)
 
 
-# YAML 1.1 resolves "1:30" (base 60) as a number; drop those forms from the int and float resolvers.
+# YAML 1.1 resolves "1:30" (base 60) as a number, and "off", "on", "yes", "no" as booleans (so the documented
+# `empty_hosts: off` read as false, and a scenario named "no" as a boolean); drop those forms from the int, float
+# and bool resolvers: a boolean is true or false, as in YAML 1.2 (a boolean field still takes "off" or "no": the
+# schema reads those words as false).
+_RESOLVED_HERE = ("tag:yaml.org,2002:int", "tag:yaml.org,2002:float", "tag:yaml.org,2002:bool")
 _StrictLoader.yaml_implicit_resolvers = {
-    first: [(tag, rx) for tag, rx in resolvers if tag not in ("tag:yaml.org,2002:int", "tag:yaml.org,2002:float")]
+    first: [(tag, rx) for tag, rx in resolvers if tag not in _RESOLVED_HERE]
     for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
 }
+_StrictLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
+)
 _StrictLoader.add_implicit_resolver(
     "tag:yaml.org,2002:int",
     re.compile(r"^(?:[-+]?0b[0-1_]+|[-+]?0[0-7_]+|[-+]?(?:0|[1-9][0-9_]*)|[-+]?0x[0-9a-fA-F_]+)$"),
