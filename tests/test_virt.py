@@ -12,6 +12,7 @@ from cloudsim.virt import (
     OSFamily,
     VirtMode,
     host_reserve_mib,
+    in_helper_vm,
     incompatibility,
     profile_for,
     resolve_profiles,
@@ -48,8 +49,13 @@ T1, T2 = HypervisorType.TYPE1, HypervisorType.TYPE2
         (C, LINUX, "hyperv", None, False),
         (C, LINUX, "esxi", None, False),  # VMkernel runs no general-purpose containers
         (C, WINDOWS, "virtualbox", WINDOWS, True),  # Type 2: the host OS is the kernel
-        (C, LINUX, "virtualbox", WINDOWS, False),
+        (C, BSD, "vmware-workstation", BSD, True),
         (C, LINUX, "virtualbox", None, True),  # host OS defaults to linux
+        # Type 2 with another host OS: Linux containers run in a helper Linux VM (Docker Desktop), no others
+        (C, LINUX, "virtualbox", WINDOWS, True),
+        (C, LINUX, "vmware-workstation", BSD, True),
+        (C, WINDOWS, "virtualbox", LINUX, False),
+        (C, BSD, "virtualbox", WINDOWS, False),
     ],
 )
 def test_compatibility_rules(mode, guest_os, product, host_os, runs):
@@ -57,10 +63,26 @@ def test_compatibility_rules(mode, guest_os, product, host_os, runs):
     assert (reason is None) is runs, reason
 
 
+def test_a_container_gets_the_cell_of_its_kernel():
+    # on its host's kernel, of either hypervisor type, a container costs the bare-metal row (note 8b); a Linux
+    # container on a Type 2 host whose OS is not Linux runs in the helper VM and costs the Docker Desktop row
+    assert not in_helper_vm(C, LINUX, "virtualbox", LINUX) and not in_helper_vm(C, LINUX, "kvm", None)
+    assert not in_helper_vm(FH, LINUX, "virtualbox", WINDOWS) and not in_helper_vm(C, WINDOWS, "virtualbox", WINDOWS)
+    assert in_helper_vm(C, LINUX, "virtualbox", WINDOWS) and in_helper_vm(C, LINUX, "vmware-workstation", BSD)
+    native = profile_for(DEFAULT_PROFILES, C, T2, "virtualbox")
+    assert native == DEFAULT_PROFILES[(C, T1)] and native.cpu_fraction() == pytest.approx(0.011)
+    helper = profile_for(DEFAULT_PROFILES, C, T2, "virtualbox", helper_vm=True)
+    assert helper == DEFAULT_PROFILES[(C, T2)] and helper.cpu_fraction() == pytest.approx(0.9 * 0.06 + 0.1 * 0.47)
+    # "VM row + 10 MB per container": the helper VM's 1 % on the container's memory, its 130 MB once per host
+    assert helper.memory_overhead_mib(4096, 2) == pytest.approx(10 + 40.96)
+    assert host_reserve_mib("virtualbox", 32768, True, helper_vm=True) == pytest.approx(2048 + 64 + 130)
+
+
 def test_incompatibility_reasons_say_why():
     assert "PV-capable" in incompatibility(P, WINDOWS, "kvm", None)
     assert "host kernel" in incompatibility(C, WINDOWS, "kvm", None)
     assert "offers no full_bt" in incompatibility(FB, LINUX, "kvm", None)
+    assert "linux ones in a helper VM" in incompatibility(C, WINDOWS, "virtualbox", LINUX)
 
 
 def test_every_mode_and_type_has_a_sourced_profile():

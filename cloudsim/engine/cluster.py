@@ -12,9 +12,12 @@ from cloudsim.placement import Request
 from cloudsim.scenario.schema import GuestShape, HostGroup, Scenario
 from cloudsim.virt import (
     HTYPE_INDEX,
+    OSFamily,
     OverheadProfile,
+    VirtMode,
     host_kernel,
     host_reserve_mib,
+    in_helper_vm,
     incompatibility,
     profile_for,
     resolve_profiles,
@@ -91,6 +94,7 @@ class Cluster:
                     g.hypervisor.product,
                     g.memory_gib * 1024.0,
                     host_kernel(g.hypervisor.product, g.hypervisor.host_os) is not None,
+                    in_helper_vm(VirtMode.CONTAINER, OSFamily.LINUX, g.hypervisor.product, g.hypervisor.host_os),
                 )
                 for g in self.groups
             ],
@@ -162,7 +166,9 @@ class Cluster:
             return GuestCost(False, why, cpu, 0.0, cpu, guest_mib, 0.0, None)
         if not self.overheads:
             return GuestCost(True, "", cpu, 0.0, cpu, guest_mib, 0.0, None)
-        p = profile_for(self.profiles, shape.mode, hv.type, hv.product, (shape.mode, hv.type) in self._mem_overridden)
+        helper_vm = in_helper_vm(shape.mode, shape.os, hv.product, hv.host_os)
+        overridden = (shape.mode, hv.type) in self._mem_overridden  # (read for VMs on KVM only)
+        p = profile_for(self.profiles, shape.mode, hv.type, hv.product, overridden, helper_vm)
         c = p.cpu_fraction(shape.kernel_intensity)
         mem_over = p.memory_overhead_mib(guest_mib, shape.vcpus)
         return GuestCost(True, "", cpu, c, cpu / (1.0 - c), guest_mib + mem_over, mem_over, p)

@@ -22,6 +22,7 @@ from cloudsim.virt.types import (
     Product,
     VirtMode,
     host_kernel,
+    in_helper_vm,
     incompatibility,
 )
 
@@ -42,6 +43,7 @@ __all__ = [
     "VirtMode",
     "host_kernel",
     "host_reserve_mib",
+    "in_helper_vm",
     "incompatibility",
     "profile_for",
     "resolve_profiles",

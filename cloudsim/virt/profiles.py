@@ -82,13 +82,16 @@ DEFAULT_PROFILES: dict[tuple[VirtMode, HypervisorType], OverheadProfile] = {
             "boot_s": "B1,B2 M",
         },
     ),
-    # Container on a Type 2 host: the note's Docker-Desktop row (containers in a helper Linux VM),
-    # i.e. the FV-HW/Type 2 values plus the container's own cost. All derived, confidence L.
+    # Container in a Type 2 host's helper Linux VM (a Linux container on a host OS that is not Linux): the
+    # note's Docker-Desktop row, i.e. the FV-HW/Type 2 values plus the container's own cost. Memory: "VM row
+    # + 10 MB per container", the VM row's 1 % on the memory the helper VM holds for the container, its 130 MB
+    # once per host (HELPER_VM_MIB). All derived, confidence L. A container of the host OS's own family runs on
+    # the host kernel and gets the row above (profile_for).
     (_C, _T2): OverheadProfile(
         cpu_compute=0.06,
         cpu_os=0.47,
         mem_fixed_mib=10,
-        mem_frac=0.0,
+        mem_frac=0.01,
         mem_per_extra_vcpu_mib=0,
         disk_seq=0.75,
         disk_rand=0.12,
@@ -268,11 +271,18 @@ HOST_RESERVE_MIB: dict[str, tuple[float, str]] = {
 CONTAINER_RUNTIME_MIB = 64.0
 
 
-def host_reserve_mib(product: str, host_mib: float, runs_containers: bool) -> float:
+#: The helper Linux VM a Type 2 host whose OS is not Linux runs Linux containers in (note §8b: "T2 host reserve +
+#: helper-VM RAM", derived L): its VMM's per-VM memory, the full_hw / Type 2 row's 130 MB; the memory it holds for
+#: each container is the container's (with the row's 1 %).
+HELPER_VM_MIB = 130.0
+
+
+def host_reserve_mib(product: str, host_mib: float, runs_containers: bool, helper_vm: bool = False) -> float:
     """Memory a host keeps back before any guest: the hypervisor's (or host OS's) reservation, plus the
-    container runtime's daemons when the host can run containers."""
+    container runtime's daemons when the host can run containers, plus the helper VM's when it runs Linux
+    containers in one."""
     base = xen_reserve_mib(host_mib) if product == "xen" else HOST_RESERVE_MIB[product][0]
-    return base + (CONTAINER_RUNTIME_MIB if runs_containers else 0.0)
+    return base + (CONTAINER_RUNTIME_MIB if runs_containers else 0.0) + (HELPER_VM_MIB if helper_vm else 0.0)
 
 
 def resolve_profiles(
@@ -294,9 +304,14 @@ def profile_for(
     htype: HypervisorType,
     product: str,
     overridden_memory: bool = False,
+    helper_vm: bool = False,
 ) -> OverheadProfile:
     """The profile a guest of ``mode`` gets on a host with ``product``: the (mode, type) cell, with the
-    QEMU per-VM memory figures on KVM hosts unless the scenario overrode the memory fields."""
+    QEMU per-VM memory figures on KVM hosts unless the scenario overrode the memory fields. A container's
+    cell is where its kernel is: (container, type2) in a Type 2 host's helper VM (``helper_vm``,
+    :func:`~cloudsim.virt.types.in_helper_vm`), (container, type1) on a host kernel of any type."""
+    if mode is VirtMode.CONTAINER:
+        htype = HypervisorType.TYPE2 if helper_vm else HypervisorType.TYPE1
     p = profiles[(mode, htype)]
     if product in QEMU_PRODUCTS and mode is not VirtMode.CONTAINER and not overridden_memory:
         return replace(p, **QEMU_MEMORY, sources={**p.sources, "mem": "M5,M6 M (QEMU-based VMM)"})
@@ -307,6 +322,7 @@ __all__ = [
     "CONTAINER_RUNTIME_MIB",
     "DEFAULT_KERNEL_INTENSITY",
     "DEFAULT_PROFILES",
+    "HELPER_VM_MIB",
     "HOST_RESERVE_MIB",
     "PROFILE_FIELDS",
     "OSFamily",

@@ -121,12 +121,25 @@ def host_kernel(product: str, host_os: OSFamily | None) -> OSFamily | None:
     """The kernel family a container on this host would share (``None``: no container kernel).
 
     A Type 1 product brings its own kernel (KVM and Xen dom0: Linux; Hyper-V: Windows; ESXi: none);
-    a Type 2 product runs on the host OS, whose kernel the containers share.
+    a Type 2 product runs on the host OS, whose kernel the containers of its family share (a Linux container
+    on another host OS runs in a helper VM instead: :func:`in_helper_vm`).
     """
     p = PRODUCTS[product]
     if p.type is HypervisorType.TYPE2:
         return host_os or OSFamily.LINUX
     return p.kernel
+
+
+def in_helper_vm(mode: VirtMode, guest_os: OSFamily, product: str, host_os: OSFamily | None) -> bool:
+    """Whether a guest runs as a container in a Type 2 host's helper Linux VM: the Docker Desktop pattern of
+    the calibration note (§8b, "container inside a Linux VM on a Type-2 host"), a Linux container on a host
+    whose OS is not Linux. A container of the host OS's own family runs on the host kernel, as on bare metal."""
+    return (
+        mode is VirtMode.CONTAINER
+        and PRODUCTS[product].type is HypervisorType.TYPE2
+        and guest_os is OSFamily.LINUX
+        and host_kernel(product, host_os) is not OSFamily.LINUX
+    )
 
 
 def incompatibility(mode: VirtMode, guest_os: OSFamily, product: str, host_os: OSFamily | None) -> str | None:
@@ -145,6 +158,7 @@ def incompatibility(mode: VirtMode, guest_os: OSFamily, product: str, host_os: O
         kernel = host_kernel(product, host_os)
         if kernel is None:
             return f"a container shares the host kernel and {product} has none for containers"
-        if kernel is not guest_os:
-            return f"a container shares the host kernel: {guest_os.value} guest on a {kernel.value} kernel"
+        if kernel is not guest_os and not in_helper_vm(mode, guest_os, product, host_os):
+            also = " (and linux ones in a helper VM)" if p.type is HypervisorType.TYPE2 else ""
+            return f"a container shares the host kernel: {guest_os.value} guest on a {kernel.value} kernel{also}"
     return None
