@@ -434,7 +434,7 @@ def test_yaml_booleans_are_true_and_false_only(tmp_path: Path) -> None:
     # YAML 1.1 reads off/on/yes/no as booleans: the documented `empty_hosts: off` failed with "False is not one
     # of: off, idle", and a scenario named "no" was a boolean; a boolean field still takes those words
     text = builtin_text("quickstart").replace("name: quickstart", "name: no")
-    text = text.replace("host_os: linux}", "host_os: linux}\n    power: {empty_hosts: off}")
+    text = text.replace("host_os: windows}", "host_os: windows}\n    power: {empty_hosts: off}")
     assert "empty_hosts: off" in text
     path = tmp_path / "s.yaml"
     path.write_text(text)
