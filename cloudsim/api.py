@@ -172,41 +172,48 @@ def _hold_out(out_dir: Path, flag: str = "--out") -> FolderLock:
         raise UsageError(str(exc)) from None
 
 
-def _prepare_out(out_dir: Path, force: bool) -> FolderLock:
-    """Check ``out=`` before the run: a new or empty folder, or (with ``force``) a previous run's folder,
-    whose files are removed first; and one this process can write in, and no other run writes in. Returns
-    the run's hold on it (:class:`~cloudsim.files.FolderLock`)."""
+def _prepare_out(out_dir: Path, force: bool) -> tuple[FolderLock, tuple[str, ...]]:
+    """Check ``out=`` before the run: a new or empty folder, or (with ``force``) a previous run's folder;
+    and one this process can write in, and no other run writes in. Returns the run's hold on it
+    (:class:`~cloudsim.files.FolderLock`) and the previous run's files to remove once the new run writes
+    there (:func:`_remove`): not before, so a run refused or stopped before it writes keeps the old one."""
     if out_dir.exists() and not out_dir.is_dir():
         raise UsageError(f"--out: {str(out_dir)!r} exists and is not a directory")
     lock = _hold_out(out_dir)
     try:
-        _clear_out(out_dir, force)
+        return lock, _check_out(out_dir, force)
     except BaseException:
         lock.release()
         raise
-    return lock
 
 
-def _clear_out(out_dir: Path, force: bool) -> None:
-    """The folder's contents checked, and a previous run's files removed with ``force`` (the folder is made,
-    writable and held already: :func:`_hold_out`)."""
-    if out_dir.is_dir():
-        present = {p.name for p in out_dir.iterdir()}
-        if present and not force:
-            what = "a previous run's outputs" if present & set(RUN_FILES) else "other files"
-            raise UsageError(
-                f"--out: {str(out_dir)!r} already holds {what}; choose a new or empty folder, or add --force "
-                "to replace a previous run"
-            )
-        if present and not present & set(RUN_FILES):
-            raise UsageError(
-                f"--out: {str(out_dir)!r} holds files that are not a cloudsim run; --force clears only a run folder"
-            )
-        import shutil
+def _check_out(out_dir: Path, force: bool) -> tuple[str, ...]:
+    """The folder's contents checked (it is made, writable and held already: :func:`_hold_out`): the names of
+    a previous run's files that ``force`` replaces."""
+    present = {p.name for p in out_dir.iterdir()} if out_dir.is_dir() else set()
+    if present and not force:
+        what = "a previous run's outputs" if present & set(RUN_FILES) else "other files"
+        raise UsageError(
+            f"--out: {str(out_dir)!r} already holds {what}; choose a new or empty folder, or add --force "
+            "to replace a previous run"
+        )
+    if present and not present & set(RUN_FILES):
+        raise UsageError(
+            f"--out: {str(out_dir)!r} holds files that are not a cloudsim run; --force clears only a run folder"
+        )
+    return tuple(sorted(present & {*RUN_FILES, "report.html"}))
 
-        for name in present & {*RUN_FILES, "report.html"}:
-            p = out_dir / name
-            shutil.rmtree(p) if p.is_dir() else p.unlink()
+
+def _remove(out_dir: Path, names: Iterable[str]) -> None:
+    """A previous run's files (``force``), removed as the new run first writes in ``out_dir``."""
+    import shutil
+
+    for name in names:
+        p = out_dir / name
+        if p.is_dir() and not p.is_symlink():
+            shutil.rmtree(p)
+        else:
+            p.unlink(missing_ok=True)
 
 
 def _prepare_file(path: Path, flag: str) -> None:
@@ -309,6 +316,10 @@ class Prepared:
     warnings: list[str] = field(default_factory=list)
     #: The hold on ``out`` (no other run writes there meanwhile), released once the outputs are written.
     lock: FolderLock | None = None
+    #: A previous run's files in ``out`` (``force``), removed when this run first writes there (its
+    #: ``scenario.yaml`` before the first checkpoint, else its outputs): a run refused or stopped before
+    #: then keeps them.
+    replacing: tuple[str, ...] = ()
 
     def run(
         self,
@@ -378,6 +389,11 @@ class Prepared:
                 status("Compiling the simulation's kernels (once after an install or upgrade)…")
         if pace is not None:
             pace.start()
+        wrote_scenario = False
+        if self.checkpoint_every_s is not None and self.out is not None and self.saved is None:
+            self._replace()
+            write_scenario(self.out, self.raw)  # a resumed run reads it back
+            wrote_scenario = True
         try:
             summary, recorder = engine.run(
                 sc,
@@ -392,8 +408,12 @@ class Prepared:
                 resume=self.saved,
                 warn=warn,
             )
-        except AzureError as exc:  # the requests of an azure-v1 workload are read as the run goes
-            raise ScenarioError(f"workload.requests.{exc.key}", str(exc)) from None
+        except BaseException as exc:
+            if wrote_scenario and not (self.out / CHECKPOINT).exists():  # no run to resume: the folder as new
+                (self.out / "scenario.yaml").unlink(missing_ok=True)
+            if isinstance(exc, AzureError):  # the requests of an azure-v1 workload are read as the run goes
+                raise ScenarioError(f"workload.requests.{exc.key}", str(exc)) from None
+            raise
         finally:
             if finishing is not None:
                 finishing()
@@ -406,6 +426,12 @@ class Prepared:
         self._write(result)
         return result
 
+    def _replace(self) -> None:
+        """Remove the previous run's files that ``force`` replaces, once (this run writes in ``out`` now)."""
+        if self.out is not None and self.replacing:
+            _remove(self.out, self.replacing)
+            self.replacing = ()
+
     def _write(self, result: Result) -> None:
         """``out=`` and ``openmetrics=``, each file whole or not at all."""
         from cloudsim.metrics.openmetrics import AnchorError
@@ -414,6 +440,7 @@ class Prepared:
         wrote_out = False
         try:
             if self.out is not None:
+                self._replace()
                 result.written = write_run(self.out, result.summary, result.recorder, self.raw)
                 wrote_out = True
                 if not result.interrupted:
@@ -592,17 +619,22 @@ def prepare(
     if force and out_dir is None:
         raise UsageError("--force: replaces a previous run's outputs, so it needs --out DIR")
     lock = _hold_out(resume, "--resume") if saved is not None else None
+    replacing: tuple[str, ...] = ()
     if out_dir is not None and resume is None:
-        lock = _prepare_out(out_dir, force)
-        if every_s is not None:
-            write_scenario(out_dir, raw)  # a resumed run reads it back
+        lock, replacing = _prepare_out(out_dir, force)
+    try:
+        trace = None if saved is not None else read_trace(sc)
+    except BaseException:
+        if lock is not None:
+            lock.release()
+        raise
     return Prepared(
         scenario=sc,
         raw=raw,
         run_id=rid,
         backend=backend,
         address=address,
-        trace=None if saved is not None else read_trace(sc),
+        trace=trace,
         saved=saved,
         out=out_dir,
         checkpoint_every_s=every_s,
@@ -613,6 +645,7 @@ def prepare(
         t0=t0,
         warnings=[] if saved is not None else _scenario_warnings(sc),  # a resumed run warned when it started
         lock=lock,
+        replacing=replacing,
     )
 
 

@@ -54,6 +54,42 @@ def test_out_refuses_a_previous_run_unless_forced(tmp_path, capsys):
     )
 
 
+def test_a_forced_run_refused_or_stopped_before_it_writes_keeps_the_previous_run(tmp_path, capsys, monkeypatch):
+    """--force replaces a previous run only once the new run writes: a run refused after the folder is checked
+    (a trace folder that is no PlanetLab day, a --metrics-bind that is no address here) or stopped before its
+    simulation starts leaves the previous run as it was; with --checkpoint-every (its scenario.yaml is written
+    as the simulation starts) a stop before the first checkpoint leaves no scenario.yaml behind that would
+    block the same command again."""
+    out = tmp_path / "run"
+    assert main([*QUICK, "--out", str(out)]) == 0
+    (out / "report.html").write_text("<!doctype html>")
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    capsys.readouterr()
+    refused = (
+        ["--set", f"workload.trace.path={empty}"],  # on the trace scenario below
+        ["--metrics-bind", "192.0.2.1", "--metrics-port", "0"],  # TEST-NET-1: no address of this machine
+    )
+    for args in refused:
+        base = ["run", "planetlab-lr-mmt", "--backend", "local", "--no-progress"] if "--set" in args else QUICK
+        assert main([*base, "--out", str(out), "--force", *args]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith("error: ") and err.count("\n") == 1
+        assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+    from cloudsim import engine
+
+    def stopped(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(engine, "run", stopped)
+    assert main([*QUICK, "--out", str(out), "--force"]) == 130
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+    fresh = tmp_path / "fresh"
+    assert main([*QUICK, "--out", str(fresh), "--checkpoint-every", "10m"]) == 130
+    assert list(fresh.iterdir()) == []  # the same command again is not refused
+
+
 def test_out_refuses_other_files_and_unwritable_places(tmp_path, capsys):
     other = tmp_path / "mine"
     other.mkdir()
