@@ -218,3 +218,38 @@ def test_a_trace_vm_is_explained_as_cloudsims_allocation_and_the_ignored_policy_
     code, text, err = _cli(capsys, "explain", str(out), first["guest"])
     assert (code, err) == (0, "")
     assert "CloudSim's own allocation (power-aware best fit)" in text and "placement.policy does not apply" in text
+
+
+@pytest.mark.parametrize("name", ["placements.jsonl", "scenario.yaml"])
+@pytest.mark.parametrize("kind", ["fifo", "device"])
+def test_a_run_file_that_is_no_regular_file_is_one_line_not_a_hang(
+    run_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], name: str, kind: str
+) -> None:
+    """A FIFO (read for ever: no writer) or a device (``/dev/zero`` would be read until memory runs out; the
+    test links the harmless ``/dev/null``) in place of a run file is refused by name."""
+    import os
+    import shutil
+    import signal
+
+    copy = tmp_path / "run"
+    shutil.copytree(run_dir, copy)
+    (copy / name).unlink()
+    if kind == "fifo":
+        os.mkfifo(copy / name)
+    else:
+        (copy / name).symlink_to("/dev/null")
+    guest = _first_container(_log(run_dir))["guest"] if name == "scenario.yaml" else "web-0"
+
+    def hung(signum: int, frame: object) -> None:
+        raise AssertionError("explain waits on the FIFO")
+
+    before = signal.signal(signal.SIGALRM, hung)
+    signal.alarm(20)
+    try:
+        code, _, err = _cli(capsys, "explain", str(copy), guest)
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, before)
+    assert (
+        code == 2 and err.startswith(f"error: RUN_DIR: '{copy / name}' is not a regular file") and err.count("\n") == 1
+    )

@@ -59,9 +59,17 @@ class _Replay(Simulation):
         super()._arrive(t, guest, commands)
 
 
+def _regular(path: Path) -> None:
+    """A run file that exists and is no regular file (a FIFO, ``/dev/zero`` linked in) would wait or read for
+    ever: an :class:`ExplainError` naming it."""
+    if path.exists() and not path.is_file():
+        raise ExplainError(f"RUN_DIR: {str(path)!r} is not a regular file; give a folder written by cloudsim run --out")
+
+
 def read_log(run_dir: Path) -> list[dict[str, Any]]:
     """The run's placement log (``placements.jsonl``), one entry per decision."""
     path = run_dir / "placements.jsonl"
+    _regular(path)
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
     except (OSError, ValueError) as exc:  # (not UTF-8: a UnicodeDecodeError, a ValueError)
@@ -132,6 +140,7 @@ def _scenario(run_dir: Path) -> Scenario:
     from cloudsim.scenario.loader import with_overrides
 
     path = run_dir / "scenario.yaml"
+    _regular(path)
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError) as exc:
