@@ -1596,6 +1596,11 @@ def main(argv: list[str] | None = None) -> int:
     # a scheduler's SIGTERM at that moment reaches the CLI's handler like any other
     os.environ.setdefault("RAY_DISABLE_FAILURE_SIGNAL_HANDLER", "1")
     received.clear()
+    # a path name that is not UTF-8 (``$'\\xff'``, a surrogate in Python) in a line printed: escaped, not a
+    # UnicodeEncodeError after the work is done (standard output is strict in a UTF-8 locale; stderr escapes)
+    if getattr(sys.stdout, "errors", None) == "strict" and hasattr(sys.stdout, "reconfigure"):
+        with contextlib.suppress(Exception):
+            sys.stdout.reconfigure(errors="backslashreplace")
     with stops_to(interrupt), lost_stops_quiet():
         return _main(argv)
 

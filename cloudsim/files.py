@@ -17,7 +17,9 @@ def _replacing(path: Path, binary: bool, newline: str | None = None) -> Iterator
     (``os.replace`` is atomic on POSIX), removed if it fails."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
-        with tmp.open("wb") if binary else tmp.open("w", encoding="utf-8", newline=newline) as fh:
+        # a path name that is not UTF-8 (``$'\\xff'``, kept as a surrogate) written in the text: escaped
+        text = {"encoding": "utf-8", "errors": "backslashreplace", "newline": newline}
+        with tmp.open("wb") if binary else tmp.open("w", **text) as fh:
             yield fh
             fh.flush()
             os.fsync(fh.fileno())
@@ -102,7 +104,7 @@ def atomic_open(path: Path, newline: str | None = None) -> Iterator[TextIO]:
     disk leaves the old file (or none), never a file cut short. A ``path`` that exists and is not a
     regular file (``/dev/stdout``) is written directly."""
     if path.exists() and not path.is_file():
-        with path.open("w", encoding="utf-8", newline=newline) as fh:
+        with path.open("w", encoding="utf-8", errors="backslashreplace", newline=newline) as fh:
             yield fh
         return
     with _replacing(path, binary=False, newline=newline) as fh:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -269,3 +270,23 @@ def test_validate_refuses_a_trace_folder_that_run_refuses(tmp_path, capsys):
         err = one_line(capsys, *args)
         assert err.startswith("error: workload.trace.path:") and "vm1: not a PlanetLab trace" in err, err
         assert "root" not in err.replace(str(tmp_path), "")
+
+
+def test_a_path_name_that_is_not_utf8_is_written_in_the_files_escaped(tmp_path: Path, capsys) -> None:
+    """A file name of bytes that are no UTF-8 (``$'\\xff'``: Python keeps them as surrogates) in a text that is
+    written (init's starter names its path, a report page its run folder) was a UnicodeEncodeError
+    traceback; it is written escaped, and the files are made."""
+    odd = tmp_path / os.fsdecode(b"\xff")
+    scenario = Path(f"{odd}.yaml")
+    assert main(["init", str(scenario)]) == 0 and scenario.is_file()
+    assert main(["validate", str(scenario)]) == 0
+    run = Path(f"{odd}-run")
+    assert main(["run", "quickstart", "--backend", "local", "--no-progress", "--set", "duration=30m",
+                 "--out", str(run)]) == 0  # fmt: skip
+    assert main(["report", str(run)]) == 0 and (run / "report.html").is_file()
+    assert main(["compare", str(run), str(run.with_name("other")), "--out", f"{odd}.html"]) == 2  # no such run
+    other = run.with_name("other")
+    assert main(["run", "quickstart", "--backend", "local", "--no-progress", "--set", "duration=30m", "--seed", "2",
+                 "--out", str(other)]) == 0  # fmt: skip
+    assert main(["compare", str(run), str(other), "--out", f"{odd}.html"]) == 0 and Path(f"{odd}.html").is_file()
+    capsys.readouterr()
