@@ -1088,6 +1088,12 @@ def _packing_policy(name: str) -> str:
         raise UsageFailure(f"--policy: {exc.args[0]}") from None
 
 
+def _finite_time_limit(seconds: float) -> None:
+    """``--time-limit inf`` searched for ever (the search paces itself by the limit): refused."""
+    if not seconds < float("inf"):
+        raise UsageFailure(f"--time-limit: a finite number of seconds >= 0, got {seconds}")
+
+
 @app.command()
 def pack(
     file: Annotated[Path, typer.Argument(metavar="FILE", help="a BPPLIB text instance or a VPSolver .vbp instance")],
@@ -1109,6 +1115,7 @@ def pack(
     from cloudsim.packing.instance import PackingFormatError, read_instance
 
     _packing_policy(policy)
+    _finite_time_limit(time_limit)
     try:
         inst = read_instance(file, fmt)
     except PackingFormatError as exc:
@@ -1160,6 +1167,7 @@ def bench_packing(
     from cloudsim.packing import bench
 
     policies = [_packing_policy(p) for p in (policy or ["ffd", "bfd", "search"])]
+    _finite_time_limit(time_limit)
     chosen = [s.strip() for s in sets.split(",")] if sets else None
     writer = None
     if out_csv is not None:

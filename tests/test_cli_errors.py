@@ -486,3 +486,13 @@ def test_a_stop_in_a_compiled_call_before_the_run_exits_130_and_other_system_err
     monkeypatch.setattr("cloudsim.engine.run", broken)
     with pytest.raises(SystemError, match="a real bug"):
         main(["run", "quickstart", "--backend", "local"])
+
+
+def test_an_infinite_packing_time_limit_is_refused_not_searched_for_ever(capsys) -> None:
+    from cloudsim.cli import main
+
+    instance = Path(__file__).parent / "data" / "packing" / "1d" / "perfect1d_5.txt"
+    for args in (["pack", str(instance)], ["bench", "packing", str(instance.parent.parent), "--optima", "x.csv"]):
+        assert main([*args, "--time-limit", "inf"]) == 2
+        err = capsys.readouterr().err
+        assert err == "error: --time-limit: a finite number of seconds >= 0, got inf\n"
