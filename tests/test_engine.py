@@ -10,6 +10,7 @@ import pytest
 
 from cloudsim.engine import EventQueue, LocalBackend, Priority, Simulation
 from cloudsim.scenario import load_scenario, validate
+from cloudsim.scenario.loader import ScenarioError
 from tests.helpers import stable_json
 
 
@@ -92,7 +93,8 @@ def test_grouping_does_not_change_the_local_result():
     assert stable_json(runs[0]) == stable_json(runs[1]) == stable_json(runs[2])
 
 
-def _one_host(mode: str, os_: str = "linux", product: str = "kvm", htype: str = "type1", **extra):
+def _one_host(mode: str, os_: str = "linux", product: str = "kvm", htype: str = "type1", host_os=None, **extra):
+    hypervisor = {"type": htype, "product": product, **({"host_os": host_os} if host_os else {})}
     return validate(
         {
             "name": f"density-{mode}",
@@ -100,7 +102,7 @@ def _one_host(mode: str, os_: str = "linux", product: str = "kvm", htype: str = 
             "tick": "10m",
             "hosts": [
                 {"name": "h", "count": 1, "cpu": {"cores": 64, "mips_per_core": 1000}, "memory_gib": 64,
-                 "hypervisor": {"type": htype, "product": product}}
+                 "hypervisor": hypervisor}
             ],
             "workload": {
                 "arrivals": {"process": "batch", "count": 200},
@@ -126,6 +128,30 @@ def test_containers_pack_denser_than_para_denser_than_full():
                  for m in ("container", "para", "full_hw")}  # fmt: skip
     # floor(64000 / (1000 / (1 - c))) = floor(64 * (1 - c)): 63.296 -> 63, 62.528 -> 62, 60.16 -> 60
     assert cpu_bound == {"container": 63, "para": 62, "full_hw": 60}
+
+
+def test_a_container_on_a_type2_host_runs_on_its_kernel_or_in_the_helper_vm():
+    # (the summary's cpu_fraction is the overhead's share of the CPU delivered, c / (1 - c))
+    # VirtualBox on Linux: Linux containers on the host kernel (c = 0.011, 10 MiB); the host keeps 2048 MiB for
+    # its OS and 64 for containerd: 63,424 / 1034 = 61.3 -> 61 containers
+    native = Simulation(_one_host("container", product="virtualbox", htype="type2", host_os="linux"), LocalBackend())
+    s = native.run()
+    assert s["guests"]["placed"] == 61 and s["overhead"]["container"]["cpu_fraction"] == pytest.approx(
+        0.011 / 0.989, abs=1e-6
+    )
+    # VirtualBox on Windows: the same containers in a helper Linux VM (c = 0.101, 10 MiB + 1 %), which keeps
+    # 130 MiB more. CPU binds first, floor(64 x 0.899) = 57; with CPU booked twice over, memory: 63,294 / 1044.24
+    # = 60.6 -> 60
+    on_windows = {"product": "virtualbox", "htype": "type2", "host_os": "windows"}
+    s = Simulation(_one_host("container", **on_windows), LocalBackend()).run()
+    assert s["guests"]["placed"] == 57 and s["overhead"]["container"]["cpu_fraction"] == pytest.approx(
+        0.101 / 0.899, abs=1e-6
+    )
+    over = _one_host("container", placement={"overcommit": {"cpu": 2.0}}, **on_windows)
+    assert Simulation(over, LocalBackend()).run()["guests"]["placed"] == 60
+    # no helper VM for other kernels: a Windows container needs a Windows host OS
+    with pytest.raises(ScenarioError, match="windows guest on a linux kernel"):
+        _one_host("container", "windows", product="virtualbox", htype="type2", host_os="linux")
 
 
 def test_overcommit_lets_more_in():
