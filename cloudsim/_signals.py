@@ -21,12 +21,22 @@ Handler = Callable[[int, FrameType | None], Any]
 
 #: The line a stop before the run has started prints (exit 130).
 BEFORE_START = "interrupted before the simulation started; nothing to keep"
+#: The commands that run simulations (the others are stopped before they finish: :func:`stopped_line`).
+SIMULATING = frozenset({"run", "sweep", "validate", "bench"})
+
+
+def stopped_line(argv: list[str] | None = None) -> str:
+    """What a stop before a run has started says, for the command in ``argv`` (default: this process's)."""
+    words = [a for a in (sys.argv[1:] if argv is None else argv) if not a.startswith("-")]
+    if not words or words[0] in SIMULATING or not words[0].isidentifier():
+        return BEFORE_START
+    return f"interrupted: {words[0]} stopped before it finished"
 
 
 def early_stop(signum: int, frame: object) -> None:
     """Before a run has started: one line, exit 130."""
     # os._exit: a library's import may swallow SystemExit; nothing has started that needs cleaning up
-    sys.stderr.write(BEFORE_START + "\n")
+    sys.stderr.write(stopped_line() + "\n")
     sys.stderr.flush()
     os._exit(130)
 

@@ -6,7 +6,7 @@ line on stderr and exit code 2. Ray is imported only when a Ray run is asked for
 
 from __future__ import annotations
 
-from cloudsim._signals import BEFORE_START, early_stop, interrupt, lost_stops_quiet, point_stops, received, stops_to
+from cloudsim._signals import early_stop, interrupt, lost_stops_quiet, point_stops, received, stopped_line, stops_to
 
 if __name__ == "__main__":  # python -m cloudsim.cli (the console script installs it in cloudsim._entry)
     point_stops(early_stop)
@@ -332,7 +332,7 @@ def run(
         str | None,
         typer.Option(
             metavar="TIME",
-            help="wall time of simulated t=0 for --openmetrics: auto (end 3 h before now), now-6h, or ISO",
+            help="wall time of simulated t=0 for --openmetrics: auto (end at least 3 h before now), now-6h, or ISO",
         ),
     ] = None,
     host_series: Annotated[
@@ -536,7 +536,9 @@ def export_openmetrics(
     ] = None,
     anchor: Annotated[
         str | None,
-        typer.Option(metavar="TIME", help="wall time of simulated t=0: auto (end 3 h before now), now-6h, or ISO"),
+        typer.Option(
+            metavar="TIME", help="wall time of simulated t=0: auto (end at least 3 h before now), now-6h, or ISO"
+        ),
     ] = None,
     host_series: Annotated[
         bool, typer.Option(help="include the bounded per-host view (histogram across hosts, top 5 hosts)")
@@ -717,7 +719,7 @@ def sweep(
     _sweep_table(result)
     complete = len(result.summaries)
     out.print(
-        f"{len(variants)} variants: {len(result.ran)} ran, {len(result.skipped)} complete already (skipped), "
+        f"{len(variants)} variant{'' if len(variants) == 1 else 's'}: {len(result.ran)} ran, {len(result.skipped)} complete already (skipped), "
         f"{len(result.failed)} failed",
         highlight=False,
         soft_wrap=True,
@@ -1060,13 +1062,14 @@ def init(
         raise UsageFailure(
             f"PATH: {str(path)!r} is a directory; give a file name such as {str(path / 'scenario.yaml')!r}"
         )
-    if path.exists() and not force:
+    if os.path.lexists(path) and not force:  # (a dangling link too: writing would replace it)
         raise UsageFailure(f"PATH: {str(path)!r} exists; choose another name, or add --force to replace it")
     with _writing("PATH", path):
         path.parent.mkdir(parents=True, exist_ok=True)  # (as --out, --openmetrics and compare --out do)
         with atomic_open(path) as fh:
             fh.write(starter_text(str(path)))
-    typer.echo(f"wrote {path}; check it with `cloudsim validate {path}`, run it with `cloudsim run {path}`")
+    quoted = shlex.quote(str(path))
+    typer.echo(f"wrote {path}; check it with `cloudsim validate {quoted}`, run it with `cloudsim run {quoted}`")
 
 
 # ------------------------------------------------------------------------------------------ packing
@@ -1651,7 +1654,7 @@ def _main(argv: list[str] | None) -> int:
 
         if isinstance(exc, SystemError) and not is_stop(exc):  # not a stop that landed in a compiled call
             raise
-        return _stopped_before_start()
+        return _stopped_before_start(argv)
     except _CLICK as exc:
         _fail(exc.format_message())  # type: ignore[attr-defined]
         return int(getattr(exc, "exit_code", 1))
@@ -1661,12 +1664,12 @@ def _main(argv: list[str] | None) -> int:
         why = exc.strerror or type(exc).__name__
         return _fail(f"{name}: {why}" if name else f"cannot read or write a file: {why}")
     if rv == 130:  # typer's answer to a KeyboardInterrupt inside the command (see _Stopped)
-        return _stopped_before_start()
+        return _stopped_before_start(argv)
     return rv if isinstance(rv, int) else 0
 
 
-def _stopped_before_start() -> int:
-    sys.stderr.write(BEFORE_START + "\n")
+def _stopped_before_start(argv: list[str] | None) -> int:
+    sys.stderr.write(stopped_line(argv) + "\n")
     return 130
 
 

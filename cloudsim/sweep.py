@@ -485,6 +485,7 @@ def _compare_page(
     done = [out_dir / v.id for v in variants if v.id in summaries]
     if compares(len(done), limit):
         return compare(done, out_dir / "compare.html"), ""
+    (out_dir / "compare.html").unlink(missing_ok=True)  # an earlier sweep's page here would compare other variants
     if len(done) < 2:
         return None, "no comparison page: fewer than two variants complete"
     return None, f"no comparison page: {len(done):,} variants, more than {limit} side by side (see sweep.csv)"

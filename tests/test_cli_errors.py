@@ -461,6 +461,10 @@ def test_a_stop_inside_a_command_before_the_run_says_so_in_one_line(monkeypatch,
     assert capsys.readouterr().err.strip().splitlines() == [
         "interrupted before the simulation started; nothing to keep"
     ]
+    # a command that runs no simulation says it stopped, not that a simulation did not start
+    monkeypatch.setattr("cloudsim.report.report", stopped)
+    assert main(["report", "--", "-a-run"]) == 130
+    assert capsys.readouterr().err.strip().splitlines() == ["interrupted: report stopped before it finished"]
 
 
 def test_a_stop_in_a_compiled_call_before_the_run_exits_130_and_other_system_errors_do_not(monkeypatch, capsys):

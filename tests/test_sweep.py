@@ -242,6 +242,19 @@ def test_a_changed_scenario_runs_again(tmp_path: Path, capsys: pytest.CaptureFix
     assert all(json.loads((out / f"seed={s}" / "summary.json").read_text())["sim_time_s"] == 7200 for s in (1, 2))
 
 
+def test_a_sweep_of_one_variant_leaves_no_page_of_an_earlier_grid(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "grid"
+    base = ["sweep", "quickstart", "--out", str(out), "--backend", "local", "--no-progress", "--set", "duration=30m"]
+    assert main([*base, "--set", "seed=1,2"]) == 0 and (out / "compare.html").is_file()
+    capsys.readouterr()
+    assert main([*base, "--set", "seed=3"]) == 0
+    printed = capsys.readouterr().out
+    assert "1 variant: 1 ran, 0 complete already" in printed and "no comparison page" in printed
+    assert not (out / "compare.html").exists()  # it compared seeds 1 and 2, which this sweep's files do not list
+
+
 def test_a_failed_variant_is_one_line_exit_1_and_the_others_are_kept(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -103,6 +103,20 @@ def test_init_refuses_to_overwrite_without_force(tmp_path: Path, capsys: pytest.
     assert f"cloudsim validate {target}" in starter_text(str(target))  # the commands it suggests name it
 
 
+def test_init_keeps_a_dangling_link_and_quotes_the_commands_it_suggests(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    link = tmp_path / "link.yaml"
+    link.symlink_to(tmp_path / "nowhere.yaml")  # exists() is False for it; writing would replace the link
+    code, _, err = cli(capsys, "init", str(link))
+    assert_one_line_error(code, err, "PATH:", "exists", "--force")
+    assert link.is_symlink() and not (tmp_path / "nowhere.yaml").exists()
+    spaced = tmp_path / "my scenario.yaml"
+    code, out, err = cli(capsys, "init", str(spaced))
+    assert (code, err) == (0, "")
+    assert f"`cloudsim validate '{spaced}'`" in out and f"`cloudsim run '{spaced}'`" in out
+
+
 def test_init_into_a_folder_or_through_a_file_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, _, err = cli(capsys, "init", str(tmp_path))
     assert_one_line_error(code, err, "PATH:", "is a directory")
