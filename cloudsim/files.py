@@ -3,8 +3,10 @@ strict parsers accept."""
 
 from __future__ import annotations
 
+import errno
 import math
 import os
+import stat
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -98,13 +100,28 @@ def why_unwritable(exc: OSError) -> str:
     return exc.strerror or type(exc).__name__
 
 
+def _open_to_write(path: Path) -> int:
+    """A descriptor to write ``path``, a file that is not regular (``/dev/stdout``, a named pipe). A named pipe
+    is opened only while a program reads it (opening one to write waits for a reader): else an ENXIO
+    :class:`OSError` that says so."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_NONBLOCK)
+    except OSError as exc:
+        if exc.errno == errno.ENXIO and stat.S_ISFIFO(path.stat().st_mode):
+            raise OSError(errno.ENXIO, "a named pipe that no program reads", str(path)) from None
+        raise
+    os.set_blocking(fd, True)
+    return fd
+
+
 @contextmanager
 def atomic_open(path: Path, newline: str | None = None) -> Iterator[TextIO]:
     """Open ``path`` to write text so that it is replaced whole or not at all: an interruption or a full
     disk leaves the old file (or none), never a file cut short. A ``path`` that exists and is not a
-    regular file (``/dev/stdout``) is written directly."""
+    regular file (``/dev/stdout``) is written directly; a named pipe only while a program reads it (else an
+    :class:`OSError` says so, where opening it would wait for a reader for ever)."""
     if path.exists() and not path.is_file():
-        with path.open("w", encoding="utf-8", errors="backslashreplace", newline=newline) as fh:
+        with os.fdopen(_open_to_write(path), "w", encoding="utf-8", errors="backslashreplace", newline=newline) as fh:
             yield fh
         return
     with _replacing(path, binary=False, newline=newline) as fh:

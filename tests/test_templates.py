@@ -117,6 +117,20 @@ def test_init_keeps_a_dangling_link_and_quotes_the_commands_it_suggests(
     assert f"`cloudsim validate '{spaced}'`" in out and f"`cloudsim run '{spaced}'`" in out
 
 
+def test_init_into_a_named_pipe_no_program_reads_is_one_line_not_a_wait(tmp_path: Path) -> None:
+    pipe = tmp_path / "pipe.yaml"
+    os.mkfifo(pipe)
+    cmd = [sys.executable, "-m", "cloudsim.cli", "init", str(pipe), "--force"]
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=60)  # (it waited for a reader for ever)
+    assert_one_line_error(done.returncode, done.stderr, "PATH:", "a named pipe that no program reads")
+    reader = os.open(pipe, os.O_RDONLY | os.O_NONBLOCK)  # a pipe that is read: written (the text fits its buffer)
+    try:
+        done = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+        assert done.returncode == 0 and os.read(reader, 1 << 16).decode() == starter_text(str(pipe))
+    finally:
+        os.close(reader)
+
+
 def test_init_into_a_folder_or_through_a_file_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, _, err = cli(capsys, "init", str(tmp_path))
     assert_one_line_error(code, err, "PATH:", "is a directory")
