@@ -22,7 +22,15 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from cloudsim.files import FolderLock, FolderUnavailable, atomic_open, hold_folder, probe_writable, why_unwritable
+from cloudsim.files import (
+    FolderLock,
+    FolderUnavailable,
+    atomic_open,
+    folder_kind,
+    hold_folder,
+    probe_writable,
+    why_unwritable,
+)
 from cloudsim.scenario import Scenario, ScenarioError, apply_override, read_base, set_value, with_overrides
 
 if TYPE_CHECKING:
@@ -177,7 +185,11 @@ def _prepare_out(out_dir: Path, force: bool) -> tuple[FolderLock, tuple[str, ...
     and one this process can write in, and no other run writes in. Returns the run's hold on it
     (:class:`~cloudsim.files.FolderLock`) and the previous run's files to remove once the new run writes
     there (:func:`_remove`): not before, so a run refused or stopped before it writes keeps the old one."""
-    if out_dir.exists() and not out_dir.is_dir():
+    try:
+        kind = folder_kind(out_dir, "--out")
+    except FolderUnavailable as exc:
+        raise UsageError(str(exc)) from None
+    if kind == "other":
         raise UsageError(f"--out: {str(out_dir)!r} exists and is not a directory")
     lock = _hold_out(out_dir)
     try:

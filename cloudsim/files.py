@@ -94,10 +94,24 @@ def hold_folder(folder: Path, flag: str, holder: str) -> FolderLock:
 
 def why_unwritable(exc: OSError) -> str:
     """Why a path could not be written, in words for a one-line error: a folder on the way that is a file
-    (``mkdir`` says "File exists", ``open`` "Not a directory") is said so; otherwise the system's reason."""
+    (``mkdir`` says "File exists", ``open`` "Not a directory") or a symbolic link that leads nowhere is said
+    so; otherwise the system's reason."""
     if isinstance(exc, (FileExistsError, NotADirectoryError)):
+        name = exc.filename
+        if isinstance(name, (str, bytes, os.PathLike)) and os.path.islink(name) and not os.path.exists(name):
+            return "it is a symbolic link that leads nowhere (to nothing, or round in a loop)"
         return "a part of it is a file, not a folder"
     return exc.strerror or type(exc).__name__
+
+
+def folder_kind(folder: Path, flag: str) -> str:
+    """What ``folder`` is now: ``"none"``, ``"folder"`` or ``"other"``; a :class:`FolderUnavailable` naming
+    ``flag`` when the system will not say (a name too long, a loop of links, no permission)."""
+    try:
+        return "folder" if folder.is_dir() else "other" if folder.exists() else "none"
+    except OSError as exc:
+        name = str(folder) if len(str(folder)) <= 80 else f"{str(folder)[:40]}…{str(folder)[-30:]}"
+        raise FolderUnavailable(f"{flag}: cannot use {name!r}: {why_unwritable(exc)}") from None
 
 
 def _open_to_write(path: Path) -> int:

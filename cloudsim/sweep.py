@@ -37,6 +37,7 @@ from cloudsim.files import (
     FolderUnavailable,
     atomic_open,
     finite,
+    folder_kind,
     hold_folder,
     why_unwritable,
 )
@@ -339,9 +340,13 @@ def prepare(out_dir: Path) -> FolderLock:
     """Check ``--out``: a new or empty folder, or a previous sweep's (it holds ``sweep.json``); one this
     process can write in, and no other sweep writes in. Returns the sweep's hold on it, to keep until the
     sweep ends (:class:`~cloudsim.files.FolderLock`)."""
-    if out_dir.exists() and not out_dir.is_dir():
+    try:
+        kind = folder_kind(out_dir, "--out")
+    except FolderUnavailable as exc:
+        raise SweepError(str(exc)) from None
+    if kind == "other":
         raise SweepError(f"--out: {str(out_dir)!r} exists and is not a directory")
-    if out_dir.is_dir() and any(out_dir.iterdir()) and not (out_dir / MARKER).is_file():
+    if kind == "folder" and any(out_dir.iterdir()) and not (out_dir / MARKER).is_file():
         raise SweepError(
             f"--out: {str(out_dir)!r} holds files that are not a sweep's; choose a new or empty folder, or the "
             "folder of a previous sweep to finish it"

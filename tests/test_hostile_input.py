@@ -137,6 +137,18 @@ def test_a_path_component_too_long_for_the_system_is_one_line(capsys):
                  ["report", long]):  # fmt: skip
         err = one_line(capsys, *args)
         assert "File name too long" in err and "…" in err, args
+    for args in (["run", "quickstart", "--backend", "local"], ["sweep", "quickstart", "--set", "seed=1,2"]):
+        assert one_line(capsys, *args, "--out", long).startswith("error: --out: cannot use '/tmp/aaa"), args  # named
+
+
+def test_an_out_folder_that_is_a_link_to_nowhere_is_said_so(tmp_path, capsys):
+    (tmp_path / "dangling").symlink_to(tmp_path / "nothing")
+    (tmp_path / "loop1").symlink_to(tmp_path / "loop2")
+    (tmp_path / "loop2").symlink_to(tmp_path / "loop1")
+    for name in ("dangling", "loop1"):
+        for cmd in (["run", "quickstart", "--backend", "local"], ["sweep", "quickstart", "--set", "seed=1,2"]):
+            err = one_line(capsys, *cmd, "--out", str(tmp_path / name))
+            assert err.startswith("error: --out: ") and "symbolic link that leads nowhere" in err, (name, cmd, err)
 
 
 @pytest.mark.parametrize("name", ["consolidation-demo", "ha-demo"])
