@@ -154,6 +154,19 @@ def test_a_container_on_a_type2_host_runs_on_its_kernel_or_in_the_helper_vm():
         _one_host("container", "windows", product="virtualbox", htype="type2", host_os="linux")
 
 
+def test_a_vcpu_is_never_faster_than_a_core_of_its_host():
+    # two hosts: cores of 1000 and of 3000 MIPS; guests of one vCPU at 2000 MIPS fit only on the fast one
+    sc = _one_host("container", placement={"overcommit": {"memory": 4.0}})
+    data = sc.model_dump(mode="json", exclude_none=True)
+    data["hosts"].append({**data["hosts"][0], "name": "fast", "cpu": {"cores": 4, "mips_per_core": 3000}})
+    data["workload"]["classes"][0]["mips_per_vcpu"] = 2000
+    s = Simulation(validate(data), LocalBackend()).run()
+    assert s["guests"]["placed"] == 5  # floor(12000 / (2000 / (1 - 0.011))) on the fast host, none on the slow
+    data["workload"]["classes"][0]["mips_per_vcpu"] = 3500  # faster than every core: refused before the run
+    with pytest.raises(ScenarioError, match=r"mips_per_vcpu: a vCPU runs on one core .* at most 3000 MIPS; got 3500"):
+        validate(data)
+
+
 def test_overcommit_lets_more_in():
     base = Simulation(_one_host("container"), LocalBackend()).run()["guests"]["placed"]
     over = _one_host("container", placement={"overcommit": {"cpu": 2.0, "memory": 2.0}})

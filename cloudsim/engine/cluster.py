@@ -21,6 +21,7 @@ from cloudsim.virt import (
     incompatibility,
     profile_for,
     resolve_profiles,
+    slower_cores,
 )
 
 
@@ -159,7 +160,9 @@ class Cluster:
 
     def _cost(self, shape: GuestShape, group: HostGroup) -> GuestCost:
         hv = group.hypervisor
-        why = incompatibility(shape.mode, shape.os, hv.product, hv.host_os)
+        why = incompatibility(shape.mode, shape.os, hv.product, hv.host_os) or slower_cores(
+            shape.mips_per_vcpu, group.cpu.mips_per_core
+        )
         guest_mib = shape.memory_gib * 1024.0
         cpu = shape.vcpus * (shape.mips_per_vcpu or group.cpu.mips_per_core)
         if why is not None:

@@ -18,7 +18,7 @@ from pydantic import BaseModel, ValidationError
 
 from cloudsim.placement.policies import policy_names
 from cloudsim.scenario.schema import AZURE_V1_SPLIT_VMS, Scenario
-from cloudsim.virt import PRODUCTS, HypervisorType, VirtMode, incompatibility
+from cloudsim.virt import PRODUCTS, HypervisorType, VirtMode, incompatibility, slower_cores
 
 
 class ScenarioError(ValueError):
@@ -449,6 +449,14 @@ def check_semantics(s: Scenario) -> None:
             raise ScenarioError(
                 f"{where}.mode",
                 f"no host in the scenario can run a {g.os.value} guest in {g.mode.value} mode ({detail})",
+            )
+        speed = getattr(g, "mips_per_vcpu", None)
+        if all(r or slower_cores(speed, h.cpu.mips_per_core) for h, r in zip(s.hosts, reasons, strict=True)):
+            fastest = max(h.cpu.mips_per_core for h, r in zip(s.hosts, reasons, strict=True) if not r)
+            raise ScenarioError(
+                f"{where}.mips_per_vcpu",
+                f"a vCPU runs on one core at a time, and the cores of the hosts that can run this guest give at "
+                f"most {fastest:g} MIPS; got {speed:g}",
             )
 
 

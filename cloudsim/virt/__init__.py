@@ -24,6 +24,7 @@ from cloudsim.virt.types import (
     host_kernel,
     in_helper_vm,
     incompatibility,
+    slower_cores,
 )
 
 __all__ = [
@@ -47,4 +48,5 @@ __all__ = [
     "incompatibility",
     "profile_for",
     "resolve_profiles",
+    "slower_cores",
 ]
