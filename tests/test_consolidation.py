@@ -254,6 +254,21 @@ def test_the_fair_model_keeps_a_vm_requesting_nothing(tmp_path):
     assert s["guests"]["completed"] == 0 and np.flatnonzero(sim.state.host >= 0).tolist() == [0, 1]
 
 
+def test_cloudsims_model_keeps_its_own_rule_for_a_vm_faster_than_a_core(tmp_path):
+    # CloudSim (isSuitableForVm) asks that a VM's current request fit in one PE, so a 2500-MIPS VM may move to a
+    # G4 host's 1860-MIPS cores while it asks for less; the rule that a vCPU is never faster than a core (README:
+    # compatibility rule 5) is the other models': the G4 hosts stay open to it under cloudsim only
+    from cloudsim.engine.cluster import Cluster
+    from cloudsim.scenario.schema import GuestShape
+
+    d = write_trace(tmp_path / "z", {"a": [30] * 288})
+    shape = GuestShape(mode="full_hw", os="linux", vcpus=1, memory_gib=0.85, mips_per_vcpu=2500)
+    for model, g4_open in (("cloudsim", True), ("fair", False)):
+        g4, g5 = Cluster(trace_scenario(d, f"dynamics.model={model}", hosts=1)).costs(shape)
+        assert (g4.compatible, g5.compatible) == (g4_open, True), model
+        assert g4_open or "2500 MIPS is faster than this host's cores (1860 MIPS)" in g4.why
+
+
 def test_a_trace_without_overheads_reports_native_devices(tmp_path):
     # mode: none (CloudSim's model) has no profile: its guests see their host's devices whole (factor 1, not 0)
     d = write_trace(tmp_path / "z", {"a": [30] * 288, "b": [50] * 288})
