@@ -82,7 +82,8 @@ def test_incompatibility_reasons_say_why():
     assert "PV-capable" in incompatibility(P, WINDOWS, "kvm", None)
     assert "host kernel" in incompatibility(C, WINDOWS, "kvm", None)
     assert "offers no full_bt" in incompatibility(FB, LINUX, "kvm", None)
-    assert "linux ones in a helper VM" in incompatibility(C, WINDOWS, "virtualbox", LINUX)
+    assert "linux ones besides, in a helper VM" in incompatibility(C, BSD, "virtualbox", WINDOWS)
+    assert incompatibility(C, WINDOWS, "virtualbox", LINUX).endswith("windows guest on a linux kernel")
 
 
 def test_every_mode_and_type_has_a_sourced_profile():

@@ -159,7 +159,8 @@ def incompatibility(mode: VirtMode, guest_os: OSFamily, product: str, host_os: O
         if kernel is None:
             return f"a container shares the host kernel and {product} has none for containers"
         if kernel is not guest_os and not in_helper_vm(mode, guest_os, product, host_os):
-            also = " (and linux ones in a helper VM)" if p.type is HypervisorType.TYPE2 else ""
+            helper = p.type is HypervisorType.TYPE2 and kernel is not OSFamily.LINUX
+            also = " (it runs linux ones besides, in a helper VM)" if helper else ""
             return f"a container shares the host kernel: {guest_os.value} guest on a {kernel.value} kernel{also}"
     return None
 
