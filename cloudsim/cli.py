@@ -983,6 +983,8 @@ def data_fetch(
 
     if from_ is not None and url is not None:
         raise UsageFailure("--from: imports a local copy; give either --from DIR or --url URL")
+    if url is not None and not url.strip():
+        raise UsageFailure("--url: empty; give the address of a tar.gz (http:// or https://), or leave --url out")
     step = [0]
 
     def progress(read: int) -> None:

@@ -282,6 +282,8 @@ def test_download_failures_are_one_line(data_cache, server, capsys):
         (f"{base}/missing.tar.gz", "cannot download"),
         (f"{base}/not.tar.gz", "is not a readable tar archive"),
         ("ftp://example.org/x.tar.gz", "--url: 'ftp://example.org/x.tar.gz' is not an http(s) URL"),
+        ("", "--url: empty"),  # (it downloaded from the published address, as with no --url)
+        (" ", "--url: empty"),
     ):
         code, _, err = cli(capsys, "data", "fetch", "azure-v1", "--url", url)
         assert code == 2 and err.splitlines()[-1].startswith("error: ") and fragment in err, err
