@@ -11,7 +11,14 @@ import yaml
 
 from cloudsim.cli import main
 from cloudsim.engine import LocalBackend, Simulation
-from cloudsim.engine.checks import IGNORED, full_hosts, ignored_options, oversized_guests, scenario_warnings
+from cloudsim.engine.checks import (
+    IGNORED,
+    full_hosts,
+    ignored_options,
+    late_guests,
+    oversized_guests,
+    scenario_warnings,
+)
 from cloudsim.scenario.loader import builtin_text
 from cloudsim.scenario.schema import Scenario, format_duration, parse_duration
 
@@ -158,6 +165,19 @@ def test_every_ignored_option_is_a_real_option():
             assert part in model.model_fields, x.path
             ann = model.model_fields[part].annotation
             model = next((a for a in getattr(ann, "__args__", (ann,)) if hasattr(a, "model_fields")), None)
+
+
+def test_listed_guests_that_arrive_after_the_end_are_named():
+    guests = [{"name": "early", "mode": "para", "os": "linux", "vcpus": 1, "memory_gib": 1, "arrival": "10m"},
+              {"name": "late", "mode": "para", "os": "linux", "vcpus": 1, "memory_gib": 1, "arrival": "2h"}]  # fmt: skip
+    data = {**raw("quickstart"), "duration": "1h", "workload": {"guests": guests}}
+    assert late_guests(Scenario.model_validate(data)) == [
+        "workload.guests[1] (late): 1 of the 2 listed guests arrives at or after the end of the run (duration 3600 s), so "
+        "the run never places them; lengthen duration or move their arrival"
+    ]
+    data["workload"]["guests"][0]["arrival"] = "1h"  # at the end: never placed either
+    (warning,) = scenario_warnings(Scenario.model_validate(data))
+    assert warning.startswith("workload.guests[0] (early): every listed guest arrives at or after the end")
 
 
 def test_the_builtins_have_no_warnings():

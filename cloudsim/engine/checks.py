@@ -153,7 +153,22 @@ def full_hosts(s: Scenario, cl: Cluster | None = None) -> list[str]:
     return out
 
 
+def late_guests(s: Scenario) -> list[str]:
+    """Listed guests that arrive at or after the end: the run never places them."""
+    late = [(k, g) for k, g in enumerate(s.workload.guests or []) if g.arrival >= s.duration]
+    if not late:
+        return []
+    k, g = late[0]
+    first = f"workload.guests[{k}]" + (f" ({g.name})" if g.name else "")
+    n = len(s.workload.guests or [])
+    who = "every listed guest arrives" if len(late) == n else f"{len(late)} of the {n} listed guests arrive"
+    who += "s" if len(late) == 1 and n > 1 else ""
+    return [f"{first}: {who} at or after the end of the run (duration {s.duration:g} s), so the run never "
+            "places them; lengthen duration or move their arrival"]  # fmt: skip
+
+
 def scenario_warnings(s: Scenario) -> list[str]:
-    """Every warning about a valid scenario: hosts with no room, oversized guests, then ignored options."""
+    """Every warning about a valid scenario: hosts with no room, oversized guests, guests that come too late,
+    then ignored options."""
     cl = Cluster(s)
-    return full_hosts(s, cl) + oversized_guests(s, cl) + ignored_options(s)
+    return full_hosts(s, cl) + oversized_guests(s, cl) + late_guests(s) + ignored_options(s)
