@@ -140,10 +140,20 @@ class Result:
         """Every tick's metrics snapshot (what ``metrics.jsonl`` and the Prometheus endpoint show)."""
         return self.recorder.history
 
-    def save(self, out_dir: str | Path) -> list[Path]:
+    def save(self, out_dir: str | Path, force: bool = False) -> list[Path]:
         """Write the run folder ``cloudsim run --out`` writes (summary.json, timeseries.csv, placements.jsonl,
-        metrics.jsonl, scenario.yaml) into ``out_dir``; returns the paths."""
-        return write_run(Path(out_dir), self.summary, self.recorder, self.raw)
+        metrics.jsonl, scenario.yaml) into ``out_dir``; returns the paths. As ``--out``: a new or empty folder,
+        or with ``force`` a previous run's, whose files this run's replace; never one another run writes in (a
+        :class:`UsageError` otherwise)."""
+        if not isinstance(out_dir, (str, os.PathLike)):
+            raise UsageError(f"out_dir: a path, not {type(out_dir).__name__} {out_dir!r}")
+        out = Path(out_dir)
+        lock, replacing = _prepare_out(out, force)
+        try:
+            _remove(out, replacing)
+            return write_run(out, self.summary, self.recorder, self.raw)
+        finally:
+            lock.release()
 
 
 # ------------------------------------------------------------------------------------------------ outputs

@@ -34,6 +34,22 @@ def test_the_summary_is_the_one_the_cli_prints_as_json(quick, capsys):
     assert quick.summary["policy"] == "worst-fit" and quick.summary["sim_time_s"] == 7200
 
 
+def test_saving_a_result_keeps_an_earlier_run_unless_forced(quick, tmp_path):
+    quick.save(tmp_path / "r")
+    (tmp_path / "r" / "summary.json").write_text("{}")  # an earlier run's, to be kept
+    with pytest.raises(cloudsim.UsageError, match=r"already holds a previous run's outputs; .* --force"):
+        quick.save(tmp_path / "r")
+    assert (tmp_path / "r" / "summary.json").read_text() == "{}"
+    quick.save(tmp_path / "r", force=True)
+    assert json.loads((tmp_path / "r" / "summary.json").read_text()) == quick.summary
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / "notes.txt").write_text("mine")
+    with pytest.raises(cloudsim.UsageError, match="not a cloudsim run"):
+        quick.save(tmp_path / "other", force=True)
+    with pytest.raises(cloudsim.UsageError, match="out_dir: a path, not int 7"):
+        quick.save(7)  # type: ignore[arg-type]
+
+
 def test_the_time_series_are_the_columns_of_timeseries_csv(quick, tmp_path):
     ts = quick.timeseries
     assert len(ts["time_s"]) == quick.summary["ticks"] and ts["time_s"] == sorted(ts["time_s"])
