@@ -257,6 +257,20 @@ def test_a_run_times_each_phase_of_its_loop(monkeypatch, tmp_path):
         assert slow.phase_s[phase] < fast.phase_s[phase] + 0.005 * ticks, phase
 
 
+def test_the_benchmarks_warm_up_takes_the_large_shards_paths_too(monkeypatch):
+    """``bench``'s untimed warm-up runs its small scenario a second time with the work beside from any size, so
+    a large row's first run after an install does not compile those paths inside its timing."""
+    from cloudsim import bench
+    from cloudsim.engine import simulation
+    from cloudsim.model import shard
+
+    redone: list[int] = []
+    real = shard._redo_rows
+    monkeypatch.setattr(shard, "_redo_rows", lambda *a: (redone.append(1), real(*a))[1])  # the tick settled ahead
+    bench.warm_up([(demo(duration="2h"), None)])
+    assert redone and shard.BESIDE_ROWS == simulation.BESIDE_ROWS == 20_000  # (and the threshold as it was)
+
+
 def test_the_recorders_tick_runs_beside_the_consolidation(monkeypatch):
     """The tick's bookkeeping (the recorder's tick) runs on a second thread at the same time as the tick's
     consolidation (from BESIDE_ROWS resident guests: here from any): each waits at a barrier for the other,
