@@ -1611,11 +1611,17 @@ def main(argv: list[str] | None = None) -> int:
     received.clear()
     # a path name that is not UTF-8 (``$'\\xff'``, a surrogate in Python) in a line printed: escaped, not a
     # UnicodeEncodeError after the work is done (standard output is strict in a UTF-8 locale; stderr escapes)
-    if getattr(sys.stdout, "errors", None) == "strict" and hasattr(sys.stdout, "reconfigure"):
+    stdout, strict = sys.stdout, getattr(sys.stdout, "errors", None) == "strict" and hasattr(sys.stdout, "reconfigure")
+    if strict:
         with contextlib.suppress(Exception):
-            sys.stdout.reconfigure(errors="backslashreplace")
-    with stops_to(interrupt), lost_stops_quiet():
-        return _main(argv)
+            stdout.reconfigure(errors="backslashreplace")
+    try:
+        with stops_to(interrupt), lost_stops_quiet():
+            return _main(argv)
+    finally:
+        if strict:  # (a caller in Python keeps its standard output as it was)
+            with contextlib.suppress(Exception):
+                stdout.reconfigure(errors="strict")
 
 
 @functools.cache
