@@ -26,7 +26,7 @@ from cloudsim.files import (
     FolderLock,
     FolderUnavailable,
     atomic_open,
-    folder_kind,
+    existing_folder,
     hold_folder,
     probe_writable,
     why_unwritable,
@@ -145,8 +145,7 @@ class Result:
         metrics.jsonl, scenario.yaml) into ``out_dir``; returns the paths. As ``--out``: a new or empty folder,
         or with ``force`` a previous run's, whose files this run's replace; never one another run writes in (a
         :class:`UsageError` otherwise)."""
-        if not isinstance(out_dir, (str, os.PathLike)):
-            raise UsageError(f"out_dir: a path, not {type(out_dir).__name__} {out_dir!r}")
+        _check_arguments({"out_dir": out_dir}, {}, {})
         out = Path(out_dir)
         lock, replacing = _prepare_out(out, force)
         try:
@@ -196,11 +195,9 @@ def _prepare_out(out_dir: Path, force: bool) -> tuple[FolderLock, tuple[str, ...
     (:class:`~cloudsim.files.FolderLock`) and the previous run's files to remove once the new run writes
     there (:func:`_remove`): not before, so a run refused or stopped before it writes keeps the old one."""
     try:
-        kind = folder_kind(out_dir, "--out")
+        existing_folder(out_dir, "--out")
     except FolderUnavailable as exc:
         raise UsageError(str(exc)) from None
-    if kind == "other":
-        raise UsageError(f"--out: {str(out_dir)!r} exists and is not a directory")
     lock = _hold_out(out_dir)
     try:
         return lock, _check_out(out_dir, force)

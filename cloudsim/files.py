@@ -104,14 +104,19 @@ def why_unwritable(exc: OSError) -> str:
     return exc.strerror or type(exc).__name__
 
 
-def folder_kind(folder: Path, flag: str) -> str:
-    """What ``folder`` is now: ``"none"``, ``"folder"`` or ``"other"``; a :class:`FolderUnavailable` naming
-    ``flag`` when the system will not say (a name too long, a loop of links, no permission)."""
+def existing_folder(folder: Path, flag: str) -> bool:
+    """Whether ``folder`` is a folder already (``False``: nothing is there yet); a :class:`FolderUnavailable`
+    naming ``flag`` when something else is there, or when the system will not say (a name too long, a loop of
+    links, no permission)."""
     try:
-        return "folder" if folder.is_dir() else "other" if folder.exists() else "none"
+        if folder.is_dir():
+            return True
+        if not folder.exists():
+            return False
     except OSError as exc:
         name = str(folder) if len(str(folder)) <= 80 else f"{str(folder)[:40]}…{str(folder)[-30:]}"
         raise FolderUnavailable(f"{flag}: cannot use {name!r}: {why_unwritable(exc)}") from None
+    raise FolderUnavailable(f"{flag}: {str(folder)!r} exists and is not a directory")
 
 
 def _open_to_write(path: Path) -> int:

@@ -36,8 +36,8 @@ from cloudsim.files import (
     FolderLock,
     FolderUnavailable,
     atomic_open,
+    existing_folder,
     finite,
-    folder_kind,
     hold_folder,
     why_unwritable,
 )
@@ -341,12 +341,10 @@ def prepare(out_dir: Path) -> FolderLock:
     process can write in, and no other sweep writes in. Returns the sweep's hold on it, to keep until the
     sweep ends (:class:`~cloudsim.files.FolderLock`)."""
     try:
-        kind = folder_kind(out_dir, "--out")
+        folder = existing_folder(out_dir, "--out")
     except FolderUnavailable as exc:
         raise SweepError(str(exc)) from None
-    if kind == "other":
-        raise SweepError(f"--out: {str(out_dir)!r} exists and is not a directory")
-    if kind == "folder" and any(out_dir.iterdir()) and not (out_dir / MARKER).is_file():
+    if folder and any(out_dir.iterdir()) and not (out_dir / MARKER).is_file():
         raise SweepError(
             f"--out: {str(out_dir)!r} holds files that are not a sweep's; choose a new or empty folder, or the "
             "folder of a previous sweep to finish it"
