@@ -160,10 +160,9 @@ class Cluster:
 
     def _cost(self, shape: GuestShape, group: HostGroup) -> GuestCost:
         hv = group.hypervisor
-        why = incompatibility(shape.mode, shape.os, hv.product, hv.host_os)
-        if why is None and self.dynamics.model != "cloudsim":  # (CloudSim's model has its own rule: a VM's
-            # current request fits in a core, and what it gets is capped at one)
-            why = slower_cores(shape.mips_per_vcpu, group.cpu.mips_per_core)
+        why = incompatibility(shape.mode, shape.os, hv.product, hv.host_os) or slower_cores(
+            shape.mips_per_vcpu, group.cpu.mips_per_core, self.dynamics.model
+        )
         guest_mib = shape.memory_gib * 1024.0
         cpu = shape.vcpus * (shape.mips_per_vcpu or group.cpu.mips_per_core)
         if why is not None:

@@ -451,8 +451,9 @@ def check_semantics(s: Scenario) -> None:
                 f"no host in the scenario can run a {g.os.value} guest in {g.mode.value} mode ({detail})",
             )
         speed = getattr(g, "mips_per_vcpu", None)
-        if s.dynamics.model != "cloudsim" and all(
-            r or slower_cores(speed, h.cpu.mips_per_core) for h, r in zip(s.hosts, reasons, strict=True)
+        if all(
+            r or slower_cores(speed, h.cpu.mips_per_core, s.dynamics.model)
+            for h, r in zip(s.hosts, reasons, strict=True)
         ):
             fastest = max(h.cpu.mips_per_core for h, r in zip(s.hosts, reasons, strict=True) if not r)
             raise ScenarioError(

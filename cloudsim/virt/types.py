@@ -165,11 +165,11 @@ def incompatibility(mode: VirtMode, guest_os: OSFamily, product: str, host_os: O
     return None
 
 
-def slower_cores(mips_per_vcpu: float | None, core_mips: float) -> str | None:
+def slower_cores(mips_per_vcpu: float | None, core_mips: float, dynamics: str) -> str | None:
     """Why a guest whose vCPUs run at ``mips_per_vcpu`` cannot run on a host whose cores give ``core_mips``, or
     ``None`` if it can: a vCPU runs on one core at a time, so it is never faster than one. ``None`` is a core's
-    own speed. (CloudSim's model, ``dynamics.model: cloudsim``, has its own rule instead: a VM's current
-    request must fit in one core, and what it gets is capped at one.)"""
-    if mips_per_vcpu is not None and mips_per_vcpu > core_mips:
+    own speed. CloudSim's model (``dynamics`` ``cloudsim``) has its own rule instead, applied as it allocates:
+    a VM's current request must fit in one core, and what it gets is capped at one."""
+    if dynamics != "cloudsim" and mips_per_vcpu is not None and mips_per_vcpu > core_mips:
         return f"a vCPU of {mips_per_vcpu:g} MIPS is faster than this host's cores ({core_mips:g} MIPS)"
     return None
